@@ -1,0 +1,1 @@
+//! Analysis: resolves a parsed spec into the `AppSpec` IR that every generator reads.
