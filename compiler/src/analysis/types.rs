@@ -1,0 +1,191 @@
+//! Payload types: `type` declarations and the type expressions of event payloads and handshakes.
+//!
+//! A type is a built-in (`String Int Float Bool DateTime Json`), an entity, a `type` record, a list
+//! `[T]` or an optional `T?`.
+
+use super::declarations::{DeclKind, Declarations};
+use super::fields;
+use super::ir::{RecordField, RecordType, TypeRef};
+use super::suggest;
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Expr, ExprKind, Span};
+
+const BUILT_INS: [&str; 6] = ["String", "Int", "Float", "Bool", "DateTime", "Json"];
+
+/// A `type` declaration as checked, with the spans of its field names.
+pub struct CheckedRecord {
+    pub record: RecordType,
+    pub field_spans: Vec<Span>,
+}
+
+/// Checks every `type` declaration.
+pub fn check_records(
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CheckedRecord> {
+    let mut records = Vec::new();
+    for decl in declarations.of_kind(DeclKind::Type) {
+        let owner = format!("type `{}`", decl.name.name);
+        let Some(entries) = fields::expect_dict(&decl.body, &owner, diagnostics) else {
+            continue;
+        };
+        let mut record = RecordType {
+            name: decl.name.name.clone(),
+            fields: Vec::new(),
+        };
+        let mut field_spans = Vec::new();
+        for entry in fields::unique_entries(entries, &owner, diagnostics) {
+            let what = format!("field `{}` of {owner}", entry.key.name);
+            if let Some(field_type) = resolve(&entry.value, &what, declarations, diagnostics) {
+                record.fields.push(RecordField {
+                    name: entry.key.name.clone(),
+                    field_type,
+                });
+                field_spans.push(entry.key.span);
+            }
+        }
+        records.push(CheckedRecord {
+            record,
+            field_spans,
+        });
+    }
+    records
+}
+
+/// Resolves a type expression; `what` says whose type it is, for messages.
+pub fn resolve(
+    expr: &Expr,
+    what: &str,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<TypeRef> {
+    match &expr.kind {
+        ExprKind::Var(name) => resolve_name(name, expr.span, declarations, diagnostics),
+        ExprKind::List(items) => match items.as_slice() {
+            [item] => Some(TypeRef::List {
+                item: Box::new(resolve(item, what, declarations, diagnostics)?),
+            }),
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "a list type has exactly one item type, found {}",
+                            items.len()
+                        ),
+                        expr.span,
+                        "expected `[Type]`",
+                    )
+                    .with_help(
+                        "write the item type once, e.g. `[String]`; use a `type` for records",
+                    ),
+                );
+                None
+            }
+        },
+        ExprKind::Optional(inner) => {
+            if matches!(inner.kind, ExprKind::Optional(_)) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "a type can be made optional only once",
+                        expr.span,
+                        "`?` repeated",
+                    )
+                    .with_help("remove the extra `?`"),
+                );
+                return None;
+            }
+            Some(TypeRef::Optional {
+                inner: Box::new(resolve(inner, what, declarations, diagnostics)?),
+            })
+        }
+        ExprKind::Dict(_) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("expected a type for {what}, found a dictionary"),
+                    expr.span,
+                    "inline record types are not supported",
+                )
+                .with_help(
+                    "declare the record with `type Name { field: Type }` and use its name here",
+                ),
+            );
+            None
+        }
+        _ => {
+            fields::report_wrong_shape(
+                expr,
+                "a type such as `String`, `[Int]` or `Message?`",
+                what,
+                diagnostics,
+            );
+            None
+        }
+    }
+}
+
+fn resolve_name(
+    name: &str,
+    span: Span,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<TypeRef> {
+    let built_in = match name {
+        "String" => Some(TypeRef::String),
+        "Int" => Some(TypeRef::Int),
+        "Float" => Some(TypeRef::Float),
+        "Bool" => Some(TypeRef::Bool),
+        "DateTime" => Some(TypeRef::DateTime),
+        "Json" => Some(TypeRef::Json),
+        _ => None,
+    };
+    if built_in.is_some() {
+        return built_in;
+    }
+    match declarations.lookup(name) {
+        Some((DeclKind::Entity, _)) => Some(TypeRef::Entity {
+            name: name.to_string(),
+        }),
+        Some((DeclKind::Type, _)) => Some(TypeRef::Record {
+            name: name.to_string(),
+        }),
+        Some((kind, decl)) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("`{name}` is {}, not a type", kind.with_article()),
+                    span,
+                    "expected a type",
+                )
+                .with_secondary(
+                    decl.name.span,
+                    format!("`{name}` is declared here as {}", kind.with_article()),
+                )
+                .with_help(format!(
+                    "use a built-in type ({}), an entity or a `type`",
+                    suggest::quoted_list(BUILT_INS)
+                )),
+            );
+            None
+        }
+        None => {
+            let help = if name == "Boolean" {
+                "payload types spell it `Bool`".to_string()
+            } else {
+                let mut candidates: Vec<&str> = BUILT_INS.to_vec();
+                candidates.extend(declarations.names_of_kind(DeclKind::Entity));
+                candidates.extend(declarations.names_of_kind(DeclKind::Type));
+                match suggest::closest(name, candidates.iter().copied()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!(
+                        "use a built-in type ({}), an entity, or declare `type {name} {{ ... }}`",
+                        suggest::quoted_list(BUILT_INS)
+                    ),
+                }
+            };
+            diagnostics.push(
+                Diagnostic::error(format!("cannot find type `{name}`"), span, "unknown type")
+                    .with_help(help),
+            );
+            None
+        }
+    }
+}
