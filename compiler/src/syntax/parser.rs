@@ -1,16 +1,115 @@
-//! Placeholder until the pest parser lands: reports that parsing is not available.
+//! The parse driver: runs the pest grammar one declaration at a time, lowers each declaration to
+//! the AST, and after a syntax error reports it and resumes at the next declaration.
+//!
+//! Parsing declaration by declaration is what makes recovery cheap and free of cascades: a broken
+//! declaration costs one diagnostic, and every declaration after it is still parsed and checked.
 
-use super::Parsed;
-use super::ast::{Module, Span};
-use crate::diagnostics::Diagnostic;
+use super::ast::{Decl, Expr, ExprKind, Ident, Module, Span};
+use super::grammar::{Rule, WaspGrammar};
+use super::lower::Lowering;
+use super::{MAX_NESTING_DEPTH, Parsed, scan, syntax_errors};
+use pest::Parser;
 
 pub fn parse(source: &str) -> Parsed {
+    let mut diagnostics = Vec::new();
+    // Bound the nesting depth before pest runs, since its recursive descent would otherwise be
+    // able to exhaust the stack. Text from the first too-deep bracket on is not parsed.
+    let too_deep_at = scan::first_too_deep_bracket(source, MAX_NESTING_DEPTH);
+    let parsed_text = match too_deep_at {
+        Some(bracket) => {
+            diagnostics.push(syntax_errors::nesting_too_deep(source, bracket));
+            &source[..bracket]
+        }
+        None => source,
+    };
+
+    let mut decls = Vec::new();
+    let mut position = 0;
+    while position <= parsed_text.len() {
+        let rest = &parsed_text[position..];
+        match WaspGrammar::parse(Rule::declaration_step, rest) {
+            Ok(mut steps) => {
+                let Some(declaration) = steps
+                    .next()
+                    .and_then(|step| step.into_inner().next())
+                    .filter(|inner| inner.as_rule() == Rule::declaration)
+                else {
+                    break;
+                };
+                let end = position + declaration.as_span().end();
+                let mut lowering = Lowering {
+                    offset: position,
+                    diagnostics: &mut diagnostics,
+                };
+                decls.push(lowering.declaration(declaration));
+                position = end;
+            }
+            Err(error) => {
+                let error_at = position + syntax_errors::error_position(&error);
+                // When the text was cut short because of deep nesting, the parse error at the cut
+                // is a consequence of the nesting error already reported.
+                let at_cut = too_deep_at.is_some() && error_at >= parsed_text.len();
+                if !at_cut {
+                    diagnostics.push(syntax_errors::describe(source, error_at, &error));
+                }
+                if let Some(decl) = broken_declaration(source, position, error_at) {
+                    decls.push(decl);
+                }
+                match scan::next_declaration_start(parsed_text, error_at.max(position + 1)) {
+                    Some(next) => position = next,
+                    None => break,
+                }
+            }
+        }
+    }
     Parsed {
-        module: Module::default(),
-        diagnostics: vec![Diagnostic::error(
-            "the parser is not built yet",
-            Span::new(0, source.len().min(1)),
-            "here",
-        )],
+        module: Module { decls },
+        diagnostics,
+    }
+}
+
+/// A stand-in for a declaration that failed to parse but whose type and name were readable, so
+/// that later passes know the name exists and do not report it as missing. Its body is an error.
+fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<Decl> {
+    let start = skip_trivia(source, position);
+    let ((type_start, type_end), (name_start, name_end)) = scan::declaration_head(source, start)?;
+    if name_end > error_at {
+        return None;
+    }
+    let body_span = Span::new(name_end, error_at.max(name_end));
+    Some(Decl {
+        kind: Ident {
+            name: source[type_start..type_end].to_owned(),
+            span: Span::new(type_start, type_end),
+        },
+        name: Ident {
+            name: source[name_start..name_end].to_owned(),
+            span: Span::new(name_start, name_end),
+        },
+        body: Expr::new(ExprKind::Error, body_span),
+        span: Span::new(type_start, body_span.end),
+    })
+}
+
+/// Skips whitespace and complete comments from `position`.
+fn skip_trivia(source: &str, mut position: usize) -> usize {
+    let bytes = source.as_bytes();
+    loop {
+        while position < bytes.len() && bytes[position].is_ascii_whitespace() {
+            position += 1;
+        }
+        if bytes[position..].starts_with(b"//") {
+            position = bytes[position..]
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .map_or(bytes.len(), |offset| position + offset);
+        } else if bytes[position..].starts_with(b"/*") {
+            match source[position + 2..].find("*/") {
+                Some(close) => position += 2 + close + 2,
+                None => return position,
+            }
+        } else {
+            return position;
+        }
     }
 }

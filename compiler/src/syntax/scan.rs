@@ -1,0 +1,321 @@
+//! Lexical helpers that work on raw text rather than on the grammar: finding the token at a syntax
+//! error (so that messages can name what was found), bounding nesting depth before pest runs, and
+//! finding where the next declaration starts after a syntax error.
+//!
+//! These helpers follow the token rules of `spec/wasp.pest`; they never decide whether a file is
+//! valid (the grammar does), they only help to explain and to recover.
+
+/// What kind of token starts at some position of the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TokenKind {
+    EndOfFile,
+    Identifier,
+    /// `import`, `from`, `true` or `false`.
+    Keyword,
+    String {
+        terminated: bool,
+    },
+    Number,
+    /// One of `{ } [ ] ( ) , : ?`.
+    Punctuation(char),
+    /// `{=tag`, the opening of a quoter; `terminated` tells whether its closing `tag=}` exists.
+    QuoterOpen {
+        tag_len: usize,
+        terminated: bool,
+    },
+    /// `tag=}` outside of a quoter.
+    QuoterClose,
+    BlockComment {
+        terminated: bool,
+    },
+    /// A character that starts no token at all.
+    Unrecognized(char),
+}
+
+/// A token found at a position: its kind and its byte range in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FoundToken {
+    pub kind: TokenKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+pub(super) fn is_identifier_start(byte: u8) -> bool {
+    byte.is_ascii_alphabetic() || byte == b'_'
+}
+
+pub(super) fn is_identifier_continue(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+pub(super) fn is_keyword(word: &str) -> bool {
+    matches!(word, "import" | "from" | "true" | "false")
+}
+
+/// The end of the identifier that starts at `start` (or `start` itself when none starts there).
+pub(super) fn identifier_end(bytes: &[u8], start: usize) -> usize {
+    if start >= bytes.len() || !is_identifier_start(bytes[start]) {
+        return start;
+    }
+    let mut end = start + 1;
+    while end < bytes.len() && is_identifier_continue(bytes[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// Where the closing `tag=}` of a quoter whose content starts at `content_start` begins, following
+/// the grammar's rule: the content is read identifier by identifier, and the first identifier that
+/// equals the tag and is directly followed by `=}` closes the quoter.
+pub(super) fn quoter_close_start(text: &str, content_start: usize, tag: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut position = content_start;
+    while position < bytes.len() {
+        if is_identifier_start(bytes[position]) {
+            let end = identifier_end(bytes, position);
+            let followed_by_close = bytes[end..].starts_with(b"=}");
+            if followed_by_close && &text[position..end] == tag {
+                return Some(position);
+            }
+            position = if followed_by_close { end + 2 } else { end };
+        } else {
+            position += 1;
+        }
+    }
+    None
+}
+
+/// The token that starts at `position` (which should not be inside trivia).
+pub(super) fn token_at(text: &str, position: usize) -> FoundToken {
+    let bytes = text.as_bytes();
+    let start = position.min(text.len());
+    let token = |kind, end| FoundToken { kind, start, end };
+    let Some(&first) = bytes.get(start) else {
+        return token(TokenKind::EndOfFile, start);
+    };
+    let next = bytes.get(start + 1).copied();
+    match first {
+        b'{' if next == Some(b'=') && next_is_identifier(bytes, start + 2) => {
+            let tag_end = identifier_end(bytes, start + 2);
+            let terminated = quoter_close_start(text, tag_end, &text[start + 2..tag_end]).is_some();
+            token(
+                TokenKind::QuoterOpen {
+                    tag_len: tag_end - start - 2,
+                    terminated,
+                },
+                tag_end,
+            )
+        }
+        b'{' | b'}' | b'[' | b']' | b'(' | b')' | b',' | b':' | b'?' => {
+            token(TokenKind::Punctuation(first as char), start + 1)
+        }
+        b'"' => {
+            let mut end = start + 1;
+            while end < bytes.len() {
+                match bytes[end] {
+                    b'"' => return token(TokenKind::String { terminated: true }, end + 1),
+                    b'\\' if end + 1 < bytes.len() && !matches!(bytes[end + 1], b'\n' | b'\r') => {
+                        end += 2;
+                    }
+                    b'\n' | b'\r' => break,
+                    _ => end += 1,
+                }
+            }
+            token(
+                TokenKind::String { terminated: false },
+                end.min(bytes.len()),
+            )
+        }
+        b'/' if next == Some(b'*') => match text[start + 2..].find("*/") {
+            Some(close) => token(
+                TokenKind::BlockComment { terminated: true },
+                start + 2 + close + 2,
+            ),
+            None => token(TokenKind::BlockComment { terminated: false }, text.len()),
+        },
+        b'-' if next.is_some_and(|byte| byte.is_ascii_digit()) => {
+            token(TokenKind::Number, number_end(bytes, start + 1))
+        }
+        b'0'..=b'9' => token(TokenKind::Number, number_end(bytes, start)),
+        _ if is_identifier_start(first) => {
+            let end = identifier_end(bytes, start);
+            if bytes[end..].starts_with(b"=}") {
+                token(TokenKind::QuoterClose, end + 2)
+            } else if is_keyword(&text[start..end]) {
+                token(TokenKind::Keyword, end)
+            } else {
+                token(TokenKind::Identifier, end)
+            }
+        }
+        _ => {
+            let character = text[start..].chars().next().unwrap_or('\u{FFFD}');
+            token(
+                TokenKind::Unrecognized(character),
+                start + character.len_utf8(),
+            )
+        }
+    }
+}
+
+fn next_is_identifier(bytes: &[u8], position: usize) -> bool {
+    bytes
+        .get(position)
+        .is_some_and(|&byte| is_identifier_start(byte))
+}
+
+fn number_end(bytes: &[u8], digits_start: usize) -> usize {
+    let mut end = digits_start;
+    while end < bytes.len() && bytes[end].is_ascii_digit() {
+        end += 1;
+    }
+    if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
+        end += 1;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+    }
+    end
+}
+
+/// The position of the first opening bracket (`{`, `[` or `(`) that is nested more than
+/// `max_depth` levels deep, skipping strings, comments and quoters the way the grammar reads them.
+/// Parsing stops before that bracket so that pest's recursion stays bounded.
+pub(super) fn first_too_deep_bracket(text: &str, max_depth: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut position = 0;
+    while position < bytes.len() {
+        match bytes[position] {
+            b'{' if bytes.get(position + 1) == Some(&b'=')
+                && next_is_identifier(bytes, position + 2) =>
+            {
+                let tag_end = identifier_end(bytes, position + 2);
+                match quoter_close_start(text, tag_end, &text[position + 2..tag_end]) {
+                    Some(close_start) => position = close_start + (tag_end - position - 2) + 2,
+                    // An unterminated quoter swallows the rest of the file.
+                    None => return None,
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Some(position);
+                }
+                position += 1;
+            }
+            b'}' | b']' | b')' => {
+                depth = depth.saturating_sub(1);
+                position += 1;
+            }
+            b'"' => {
+                position = token_at(text, position).end;
+            }
+            b'/' if bytes.get(position + 1) == Some(&b'/') => {
+                position = memchr_newline(bytes, position);
+            }
+            b'/' if bytes.get(position + 1) == Some(&b'*') => {
+                position = token_at(text, position).end;
+            }
+            _ => position += 1,
+        }
+    }
+    None
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .map_or(bytes.len(), |offset| from + offset)
+}
+
+/// After a syntax error at `from`, where parsing should resume: the start of the first line at or
+/// after `from` that begins, in its first column, with two identifiers (`page MainPage ...`), which
+/// is how every declaration in a real spec starts. Indented lines (dict entries, PSL fields) never
+/// match, so recovery does not resume inside the broken declaration.
+pub(super) fn next_declaration_start(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut line_start = if from == 0 || bytes.get(from - 1) == Some(&b'\n') {
+        from
+    } else {
+        memchr_newline(bytes, from) + 1
+    };
+    while line_start < bytes.len() {
+        if starts_declaration(text, line_start) {
+            return Some(line_start);
+        }
+        line_start = memchr_newline(bytes, line_start) + 1;
+    }
+    None
+}
+
+/// The two identifiers (type and name) at `position` when the text there starts a declaration.
+pub(super) fn declaration_head(
+    text: &str,
+    position: usize,
+) -> Option<((usize, usize), (usize, usize))> {
+    let bytes = text.as_bytes();
+    let type_end = identifier_end(bytes, position);
+    if type_end == position || is_keyword(&text[position..type_end]) {
+        return None;
+    }
+    let mut name_start = type_end;
+    while name_start < bytes.len() && matches!(bytes[name_start], b' ' | b'\t') {
+        name_start += 1;
+    }
+    if name_start == type_end {
+        return None;
+    }
+    let name_end = identifier_end(bytes, name_start);
+    if name_end == name_start || is_keyword(&text[name_start..name_end]) {
+        return None;
+    }
+    Some(((position, type_end), (name_start, name_end)))
+}
+
+fn starts_declaration(text: &str, position: usize) -> bool {
+    declaration_head(text, position).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoter_closes_at_the_first_matching_tag_read_identifier_by_identifier() {
+        let text = "{=foo {=bar foo=}";
+        assert_eq!(quoter_close_start(text, 5, "foo"), Some(12));
+        assert_eq!(quoter_close_start("{=foo xfoo=} foo=}", 5, "foo"), Some(13));
+        assert_eq!(quoter_close_start("{=a b=}", 3, "a"), None);
+    }
+
+    #[test]
+    fn nesting_depth_ignores_brackets_in_strings_comments_and_quoters() {
+        assert_eq!(first_too_deep_bracket("[[[", 2), Some(2));
+        assert_eq!(first_too_deep_bracket("[[ \"[[[\" ]]", 2), None);
+        assert_eq!(first_too_deep_bracket("[[ // [[[\n ]]", 2), None);
+        assert_eq!(first_too_deep_bracket("[[ /* [[[ */ ]]", 2), None);
+        assert_eq!(first_too_deep_bracket("[ {=x [[[ x=} ]", 2), None);
+        assert_eq!(first_too_deep_bracket("[]\n[]\n[[]]", 2), None);
+    }
+
+    #[test]
+    fn recovery_resumes_at_lines_that_start_with_two_identifiers() {
+        let text = "app A {\n  a: b c\n}\npage P {}\n";
+        assert_eq!(next_declaration_start(text, 10), Some(19));
+        assert_eq!(next_declaration_start(text, 19), Some(19));
+        assert_eq!(next_declaration_start(text, 20), None);
+    }
+
+    #[test]
+    fn tokens_are_named_by_kind() {
+        assert_eq!(
+            token_at("\"abc", 0).kind,
+            TokenKind::String { terminated: false }
+        );
+        assert_eq!(token_at("-12.5,", 0).end, 5);
+        assert_eq!(token_at("é", 0).kind, TokenKind::Unrecognized('é'));
+        assert_eq!(token_at("foo=} x", 0).kind, TokenKind::QuoterClose);
+        assert_eq!(token_at("", 0).kind, TokenKind::EndOfFile);
+    }
+}

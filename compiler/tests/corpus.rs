@@ -1,0 +1,113 @@
+//! Parses every `.wasp` file of the Wasp corpus (`shared/wasp-corpus` beside the repository, or
+//! `$APPC_WASP_CORPUS`): real files must parse without a diagnostic, and the deliberately invalid
+//! parser-test inputs must be rejected at the places Wasp's own parser reports.
+//!
+//! The corpus is another project's data and is not copied into this repository; where it is
+//! absent the tests say so loudly and pass.
+
+use appc::diagnostics::{ColorMode, SourceFile, render_all};
+use appc::syntax;
+use std::path::{Path, PathBuf};
+
+/// The deliberately invalid inputs under `v0.17/waspc/test/Analyzer/ParserTest/parseStatementsTests/`.
+const INVALID_FILES: &[&str] = &[
+    "dictMissingComma",
+    "dictNoCloseBracket",
+    "dictRecovery",
+    "listRecovery",
+    "stmtRecovery",
+    "quoterSelfNested",
+    "quoterTwoClosingTags",
+    "quoterUnmatchedTags",
+    "unexpectedToken",
+    "unrecognizedCharacter",
+];
+
+const INVALID_DIRECTORY: &str = "v0.17/waspc/test/Analyzer/ParserTest/parseStatementsTests";
+
+fn corpus_directory() -> Option<PathBuf> {
+    let directory = match std::env::var_os("APPC_WASP_CORPUS") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasp-corpus"),
+    };
+    if directory.is_dir() {
+        Some(directory)
+    } else {
+        eprintln!(
+            "\n==========\nSKIPPED: the Wasp corpus was not found at {}\nset APPC_WASP_CORPUS to its folder to run the corpus tests\n==========\n",
+            directory.display()
+        );
+        None
+    }
+}
+
+fn wasp_files(directory: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            wasp_files(&path, found);
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "wasp")
+        {
+            found.push(path);
+        }
+    }
+}
+
+fn is_invalid(corpus: &Path, path: &Path) -> bool {
+    INVALID_FILES
+        .iter()
+        .any(|name| path == corpus.join(INVALID_DIRECTORY).join(format!("{name}.wasp")))
+}
+
+/// Wasp's language-server tests keep editor fixtures in `.wasp` files: they start with a
+/// `//! test/...` header and mark the cursor with `|` and `^` lines, so they are not Wasp source.
+fn is_language_server_fixture(text: &str) -> bool {
+    text.starts_with("//! test/")
+}
+
+fn rendered(name: &str, text: &str, diagnostics: &[appc::diagnostics::Diagnostic]) -> String {
+    render_all(diagnostics, &SourceFile { name, text }, ColorMode::Plain)
+}
+
+#[test]
+fn every_valid_corpus_file_parses_without_diagnostics() {
+    let Some(corpus) = corpus_directory() else {
+        return;
+    };
+    let mut files = Vec::new();
+    wasp_files(&corpus, &mut files);
+    files.sort();
+    assert!(
+        files.len() > 50,
+        "expected the corpus to hold many files, found {}",
+        files.len()
+    );
+    let mut failures = String::new();
+    let mut valid_count = 0;
+    for path in files.iter().filter(|path| !is_invalid(&corpus, path)) {
+        valid_count += 1;
+        let text = std::fs::read_to_string(path).expect("corpus files are UTF-8");
+        if is_language_server_fixture(&text) {
+            continue;
+        }
+        let parsed = syntax::parse(&text);
+        if !parsed.diagnostics.is_empty() {
+            let name = path
+                .strip_prefix(&corpus)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            failures.push_str(&rendered(&name, &text, &parsed.diagnostics));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "valid corpus files were rejected:\n{failures}"
+    );
+    eprintln!("parsed {valid_count} valid corpus files without diagnostics");
+}
