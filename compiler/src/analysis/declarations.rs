@@ -144,7 +144,7 @@ impl<'a> Declarations<'a> {
                         decl.name.span,
                         format!("`{name}` is declared here as {}", kind.with_article()),
                     )
-                    .with_help(self.help_for_missing(name, expected)),
+                    .with_help(self.help_for_wrong_kind(expected)),
                 );
                 None
             }
@@ -160,6 +160,24 @@ impl<'a> Declarations<'a> {
                 None
             }
         }
+    }
+
+    /// The declarations of the expected kind when few, or how to declare one.
+    fn help_for_wrong_kind(&self, expected: DeclKind) -> String {
+        let candidates = self.names_of_kind(expected);
+        if candidates.is_empty() || candidates.len() > 6 {
+            return format!(
+                "refer to {} here, declared with `{} Name ...`",
+                expected.with_article(),
+                expected.keyword()
+            );
+        }
+        format!(
+            "refer to {} here: the {} are {}",
+            expected.with_article(),
+            expected.plural(),
+            suggest::quoted_list(candidates.iter().copied())
+        )
     }
 
     /// "did you mean `Message`?" and the candidates when few, or how to declare the name.
@@ -284,7 +302,7 @@ fn report_unknown_kind(decl: &Decl, diagnostics: &mut Vec<Diagnostic>) {
         Some(suggestion) => format!("did you mean `{suggestion}`?"),
         None => format!(
             "a declaration starts with one of {}",
-            suggest::quoted_list(DeclKind::ALL.iter().map(|kind| kind.keyword()))
+            suggest::quoted_alternatives(DeclKind::ALL.iter().map(|kind| kind.keyword()))
         ),
     };
     diagnostics.push(

@@ -21,6 +21,9 @@ pub struct CheckedEntity<'a> {
     pub field_spans: Vec<Span>,
     /// For each relation field, what its `@relation(...)` said; parallel to `entity.fields`.
     relation_attributes: Vec<Option<RelationAttribute>>,
+    /// True when some field was dropped because its type is unknown; a relation that seems to
+    /// have no opposite field may then just be that dropped field.
+    has_unresolved_fields: bool,
 }
 
 impl CheckedEntity<'_> {
@@ -123,6 +126,7 @@ fn check_entity<'a>(
         },
         field_spans: Vec::new(),
         relation_attributes: Vec::new(),
+        has_unresolved_fields: false,
     };
     let mut id_span: Option<Span> = None;
     for field in &model.fields {
@@ -142,6 +146,7 @@ fn check_entity<'a>(
             continue;
         }
         let Some(kind) = field_kind(field, entity_name, declarations, diagnostics) else {
+            checked.has_unresolved_fields = true;
             continue;
         };
         let mut entity_field = EntityField {
@@ -517,7 +522,7 @@ fn default_value(
             Diagnostic::error(
                 format!("this default does not fit field `{field_name}` of type `{scalar:?}`"),
                 value.span,
-                format!("not a `{scalar:?}` value"),
+                format!("not valid for `{scalar:?}`"),
             )
             .with_help(format!("this default is for {fitting}")),
         );
@@ -553,7 +558,7 @@ fn relation_arguments(
                 )
                 .with_help(format!(
                     "use one of {}",
-                    suggest::quoted_list(REFERENTIAL_ACTIONS)
+                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS)
                 )),
             ),
             (Some("map"), ValueKind::String(_)) => {}
@@ -738,7 +743,10 @@ fn resolve_relation(
     let field_span = checked.field_spans[field_index];
     let entity_name = checked.entity.name.as_str();
     let target_name = target.entity.name.as_str();
-    let mut ok = check_foreign_key(checked, field, field_span, attribute, target, diagnostics);
+    // On a list field, `fields` are wrong in themselves (reported below); checking what they
+    // name would only add noise.
+    let mut ok =
+        field.list || check_foreign_key(checked, field, field_span, attribute, target, diagnostics);
 
     // The opposite side: a field of the target whose type is this entity, with the same relation
     // name, that is not this very field (self-relations have both sides in one entity).
@@ -763,6 +771,7 @@ fn resolve_relation(
         .collect();
     let opposite_index = match opposites.as_slice() {
         [only] => *only,
+        [] if target.has_unresolved_fields => return None,
         [] => {
             let suggestion = if field.list {
                 format!(
@@ -961,7 +970,11 @@ fn check_foreign_key(
                             field.name
                         ),
                         fields_span,
-                        format!("{} field(s) here", attribute.fields.len()),
+                        format!(
+                            "{} fields here, {} in `references`",
+                            attribute.fields.len(),
+                            attribute.references.len()
+                        ),
                     )
                     .with_help("list one field of this entity for each referenced field"),
                 );

@@ -255,7 +255,7 @@ pub fn expect_choice(
     choices: &[&str],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<usize> {
-    let all = suggest::quoted_list(choices.iter().copied());
+    let all = suggest::quoted_alternatives(choices.iter().copied());
     let ExprKind::Var(name) = &expr.kind else {
         report_wrong_shape(expr, &format!("one of {all}"), what, diagnostics);
         return None;

@@ -71,7 +71,7 @@ impl<'f> ImportChecker<'f> {
                     "not a Rust file",
                 )
                 .with_help(format!(
-                    "appc servers are written in Rust: define `pub fn {function}` in a file such as `src/server/{function}.rs` and import it from `@src/server/{function}.rs`"
+                    "appc servers are written in Rust: define `pub fn {function}` in a `.rs` file under `src/server/` and import it from there"
                 )),
             );
             return None;
@@ -153,7 +153,7 @@ impl<'f> ImportChecker<'f> {
                 Diagnostic::error(
                     format!(
                         "{what} must be a {} file, found `{}`",
-                        suggest::quoted_list(extensions.iter().copied()),
+                        suggest::quoted_alternatives(extensions.iter().copied()),
                         import.path
                     ),
                     import.path_span,
@@ -161,7 +161,7 @@ impl<'f> ImportChecker<'f> {
                 )
                 .with_help(format!(
                     "point at a file ending in {}",
-                    suggest::quoted_list(extensions.iter().copied())
+                    suggest::quoted_alternatives(extensions.iter().copied())
                 )),
             );
             return None;

@@ -143,6 +143,8 @@ pub struct Entity {
 #[serde(rename_all = "camelCase")]
 pub struct EntityField {
     pub name: String,
+    /// A scalar or a relation; serialized as `type`.
+    #[serde(rename = "type")]
     pub kind: EntityFieldKind,
     /// `Type?`
     pub optional: bool,

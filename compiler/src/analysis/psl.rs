@@ -65,9 +65,24 @@ pub enum ValueKind {
 
 /// Parses a PSL body whose text starts at byte `offset` of the spec file.
 pub fn parse(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) -> Model {
+    let lexical_errors_before = diagnostics.len();
     let tokens = tokenize(content, offset, diagnostics);
+    // A line with a lexical error (a stray character, an unterminated string) is parsed for its
+    // field but not reported again: a second error about the same mistake would only be noise.
+    let lines_with_lexical_errors: Vec<usize> = diagnostics[lexical_errors_before..]
+        .iter()
+        .map(|diagnostic| {
+            line_of(
+                content,
+                diagnostic.primary.span.start.saturating_sub(offset),
+            )
+        })
+        .collect();
     let mut model = Model::default();
-    for line in tokens.split(|token| token.kind == TokenKind::Newline) {
+    for (line_number, line) in tokens
+        .split(|token| token.kind == TokenKind::Newline)
+        .enumerate()
+    {
         if line.is_empty() {
             continue;
         }
@@ -75,11 +90,21 @@ pub fn parse(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) ->
             tokens: line,
             position: 0,
         };
-        if let Err(error) = parser.line(&mut model) {
+        if let Err(error) = parser.line(&mut model)
+            && !lines_with_lexical_errors.contains(&line_number)
+        {
             diagnostics.push(error);
         }
     }
     model
+}
+
+/// The 0-based line number of a byte offset in `content`.
+fn line_of(content: &str, offset: usize) -> usize {
+    content.as_bytes()[..offset.min(content.len())]
+        .iter()
+        .filter(|byte| **byte == b'\n')
+        .count()
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -426,7 +426,11 @@ fn direction_events(
             continue;
         }
         let what = format!("event `{name}` in {owner}");
-        let event = if let ExprKind::Dict(_) = &entry.value.kind {
+        // A dict with `payload` or `ack` is the acknowledged form; any other dict is an inline
+        // record, which `types::resolve` explains.
+        let is_acknowledged = matches!(&entry.value.kind, ExprKind::Dict(entries)
+            if entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
+        let event = if is_acknowledged {
             let shape = DictShape {
                 owner: &what,
                 owner_span: entry.key.span,

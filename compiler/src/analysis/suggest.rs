@@ -42,13 +42,26 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, candidate)| candidate)
 }
 
-/// `a`, `b` and `c` in backticks, for help texts.
+/// `a`, `b` and `c` in backticks, for help texts that list what exists.
 pub fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    joined(names, "and")
+}
+
+/// `a`, `b` or `c` in backticks, for help texts that list what may be chosen.
+pub fn quoted_alternatives<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    joined(names, "or")
+}
+
+fn joined<'a>(names: impl IntoIterator<Item = &'a str>, conjunction: &str) -> String {
     let names: Vec<String> = names.into_iter().map(|name| format!("`{name}`")).collect();
     match names.len() {
         0 => String::new(),
         1 => names[0].clone(),
-        count => format!("{} and {}", names[..count - 1].join(", "), names[count - 1]),
+        count => format!(
+            "{} {conjunction} {}",
+            names[..count - 1].join(", "),
+            names[count - 1]
+        ),
     }
 }
 

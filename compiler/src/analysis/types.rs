@@ -106,7 +106,7 @@ pub fn resolve(
                     "inline record types are not supported",
                 )
                 .with_help(
-                    "declare the record with `type Name { field: Type }` and use its name here",
+                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`",
                 ),
             );
             None
@@ -161,7 +161,7 @@ fn resolve_name(
                 )
                 .with_help(format!(
                     "use a built-in type ({}), an entity or a `type`",
-                    suggest::quoted_list(BUILT_INS)
+                    suggest::quoted_alternatives(BUILT_INS)
                 )),
             );
             None
@@ -177,7 +177,7 @@ fn resolve_name(
                     Some(suggestion) => format!("did you mean `{suggestion}`?"),
                     None => format!(
                         "use a built-in type ({}), an entity, or declare `type {name} {{ ... }}`",
-                        suggest::quoted_list(BUILT_INS)
+                        suggest::quoted_alternatives(BUILT_INS)
                     ),
                 }
             };
