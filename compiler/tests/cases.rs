@@ -100,6 +100,45 @@ fn every_case_matches_its_snapshot() {
     );
 }
 
+/// The example apps in `examples/` pass the analyzer; their IR is snapshotted too
+/// (`snapshots/cases__example_<name>.snap`), as the generators' reference input.
+#[test]
+fn examples_pass_the_analyzer() {
+    let examples_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for name in ["chat", "uppercase"] {
+        let example_directory = examples_root.join(name);
+        let source = fs::read_to_string(example_directory.join("main.wasp")).unwrap();
+        let mut files = MemoryFiles::new();
+        load_tree(
+            &example_directory,
+            &example_directory.join("src"),
+            &mut files,
+        );
+        let parsed = syntax::parse(&source);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{name}: {:?}",
+            parsed.diagnostics
+        );
+        let analysis = analysis::analyze(&parsed.module, &files);
+        let file = SourceFile {
+            name: "main.wasp",
+            text: &source,
+        };
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{name}:\n{}",
+            render_all(&analysis.diagnostics, &file, ColorMode::Plain)
+        );
+        let spec = analysis.spec.expect("a clean analysis has an IR");
+        let json = serde_json::to_string_pretty(&spec).unwrap();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_input_file(example_directory.join("main.wasp"));
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(format!("example_{name}"), json));
+    }
+}
+
 /// Valid cases must not be valid by accident: each case whose name starts with `valid_` produces
 /// an IR, and every other case reports at least one error.
 #[test]
