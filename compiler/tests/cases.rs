@@ -6,6 +6,9 @@
 //! snapshot per case, named after its directory (`snapshots/cases__<case>.snap`). Update snapshots
 //! with `INSTA_UPDATE=always cargo test --test cases` or `cargo insta review`.
 
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
+
 use appc::analysis::{self, MemoryFiles};
 use appc::diagnostics::{ColorMode, SourceFile, render_all};
 use appc::syntax;
@@ -179,5 +182,44 @@ fn case_names_say_whether_the_spec_is_valid() {
                 "case {name} has no error"
             );
         }
+    }
+}
+
+/// The benchmark's synthetic project is a valid app, so that `benches/check.rs` measures the
+/// whole analysis (a spec with errors stops before building the IR).
+#[test]
+fn the_synthetic_benchmark_project_passes_the_analyzer() {
+    for size in [
+        synthetic::SyntheticSize::SMALL,
+        synthetic::SyntheticSize::LARGE,
+    ] {
+        let mut spec = String::new();
+        let mut files = MemoryFiles::new();
+        for (path, text) in synthetic::synthetic_project_files(size) {
+            if path == "main.wasp" {
+                spec = text;
+            } else {
+                files.insert(path, text);
+            }
+        }
+        let parsed = syntax::parse(&spec);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let analysis = analysis::analyze(&parsed.module, &files);
+        let file = SourceFile {
+            name: "main.wasp",
+            text: &spec,
+        };
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{}",
+            render_all(
+                &analysis.diagnostics[..analysis.diagnostics.len().min(5)],
+                &file,
+                ColorMode::Plain
+            )
+        );
+        let spec = analysis.spec.expect("a clean analysis has an IR");
+        assert_eq!(spec.namespaces.len(), size.namespaces + 1);
+        assert_eq!(spec.pages.len(), size.pages);
     }
 }

@@ -9,7 +9,7 @@ use super::ir::{
     ScalarType, ServerConfig,
 };
 use super::sockets::{self, SocketContext};
-use super::types::CheckedRecord;
+use super::types::CheckedRecords;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
 
@@ -91,7 +91,7 @@ pub struct CheckedApp {
 pub struct AppContext<'c, 'a, 'f> {
     pub declarations: &'c Declarations<'a>,
     pub entities: &'c [CheckedEntity<'a>],
-    pub records: &'c [CheckedRecord],
+    pub records: &'c CheckedRecords,
     pub imports: &'c mut ImportChecker<'f>,
 }
 

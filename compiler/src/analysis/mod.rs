@@ -68,7 +68,9 @@ impl<P: Into<String>, T: Into<String>> FromIterator<(P, T)> for MemoryFiles {
 }
 
 /// The result of analysis: the IR when the spec has no errors, and every diagnostic, ordered by
-/// position in the spec file.
+/// position in the spec file. Parts of the tree that the parser could not build
+/// (`ExprKind::Error`) are skipped silently, since the parser reported them; they also leave
+/// `spec` empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     pub spec: Option<ir::AppSpec>,
@@ -161,7 +163,7 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
 fn assemble(
     checked_app: Option<app::CheckedApp>,
     checked_entities: Vec<entities::CheckedEntity>,
-    records: Vec<types::CheckedRecord>,
+    records: types::CheckedRecords,
     namespaces: Vec<sockets::CheckedNamespace>,
     pages: Vec<Option<ir::Page>>,
     routes: Vec<Option<pages::CheckedRoute>>,
@@ -182,7 +184,11 @@ fn assemble(
             .into_iter()
             .map(|checked| checked.entity)
             .collect(),
-        types: records.into_iter().map(|checked| checked.record).collect(),
+        types: records
+            .list
+            .into_iter()
+            .map(|checked| checked.record)
+            .collect(),
         namespaces: all_namespaces,
         pages: pages.into_iter().collect::<Option<Vec<_>>>()?,
         routes: routes
@@ -212,6 +218,141 @@ fn report_duplicate_paths<'p>(
             );
         } else {
             seen.insert(path, span);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax;
+    use proptest::prelude::*;
+
+    fn analyze_text(spec: &str, files: &MemoryFiles) -> Analysis {
+        let parsed = syntax::parse(spec);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        analyze(&parsed.module, files)
+    }
+
+    fn messages(analysis: &Analysis) -> Vec<&str> {
+        analysis
+            .diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.message.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn memory_files_collect_from_pairs_and_read_back() {
+        let files: MemoryFiles = [("src/server/a.rs", "pub fn a() {}")].into_iter().collect();
+        assert_eq!(
+            files.read("src/server/a.rs").as_deref(),
+            Some("pub fn a() {}")
+        );
+        assert_eq!(files.read("src/server/b.rs"), None);
+    }
+
+    #[test]
+    fn references_may_point_forward_and_resolve_in_the_ir() {
+        let files: MemoryFiles = [("src/client/Main.tsx", "export default () => null")]
+            .into_iter()
+            .collect();
+        let analysis = analyze_text(
+            "route R { path: \"/\", to: Main }\npage Main { component: import Main from \"@src/client/Main.tsx\" }\napp A { title: \"A\" }",
+            &files,
+        );
+        assert_eq!(messages(&analysis), Vec::<&str>::new());
+        let spec = analysis.spec.expect("valid spec");
+        assert_eq!(spec.routes[0].page, "Main");
+        assert_eq!(spec.db.system, ir::DatabaseSystem::Sqlite);
+        assert!(spec.namespaces.is_empty());
+    }
+
+    #[test]
+    fn independent_errors_are_all_reported_in_file_order() {
+        let analysis = analyze_text(
+            "page P { component: 1 }\napp A { titel: \"A\" }\nroute R { path: \"/\", to: Q }",
+            &MemoryFiles::new(),
+        );
+        assert_eq!(
+            messages(&analysis),
+            [
+                "expected an import `import { name } from \"@src/...\"` for `component` of page `P`, found an integer",
+                "missing field `title` in app `A`",
+                "unknown field `titel` in app `A`",
+                "cannot find page `Q`",
+            ]
+        );
+        assert!(analysis.spec.is_none());
+    }
+
+    #[test]
+    fn the_root_web_socket_comes_before_namespaces_in_the_ir() {
+        let files: MemoryFiles = [("src/server/s.rs", "pub fn root() {}\npub fn other() {}")]
+            .into_iter()
+            .collect();
+        let analysis = analyze_text(
+            "namespace Other { path: \"/other\", fn: import { other } from \"@src/server/s.rs\" }\napp A { title: \"A\", webSocket: { fn: import { root } from \"@src/server/s.rs\" } }",
+            &files,
+        );
+        let spec = analysis.spec.expect("valid spec");
+        let paths: Vec<&str> = spec.namespaces.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/other"]);
+        assert_eq!(spec.namespaces[1].name, "Other");
+        assert!(spec.namespaces[0].auto_connect);
+    }
+
+    /// Fragments of spec text, glued at random: mostly-plausible specs with every kind of mistake.
+    fn spec_fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "app A { title: \"A\" }\n",
+            "app B {",
+            "auth: { userEntity: User, methods: { usernameAndPassword: {} } }",
+            "webSocket: { fn: import { f } from \"@src/server/f.rs\", events: { clientToServer: { a: [X?] } } }",
+            "entity User {=psl\n id Int @id\n username String @unique\n m M[]\npsl=}\n",
+            "entity M {=psl\n id Int @id @default(\n u User @relation(fields: [uid], references: [id])\n uid Int\n @@unique([\npsl=}\n",
+            "entity E {=psl\n\"é @@ ( [ ] ? @default(now( ))\npsl=}\n",
+            "type T { a: T, b: [T]?, c: { payload: Int } }\n",
+            "namespace N { path: \"/n\", fn: import f from \"@server/../x.rs\", auth: true, handshake: T }\n",
+            "page P { component: import P from \"@src/P.tsx\", authRequired: true }\n",
+            "route R { path: \"/\", to: P }\n",
+            "query q { fn: import { q } from \"@src/q.js\" }\n",
+            "}",
+            ",",
+            "\n",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Analysis never panics, whatever the parser makes of the text; the IR never comes with
+        /// errors, and a spec that parses cleanly and has no analysis errors always has one.
+        #[test]
+        fn analysis_never_panics(fragments in prop::collection::vec(spec_fragment(), 0..12)) {
+            let text = fragments.concat();
+            let files: MemoryFiles = [("src/server/f.rs", "pub fn f() {}")].into_iter().collect();
+            let parsed = syntax::parse(&text);
+            let analysis = analyze(&parsed.module, &files);
+            let has_errors = diagnostics::has_errors(&analysis.diagnostics);
+            if analysis.spec.is_some() {
+                prop_assert!(!has_errors);
+            }
+            if parsed.diagnostics.is_empty() && !has_errors {
+                prop_assert!(analysis.spec.is_some());
+            }
+            for diagnostic in &analysis.diagnostics {
+                prop_assert!(diagnostic.primary.span.end <= text.len());
+                prop_assert!(diagnostic.primary.span.start <= diagnostic.primary.span.end);
+            }
+        }
+
+        /// The PSL reader and the Rust function scan accept any text without panicking.
+        #[test]
+        fn psl_and_rust_scans_never_panic(text in "\\PC{0,200}") {
+            let mut diagnostics = Vec::new();
+            let _ = psl::parse(&text, 0, &mut diagnostics);
+            let _ = imports::rust_functions(&text);
         }
     }
 }

@@ -108,10 +108,10 @@ fn line_of(content: &str, offset: usize) -> usize {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum TokenKind {
-    Word(String),
+enum TokenKind<'s> {
+    Word(&'s str),
     String(String),
-    Number(String),
+    Number(&'s str),
     /// `@`
     At,
     /// `@@`
@@ -121,12 +121,12 @@ enum TokenKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Token {
-    kind: TokenKind,
+struct Token<'s> {
+    kind: TokenKind<'s>,
     span: Span,
 }
 
-impl Token {
+impl Token<'_> {
     fn describe(&self) -> String {
         match &self.kind {
             TokenKind::Word(word) => format!("`{word}`"),
@@ -140,7 +140,11 @@ impl Token {
     }
 }
 
-fn tokenize(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) -> Vec<Token> {
+fn tokenize<'s>(
+    content: &'s str,
+    offset: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Token<'s>> {
     let mut tokens = Vec::new();
     let mut characters = content.char_indices().peekable();
     while let Some((start, character)) = characters.next() {
@@ -232,7 +236,7 @@ fn tokenize(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) -> 
                     }
                 }
                 tokens.push(Token {
-                    kind: TokenKind::Number(content[start..end].to_string()),
+                    kind: TokenKind::Number(&content[start..end]),
                     span: span_to(end),
                 });
             }
@@ -247,7 +251,7 @@ fn tokenize(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) -> 
                     }
                 }
                 tokens.push(Token {
-                    kind: TokenKind::Word(content[start..end].to_string()),
+                    kind: TokenKind::Word(&content[start..end]),
                     span: span_to(end),
                 });
             }
@@ -271,12 +275,12 @@ fn tokenize(content: &str, offset: usize, diagnostics: &mut Vec<Diagnostic>) -> 
 }
 
 /// Parses the tokens of one line. The first error ends the line (the next line starts afresh).
-struct LineParser<'t> {
-    tokens: &'t [Token],
+struct LineParser<'t, 's> {
+    tokens: &'t [Token<'s>],
     position: usize,
 }
 
-impl LineParser<'_> {
+impl<'t, 's> LineParser<'t, 's> {
     fn line(&mut self, model: &mut Model) -> Result<(), Diagnostic> {
         let first = &self.tokens[0];
         match &first.kind {
@@ -288,7 +292,7 @@ impl LineParser<'_> {
             }
             TokenKind::Word(name) => {
                 self.position += 1;
-                let field = self.field(name.clone(), first.span)?;
+                let field = self.field(name.to_string(), first.span)?;
                 model.fields.push(field);
                 Ok(())
             }
@@ -325,7 +329,7 @@ impl LineParser<'_> {
                 "write the type after the name, e.g. `{name} String`"
             )));
         };
-        let type_name = type_name.clone();
+        let type_name = type_name.to_string();
         let mut type_span = type_token.span;
         self.position += 1;
         let mut optional = false;
@@ -425,7 +429,7 @@ impl LineParser<'_> {
                 self.tokens.get(self.position).map(|token| &token.kind),
                 self.tokens.get(self.position + 1).map(|token| &token.kind),
             ) {
-                name = Some(word.clone());
+                name = Some(word.to_string());
                 self.position += 2;
             }
             let value = self.value(open)?;
@@ -463,18 +467,18 @@ impl LineParser<'_> {
         self.position += 1;
         let kind = match token.kind {
             TokenKind::String(text) => ValueKind::String(text),
-            TokenKind::Number(number) => ValueKind::Number(number),
+            TokenKind::Number(number) => ValueKind::Number(number.to_string()),
             TokenKind::Word(word) => {
                 if self.is_punct('(') {
                     let call_open = self.tokens[self.position].span;
                     self.position += 1;
                     let (arguments, close) = self.arguments(call_open, ')')?;
                     return Ok(Value {
-                        kind: ValueKind::Call(word, arguments),
+                        kind: ValueKind::Call(word.to_string(), arguments),
                         span: token.span.to(close),
                     });
                 }
-                ValueKind::Word(word)
+                ValueKind::Word(word.to_string())
             }
             TokenKind::Punct('[') => {
                 let (arguments, close) = self.arguments(token.span, ']')?;
@@ -507,7 +511,7 @@ impl LineParser<'_> {
                 kind: TokenKind::Word(word),
                 ..
             }) => {
-                let word = word.clone();
+                let word = word.to_string();
                 self.position += 1;
                 Ok(word)
             }
@@ -537,7 +541,7 @@ impl LineParser<'_> {
         }
     }
 
-    fn peek(&self) -> Option<&Token> {
+    fn peek(&self) -> Option<&'t Token<'s>> {
         self.tokens.get(self.position)
     }
 

@@ -8,7 +8,7 @@ use super::declarations::{DeclKind, Declarations};
 use super::fields::{self, DictShape, FieldSpec, Fields};
 use super::imports::ImportChecker;
 use super::ir::{Encoding, Event, Namespace};
-use super::types::{self, CheckedRecord};
+use super::types::{self, CheckedRecords};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
 
@@ -78,7 +78,7 @@ const ACK_FIELDS: [FieldSpec; 2] = [
 /// What socket checks need from the rest of the analysis.
 pub struct SocketContext<'c, 'a, 'f> {
     pub declarations: &'c Declarations<'a>,
-    pub records: &'c [CheckedRecord],
+    pub records: &'c CheckedRecords,
     pub imports: &'c mut ImportChecker<'f>,
     /// Whether the app declares `auth` (needed by `auth: true`).
     pub app_has_auth: bool,
@@ -340,10 +340,7 @@ fn check_handshake(
     context
         .declarations
         .resolve(name, span, DeclKind::Type, diagnostics)?;
-    let record = context
-        .records
-        .iter()
-        .find(|checked| checked.record.name == name)?;
+    let record = context.records.get(name)?;
     if let Some(index) = record
         .record
         .fields

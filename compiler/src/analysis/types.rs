@@ -9,6 +9,7 @@ use super::ir::{RecordField, RecordType, TypeRef};
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Expr, ExprKind, Span};
+use std::collections::HashMap;
 
 const BUILT_INS: [&str; 6] = ["String", "Int", "Float", "Bool", "DateTime", "Json"];
 
@@ -18,11 +19,23 @@ pub struct CheckedRecord {
     pub field_spans: Vec<Span>,
 }
 
+/// The checked `type` declarations in source order, with an index by name.
+pub struct CheckedRecords {
+    pub list: Vec<CheckedRecord>,
+    index_by_name: HashMap<String, usize>,
+}
+
+impl CheckedRecords {
+    pub fn get(&self, name: &str) -> Option<&CheckedRecord> {
+        self.index_by_name.get(name).map(|index| &self.list[*index])
+    }
+}
+
 /// Checks every `type` declaration.
 pub fn check_records(
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<CheckedRecord> {
+) -> CheckedRecords {
     let mut records = Vec::new();
     for decl in declarations.of_kind(DeclKind::Type) {
         let owner = format!("type `{}`", decl.name.name);
@@ -49,7 +62,15 @@ pub fn check_records(
             field_spans,
         });
     }
-    records
+    let index_by_name = records
+        .iter()
+        .enumerate()
+        .map(|(index, checked)| (checked.record.name.clone(), index))
+        .collect();
+    CheckedRecords {
+        list: records,
+        index_by_name,
+    }
 }
 
 /// Resolves a type expression; `what` says whose type it is, for messages.
