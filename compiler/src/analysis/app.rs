@@ -12,6 +12,7 @@ use super::sockets::{self, SocketContext};
 use super::types::CheckedRecords;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use std::fmt::Display;
 
 const APP_FIELDS: [FieldSpec; 8] = [
     FieldSpec::required("title", "title: \"My App\""),
@@ -120,24 +121,24 @@ pub fn check(
     };
     let title = fields
         .get("title")
-        .and_then(|value| fields::expect_string(value, "`title` of the app", diagnostics));
+        .and_then(|value| fields::expect_string(value, &"`title` of the app", diagnostics));
     let wasp_version = match fields.entry("wasp") {
         Some(entry) => {
             let shape = DictShape {
-                owner: "`wasp`",
+                owner: &"`wasp`",
                 owner_span: entry.key.span,
                 fields: &WASP_FIELDS,
                 unsupported: &[],
             };
             fields::check_dict(&entry.value, &shape, diagnostics)
                 .and_then(|wasp| wasp.get("version"))
-                .and_then(|value| fields::expect_string(value, "`wasp.version`", diagnostics))
+                .and_then(|value| fields::expect_string(value, &"`wasp.version`", diagnostics))
                 .map(|version| Some(version.to_string()))
         }
         None => Some(None),
     };
     let head = match fields.get("head") {
-        Some(value) => string_list(value, "`head` of the app", diagnostics),
+        Some(value) => string_list(value, &"`head` of the app", diagnostics),
         None => Some(Vec::new()),
     };
     let app = match (title, wasp_version, head) {
@@ -201,12 +202,16 @@ pub fn check(
     }
 }
 
-fn string_list(value: &Expr, what: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+fn string_list(
+    value: &Expr,
+    what: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
     let items = fields::expect_list(value, what, diagnostics)?;
     let mut strings = Vec::new();
     let mut ok = true;
     for item in items {
-        match fields::expect_string(item, &format!("an item of {what}"), diagnostics) {
+        match fields::expect_string(item, &format_args!("an item of {what}"), diagnostics) {
             Some(text) => strings.push(text.to_string()),
             None => ok = false,
         }
@@ -221,7 +226,7 @@ fn check_auth(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Auth> {
     let shape = DictShape {
-        owner: "`auth`",
+        owner: &"`auth`",
         owner_span: key_span,
         fields: &AUTH_FIELDS,
         unsupported: &AUTH_UNSUPPORTED,
@@ -231,7 +236,7 @@ fn check_auth(
         .entry("methods")
         .and_then(|entry| check_auth_methods(&entry.value, entry.key.span, diagnostics));
     let user_entity = fields.get("userEntity").and_then(|value| {
-        let (name, span) = fields::expect_reference(value, "`auth.userEntity`", diagnostics)?;
+        let (name, span) = fields::expect_reference(value, &"`auth.userEntity`", diagnostics)?;
         context
             .declarations
             .resolve(name, span, DeclKind::Entity, diagnostics)?;
@@ -244,7 +249,7 @@ fn check_auth(
     }
     let redirect = |key: &str, diagnostics: &mut Vec<Diagnostic>| {
         fields.get(key).and_then(|value| {
-            let path = fields::expect_string(value, &format!("`auth.{key}`"), diagnostics)?;
+            let path = fields::expect_string(value, &format_args!("`auth.{key}`"), diagnostics)?;
             if !path.starts_with('/') {
                 diagnostics.push(
                     Diagnostic::error(
@@ -281,7 +286,7 @@ fn check_auth_methods(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<AuthMethods> {
     let shape = DictShape {
-        owner: "`auth.methods`",
+        owner: &"`auth.methods`",
         owner_span: key_span,
         fields: &AUTH_METHOD_FIELDS,
         unsupported: &AUTH_METHODS_UNSUPPORTED,
@@ -290,7 +295,7 @@ fn check_auth_methods(
     let username_and_password = match fields.entry("usernameAndPassword") {
         Some(entry) => {
             let shape = DictShape {
-                owner: "`usernameAndPassword`",
+                owner: &"`usernameAndPassword`",
                 owner_span: entry.key.span,
                 fields: &[],
                 unsupported: &USERNAME_AND_PASSWORD_UNSUPPORTED,
@@ -390,37 +395,41 @@ fn check_db(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Database> {
     let shape = DictShape {
-        owner: "`db`",
+        owner: &"`db`",
         owner_span: key_span,
         fields: &DB_FIELDS,
         unsupported: &DB_UNSUPPORTED,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let system = match fields.get("system") {
-        Some(value) => {
-            fields::expect_choice(value, "`db.system`", &["SQLite", "PostgreSQL"], diagnostics).map(
-                |index| {
-                    if index == 0 {
-                        DatabaseSystem::Sqlite
-                    } else {
-                        DatabaseSystem::Postgresql
-                    }
-                },
-            )
-        }
+        Some(value) => fields::expect_choice(
+            value,
+            &"`db.system`",
+            &["SQLite", "PostgreSQL"],
+            diagnostics,
+        )
+        .map(|index| {
+            if index == 0 {
+                DatabaseSystem::Sqlite
+            } else {
+                DatabaseSystem::Postgresql
+            }
+        }),
         None => Some(DatabaseSystem::Sqlite),
     };
     let seeds = match fields.get("seeds") {
         Some(value) => {
-            let items = fields::expect_list(value, "`db.seeds`", diagnostics)?;
+            let items = fields::expect_list(value, &"`db.seeds`", diagnostics)?;
             let mut seeds = Vec::new();
             let mut ok = true;
             for item in items {
-                let seed = fields::expect_import(item, "an item of `db.seeds`", diagnostics)
+                let seed = fields::expect_import(item, &"an item of `db.seeds`", diagnostics)
                     .and_then(|import| {
-                        context
-                            .imports
-                            .server_function(import, "a seed in `db.seeds`", diagnostics)
+                        context.imports.server_function(
+                            import,
+                            &"a seed in `db.seeds`",
+                            diagnostics,
+                        )
                     });
                 match seed {
                     Some(seed) => seeds.push(seed),
@@ -444,7 +453,7 @@ fn check_server(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ServerConfig> {
     let shape = DictShape {
-        owner: "`server`",
+        owner: &"`server`",
         owner_span: key_span,
         fields: &SERVER_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
@@ -452,7 +461,7 @@ fn check_server(
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
         Some(value) => {
-            let what = format!("`server.{key}`");
+            let what = format_args!("`server.{key}`");
             fields::expect_import(value, &what, diagnostics)
                 .and_then(|import| context.imports.server_function(import, &what, diagnostics))
                 .map(Some)
@@ -474,7 +483,7 @@ fn check_client(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ClientConfig> {
     let shape = DictShape {
-        owner: "`client`",
+        owner: &"`client`",
         owner_span: key_span,
         fields: &CLIENT_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
@@ -483,7 +492,7 @@ fn check_client(
     let mut import =
         |key: &str, extensions: &[&str], diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
             Some(value) => {
-                let what = format!("`client.{key}`");
+                let what = format_args!("`client.{key}`");
                 fields::expect_import(value, &what, diagnostics)
                     .and_then(|import| {
                         context
@@ -498,7 +507,7 @@ fn check_client(
     let setup_fn = import("setupFn", &SCRIPT_EXTENSIONS, diagnostics);
     let base_dir = match fields.get("baseDir") {
         Some(value) => {
-            fields::expect_string(value, "`client.baseDir`", diagnostics).and_then(|base_dir| {
+            fields::expect_string(value, &"`client.baseDir`", diagnostics).and_then(|base_dir| {
                 if base_dir.starts_with('/') {
                     Some(base_dir.to_string())
                 } else {

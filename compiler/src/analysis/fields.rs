@@ -8,11 +8,12 @@
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{DictEntry, Expr, ExprKind, ExtImport, Span};
+use std::fmt::Display;
 
 /// The keys a dict may have.
 pub struct DictShape<'s> {
     /// Shown in messages, e.g. "`webSocket`" or "page `MainPage`".
-    pub owner: &'s str,
+    pub owner: &'s dyn Display,
     /// Where to point when a required key is missing (the declaration name or the dict's key).
     pub owner_span: Span,
     pub fields: &'s [FieldSpec],
@@ -65,7 +66,7 @@ impl<'a> Fields<'a> {
 /// reported by the parser and give `None` silently.
 pub fn expect_dict<'a>(
     expr: &'a Expr,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<&'a [DictEntry]> {
     match &expr.kind {
@@ -81,7 +82,7 @@ pub fn expect_dict<'a>(
 /// occurrence of each key, in source order.
 pub fn unique_entries<'a>(
     entries: &'a [DictEntry],
-    owner: &str,
+    owner: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<&'a DictEntry> {
     let mut kept: Vec<&'a DictEntry> = Vec::new();
@@ -162,7 +163,7 @@ pub fn check_dict<'a>(
 pub fn report_wrong_shape(
     expr: &Expr,
     expected: &str,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     if matches!(expr.kind, ExprKind::Error) {
@@ -177,7 +178,7 @@ pub fn report_wrong_shape(
 
 pub fn expect_string<'a>(
     expr: &'a Expr,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<&'a str> {
     match &expr.kind {
@@ -189,7 +190,11 @@ pub fn expect_string<'a>(
     }
 }
 
-pub fn expect_bool(expr: &Expr, what: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<bool> {
+pub fn expect_bool(
+    expr: &Expr,
+    what: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<bool> {
     match &expr.kind {
         ExprKind::Bool(value) => Some(*value),
         _ => {
@@ -201,7 +206,7 @@ pub fn expect_bool(expr: &Expr, what: &str, diagnostics: &mut Vec<Diagnostic>) -
 
 pub fn expect_list<'a>(
     expr: &'a Expr,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<&'a [Expr]> {
     match &expr.kind {
@@ -215,7 +220,7 @@ pub fn expect_list<'a>(
 
 pub fn expect_import<'a>(
     expr: &'a Expr,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<&'a ExtImport> {
     match &expr.kind {
@@ -235,7 +240,7 @@ pub fn expect_import<'a>(
 /// An identifier naming a declaration (a reference), with its span.
 pub fn expect_reference<'a>(
     expr: &'a Expr,
-    what: &str,
+    what: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(&'a str, Span)> {
     match &expr.kind {
@@ -251,7 +256,7 @@ pub fn expect_reference<'a>(
 /// `choices`.
 pub fn expect_choice(
     expr: &Expr,
-    what: &str,
+    what: &dyn Display,
     choices: &[&str],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<usize> {

@@ -12,15 +12,38 @@ use super::ir::{ClientImport, ImportKind as IrImportKind, ServerFunction};
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{ExtImport, ImportKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
 
 /// Reads project files for import checks, remembering what it read.
 pub struct ImportChecker<'f> {
     files: &'f dyn ProjectFiles,
     /// The functions of each Rust file read so far; `None` when the file could not be read.
-    rust_files: HashMap<String, Option<Vec<RustFunction>>>,
+    rust_files: HashMap<String, Option<RustFile>>,
     /// Whether each client file read so far exists.
     client_files: HashMap<String, bool>,
+}
+
+/// What the scan found in one Rust file.
+struct RustFile {
+    functions: Vec<RustFunction>,
+    /// The names of the public functions, for quick lookups: one file often serves many imports.
+    public_names: HashSet<String>,
+}
+
+impl RustFile {
+    fn scan(source: &str) -> Self {
+        let functions = rust_functions(source);
+        let public_names = functions
+            .iter()
+            .filter(|function| function.public)
+            .map(|function| function.name.clone())
+            .collect();
+        RustFile {
+            functions,
+            public_names,
+        }
+    }
 }
 
 /// A top-level function found in a Rust file.
@@ -44,7 +67,7 @@ impl<'f> ImportChecker<'f> {
     pub fn server_function(
         &mut self,
         import: &ExtImport,
-        what: &str,
+        what: &dyn Display,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<ServerFunction> {
         let file = resolve_path(import, diagnostics)?;
@@ -77,11 +100,11 @@ impl<'f> ImportChecker<'f> {
             return None;
         }
         let files = self.files;
-        let functions = self
-            .rust_files
-            .entry(file.clone())
-            .or_insert_with(|| files.read(&file).map(|text| rust_functions(&text)));
-        let Some(functions) = functions else {
+        if !self.rust_files.contains_key(&file) {
+            let scanned = files.read(&file).map(|text| RustFile::scan(&text));
+            self.rust_files.insert(file.clone(), scanned);
+        }
+        let Some(rust_file) = &self.rust_files[&file] else {
             diagnostics.push(
                 Diagnostic::error(
                     format!("cannot find file `{file}`"),
@@ -94,15 +117,13 @@ impl<'f> ImportChecker<'f> {
             );
             return None;
         };
-        if functions
-            .iter()
-            .any(|found| found.public && found.name == function)
-        {
+        if rust_file.public_names.contains(function) {
             return Some(ServerFunction {
                 file,
                 function: function.to_string(),
             });
         }
+        let functions = &rust_file.functions;
         let public: Vec<&str> = functions
             .iter()
             .filter(|found| found.public)
@@ -143,7 +164,7 @@ impl<'f> ImportChecker<'f> {
     pub fn client_import(
         &mut self,
         import: &ExtImport,
-        what: &str,
+        what: &dyn Display,
         extensions: &[&str],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<ClientImport> {

@@ -27,7 +27,8 @@ pub fn check_page(
     app_has_auth: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Page> {
-    let owner = format!("page `{}`", decl.name.name);
+    let page_name = &decl.name.name;
+    let owner = format_args!("page `{page_name}`");
     let shape = DictShape {
         owner: &owner,
         owner_span: decl.name.span,
@@ -36,7 +37,7 @@ pub fn check_page(
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let component = fields.get("component").and_then(|value| {
-        let what = format!("`component` of {owner}");
+        let what = format_args!("`component` of {owner}");
         let import = fields::expect_import(value, &what, diagnostics)?;
         imports.client_import(import, &what, component_extensions(), diagnostics)
     });
@@ -44,7 +45,7 @@ pub fn check_page(
         Some(entry) => {
             let value = fields::expect_bool(
                 &entry.value,
-                &format!("`authRequired` of {owner}"),
+                &format_args!("`authRequired` of {owner}"),
                 diagnostics,
             );
             if value == Some(true) && !app_has_auth {
@@ -83,7 +84,8 @@ pub fn check_route(
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CheckedRoute> {
-    let owner = format!("route `{}`", decl.name.name);
+    let route_name = &decl.name.name;
+    let owner = format_args!("route `{route_name}`");
     let shape = DictShape {
         owner: &owner,
         owner_span: decl.name.span,
@@ -93,7 +95,7 @@ pub fn check_route(
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let path_value = fields.get("path");
     let path = path_value.and_then(|value| {
-        let path = fields::expect_string(value, &format!("`path` of {owner}"), diagnostics)?;
+        let path = fields::expect_string(value, &format_args!("`path` of {owner}"), diagnostics)?;
         if !path.starts_with('/') {
             diagnostics.push(
                 Diagnostic::error(
@@ -109,7 +111,7 @@ pub fn check_route(
     });
     let page = fields.get("to").and_then(|value| {
         let (name, span) =
-            fields::expect_reference(value, &format!("`to` of {owner}"), diagnostics)?;
+            fields::expect_reference(value, &format_args!("`to` of {owner}"), diagnostics)?;
         declarations.resolve(name, span, DeclKind::Page, diagnostics)?;
         Some(name.to_string())
     });

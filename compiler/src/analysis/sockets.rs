@@ -11,6 +11,7 @@ use super::ir::{Encoding, Event, Namespace};
 use super::types::{self, CheckedRecords};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use std::fmt::Display;
 
 /// Event names that Socket.IO uses for its own purposes, with what it uses them for.
 const RESERVED_EVENTS: [(&str, &str); 6] = [
@@ -98,7 +99,7 @@ pub fn check_root(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Namespace> {
     let shape = DictShape {
-        owner: "`webSocket`",
+        owner: &"`webSocket`",
         owner_span: key_span,
         fields: &ROOT_FIELDS,
         unsupported: &[],
@@ -106,11 +107,11 @@ pub fn check_root(
     let fields = fields::check_dict(expr, &shape, diagnostics)?;
     let auto_connect = fields
         .get("autoConnect")
-        .map(|value| fields::expect_bool(value, "`autoConnect` of `webSocket`", diagnostics));
+        .map(|value| fields::expect_bool(value, &"`autoConnect` of `webSocket`", diagnostics));
     let namespace = check_common(
         &fields,
         "webSocket",
-        "`webSocket`",
+        &"`webSocket`",
         "/",
         false,
         context,
@@ -129,7 +130,7 @@ pub fn check_namespace(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CheckedNamespace> {
     let name = decl.name.name.as_str();
-    let owner = format!("namespace `{name}`");
+    let owner = format_args!("namespace `{name}`");
     let shape = DictShape {
         owner: &owner,
         owner_span: decl.name.span,
@@ -139,12 +140,17 @@ pub fn check_namespace(
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let path_value = fields.get("path");
     let path = path_value
-        .and_then(|value| fields::expect_string(value, &format!("`path` of {owner}"), diagnostics))
+        .and_then(|value| {
+            fields::expect_string(value, &format_args!("`path` of {owner}"), diagnostics)
+        })
         .and_then(|path| check_path(path, path_value?.span, name, diagnostics));
     let auth_required = match fields.entry("auth") {
         Some(entry) => {
-            let auth =
-                fields::expect_bool(&entry.value, &format!("`auth` of {owner}"), diagnostics);
+            let auth = fields::expect_bool(
+                &entry.value,
+                &format_args!("`auth` of {owner}"),
+                diagnostics,
+            );
             if auth == Some(true) && !context.app_has_auth {
                 diagnostics.push(
                     Diagnostic::error(
@@ -228,21 +234,21 @@ fn check_path(
 fn check_common(
     fields: &Fields,
     name: &str,
-    owner: &str,
+    owner: &dyn Display,
     path: &str,
     auth_required: bool,
     context: &mut SocketContext,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Namespace> {
     let function = fields.get("fn").and_then(|value| {
-        let what = format!("`fn` of {owner}");
+        let what = format_args!("`fn` of {owner}");
         let import = fields::expect_import(value, &what, diagnostics)?;
         context.imports.server_function(import, &what, diagnostics)
     });
     let entities = match fields.get("entities") {
         Some(value) => entity_list(
             value,
-            &format!("`entities` of {owner}"),
+            &format_args!("`entities` of {owner}"),
             context.declarations,
             diagnostics,
         ),
@@ -255,7 +261,7 @@ fn check_common(
     let encoding = match fields.get("encoding") {
         Some(value) => fields::expect_choice(
             value,
-            &format!("`encoding` of {owner}"),
+            &format_args!("`encoding` of {owner}"),
             &["json", "msgpack"],
             diagnostics,
         )
@@ -290,7 +296,7 @@ fn check_common(
 /// `[Message, User]`: every item names a declared entity. Returns the names in order.
 pub fn entity_list(
     value: &Expr,
-    what: &str,
+    what: &dyn Display,
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<String>> {
@@ -299,7 +305,7 @@ pub fn entity_list(
     let mut ok = true;
     for item in items {
         let Some((name, span)) =
-            fields::expect_reference(item, &format!("an item of {what}"), diagnostics)
+            fields::expect_reference(item, &format_args!("an item of {what}"), diagnostics)
         else {
             ok = false;
             continue;
@@ -331,12 +337,12 @@ pub fn entity_list(
 
 fn check_handshake(
     value: &Expr,
-    owner: &str,
+    owner: &dyn Display,
     context: &SocketContext,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<String> {
     let (name, span) =
-        fields::expect_reference(value, &format!("`handshake` of {owner}"), diagnostics)?;
+        fields::expect_reference(value, &format_args!("`handshake` of {owner}"), diagnostics)?;
     context
         .declarations
         .resolve(name, span, DeclKind::Type, diagnostics)?;
@@ -364,7 +370,7 @@ fn check_handshake(
 /// `{ clientToServer: { ... }, serverToClient: { ... } }`.
 fn check_events(
     value: &Expr,
-    owner: &str,
+    owner: &dyn Display,
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Vec<Event>, Vec<Event>)> {
@@ -381,7 +387,7 @@ fn check_events(
         let events = match fields.get(direction) {
             Some(value) => direction_events(
                 value,
-                &format!("`events.{direction}` of {owner}"),
+                &format_args!("`events.{direction}` of {owner}"),
                 declarations,
                 diagnostics,
             ),
@@ -396,11 +402,11 @@ fn check_events(
 
 fn direction_events(
     value: &Expr,
-    owner: &str,
+    owner: &dyn Display,
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<Event>> {
-    let entries = fields::expect_dict(value, owner, diagnostics)?;
+    let entries = fields::expect_dict(value, &owner, diagnostics)?;
     let mut events = Vec::new();
     let mut ok = true;
     for entry in fields::unique_entries(entries, owner, diagnostics) {
@@ -422,14 +428,15 @@ fn direction_events(
             ok = false;
             continue;
         }
-        let what = format!("event `{name}` in {owner}");
+        let what = format_args!("event `{name}` in {owner}");
         // A dict with `payload` or `ack` is the acknowledged form; any other dict is an inline
         // record, which `types::resolve` explains.
         let is_acknowledged = matches!(&entry.value.kind, ExprKind::Dict(entries)
             if entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
         let event = if is_acknowledged {
+            let event_owner = what.to_string();
             let shape = DictShape {
-                owner: &what,
+                owner: &event_owner,
                 owner_span: entry.key.span,
                 fields: &ACK_FIELDS,
                 unsupported: &[],
@@ -438,7 +445,7 @@ fn direction_events(
                 let payload = ack_fields.get("payload").and_then(|payload| {
                     types::resolve(
                         payload,
-                        &format!("the payload of {what}"),
+                        &format_args!("the payload of {what}"),
                         declarations,
                         diagnostics,
                     )
@@ -446,7 +453,7 @@ fn direction_events(
                 let ack = ack_fields.get("ack").and_then(|ack| {
                     types::resolve(
                         ack,
-                        &format!("the ack of {what}"),
+                        &format_args!("the ack of {what}"),
                         declarations,
                         diagnostics,
                     )
@@ -460,7 +467,7 @@ fn direction_events(
         } else {
             types::resolve(
                 &entry.value,
-                &format!("the payload of {what}"),
+                &format_args!("the payload of {what}"),
                 declarations,
                 diagnostics,
             )

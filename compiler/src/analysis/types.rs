@@ -10,6 +10,7 @@ use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Expr, ExprKind, Span};
 use std::collections::HashMap;
+use std::fmt::Display;
 
 const BUILT_INS: [&str; 6] = ["String", "Int", "Float", "Bool", "DateTime", "Json"];
 
@@ -38,7 +39,8 @@ pub fn check_records(
 ) -> CheckedRecords {
     let mut records = Vec::new();
     for decl in declarations.of_kind(DeclKind::Type) {
-        let owner = format!("type `{}`", decl.name.name);
+        let type_name = &decl.name.name;
+        let owner = format_args!("type `{type_name}`");
         let Some(entries) = fields::expect_dict(&decl.body, &owner, diagnostics) else {
             continue;
         };
@@ -48,7 +50,8 @@ pub fn check_records(
         };
         let mut field_spans = Vec::new();
         for entry in fields::unique_entries(entries, &owner, diagnostics) {
-            let what = format!("field `{}` of {owner}", entry.key.name);
+            let key = &entry.key.name;
+            let what = format_args!("field `{key}` of {owner}");
             if let Some(field_type) = resolve(&entry.value, &what, declarations, diagnostics) {
                 record.fields.push(RecordField {
                     name: entry.key.name.clone(),
@@ -76,7 +79,7 @@ pub fn check_records(
 /// Resolves a type expression; `what` says whose type it is, for messages.
 pub fn resolve(
     expr: &Expr,
-    what: &str,
+    what: &dyn Display,
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<TypeRef> {
