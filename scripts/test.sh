@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite from a fresh machine: installs what the tests need, starts the servers
+# they need (and stops them afterwards), then runs every test. Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "checking tools"
+command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust from your package manager or rustup" >&2; exit 2; }
+
+# Every cargo build of this run, including the apps that end-to-end tests generate, shares one target dir.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "cargo test (workspace)"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+
+printf '\nall test steps passed\n'
