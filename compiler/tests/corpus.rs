@@ -111,3 +111,65 @@ fn every_valid_corpus_file_parses_without_diagnostics() {
     );
     eprintln!("parsed {valid_count} valid corpus files without diagnostics");
 }
+
+/// 1-based `(line, first column, last column)` of a byte span, the way Wasp reports positions.
+fn wasp_position(text: &str, span: appc::syntax::ast::Span) -> (usize, usize, usize) {
+    let line_start = text[..span.start]
+        .rfind('\n')
+        .map_or(0, |newline| newline + 1);
+    let line = text[..span.start].matches('\n').count() + 1;
+    let first = text[line_start..span.start].chars().count() + 1;
+    let last = first + text[span.start..span.end].chars().count() - 1;
+    (line, first, last)
+}
+
+#[test]
+fn invalid_parser_test_inputs_are_rejected_with_precise_diagnostics() {
+    let Some(corpus) = corpus_directory() else {
+        return;
+    };
+    for name in INVALID_FILES {
+        let path = corpus.join(INVALID_DIRECTORY).join(format!("{name}.wasp"));
+        let text = std::fs::read_to_string(&path).expect("invalid corpus file is readable");
+        let parsed = syntax::parse(&text);
+        assert!(!parsed.diagnostics.is_empty(), "{name}.wasp was accepted");
+        let file_name = format!("{name}.wasp");
+        insta::assert_snapshot!(
+            format!("corpus_invalid_{name}"),
+            rendered(&file_name, &text, &parsed.diagnostics)
+        );
+    }
+}
+
+#[test]
+fn reference_positions_match_wasps_parser() {
+    let Some(corpus) = corpus_directory() else {
+        return;
+    };
+    let read = |name: &str| {
+        std::fs::read_to_string(corpus.join(INVALID_DIRECTORY).join(format!("{name}.wasp")))
+            .expect("invalid corpus file is readable")
+    };
+
+    let text = read("unexpectedToken");
+    let diagnostics = syntax::parse(&text).diagnostics;
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(
+        wasp_position(&text, diagnostics[0].primary.span),
+        (1, 6, 18)
+    );
+    assert!(diagnostics[0].message.contains("found a string"));
+
+    let text = read("stmtRecovery");
+    let diagnostics = syntax::parse(&text).diagnostics;
+    let positions: Vec<_> = diagnostics
+        .iter()
+        .map(|diagnostic| wasp_position(&text, diagnostic.primary.span))
+        .collect();
+    assert_eq!(positions, [(3, 5, 21), (8, 14, 18)]);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|diagnostic| diagnostic.message == "a tuple needs at least 2 items, found 1")
+    );
+}

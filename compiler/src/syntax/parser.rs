@@ -17,7 +17,7 @@ pub fn parse(source: &str) -> Parsed {
     let too_deep_at = scan::first_too_deep_bracket(source, MAX_NESTING_DEPTH);
     let parsed_text = match too_deep_at {
         Some(bracket) => {
-            diagnostics.push(syntax_errors::nesting_too_deep(source, bracket));
+            diagnostics.push(syntax_errors::nesting_too_deep(bracket));
             &source[..bracket]
         }
         None => source,
@@ -50,7 +50,7 @@ pub fn parse(source: &str) -> Parsed {
                 // is a consequence of the nesting error already reported.
                 let at_cut = too_deep_at.is_some() && error_at >= parsed_text.len();
                 if !at_cut {
-                    diagnostics.push(syntax_errors::describe(source, error_at, &error));
+                    diagnostics.push(syntax_errors::describe(source, position, error_at, &error));
                 }
                 if let Some(decl) = broken_declaration(source, position, error_at) {
                     decls.push(decl);
@@ -76,7 +76,8 @@ fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<
     if name_end > error_at {
         return None;
     }
-    let body_span = Span::new(name_end, error_at.max(name_end));
+    let body_start = skip_trivia(source, name_end).min(error_at).max(name_end);
+    let body_span = Span::new(body_start, error_at.max(body_start));
     Some(Decl {
         kind: Ident {
             name: source[type_start..type_end].to_owned(),
