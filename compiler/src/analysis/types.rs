@@ -70,10 +70,94 @@ pub fn check_records(
         .enumerate()
         .map(|(index, checked)| (checked.record.name.clone(), index))
         .collect();
-    CheckedRecords {
+    let checked = CheckedRecords {
         list: records,
         index_by_name,
+    };
+    report_records_that_contain_themselves(&checked, diagnostics);
+    checked
+}
+
+/// A record whose required fields lead back to itself (`type A { b: B }`, `type B { a: A }`)
+/// has no finite value, so no payload could ever be sent. Optional fields and lists end such a
+/// chain. Each cycle is reported once, at the record of the cycle declared first.
+fn report_records_that_contain_themselves(
+    records: &CheckedRecords,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    // The records each record requires directly: (field index, record index).
+    let required: Vec<Vec<(usize, usize)>> = records
+        .list
+        .iter()
+        .map(|checked| {
+            checked
+                .record
+                .fields
+                .iter()
+                .enumerate()
+                .filter_map(|(field_index, field)| match &field.field_type {
+                    TypeRef::Record { name } => records
+                        .index_by_name
+                        .get(name)
+                        .map(|target| (field_index, *target)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    for start in 0..records.list.len() {
+        // Depth-first search over records declared at or after `start`, so that a cycle is only
+        // found from its first record. The path holds (record, field) steps.
+        let mut path: Vec<(usize, usize)> = Vec::new();
+        let mut visited = vec![false; records.list.len()];
+        if let Some(cycle) = find_cycle(start, start, &required, &mut visited, &mut path) {
+            let steps: Vec<String> = cycle
+                .iter()
+                .map(|(record, field)| {
+                    let record = &records.list[*record].record;
+                    format!("`{}.{}`", record.name, record.fields[*field].name)
+                })
+                .collect();
+            let (first_record, first_field) = cycle[0];
+            let start_record = &records.list[first_record];
+            let name = &start_record.record.name;
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "type `{name}` contains itself through {}, so no value of it can exist",
+                        steps.join(" -> ")
+                    ),
+                    start_record.field_spans[first_field],
+                    format!("leads back to `{name}`"),
+                )
+                .with_help("make one of these fields optional (`Type?`) or a list (`[Type]`)"),
+            );
+        }
     }
+}
+
+fn find_cycle(
+    start: usize,
+    current: usize,
+    required: &[Vec<(usize, usize)>],
+    visited: &mut [bool],
+    path: &mut Vec<(usize, usize)>,
+) -> Option<Vec<(usize, usize)>> {
+    visited[current] = true;
+    for &(field, target) in &required[current] {
+        path.push((current, field));
+        if target == start {
+            return Some(path.clone());
+        }
+        if target > start
+            && !visited[target]
+            && let Some(cycle) = find_cycle(start, target, required, visited, path)
+        {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
 }
 
 /// Resolves a type expression; `what` says whose type it is, for messages.
