@@ -1,0 +1,538 @@
+//! The `app` declaration: title, head, `wasp`, `auth`, `db`, `server`, `client` and `webSocket`.
+
+use super::declarations::{DeclKind, Declarations};
+use super::entities::CheckedEntity;
+use super::fields::{self, DictShape, FieldSpec};
+use super::imports::ImportChecker;
+use super::ir::{
+    App, Auth, AuthMethods, ClientConfig, Database, DatabaseSystem, EntityFieldKind, Namespace,
+    ScalarType, ServerConfig,
+};
+use super::sockets::{self, SocketContext};
+use super::types::CheckedRecords;
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use std::fmt::Display;
+
+const APP_FIELDS: [FieldSpec; 8] = [
+    FieldSpec::required("title", "title: \"My App\""),
+    FieldSpec::optional("wasp"),
+    FieldSpec::optional("head"),
+    FieldSpec::optional("auth"),
+    FieldSpec::optional("db"),
+    FieldSpec::optional("server"),
+    FieldSpec::optional("client"),
+    FieldSpec::optional("webSocket"),
+];
+const APP_UNSUPPORTED: [&str; 1] = ["emailSender"];
+
+const WASP_FIELDS: [FieldSpec; 1] = [FieldSpec::required("version", "version: \"^0.17.0\"")];
+
+const AUTH_FIELDS: [FieldSpec; 4] = [
+    FieldSpec::required("userEntity", "userEntity: User"),
+    FieldSpec::required("methods", "methods: { usernameAndPassword: {} }"),
+    FieldSpec::required(
+        "onAuthFailedRedirectTo",
+        "onAuthFailedRedirectTo: \"/login\"",
+    ),
+    FieldSpec::optional("onAuthSucceededRedirectTo"),
+];
+const AUTH_UNSUPPORTED: [&str; 8] = [
+    "externalAuthEntity",
+    "signup",
+    "onBeforeSignup",
+    "onAfterSignup",
+    "onAfterEmailVerified",
+    "onBeforeOAuthRedirect",
+    "onBeforeLogin",
+    "onAfterLogin",
+];
+
+const AUTH_METHOD_FIELDS: [FieldSpec; 1] = [FieldSpec::optional("usernameAndPassword")];
+const AUTH_METHODS_UNSUPPORTED: [&str; 7] = [
+    "email",
+    "google",
+    "gitHub",
+    "discord",
+    "keycloak",
+    "slack",
+    "microsoft",
+];
+const USERNAME_AND_PASSWORD_UNSUPPORTED: [&str; 1] = ["userSignupFields"];
+
+const DB_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("system"), FieldSpec::optional("seeds")];
+const DB_UNSUPPORTED: [&str; 1] = ["prisma"];
+
+const SERVER_FIELDS: [FieldSpec; 2] = [
+    FieldSpec::optional("setupFn"),
+    FieldSpec::optional("middlewareConfigFn"),
+];
+const CLIENT_FIELDS: [FieldSpec; 3] = [
+    FieldSpec::optional("rootComponent"),
+    FieldSpec::optional("setupFn"),
+    FieldSpec::optional("baseDir"),
+];
+const ENV_UNSUPPORTED: [&str; 1] = ["envValidationSchema"];
+
+const COMPONENT_EXTENSIONS: [&str; 2] = [".tsx", ".jsx"];
+const SCRIPT_EXTENSIONS: [&str; 4] = [".ts", ".tsx", ".js", ".jsx"];
+
+/// Everything the `app` declaration says; a part is `None` when it had errors.
+pub struct CheckedApp {
+    pub app: Option<App>,
+    pub auth: Option<Option<Auth>>,
+    pub db: Option<Database>,
+    pub server: Option<ServerConfig>,
+    pub client: Option<ClientConfig>,
+    pub root_socket: Option<Option<Namespace>>,
+    /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
+    pub has_auth: bool,
+}
+
+pub struct AppContext<'c, 'a, 'f> {
+    pub declarations: &'c Declarations<'a>,
+    pub entities: &'c [CheckedEntity<'a>],
+    pub records: &'c CheckedRecords,
+    pub imports: &'c mut ImportChecker<'f>,
+}
+
+pub fn check(
+    decl: &Decl,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CheckedApp {
+    let owner = format!("app `{}`", decl.name.name);
+    let shape = DictShape {
+        owner: &owner,
+        owner_span: decl.name.span,
+        fields: &APP_FIELDS,
+        unsupported: &APP_UNSUPPORTED,
+    };
+    let Some(fields) = fields::check_dict(&decl.body, &shape, diagnostics) else {
+        return CheckedApp {
+            app: None,
+            auth: None,
+            db: None,
+            server: None,
+            client: None,
+            root_socket: None,
+            has_auth: false,
+        };
+    };
+    let title = fields
+        .get("title")
+        .and_then(|value| fields::expect_string(value, &"`title` of the app", diagnostics));
+    let wasp_version = match fields.entry("wasp") {
+        Some(entry) => {
+            let shape = DictShape {
+                owner: &"`wasp`",
+                owner_span: entry.key.span,
+                fields: &WASP_FIELDS,
+                unsupported: &[],
+            };
+            fields::check_dict(&entry.value, &shape, diagnostics)
+                .and_then(|wasp| wasp.get("version"))
+                .and_then(|value| fields::expect_string(value, &"`wasp.version`", diagnostics))
+                .map(|version| Some(version.to_string()))
+        }
+        None => Some(None),
+    };
+    let head = match fields.get("head") {
+        Some(value) => string_list(value, &"`head` of the app", diagnostics),
+        None => Some(Vec::new()),
+    };
+    let app = match (title, wasp_version, head) {
+        (Some(title), Some(wasp_version), Some(head)) => Some(App {
+            name: decl.name.name.clone(),
+            title: title.to_string(),
+            wasp_version,
+            head,
+        }),
+        _ => None,
+    };
+    let has_auth = fields.get("auth").is_some();
+    let auth = match fields.entry("auth") {
+        Some(entry) => check_auth(&entry.value, entry.key.span, context, diagnostics).map(Some),
+        None => Some(None),
+    };
+    let db = match fields.entry("db") {
+        Some(entry) => check_db(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(Database {
+            system: DatabaseSystem::Sqlite,
+            seeds: Vec::new(),
+        }),
+    };
+    let server = match fields.entry("server") {
+        Some(entry) => check_server(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(ServerConfig::default()),
+    };
+    let client = match fields.entry("client") {
+        Some(entry) => check_client(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(ClientConfig {
+            base_dir: "/".to_string(),
+            ..ClientConfig::default()
+        }),
+    };
+    let root_socket = match fields.entry("webSocket") {
+        Some(entry) => {
+            let mut socket_context = SocketContext {
+                declarations: context.declarations,
+                records: context.records,
+                imports: context.imports,
+                app_has_auth: has_auth,
+            };
+            sockets::check_root(
+                &entry.value,
+                entry.key.span,
+                &mut socket_context,
+                diagnostics,
+            )
+            .map(Some)
+        }
+        None => Some(None),
+    };
+    CheckedApp {
+        app,
+        auth,
+        db,
+        server,
+        client,
+        root_socket,
+        has_auth,
+    }
+}
+
+fn string_list(
+    value: &Expr,
+    what: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    let items = fields::expect_list(value, what, diagnostics)?;
+    let mut strings = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match fields::expect_string(item, &format_args!("an item of {what}"), diagnostics) {
+            Some(text) => strings.push(text.to_string()),
+            None => ok = false,
+        }
+    }
+    ok.then_some(strings)
+}
+
+fn check_auth(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Auth> {
+    let shape = DictShape {
+        owner: &"`auth`",
+        owner_span: key_span,
+        fields: &AUTH_FIELDS,
+        unsupported: &AUTH_UNSUPPORTED,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let methods = fields
+        .entry("methods")
+        .and_then(|entry| check_auth_methods(&entry.value, entry.key.span, diagnostics));
+    let user_entity = fields.get("userEntity").and_then(|value| {
+        let (name, span) = fields::expect_reference(value, &"`auth.userEntity`", diagnostics)?;
+        context
+            .declarations
+            .resolve(name, span, DeclKind::Entity, diagnostics)?;
+        Some((name, span))
+    });
+    if let (Some((name, span)), Some(methods)) = (user_entity, &methods)
+        && methods.username_and_password
+    {
+        check_username_field(name, span, context.entities, diagnostics);
+    }
+    let redirect = |key: &str, diagnostics: &mut Vec<Diagnostic>| {
+        fields.get(key).and_then(|value| {
+            let path = fields::expect_string(value, &format_args!("`auth.{key}`"), diagnostics)?;
+            if !path.starts_with('/') {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("`auth.{key}` must be a path that starts with `/`"),
+                        value.span,
+                        "not an app path",
+                    )
+                    .with_help(format!(
+                        "write e.g. `\"/{}\"`",
+                        path.trim_start_matches('/')
+                    )),
+                );
+                return None;
+            }
+            Some(path.to_string())
+        })
+    };
+    let on_failed = redirect("onAuthFailedRedirectTo", diagnostics);
+    let on_succeeded = match fields.get("onAuthSucceededRedirectTo") {
+        Some(_) => redirect("onAuthSucceededRedirectTo", diagnostics),
+        None => Some("/".to_string()),
+    };
+    Some(Auth {
+        user_entity: user_entity?.0.to_string(),
+        methods: methods?,
+        on_auth_failed_redirect_to: on_failed?,
+        on_auth_succeeded_redirect_to: on_succeeded?,
+    })
+}
+
+fn check_auth_methods(
+    value: &Expr,
+    key_span: Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<AuthMethods> {
+    let shape = DictShape {
+        owner: &"`auth.methods`",
+        owner_span: key_span,
+        fields: &AUTH_METHOD_FIELDS,
+        unsupported: &AUTH_METHODS_UNSUPPORTED,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let username_and_password = match fields.entry("usernameAndPassword") {
+        Some(entry) => {
+            let shape = DictShape {
+                owner: &"`usernameAndPassword`",
+                owner_span: entry.key.span,
+                fields: &[],
+                unsupported: &USERNAME_AND_PASSWORD_UNSUPPORTED,
+            };
+            fields::check_dict(&entry.value, &shape, diagnostics)?;
+            true
+        }
+        None => false,
+    };
+    let is_empty = matches!(&value.kind, ExprKind::Dict(entries) if entries.is_empty());
+    if !username_and_password {
+        if is_empty {
+            diagnostics.push(
+                Diagnostic::error(
+                    "`auth.methods` enables no login method",
+                    value.span,
+                    "no method",
+                )
+                .with_help("add `usernameAndPassword: {}`"),
+            );
+        }
+        return None;
+    }
+    Some(AuthMethods {
+        username_and_password,
+    })
+}
+
+/// Username-and-password auth stores the login name in a unique `String` field `username`.
+fn check_username_field(
+    entity_name: &str,
+    reference_span: Span,
+    entities: &[CheckedEntity],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(entity) = entities
+        .iter()
+        .find(|checked| checked.entity.name == entity_name)
+    else {
+        return;
+    };
+    let Some((field, field_span)) = entity.field("username") else {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the user entity `{entity_name}` has no `username` field"),
+                reference_span,
+                "used as the user entity here",
+            )
+            .with_secondary(entity.decl.name.span, format!("`{entity_name}` declared here"))
+            .with_help(format!(
+                "add `username String @unique` to entity `{entity_name}`: username-and-password auth stores the login name there"
+            )),
+        );
+        return;
+    };
+    let is_string = matches!(
+        field.kind,
+        EntityFieldKind::Scalar {
+            scalar: ScalarType::String
+        }
+    );
+    if !is_string || field.optional || field.list {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the `username` field of user entity `{entity_name}` must be a required `String`"),
+                field_span,
+                "not a required `String`",
+            )
+            .with_secondary(reference_span, "used as the user entity here")
+            .with_help("declare it as `username String @unique`"),
+        );
+        return;
+    }
+    let is_unique = entity
+        .entity
+        .unique_constraints
+        .iter()
+        .any(|group| group.len() == 1 && group[0] == "username")
+        || entity.entity.id_field == "username";
+    if !is_unique {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the `username` field of user entity `{entity_name}` must be unique"),
+                field_span,
+                "not `@unique`",
+            )
+            .with_secondary(reference_span, "used as the user entity here")
+            .with_help("add `@unique`: `username String @unique`"),
+        );
+    }
+}
+
+fn check_db(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Database> {
+    let shape = DictShape {
+        owner: &"`db`",
+        owner_span: key_span,
+        fields: &DB_FIELDS,
+        unsupported: &DB_UNSUPPORTED,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let system = match fields.get("system") {
+        Some(value) => fields::expect_choice(
+            value,
+            &"`db.system`",
+            &["SQLite", "PostgreSQL"],
+            diagnostics,
+        )
+        .map(|index| {
+            if index == 0 {
+                DatabaseSystem::Sqlite
+            } else {
+                DatabaseSystem::Postgresql
+            }
+        }),
+        None => Some(DatabaseSystem::Sqlite),
+    };
+    let seeds = match fields.get("seeds") {
+        Some(value) => {
+            let items = fields::expect_list(value, &"`db.seeds`", diagnostics)?;
+            let mut seeds = Vec::new();
+            let mut ok = true;
+            for item in items {
+                let seed = fields::expect_import(item, &"an item of `db.seeds`", diagnostics)
+                    .and_then(|import| {
+                        context.imports.server_function(
+                            import,
+                            &"a seed in `db.seeds`",
+                            diagnostics,
+                        )
+                    });
+                match seed {
+                    Some(seed) => seeds.push(seed),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(seeds)
+        }
+        None => Some(Vec::new()),
+    };
+    Some(Database {
+        system: system?,
+        seeds: seeds?,
+    })
+}
+
+fn check_server(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ServerConfig> {
+    let shape = DictShape {
+        owner: &"`server`",
+        owner_span: key_span,
+        fields: &SERVER_FIELDS,
+        unsupported: &ENV_UNSUPPORTED,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
+        Some(value) => {
+            let what = format_args!("`server.{key}`");
+            fields::expect_import(value, &what, diagnostics)
+                .and_then(|import| context.imports.server_function(import, &what, diagnostics))
+                .map(Some)
+        }
+        None => Some(None),
+    };
+    let setup_fn = function("setupFn", diagnostics);
+    let middleware_config_fn = function("middlewareConfigFn", diagnostics);
+    Some(ServerConfig {
+        setup_fn: setup_fn?,
+        middleware_config_fn: middleware_config_fn?,
+    })
+}
+
+fn check_client(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ClientConfig> {
+    let shape = DictShape {
+        owner: &"`client`",
+        owner_span: key_span,
+        fields: &CLIENT_FIELDS,
+        unsupported: &ENV_UNSUPPORTED,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let mut import =
+        |key: &str, extensions: &[&str], diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
+            Some(value) => {
+                let what = format_args!("`client.{key}`");
+                fields::expect_import(value, &what, diagnostics)
+                    .and_then(|import| {
+                        context
+                            .imports
+                            .client_import(import, &what, extensions, diagnostics)
+                    })
+                    .map(Some)
+            }
+            None => Some(None),
+        };
+    let root_component = import("rootComponent", &COMPONENT_EXTENSIONS, diagnostics);
+    let setup_fn = import("setupFn", &SCRIPT_EXTENSIONS, diagnostics);
+    let base_dir = match fields.get("baseDir") {
+        Some(value) => {
+            fields::expect_string(value, &"`client.baseDir`", diagnostics).and_then(|base_dir| {
+                if base_dir.starts_with('/') {
+                    Some(base_dir.to_string())
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "`client.baseDir` must start with `/`",
+                            value.span,
+                            "not an absolute path",
+                        )
+                        .with_help(format!("write `\"/{base_dir}\"`")),
+                    );
+                    None
+                }
+            })
+        }
+        None => Some("/".to_string()),
+    };
+    Some(ClientConfig {
+        root_component: root_component?,
+        setup_fn: setup_fn?,
+        base_dir: base_dir?,
+    })
+}
+
+/// The component extensions pages accept, shared with `pages`.
+pub fn component_extensions() -> &'static [&'static str] {
+    &COMPONENT_EXTENSIONS
+}

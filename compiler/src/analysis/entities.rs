@@ -1,0 +1,1082 @@
+//! Entities: checks the PSL body of every `entity` and resolves the relations between them.
+//!
+//! Runs in two steps. The first checks each entity on its own (field types, attributes, defaults,
+//! exactly one `@id`); the second, once every entity is known, checks relations: `fields` and
+//! `references` name existing fields of matching types, and each relation field has exactly one
+//! opposite field on the other entity, so that the IR can name both sides.
+
+use super::declarations::{DeclKind, Declarations};
+use super::ir::{DefaultValue, Entity, EntityField, EntityFieldKind, Relation, ScalarType};
+use super::psl::{self, Attribute, ValueKind};
+use super::suggest;
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Decl, ExprKind, Span};
+use std::collections::HashMap;
+
+/// An entity as checked, with the spans later passes point at.
+pub struct CheckedEntity<'a> {
+    pub decl: &'a Decl,
+    pub entity: Entity,
+    /// The span of each field's name, parallel to `entity.fields`.
+    pub field_spans: Vec<Span>,
+    /// For each relation field, what its `@relation(...)` said; parallel to `entity.fields`.
+    relation_attributes: Vec<Option<RelationAttribute>>,
+    /// True when some field was dropped because its type is unknown; a relation that seems to
+    /// have no opposite field may then just be that dropped field.
+    has_unresolved_fields: bool,
+}
+
+impl CheckedEntity<'_> {
+    pub fn field(&self, name: &str) -> Option<(&EntityField, Span)> {
+        self.entity
+            .fields
+            .iter()
+            .zip(&self.field_spans)
+            .find(|(field, _)| field.name == name)
+            .map(|(field, span)| (field, *span))
+    }
+}
+
+/// What `@relation(...)` says, with spans.
+#[derive(Default)]
+struct RelationAttribute {
+    name: Option<String>,
+    fields: Vec<(String, Span)>,
+    fields_span: Option<Span>,
+    references: Vec<(String, Span)>,
+    references_span: Option<Span>,
+}
+
+const SCALARS: [(&str, ScalarType); 9] = [
+    ("String", ScalarType::String),
+    ("Boolean", ScalarType::Boolean),
+    ("Int", ScalarType::Int),
+    ("BigInt", ScalarType::BigInt),
+    ("Float", ScalarType::Float),
+    ("Decimal", ScalarType::Decimal),
+    ("DateTime", ScalarType::DateTime),
+    ("Json", ScalarType::Json),
+    ("Bytes", ScalarType::Bytes),
+];
+
+const FIELD_ATTRIBUTES: [&str; 6] = ["id", "default", "unique", "updatedAt", "relation", "map"];
+const BLOCK_ATTRIBUTES: [&str; 4] = ["unique", "index", "map", "id"];
+const DEFAULT_FUNCTIONS: [&str; 4] = ["autoincrement", "now", "uuid", "cuid"];
+const REFERENTIAL_ACTIONS: [&str; 5] = ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
+
+/// Checks every entity of the spec, then the relations between them.
+pub fn check<'a>(
+    declarations: &Declarations<'a>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CheckedEntity<'a>> {
+    let mut entities: Vec<CheckedEntity<'a>> = declarations
+        .of_kind(DeclKind::Entity)
+        .filter_map(|decl| check_entity(decl, declarations, diagnostics))
+        .collect();
+    resolve_relations(&mut entities, diagnostics);
+    entities
+}
+
+fn check_entity<'a>(
+    decl: &'a Decl,
+    declarations: &Declarations<'a>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<CheckedEntity<'a>> {
+    let entity_name = decl.name.name.as_str();
+    let quoter = match &decl.body.kind {
+        ExprKind::Quoter(quoter) if quoter.tag == "psl" => quoter,
+        ExprKind::Error => return None,
+        ExprKind::Quoter(quoter) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("entity `{entity_name}` has a `{{={}` block; entities are written in `{{=psl ... psl=}}`", quoter.tag),
+                    decl.body.span,
+                    format!("expected `{{=psl`, found `{{={}`", quoter.tag),
+                )
+                .with_help(format!("write `entity {entity_name} {{=psl ... psl=}}`")),
+            );
+            return None;
+        }
+        _ => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "expected a `{{=psl ... psl=}}` block for entity `{entity_name}`, found {}",
+                        decl.body.describe()
+                    ),
+                    decl.body.span,
+                    "expected `{=psl ... psl=}`",
+                )
+                .with_help(format!(
+                    "write the fields in Prisma's schema language: `entity {entity_name} {{=psl id Int @id @default(autoincrement()) psl=}}`"
+                )),
+            );
+            return None;
+        }
+    };
+    let model = psl::parse(&quoter.content, quoter.content_span.start, diagnostics);
+    let mut checked = CheckedEntity {
+        decl,
+        entity: Entity {
+            name: entity_name.to_string(),
+            fields: Vec::new(),
+            id_field: String::new(),
+            unique_constraints: Vec::new(),
+            indexes: Vec::new(),
+        },
+        field_spans: Vec::new(),
+        relation_attributes: Vec::new(),
+        has_unresolved_fields: false,
+    };
+    let mut id_span: Option<Span> = None;
+    for field in &model.fields {
+        if let Some(first) = checked.field(&field.name).map(|(_, span)| span) {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "field `{}` is declared twice in entity `{entity_name}`",
+                        field.name
+                    ),
+                    field.name_span,
+                    "declared again here",
+                )
+                .with_secondary(first, "first declared here")
+                .with_help("rename or remove one of them"),
+            );
+            continue;
+        }
+        let Some(kind) = field_kind(field, entity_name, declarations, diagnostics) else {
+            checked.has_unresolved_fields = true;
+            continue;
+        };
+        let mut entity_field = EntityField {
+            name: field.name.clone(),
+            kind,
+            optional: field.optional,
+            list: field.list,
+            is_id: false,
+            is_unique: false,
+            is_updated_at: false,
+            default: None,
+        };
+        let mut relation_attribute = None;
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for attribute in &field.attributes {
+            if let Some((_, first)) = seen.iter().find(|(name, _)| *name == attribute.name) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "attribute `@{}` is repeated on field `{}`",
+                            attribute.name, field.name
+                        ),
+                        attribute.span,
+                        "repeated here",
+                    )
+                    .with_secondary(*first, "first here")
+                    .with_help("remove one of them"),
+                );
+                continue;
+            }
+            seen.push((&attribute.name, attribute.span));
+            apply_field_attribute(
+                attribute,
+                &mut entity_field,
+                &mut relation_attribute,
+                diagnostics,
+            );
+        }
+        if entity_field.is_id {
+            if let Some(first) = id_span {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("entity `{entity_name}` has more than one `@id` field"),
+                        field.name_span,
+                        "second `@id` field",
+                    )
+                    .with_secondary(first, "first `@id` field")
+                    .with_help("keep `@id` on one field; use `@unique` on the other"),
+                );
+            } else {
+                id_span = Some(field.name_span);
+                checked.entity.id_field = field.name.clone();
+            }
+        }
+        if entity_field.is_unique {
+            checked
+                .entity
+                .unique_constraints
+                .push(vec![field.name.clone()]);
+        }
+        if matches!(entity_field.kind, EntityFieldKind::Relation(_)) && relation_attribute.is_none()
+        {
+            relation_attribute = Some(RelationAttribute::default());
+        }
+        checked.entity.fields.push(entity_field);
+        checked.field_spans.push(field.name_span);
+        checked.relation_attributes.push(relation_attribute);
+    }
+    let mut has_composite_id = false;
+    for attribute in &model.block_attributes {
+        has_composite_id |= attribute.name == "id";
+        apply_block_attribute(attribute, &mut checked, diagnostics);
+    }
+    if id_span.is_none() && !has_composite_id {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("entity `{entity_name}` has no `@id` field"),
+                decl.name.span,
+                "needs a field marked `@id`",
+            )
+            .with_help("add a field such as `id Int @id @default(autoincrement())`"),
+        );
+    }
+    Some(checked)
+}
+
+/// Resolves a field's type to a scalar or to another entity (a relation).
+fn field_kind(
+    field: &psl::Field,
+    entity_name: &str,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<EntityFieldKind> {
+    let type_name = field.type_name.as_str();
+    if let Some((_, scalar)) = SCALARS.iter().find(|(name, _)| *name == type_name) {
+        return Some(EntityFieldKind::Scalar { scalar: *scalar });
+    }
+    let type_span = Span::new(
+        field.type_span.start,
+        field.type_span.start + type_name.len(),
+    );
+    match declarations.lookup(type_name) {
+        Some((DeclKind::Entity, _)) => Some(EntityFieldKind::Relation(Relation {
+            target_entity: type_name.to_string(),
+            opposite_field: String::new(),
+            relation_name: None,
+            fields: Vec::new(),
+            references: Vec::new(),
+        })),
+        Some((kind, decl)) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "field `{}` of entity `{entity_name}` has type `{type_name}`, which is {}",
+                        field.name,
+                        kind.with_article()
+                    ),
+                    type_span,
+                    "expected a scalar type or an entity",
+                )
+                .with_secondary(
+                    decl.name.span,
+                    format!("`{type_name}` is declared here as {}", kind.with_article()),
+                )
+                .with_help(
+                    "entity fields are Prisma scalars (`String`, `Int`, `Boolean`, `DateTime`, ...) or other entities",
+                ),
+            );
+            None
+        }
+        None => {
+            let help = if type_name == "Bool" {
+                "Prisma spells it `Boolean`".to_string()
+            } else {
+                let mut candidates: Vec<&str> = SCALARS.iter().map(|(name, _)| *name).collect();
+                candidates.extend(declarations.names_of_kind(DeclKind::Entity));
+                match suggest::closest(type_name, candidates.iter().copied()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!(
+                        "use a Prisma scalar (`String`, `Int`, `Boolean`, `DateTime`, ...) or declare `entity {type_name}`"
+                    ),
+                }
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("cannot find type `{type_name}` for field `{}`", field.name),
+                    type_span,
+                    "not a scalar type or an entity",
+                )
+                .with_help(help),
+            );
+            None
+        }
+    }
+}
+
+fn apply_field_attribute(
+    attribute: &Attribute,
+    field: &mut EntityField,
+    relation_attribute: &mut Option<RelationAttribute>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let name = attribute.name.as_str();
+    // Database-specific native types (`@db.VarChar(255)`) only matter to migrations.
+    if name.starts_with("db.") || name == "map" {
+        return;
+    }
+    let scalar = match &field.kind {
+        EntityFieldKind::Scalar { scalar } => Some(*scalar),
+        EntityFieldKind::Relation(_) => None,
+    };
+    if scalar.is_none() && name != "relation" && FIELD_ATTRIBUTES.contains(&name) {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`@{name}` cannot be used on relation field `{}`", field.name),
+                attribute.span,
+                "not allowed on a relation field",
+            )
+            .with_help(
+                "put it on the scalar field that holds the foreign key (the one listed in `@relation(fields: [...])`)",
+            ),
+        );
+        return;
+    }
+    match name {
+        "id" => {
+            if field.optional || field.list {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "the `@id` field `{}` cannot be optional or a list",
+                            field.name
+                        ),
+                        attribute.span,
+                        "on an optional or list field",
+                    )
+                    .with_help("an id always has exactly one value: remove `?` or `[]`"),
+                );
+            }
+            expect_no_arguments(attribute, diagnostics);
+            field.is_id = true;
+        }
+        "unique" => {
+            expect_no_arguments(attribute, diagnostics);
+            field.is_unique = true;
+        }
+        "updatedAt" => {
+            expect_no_arguments(attribute, diagnostics);
+            if scalar != Some(ScalarType::DateTime) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "`@updatedAt` needs a `DateTime` field, but `{}` is not one",
+                            field.name
+                        ),
+                        attribute.span,
+                        "only for `DateTime` fields",
+                    )
+                    .with_help(format!(
+                        "declare the field as `{} DateTime @updatedAt`",
+                        field.name
+                    )),
+                );
+            }
+            field.is_updated_at = true;
+        }
+        "default" => {
+            if let Some(scalar) = scalar {
+                field.default = default_value(attribute, &field.name, scalar, diagnostics);
+            }
+        }
+        "relation" => {
+            if scalar.is_some() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("`@relation` needs a field whose type is an entity, but `{}` is a scalar", field.name),
+                        attribute.span,
+                        "on a scalar field",
+                    )
+                    .with_help("put `@relation(...)` on the field whose type is the related entity"),
+                );
+                return;
+            }
+            *relation_attribute = Some(relation_arguments(attribute, diagnostics));
+        }
+        _ => {
+            let help = match suggest::closest(name, FIELD_ATTRIBUTES) {
+                Some(suggestion) => format!("did you mean `@{suggestion}`?"),
+                None => format!(
+                    "field attributes are {}",
+                    suggest::quoted_list(["@id", "@default", "@unique", "@updatedAt", "@relation"])
+                ),
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("unknown attribute `@{name}` on field `{}`", field.name),
+                    attribute.span,
+                    "unknown attribute",
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+fn expect_no_arguments(attribute: &Attribute, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(first) = attribute.arguments.first() {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`@{}` takes no arguments", attribute.name),
+                first.span,
+                "unexpected argument",
+            )
+            .with_help(format!("write `@{}`", attribute.name)),
+        );
+    }
+}
+
+fn default_value(
+    attribute: &Attribute,
+    field_name: &str,
+    scalar: ScalarType,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<DefaultValue> {
+    let [argument] = attribute.arguments.as_slice() else {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`@default` on field `{field_name}` needs exactly one value"),
+                attribute.span,
+                "expected one value",
+            )
+            .with_help(
+                "write e.g. `@default(autoincrement())`, `@default(now())` or `@default(0)`",
+            ),
+        );
+        return None;
+    };
+    let value = &argument.value;
+    let (default, fits) = match &value.kind {
+        ValueKind::Call(function, arguments) if arguments.is_empty() => match function.as_str() {
+            "autoincrement" => (
+                DefaultValue::Autoincrement,
+                matches!(scalar, ScalarType::Int | ScalarType::BigInt),
+            ),
+            "now" => (DefaultValue::Now, scalar == ScalarType::DateTime),
+            "uuid" => (DefaultValue::Uuid, scalar == ScalarType::String),
+            "cuid" => (DefaultValue::Cuid, scalar == ScalarType::String),
+            _ => {
+                let help = match suggest::closest(function, DEFAULT_FUNCTIONS) {
+                    Some(suggestion) => format!("did you mean `{suggestion}()`?"),
+                    None => format!(
+                        "the default functions are {}",
+                        suggest::quoted_list(["autoincrement()", "now()", "uuid()", "cuid()"])
+                    ),
+                };
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("unknown default function `{function}()`"),
+                        value.span,
+                        "unknown function",
+                    )
+                    .with_help(help),
+                );
+                return None;
+            }
+        },
+        ValueKind::String(text) => (
+            DefaultValue::String(text.clone()),
+            matches!(scalar, ScalarType::String | ScalarType::Json),
+        ),
+        ValueKind::Number(number) => match number.parse::<i64>() {
+            Ok(integer) => (
+                DefaultValue::Int(integer),
+                matches!(
+                    scalar,
+                    ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal
+                ),
+            ),
+            Err(_) => (
+                DefaultValue::Float(number.parse::<f64>().unwrap_or(0.0)),
+                matches!(scalar, ScalarType::Float | ScalarType::Decimal),
+            ),
+        },
+        ValueKind::Word(word) if word == "true" || word == "false" => (
+            DefaultValue::Bool(word == "true"),
+            scalar == ScalarType::Boolean,
+        ),
+        _ => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("unsupported default value for field `{field_name}`"),
+                    value.span,
+                    "not a literal or a default function",
+                )
+                .with_help(
+                    "write a literal (`\"text\"`, `0`, `1.5`, `true`) or one of `autoincrement()`, `now()`, `uuid()`, `cuid()`",
+                ),
+            );
+            return None;
+        }
+    };
+    if !fits {
+        let fitting = match default {
+            DefaultValue::Autoincrement => "`Int` and `BigInt` fields",
+            DefaultValue::Now => "`DateTime` fields",
+            DefaultValue::Uuid | DefaultValue::Cuid => "`String` fields",
+            DefaultValue::String(_) => "`String` and `Json` fields",
+            DefaultValue::Int(_) => "number fields",
+            DefaultValue::Float(_) => "`Float` and `Decimal` fields",
+            DefaultValue::Bool(_) => "`Boolean` fields",
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                format!("this default does not fit field `{field_name}` of type `{scalar:?}`"),
+                value.span,
+                format!("not valid for `{scalar:?}`"),
+            )
+            .with_help(format!("this default is for {fitting}")),
+        );
+        return None;
+    }
+    Some(default)
+}
+
+fn relation_arguments(
+    attribute: &Attribute,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> RelationAttribute {
+    let mut relation = RelationAttribute::default();
+    for (index, argument) in attribute.arguments.iter().enumerate() {
+        match (argument.name.as_deref(), &argument.value.kind) {
+            (None, ValueKind::String(name)) if index == 0 => relation.name = Some(name.clone()),
+            (Some("name"), ValueKind::String(name)) => relation.name = Some(name.clone()),
+            (Some("fields"), _) => {
+                relation.fields = field_name_list(&argument.value, "fields", diagnostics);
+                relation.fields_span = Some(argument.value.span);
+            }
+            (Some("references"), _) => {
+                relation.references = field_name_list(&argument.value, "references", diagnostics);
+                relation.references_span = Some(argument.value.span);
+            }
+            (Some("onDelete" | "onUpdate"), ValueKind::Word(action))
+                if REFERENTIAL_ACTIONS.contains(&action.as_str()) => {}
+            (Some("onDelete" | "onUpdate"), _) => diagnostics.push(
+                Diagnostic::error(
+                    "unknown referential action",
+                    argument.value.span,
+                    "unknown action",
+                )
+                .with_help(format!(
+                    "use one of {}",
+                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS)
+                )),
+            ),
+            (Some("map"), ValueKind::String(_)) => {}
+            _ => diagnostics.push(
+                Diagnostic::error(
+                    "unexpected argument to `@relation`",
+                    argument.span,
+                    "not understood here",
+                )
+                .with_help(
+                    "write `@relation(\"Name\", fields: [fieldId], references: [id], onDelete: Cascade)`; every part is optional",
+                ),
+            ),
+        }
+    }
+    relation
+}
+
+/// The names in `[a, b]`, as used by `fields:`, `references:` and block attributes.
+fn field_name_list(
+    value: &psl::Value,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(String, Span)> {
+    let ValueKind::List(items) = &value.kind else {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("expected a list of field names for `{what}`"),
+                value.span,
+                "expected `[fieldName, ...]`",
+            )
+            .with_help(format!("write `{what}: [fieldName]`")),
+        );
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for item in items {
+        match &item.kind {
+            ValueKind::Word(name) => names.push((name.clone(), item.span)),
+            _ => diagnostics.push(Diagnostic::error(
+                format!("expected a field name in `{what}`"),
+                item.span,
+                "expected a field name",
+            )),
+        }
+    }
+    names
+}
+
+fn apply_block_attribute(
+    attribute: &Attribute,
+    checked: &mut CheckedEntity,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let entity_name = checked.entity.name.clone();
+    match attribute.name.as_str() {
+        "unique" | "index" => {
+            let Some(first) = attribute.arguments.first() else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("`@@{}` needs a list of fields", attribute.name),
+                        attribute.span,
+                        "no fields given",
+                    )
+                    .with_help(format!("write `@@{}([fieldA, fieldB])`", attribute.name)),
+                );
+                return;
+            };
+            let names = field_name_list(&first.value, &format!("@@{}", attribute.name), diagnostics);
+            let mut group = Vec::new();
+            for (name, span) in names {
+                match checked.field(&name) {
+                    Some((field, _)) if matches!(field.kind, EntityFieldKind::Scalar { .. }) => {
+                        group.push(name)
+                    }
+                    Some(_) => diagnostics.push(
+                        Diagnostic::error(
+                            format!("`@@{}` lists relation field `{name}`", attribute.name),
+                            span,
+                            "a relation field",
+                        )
+                        .with_help("list the scalar fields that hold the foreign key instead"),
+                    ),
+                    None => diagnostics.push(
+                        Diagnostic::error(
+                            format!("cannot find field `{name}` in entity `{entity_name}`"),
+                            span,
+                            "no such field",
+                        )
+                        .with_help(field_help(checked, &name)),
+                    ),
+                }
+            }
+            if attribute.name == "unique" {
+                checked.entity.unique_constraints.push(group);
+            } else {
+                checked.entity.indexes.push(group);
+            }
+        }
+        "map" => {}
+        "id" => diagnostics.push(
+            Diagnostic::error(
+                format!("entity `{entity_name}` has a composite id (`@@id`), which appc does not support yet"),
+                attribute.span,
+                "composite id",
+            )
+            .with_help("give the entity a single `@id` field and make the combination `@@unique([...])`"),
+        ),
+        other => {
+            let help = match suggest::closest(other, BLOCK_ATTRIBUTES) {
+                Some(suggestion) => format!("did you mean `@@{suggestion}`?"),
+                None => "block attributes are `@@unique([...])`, `@@index([...])` and `@@map(\"...\")`".to_string(),
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("unknown block attribute `@@{other}` in entity `{entity_name}`"),
+                    attribute.span,
+                    "unknown attribute",
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// A did-you-mean over the fields of an entity, or the list of its fields.
+fn field_help(checked: &CheckedEntity, name: &str) -> String {
+    let names: Vec<&str> = checked
+        .entity
+        .fields
+        .iter()
+        .map(|field| field.name.as_str())
+        .collect();
+    suggest::help_for_unknown(name, &names, "fields", || {
+        format!("add a field `{name}` to entity `{}`", checked.entity.name)
+    })
+}
+
+/// Checks every relation field against the entity it points at and links both sides.
+fn resolve_relations(entities: &mut [CheckedEntity], diagnostics: &mut Vec<Diagnostic>) {
+    let index_by_name: HashMap<String, usize> = entities
+        .iter()
+        .enumerate()
+        .map(|(index, checked)| (checked.entity.name.clone(), index))
+        .collect();
+    // Computed first and applied afterwards, because each side reads the other.
+    let mut resolved: Vec<(usize, usize, Relation)> = Vec::new();
+    for (entity_index, checked) in entities.iter().enumerate() {
+        for (field_index, field) in checked.entity.fields.iter().enumerate() {
+            let EntityFieldKind::Relation(relation) = &field.kind else {
+                continue;
+            };
+            let Some(&target_index) = index_by_name.get(&relation.target_entity) else {
+                // The target entity failed its own checks; that was reported already.
+                continue;
+            };
+            let attribute = checked.relation_attributes[field_index]
+                .as_ref()
+                .expect("relation fields always have a relation attribute entry");
+            let target = &entities[target_index];
+            if let Some(relation) =
+                resolve_relation(checked, field_index, attribute, target, diagnostics)
+            {
+                resolved.push((entity_index, field_index, relation));
+            }
+        }
+    }
+    for (entity_index, field_index, relation) in resolved {
+        entities[entity_index].entity.fields[field_index].kind =
+            EntityFieldKind::Relation(relation);
+    }
+}
+
+fn resolve_relation(
+    checked: &CheckedEntity,
+    field_index: usize,
+    attribute: &RelationAttribute,
+    target: &CheckedEntity,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Relation> {
+    let field = &checked.entity.fields[field_index];
+    let field_span = checked.field_spans[field_index];
+    let entity_name = checked.entity.name.as_str();
+    let target_name = target.entity.name.as_str();
+    // On a list field, `fields` are wrong in themselves (reported below); checking what they
+    // name would only add noise.
+    let mut ok =
+        field.list || check_foreign_key(checked, field, field_span, attribute, target, diagnostics);
+
+    // The opposite side: a field of the target whose type is this entity, with the same relation
+    // name, that is not this very field (self-relations have both sides in one entity).
+    let opposites: Vec<usize> = target
+        .entity
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(index, candidate)| {
+            let EntityFieldKind::Relation(candidate_relation) = &candidate.kind else {
+                return false;
+            };
+            let same_field = target.entity.name == checked.entity.name && *index == field_index;
+            let candidate_name = target.relation_attributes[*index]
+                .as_ref()
+                .and_then(|candidate_attribute| candidate_attribute.name.as_deref());
+            candidate_relation.target_entity == entity_name
+                && !same_field
+                && candidate_name == attribute.name.as_deref()
+        })
+        .map(|(index, _)| index)
+        .collect();
+    let opposite_index = match opposites.as_slice() {
+        [only] => *only,
+        [] if target.has_unresolved_fields => return None,
+        [] => {
+            let suggestion = if field.list {
+                format!(
+                    "add a field such as `{} {entity_name} @relation(fields: [{}Id], references: [id])` to entity `{target_name}`",
+                    lower_first(entity_name),
+                    lower_first(entity_name)
+                )
+            } else {
+                format!(
+                    "add a field such as `{}s {entity_name}[]` to entity `{target_name}`",
+                    lower_first(entity_name)
+                )
+            };
+            let help = match &attribute.name {
+                Some(name) => format!("{suggestion}, with `@relation(\"{name}\")`"),
+                None => suggestion,
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "relation field `{}` of entity `{entity_name}` has no opposite field in entity `{target_name}`",
+                        field.name
+                    ),
+                    field_span,
+                    format!("refers to `{target_name}`, which does not refer back"),
+                )
+                .with_secondary(target.decl.name.span, format!("`{target_name}` declared here"))
+                .with_help(help),
+            );
+            return None;
+        }
+        [first, second, ..] => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "relation field `{}` of entity `{entity_name}` matches several fields of entity `{target_name}`",
+                        field.name
+                    ),
+                    field_span,
+                    "ambiguous relation",
+                )
+                .with_secondary(target.field_spans[*first], "could be this field")
+                .with_secondary(target.field_spans[*second], "or this one")
+                .with_help("name each relation on both sides with `@relation(\"Name\")`"),
+            );
+            return None;
+        }
+    };
+    let opposite = &target.entity.fields[opposite_index];
+    let opposite_attribute = target.relation_attributes[opposite_index]
+        .as_ref()
+        .expect("relation fields always have a relation attribute entry");
+    let this_has_key = attribute.fields_span.is_some();
+    let opposite_has_key = opposite_attribute.fields_span.is_some();
+    // Each problem of the pair is reported once, from the side that comes first.
+    let reports_for_pair =
+        (entity_name, field.name.as_str()) <= (target_name, opposite.name.as_str());
+    match (field.list, opposite.list) {
+        (true, true) => {
+            if this_has_key {
+                ok = false;
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "list relation field `{}` cannot hold a foreign key",
+                            field.name
+                        ),
+                        attribute.fields_span.unwrap_or(field_span),
+                        "`fields` on a list field",
+                    )
+                    .with_help(
+                        "a many-to-many relation needs no `fields` or `references`: remove them",
+                    ),
+                );
+            }
+        }
+        (false, true) => {
+            if !this_has_key {
+                ok = false;
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "relation field `{}` of entity `{entity_name}` needs `@relation(fields: [...], references: [...])`",
+                            field.name
+                        ),
+                        field_span,
+                        "this side holds the foreign key",
+                    )
+                    .with_help(format!(
+                        "add a scalar field such as `{}Id Int` and write `{} {target_name} @relation(fields: [{}Id], references: [{}])`",
+                        field.name, field.name, field.name, default_reference(target)
+                    )),
+                );
+            }
+        }
+        (true, false) => {
+            if this_has_key {
+                ok = false;
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "list relation field `{}` cannot hold a foreign key",
+                            field.name
+                        ),
+                        attribute.fields_span.unwrap_or(field_span),
+                        "`fields` on a list field",
+                    )
+                    .with_help(format!(
+                        "move `fields` and `references` to field `{}` of entity `{target_name}`",
+                        opposite.name
+                    )),
+                );
+            }
+        }
+        (false, false) => {
+            if this_has_key == opposite_has_key && reports_for_pair {
+                ok = false;
+                let message = if this_has_key {
+                    "both sides of a one-to-one relation hold a foreign key"
+                } else {
+                    "neither side of a one-to-one relation holds a foreign key"
+                };
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("{message}: `{entity_name}.{}` and `{target_name}.{}`", field.name, opposite.name),
+                        field_span,
+                        "one side",
+                    )
+                    .with_secondary(target.field_spans[opposite_index], "other side")
+                    .with_help("write `@relation(fields: [...], references: [...])` on exactly one of the two fields"),
+                );
+            }
+        }
+    }
+    ok.then(|| Relation {
+        target_entity: target_name.to_string(),
+        opposite_field: opposite.name.clone(),
+        relation_name: attribute.name.clone(),
+        fields: attribute
+            .fields
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect(),
+        references: attribute
+            .references
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect(),
+    })
+}
+
+/// Checks `fields` and `references` of one relation field; true when they are sound.
+fn check_foreign_key(
+    checked: &CheckedEntity,
+    field: &EntityField,
+    field_span: Span,
+    attribute: &RelationAttribute,
+    target: &CheckedEntity,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let before = diagnostics.len();
+    let target_name = target.entity.name.as_str();
+    match (attribute.fields_span, attribute.references_span) {
+        (None, None) => return true,
+        (Some(span), None) => diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "`@relation` of field `{}` has `fields` but no `references`",
+                    field.name
+                ),
+                span,
+                "needs `references` too",
+            )
+            .with_help(format!("add `references: [{}]`", default_reference(target))),
+        ),
+        (None, Some(span)) => diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "`@relation` of field `{}` has `references` but no `fields`",
+                    field.name
+                ),
+                span,
+                "needs `fields` too",
+            )
+            .with_help(format!(
+                "add `fields: [{}Id]` naming a scalar field of this entity",
+                field.name
+            )),
+        ),
+        (Some(fields_span), Some(_)) => {
+            if attribute.fields.len() != attribute.references.len() || attribute.fields.is_empty() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "`fields` and `references` of field `{}` have different lengths",
+                            field.name
+                        ),
+                        fields_span,
+                        format!(
+                            "{} fields here, {} in `references`",
+                            attribute.fields.len(),
+                            attribute.references.len()
+                        ),
+                    )
+                    .with_help("list one field of this entity for each referenced field"),
+                );
+            }
+            for ((name, span), (reference, reference_span)) in
+                attribute.fields.iter().zip(&attribute.references)
+            {
+                let local = checked.field(name);
+                let remote = target.field(reference);
+                if local.is_none() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!(
+                                "cannot find field `{name}` in entity `{}`",
+                                checked.entity.name
+                            ),
+                            *span,
+                            "no such field",
+                        )
+                        .with_help(field_help(checked, name)),
+                    );
+                }
+                if remote.is_none() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!("cannot find field `{reference}` in entity `{target_name}`"),
+                            *reference_span,
+                            "no such field",
+                        )
+                        .with_help(field_help(target, reference)),
+                    );
+                }
+                let (Some((local, _)), Some((remote, _))) = (local, remote) else {
+                    continue;
+                };
+                if let (
+                    EntityFieldKind::Scalar { scalar: local_type },
+                    EntityFieldKind::Scalar {
+                        scalar: remote_type,
+                    },
+                ) = (&local.kind, &remote.kind)
+                {
+                    if local_type != remote_type {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                format!(
+                                    "foreign key `{name}` is `{local_type:?}` but `{target_name}.{reference}` is `{remote_type:?}`"
+                                ),
+                                *span,
+                                "type differs from the referenced field",
+                            )
+                            .with_help(format!("declare `{name}` as `{remote_type:?}`")),
+                        );
+                    }
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "`fields` and `references` must name scalar fields",
+                            if matches!(local.kind, EntityFieldKind::Relation(_)) { *span } else { *reference_span },
+                            "a relation field",
+                        )
+                        .with_help("name the scalar fields that hold and receive the key, e.g. `userId` and `id`"),
+                    );
+                }
+            }
+            let referenced: Vec<String> = attribute
+                .references
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect();
+            let is_key = referenced == [target.entity.id_field.clone()]
+                || target.entity.unique_constraints.contains(&referenced);
+            if !referenced.is_empty()
+                && referenced.iter().all(|name| target.field(name).is_some())
+                && !is_key
+            {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("`references` of field `{}` must be the id or a unique field of `{target_name}`", field.name),
+                        attribute.references_span.unwrap_or(field_span),
+                        "neither the id nor unique",
+                    )
+                    .with_help(format!("reference `{}`, or mark the referenced field `@unique`", default_reference(target))),
+                );
+            }
+        }
+    }
+    diagnostics.len() == before
+}
+
+fn default_reference<'e>(target: &'e CheckedEntity) -> &'e str {
+    if target.entity.id_field.is_empty() {
+        "id"
+    } else {
+        &target.entity.id_field
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut characters = name.chars();
+    match characters.next() {
+        Some(first) => first.to_lowercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
