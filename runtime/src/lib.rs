@@ -3,3 +3,8 @@
 //! It owns what does not change from app to app: configuration from the environment, the database
 //! pool and migrations, username/password auth with JWTs, the Socket.IO layer with its
 //! authentication middleware, and the `serve` entry point. It never depends on the compiler.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
