@@ -139,6 +139,9 @@ pub enum TokenRejection {
     /// The token has expired.
     #[error("the token has expired; log in again to get a new one")]
     Expired,
+    /// The app has no auth, so no token can be accepted.
+    #[error("this app has no auth, so tokens are not accepted")]
+    NotEnabled,
     /// The token's user no longer exists.
     #[error("the token's user no longer exists; sign up or log in again")]
     UnknownUser,
@@ -165,14 +168,17 @@ struct AuthInner {
 /// clone; it is part of the server state, and [`AuthUser`] extractors find it there.
 #[derive(Clone)]
 pub struct Auth {
-    inner: Arc<AuthInner>,
+    inner: Option<Arc<AuthInner>>,
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Auth")
-            .field("user_table", &self.inner.user_table.name)
+            .field(
+                "user_table",
+                &self.inner.as_ref().map(|inner| &inner.user_table.name),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -222,26 +228,48 @@ impl Auth {
             .clone()
             .column(ColumnSchema::new(PASSWORD_HASH_COLUMN, SqlType::Text).nullable());
         Ok(Auth {
-            inner: Arc::new(AuthInner {
+            inner: Some(Arc::new(AuthInner {
                 database,
                 user_table,
                 id_type,
                 encoding_key: EncodingKey::from_secret(secret.as_bytes()),
                 decoding_key: DecodingKey::from_secret(secret.as_bytes()),
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
-            }),
+            })),
         })
     }
 
     /// Sets how long new tokens stay valid.
     pub fn with_token_lifetime(mut self, token_lifetime: Duration) -> Auth {
-        Arc::make_mut(&mut self.inner).token_lifetime = token_lifetime;
+        if let Some(inner) = self.inner.as_mut() {
+            Arc::make_mut(inner).token_lifetime = token_lifetime;
+        }
         self
     }
 
-    /// The user table including the runtime's `passwordHash` column.
-    pub fn user_table(&self) -> &TableSchema {
-        &self.inner.user_table
+    /// The service of an app without auth: the routes answer 404 and tokens give no user.
+    pub fn disabled() -> Auth {
+        Auth { inner: None }
+    }
+
+    /// Whether the app has username and password auth.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    fn enabled(&self) -> Result<&AuthInner, ApiError> {
+        self.inner.as_deref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "auth_not_enabled",
+                "this app has no auth; add `auth` with `usernameAndPassword` to the app in main.wasp",
+            )
+        })
+    }
+
+    /// The user table including the runtime's `passwordHash` column (`None` without auth).
+    pub fn user_table(&self) -> Option<&TableSchema> {
+        self.inner.as_ref().map(|inner| &inner.user_table)
     }
 
     /// Creates a user. Fails with 400 naming the field for invalid input and 409
@@ -249,13 +277,14 @@ impl Auth {
     pub async fn signup(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
         let username = normalize_username(username)?;
         check_password_rules(password)?;
+        let inner = self.enabled()?;
         let password_hash = hash_password(password.to_owned()).await?;
         let columns = vec![
             (USERNAME_COLUMN, Value::Text(username.clone())),
             (PASSWORD_HASH_COLUMN, Value::Text(password_hash)),
         ];
-        let mut pooled = self.inner.database.acquire().await?;
-        let row = match RowOps::new(&self.inner.user_table)
+        let mut pooled = inner.database.acquire().await?;
+        let row = match RowOps::new(&inner.user_table)
             .insert(&mut pooled.conn(), columns)
             .await
         {
@@ -280,12 +309,13 @@ impl Auth {
     /// reveal whether the username exists, and an unknown username costs one hash verification
     /// too so that timing does not reveal it either.
     pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
+        let inner = self.enabled()?;
         let invalid = || ApiError::unauthorized("invalid username or password");
         let query = Query::new()
             .filter(USERNAME_COLUMN, username.to_ascii_lowercase())
             .limit(1);
-        let mut pooled = self.inner.database.acquire().await?;
-        let row = RowOps::new(&self.inner.user_table)
+        let mut pooled = inner.database.acquire().await?;
+        let row = RowOps::new(&inner.user_table)
             .find_many(&mut pooled.conn(), &query)
             .await?
             .pop();
@@ -310,41 +340,41 @@ impl Auth {
 
     /// Signs a token for a user id, valid for the token lifetime from now.
     pub fn issue_token(&self, user_id: &UserId) -> Result<String, ApiError> {
+        let inner = self.enabled()?;
         let now = chrono::Utc::now().timestamp();
-        let lifetime = i64::try_from(self.inner.token_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let lifetime = i64::try_from(inner.token_lifetime.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
             exp: now.saturating_add(lifetime),
         };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.inner.encoding_key,
-        )
-        .map_err(|error| ApiError::internal(&error))
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &inner.encoding_key)
+            .map_err(|error| ApiError::internal(&error))
     }
 
     /// Verifies a token and loads its user.
     pub async fn user_from_token(&self, token: &str) -> Result<AuthUser, TokenVerificationError> {
+        let inner = self
+            .inner
+            .as_deref()
+            .ok_or(TokenVerificationError::Rejected(TokenRejection::NotEnabled))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         // A few seconds of tolerance for clock drift between machines.
         validation.leeway = 5;
-        let claims =
-            jsonwebtoken::decode::<Claims>(token.trim(), &self.inner.decoding_key, &validation)
-                .map_err(|error| {
-                    TokenVerificationError::Rejected(match error.kind() {
-                        ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                        ErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                            TokenRejection::WrongAlgorithm
-                        }
-                        _ => TokenRejection::Malformed,
-                    })
-                })?
-                .claims;
-        let id = match self.inner.id_type {
+        let claims = jsonwebtoken::decode::<Claims>(token.trim(), &inner.decoding_key, &validation)
+            .map_err(|error| {
+                TokenVerificationError::Rejected(match error.kind() {
+                    ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                    ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                        TokenRejection::WrongAlgorithm
+                    }
+                    _ => TokenRejection::Malformed,
+                })
+            })?
+            .claims;
+        let id = match inner.id_type {
             SqlType::Integer => match claims.sub.parse::<i64>() {
                 Ok(id) => Value::Int(id),
                 Err(_) => {
@@ -355,13 +385,12 @@ impl Auth {
             },
             _ => Value::Text(claims.sub),
         };
-        let mut pooled = self
-            .inner
+        let mut pooled = inner
             .database
             .acquire()
             .await
             .map_err(TokenVerificationError::Database)?;
-        let row = RowOps::new(&self.inner.user_table)
+        let row = RowOps::new(&inner.user_table)
             .find_by_id(&mut pooled.conn(), id)
             .await
             .map_err(TokenVerificationError::Database)?
@@ -374,7 +403,7 @@ impl Auth {
 
     fn user_from_row(&self, row: Row) -> Result<AuthUser, ApiError> {
         let primary_key = self
-            .inner
+            .enabled()?
             .user_table
             .primary_key()
             .map(|column| column.name.clone())
