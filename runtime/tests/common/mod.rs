@@ -466,3 +466,24 @@ impl SocketClient {
         }
     }
 }
+
+impl SocketClient {
+    /// Whether the server ends the connection (a Socket.IO disconnect, an Engine.IO close or
+    /// a WebSocket close) within the wait bound.
+    pub async fn is_closed(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Frame::Close(_)))) => return true,
+                Ok(Some(Ok(Frame::Text(text))))
+                    if text.as_str() == "1" || text.as_str().starts_with("41") =>
+                {
+                    return true;
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
