@@ -168,6 +168,23 @@ impl Database {
         Table::new(self.clone())
     }
 
+    /// Untyped read access: the rows of any declared table, as [`Row`]s.
+    ///
+    /// ```no_run
+    /// # async fn example(database: appc_runtime::db::Database, table: appc_runtime::db::TableSchema) -> Result<(), appc_runtime::db::DbError> {
+    /// use appc_runtime::db::Query;
+    /// for row in database.find_rows(&table, Query::new().limit(10)).await? {
+    ///     println!("{}", row.to_json_without(&[]));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_rows(&self, table: &TableSchema, query: Query) -> Result<Vec<Row>, DbError> {
+        let mut pooled = self.acquire().await?;
+        RowOps::new(table)
+            .find_many(&mut pooled.conn(), &query)
+            .await
+    }
+
     /// Starts a transaction; use [`Transaction::table`] inside it and finish with
     /// [`Transaction::commit`] (dropping it rolls back).
     pub async fn begin(&self) -> Result<Transaction, DbError> {
