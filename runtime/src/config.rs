@@ -383,3 +383,250 @@ fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
     }
     Ok(url.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(
+        mode: Mode,
+        data_dir: &Path,
+        variables: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        Config::from_variables(ConfigDefaults::new(data_dir).mode(mode), |name| {
+            variables
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn error(mode: Mode, variables: &[(&str, &str)]) -> String {
+        let directory = tempfile::tempdir().unwrap();
+        load(mode, directory.path(), variables)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn development_defaults_need_no_setup() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(Mode::Development, directory.path(), &[]).unwrap();
+        assert_eq!(config.mode, Mode::Development);
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            config.database_url,
+            format!("sqlite://{}", directory.path().join("app.db").display())
+        );
+        assert_eq!(config.cors_origins, CorsOrigins::Any);
+        assert_eq!(config.redis_url, None);
+        assert!(config.jwt_secret.as_bytes().len() >= JwtSecret::MINIMUM_BYTES);
+        assert_eq!(format!("{:?}", config.jwt_secret), "JwtSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_development_secret_is_generated_once_and_kept() {
+        let directory = tempfile::tempdir().unwrap();
+        let first = load(Mode::Development, directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        let second = load(Mode::Development, directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        assert_eq!(first, second);
+        let stored = std::fs::read_to_string(directory.path().join("jwt-secret")).unwrap();
+        assert_eq!(stored.as_bytes(), first.as_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(directory.path().join("jwt-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "only the owner may read the secret");
+        }
+        let other_directory = tempfile::tempdir().unwrap();
+        let other = load(Mode::Development, other_directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        assert_ne!(first, other, "each project gets its own random secret");
+    }
+
+    #[test]
+    fn production_requires_a_long_enough_secret() {
+        assert_eq!(
+            error(Mode::Production, &[]),
+            "JWT_SECRET is required in production; set it to a random string of at least 32 bytes, such as the output of `openssl rand -hex 32`"
+        );
+        assert!(
+            error(Mode::Production, &[("JWT_SECRET", "short")])
+                .starts_with("JWT_SECRET must be at least 32 bytes long, got 5 bytes")
+        );
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Production,
+            directory.path(),
+            &[("JWT_SECRET", SECRET)],
+        )
+        .unwrap();
+        assert_eq!(config.host, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(config.cors_origins, CorsOrigins::SameOriginOnly);
+        assert!(
+            !directory.path().join("jwt-secret").exists(),
+            "production never writes a secret"
+        );
+    }
+
+    #[test]
+    fn app_env_selects_the_mode() {
+        let directory = tempfile::tempdir().unwrap();
+        let production = load(
+            Mode::Development,
+            directory.path(),
+            &[("APPC_ENV", "production"), ("JWT_SECRET", SECRET)],
+        );
+        assert_eq!(production.unwrap().mode, Mode::Production);
+        assert_eq!(
+            error(Mode::Development, &[("APPC_ENV", "prod")]),
+            "APPC_ENV must be `development` or `production`, got `prod`"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_one_line_errors_naming_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("PORT", "http")],
+                "PORT must be a whole number from 0 to 65535, got `http`",
+            ),
+            (
+                &[("PORT", "70000")],
+                "PORT must be a whole number from 0 to 65535, got `70000`",
+            ),
+            (
+                &[("HOST", "example.com")],
+                "HOST must be an IP address such as 127.0.0.1, 0.0.0.0 or ::, got `example.com`",
+            ),
+            (
+                &[("DATABASE_URL", "mysql://root:hunter2@db/app")],
+                "DATABASE_URL must start with sqlite:// or postgres://, got a url with scheme `mysql`",
+            ),
+            (
+                &[("CORS_ORIGINS", "https://ok.example.com, ftp://nope")],
+                "CORS_ORIGINS must be `*` or a comma-separated list of origins",
+            ),
+            (
+                &[("CORS_ORIGINS", "https://example.com/path")],
+                "got `https://example.com/path`",
+            ),
+            (
+                &[("REDIS_URL", "http://user:hunter2@cache:6379")],
+                "REDIS_URL must look like redis://HOST:6379",
+            ),
+            (
+                &[("REDIS_URL", "redis://")],
+                "REDIS_URL must look like redis://HOST:6379",
+            ),
+        ];
+        for (variables, expected) in cases {
+            let message = error(Mode::Development, variables);
+            assert!(message.contains(expected), "{variables:?}: {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+            assert!(
+                !message.contains("hunter2"),
+                "secrets are never echoed: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_values_are_accepted() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Development,
+            directory.path(),
+            &[
+                ("PORT", "8080"),
+                ("HOST", "::"),
+                ("DATABASE_URL", "postgres://app:pw@db:5432/app"),
+                (
+                    "CORS_ORIGINS",
+                    "https://app.example.com, http://localhost:5173",
+                ),
+                ("REDIS_URL", "rediss://user:pw@cache:6380/0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.host, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(config.database_url, "postgres://app:pw@db:5432/app");
+        assert_eq!(
+            config.cors_origins,
+            CorsOrigins::List(vec![
+                "https://app.example.com".into(),
+                "http://localhost:5173".into()
+            ])
+        );
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("rediss://user:pw@cache:6380/0")
+        );
+        assert_eq!(
+            load(
+                Mode::Development,
+                directory.path(),
+                &[("CORS_ORIGINS", "*")]
+            )
+            .unwrap()
+            .cors_origins,
+            CorsOrigins::Any
+        );
+    }
+
+    #[test]
+    fn a_postgres_spec_requires_a_postgres_url() {
+        let directory = tempfile::tempdir().unwrap();
+        let defaults = ConfigDefaults::new(directory.path())
+            .mode(Mode::Development)
+            .db_system(DbSystem::Postgres);
+        let missing = Config::from_variables(defaults.clone(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing
+                .starts_with("DATABASE_URL is required because the spec's db.system is PostgreSQL"),
+            "{missing}"
+        );
+        let sqlite = Config::from_variables(defaults, |name| {
+            (name == "DATABASE_URL").then(|| "sqlite://x.db".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            sqlite,
+            "DATABASE_URL must be a postgres:// url because the spec's db.system is PostgreSQL"
+        );
+    }
+
+    #[test]
+    fn dotenv_fills_in_but_never_overrides_the_environment() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(".env");
+        std::fs::write(&path, "PORT=4000\nHOST=0.0.0.0\n# a comment\n").unwrap();
+        let mut variables = HashMap::from([("PORT".to_owned(), "5000".to_owned())]);
+        load_dotenv(&path, &mut variables).unwrap();
+        assert_eq!(variables["PORT"], "5000");
+        assert_eq!(variables["HOST"], "0.0.0.0");
+        let mut untouched = HashMap::new();
+        load_dotenv(&directory.path().join("missing.env"), &mut untouched).unwrap();
+        assert!(untouched.is_empty());
+        std::fs::write(&path, "NOT A VALID LINE\n").unwrap();
+        let message = load_dotenv(&path, &mut HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(message.starts_with("`.env` is not valid"), "{message}");
+    }
+}
