@@ -16,32 +16,10 @@ async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
     let directory = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
     let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    match std::env::var("APPC_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => databases.push(fresh_postgres_database(&url).await),
-        _ => eprintln!(
-            "\n*** skipped: PostgreSQL half of this test; set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one) ***\n"
-        ),
+    if let Some(url) = common::fresh_postgres_url().await {
+        databases.push(Database::connect(&url).await.unwrap());
     }
     (databases, directory)
-}
-
-async fn fresh_postgres_database(admin_url: &str) -> Database {
-    let admin = sqlx::PgPool::connect(admin_url)
-        .await
-        .expect("APPC_TEST_POSTGRES_URL connects");
-    let name = format!("appc_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = admin_url
-        .split('?')
-        .next()
-        .unwrap()
-        .rsplit_once('/')
-        .unwrap();
-    Database::connect(&format!("{base}/{name}")).await.unwrap()
 }
 
 fn user(name: &str) -> NewUser {

@@ -486,6 +486,7 @@ impl<'t> RowOps<'t> {
         let primary_key = self.primary_key()?;
         let mut placeholders = Placeholders::new(conn.system());
         let mut assignments = Vec::new();
+        let mut assigned = Vec::new();
         for (name, value) in changes {
             let column = self.column(name)?;
             let placeholder = placeholders.push(value, column.sql_type);
@@ -493,12 +494,19 @@ impl<'t> RowOps<'t> {
                 "{} = {placeholder}",
                 quote_identifier(&column.name)
             ));
+            assigned.push(column.name.as_str());
         }
         if assignments.is_empty() {
             return self.find_by_id(conn, id).await;
         }
         let now = Utc::now();
-        for column in self.table.columns.iter().filter(|column| column.updated_at) {
+        // `@updatedAt` columns follow every change unless the update sets them itself.
+        for column in self
+            .table
+            .columns
+            .iter()
+            .filter(|column| column.updated_at && !assigned.contains(&column.name.as_str()))
+        {
             let placeholder = placeholders.push(Value::DateTime(now), column.sql_type);
             assignments.push(format!(
                 "{} = {placeholder}",

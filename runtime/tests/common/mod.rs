@@ -189,8 +189,9 @@ impl IntoColumns for MessageUpdate {
 
 // ---- The in-process server -----------------------------------------------------------------
 
-pub fn test_config(data_dir: &std::path::Path) -> Config {
-    let database_url = format!("sqlite://{}", data_dir.join("test.db").display());
+pub fn test_config(data_dir: &std::path::Path, database_url: Option<String>) -> Config {
+    let database_url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("test.db").display()));
     let variables = [
         ("PORT", "0".to_owned()),
         ("HOST", "127.0.0.1".to_owned()),
@@ -221,8 +222,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `build(Server)` on a fresh SQLite file and a free port.
     pub async fn start(build: impl FnOnce(Server) -> Server) -> TestServer {
+        TestServer::start_on(None, build).await
+    }
+
+    /// Starts `build(Server)` on the given database (a fresh SQLite file when `None`).
+    pub async fn start_on(
+        database_url: Option<String>,
+        build: impl FnOnce(Server) -> Server,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let server = build(Server::new(test_config(data_dir.path())));
+        let server = build(Server::new(test_config(data_dir.path(), database_url)));
         let bound = server.bind().await.expect("server binds");
         let address = bound.local_address();
         let state = bound.state().clone();
@@ -257,10 +266,39 @@ impl TestServer {
     }
 }
 
+/// A fresh, empty PostgreSQL database on the `APPC_TEST_POSTGRES_URL` server, or `None` (with a
+/// loud notice) when the variable is unset.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let Some(admin_url) = std::env::var("APPC_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!(
+            "\n*** skipped: PostgreSQL half of this test; set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one) ***\n"
+        );
+        return None;
+    };
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("APPC_TEST_POSTGRES_URL connects");
+    let name = format!("appc_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("the test role may create databases");
+    admin.close().await;
+    let without_query = admin_url.split('?').next().unwrap_or_default();
+    let (base, _) = without_query
+        .rsplit_once('/')
+        .expect("the url names a database");
+    Some(format!("{base}/{name}"))
+}
+
 // ---- HTTP ----------------------------------------------------------------------------------
 
 pub struct HttpResponse {
     pub status: u16,
+    pub headers: hyper::HeaderMap,
     pub body: serde_json::Value,
     pub text: String,
 }
@@ -271,6 +309,16 @@ pub async fn http(
     body: Option<&str>,
     token: Option<&str>,
 ) -> HttpResponse {
+    http_with_headers(method, url, body, token, &[]).await
+}
+
+pub async fn http_with_headers(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = hyper::Request::builder().method(method).uri(url);
     if body.is_some() {
@@ -278,6 +326,9 @@ pub async fn http(
     }
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = request
         .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
@@ -287,6 +338,7 @@ pub async fn http(
         .expect("response in time")
         .expect("request succeeds");
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let bytes = tokio::time::timeout(WAIT, response.into_body().collect())
         .await
         .expect("body in time")
@@ -294,7 +346,12 @@ pub async fn http(
         .to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    HttpResponse { status, body, text }
+    HttpResponse {
+        status,
+        headers,
+        body,
+        text,
+    }
 }
 
 /// Signs up and returns the token and the user JSON.
