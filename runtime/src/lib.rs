@@ -28,6 +28,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod server;

@@ -8,11 +8,76 @@ mod common;
 use appc_runtime::auth::AuthUser;
 use appc_runtime::axum::extract::State;
 use appc_runtime::axum::routing::post;
-use appc_runtime::db::Entity;
-use appc_runtime::socket::{AckSender, Connection, Emitter, NamespaceConfig, Payload};
+use appc_runtime::context::{Context, EntitySet};
+use appc_runtime::db::{Database, Entity, Table};
+use appc_runtime::server::AppState;
+use appc_runtime::socket::{
+    AckSender, Connection, Emitter, Encoding, MaybeExtension, NamespaceConfig, Payload,
+    SocketSettings,
+};
 use appc_runtime::socketioxide::extract::SocketRef;
-use common::{Packet, SocketClient, TestServer, User, WAIT, signup};
+use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;
+
+/// What the generator emits for `webSocket: { entities: [Message] }`.
+#[derive(Clone)]
+struct ChatEntities {
+    message: Table<Message>,
+}
+
+impl EntitySet for ChatEntities {
+    fn from_database(database: &Database) -> Self {
+        ChatEntities {
+            message: database.table(),
+        }
+    }
+}
+
+/// The team's socket function, written as a user of the runtime would: it stores each chat
+/// message through the context's entities and broadcasts the stored row.
+fn chat_socket(connection: Connection, ctx: Context<ChatEntities>) {
+    greet(&connection);
+    connection.socket.on(
+        "chatMessage",
+        async move |socket: SocketRef, Payload(message): Payload<ChatMessage>, ack: AckSender| {
+            // The user's typed entity, as generated code would read it.
+            let author_id = ctx
+                .user
+                .as_ref()
+                .map(|user| user.to_entity::<User>().unwrap().id);
+            let new_message = NewMessage {
+                text: message.text.clone(),
+                room: None,
+                author_id,
+                metadata: None,
+            };
+            match ctx.entities.message.create(new_message).await {
+                Ok(stored) => {
+                    ack.send(&json!({ "ok": true, "length": message.text.len() }))
+                        .ok();
+                    socket.emit("chatMessage", &stored).ok();
+                }
+                Err(error) => {
+                    ack.send(&json!({ "error": error.to_string() })).ok();
+                }
+            }
+        },
+    );
+    connection.socket.on(
+        "whoami",
+        async |MaybeExtension(user): MaybeExtension<AuthUser>, ack: AckSender| {
+            ack.send(&json!({ "user": user.map(|user| user.username().to_owned()) }))
+                .ok();
+        },
+    );
+}
+
+fn root_namespace(state: AppState) -> NamespaceConfig {
+    NamespaceConfig::new("/").on_connect(move |connection: Connection| {
+        let ctx = state.context::<ChatEntities>(connection.user.clone());
+        async move { chat_socket(connection, ctx) }
+    })
+}
 
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
 struct ChatMessage {
@@ -290,4 +355,33 @@ async fn shutdown_closes_sockets_cleanly() {
         client.is_closed().await,
         "the socket was closed by the server"
     );
+}
+
+#[tokio::test]
+async fn the_msgpack_encoding_carries_events_and_acks() {
+    let server = TestServer::start(|server| {
+        server
+            .user_table(User::schema().clone())
+            .tables([Message::schema().clone()])
+            .socket_settings(SocketSettings::default().encoding(Encoding::MsgPack))
+            .namespace_with_state(root_namespace)
+    })
+    .await;
+    let (token, _) = signup(&server, "moe", "long enough password").await;
+    let mut client =
+        common::MsgPackClient::connect(server.address, json!({ "token": token })).await;
+    assert_eq!(
+        client.expect_event("hello").await,
+        json!(["hello", { "user": "moe" }])
+    );
+    client
+        .send(json!({ "type": 2, "nsp": "/", "data": ["chatMessage", { "text": 5 }], "id": 3 }))
+        .await;
+    let ack = client.expect_ack(3).await;
+    assert_eq!(ack["data"][0]["error"]["field"], "text", "{ack}");
+    client.send(json!({ "type": 2, "nsp": "/", "data": ["chatMessage", { "text": "packed" }], "id": 4 })).await;
+    assert_eq!(client.expect_ack(4).await["data"][0]["ok"], true);
+    let stored = client.expect_event("chatMessage").await;
+    assert_eq!(stored[1]["text"], "packed");
+    server.stop().await;
 }

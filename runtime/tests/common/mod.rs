@@ -544,3 +544,75 @@ impl SocketClient {
         }
     }
 }
+
+/// A Socket.IO client speaking the msgpack parser's format (binary frames holding
+/// `{ type, nsp, data, id }` maps) on the root namespace.
+pub struct MsgPackClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl MsgPackClient {
+    pub async fn connect(address: SocketAddr, auth: serde_json::Value) -> MsgPackClient {
+        let url = format!("ws://{address}/socket.io/?EIO=4&transport=websocket");
+        let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("websocket connects in time")
+            .expect("websocket connects");
+        let mut client = MsgPackClient { stream };
+        client
+            .send(serde_json::json!({ "type": 0, "nsp": "/", "data": auth }))
+            .await;
+        let answer = client.next_packet().await;
+        assert_eq!(answer["type"], 0, "connected: {answer}");
+        client
+    }
+
+    pub async fn send(&mut self, packet: serde_json::Value) {
+        let bytes = rmp_serde::to_vec_named(&packet).expect("packet encodes");
+        tokio::time::timeout(WAIT, self.stream.send(Frame::binary(bytes)))
+            .await
+            .expect("send in time")
+            .expect("send succeeds");
+    }
+
+    /// The next decoded Socket.IO packet, answering Engine.IO pings on the way.
+    pub async fn next_packet(&mut self) -> serde_json::Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a frame arrives in time")
+                .expect("the connection is open")
+                .expect("the frame is valid");
+            match frame {
+                Frame::Binary(bytes) => {
+                    return rmp_serde::from_slice(&bytes).expect("packet is msgpack");
+                }
+                Frame::Text(text) if text.as_str() == "2" => {
+                    self.stream.send(Frame::text("3")).await.expect("pong");
+                }
+                Frame::Close(_) => panic!("the server closed the connection"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The `data` array (`[name, ...args]`) of the next event with this name.
+    pub async fn expect_event(&mut self, name: &str) -> serde_json::Value {
+        loop {
+            let packet = self.next_packet().await;
+            if packet["type"] == 2 && packet["data"][0] == name {
+                return packet["data"].clone();
+            }
+        }
+    }
+
+    /// The next ack packet with this id.
+    pub async fn expect_ack(&mut self, id: u64) -> serde_json::Value {
+        loop {
+            let packet = self.next_packet().await;
+            if packet["type"] == 3 && packet["id"] == id {
+                return packet;
+            }
+        }
+    }
+}
