@@ -497,3 +497,117 @@ async fn destructive_migrations_are_refused_and_nothing_is_applied() {
         database.close().await;
     }
 }
+
+#[tokio::test]
+async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
+    let (databases, _directory) = fresh_databases().await;
+    let draft = TableSchema::new("Draft")
+        .column(
+            ColumnSchema::new("id", SqlType::Integer)
+                .primary_key()
+                .default(ColumnDefault::Autoincrement),
+        )
+        .column(ColumnSchema::new("text", SqlType::Text))
+        .column(ColumnSchema::new("updatedAt", SqlType::DateTime).updated_at());
+    for database in databases {
+        let system = database.system();
+        if system == DbSystem::Sqlite {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(database.sqlite_pool().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(database.sqlite_pool().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(foreign_keys, 1);
+        }
+        migrate(&database, &[&draft]).await.unwrap();
+        let insert = match system {
+            DbSystem::Sqlite => {
+                "INSERT INTO \"Draft\" (text, \"updatedAt\") VALUES ('a', '2020-01-01T00:00:00.000000Z')"
+            }
+            DbSystem::Postgres => {
+                "INSERT INTO \"Draft\" (text, \"updatedAt\") VALUES ('a', '2020-01-01T00:00:00Z')"
+            }
+        };
+        execute(&database, insert).await.unwrap();
+        let before = database.find_rows(&draft, Query::new()).await.unwrap();
+        let old: chrono::DateTime<chrono::Utc> = before[0].get("updatedAt").unwrap();
+        assert_eq!(old.to_rfc3339(), "2020-01-01T00:00:00+00:00", "{system:?}");
+        execute(&database, "UPDATE \"Draft\" SET text = 'b'")
+            .await
+            .unwrap();
+        // Raw SQL does not touch it; typed updates do.
+        struct Draft;
+        struct Changes(Vec<(&'static str, Value)>);
+        impl appc_runtime::db::IntoColumns for Changes {
+            fn into_columns(self) -> Vec<(&'static str, Value)> {
+                self.0
+            }
+        }
+        static DRAFT: std::sync::LazyLock<TableSchema> = std::sync::LazyLock::new(|| {
+            TableSchema::new("Draft")
+                .column(
+                    ColumnSchema::new("id", SqlType::Integer)
+                        .primary_key()
+                        .default(ColumnDefault::Autoincrement),
+                )
+                .column(ColumnSchema::new("text", SqlType::Text))
+                .column(ColumnSchema::new("updatedAt", SqlType::DateTime).updated_at())
+        });
+        impl Entity for Draft {
+            type Id = i64;
+            type New = Changes;
+            type Update = Changes;
+            fn schema() -> &'static TableSchema {
+                &DRAFT
+            }
+            fn from_row(_: &appc_runtime::db::Row) -> Result<Self, DbError> {
+                Ok(Draft)
+            }
+        }
+        let drafts = database.table::<Draft>();
+        drafts
+            .update(1, Changes(vec![("text", Value::from("c"))]))
+            .await
+            .unwrap()
+            .unwrap();
+        let after = database.find_rows(&draft, Query::new()).await.unwrap();
+        let new: chrono::DateTime<chrono::Utc> = after[0].get("updatedAt").unwrap();
+        assert!(
+            new > chrono::Utc::now() - chrono::Duration::seconds(30),
+            "{system:?}: {new}"
+        );
+        // An update that sets the column itself wins.
+        let chosen = chrono::DateTime::parse_from_rfc3339("2030-05-06T07:08:09Z")
+            .unwrap()
+            .to_utc();
+        drafts
+            .update(1, Changes(vec![("updatedAt", Value::from(chosen))]))
+            .await
+            .unwrap()
+            .unwrap();
+        let chosen_row = database.find_rows(&draft, Query::new()).await.unwrap();
+        assert_eq!(
+            chosen_row[0]
+                .get::<chrono::DateTime<chrono::Utc>>("updatedAt")
+                .unwrap(),
+            chosen
+        );
+        // Inserts fill it too.
+        drafts
+            .create(Changes(vec![("text", Value::from("new"))]))
+            .await
+            .unwrap();
+        let inserted = database
+            .find_rows(&draft, Query::new().filter("text", "new"))
+            .await
+            .unwrap();
+        inserted[0]
+            .get::<chrono::DateTime<chrono::Utc>>("updatedAt")
+            .unwrap();
+        database.close().await;
+    }
+}

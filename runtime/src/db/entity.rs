@@ -269,10 +269,9 @@ impl std::fmt::Debug for Transaction {
 
 impl Transaction {
     pub(crate) async fn begin(database: &Database) -> Result<Transaction, DbError> {
-        let inner = match (database.sqlite_pool(), database.postgres_pool()) {
-            (Some(pool), _) => TransactionInner::Sqlite(pool.begin().await?),
-            (None, Some(pool)) => TransactionInner::Postgres(pool.begin().await?),
-            (None, None) => unreachable!("a database has exactly one pool"),
+        let inner = match &database.pool {
+            super::Pool::Sqlite(pool) => TransactionInner::Sqlite(pool.begin().await?),
+            super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
         };
         Ok(Transaction { inner })
     }

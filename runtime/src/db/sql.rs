@@ -474,7 +474,8 @@ impl<'t> RowOps<'t> {
         let mut rows = conn
             .fetch_rows(&sql, placeholders.params, self.table)
             .await?;
-        Ok(rows.remove(0))
+        // INSERT ... RETURNING yields exactly one row; anything else is a driver problem.
+        rows.pop().ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
     }
 
     pub(crate) async fn update(
