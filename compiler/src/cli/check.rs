@@ -48,7 +48,7 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
 }
 
 /// A folder means its `main.wasp`; a file is taken as it is.
-fn locate_spec(path: &Path) -> anyhow::Result<PathBuf> {
+pub(super) fn locate_spec(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_dir() {
         let spec_path = path.join("main.wasp");
         if !spec_path.is_file() {

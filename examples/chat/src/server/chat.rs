@@ -1,8 +1,103 @@
 //! The chat's socket handlers: the `fn` of the app's root webSocket in `main.wasp`.
 //!
-//! This file is an example input for `appc check` for now; its body is written against the
-//! runtime's socket API once that exists (issue #5).
+//! Anyone may chat: a socket whose handshake carries a valid token speaks with its user's name,
+//! an anonymous one as `unknown`. Every message is stored, so a client that connects (even after
+//! a server restart) first receives the latest history.
 
-/// Sets up the root namespace. It will: on `chatMessage` from a signed-in client, store a
-/// `Message` for that user and broadcast `chatMessage { id, username, text }` to every client.
-pub fn chat_socket() {}
+use std::collections::HashMap;
+
+use appc_runtime::db::{DbError, Order, Query};
+use crate::app::entities::{Message, NewMessage};
+use crate::app::types::ChatMessage;
+use crate::app::web_socket::{Context, Socket};
+
+/// How many messages a new connection receives.
+const HISTORY_LENGTH: u64 = 50;
+
+/// The name shown for messages of sockets without a logged-in user.
+const ANONYMOUS_USERNAME: &str = "unknown";
+
+/// Sets up one connection: handles `chatMessage`, then sends the history.
+pub async fn chat_socket(socket: Socket, ctx: Context) {
+    // Handlers are registered before the first await, so no message from the client is missed.
+    socket.on_chat_message(|socket: Socket, ctx: Context, text: String| async move {
+        if let Err(error) = post_message(&socket, &ctx, text).await {
+            eprintln!("chatMessage from {} failed: {error}", socket.id());
+        }
+    });
+    match load_history(&ctx).await {
+        Ok(history) => {
+            let _ = socket.emit_chat_history(&history);
+        }
+        Err(error) => eprintln!("could not load the chat history: {error}"),
+    }
+}
+
+/// Stores the message and broadcasts it to every socket, the sender included.
+async fn post_message(socket: &Socket, ctx: &Context, text: String) -> Result<(), String> {
+    let user_id = match &ctx.user {
+        Some(user) => Some(user.get::<i64>("id").map_err(|error| error.to_string())?),
+        None => None,
+    };
+    let message = ctx
+        .entities
+        .message
+        .create(NewMessage {
+            text,
+            user_id,
+            ..NewMessage::default()
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+    let username = ctx
+        .user
+        .as_ref()
+        .map_or(ANONYMOUS_USERNAME, |user| user.username())
+        .to_owned();
+    let chat_message = ChatMessage {
+        id: message.id,
+        username,
+        text: message.text,
+    };
+    socket.emit_chat_message_to_all(&chat_message).await
+}
+
+/// The latest messages, oldest first, with their authors' usernames.
+async fn load_history(ctx: &Context) -> Result<Vec<ChatMessage>, DbError> {
+    let mut latest: Vec<Message> = ctx
+        .entities
+        .message
+        .find_many(
+            Query::new()
+                .order_by("createdAt", Order::Desc)
+                .limit(HISTORY_LENGTH),
+        )
+        .await?;
+    latest.reverse();
+    let mut usernames: HashMap<i64, String> = HashMap::new();
+    let mut history = Vec::with_capacity(latest.len());
+    for message in latest {
+        let username = match message.user_id {
+            None => ANONYMOUS_USERNAME.to_owned(),
+            Some(user_id) => match usernames.get(&user_id) {
+                Some(username) => username.clone(),
+                None => {
+                    let username = ctx
+                        .entities
+                        .user
+                        .find(user_id)
+                        .await?
+                        .map_or_else(|| ANONYMOUS_USERNAME.to_owned(), |user| user.username);
+                    usernames.insert(user_id, username.clone());
+                    username
+                }
+            },
+        };
+        history.push(ChatMessage {
+            id: message.id,
+            username,
+            text: message.text,
+        });
+    }
+    Ok(history)
+}

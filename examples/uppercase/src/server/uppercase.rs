@@ -1,8 +1,15 @@
 //! The uppercase echo's socket handlers: the `fn` of the app's root webSocket in `main.wasp`.
 //!
-//! This file is an example input for `appc check` for now; its body is written against the
-//! runtime's socket API once that exists (issue #5).
+//! The client connects with its name and age (the typed `Visitor` handshake, validated before
+//! this code runs), is greeted by name, and every text it sends comes back upper-cased to it alone.
 
-/// Sets up the root namespace. It will: on connect, emit `greeting` ("Hello, <name>!") using the
-/// typed `Visitor` handshake; on every `textInput`, emit `uppercase` with the text upper-cased.
-pub fn uppercase_socket() {}
+use crate::app::web_socket::{Context, Socket};
+
+/// Greets the visitor, then answers each `textInput` with `uppercase`.
+pub async fn uppercase_socket(socket: Socket, _ctx: Context) {
+    socket.on_text_input(|socket: Socket, _ctx: Context, text: String| async move {
+        let _ = socket.emit_uppercase(&text.to_uppercase());
+    });
+    let greeting = format!("Hello, {}!", socket.handshake().name);
+    let _ = socket.emit_greeting(&greeting);
+}

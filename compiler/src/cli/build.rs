@@ -1,0 +1,320 @@
+//! `appc build`: check the spec, generate the server, compile it with cargo and place the binary
+//! at `<project>/.appc/build/server`.
+//!
+//! This is where generation meets the disk and processes: generated Rust is formatted with
+//! rustfmt, files are written only when their contents changed (so cargo rebuilds only what a
+//! save touched), cargo's progress is passed through, and compiler messages about the team's
+//! files are shown with the team's own paths (`src/server/chat.rs:12:5`), not the generated
+//! crate's view of them.
+
+use super::check::locate_spec;
+use super::disk_files::DiskFiles;
+use super::write::write_generated;
+use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
+use crate::analysis;
+use crate::codegen::server::{self, ServerOptions, TEAM_FILE_PREFIX};
+use crate::codegen::{GeneratedFile, runtime_bundle};
+use crate::diagnostics::{self, ColorMode, SourceFile};
+use crate::syntax;
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let color = stderr_wants_color(color);
+    let spec_path = locate_spec(&args.path)?;
+    let project_root = spec_path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let appc_dir = project_root.join(".appc");
+
+    stage(color, "Checking", &spec_path.display().to_string());
+    let bytes = std::fs::read(&spec_path)
+        .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
+    let parsed = syntax::parse_bytes(&bytes);
+    let mut all_diagnostics = parsed.diagnostics;
+    let mut spec = None;
+    if !diagnostics::has_errors(&all_diagnostics) {
+        let analysis = analysis::analyze(&parsed.module, &DiskFiles::new(&project_root));
+        all_diagnostics.extend(analysis.diagnostics);
+        spec = analysis.spec;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let display_name = spec_path.display().to_string();
+    let source = SourceFile {
+        name: &display_name,
+        text: &text,
+    };
+    let color_mode = if color {
+        ColorMode::Ansi
+    } else {
+        ColorMode::Plain
+    };
+    eprint!(
+        "{}",
+        diagnostics::render_all(&all_diagnostics, &source, color_mode)
+    );
+    let Some(spec) = spec.filter(|_| !diagnostics::has_errors(&all_diagnostics)) else {
+        eprintln!("error: `{display_name}` has errors; fix them, then run `appc build` again");
+        return Ok(Outcome::SpecErrors);
+    };
+
+    let out_dir = appc_dir.join("out");
+    stage(color, "Generating", &out_dir.display().to_string());
+    let options = ServerOptions {
+        team_files: team_files(&project_root)?,
+    };
+    let files = format_rust_files(server::generate(&spec, &options));
+    let pairs: Vec<(String, String)> = files
+        .into_iter()
+        .map(|file| (file.path, file.contents))
+        .collect();
+    let summary = write_generated(&out_dir, &pairs)?;
+    // The lockfile is written once: afterwards cargo owns it (it prunes what the server does not
+    // use), and rewriting it on every build would only make cargo resolve again.
+    let lockfile = out_dir.join("Cargo.lock");
+    if !lockfile.exists() {
+        std::fs::write(&lockfile, runtime_bundle::workspace_lockfile())
+            .with_context(|| format!("cannot write `{}`", lockfile.display()))?;
+    }
+    eprintln!(
+        "             {} files written, {} unchanged",
+        summary.written.len(),
+        summary.unchanged
+    );
+
+    let profile = if args.debug { "debug" } else { "release" };
+    stage(
+        color,
+        "Compiling",
+        &format!("the server with cargo ({profile})"),
+    );
+    let Some(executable) = run_cargo(&out_dir, &appc_dir, &spec, args.debug, color)? else {
+        eprintln!(
+            "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `appc build` again",
+            project_root.display()
+        );
+        return Ok(Outcome::BuildFailed);
+    };
+
+    let build_dir = appc_dir.join("build");
+    std::fs::create_dir_all(&build_dir)
+        .with_context(|| format!("cannot create `{}`", build_dir.display()))?;
+    let binary = build_dir.join("server");
+    // Removing first lets a running server keep its (now unlinked) binary while the new one is
+    // copied in; copying over a running executable fails on Linux.
+    let _ = std::fs::remove_file(&binary);
+    std::fs::copy(&executable, &binary).with_context(|| {
+        format!(
+            "cannot copy `{}` to `{}`",
+            executable.display(),
+            binary.display()
+        )
+    })?;
+    let size = std::fs::metadata(&binary)
+        .map(|metadata| metadata.len())
+        .unwrap_or_default();
+    stage(
+        color,
+        "Finished",
+        &format!(
+            "{} ({:.1} MB, {profile}) in {:.1}s",
+            binary.display(),
+            size as f64 / 1_000_000.0,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    let secret_hint = if args.debug {
+        ""
+    } else {
+        "JWT_SECRET=<at least 32 random bytes> "
+    };
+    eprintln!(
+        "Run it from `{}` with: {secret_hint}PORT=3000 .appc/build/server",
+        project_root.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).
+fn stage(color: bool, verb: &str, what: &str) {
+    if color {
+        eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {what}");
+    } else {
+        eprintln!("{verb:>12} {what}");
+    }
+}
+
+/// The team's Rust files directly under `src/server/`, sorted, relative to the project root.
+fn team_files(project_root: &Path) -> anyhow::Result<Vec<String>> {
+    let server_dir = project_root.join("src/server");
+    let Ok(entries) = std::fs::read_dir(&server_dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list `{}`", server_dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && name.ends_with(".rs") {
+            let stem = name.trim_end_matches(".rs");
+            if matches!(stem, "main" | "app" | "lib") {
+                bail!(
+                    "`src/server/{name}` would clash with the generated server's own `{stem}` module; rename the file"
+                );
+            }
+            files.push(format!("src/server/{name}"));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Formats generated Rust with rustfmt so that the output is what a reader expects. Without
+/// rustfmt the files are kept as rendered (they still compile) and a warning says so once.
+fn format_rust_files(files: Vec<GeneratedFile>) -> Vec<GeneratedFile> {
+    let mut warned = false;
+    files
+        .into_iter()
+        .map(|mut file| {
+            if file.is_rust() && !file.path.starts_with(runtime_bundle::RUNTIME_DIR) {
+                match rustfmt(&file.contents) {
+                    Ok(formatted) => file.contents = formatted,
+                    Err(error) if !warned => {
+                        warned = true;
+                        eprintln!(
+                            "warning: generated code is not formatted: {error:#}; install rustfmt (`rustup component add rustfmt`)"
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+            file
+        })
+        .collect()
+}
+
+fn rustfmt(source: &str) -> anyhow::Result<String> {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run rustfmt")?;
+    let mut stdin = child.stdin.take().context("rustfmt has no stdin")?;
+    let input = source.to_owned();
+    // Writing on another thread keeps a large file from filling both pipes and blocking.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().context("rustfmt did not finish")?;
+    let _ = writer.join();
+    if !output.status.success() {
+        bail!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Runs `cargo build` on the generated workspace, passing its progress through and printing
+/// compiler messages with team paths. Returns the built executable, or `None` if compilation
+/// failed (the errors have been printed).
+fn run_cargo(
+    out_dir: &Path,
+    appc_dir: &Path,
+    spec: &analysis::ir::AppSpec,
+    debug: bool,
+    color: bool,
+) -> anyhow::Result<Option<PathBuf>> {
+    let binary_name = server::binary_name(spec);
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(out_dir.join("Cargo.toml"))
+        .args(["--bin", &binary_name])
+        .arg("--message-format")
+        .arg(if color {
+            "json-diagnostic-rendered-ansi"
+        } else {
+            "json"
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if !debug {
+        command.arg("--release");
+    }
+    // A target folder chosen by the caller wins (tests share the repository's); otherwise every
+    // generated app of the project shares `.appc/target`.
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command
+            .arg("--target-dir")
+            .arg(absolute(&appc_dir.join("target")));
+    }
+    let mut child = command
+        .spawn()
+        .context("cannot run cargo; install Rust (https://rustup.rs) so that `cargo` is on PATH")?;
+    let stdout = child.stdout.take().context("cargo has no stdout")?;
+    let mut executable = None;
+    let mut stderr = std::io::stderr();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("cannot read cargo's output")?;
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            // Not a JSON message (a build script's output, for instance): show it as it is.
+            writeln!(stderr, "{line}")?;
+            continue;
+        };
+        match message["reason"].as_str() {
+            Some("compiler-message") => {
+                if let Some(rendered) = message["message"]["rendered"].as_str() {
+                    write!(stderr, "{}", team_paths(rendered))?;
+                }
+            }
+            Some("compiler-artifact") => {
+                if message["target"]["name"].as_str() == Some(binary_name.as_str())
+                    && let Some(path) = message["executable"].as_str()
+                {
+                    executable = Some(PathBuf::from(path));
+                }
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().context("cargo did not finish")?;
+    if !status.success() {
+        return Ok(None);
+    }
+    match executable {
+        Some(executable) => Ok(Some(executable)),
+        None => bail!("cargo built the server but did not report the `{binary_name}` executable"),
+    }
+}
+
+/// Compiler messages name the team's files through the generated crate
+/// (`server/src/../../../../src/server/chat.rs`); this shows them as the team knows them.
+fn team_paths(rendered: &str) -> String {
+    rendered.replace(&format!("server/src/{TEAM_FILE_PREFIX}"), "")
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiler_messages_name_the_team_file() {
+        let rendered = "error[E0425]: cannot find value `x`\n --> server/src/../../../../src/server/chat.rs:12:5\n";
+        assert_eq!(
+            team_paths(rendered),
+            "error[E0425]: cannot find value `x`\n --> src/server/chat.rs:12:5\n"
+        );
+    }
+}

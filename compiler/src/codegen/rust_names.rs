@@ -1,0 +1,116 @@
+//! The filters of the server generator: how IR names and types become Rust names and types.
+//!
+//! Every type is written with a full path (`::std::vec::Vec`, `crate::app::types::ChatMessage`)
+//! so that a spec's own names (an entity called `Option`, a type called `Vec`) can never clash
+//! with the names generated code relies on.
+
+use crate::analysis::ir::{ScalarType, TypeRef};
+use heck::ToSnakeCase;
+
+/// The Rust path of the generated module that holds the `type` records.
+pub const TYPES_MODULE: &str = "crate::app::types";
+/// The Rust path of the generated module that holds the entities.
+pub const ENTITIES_MODULE: &str = "crate::app::entities";
+
+/// A spec name (`createdAt`, `chatMessage`, `webSocket`) as a snake_case Rust identifier,
+/// escaped with `r#` when it is a keyword.
+pub fn snake_identifier(name: &str) -> String {
+    escape_keyword(name.to_snake_case())
+}
+
+/// Makes a keyword usable as an identifier (`type` becomes `r#type`). `self`, `super`, `crate`
+/// and `Self` cannot be raw identifiers, so they get a trailing underscore instead.
+pub fn escape_keyword(identifier: String) -> String {
+    const CANNOT_BE_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+        "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type",
+        "unsafe", "use", "where", "while", "yield", "abstract", "become", "do", "final", "macro",
+        "override", "priv", "typeof", "unsized", "virtual",
+    ];
+    if CANNOT_BE_RAW.contains(&identifier.as_str()) {
+        format!("{identifier}_")
+    } else if KEYWORDS.contains(&identifier.as_str()) {
+        format!("r#{identifier}")
+    } else {
+        identifier
+    }
+}
+
+/// The Rust type of a payload, handshake or record field type.
+pub fn payload_type(type_ref: &TypeRef) -> String {
+    match type_ref {
+        TypeRef::String => "::std::string::String".to_owned(),
+        TypeRef::Int => "i64".to_owned(),
+        TypeRef::Float => "f64".to_owned(),
+        TypeRef::Bool => "bool".to_owned(),
+        TypeRef::DateTime => "::chrono::DateTime<::chrono::Utc>".to_owned(),
+        TypeRef::Json => "::appc_runtime::serde_json::Value".to_owned(),
+        TypeRef::Entity { name } => format!("{ENTITIES_MODULE}::{name}"),
+        TypeRef::Record { name } => format!("{TYPES_MODULE}::{name}"),
+        TypeRef::List { item } => format!("::std::vec::Vec<{}>", payload_type(item)),
+        TypeRef::Optional { inner } => format!("::std::option::Option<{}>", payload_type(inner)),
+    }
+}
+
+/// The Rust type of an entity's scalar column (without `Option` for `?`).
+pub fn scalar_type(scalar: ScalarType) -> &'static str {
+    match scalar {
+        ScalarType::String => "::std::string::String",
+        ScalarType::Boolean => "bool",
+        ScalarType::Int | ScalarType::BigInt => "i64",
+        ScalarType::Float | ScalarType::Decimal => "f64",
+        ScalarType::DateTime => "::chrono::DateTime<::chrono::Utc>",
+        ScalarType::Json => "::appc_runtime::serde_json::Value",
+        ScalarType::Bytes => "::std::vec::Vec<u8>",
+    }
+}
+
+/// The runtime's portable SQL type for a scalar (`appc_runtime::db::SqlType` variant name).
+pub fn sql_type(scalar: ScalarType) -> &'static str {
+    match scalar {
+        ScalarType::String => "Text",
+        ScalarType::Boolean => "Boolean",
+        ScalarType::Int | ScalarType::BigInt => "Integer",
+        ScalarType::Float | ScalarType::Decimal => "Float",
+        ScalarType::DateTime => "DateTime",
+        ScalarType::Json => "Json",
+        ScalarType::Bytes => "Bytes",
+    }
+}
+
+/// A Rust string literal for `text`, with escapes.
+pub fn string_literal(text: &str) -> String {
+    format!("{text:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_snake_case_identifiers_and_keywords_are_escaped() {
+        assert_eq!(snake_identifier("createdAt"), "created_at");
+        assert_eq!(snake_identifier("webSocket"), "web_socket");
+        assert_eq!(snake_identifier("type"), "r#type");
+        assert_eq!(snake_identifier("self"), "self_");
+        assert_eq!(snake_identifier("Message"), "message");
+    }
+
+    #[test]
+    fn payload_types_use_full_paths() {
+        let nested = TypeRef::List {
+            item: Box::new(TypeRef::Optional {
+                inner: Box::new(TypeRef::Record {
+                    name: "ChatMessage".to_owned(),
+                }),
+            }),
+        };
+        assert_eq!(
+            payload_type(&nested),
+            "::std::vec::Vec<::std::option::Option<crate::app::types::ChatMessage>>"
+        );
+        assert_eq!(payload_type(&TypeRef::Int), "i64");
+    }
+}

@@ -1,0 +1,281 @@
+//! The typed socket API of `{{ name }}` (Socket.IO namespace `{{ path }}`), generated from its
+//! `events` in `main.wasp`; do not edit.
+//!
+//! For every connection the server calls the team's `{{ function }}` (in
+//! `{{ function_file }}`) with a [`Socket`] and a [`Context`]. The function registers its event
+//! handlers on the socket (`socket.on_*`) and may emit right away (`socket.emit_*`).
+//! Payloads that do not match their declared type never reach a handler: the sender gets an
+//! `error` event (or an ack error) naming the event and the field.
+{%- if auth_required %}
+//!
+//! This namespace requires a logged-in user (`auth: true`): a connection without a valid
+//! `auth.token` is refused with a `connect_error`, so `ctx.user` is always `Some` here.
+{%- endif %}
+{%- if let Some(handshake) = handshake %}
+//!
+//! Clients connect with a typed handshake: the fields of `{{ handshake_name }}` travel in the
+//! Socket.IO `auth` payload beside `token`. A connection whose handshake does not decode is
+//! refused with a `connect_error` naming the field.
+{%- endif %}
+
+/// The namespace path.
+pub const PATH: &str = {{ path_literal }};
+
+/// The packet encoding of this namespace (`encoding` in `main.wasp`).
+pub const ENCODING: &str = "{{ encoding }}";
+
+/// The entities this namespace's functions may use (`entities` in `main.wasp`).
+#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+pub struct Entities {
+{%- for entity in entities %}
+    /// The `{{ entity.entity }}` table.
+    pub {{ entity.field }}: ::appc_runtime::db::Table<crate::app::entities::{{ entity.entity }}>,
+{%- endfor %}
+}
+
+impl ::appc_runtime::context::EntitySet for Entities {
+    fn from_database(database: &::appc_runtime::db::Database) -> Self {
+{%- if entities.is_empty() %}
+        let _ = database;
+{%- endif %}
+        Entities {
+{%- for entity in entities %}
+            {{ entity.field }}: database.table(),
+{%- endfor %}
+        }
+    }
+}
+
+/// What this namespace's functions receive besides their payload: the socket's user (from the
+/// handshake token), typed access to the listed entities, the raw database and the emitter.
+pub type Context = ::appc_runtime::context::Context<Entities>;
+{%- if let Some(handshake) = handshake %}
+
+/// The typed handshake of this namespace.
+pub type Handshake = {{ handshake }};
+{%- endif %}
+
+/// Why an emit failed (the socket disconnected, or the payload could not be encoded).
+pub type EmitError = ::std::string::String;
+
+/// One connected socket of `{{ path }}`. Cheap to clone: handlers receive their own copy.
+#[derive(::std::clone::Clone)]
+pub struct Socket {
+    socket: ::appc_runtime::socketioxide::extract::SocketRef,
+    connection: ConnectionState,
+}
+
+/// What a socket keeps from its connection. Event handlers hold this rather than the socket
+/// itself: a handler stored on a socket that also held that socket would never be freed.
+#[derive(::std::clone::Clone)]
+struct ConnectionState {
+    state: ::appc_runtime::server::AppState,
+    user: ::std::option::Option<::appc_runtime::auth::AuthUser>,
+{%- if let Some(handshake) = handshake %}
+    handshake: ::std::sync::Arc<{{ handshake }}>,
+{%- endif %}
+}
+
+impl ::std::fmt::Debug for Socket {
+    fn fmt(&self, formatter: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        formatter.debug_struct("Socket").field("id", &self.id()).field("namespace", &PATH).finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    /// The socket's id.
+    pub fn id(&self) -> ::std::string::String {
+        self.socket.id.to_string()
+    }
+
+    /// The logged-in user of this socket, if its handshake carried a valid token.
+    pub fn user(&self) -> ::std::option::Option<&::appc_runtime::auth::AuthUser> {
+        self.connection.user.as_ref()
+    }
+{%- if let Some(handshake) = handshake %}
+
+    /// The handshake the client connected with (validated on connect).
+    pub fn handshake(&self) -> &{{ handshake }} {
+        &self.connection.handshake
+    }
+{%- endif %}
+
+    /// A fresh context for a handler of this socket.
+    pub fn context(&self) -> Context {
+        self.connection.state.context::<Entities>(self.connection.user.clone())
+    }
+
+    /// Adds this socket to a room (see the `emit_*_to_room` methods).
+    pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
+        self.socket.join(room.into());
+    }
+
+    /// Removes this socket from a room.
+    pub fn leave(&self, room: impl ::std::convert::Into<::std::string::String>) {
+        self.socket.leave(room.into());
+    }
+
+    /// Closes the connection.
+    pub fn disconnect(&self) {
+        let _ = self.socket.clone().disconnect();
+    }
+
+    /// The emitter of this namespace, to send from outside a handler (it can be cloned and kept).
+    pub fn emitter(&self) -> Emitter {
+        Emitter::new(self.connection.state.emitter.clone())
+    }
+
+    /// The underlying socketioxide socket, for anything the typed API does not cover.
+    pub fn raw(&self) -> &::appc_runtime::socketioxide::extract::SocketRef {
+        &self.socket
+    }
+{%- for event in client_events %}
+
+    /// Handles `{{ event.name }}` ({{ event.payload_description }}) from this client.
+{%- if let Some(ack_type) = event.ack_type %}
+    /// The client waits for an acknowledgement: the handler's return value is sent back.
+    pub fn on_{{ event.method }}<Handler, Reply>(&self, handler: Handler)
+    where
+        Handler: ::std::ops::Fn(Socket, Context, {{ event.payload_type }}) -> Reply + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Reply: ::std::future::Future<Output = {{ ack_type }}> + ::std::marker::Send + 'static,
+    {
+        let handler = ::std::sync::Arc::new(handler);
+        let connection = self.connection.clone();
+        self.socket.on(
+            {{ event.name_literal }},
+            move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
+                  ::appc_runtime::socket::Payload(payload): ::appc_runtime::socket::Payload<{{ event.payload_type }}>,
+                  ack: ::appc_runtime::socket::AckSender| {
+                let handler = handler.clone();
+                let socket = Socket { socket, connection: connection.clone() };
+                async move {
+                    let context = socket.context();
+                    let reply = handler(socket, context, payload).await;
+                    let _ = ack.send(&reply);
+                }
+            },
+        );
+    }
+{%- else %}
+    pub fn on_{{ event.method }}<Handler, Done>(&self, handler: Handler)
+    where
+        Handler: ::std::ops::Fn(Socket, Context, {{ event.payload_type }}) -> Done + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Done: ::std::future::Future<Output = ()> + ::std::marker::Send + 'static,
+    {
+        let handler = ::std::sync::Arc::new(handler);
+        let connection = self.connection.clone();
+        self.socket.on(
+            {{ event.name_literal }},
+            move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
+                  ::appc_runtime::socket::Payload(payload): ::appc_runtime::socket::Payload<{{ event.payload_type }}>| {
+                let handler = handler.clone();
+                let socket = Socket { socket, connection: connection.clone() };
+                async move {
+                    let context = socket.context();
+                    handler(socket, context, payload).await;
+                }
+            },
+        );
+    }
+{%- endif %}
+{%- endfor %}
+{%- for event in server_events %}
+
+{% if let Some(ack_type) = event.ack_type %}
+    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to this socket and waits for its acknowledgement.
+    pub async fn emit_{{ event.method }}(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<{{ ack_type }}, EmitError> {
+        let acknowledgement = self
+            .socket
+            .emit_with_ack::<_, {{ ack_type }}>({{ event.name_literal }}, payload)
+            .map_err(|error| error.to_string())?;
+        acknowledgement.await.map_err(|error| error.to_string())
+    }
+{%- else %}
+    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to this socket.
+    pub fn emit_{{ event.method }}(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.socket.emit({{ event.name_literal }}, payload).map_err(|error| error.to_string())
+    }
+{%- endif %}
+
+    /// Sends `{{ event.name }}` to every socket of the namespace, this one included.
+    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter().emit_{{ event.method }}_to_all(payload).await
+    }
+
+    /// Sends `{{ event.name }}` to every socket in `room`, this one included if it joined.
+    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter().emit_{{ event.method }}_to_room(room, payload).await
+    }
+
+    /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs).
+    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::auth::UserId, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter().emit_{{ event.method }}_to_user(user, payload).await
+    }
+{%- endfor %}
+}
+
+/// Sends this namespace's server-to-client events from anywhere in the server: build it from a
+/// context (`Emitter::new(ctx.emitter.clone())`) or a socket (`socket.emitter()`).
+#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+pub struct Emitter {
+    emitter: ::appc_runtime::socket::Emitter,
+}
+
+impl Emitter {
+    /// Wraps the app's emitter.
+    pub fn new(emitter: ::appc_runtime::socket::Emitter) -> Self {
+        Emitter { emitter }
+    }
+{%- for event in server_events %}
+
+    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to every socket of the namespace.
+    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter.to_all(PATH, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    }
+
+    /// Sends `{{ event.name }}` to every socket in `room`.
+    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter.to_room(PATH, room, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    }
+
+    /// Sends `{{ event.name }}` to every socket of one logged-in user.
+    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::auth::UserId, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
+        self.emitter.to_user(PATH, user, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    }
+{%- endfor %}
+}
+
+/// The namespace as the runtime serves it: the token check{% if auth_required %} (a token is required){% endif %}{% if handshake.is_some() %}, the handshake validation{% endif %}, then the team's `{{ function }}` for each connection.
+pub fn namespace(state: ::appc_runtime::server::AppState) -> ::appc_runtime::socket::NamespaceConfig {
+    ::appc_runtime::socket::NamespaceConfig::new(PATH)
+{%- if auth_required %}
+        .require_auth()
+{%- endif %}
+{%- if let Some(handshake) = handshake %}
+        .handshake::<{{ handshake }}>()
+{%- endif %}
+        .on_connect(move |connection: ::appc_runtime::socket::Connection| {
+            let state = state.clone();
+            async move {
+{%- if let Some(handshake) = handshake %}
+                // The connect middleware has already refused handshakes that do not decode.
+                let ::std::result::Result::Ok(handshake) = connection.handshake::<{{ handshake }}>() else {
+                    let _ = connection.socket.disconnect();
+                    return;
+                };
+{%- endif %}
+                let socket = Socket {
+                    socket: connection.socket,
+                    connection: ConnectionState {
+                        state,
+                        user: connection.user,
+{%- if handshake.is_some() %}
+                        handshake: ::std::sync::Arc::new(handshake),
+{%- endif %}
+                    },
+                };
+                let context = socket.context();
+                {{ function }}(socket, context).await;
+            }
+        })
+}

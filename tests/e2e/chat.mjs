@@ -1,0 +1,128 @@
+// Drives the generated server of examples/chat with the real socket.io-client.
+// Usage: node chat.mjs <server url> <scenario> <websocket|polling> [expected history as JSON]
+// Scenarios:
+//   conversation   a logged-in and an anonymous client chat; both see every message with its author
+//   history        a new client's `chatHistory` holds exactly the expected texts, oldest first
+//   history-limit  after 55 more messages, `chatHistory` holds only the latest 50, oldest first
+//   invalid        a `chatMessage` that is not a string yields an `error` event naming the event;
+//                  nothing is stored or broadcast
+//   auth-required  the `/inbox` namespace refuses anonymous sockets and bad tokens, and welcomes users
+
+import assert from "node:assert/strict";
+import { collectEvents, connect, connectRefused, nextEvent, run, settle, signup, transportsFor } from "./lib.mjs";
+
+const [url, scenario, transport, expectedHistory] = process.argv.slice(2);
+if (!url || !scenario || !transport) {
+  console.error("usage: node chat.mjs <server url> <scenario> <websocket|polling> [expected history as JSON]");
+  process.exit(2);
+}
+const transports = transportsFor(transport);
+
+/** Sends `text` from `sender` and returns the `chatMessage` each of `receivers` got. */
+async function sendAndReceive(sender, receivers, text) {
+  const received = receivers.map((receiver) => nextEvent(receiver, "chatMessage"));
+  sender.emit("chatMessage", text);
+  return Promise.all(received);
+}
+
+const scenarios = {
+  async conversation() {
+    const username = `alice${transport}`;
+    const { token } = await signup(url, username, "correct horse battery");
+    const alice = await connect(url, { transports, auth: { token } }, ["chatHistory"]);
+    const anonymous = await connect(url, { transports }, ["chatHistory"]);
+    assert.ok(Array.isArray(await alice.caught.chatHistory));
+    assert.ok(Array.isArray(await anonymous.caught.chatHistory));
+
+    const fromAlice = await sendAndReceive(alice, [alice, anonymous], `hello from ${username}`);
+    for (const message of fromAlice) {
+      assert.equal(message.username, username);
+      assert.equal(message.text, `hello from ${username}`);
+      assert.equal(typeof message.id, "string");
+      assert.ok(message.id.length > 0);
+    }
+    assert.equal(fromAlice[0].id, fromAlice[1].id, "both clients see the same stored message");
+
+    const fromAnonymous = await sendAndReceive(anonymous, [alice, anonymous], `hello from nobody on ${transport}`);
+    for (const message of fromAnonymous) {
+      assert.deepEqual(Object.keys(message).sort(), ["id", "text", "username"]);
+      assert.equal(message.username, "unknown");
+      assert.equal(message.text, `hello from nobody on ${transport}`);
+    }
+    assert.equal(alice.io.engine.transport.name, transport, "the client used the requested transport");
+    alice.close();
+    anonymous.close();
+  },
+
+  async history() {
+    const expected = JSON.parse(expectedHistory ?? "null");
+    assert.ok(Array.isArray(expected), "pass the expected history texts as a JSON array");
+    const client = await connect(url, { transports }, ["chatHistory"]);
+    const history = await client.caught.chatHistory;
+    assert.deepEqual(history.map((message) => message.text), expected);
+    for (const message of history) assert.equal(typeof message.username, "string");
+    client.close();
+  },
+
+  async "history-limit"() {
+    const sender = await connect(url, { transports }, ["chatHistory"]);
+    await sender.caught.chatHistory;
+    const texts = [];
+    // One at a time: each message is stored before the next is sent, so the order is certain.
+    for (let index = 0; index < 55; index += 1) {
+      texts.push(`message ${index}`);
+      await sendAndReceive(sender, [sender], `message ${index}`);
+    }
+    const reader = await connect(url, { transports }, ["chatHistory"]);
+    const history = await reader.caught.chatHistory;
+    assert.equal(history.length, 50);
+    assert.deepEqual(history.map((message) => message.text), texts.slice(5));
+    sender.close();
+    reader.close();
+  },
+
+  async invalid() {
+    const sender = await connect(url, { transports }, ["chatHistory"]);
+    const historyBefore = await sender.caught.chatHistory;
+    const witness = await connect(url, { transports }, ["chatHistory"]);
+    await witness.caught.chatHistory;
+    const seenBySender = collectEvents(sender, "chatMessage");
+    const seenByWitness = collectEvents(witness, "chatMessage");
+
+    for (const invalidPayload of [42, { text: "not a plain string" }, null]) {
+      const error = nextEvent(sender, "error");
+      sender.emit("chatMessage", invalidPayload);
+      const { error: details } = await error;
+      assert.equal(details.code, "invalid_payload");
+      assert.equal(details.event, "chatMessage");
+      assert.match(details.message, /string/);
+    }
+    await settle();
+    assert.deepEqual([...seenBySender, ...seenByWitness], [], "nothing was broadcast");
+
+    const later = await connect(url, { transports }, ["chatHistory"]);
+    assert.deepEqual(await later.caught.chatHistory, historyBefore, "nothing was stored");
+    for (const client of [sender, witness, later]) client.close();
+  },
+
+  async "auth-required"() {
+    const inbox = new URL("/inbox", url).toString();
+    const anonymous = await connectRefused(inbox, { transports });
+    assert.match(anonymous.message, /^unauthorized/);
+    const badToken = await connectRefused(inbox, { transports, auth: { token: "not-a-token" } });
+    assert.match(badToken.message, /^unauthorized/);
+
+    const username = `bob${transport}`;
+    const { token } = await signup(url, username, "correct horse battery");
+    const client = await connect(inbox, { transports, auth: { token } }, ["welcome"]);
+    assert.equal(await client.caught.welcome, `Welcome, ${username}!`);
+    client.close();
+  },
+};
+
+const selected = scenarios[scenario];
+if (!selected) {
+  console.error(`unknown scenario \`${scenario}\`; use one of ${Object.keys(scenarios).join(", ")}`);
+  process.exit(2);
+}
+run(`chat ${scenario} over ${transport}`, selected);
