@@ -9,10 +9,17 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "checking tools"
 command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust from your package manager or rustup" >&2; exit 2; }
+command -v rustfmt >/dev/null || { echo "error: rustfmt is missing; install it (rustup component add rustfmt)" >&2; exit 2; }
+command -v node >/dev/null || { echo "error: node is missing; install Node.js 18 or later (the end-to-end tests drive servers with socket.io-client)" >&2; exit 2; }
+command -v npm >/dev/null || { echo "error: npm is missing; install it with Node.js" >&2; exit 2; }
 
 # Every cargo build of this run, including the apps that end-to-end tests generate, shares one target dir.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step "end-to-end test packages (npm ci in tests/e2e)"
+# The e2e tests (compiler/tests/e2e.rs) run node scripts with the real socket.io-client.
+npm ci --prefix tests/e2e --no-audit --no-fund
 
 step "formatting"
 cargo fmt --all -- --check

@@ -295,10 +295,14 @@ fn run_cargo(
     }
 }
 
-/// Compiler messages name the team's files through the generated crate
-/// (`server/src/../../../../src/server/chat.rs`); this shows them as the team knows them.
+/// Compiler messages name files relative to the generated workspace, and the team's files
+/// through the generated crate (`server/src/../../../../src/server/chat.rs`). This makes every
+/// path relative to the project: `src/server/chat.rs` for the team's files and
+/// `.appc/out/server/src/...` for generated ones.
 fn team_paths(rendered: &str) -> String {
-    rendered.replace(&format!("server/src/{TEAM_FILE_PREFIX}"), "")
+    rendered
+        .replace(&format!("server/src/{TEAM_FILE_PREFIX}"), "")
+        .replace("--> server/src/", "--> .appc/out/server/src/")
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -315,6 +319,10 @@ mod tests {
         assert_eq!(
             team_paths(rendered),
             "error[E0425]: cannot find value `x`\n --> src/server/chat.rs:12:5\n"
+        );
+        assert_eq!(
+            team_paths("note: required by a bound\n   --> server/src/app/web_socket.rs:105:18\n"),
+            "note: required by a bound\n   --> .appc/out/server/src/app/web_socket.rs:105:18\n"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The command-line interface: the only module that touches files, processes and the terminal.
 //!
 //! `main` parses the arguments with clap, runs one command, prints any error on one line and turns
-//! the outcome into the exit code: 0 success, 1 problems in the spec, 2 usage or I/O errors.
+//! the outcome into the exit code: 0 success, 1 problems in the spec or the team's code, 2 usage or I/O errors.
 
 mod build;
 mod check;
@@ -17,7 +17,9 @@ use std::process::ExitCode;
 /// Socket.IO server in Rust and a typed TypeScript/React client.
 #[derive(Debug, Parser)]
 #[command(name = "appc", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 success, 1 problems in the spec, 2 usage or I/O errors.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 problems in the spec or the team's code, 2 usage or I/O errors."
+)]
 pub struct Cli {
     /// When to colour diagnostics: `auto` colours only a terminal and honours NO_COLOR
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]

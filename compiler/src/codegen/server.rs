@@ -39,11 +39,7 @@ pub const TEAM_FILE_PREFIX: &str = "../../../../";
 /// `.appc/out/`. (The lockfile is separate: see [`runtime_bundle::workspace_lockfile`].)
 pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
     let package_name = package_name(spec);
-    let namespaces: Vec<NamespaceView> = spec
-        .namespaces
-        .iter()
-        .map(NamespaceView::new)
-        .collect();
+    let namespaces: Vec<NamespaceView> = spec.namespaces.iter().map(NamespaceView::new).collect();
     let mut files = vec![
         GeneratedFile::new(
             "Cargo.toml",
@@ -172,8 +168,9 @@ impl MainRs {
             .filter(|name| Some(name) != user_entity.as_ref())
             .map(|name| entity_schema_path(&name))
             .collect();
-        // One server uses one encoding for every namespace; the analyzer keeps them consistent,
-        // and the root namespace (first) decides.
+        // A Socket.IO server has one parser for all its namespaces, so the first namespace (the
+        // root webSocket when there is one) decides; a different `encoding` on a later namespace
+        // is not honoured yet.
         let encoding = match spec.namespaces.first().map(|namespace| namespace.encoding) {
             Some(Encoding::Msgpack) => "MsgPack",
             _ => "Json",

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use appc_runtime::db::{DbError, Order, Query};
 use crate::app::entities::{Message, NewMessage};
 use crate::app::types::ChatMessage;
 use crate::app::web_socket::{Context, Socket};
+use appc_runtime::db::{DbError, Order, Query};
 
 /// How many messages a new connection receives.
 const HISTORY_LENGTH: u64 = 50;

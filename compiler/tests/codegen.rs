@@ -1,0 +1,80 @@
+//! The server generator's output for the example apps, as insta snapshots that hold the whole
+//! generated crate (formatted with rustfmt, as `appc build` writes it), so a change to a template
+//! shows up in review as a change to real generated code. The end-to-end tests (e2e.rs) compile
+//! and run the same output. Update with `INSTA_UPDATE=always cargo test --test codegen`.
+
+use appc::analysis::{self, MemoryFiles};
+use appc::codegen::server::{self, ServerOptions};
+use appc::syntax;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The generated server crate of `examples/<example>` (without the embedded runtime and the
+/// workspace manifest, which are copies of appc's own files), formatted, in one text.
+fn generated_server(example: &str) -> String {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(example);
+    let spec_text = std::fs::read_to_string(project.join("main.wasp")).unwrap();
+    let mut files = MemoryFiles::new();
+    let mut team_files = Vec::new();
+    for entry in std::fs::read_dir(project.join("src/server")).unwrap() {
+        let path = entry.unwrap().path();
+        let relative = format!("src/server/{}", path.file_name().unwrap().to_string_lossy());
+        files.insert(relative.clone(), std::fs::read_to_string(&path).unwrap());
+        team_files.push(relative);
+    }
+    team_files.sort();
+    for entry in std::fs::read_dir(project.join("src/client")).unwrap() {
+        let path = entry.unwrap().path();
+        let relative = format!("src/client/{}", path.file_name().unwrap().to_string_lossy());
+        files.insert(relative, std::fs::read_to_string(&path).unwrap());
+    }
+    let parsed = syntax::parse(&spec_text);
+    let analysis = analysis::analyze(&parsed.module, &files);
+    let spec = analysis.spec.expect("the example has no errors");
+
+    let generated = server::generate(&spec, &ServerOptions { team_files });
+    let mut text = String::new();
+    for file in generated
+        .iter()
+        .filter(|file| file.path.starts_with("server/"))
+    {
+        let contents = if file.is_rust() {
+            rustfmt(&file.contents)
+        } else {
+            file.contents.clone()
+        };
+        text.push_str(&format!("=== {} ===\n{contents}\n", file.path));
+    }
+    text
+}
+
+fn rustfmt(source: &str) -> String {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rustfmt runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(source.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "generated code parses as Rust");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn chat_server() {
+    insta::assert_snapshot!(generated_server("chat"));
+}
+
+#[test]
+fn uppercase_server() {
+    insta::assert_snapshot!(generated_server("uppercase"));
+}

@@ -1,0 +1,363 @@
+//! End to end: `appc build` generates and compiles the example apps, each binary is started on a
+//! free port with a temporary SQLite database, and node scripts drive it with the real
+//! `socket.io-client` (tests/e2e/*.mjs), over WebSocket and HTTP long-polling.
+//!
+//! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
+//! it). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
+//! compiled dependencies (scripts/test.sh does that too).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The JWT secret every test server signs with (at least 32 bytes, as production requires).
+const JWT_SECRET: &str = "e2e-secret-0123456789abcdef0123456789abcdef";
+
+/// How long one node scenario may take before it is killed and the test fails.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the compiler crate is inside the workspace")
+        .to_path_buf()
+}
+
+fn e2e_scripts_dir() -> PathBuf {
+    repository_root().join("tests/e2e")
+}
+
+/// Runs `appc build` on a project and returns its output.
+fn appc_build(project: &Path, extra_args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_appc"));
+    command
+        .arg("build")
+        .args(extra_args)
+        .arg(project)
+        .arg("--color")
+        .arg("never");
+    // Share the workspace's target folder unless the caller chose one, so dependencies compiled
+    // for the workspace are reused.
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command.env("CARGO_TARGET_DIR", repository_root().join("target"));
+    }
+    command.output().expect("the appc binary runs")
+}
+
+/// Builds an example once per test run (tests share the result) with `--debug`, and returns
+/// the path of its binary.
+fn built_example(example: &str) -> PathBuf {
+    static BUILDS: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
+    let builds = BUILDS.get_or_init(|| Mutex::new(Vec::new()));
+    // Holding the lock while building also keeps two cargo builds from competing for the cores.
+    let mut builds = builds
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, binary)) = builds.iter().find(|(name, _)| name == example) {
+        return binary.clone();
+    }
+    let project = repository_root().join("examples").join(example);
+    let output = appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "appc build {example} failed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning"),
+        "the generated server of {example} compiles with warnings:\n{stderr}"
+    );
+    let binary = project.join(".appc/build/server");
+    assert!(binary.is_file(), "no binary at {}", binary.display());
+    builds.push((example.to_owned(), binary.clone()));
+    binary
+}
+
+/// A running server binary; killed when dropped.
+struct RunningServer {
+    child: Child,
+    url: String,
+    log_path: PathBuf,
+}
+
+impl RunningServer {
+    /// Starts `binary` with `database` and waits until it accepts connections.
+    fn start(binary: &Path, data_dir: &Path) -> RunningServer {
+        let port = free_port();
+        let log_path = data_dir.join(format!("server-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("the log file can be created");
+        let child = Command::new(binary)
+            .current_dir(data_dir)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", data_dir.join("app.db").display()),
+            )
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("APPC_ENV", "production")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the server binary starts");
+        let server = RunningServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log_path,
+        };
+        server.wait_until_listening(port);
+        server
+    }
+
+    fn wait_until_listening(&self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the server did not listen on port {port} within 30 s; its log:\n{}",
+            self.log()
+        );
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stops the server like a deployment would (SIGTERM) and waits for it to exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the server did not stop within 10 s of SIGTERM; its log:\n{}",
+            self.log()
+        );
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago (the OS picks it; the listener is closed right away).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port is available")
+        .port()
+}
+
+/// Runs `node tests/e2e/<script> <url> <args...>` and fails the test with its output (and the
+/// server's log) unless it passes within [`SCENARIO_TIMEOUT`].
+fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
+    let scripts = e2e_scripts_dir();
+    assert!(
+        scripts.join("node_modules/socket.io-client").is_dir(),
+        "the e2e node packages are missing; run `npm ci --prefix tests/e2e` (or `bash scripts/test.sh`) first"
+    );
+    let mut child = Command::new("node")
+        .arg(scripts.join(script))
+        .arg(&server.url)
+        .args(args)
+        .current_dir(&scripts)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs; install Node.js 18 or later");
+    let deadline = Instant::now() + SCENARIO_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("node can be waited for") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node {script} {args:?} did not finish within {SCENARIO_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("node's output can be read");
+    assert!(
+        status.success(),
+        "node {script} {args:?} failed:\n{}{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        server.log()
+    );
+}
+
+const TRANSPORTS: [&str; 2] = ["websocket", "polling"];
+
+#[test]
+fn chat_logged_in_and_anonymous_clients_see_each_others_messages() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "chat.mjs", &["conversation", transport]);
+    }
+    server.stop();
+}
+
+#[test]
+fn chat_history_survives_a_restart_and_keeps_the_latest_fifty() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_scenario(&server, "chat.mjs", &["conversation", "websocket"]);
+    server.stop();
+
+    let server = RunningServer::start(&binary, data.path());
+    let expected = r#"["hello from alicewebsocket","hello from nobody on websocket"]"#;
+    for transport in TRANSPORTS {
+        run_scenario(&server, "chat.mjs", &["history", transport, expected]);
+    }
+    run_scenario(&server, "chat.mjs", &["history-limit", "websocket"]);
+    server.stop();
+}
+
+#[test]
+fn chat_rejects_a_payload_that_is_not_a_string() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "chat.mjs", &["invalid", transport]);
+    }
+    server.stop();
+}
+
+#[test]
+fn chat_inbox_namespace_requires_a_logged_in_user() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "chat.mjs", &["auth-required", transport]);
+    }
+    server.stop();
+}
+
+#[test]
+fn uppercase_greets_the_visitor_and_echoes_in_upper_case_over_msgpack() {
+    let binary = built_example("uppercase");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "uppercase.mjs", &["echo", transport]);
+    }
+    server.stop();
+}
+
+#[test]
+fn uppercase_refuses_a_handshake_with_a_missing_or_mistyped_field() {
+    let binary = built_example("uppercase");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "uppercase.mjs", &["refused", transport]);
+    }
+    server.stop();
+}
+
+#[test]
+fn the_server_creates_its_schema_on_first_start_only() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    let first_log = server.log();
+    server.stop();
+    assert!(
+        data.path().join("app.db").is_file(),
+        "the SQLite file was created"
+    );
+    for table in ["User", "Message"] {
+        assert!(
+            first_log.contains("created table") && first_log.contains(table),
+            "the first start creates `{table}`:\n{first_log}"
+        );
+    }
+
+    let server = RunningServer::start(&binary, data.path());
+    let second_log = server.log();
+    server.stop();
+    assert!(
+        !second_log.contains("created table"),
+        "a restart keeps the existing tables:\n{second_log}"
+    );
+}
+
+#[test]
+fn generated_rust_is_rustfmt_clean_and_a_second_build_rewrites_nothing() {
+    built_example("chat");
+    let project = repository_root().join("examples/chat");
+    let output = appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(" 0 files written"),
+        "an unchanged project rewrites no generated file:\n{stderr}"
+    );
+
+    let server_src = project.join(".appc/out/server/src");
+    let mut rust_files = vec![server_src.join("main.rs")];
+    for entry in std::fs::read_dir(server_src.join("app")).unwrap() {
+        rust_files.push(entry.unwrap().path());
+    }
+    let rustfmt = Command::new("rustfmt")
+        .args(["--check", "--edition", "2024"])
+        .args(&rust_files)
+        .output()
+        .expect("rustfmt runs");
+    assert!(
+        rustfmt.status.success(),
+        "generated code is not rustfmt-clean:\n{}",
+        String::from_utf8_lossy(&rustfmt.stdout)
+    );
+}
+
+#[test]
+fn a_compile_error_in_the_teams_code_names_the_teams_file() {
+    let project = repository_root().join("compiler/tests/fixtures/team_code_error");
+    let output = appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--> src/server/broken.rs:"),
+        "the error points at the team's file:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("../../"),
+        "no generated-crate paths leak into the message:\n{stderr}"
+    );
+    assert!(stderr.contains("the server did not compile"), "{stderr}");
+}
+
+#[test]
+fn every_kind_of_generated_api_compiles_without_warnings() {
+    // The fixture declares acks in both directions, a typed handshake, a second namespace with
+    // auth and msgpack, PostgreSQL, defaults and relations; its team code calls every API kind.
+    let project = repository_root().join("compiler/tests/fixtures/full_api");
+    let output = appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(project.join(".appc/build/server").is_file());
+}
