@@ -245,7 +245,8 @@ impl Emitter {
 {%- endfor %}
 }
 
-/// The namespace as the runtime serves it: the token check{% if auth_required %} (a token is required){% endif %}{% if handshake.is_some() %}, the handshake validation{% endif %}, then the team's `{{ function }}` for each connection.
+/// The namespace as the runtime serves it: the token check{% if auth_required %} (a token is required){% endif %}{% if handshake.is_some() %}, the handshake validation{% endif %},
+/// then the team's `{{ function }}` for each connection.
 pub fn namespace(state: ::appc_runtime::server::AppState) -> ::appc_runtime::socket::NamespaceConfig {
     ::appc_runtime::socket::NamespaceConfig::new(PATH)
 {%- if auth_required %}
