@@ -49,29 +49,36 @@ fn appc_build(project: &Path, extra_args: &[&str]) -> Output {
 /// Builds an example once per test run (tests share the result) with `--debug`, and returns
 /// the path of its binary.
 fn built_example(example: &str) -> PathBuf {
-    static BUILDS: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
+    built_project(&repository_root().join("examples").join(example))
+}
+
+/// Builds a project once per test run with `--debug`, checks that it compiled without
+/// warnings, and returns the path of its binary.
+fn built_project(project: &Path) -> PathBuf {
+    static BUILDS: OnceLock<Mutex<Vec<(PathBuf, PathBuf)>>> = OnceLock::new();
     let builds = BUILDS.get_or_init(|| Mutex::new(Vec::new()));
     // Holding the lock while building also keeps two cargo builds from competing for the cores.
     let mut builds = builds
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, binary)) = builds.iter().find(|(name, _)| name == example) {
+    if let Some((_, binary)) = builds.iter().find(|(built, _)| built == project) {
         return binary.clone();
     }
-    let project = repository_root().join("examples").join(example);
-    let output = appc_build(&project, &["--debug"]);
+    let output = appc_build(project, &["--debug"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "appc build {example} failed:\n{stderr}"
+        "appc build {} failed:\n{stderr}",
+        project.display()
     );
     assert!(
         !stderr.contains("warning"),
-        "the generated server of {example} compiles with warnings:\n{stderr}"
+        "the generated server of {} compiles with warnings:\n{stderr}",
+        project.display()
     );
     let binary = project.join(".appc/build/server");
     assert!(binary.is_file(), "no binary at {}", binary.display());
-    builds.push((example.to_owned(), binary.clone()));
+    builds.push((project.to_path_buf(), binary.clone()));
     binary
 }
 
@@ -353,11 +360,19 @@ fn a_compile_error_in_the_teams_code_names_the_teams_file() {
 #[test]
 fn every_kind_of_generated_api_compiles_without_warnings() {
     // The fixture declares acks in both directions, a typed handshake, a second namespace with
-    // auth and msgpack, PostgreSQL, defaults and relations; its team code calls every API kind.
+    // auth, defaults and relations; its team code calls every kind of generated API.
+    let binary = built_project(&repository_root().join("compiler/tests/fixtures/full_api"));
+    assert!(binary.is_file());
+}
+
+#[test]
+fn acknowledgements_travel_both_ways() {
     let project = repository_root().join("compiler/tests/fixtures/full_api");
-    let output = appc_build(&project, &["--debug"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(!stderr.contains("warning"), "{stderr}");
-    assert!(project.join(".appc/build/server").is_file());
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "full_api.mjs", &["acks", transport]);
+    }
+    server.stop();
 }

@@ -1,0 +1,47 @@
+// Drives the generated server of compiler/tests/fixtures/full_api: acknowledgements in both
+// directions and a typed handshake with a logged-in user.
+// Usage: node full_api.mjs <server url> acks <websocket|polling>
+
+import assert from "node:assert/strict";
+import { connect, nextEvent, run, signup, transportsFor, WAIT_MS } from "./lib.mjs";
+
+const [url, scenario, transport] = process.argv.slice(2);
+if (!url || scenario !== "acks" || !transport) {
+  console.error("usage: node full_api.mjs <server url> acks <websocket|polling>");
+  process.exit(2);
+}
+const transports = transportsFor(transport);
+
+run(`full_api acks over ${transport}`, async () => {
+  const username = `carol${transport}`;
+  const { token } = await signup(url, username, "correct horse battery");
+  const client = await connect(url, { transports, auth: { token, name: "Carol", tags: ["e2e"] } });
+
+  // Server to client: the server waits for our answer to `typing` before it sends the message.
+  const typingSeen = new Promise((resolve) => {
+    client.on("typing", (typing, acknowledge) => {
+      assert.equal(typing.user.username, username);
+      assert.equal(typeof typing.at, "string");
+      acknowledge(true);
+      resolve(typing);
+    });
+  });
+  const message = nextEvent(client, "chatMessage");
+  client.emit("chatMessage", "hello with acks");
+  await typingSeen;
+  const stored = await message;
+  assert.equal(stored.text, "hello with acks");
+  assert.equal(stored.pinned, false, "the message as created, before the pin");
+
+  // Client to server: the handler's return value is the acknowledgement.
+  const recent = await client.timeout(WAIT_MS).emitWithAck("join", { room: "lobby", since: null });
+  assert.ok(Array.isArray(recent));
+  assert.ok(recent.some((entry) => entry.text === "hello with acks" && entry.pinned === true));
+
+  // An invalid payload for an acknowledged event is answered with an ack error naming the field.
+  const rejected = await client.timeout(WAIT_MS).emitWithAck("join", { since: null });
+  assert.equal(rejected.error.code, "invalid_payload");
+  assert.equal(rejected.error.event, "join");
+  assert.equal(rejected.error.field, "room");
+  client.close();
+});
