@@ -149,3 +149,45 @@ fn invalid_utf8_is_a_diagnostic_not_a_crash() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("not valid UTF-8"));
 }
+
+#[test]
+fn build_is_listed_and_stops_before_cargo_on_spec_problems() {
+    let help = appc(&["--help"], Path::new("."));
+    assert!(stdout(&help).contains("build"));
+    let build_help = appc(&["build", "--help"], Path::new("."));
+    for needle in ["--debug", ".appc/build/server", "JWT_SECRET", "Exit status"] {
+        assert!(stdout(&build_help).contains(needle), "missing {needle}");
+    }
+
+    // A spec error: reported like `appc check` does, exit 1, nothing generated.
+    let broken = project_with_spec("app Broken {\n  title: 5\n}\n");
+    let output = appc(&["build", "--color", "never"], broken.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("has errors"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!broken.path().join(".appc").exists());
+
+    // A socket function that is not async: named, with what to write, before cargo runs.
+    let plain = project_with_spec(
+        "app Plain {\n  title: \"Plain\",\n  webSocket: {\n    fn: import { plain_socket } from \"@src/server/plain.rs\"\n  }\n}\n",
+    );
+    std::fs::create_dir_all(plain.path().join("src/server")).unwrap();
+    std::fs::write(
+        plain.path().join("src/server/plain.rs"),
+        "pub fn plain_socket() {}\n",
+    )
+    .unwrap();
+    let output = appc(&["build", "--color", "never"], plain.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "the socket function `plain_socket` in `src/server/plain.rs` must be async; declare it as `pub async fn plain_socket(socket: crate::app::web_socket::Socket"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!plain.path().join(".appc/out").exists());
+}

@@ -528,14 +528,20 @@ fn describe_type(type_ref: &crate::analysis::ir::TypeRef) -> String {
 /// Module names the generated `crate::app` module already uses.
 const RESERVED_MODULES: &[&str] = &["entities", "types"];
 
+/// The name of a namespace's module under `crate::app` (`webSocket` becomes `web_socket`).
+pub fn namespace_module(namespace: &Namespace) -> String {
+    let mut module = snake_identifier(&namespace.name)
+        .trim_start_matches("r#")
+        .to_owned();
+    if RESERVED_MODULES.contains(&module.as_str()) {
+        module.push_str("_namespace");
+    }
+    module
+}
+
 impl NamespaceView {
     fn new(namespace: &Namespace) -> Self {
-        let mut module = snake_identifier(&namespace.name)
-            .trim_start_matches("r#")
-            .to_owned();
-        if RESERVED_MODULES.contains(&module.as_str()) {
-            module.push_str("_namespace");
-        }
+        let module = namespace_module(namespace);
         let team_module = namespace
             .function
             .file
