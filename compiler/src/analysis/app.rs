@@ -324,6 +324,50 @@ fn check_auth_methods(
     })
 }
 
+/// The column the runtime adds to the user table for password hashes; the spec cannot declare it.
+const PASSWORD_HASH_FIELD: &str = "passwordHash";
+
+/// The runtime identifies users by an integer or string id (it goes into the token's `sub`), and
+/// keeps password hashes in a column of its own.
+fn check_user_id_and_password_hash(
+    entity: &CheckedEntity,
+    reference_span: Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let entity_name = entity.entity.name.as_str();
+    if let Some((id_field, id_span)) = entity.field(&entity.entity.id_field)
+        && !matches!(
+            id_field.kind,
+            EntityFieldKind::Scalar {
+                scalar: ScalarType::Int | ScalarType::BigInt | ScalarType::String
+            }
+        )
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the id of user entity `{entity_name}` must be an `Int` or a `String`"),
+                id_span,
+                "neither `Int` nor `String`",
+            )
+            .with_secondary(reference_span, "used as the user entity here")
+            .with_help("declare it as `id Int @id @default(autoincrement())` or `id String @id @default(uuid())`"),
+        );
+    }
+    if let Some((_, span)) = entity.field(PASSWORD_HASH_FIELD) {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the user entity `{entity_name}` declares `{PASSWORD_HASH_FIELD}`, which appc manages itself"),
+                span,
+                "reserved for the password hash",
+            )
+            .with_secondary(reference_span, "used as the user entity here")
+            .with_help(format!(
+                "remove or rename this field: appc adds `{PASSWORD_HASH_FIELD}` to the user table and never sends it to clients"
+            )),
+        );
+    }
+}
+
 /// Username-and-password auth stores the login name in a unique `String` field `username`.
 fn check_username_field(
     entity_name: &str,
@@ -337,6 +381,7 @@ fn check_username_field(
     else {
         return;
     };
+    check_user_id_and_password_hash(entity, reference_span, diagnostics);
     let Some((field, field_span)) = entity.field("username") else {
         diagnostics.push(
             Diagnostic::error(
