@@ -149,6 +149,21 @@ fn check_entity<'a>(
             checked.has_unresolved_fields = true;
             continue;
         };
+        // Prisma keeps scalar lists only on some databases, and appc's runtime stores none.
+        if field.list
+            && let EntityFieldKind::Scalar { scalar } = &kind
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("field `{}` is a list of `{scalar:?}`, and appc does not store lists of scalars", field.name),
+                    field.type_span,
+                    "a scalar list",
+                )
+                .with_help(format!(
+                    "store the values as `Json`, or declare an entity for them and relate it to `{entity_name}`"
+                )),
+            );
+        }
         let mut entity_field = EntityField {
             name: field.name.clone(),
             kind,
