@@ -6,7 +6,9 @@
 //! opposite field on the other entity, so that the IR can name both sides.
 
 use super::declarations::{DeclKind, Declarations};
-use super::ir::{DefaultValue, Entity, EntityField, EntityFieldKind, Relation, ScalarType};
+use super::ir::{
+    DefaultValue, Entity, EntityField, EntityFieldKind, ReferentialAction, Relation, ScalarType,
+};
 use super::psl::{self, Attribute, ValueKind};
 use super::suggest;
 use crate::diagnostics::Diagnostic;
@@ -45,6 +47,8 @@ struct RelationAttribute {
     fields_span: Option<Span>,
     references: Vec<(String, Span)>,
     references_span: Option<Span>,
+    on_delete: Option<ReferentialAction>,
+    on_update: Option<ReferentialAction>,
 }
 
 const SCALARS: [(&str, ScalarType); 9] = [
@@ -62,7 +66,13 @@ const SCALARS: [(&str, ScalarType); 9] = [
 const FIELD_ATTRIBUTES: [&str; 6] = ["id", "default", "unique", "updatedAt", "relation", "map"];
 const BLOCK_ATTRIBUTES: [&str; 4] = ["unique", "index", "map", "id"];
 const DEFAULT_FUNCTIONS: [&str; 4] = ["autoincrement", "now", "uuid", "cuid"];
-const REFERENTIAL_ACTIONS: [&str; 5] = ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
+const REFERENTIAL_ACTIONS: [(&str, ReferentialAction); 5] = [
+    ("Cascade", ReferentialAction::Cascade),
+    ("Restrict", ReferentialAction::Restrict),
+    ("NoAction", ReferentialAction::NoAction),
+    ("SetNull", ReferentialAction::SetNull),
+    ("SetDefault", ReferentialAction::SetDefault),
+];
 
 /// Checks every entity of the spec, then the relations between them.
 pub fn check<'a>(
@@ -270,6 +280,8 @@ fn field_kind(
             relation_name: None,
             fields: Vec::new(),
             references: Vec::new(),
+            on_delete: None,
+            on_update: None,
         })),
         Some((kind, decl)) => {
             diagnostics.push(
@@ -563,8 +575,19 @@ fn relation_arguments(
                 relation.references = field_name_list(&argument.value, "references", diagnostics);
                 relation.references_span = Some(argument.value.span);
             }
-            (Some("onDelete" | "onUpdate"), ValueKind::Word(action))
-                if REFERENTIAL_ACTIONS.contains(&action.as_str()) => {}
+            (Some(which @ ("onDelete" | "onUpdate")), ValueKind::Word(action))
+                if REFERENTIAL_ACTIONS.iter().any(|(name, _)| name == action) =>
+            {
+                let action = REFERENTIAL_ACTIONS
+                    .iter()
+                    .find(|(name, _)| name == action)
+                    .map(|(_, action)| *action);
+                if which == "onDelete" {
+                    relation.on_delete = action;
+                } else {
+                    relation.on_update = action;
+                }
+            }
             (Some("onDelete" | "onUpdate"), _) => diagnostics.push(
                 Diagnostic::error(
                     "unknown referential action",
@@ -573,7 +596,7 @@ fn relation_arguments(
                 )
                 .with_help(format!(
                     "use one of {}",
-                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS)
+                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS.iter().map(|(name, _)| *name))
                 )),
             ),
             (Some("map"), ValueKind::String(_)) => {}
@@ -935,6 +958,8 @@ fn resolve_relation(
             .iter()
             .map(|(name, _)| name.clone())
             .collect(),
+        on_delete: attribute.on_delete,
+        on_update: attribute.on_update,
     })
 }
 

@@ -206,6 +206,22 @@ pub struct Relation {
     pub fields: Vec<String>,
     /// ...and the fields of `target_entity` they point at. Both are empty on the other side.
     pub references: Vec<String>,
+    /// `onDelete:` on the side that holds the foreign key, when given (Prisma's defaults apply
+    /// otherwise).
+    pub on_delete: Option<ReferentialAction>,
+    /// `onUpdate:`, likewise.
+    pub on_update: Option<ReferentialAction>,
+}
+
+/// What happens to the rows that hold a foreign key when the row they point at is deleted or its
+/// key changes (Prisma's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReferentialAction {
+    Cascade,
+    Restrict,
+    NoAction,
+    SetNull,
+    SetDefault,
 }
 
 /// A `type` declaration: a record used in event payloads and handshakes.
