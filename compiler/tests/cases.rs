@@ -143,7 +143,8 @@ fn examples_pass_the_analyzer() {
 }
 
 /// Valid cases must not be valid by accident: each case whose name starts with `valid_` produces
-/// an IR, and every other case reports at least one error.
+/// an IR, each `warning_` case produces an IR and only warnings, and every other case reports at
+/// least one error.
 #[test]
 fn case_names_say_whether_the_spec_is_valid() {
     for entry in fs::read_dir(cases_root()).expect("tests/cases exists") {
@@ -166,10 +167,21 @@ fn case_names_say_whether_the_spec_is_valid() {
             parsed.diagnostics
         );
         let analysis = analysis::analyze(&parsed.module, &files);
-        if name.starts_with("valid_") {
+        if name.starts_with("warning_") {
             assert!(
                 analysis.spec.is_some(),
-                "valid case {name} produced no IR: {:?}",
+                "warning case {name} produced no IR"
+            );
+            assert!(
+                !analysis.diagnostics.is_empty()
+                    && analysis.diagnostics.iter().all(|d| !d.is_error()),
+                "warning case {name} must have warnings and no errors: {:?}",
+                analysis.diagnostics
+            );
+        } else if name.starts_with("valid_") {
+            assert!(
+                analysis.spec.is_some() && analysis.diagnostics.is_empty(),
+                "valid case {name} must produce an IR and no diagnostics: {:?}",
                 analysis.diagnostics
             );
         } else {

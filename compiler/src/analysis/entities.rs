@@ -337,8 +337,37 @@ fn apply_field_attribute(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let name = attribute.name.as_str();
-    // Database-specific native types (`@db.VarChar(255)`) only matter to migrations.
-    if name.starts_with("db.") || name == "map" {
+    // Native database types (`@db.VarChar(255)`) do not change what a field holds, so they are
+    // only worth a warning: appc picks the column type from the scalar type.
+    if let Some(native_type) = name.strip_prefix("db.") {
+        diagnostics.push(
+            Diagnostic::warning(
+                format!(
+                    "native type `@db.{native_type}` of field `{}` is ignored",
+                    field.name
+                ),
+                attribute.span,
+                "ignored",
+            )
+            .with_help(
+                "appc chooses the column type from the field's scalar type; remove this attribute",
+            ),
+        );
+        return;
+    }
+    // Renaming a column changes which data the app reads, so it cannot be silently ignored.
+    if name == "map" {
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "`@map` on field `{}` is not supported by appc yet",
+                    field.name
+                ),
+                attribute.span,
+                "column renaming is not supported",
+            )
+            .with_help("remove `@map`: the column takes the field's name"),
+        );
         return;
     }
     let scalar = match &field.kind {
@@ -696,7 +725,14 @@ fn apply_block_attribute(
                 checked.entity.indexes.push(group);
             }
         }
-        "map" => {}
+        "map" => diagnostics.push(
+            Diagnostic::error(
+                format!("`@@map` on entity `{entity_name}` is not supported by appc yet"),
+                attribute.span,
+                "table renaming is not supported",
+            )
+            .with_help("remove `@@map`: the table takes the entity's name"),
+        ),
         "id" => diagnostics.push(
             Diagnostic::error(
                 format!("entity `{entity_name}` has a composite id (`@@id`), which appc does not support yet"),
@@ -708,7 +744,7 @@ fn apply_block_attribute(
         other => {
             let help = match suggest::closest(other, BLOCK_ATTRIBUTES) {
                 Some(suggestion) => format!("did you mean `@@{suggestion}`?"),
-                None => "block attributes are `@@unique([...])`, `@@index([...])` and `@@map(\"...\")`".to_string(),
+                None => "block attributes are `@@unique([...])` and `@@index([...])`".to_string(),
             };
             diagnostics.push(
                 Diagnostic::error(
