@@ -24,7 +24,7 @@ const APP_FIELDS: [FieldSpec; 8] = [
     FieldSpec::optional("client"),
     FieldSpec::optional("webSocket"),
 ];
-const APP_UNSUPPORTED: [&str; 1] = ["emailSender"];
+const APP_UNSUPPORTED: [&str; 2] = ["emailSender", "dependencies"];
 
 const WASP_FIELDS: [FieldSpec; 1] = [FieldSpec::required("version", "version: \"^0.17.0\"")];
 
@@ -61,7 +61,7 @@ const AUTH_METHODS_UNSUPPORTED: [&str; 7] = [
 const USERNAME_AND_PASSWORD_UNSUPPORTED: [&str; 1] = ["userSignupFields"];
 
 const DB_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("system"), FieldSpec::optional("seeds")];
-const DB_UNSUPPORTED: [&str; 1] = ["prisma"];
+const DB_UNSUPPORTED: [&str; 2] = ["prisma", "prismaSetupFn"];
 
 const SERVER_FIELDS: [FieldSpec; 2] = [
     FieldSpec::optional("setupFn"),
