@@ -21,8 +21,9 @@ pub struct CheckedEntity<'a> {
     pub entity: Entity,
     /// The span of each field's name, parallel to `entity.fields`.
     pub field_spans: Vec<Span>,
-    /// For each relation field, what its `@relation(...)` said; parallel to `entity.fields`.
-    relation_attributes: Vec<Option<RelationAttribute>>,
+    /// What each field's `@relation(...)` said (empty for scalar fields and relation fields
+    /// without one); parallel to `entity.fields`.
+    relation_attributes: Vec<RelationAttribute>,
     /// True when some field was dropped because its type is unknown; a relation that seems to
     /// have no opposite field may then just be that dropped field.
     has_unresolved_fields: bool,
@@ -184,7 +185,7 @@ fn check_entity<'a>(
             is_updated_at: false,
             default: None,
         };
-        let mut relation_attribute = None;
+        let mut relation_attribute = RelationAttribute::default();
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for attribute in &field.attributes {
             if let Some((_, first)) = seen.iter().find(|(name, _)| *name == attribute.name) {
@@ -231,10 +232,6 @@ fn check_entity<'a>(
                 .entity
                 .unique_constraints
                 .push(vec![field.name.clone()]);
-        }
-        if matches!(entity_field.kind, EntityFieldKind::Relation(_)) && relation_attribute.is_none()
-        {
-            relation_attribute = Some(RelationAttribute::default());
         }
         checked.entity.fields.push(entity_field);
         checked.field_spans.push(field.name_span);
@@ -333,7 +330,7 @@ fn field_kind(
 fn apply_field_attribute(
     attribute: &Attribute,
     field: &mut EntityField,
-    relation_attribute: &mut Option<RelationAttribute>,
+    relation_attribute: &mut RelationAttribute,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let name = attribute.name.as_str();
@@ -446,7 +443,7 @@ fn apply_field_attribute(
                 );
                 return;
             }
-            *relation_attribute = Some(relation_arguments(attribute, diagnostics));
+            *relation_attribute = relation_arguments(attribute, diagnostics);
         }
         _ => {
             let help = match suggest::closest(name, FIELD_ATTRIBUTES) {
@@ -789,9 +786,7 @@ fn resolve_relations(entities: &mut [CheckedEntity], diagnostics: &mut Vec<Diagn
                 // The target entity failed its own checks; that was reported already.
                 continue;
             };
-            let attribute = checked.relation_attributes[field_index]
-                .as_ref()
-                .expect("relation fields always have a relation attribute entry");
+            let attribute = &checked.relation_attributes[field_index];
             let target = &entities[target_index];
             if let Some(relation) =
                 resolve_relation(checked, field_index, attribute, target, diagnostics)
@@ -834,9 +829,7 @@ fn resolve_relation(
                 return false;
             };
             let same_field = target.entity.name == checked.entity.name && *index == field_index;
-            let candidate_name = target.relation_attributes[*index]
-                .as_ref()
-                .and_then(|candidate_attribute| candidate_attribute.name.as_deref());
+            let candidate_name = target.relation_attributes[*index].name.as_deref();
             candidate_relation.target_entity == entity_name
                 && !same_field
                 && candidate_name == attribute.name.as_deref()
@@ -895,9 +888,7 @@ fn resolve_relation(
         }
     };
     let opposite = &target.entity.fields[opposite_index];
-    let opposite_attribute = target.relation_attributes[opposite_index]
-        .as_ref()
-        .expect("relation fields always have a relation attribute entry");
+    let opposite_attribute = &target.relation_attributes[opposite_index];
     let this_has_key = attribute.fields_span.is_some();
     let opposite_has_key = opposite_attribute.fields_span.is_some();
     // Each problem of the pair is reported once, from the side that comes first.
