@@ -9,6 +9,9 @@ use super::escapes;
 use super::grammar::Rule;
 use crate::diagnostics::Diagnostic;
 use pest::iterators::Pair;
+use std::iter::Peekable;
+
+type Pairs<'input> = Peekable<pest::iterators::Pairs<'input, Rule>>;
 
 /// Lowers the pairs of one parse step, whose text began at byte `offset` of the file.
 pub(super) struct Lowering<'diagnostics> {
@@ -19,13 +22,10 @@ pub(super) struct Lowering<'diagnostics> {
 impl Lowering<'_> {
     pub fn declaration(&mut self, pair: Pair<'_, Rule>) -> Decl {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let kind = self.wrapped_identifier(inner.next());
-        let name = self.wrapped_identifier(inner.next());
-        let body = match inner.next() {
-            Some(expression) => self.expression(expression),
-            None => Expr::new(ExprKind::Error, span),
-        };
+        let mut inner = pair.into_inner().peekable();
+        let kind = self.next_identifier(&mut inner, span);
+        let name = self.next_identifier(&mut inner, span);
+        let body = self.next_expression(&mut inner, span);
         // pest's pair would also cover the whitespace after the body; the AST spans are tight.
         let span = kind.span.to(body.span);
         Decl {
@@ -51,41 +51,31 @@ impl Lowering<'_> {
         }
     }
 
-    /// An identifier inside a wrapper rule such as `declaration_type` or `dict_key`.
-    fn wrapped_identifier(&self, pair: Option<Pair<'_, Rule>>) -> Ident {
-        match pair {
-            Some(pair) => {
-                let span = self.span(&pair);
-                match pair.into_inner().next() {
-                    Some(identifier) => self.identifier(identifier),
-                    None => Ident {
-                        name: String::new(),
-                        span,
-                    },
-                }
-            }
+    /// The next pair as an identifier; the grammar guarantees one, but a missing one becomes an
+    /// empty name at `fallback` rather than a panic.
+    fn next_identifier(&self, pairs: &mut Pairs<'_>, fallback: Span) -> Ident {
+        match pairs.next() {
+            Some(pair) => self.identifier(pair),
             None => Ident {
                 name: String::new(),
-                span: Span::new(self.offset, self.offset),
+                span: Span::new(fallback.start, fallback.start),
             },
         }
     }
 
-    /// An `expression` pair: a value with an optional `?`. The pair itself also covers the
-    /// whitespace that pest skipped while looking for a `?`, so spans come from the parts.
-    fn expression(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let value = match inner.next() {
-            Some(value) => self.value(value),
-            None => Expr::new(ExprKind::Error, span),
+    /// The next expression: a value pair, followed by an `optional_mark` pair when the value is
+    /// marked with `?` (the grammar's `expression` rule is silent to keep pairs few).
+    fn next_expression(&mut self, pairs: &mut Pairs<'_>, fallback: Span) -> Expr {
+        let Some(pair) = pairs.next() else {
+            return Expr::new(ExprKind::Error, fallback);
         };
-        match inner.next() {
-            Some(mark) if mark.as_rule() == Rule::optional_mark => {
+        let value = self.value(pair);
+        match pairs.next_if(|next| next.as_rule() == Rule::optional_mark) {
+            Some(mark) => {
                 let optional_span = value.span.to(self.span(&mark));
                 Expr::new(ExprKind::Optional(Box::new(value)), optional_span)
             }
-            _ => value,
+            None => value,
         }
     }
 
@@ -147,22 +137,27 @@ impl Lowering<'_> {
 
     fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let key = self.wrapped_identifier(inner.next());
-        let value = match inner.find(|pair| pair.as_rule() == Rule::expression) {
-            Some(expression) => self.expression(expression),
-            None => Expr::new(ExprKind::Error, span),
-        };
+        let mut inner = pair.into_inner().peekable();
+        let key = self.next_identifier(&mut inner, span);
+        inner.next_if(|next| next.as_rule() == Rule::colon_token);
+        let value = self.next_expression(&mut inner, span);
         let span = key.span.to(value.span);
         DictEntry { key, value, span }
     }
 
     /// The expressions of a list or tuple, skipping its punctuation.
     fn items(&mut self, pair: Pair<'_, Rule>) -> Vec<Expr> {
-        pair.into_inner()
-            .filter(|item| item.as_rule() == Rule::expression)
-            .map(|item| self.expression(item))
-            .collect()
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner().peekable();
+        let mut items = Vec::new();
+        while let Some(next) = inner.peek() {
+            if is_punctuation(next.as_rule()) {
+                inner.next();
+            } else {
+                items.push(self.next_expression(&mut inner, span));
+            }
+        }
+        items
     }
 
     /// The decoded text of a `string` pair, or `None` after reporting a bad escape.
@@ -218,6 +213,16 @@ impl Lowering<'_> {
             _ => ExprKind::Error,
         }
     }
+}
+
+fn is_punctuation(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::list_comma_token
+            | Rule::list_close_token
+            | Rule::tuple_comma_token
+            | Rule::tuple_close_token
+    )
 }
 
 fn tuple_too_short(span: Span, count: usize) -> Diagnostic {

@@ -23,6 +23,30 @@ pub fn parse(source: &str) -> Parsed {
         None => source,
     };
 
+    // Fast path: a valid file parses in one pest run. Only when that fails is the file parsed
+    // again declaration by declaration, which is what recovery needs.
+    if too_deep_at.is_none()
+        && let Ok(mut files) = WaspGrammar::parse(Rule::file, source)
+    {
+        let mut lowering = Lowering {
+            offset: 0,
+            diagnostics: &mut diagnostics,
+        };
+        let decls = files
+            .next()
+            .map(|file| {
+                file.into_inner()
+                    .filter(|pair| pair.as_rule() == Rule::declaration)
+                    .map(|declaration| lowering.declaration(declaration))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Parsed {
+            module: Module { decls },
+            diagnostics,
+        };
+    }
+
     let mut decls = Vec::new();
     let mut position = 0;
     while position <= parsed_text.len() {

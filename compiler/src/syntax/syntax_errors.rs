@@ -28,19 +28,17 @@ pub(super) fn describe(
     error_at: usize,
     error: &Error<Rule>,
 ) -> Diagnostic {
-    let mut expected: Vec<Rule> = match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => normalize(positives),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    // A `?` may follow any expression, so it is always possible; naming it would only add noise.
-    expected.retain(|rule| *rule != Rule::optional_mark);
     let found = found_token(source, error_at);
     if let Some(diagnostic) = token_problem(source, &found, &expected) {
         return diagnostic;
     }
     let span = Span::new(found.start, found.end);
     let found_text = describe_found(source, &found);
-    if expected == [Rule::declaration_step] {
+    if expected == [Expected::Declaration] {
         if let TokenKind::Punctuation(bracket @ ('}' | ']' | ')')) = found.kind {
             return Diagnostic::error(
                 format!("unexpected `{bracket}`"),
@@ -66,6 +64,69 @@ pub(super) fn describe(
         Some(help) => diagnostic.with_help(help),
         None => diagnostic,
     }
+}
+
+/// What the grammar expected, in the terms messages use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Expected {
+    Declaration,
+    Identifier,
+    Expression,
+    Colon,
+    DictComma,
+    DictClose,
+    ListComma,
+    ListClose,
+    TupleComma,
+    TupleClose,
+    From,
+    ImportClose,
+    String,
+    EndOfFile,
+}
+
+/// Turns pest's expected rules into [`Expected`] items, sorted and without duplicates. Every rule
+/// that starts a value stands for "an expression"; a `?` may follow any expression, so naming it
+/// would only add noise.
+fn normalize(positives: &[Rule]) -> Vec<Expected> {
+    let mut expected: Vec<Expected> = positives
+        .iter()
+        .filter_map(|rule| match rule {
+            Rule::declaration_step | Rule::declaration | Rule::file => Some(Expected::Declaration),
+            Rule::identifier | Rule::default_import => Some(Expected::Identifier),
+            Rule::variable
+            | Rule::string
+            | Rule::dict
+            | Rule::list
+            | Rule::tuple
+            | Rule::external_import
+            | Rule::quoter
+            | Rule::boolean
+            | Rule::decimal
+            | Rule::integer => Some(Expected::Expression),
+            Rule::colon_token => Some(Expected::Colon),
+            Rule::dict_comma_token => Some(Expected::DictComma),
+            Rule::dict_close_token => Some(Expected::DictClose),
+            Rule::list_comma_token => Some(Expected::ListComma),
+            Rule::list_close_token => Some(Expected::ListClose),
+            Rule::tuple_comma_token => Some(Expected::TupleComma),
+            Rule::tuple_close_token => Some(Expected::TupleClose),
+            Rule::from_keyword => Some(Expected::From),
+            Rule::import_close_token => Some(Expected::ImportClose),
+            Rule::named_import => Some(Expected::Identifier),
+            Rule::import_path | Rule::string_content => Some(Expected::String),
+            Rule::EOI => Some(Expected::EndOfFile),
+            _ => None,
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    // An expression may be a variable, whose identifier pest also reports; "an expression"
+    // already says it.
+    if expected.contains(&Expected::Expression) {
+        expected.retain(|item| *item != Expected::Identifier);
+    }
+    expected
 }
 
 /// The "nesting is too deep" error at the first bracket beyond [`MAX_NESTING_DEPTH`].
@@ -103,7 +164,7 @@ fn found_token(source: &str, error_at: usize) -> FoundToken {
 }
 
 /// Errors that are about the found token itself, whatever the grammar expected there.
-fn token_problem(source: &str, found: &FoundToken, expected: &[Rule]) -> Option<Diagnostic> {
+fn token_problem(source: &str, found: &FoundToken, expected: &[Expected]) -> Option<Diagnostic> {
     let span = Span::new(found.start, found.end);
     let diagnostic = match &found.kind {
         TokenKind::Unrecognized(character) => Diagnostic::error(
@@ -172,53 +233,52 @@ fn token_problem(source: &str, found: &FoundToken, expected: &[Rule]) -> Option<
     Some(diagnostic)
 }
 
-fn expects_comma(expected: &[Rule]) -> bool {
-    expected.iter().any(|rule| {
+fn expects_comma(expected: &[Expected]) -> bool {
+    expected.iter().any(|item| {
         matches!(
-            rule,
-            Rule::dict_comma_token | Rule::list_comma_token | Rule::tuple_comma_token
+            item,
+            Expected::DictComma | Expected::ListComma | Expected::TupleComma
         )
     })
 }
 
 /// What the grammar wanted, in words. Known combinations get a specific phrase; anything else
-/// lists the readable name of each expected rule.
+/// lists the readable name of each expected item.
 fn describe_expected(
     source: &str,
     step_start: usize,
     error_at: usize,
-    expected: &[Rule],
+    expected: &[Expected],
 ) -> String {
-    let has = |rule: Rule| expected.contains(&rule);
-    if has(Rule::dict_comma_token) && has(Rule::dict_close_token) {
+    let has = |item: Expected| expected.contains(&item);
+    if has(Expected::DictComma) && has(Expected::DictClose) {
         return "`}` or `,` after dict entry".to_owned();
     }
-    if has(Rule::list_comma_token) && has(Rule::list_close_token) {
+    if has(Expected::ListComma) && has(Expected::ListClose) {
         return "`]` or `,` after list item".to_owned();
     }
-    if has(Rule::tuple_comma_token) && has(Rule::tuple_close_token) {
+    if has(Expected::TupleComma) && has(Expected::TupleClose) {
         return "`)` or `,` after tuple item".to_owned();
     }
-    if has(Rule::identifier) && has(Rule::dict_close_token) {
+    if has(Expected::Identifier) && has(Expected::DictClose) {
         return "a dict key or `}`".to_owned();
     }
-    if has(Rule::expression) && has(Rule::list_close_token) {
+    if has(Expected::Expression) && has(Expected::ListClose) {
         return "a list item or `]`".to_owned();
     }
-    if has(Rule::expression) && has(Rule::tuple_close_token) {
+    if has(Expected::Expression) && has(Expected::TupleClose) {
         return "a tuple item or `)`".to_owned();
     }
-    if expected == [Rule::identifier] {
+    if expected == [Expected::Identifier] {
         return match identifiers_before(source, step_start, error_at) {
             1 => "a declaration name".to_owned(),
             _ => "an identifier".to_owned(),
         };
     }
-    if expected == [Rule::expression] && identifiers_before(source, step_start, error_at) == 2 {
+    if expected == [Expected::Expression] && identifiers_before(source, step_start, error_at) == 2 {
         return "a value for the declaration".to_owned();
     }
-    let mut names: Vec<&str> = expected.iter().map(|rule| rule_name(*rule)).collect();
-    names.dedup();
+    let names: Vec<&str> = expected.iter().map(|item| expected_name(*item)).collect();
     match names.as_slice() {
         [] => "something else".to_owned(),
         [only] => (*only).to_owned(),
@@ -241,30 +301,19 @@ fn identifiers_before(source: &str, step_start: usize, error_at: usize) -> usize
     if all_identifiers { words.len() } else { 0 }
 }
 
-fn rule_name(rule: Rule) -> &'static str {
-    match rule {
-        Rule::dict_open_token | Rule::import_open_token => "`{`",
-        Rule::dict_close_token | Rule::import_close_token => "`}`",
-        Rule::list_open_token => "`[`",
-        Rule::list_close_token => "`]`",
-        Rule::tuple_open_token => "`(`",
-        Rule::tuple_close_token => "`)`",
-        Rule::dict_comma_token | Rule::list_comma_token | Rule::tuple_comma_token => "`,`",
-        Rule::colon_token => "`:` after dict key",
-        Rule::from_keyword => "`from`",
-        Rule::import_keyword => "`import`",
-        Rule::identifier
-        | Rule::declaration_type
-        | Rule::declaration_name
-        | Rule::dict_key
-        | Rule::default_import
-        | Rule::variable => "an identifier",
-        Rule::named_import => "`{ name }`",
-        Rule::string | Rule::import_path => "a string",
-        Rule::integer | Rule::decimal => "a number",
-        Rule::declaration | Rule::declaration_step | Rule::file => "a declaration",
-        Rule::EOI => "the end of the file",
-        _ => "an expression",
+fn expected_name(item: Expected) -> &'static str {
+    match item {
+        Expected::Declaration => "a declaration",
+        Expected::Identifier => "an identifier",
+        Expected::Expression => "an expression",
+        Expected::Colon => "`:` after dict key",
+        Expected::DictComma | Expected::ListComma | Expected::TupleComma => "`,`",
+        Expected::DictClose | Expected::ImportClose => "`}`",
+        Expected::ListClose => "`]`",
+        Expected::TupleClose => "`)`",
+        Expected::From => "`from`",
+        Expected::String => "a string",
+        Expected::EndOfFile => "the end of the file",
     }
 }
 
@@ -294,8 +343,8 @@ fn found_label(source: &str, found: &FoundToken) -> String {
 }
 
 /// What to do, for the common mistakes.
-fn help_for(expected: &[Rule], found: &FoundToken) -> Option<&'static str> {
-    let has = |rule: Rule| expected.contains(&rule);
+fn help_for(expected: &[Expected], found: &FoundToken) -> Option<&'static str> {
+    let has = |item: Expected| expected.contains(&item);
     // A value where a separator belongs is most often a forgotten comma.
     let starts_value = matches!(
         found.kind,
@@ -306,19 +355,19 @@ fn help_for(expected: &[Rule], found: &FoundToken) -> Option<&'static str> {
             | TokenKind::QuoterOpen { .. }
             | TokenKind::Punctuation('{' | '[' | '(')
     );
-    if has(Rule::dict_comma_token) && starts_value {
+    if has(Expected::DictComma) && starts_value {
         return Some("separate dict entries with `,`");
     }
-    if has(Rule::list_comma_token) && starts_value {
+    if has(Expected::ListComma) && starts_value {
         return Some("separate list items with `,`");
     }
-    if has(Rule::tuple_comma_token) && starts_value {
+    if has(Expected::TupleComma) && starts_value {
         return Some("separate tuple items with `,`");
     }
-    let closes_something = expected.iter().any(|rule| {
+    let closes_something = expected.iter().any(|item| {
         matches!(
-            rule,
-            Rule::dict_close_token | Rule::list_close_token | Rule::tuple_close_token
+            item,
+            Expected::DictClose | Expected::ListClose | Expected::TupleClose
         )
     });
     if found.kind == TokenKind::EndOfFile && closes_something {
@@ -329,15 +378,15 @@ fn help_for(expected: &[Rule], found: &FoundToken) -> Option<&'static str> {
             "complete the declaration: `<type> <name> <value>`, e.g. `page MainPage { ... }`",
         );
     }
-    if has(Rule::colon_token) {
+    if has(Expected::Colon) {
         return Some("write dict entries as `key: value`");
     }
-    if has(Rule::from_keyword) || has(Rule::import_close_token) {
+    if has(Expected::From) || has(Expected::ImportClose) {
         return Some(
             "write `import { name } from \"@src/...\"` or `import name from \"@src/...\"`",
         );
     }
-    if expected == [Rule::identifier] {
+    if expected == [Expected::Identifier] {
         return Some("names are identifiers: letters, digits and `_`, not starting with a digit");
     }
     None
