@@ -206,15 +206,14 @@ pub(super) fn scan_structure(text: &str, max_depth: usize) -> Structure {
                 && next_is_identifier(bytes, position + 2) =>
             {
                 let tag_end = identifier_end(bytes, position + 2);
-                match quoter_close_start(text, tag_end, &text[position + 2..tag_end]) {
-                    Some(close_start) => {
-                        let end = close_start + (tag_end - position - 2) + 2;
-                        structure.raw_regions.push((position, end));
-                        position = end;
-                        continue;
-                    }
-                    // Unterminated: the grammar does not read a quoter here, so neither do we.
-                    None => {}
+                // Unterminated, the grammar does not read a quoter here, so neither does this.
+                if let Some(close_start) =
+                    quoter_close_start(text, tag_end, &text[position + 2..tag_end])
+                {
+                    let end = close_start + (tag_end - position - 2) + 2;
+                    structure.raw_regions.push((position, end));
+                    position = end;
+                    continue;
                 }
             }
             b'"' => {
