@@ -10,11 +10,17 @@ use super::lower::Lowering;
 use super::{MAX_NESTING_DEPTH, Parsed, scan, syntax_errors};
 use pest::Parser;
 
+/// After this many syntax errors parsing stops. Each error costs a scan of the rest of the file
+/// (an unterminated quoter or comment runs to its end), so the cap also keeps hostile inputs from
+/// taking quadratic time; a real spec with more errors is better fixed from the top.
+const MAX_SYNTAX_ERRORS: usize = 50;
+
 pub fn parse(source: &str) -> Parsed {
     let mut diagnostics = Vec::new();
     // Bound the nesting depth before pest runs, since its recursive descent would otherwise be
     // able to exhaust the stack. Text from the first too-deep bracket on is not parsed.
-    let too_deep_at = scan::first_too_deep_bracket(source, MAX_NESTING_DEPTH);
+    let structure = scan::scan_structure(source, MAX_NESTING_DEPTH);
+    let too_deep_at = structure.too_deep_at;
     let parsed_text = match too_deep_at {
         Some(bracket) => {
             diagnostics.push(syntax_errors::nesting_too_deep(bracket));
@@ -49,6 +55,7 @@ pub fn parse(source: &str) -> Parsed {
 
     let mut decls = Vec::new();
     let mut position = 0;
+    let mut syntax_error_count = 0;
     while position <= parsed_text.len() {
         let rest = &parsed_text[position..];
         match WaspGrammar::parse(Rule::declaration_step, rest) {
@@ -69,6 +76,11 @@ pub fn parse(source: &str) -> Parsed {
                 position = end;
             }
             Err(error) => {
+                if syntax_error_count == MAX_SYNTAX_ERRORS {
+                    diagnostics.push(syntax_errors::too_many_errors(position));
+                    break;
+                }
+                syntax_error_count += 1;
                 let error_at = position + syntax_errors::error_position(&error);
                 // When the text was cut short because of deep nesting, the parse error at the cut
                 // is a consequence of the nesting error already reported.
@@ -79,7 +91,9 @@ pub fn parse(source: &str) -> Parsed {
                 if let Some(decl) = broken_declaration(source, position, error_at) {
                     decls.push(decl);
                 }
-                match scan::next_declaration_start(parsed_text, error_at.max(position + 1)) {
+                let resume_from = error_at.max(position + 1);
+                match scan::next_declaration_start(parsed_text, resume_from, &structure.raw_regions)
+                {
                     Some(next) => position = next,
                     None => break,
                 }

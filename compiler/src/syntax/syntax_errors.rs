@@ -141,6 +141,16 @@ pub(super) fn nesting_too_deep(bracket: usize) -> Diagnostic {
     ))
 }
 
+/// The note that parsing stopped early because of too many syntax errors.
+pub(super) fn too_many_errors(position: usize) -> Diagnostic {
+    Diagnostic::error(
+        "too many syntax errors, parsing stopped here",
+        Span::new(position, position),
+        "the rest of the file was not checked",
+    )
+    .with_help("fix the errors above and check again")
+}
+
 /// The token at the error, backing up when pest stopped in the middle of one: at the `=` of a
 /// quoter opening `{=tag`, or at the `=}` of a closing tag `tag=}`.
 fn found_token(source: &str, error_at: usize) -> FoundToken {
