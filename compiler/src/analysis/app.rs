@@ -89,6 +89,7 @@ pub struct CheckedApp {
     pub has_auth: bool,
 }
 
+/// What the app checks need from the rest of the analysis.
 pub struct AppContext<'c, 'a, 'f> {
     pub declarations: &'c Declarations<'a>,
     pub entities: &'c [CheckedEntity<'a>],
@@ -96,6 +97,7 @@ pub struct AppContext<'c, 'a, 'f> {
     pub imports: &'c mut ImportChecker<'f>,
 }
 
+/// Checks the `app` declaration and everything nested in it, including the root webSocket.
 pub fn check(
     decl: &Decl,
     context: &mut AppContext,

@@ -176,6 +176,7 @@ pub fn report_wrong_shape(
     ));
 }
 
+/// The text of a string literal; reports anything else.
 pub fn expect_string<'a>(
     expr: &'a Expr,
     what: &dyn Display,
@@ -190,6 +191,7 @@ pub fn expect_string<'a>(
     }
 }
 
+/// The value of `true` or `false`; reports anything else.
 pub fn expect_bool(
     expr: &Expr,
     what: &dyn Display,
@@ -204,6 +206,7 @@ pub fn expect_bool(
     }
 }
 
+/// The items of a list; reports anything else.
 pub fn expect_list<'a>(
     expr: &'a Expr,
     what: &dyn Display,
@@ -218,6 +221,7 @@ pub fn expect_list<'a>(
     }
 }
 
+/// An external import; reports anything else.
 pub fn expect_import<'a>(
     expr: &'a Expr,
     what: &dyn Display,

@@ -23,6 +23,7 @@ const ROUTE_FIELDS: [FieldSpec; 2] = [
     FieldSpec::required("to", "to: MainPage"),
 ];
 
+/// Checks a `page`: its component import and `authRequired`.
 pub fn check_page(
     decl: &Decl,
     imports: &mut ImportChecker,
@@ -81,6 +82,7 @@ pub struct CheckedRoute {
     pub path_span: Span,
 }
 
+/// Checks a `route`: its path and the page it shows.
 pub fn check_route(
     decl: &Decl,
     declarations: &Declarations,
