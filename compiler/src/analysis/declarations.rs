@@ -194,8 +194,8 @@ impl<'a> Declarations<'a> {
 pub fn collect<'a>(module: &'a Module, diagnostics: &mut Vec<Diagnostic>) -> Declarations<'a> {
     let mut declarations = Declarations {
         app: None,
-        all: Vec::new(),
-        by_name: HashMap::new(),
+        all: Vec::with_capacity(module.decls.len()),
+        by_name: HashMap::with_capacity(module.decls.len()),
     };
     for decl in &module.decls {
         let keyword = decl.kind.name.as_str();
