@@ -968,6 +968,32 @@ fn resolve_relation(
                     .with_secondary(target.field_spans[opposite_index], "other side")
                     .with_help("write `@relation(fields: [...], references: [...])` on exactly one of the two fields"),
                 );
+            } else if this_has_key && !is_unique_key(checked, &attribute.fields) {
+                // Without a unique key, two rows could point at the same row: that is
+                // one-to-many, not one-to-one.
+                ok = false;
+                let names: Vec<&str> = attribute
+                    .fields
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect();
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "the foreign key of one-to-one relation field `{}` must be unique",
+                            field.name
+                        ),
+                        attribute.fields_span.unwrap_or(field_span),
+                        "not unique",
+                    )
+                    .with_help(match names.as_slice() {
+                        [single] => format!("mark `{single}` with `@unique`"),
+                        _ => format!(
+                            "add `@@unique([{}])` to entity `{entity_name}`",
+                            names.join(", ")
+                        ),
+                    }),
+                );
             }
         }
     }
@@ -1130,6 +1156,17 @@ fn check_foreign_key(
         }
     }
     diagnostics.len() == before
+}
+
+/// Whether `fields` are the entity's id or one of its unique constraints.
+fn is_unique_key(checked: &CheckedEntity, fields: &[(String, Span)]) -> bool {
+    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    names == [checked.entity.id_field.as_str()]
+        || checked
+            .entity
+            .unique_constraints
+            .iter()
+            .any(|group| group.iter().map(String::as_str).eq(names.iter().copied()))
 }
 
 fn default_reference<'e>(target: &'e CheckedEntity) -> &'e str {
