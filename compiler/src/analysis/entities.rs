@@ -1153,6 +1153,31 @@ fn check_foreign_key(
                     .with_help(format!("reference `{}`, or mark the referenced field `@unique`", default_reference(target))),
                 );
             }
+            // A required relation cannot rest on a key that may be missing.
+            let optional_key = attribute.fields.iter().find(|(name, _)| {
+                checked
+                    .field(name)
+                    .is_some_and(|(key_field, _)| key_field.optional)
+            });
+            if let Some((name, span)) = optional_key
+                && !field.optional
+            {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "relation field `{}` is required, but its foreign key `{name}` is optional",
+                            field.name
+                        ),
+                        *span,
+                        "optional foreign key",
+                    )
+                    .with_secondary(field_span, "required relation field")
+                    .with_help(format!(
+                        "make both optional (`{} {target_name}?`) or both required (remove `?` from `{name}`)",
+                        field.name
+                    )),
+                );
+            }
         }
     }
     diagnostics.len() == before
