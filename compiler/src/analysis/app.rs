@@ -109,6 +109,7 @@ pub fn check(
         owner_span: decl.name.span,
         fields: &APP_FIELDS,
         unsupported: &APP_UNSUPPORTED,
+        unsupported_help: None,
     };
     let Some(fields) = fields::check_dict(&decl.body, &shape, diagnostics) else {
         return CheckedApp {
@@ -131,6 +132,7 @@ pub fn check(
                 owner_span: entry.key.span,
                 fields: &WASP_FIELDS,
                 unsupported: &[],
+                unsupported_help: None,
             };
             fields::check_dict(&entry.value, &shape, diagnostics)
                 .and_then(|wasp| wasp.get("version"))
@@ -232,6 +234,7 @@ fn check_auth(
         owner_span: key_span,
         fields: &AUTH_FIELDS,
         unsupported: &AUTH_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let methods = fields
@@ -292,6 +295,7 @@ fn check_auth_methods(
         owner_span: key_span,
         fields: &AUTH_METHOD_FIELDS,
         unsupported: &AUTH_METHODS_UNSUPPORTED,
+        unsupported_help: Some("appc supports `usernameAndPassword` only for now"),
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let username_and_password = match fields.entry("usernameAndPassword") {
@@ -301,6 +305,7 @@ fn check_auth_methods(
                 owner_span: entry.key.span,
                 fields: &[],
                 unsupported: &USERNAME_AND_PASSWORD_UNSUPPORTED,
+                unsupported_help: None,
             };
             fields::check_dict(&entry.value, &shape, diagnostics)?;
             true
@@ -446,6 +451,7 @@ fn check_db(
         owner_span: key_span,
         fields: &DB_FIELDS,
         unsupported: &DB_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let system = match fields.get("system") {
@@ -504,6 +510,7 @@ fn check_server(
         owner_span: key_span,
         fields: &SERVER_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
@@ -534,6 +541,7 @@ fn check_client(
         owner_span: key_span,
         fields: &CLIENT_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut import =

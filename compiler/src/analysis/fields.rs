@@ -19,6 +19,8 @@ pub struct DictShape<'s> {
     pub fields: &'s [FieldSpec],
     /// Wasp keys that appc does not support yet.
     pub unsupported: &'s [&'s str],
+    /// What to say after "remove `key`" for those keys, e.g. what appc supports instead.
+    pub unsupported_help: Option<&'s str>,
 }
 
 /// One known key of a dict.
@@ -134,7 +136,10 @@ pub fn check_dict<'a>(
                     entry.key.span,
                     "a Wasp field that appc does not generate yet",
                 )
-                .with_help(format!("remove `{key}`")),
+                .with_help(match shape.unsupported_help {
+                    Some(help) => format!("remove `{key}`; {help}"),
+                    None => format!("remove `{key}`"),
+                }),
             );
         } else {
             let known: Vec<&str> = shape.fields.iter().map(|field| field.name).collect();

@@ -37,6 +37,7 @@ pub fn check_page(
         owner_span: decl.name.span,
         fields: &PAGE_FIELDS,
         unsupported: &PAGE_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let component = fields.get("component").and_then(|value| {
@@ -95,6 +96,7 @@ pub fn check_route(
         owner_span: decl.name.span,
         fields: &ROUTE_FIELDS,
         unsupported: &ROUTE_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let path_value = fields.get("path");
