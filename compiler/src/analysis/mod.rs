@@ -3,7 +3,7 @@
 //! It runs as ordered passes that cannot fail and that collect diagnostics, so one run reports
 //! every mistake in a spec:
 //! 1. [`declarations`] collects declarations by name and kind (references may point forward);
-//! 2. [`entities`] checks each entity's PSL body, then the relations between entities;
+//! 2. [`entities`] checks each entity's PSL body, then [`relations`] links the entities;
 //! 3. [`types`] checks `type` records;
 //! 4. [`app`], [`sockets`] and [`pages`] check the fields of the other declarations and resolve
 //!    their references and imports (files are read through [`ProjectFiles`]);
@@ -20,6 +20,7 @@ mod imports;
 pub mod ir;
 mod pages;
 mod psl;
+mod relations;
 mod sockets;
 mod suggest;
 mod types;
