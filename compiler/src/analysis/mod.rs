@@ -5,14 +5,17 @@
 //! 1. [`declarations`] collects declarations by name and kind (references may point forward);
 //! 2. [`entities`] checks each entity's PSL body, then [`relations`] links the entities;
 //! 3. [`types`] checks `type` records;
-//! 4. [`app`], [`sockets`] and [`pages`] check the fields of the other declarations and resolve
-//!    their references and imports (files are read through [`ProjectFiles`]);
+//! 4. [`app`] (with [`auth`]), [`sockets`] and [`pages`] check the fields of the other
+//!    declarations and resolve their references and imports (files are read through
+//!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
+//!    every name they look up was collected in pass 1;
 //! 5. cross-declaration rules (unique route and namespace paths);
 //! 6. the IR is assembled, only when there were no errors.
 //!
 //! Analysis never panics and does no I/O of its own.
 
 mod app;
+mod auth;
 mod declarations;
 mod entities;
 mod fields;
