@@ -2,10 +2,10 @@
 //!
 //! It runs as ordered passes that cannot fail and that collect diagnostics, so one run reports
 //! every mistake in a spec:
-//! 1. [`declarations`] collects declarations by name and kind (references may point forward);
-//! 2. [`entities`] checks each entity's PSL body, then [`relations`] links the entities;
-//! 3. [`types`] checks `type` records;
-//! 4. [`app`] (with [`auth`]), [`sockets`] and [`pages`] check the fields of the other
+//! 1. `declarations` collects declarations by name and kind (references may point forward);
+//! 2. `entities` checks each entity's PSL body, then `relations` links the entities;
+//! 3. `types` checks `type` records;
+//! 4. `app` (with `auth`), `sockets` and `pages` check the fields of the other
 //!    declarations and resolve their references and imports (files are read through
 //!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
 //!    every name they look up was collected in pass 1;
