@@ -53,6 +53,8 @@ pub struct CheckedApp {
     pub root_socket: Option<Option<Namespace>>,
     /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
     pub has_auth: bool,
+    /// The paths `auth` redirects to, for the check that routes serve them.
+    pub auth_redirects: Vec<auth::Redirect>,
 }
 
 /// What the app checks need from the rest of the analysis.
@@ -86,6 +88,7 @@ pub fn check(
             client: None,
             root_socket: None,
             has_auth: false,
+            auth_redirects: Vec::new(),
         };
     };
     let title = fields
@@ -121,10 +124,16 @@ pub fn check(
         _ => None,
     };
     let has_auth = fields.get("auth").is_some();
+    let mut auth_redirects = Vec::new();
     let auth = match fields.entry("auth") {
-        Some(entry) => {
-            auth::check_auth(&entry.value, entry.key.span, context, diagnostics).map(Some)
-        }
+        Some(entry) => auth::check_auth(
+            &entry.value,
+            entry.key.span,
+            context,
+            &mut auth_redirects,
+            diagnostics,
+        )
+        .map(Some),
         None => Some(None),
     };
     let db = match fields.entry("db") {
@@ -171,6 +180,7 @@ pub fn check(
         client,
         root_socket,
         has_auth,
+        auth_redirects,
     }
 }
 

@@ -9,6 +9,14 @@ use super::ir::{Auth, AuthMethods, EntityFieldKind, ScalarType};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Expr, ExprKind, Span};
 
+/// A redirect path of `auth` with where it is written, for the check that a route serves it.
+pub struct Redirect {
+    /// The field, e.g. `onAuthFailedRedirectTo`.
+    pub key: &'static str,
+    pub path: String,
+    pub span: Span,
+}
+
 const AUTH_FIELDS: [FieldSpec; 4] = [
     FieldSpec::required("userEntity", "userEntity: User"),
     FieldSpec::required("methods", "methods: { usernameAndPassword: {} }"),
@@ -45,6 +53,7 @@ pub fn check_auth(
     value: &Expr,
     key_span: Span,
     context: &mut AppContext,
+    redirects: &mut Vec<Redirect>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Auth> {
     let shape = DictShape {
@@ -70,7 +79,7 @@ pub fn check_auth(
     {
         check_username_field(name, span, context.entities, diagnostics);
     }
-    let redirect = |key: &str, diagnostics: &mut Vec<Diagnostic>| {
+    let mut redirect = |key: &'static str, diagnostics: &mut Vec<Diagnostic>| {
         fields.get(key).and_then(|value| {
             let path = fields::expect_string(value, &format_args!("`auth.{key}`"), diagnostics)?;
             if !path.starts_with('/') {
@@ -87,6 +96,11 @@ pub fn check_auth(
                 );
                 return None;
             }
+            redirects.push(Redirect {
+                key,
+                path: path.to_string(),
+                span: value.span,
+            });
             Some(path.to_string())
         })
     };
