@@ -89,11 +89,17 @@ enum Expected {
 /// that starts a value stands for "an expression"; a `?` may follow any expression, so naming it
 /// would only add noise.
 fn normalize(positives: &[Rule]) -> Vec<Expected> {
+    // Only after `from` is a string the one thing that may come.
+    if positives == [Rule::string] {
+        return vec![Expected::String];
+    }
     let mut expected: Vec<Expected> = positives
         .iter()
         .filter_map(|rule| match rule {
             Rule::declaration_step | Rule::declaration | Rule::file => Some(Expected::Declaration),
-            Rule::identifier | Rule::default_import => Some(Expected::Identifier),
+            Rule::identifier | Rule::default_import | Rule::named_import => {
+                Some(Expected::Identifier)
+            }
             Rule::variable
             | Rule::string
             | Rule::dict
@@ -113,8 +119,7 @@ fn normalize(positives: &[Rule]) -> Vec<Expected> {
             Rule::tuple_close_token => Some(Expected::TupleClose),
             Rule::from_keyword => Some(Expected::From),
             Rule::import_close_token => Some(Expected::ImportClose),
-            Rule::named_import => Some(Expected::Identifier),
-            Rule::import_path | Rule::string_content => Some(Expected::String),
+            Rule::string_content => Some(Expected::String),
             Rule::EOI => Some(Expected::EndOfFile),
             _ => None,
         })
