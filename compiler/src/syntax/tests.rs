@@ -766,3 +766,108 @@ route R { path: "/", to: Broken }"#), @r#"
        = help: write `import { name } from "@src/..."` or `import name from "@src/..."`
     "#);
 }
+
+#[test]
+fn block_comments_end_at_the_first_close() {
+    insta::assert_snapshot!(check("/* a /* b */ test X ( 1 , 2 ) /* */ test Y T ?"), @"
+    decl test X 13..29
+      tuple 20..29
+        integer 22..23 1
+        integer 26..27 2
+    decl test Y 36..46
+      optional 43..46
+        var 43..44 T
+    ");
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_reported_once() {
+    let depth = super::MAX_NESTING_DEPTH + 1;
+    let input = format!(
+        "page A {{}}\ntest Deep {}{}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let parsed = parse(&input);
+    // `page A` and the cut-short `test Deep`, whose body is an error.
+    assert_eq!(parsed.module.decls.len(), 2);
+    let rendered = render_all(
+        &parsed.diagnostics,
+        &SourceFile {
+            name: "test.wasp",
+            text: &input,
+        },
+        ColorMode::Plain,
+    );
+    let shortened = rendered
+        .replace(&"[".repeat(depth), "[...")
+        .replace(&"]".repeat(depth), "...]");
+    insta::assert_snapshot!(shortened, @"
+    error: nesting is too deep
+      ┌─ test.wasp:2:111
+      │
+    2 │ test Deep [......]
+      │                                                                                                               ^ this is nested more than 100 levels deep
+      │
+      = help: nest dicts, lists and tuples at most 100 levels deep; the rest of the file was not parsed
+    ");
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_the_first_bad_byte() {
+    let parsed = super::parse_bytes(b"app A { title: \"caf\xe9\" }");
+    insta::assert_debug_snapshot!(parsed.diagnostics, @r#"
+    [
+        Diagnostic {
+            severity: Error,
+            message: "the spec file is not valid UTF-8",
+            primary: Label {
+                span: Span {
+                    start: 19,
+                    end: 20,
+                },
+                message: "this byte is not valid UTF-8",
+            },
+            secondary: [],
+            help: Some(
+                "save the file with UTF-8 encoding",
+            ),
+        },
+    ]
+    "#);
+}
+
+#[test]
+fn bad_unicode_escapes_are_reported() {
+    insta::assert_snapshot!(check(r#"test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]"#), @r#"
+    decl test A 0..49
+      list 7..49
+        error 8..14
+        error 16..24
+        error 26..35
+        string 37..48 "ok é"
+    error: a `\u` escape needs exactly 4 hexadecimal digits
+      ┌─ test.wasp:1:10
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │          ^^^^ invalid unicode escape
+      │
+      = help: write the code point as four hex digits, e.g. `\u00e9`
+
+    error: a `\u` escape names a lone UTF-16 surrogate
+      ┌─ test.wasp:1:18
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │                  ^^^^^^ not a character on its own
+      │
+      = help: write a high surrogate `\uD800`-`\uDBFF` directly followed by a low surrogate `\uDC00`-`\uDFFF`, or the character itself
+
+    error: a `\u` escape names a lone UTF-16 surrogate
+      ┌─ test.wasp:1:28
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │                            ^^^^^^ not a character on its own
+      │
+      = help: write a high surrogate `\uD800`-`\uDBFF` directly followed by a low surrogate `\uDC00`-`\uDFFF`, or the character itself
+    "#);
+}
