@@ -256,6 +256,59 @@ pub(super) fn scan_structure(text: &str, max_depth: usize) -> Structure {
     structure
 }
 
+/// The innermost bracket opened in `text[from..to]` and not closed before `to`, read the way the
+/// grammar reads the text (brackets inside terminated strings, comments and quoters do not count).
+pub(super) fn innermost_unclosed_bracket(text: &str, from: usize, to: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut open = Vec::new();
+    let mut position = from;
+    while position < to {
+        let token = token_at(text, position);
+        match token.kind {
+            TokenKind::Punctuation('{' | '[' | '(') => open.push(position),
+            TokenKind::Punctuation('}' | ']' | ')') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        let skip_whole_token = matches!(
+            token.kind,
+            TokenKind::String { terminated: true }
+                | TokenKind::BlockComment { terminated: true }
+                | TokenKind::QuoterOpen {
+                    terminated: true,
+                    ..
+                }
+        );
+        position = if bytes[position..].starts_with(b"//") {
+            memchr_newline(bytes, position)
+        } else if skip_whole_token {
+            match token.kind {
+                TokenKind::QuoterOpen { tag_len, .. } => {
+                    let tag = &text[position + 2..position + 2 + tag_len];
+                    quoter_close_start(text, token.end, tag).map_or(to, |close| close + tag_len + 2)
+                }
+                _ => token.end,
+            }
+        } else if matches!(
+            token.kind,
+            TokenKind::String { terminated: false }
+                | TokenKind::BlockComment { terminated: false }
+                | TokenKind::QuoterOpen {
+                    terminated: false,
+                    ..
+                }
+        ) {
+            // The grammar does not read an unterminated construct as one; neither does this.
+            position + 1
+        } else {
+            token.end.max(position + 1)
+        };
+    }
+    open.pop()
+}
+
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
@@ -376,6 +429,14 @@ mod tests {
         assert_eq!(next_declaration_start(text, 10, &[]), Some(19));
         assert_eq!(next_declaration_start(text, 19, &[]), Some(19));
         assert_eq!(next_declaration_start(text, 20, &[]), None);
+    }
+
+    #[test]
+    fn innermost_unclosed_bracket_skips_strings_and_closed_pairs() {
+        let text = "app A { a: [1, 2], b: \"{\", c: ( {=x ( x=}";
+        assert_eq!(innermost_unclosed_bracket(text, 0, text.len()), Some(30));
+        assert_eq!(innermost_unclosed_bracket(text, 0, 20), Some(6));
+        assert_eq!(innermost_unclosed_bracket("a b []", 0, 6), None);
     }
 
     #[test]

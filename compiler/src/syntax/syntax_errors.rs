@@ -55,11 +55,21 @@ pub(super) fn describe(
         .with_help("a declaration is `<type> <name> <value>`, e.g. `page MainPage { ... }`");
     }
     let expected_text = describe_expected(source, step_start, error_at, &expected);
-    let diagnostic = Diagnostic::error(
+    let mut diagnostic = Diagnostic::error(
         format!("expected {expected_text}, found {found_text}"),
         span,
         found_label(source, &found),
     );
+    // At the end of the file, show which bracket is still open.
+    if found.kind == TokenKind::EndOfFile
+        && let Some(bracket) = scan::innermost_unclosed_bracket(source, step_start, error_at)
+    {
+        let character = &source[bracket..bracket + 1];
+        diagnostic = diagnostic.with_secondary(
+            Span::new(bracket, bracket + 1),
+            format!("this `{character}` is never closed"),
+        );
+    }
     match help_for(&expected, &found) {
         Some(help) => diagnostic.with_help(help),
         None => diagnostic,

@@ -535,6 +535,8 @@ fn unclosed_dict_at_end_of_file() {
     error: expected a dict key or `}`, found the end of the file
       ┌─ test.wasp:2:1
       │
+    1 │ test Decl {
+      │           - this `{` is never closed
     2 │ 
       │ ^ the file ends here
       │
