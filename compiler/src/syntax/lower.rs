@@ -132,7 +132,7 @@ impl Lowering<'_> {
         Expr::new(kind, span)
     }
 
-    fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
+    pub fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
         let span = self.span(&pair);
         let mut inner = pair.into_inner().peekable();
         let key = self.next_identifier(&mut inner, span);

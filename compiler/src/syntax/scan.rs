@@ -340,6 +340,45 @@ pub(super) fn next_declaration_start(
     None
 }
 
+/// The start of the key of the first line in `from..to` (the key at or after `from`) that starts,
+/// indented and outside `raw_regions`, with `key:`, i.e. looks like a dict entry on its own line.
+pub(super) fn next_indented_entry(
+    text: &str,
+    from: usize,
+    to: usize,
+    raw_regions: &[(usize, usize)],
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut line_start = match text[..from.min(bytes.len())].rfind('\n') {
+        Some(newline) => newline + 1,
+        None => 0,
+    };
+    while line_start < to {
+        let mut key_start = line_start;
+        while key_start < to && matches!(bytes[key_start], b' ' | b'\t') {
+            key_start += 1;
+        }
+        let key_end = identifier_end(bytes, key_start);
+        let mut colon = key_end;
+        while colon < to && matches!(bytes[colon], b' ' | b'\t') {
+            colon += 1;
+        }
+        let looks_like_entry = key_start > line_start
+            && key_start >= from
+            && key_end > key_start
+            && colon < to
+            && bytes[colon] == b':'
+            && !is_keyword(&text[key_start..key_end])
+            && !inside_region(raw_regions, key_start);
+        if looks_like_entry {
+            return Some(key_start);
+        }
+        line_start = memchr_newline(bytes, line_start) + 1;
+    }
+    None
+}
+
 /// Whether `position` lies strictly inside one of the sorted, non-overlapping `regions`.
 fn inside_region(regions: &[(usize, usize)], position: usize) -> bool {
     let after = regions.partition_point(|&(start, _)| start < position);

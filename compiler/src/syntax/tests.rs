@@ -873,3 +873,56 @@ fn bad_unicode_escapes_are_reported() {
       = help: write a high surrogate `\uD800`-`\uDBFF` directly followed by a low surrogate `\uDC00`-`\uDFFF`, or the character itself
     "#);
 }
+
+#[test]
+fn later_entries_of_a_broken_declaration_are_still_checked() {
+    insta::assert_snapshot!(check(r#"app Chat {
+  webSocket: { fn: x },,
+  title: "Chat",
+  deps: ("one"),
+  auth: {
+    userEntity: User
+    methods: {}
+  },
+  head: [1 2]
+}
+page Main { component: x }"#), @r#"
+    decl app Chat 0..34
+      error 9..34
+    decl page Main 138..164
+      dict 148..164
+        component: 150..162
+          var 161..162 x
+    error: unexpected `,`
+      ┌─ test.wasp:2:24
+      │
+    2 │   webSocket: { fn: x },,
+      │                        ^ extra comma
+      │
+      = help: remove this extra comma
+
+    error: a tuple needs at least 2 items, found 1
+      ┌─ test.wasp:4:9
+      │
+    4 │   deps: ("one"),
+      │         ^^^^^^^ this tuple has only 1 item
+      │
+      = help: add items separated by `,`, or remove the parentheses to use a single value
+
+    error: expected `}` or `,` after dict entry, found `methods`
+      ┌─ test.wasp:7:5
+      │
+    7 │     methods: {}
+      │     ^^^^^^^ unexpected `methods`
+      │
+      = help: separate dict entries with `,`
+
+    error: expected `]` or `,` after list item, found number `2`
+      ┌─ test.wasp:9:12
+      │
+    9 │   head: [1 2]
+      │            ^ unexpected number `2`
+      │
+      = help: separate list items with `,`
+    "#);
+}
