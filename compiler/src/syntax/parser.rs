@@ -1,5 +1,5 @@
-//! The parse driver: runs the pest grammar one declaration at a time, lowers each declaration to
-//! the AST, and after a syntax error reports it and resumes at the next declaration.
+//! The parse driver: bounds nesting, runs the pest grammar, lowers the pairs to the AST, and
+//! recovers from syntax errors.
 //!
 //! A valid file is parsed in one pest run. A file with syntax errors is parsed again declaration by
 //! declaration, which is what makes recovery cheap and free of cascades: a broken declaration

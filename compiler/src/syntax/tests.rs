@@ -926,3 +926,61 @@ page Main { component: x }"#), @r#"
       = help: separate list items with `,`
     "#);
 }
+
+#[test]
+fn top_level_text_that_is_not_a_declaration() {
+    insta::assert_snapshot!(check(r#""x" page A {}"#), @r#"
+    error: expected a declaration, found a string
+      ┌─ test.wasp:1:1
+      │
+    1 │ "x" page A {}
+      │ ^^^ unexpected string
+      │
+      = help: a declaration is `<type> <name> <value>`, e.g. `page MainPage { ... }`
+    "#);
+}
+
+#[test]
+fn declaration_without_a_value() {
+    insta::assert_snapshot!(check("app A"), @"
+    decl app A 0..5
+      error 5..5
+    error: expected a value for the declaration, found the end of the file
+      ┌─ test.wasp:1:6
+      │
+    1 │ app A
+      │      ^ the file ends here
+      │
+      = help: complete the declaration: `<type> <name> <value>`, e.g. `page MainPage { ... }`
+    ");
+}
+
+#[test]
+fn list_and_tuple_cut_short_name_the_open_bracket() {
+    insta::assert_snapshot!(check("app A [1,\n"), @"
+    decl app A 0..10
+      error 6..10
+    error: expected a list item or `]`, found the end of the file
+      ┌─ test.wasp:2:1
+      │
+    1 │ app A [1,
+      │       - this `[` is never closed
+    2 │ 
+      │ ^ the file ends here
+      │
+      = help: the file ended too early: close every `{`, `[` and `(` that is still open
+    ");
+    insta::assert_snapshot!(check("app B (1,"), @"
+    decl app B 0..9
+      error 6..9
+    error: expected a tuple item or `)`, found the end of the file
+      ┌─ test.wasp:1:10
+      │
+    1 │ app B (1,
+      │       -  ^ the file ends here
+      │       │  
+      │       this `(` is never closed
+      │
+      = help: the file ended too early: close every `{`, `[` and `(` that is still open
+    ");
+}
