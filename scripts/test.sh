@@ -14,6 +14,14 @@ command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust fro
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+step "starting a throwaway PostgreSQL for the PostgreSQL tests"
+if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
+  APPC_TEST_POSTGRES_URL="$(bash tests/support/start-postgres.sh)"
+  export APPC_TEST_POSTGRES_URL
+  trap 'bash tests/support/stop-postgres.sh || true' EXIT
+fi
+echo "PostgreSQL at $APPC_TEST_POSTGRES_URL"
+
 step "formatting"
 cargo fmt --all -- --check
 

@@ -89,27 +89,41 @@ fn every_valid_corpus_file_parses_without_diagnostics() {
     );
     let mut failures = String::new();
     let mut valid_count = 0;
+    let mut declaration_count = 0;
     for path in files.iter().filter(|path| !is_invalid(&corpus, path)) {
-        valid_count += 1;
         let text = std::fs::read_to_string(path).expect("corpus files are UTF-8");
         if is_language_server_fixture(&text) {
             continue;
         }
+        valid_count += 1;
         let parsed = syntax::parse(&text);
+        let name = path
+            .strip_prefix(&corpus)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         if !parsed.diagnostics.is_empty() {
-            let name = path
-                .strip_prefix(&corpus)
-                .unwrap_or(path)
-                .display()
-                .to_string();
             failures.push_str(&rendered(&name, &text, &parsed.diagnostics));
         }
+        // A file with a declaration in it must produce declarations (nestedQuoters.wasp is
+        // empty and comment-only files have none).
+        let has_declaration_text = text.lines().any(|line| {
+            line.chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_alphabetic())
+        });
+        if has_declaration_text && parsed.module.decls.is_empty() {
+            failures.push_str(&format!("{name}: no declarations were built\n"));
+        }
+        declaration_count += parsed.module.decls.len();
     }
     assert!(
         failures.is_empty(),
         "valid corpus files were rejected:\n{failures}"
     );
-    eprintln!("parsed {valid_count} valid corpus files without diagnostics");
+    eprintln!(
+        "parsed {valid_count} valid corpus files ({declaration_count} declarations) without diagnostics"
+    );
 }
 
 /// 1-based `(line, first column, last column)` of a byte span, the way Wasp reports positions.

@@ -256,6 +256,59 @@ pub(super) fn scan_structure(text: &str, max_depth: usize) -> Structure {
     structure
 }
 
+/// The innermost bracket opened in `text[from..to]` and not closed before `to`, read the way the
+/// grammar reads the text (brackets inside terminated strings, comments and quoters do not count).
+pub(super) fn innermost_unclosed_bracket(text: &str, from: usize, to: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut open = Vec::new();
+    let mut position = from;
+    while position < to {
+        let token = token_at(text, position);
+        match token.kind {
+            TokenKind::Punctuation('{' | '[' | '(') => open.push(position),
+            TokenKind::Punctuation('}' | ']' | ')') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        let skip_whole_token = matches!(
+            token.kind,
+            TokenKind::String { terminated: true }
+                | TokenKind::BlockComment { terminated: true }
+                | TokenKind::QuoterOpen {
+                    terminated: true,
+                    ..
+                }
+        );
+        position = if bytes[position..].starts_with(b"//") {
+            memchr_newline(bytes, position)
+        } else if skip_whole_token {
+            match token.kind {
+                TokenKind::QuoterOpen { tag_len, .. } => {
+                    let tag = &text[position + 2..position + 2 + tag_len];
+                    quoter_close_start(text, token.end, tag).map_or(to, |close| close + tag_len + 2)
+                }
+                _ => token.end,
+            }
+        } else if matches!(
+            token.kind,
+            TokenKind::String { terminated: false }
+                | TokenKind::BlockComment { terminated: false }
+                | TokenKind::QuoterOpen {
+                    terminated: false,
+                    ..
+                }
+        ) {
+            // The grammar does not read an unterminated construct as one; neither does this.
+            position + 1
+        } else {
+            token.end.max(position + 1)
+        };
+    }
+    open.pop()
+}
+
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
@@ -281,6 +334,45 @@ pub(super) fn next_declaration_start(
     while line_start < bytes.len() {
         if !inside_region(raw_regions, line_start) && starts_declaration(text, line_start) {
             return Some(line_start);
+        }
+        line_start = memchr_newline(bytes, line_start) + 1;
+    }
+    None
+}
+
+/// The start of the key of the first line in `from..to` (the key at or after `from`) that starts,
+/// indented and outside `raw_regions`, with `key:`, i.e. looks like a dict entry on its own line.
+pub(super) fn next_indented_entry(
+    text: &str,
+    from: usize,
+    to: usize,
+    raw_regions: &[(usize, usize)],
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut line_start = match text[..from.min(bytes.len())].rfind('\n') {
+        Some(newline) => newline + 1,
+        None => 0,
+    };
+    while line_start < to {
+        let mut key_start = line_start;
+        while key_start < to && matches!(bytes[key_start], b' ' | b'\t') {
+            key_start += 1;
+        }
+        let key_end = identifier_end(bytes, key_start);
+        let mut colon = key_end;
+        while colon < to && matches!(bytes[colon], b' ' | b'\t') {
+            colon += 1;
+        }
+        let looks_like_entry = key_start > line_start
+            && key_start >= from
+            && key_end > key_start
+            && colon < to
+            && bytes[colon] == b':'
+            && !is_keyword(&text[key_start..key_end])
+            && !inside_region(raw_regions, key_start);
+        if looks_like_entry {
+            return Some(key_start);
         }
         line_start = memchr_newline(bytes, line_start) + 1;
     }
@@ -376,6 +468,14 @@ mod tests {
         assert_eq!(next_declaration_start(text, 10, &[]), Some(19));
         assert_eq!(next_declaration_start(text, 19, &[]), Some(19));
         assert_eq!(next_declaration_start(text, 20, &[]), None);
+    }
+
+    #[test]
+    fn innermost_unclosed_bracket_skips_strings_and_closed_pairs() {
+        let text = "app A { a: [1, 2], b: \"{\", c: ( {=x ( x=}";
+        assert_eq!(innermost_unclosed_bracket(text, 0, text.len()), Some(30));
+        assert_eq!(innermost_unclosed_bracket(text, 0, 20), Some(6));
+        assert_eq!(innermost_unclosed_bracket("a b []", 0, 6), None);
     }
 
     #[test]
