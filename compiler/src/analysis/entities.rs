@@ -20,8 +20,8 @@ pub struct CheckedEntity<'a> {
     /// What each field's `@relation(...)` said (empty for scalar fields and relation fields
     /// without one); parallel to `entity.fields`.
     pub relation_attributes: Vec<RelationAttribute>,
-    /// True when some field was dropped because its type is unknown; a relation that seems to
-    /// have no opposite field may then just be that dropped field.
+    /// True when some field was dropped (its type is unknown or its line could not be read); a
+    /// field that seems missing may then just be that dropped field, so it is not reported.
     pub has_unresolved_fields: bool,
 }
 
@@ -46,6 +46,8 @@ pub struct RelationAttribute {
     pub references_span: Option<Span>,
     pub on_delete: Option<ReferentialAction>,
     pub on_update: Option<ReferentialAction>,
+    /// True when an argument was reported as malformed; the key is then not checked further.
+    pub malformed: bool,
 }
 
 const SCALARS: [(&str, ScalarType); 9] = [
@@ -121,7 +123,9 @@ fn check_entity<'a>(
             return None;
         }
     };
+    let errors_before_psl = diagnostics.len();
     let model = psl::parse(&quoter.content, quoter.content_span.start, diagnostics);
+    let psl_had_errors = diagnostics.len() > errors_before_psl;
     let mut checked = CheckedEntity {
         decl,
         entity: Entity {
@@ -133,7 +137,8 @@ fn check_entity<'a>(
         },
         field_spans: Vec::new(),
         relation_attributes: Vec::new(),
-        has_unresolved_fields: false,
+        // A line that could not be read may have declared a field that later lines use.
+        has_unresolved_fields: psl_had_errors,
     };
     let mut id_span: Option<Span> = None;
     for field in &model.fields {
@@ -590,12 +595,16 @@ fn relation_arguments(
             (None, ValueKind::String(name)) if index == 0 => relation.name = Some(name.clone()),
             (Some("name"), ValueKind::String(name)) => relation.name = Some(name.clone()),
             (Some("fields"), _) => {
+                let before = diagnostics.len();
                 relation.fields = field_name_list(&argument.value, "fields", diagnostics);
                 relation.fields_span = Some(argument.value.span);
+                relation.malformed |= diagnostics.len() > before;
             }
             (Some("references"), _) => {
+                let before = diagnostics.len();
                 relation.references = field_name_list(&argument.value, "references", diagnostics);
                 relation.references_span = Some(argument.value.span);
+                relation.malformed |= diagnostics.len() > before;
             }
             (Some(which @ ("onDelete" | "onUpdate")), ValueKind::Word(action))
                 if REFERENTIAL_ACTIONS.iter().any(|(name, _)| name == action) =>
@@ -702,6 +711,7 @@ fn apply_block_attribute(
                         )
                         .with_help("list the scalar fields that hold the foreign key instead"),
                     ),
+                    None if checked.has_unresolved_fields => {}
                     None => diagnostics.push(
                         Diagnostic::error(
                             format!("cannot find field `{name}` in entity `{entity_name}`"),

@@ -155,7 +155,8 @@ fn resolve_relation(
             }
         }
         (false, true) => {
-            if !this_has_key {
+            // `references` without `fields` was already reported by `check_foreign_key`.
+            if !this_has_key && attribute.references_span.is_none() && !attribute.malformed {
                 ok = false;
                 diagnostics.push(
                     Diagnostic::error(
@@ -266,6 +267,9 @@ fn check_foreign_key(
     target: &CheckedEntity,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> bool {
+    if attribute.malformed {
+        return false;
+    }
     let before = diagnostics.len();
     let target_name = target.entity.name.as_str();
     match (attribute.fields_span, attribute.references_span) {
@@ -318,7 +322,7 @@ fn check_foreign_key(
             {
                 let local = checked.field(name);
                 let remote = target.field(reference);
-                if local.is_none() {
+                if local.is_none() && !checked.has_unresolved_fields {
                     diagnostics.push(
                         Diagnostic::error(
                             format!(
@@ -331,7 +335,7 @@ fn check_foreign_key(
                         .with_help(field_help(checked, name)),
                     );
                 }
-                if remote.is_none() {
+                if remote.is_none() && !target.has_unresolved_fields {
                     diagnostics.push(
                         Diagnostic::error(
                             format!("cannot find field `{reference}` in entity `{target_name}`"),
