@@ -280,7 +280,8 @@ pub struct Namespace {
     pub entities: Vec<String>,
     /// True when connections without a valid token are refused (`auth: true`).
     pub auth_required: bool,
-    /// Whether the client connects as soon as the app starts (`autoConnect`, root only; default true).
+    /// Whether the client connects as soon as the app starts: `autoConnect` of the root webSocket
+    /// (default true); `namespace` declarations have no such field and always get true.
     pub auto_connect: bool,
     /// The `type` that typed connect parameters follow, when given.
     pub handshake: Option<String>,
