@@ -26,6 +26,30 @@ pub struct AppSpec {
     pub routes: Vec<Route>,
 }
 
+impl AppSpec {
+    /// The entity named `name` (every entity name in the IR resolves).
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|entity| entity.name == name)
+    }
+
+    /// The `type` record named `name`.
+    pub fn record(&self, name: &str) -> Option<&RecordType> {
+        self.types.iter().find(|record| record.name == name)
+    }
+
+    /// The page named `name`.
+    pub fn page(&self, name: &str) -> Option<&Page> {
+        self.pages.iter().find(|page| page.name == name)
+    }
+}
+
+impl Entity {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&EntityField> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct App {

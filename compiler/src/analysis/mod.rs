@@ -366,6 +366,24 @@ mod tests {
     }
 
     #[test]
+    fn ir_lookups_find_what_references_name() {
+        let analysis = analyze_text(
+            "app A { title: \"A\" }\ntype Hello { name: String }\nentity User {=psl\n id Int @id\n username String @unique\npsl=}",
+            &MemoryFiles::new(),
+        );
+        let spec = analysis.spec.expect("valid spec");
+        let user = spec.entity("User").expect("declared entity");
+        assert_eq!(user.id_field, "id");
+        assert!(user.field("username").is_some_and(|field| field.is_unique));
+        assert_eq!(
+            spec.record("Hello").map(|record| record.fields.len()),
+            Some(1)
+        );
+        assert!(spec.entity("Hello").is_none());
+        assert!(spec.page("Main").is_none());
+    }
+
+    #[test]
     fn the_root_web_socket_comes_before_namespaces_in_the_ir() {
         let files: MemoryFiles = [("src/server/s.rs", "pub fn root() {}\npub fn other() {}")]
             .into_iter()
