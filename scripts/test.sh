@@ -14,6 +14,12 @@ command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust fro
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+if [ -d "${APPC_WASP_CORPUS:-$root/../shared/wasp-corpus}" ]; then
+  echo "Wasp corpus found: the parser's corpus tests will run"
+else
+  echo "WARNING: no Wasp corpus at ../shared/wasp-corpus (or \$APPC_WASP_CORPUS): the corpus tests will be SKIPPED" >&2
+fi
+
 step "starting a throwaway PostgreSQL for the PostgreSQL tests"
 if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
   APPC_TEST_POSTGRES_URL="$(bash tests/support/start-postgres.sh)"
