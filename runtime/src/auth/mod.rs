@@ -7,6 +7,7 @@
 //! (7 days by default). A token with a bad signature, another algorithm (including `none`),
 //! past its expiry, or for a user who no longer exists gives no user.
 
+mod hs256;
 mod http;
 mod rules;
 
@@ -222,6 +223,7 @@ impl Auth {
                 user_table.name
             )));
         }
+        hs256::install();
         // Nullable so that it can be added to an existing user table; a user without a hash
         // simply cannot log in with a password.
         let user_table = user_table
