@@ -231,7 +231,7 @@ async fn bad_tokens_give_no_user() {
             "signature is invalid",
         ),
         (Some(tampered), "signature is invalid"),
-        (Some(none_token), "token"),
+        (Some(none_token), "malformed"),
         (
             Some(forge_token(
                 TEST_SECRET.as_bytes(),

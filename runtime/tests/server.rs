@@ -43,6 +43,29 @@ async fn auth_works_end_to_end_on_postgres() {
 }
 
 #[tokio::test]
+async fn auth_works_with_uuid_user_ids() {
+    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    let account = TableSchema::new("Account")
+        .column(
+            ColumnSchema::new("id", SqlType::Text)
+                .primary_key()
+                .default(ColumnDefault::Uuid),
+        )
+        .column(ColumnSchema::new("username", SqlType::Text).unique())
+        .column(
+            ColumnSchema::new("isAdmin", SqlType::Boolean)
+                .default(ColumnDefault::Value(false.into())),
+        );
+    let server = TestServer::start(|server| server.user_table(account)).await;
+    let (token, user) = signup(&server, "uma", "long enough password").await;
+    assert_eq!(user["id"].as_str().map(str::len), Some(36), "{user}");
+    assert_eq!(user["isAdmin"], false);
+    let me = http("GET", &server.url("/auth/me"), None, Some(&token)).await;
+    assert_eq!(me.body, user);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
     let server = TestServer::start(|server| {
         server.routes(|router| {
