@@ -85,6 +85,7 @@ struct ChatMessage {
 }
 
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RoomHandshake {
     room: String,
 }
