@@ -612,7 +612,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_server_starts_migrate_postgres_one_after_the_other() {
     let Some(url) = common::fresh_postgres_url().await else {
         return;
