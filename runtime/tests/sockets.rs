@@ -247,8 +247,13 @@ async fn a_typed_handshake_is_validated_on_connect() {
         "invalid handshake: invalid payload for `handshake` at field `room`: invalid type: integer `42`, expected a string"
     );
 
-    let (mut client, answer) =
-        SocketClient::connect(server.address, "/rooms", json!({ "room": "lobby" })).await;
+    // The token belongs to the runtime, not to the typed handshake (which denies unknown fields).
+    let (mut client, answer) = SocketClient::connect(
+        server.address,
+        "/rooms",
+        json!({ "room": "lobby", "token": "x" }),
+    )
+    .await;
     assert!(matches!(answer, Packet::Connect(_)), "{answer:?}");
     client.expect_event("hello").await;
     // Emitting to the room from outside any handler reaches the member.
@@ -261,6 +266,23 @@ async fn a_typed_handshake_is_validated_on_connect() {
     assert_eq!(
         client.expect_event("roomEvent").await,
         vec![json!({ "n": 1 })]
+    );
+    server
+        .state
+        .emitter
+        .to_all("/rooms", "everyone", &json!("all"))
+        .await
+        .unwrap();
+    assert_eq!(client.expect_event("everyone").await, vec![json!("all")]);
+    let unknown = server
+        .state
+        .emitter
+        .to_all("/nowhere", "everyone", &json!("all"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "no socket namespace `/nowhere` is registered; declare it in main.wasp"
     );
     server.stop().await;
 }
