@@ -66,6 +66,45 @@ async fn auth_works_with_uuid_user_ids() {
 }
 
 #[tokio::test]
+async fn a_user_entity_that_signup_cannot_fill_is_refused_at_start_up() {
+    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    let id = || {
+        ColumnSchema::new("id", SqlType::Integer)
+            .primary_key()
+            .default(ColumnDefault::Autoincrement)
+    };
+    let cases = [
+        (
+            TableSchema::new("User")
+                .column(id())
+                .column(ColumnSchema::new("username", SqlType::Text).unique())
+                .column(ColumnSchema::new("email", SqlType::Text)),
+            "the user entity `User` has the required field `email` without a default, but signup only receives a username and a password; make it optional (`?`) or give it a @default",
+        ),
+        (
+            TableSchema::new("User")
+                .column(id())
+                .column(ColumnSchema::new("username", SqlType::Text)),
+            "the user entity `User` needs a `username String @unique` field for usernameAndPassword auth",
+        ),
+        (
+            TableSchema::new("User").column(ColumnSchema::new("username", SqlType::Text).unique()),
+            "the user entity `User` needs an `id Int @id` or `id String @id` field",
+        ),
+    ];
+    for (user_table, expected) in cases {
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = common::test_config(data_dir.path(), None);
+        let error = appc_runtime::server::Server::new(config)
+            .user_table(user_table)
+            .bind()
+            .await
+            .unwrap_err();
+        assert_eq!(error.to_string(), expected);
+    }
+}
+
+#[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
     let server = TestServer::start(|server| {
         server.routes(|router| {
