@@ -337,6 +337,16 @@ async fn a_malformed_payload_yields_an_error_and_the_server_keeps_running() {
     let (mut newcomer, answer) = SocketClient::connect(server.address, "/", json!({})).await;
     assert!(matches!(answer, Packet::Connect(_)));
     newcomer.expect_event("hello").await;
+    // Only the two valid messages reached the handler, which stores every message it sees.
+    let stored = server
+        .state
+        .database
+        .table::<Message>()
+        .find_many(Default::default())
+        .await
+        .unwrap();
+    let texts: Vec<&str> = stored.iter().map(|message| message.text.as_str()).collect();
+    assert_eq!(texts, ["hi", "still here"]);
     server.stop().await;
 }
 
