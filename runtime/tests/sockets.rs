@@ -105,21 +105,8 @@ async fn socket_server() -> TestServer {
     TestServer::start(|server| {
         server
             .user_table(User::schema().clone())
-            .namespace(
-                NamespaceConfig::new("/").on_connect(|connection: Connection| async move {
-                    greet(&connection);
-                    connection.socket.on(
-                        "chatMessage",
-                        async |socket: SocketRef,
-                               Payload(message): Payload<ChatMessage>,
-                               ack: AckSender| {
-                            ack.send(&json!({ "ok": true, "length": message.text.len() }))
-                                .ok();
-                            socket.emit("chatMessage", &message).ok();
-                        },
-                    );
-                }),
-            )
+            .tables([Message::schema().clone()])
+            .namespace_with_state(root_namespace)
             .namespace(
                 NamespaceConfig::new("/private")
                     .require_auth()
@@ -191,6 +178,33 @@ async fn a_socket_with_a_token_knows_its_user() {
         client.expect_event("hello").await,
         vec![json!({ "user": "gina" })]
     );
+    client.emit("whoami", json!(null), Some(1)).await;
+    assert_eq!(client.expect_ack(1).await, vec![json!({ "user": "gina" })]);
+
+    // The handler stores the message through `ctx.entities.message` with the socket's user.
+    client
+        .emit("chatMessage", json!({ "text": "stored" }), Some(2))
+        .await;
+    assert_eq!(
+        client.expect_ack(2).await,
+        vec![json!({ "ok": true, "length": 6 })]
+    );
+    let broadcast = client.expect_event("chatMessage").await;
+    assert_eq!(broadcast[0]["text"], "stored");
+    assert_eq!(broadcast[0]["room"], "general");
+    let rows = server
+        .state
+        .database
+        .table::<Message>()
+        .find_many(Default::default())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].text, "stored");
+    assert!(
+        rows[0].author_id.is_some(),
+        "the author is the socket's user"
+    );
     server.stop().await;
 }
 
@@ -209,9 +223,7 @@ async fn an_auth_namespace_refuses_missing_and_invalid_tokens() {
         "{message}"
     );
 
-    let mut forged = token.clone();
-    forged.pop();
-    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let forged = tamper_signature(&token);
     let (_, answer) =
         SocketClient::connect(server.address, "/private", json!({ "token": forged })).await;
     let Packet::ConnectError(error) = answer else {
@@ -417,4 +429,12 @@ async fn the_msgpack_encoding_carries_events_and_acks() {
     let stored = client.expect_event("chatMessage").await;
     assert_eq!(stored[1]["text"], "packed");
     server.stop().await;
+}
+
+/// Changes the first character of the signature, which (unlike the last one) carries no padding
+/// bits, so the token stays well-formed but its signature no longer matches.
+fn tamper_signature(token: &str) -> String {
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    format!("{message}.{first}{}", &signature[1..])
 }
