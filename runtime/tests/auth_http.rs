@@ -302,6 +302,24 @@ async fn tokens_expire_after_seven_days_by_default() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_token_lifetime_is_configurable() {
+    let server = TestServer::start(|server| {
+        server
+            .user_table(<User as appc_runtime::db::Entity>::schema().clone())
+            .token_lifetime(std::time::Duration::from_secs(3600))
+    })
+    .await;
+    let (token, _) = signup(&server, "gus", "long enough password").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
+    server.stop().await;
+}
+
 fn decode_base64_url(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bits = 0_u32;
