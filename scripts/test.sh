@@ -17,6 +17,20 @@ command -v npm >/dev/null || { echo "error: npm is missing; install it with Node
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+if [ -d "${APPC_WASP_CORPUS:-$root/../shared/wasp-corpus}" ]; then
+  echo "Wasp corpus found: the parser's corpus tests will run"
+else
+  echo "WARNING: no Wasp corpus at ../shared/wasp-corpus (or \$APPC_WASP_CORPUS): the corpus tests will be SKIPPED" >&2
+fi
+
+step "starting a throwaway PostgreSQL for the PostgreSQL tests"
+if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
+  APPC_TEST_POSTGRES_URL="$(bash tests/support/start-postgres.sh)"
+  export APPC_TEST_POSTGRES_URL
+  trap 'bash tests/support/stop-postgres.sh || true' EXIT
+fi
+echo "PostgreSQL at $APPC_TEST_POSTGRES_URL"
+
 step "end-to-end test packages (npm ci in tests/e2e)"
 # The e2e tests (compiler/tests/e2e.rs) run node scripts with the real socket.io-client.
 npm ci --prefix tests/e2e --no-audit --no-fund

@@ -143,7 +143,8 @@ fn examples_pass_the_analyzer() {
 }
 
 /// Valid cases must not be valid by accident: each case whose name starts with `valid_` produces
-/// an IR, and every other case reports at least one error.
+/// an IR, each `warning_` case produces an IR and only warnings, and every other case reports at
+/// least one error.
 #[test]
 fn case_names_say_whether_the_spec_is_valid() {
     for entry in fs::read_dir(cases_root()).expect("tests/cases exists") {
@@ -166,10 +167,21 @@ fn case_names_say_whether_the_spec_is_valid() {
             parsed.diagnostics
         );
         let analysis = analysis::analyze(&parsed.module, &files);
-        if name.starts_with("valid_") {
+        if name.starts_with("warning_") {
             assert!(
                 analysis.spec.is_some(),
-                "valid case {name} produced no IR: {:?}",
+                "warning case {name} produced no IR"
+            );
+            assert!(
+                !analysis.diagnostics.is_empty()
+                    && analysis.diagnostics.iter().all(|d| !d.is_error()),
+                "warning case {name} must have warnings and no errors: {:?}",
+                analysis.diagnostics
+            );
+        } else if name.starts_with("valid_") {
+            assert!(
+                analysis.spec.is_some() && analysis.diagnostics.is_empty(),
+                "valid case {name} must produce an IR and no diagnostics: {:?}",
                 analysis.diagnostics
             );
         } else {
@@ -209,8 +221,10 @@ fn the_synthetic_benchmark_project_passes_the_analyzer() {
             name: "main.wasp",
             text: &spec,
         };
+        // Warnings are fine (the generator's app redirects to `/login`, which no route serves);
+        // errors would stop the analysis before the IR.
         assert!(
-            analysis.diagnostics.is_empty(),
+            !analysis.diagnostics.iter().any(|d| d.is_error()),
             "{}",
             render_all(
                 &analysis.diagnostics[..analysis.diagnostics.len().min(5)],
@@ -222,4 +236,103 @@ fn the_synthetic_benchmark_project_passes_the_analyzer() {
         assert_eq!(spec.namespaces.len(), size.namespaces + 1);
         assert_eq!(spec.pages.len(), size.pages);
     }
+}
+
+/// The Wasp corpus (`shared/wasp-corpus` beside the repository, or `APPC_WASP_CORPUS`); `None`
+/// when it is not there, in which case the corpus tests say so and pass.
+fn wasp_corpus() -> Option<PathBuf> {
+    let corpus = match std::env::var_os("APPC_WASP_CORPUS") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasp-corpus"),
+    };
+    if corpus.is_dir() {
+        Some(corpus)
+    } else {
+        eprintln!(
+            "SKIPPED: the Wasp corpus was not found at {}",
+            corpus.display()
+        );
+        None
+    }
+}
+
+fn wasp_files(directory: &Path, found: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(directory).expect("readable corpus directory") {
+        let path = entry.expect("readable directory entry").path();
+        if path.is_dir() {
+            wasp_files(&path, found);
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "wasp")
+        {
+            found.push(path);
+        }
+    }
+}
+
+/// Real Wasp specs are a good source of everything a user may write: analyzing every corpus file
+/// that parses must not panic, must point every label inside the file, and must keep the IR
+/// exactly for error-free specs. (Most of them are rejected: their code is JavaScript, not Rust.)
+#[test]
+fn analyzing_the_wasp_corpus_never_panics_and_spans_stay_in_the_file() {
+    let Some(corpus) = wasp_corpus() else {
+        return;
+    };
+    let mut paths = Vec::new();
+    wasp_files(&corpus, &mut paths);
+    paths.sort();
+    let mut analyzed = 0;
+    for path in &paths {
+        let source = fs::read_to_string(path).expect("corpus files are UTF-8");
+        let parsed = syntax::parse(&source);
+        if !parsed.diagnostics.is_empty() {
+            continue;
+        }
+        analyzed += 1;
+        let analysis = analysis::analyze(&parsed.module, &MemoryFiles::new());
+        assert_eq!(
+            analysis.spec.is_some(),
+            !analysis.diagnostics.iter().any(|d| d.is_error()),
+            "{}",
+            path.display()
+        );
+        for diagnostic in &analysis.diagnostics {
+            for label in std::iter::once(&diagnostic.primary).chain(&diagnostic.secondary) {
+                assert!(
+                    label.span.start <= label.span.end && label.span.end <= source.len(),
+                    "{}: label out of the file: {diagnostic:?}",
+                    path.display()
+                );
+            }
+        }
+        let file = SourceFile {
+            name: "main.wasp",
+            text: &source,
+        };
+        let rendered = render_all(&analysis.diagnostics, &file, ColorMode::Plain);
+        assert_eq!(rendered.is_empty(), analysis.diagnostics.is_empty());
+    }
+    assert!(analyzed > 30, "only {analyzed} corpus files were analyzed");
+}
+
+/// What appc says about Wasp's own websockets example: the JavaScript `fn` and the operations it
+/// does not generate yet, each named precisely.
+#[test]
+fn the_wasp_websockets_example_is_explained() {
+    let Some(corpus) = wasp_corpus() else {
+        return;
+    };
+    let path = corpus.join("newer/waspc/examples/websockets-test/main.wasp");
+    let source = fs::read_to_string(&path).expect("the websockets example is in the corpus");
+    let parsed = syntax::parse(&source);
+    assert!(parsed.diagnostics.is_empty());
+    let analysis = analysis::analyze(&parsed.module, &MemoryFiles::new());
+    let file = SourceFile {
+        name: "main.wasp",
+        text: &source,
+    };
+    let rendered = render_all(&analysis.diagnostics, &file, ColorMode::Plain);
+    insta::with_settings!({ omit_expression => true }, {
+        insta::assert_snapshot!("wasp_corpus_websockets_test", rendered);
+    });
 }

@@ -13,6 +13,10 @@ fn large_synthetic_spec_parses_cleanly_and_has_about_20000_lines() {
     let spec = synthetic_spec(SyntheticSize::LARGE);
     let lines = spec.lines().count();
     assert!((18_000..=23_000).contains(&lines), "{lines} lines");
+    eprintln!(
+        "the large synthetic spec has {lines} lines, {} bytes",
+        spec.len()
+    );
     let parsed = appc::syntax::parse(&spec);
     assert!(
         parsed.diagnostics.is_empty(),

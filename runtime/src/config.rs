@@ -136,8 +136,9 @@ impl ConfigDefaults {
     }
 }
 
-/// The server's settings, resolved and validated.
-#[derive(Debug, Clone)]
+/// The server's settings, resolved and validated. Its `Debug` output hides the passwords in
+/// `database_url` and `redis_url`, so logging it is safe.
+#[derive(Clone)]
 pub struct Config {
     /// Development or production.
     pub mode: Mode,
@@ -155,6 +156,41 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("jwt_secret", &self.jwt_secret)
+            .field("cors_origins", &self.cors_origins)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host/...` becomes `scheme://user:***@host/...`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 impl Config {
@@ -540,6 +576,42 @@ mod tests {
                 "secrets are never echoed: {message}"
             );
         }
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_the_secret() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Production,
+            directory.path(),
+            &[
+                ("JWT_SECRET", SECRET),
+                (
+                    "DATABASE_URL",
+                    "postgres://app:hunter2@db:5432/app?sslmode=require",
+                ),
+                ("REDIS_URL", "redis://:hunter3@cache:6379"),
+            ],
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("hunter3") && !debug.contains(SECRET),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("postgres://app:***@db:5432/app?sslmode=require"),
+            "{debug}"
+        );
+        assert!(debug.contains("redis://:***@cache:6379"), "{debug}");
+        assert_eq!(
+            redact_password("sqlite://.appc/app.db"),
+            "sqlite://.appc/app.db"
+        );
+        assert_eq!(
+            redact_password("postgres://app@db/app"),
+            "postgres://app@db/app"
+        );
     }
 
     #[test]

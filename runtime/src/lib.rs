@@ -3,8 +3,12 @@
 //! It owns what does not change from app to app: configuration from the environment
 //! ([`config`]), the database pool, typed entity access and migrations ([`db`]),
 //! username/password auth with JWTs ([`auth`]), the Socket.IO layer with its authentication
-//! middleware and validated payloads ([`socket`]), and the [`server::Server`] that serves it all.
-//! It never depends on the compiler.
+//! middleware and validated payloads ([`socket`]), the [`context::Context`] handed to the
+//! team's server functions, and the [`server::Server`] that serves it all. It never depends on
+//! the compiler.
+//!
+//! The mode is explicit: `APPC_ENV=production` or `APPC_ENV=development`, defaulting to what
+//! the generated `main` passes (see [`config`]).
 //!
 //! A generated server's `main` is, in essence:
 //!

@@ -115,6 +115,7 @@ type RoutesFn = Box<dyn FnOnce(Router<AppState>) -> Router<AppState> + Send>;
 pub struct Server {
     config: Config,
     user_table: Option<TableSchema>,
+    token_lifetime: Option<std::time::Duration>,
     tables: Vec<TableSchema>,
     socket_settings: SocketSettings,
     namespaces: Vec<Box<dyn FnOnce(AppState) -> NamespaceConfig + Send>>,
@@ -145,6 +146,7 @@ impl Server {
         Server {
             config,
             user_table: None,
+            token_lifetime: None,
             tables: Vec::new(),
             socket_settings: SocketSettings::default(),
             namespaces: Vec::new(),
@@ -156,6 +158,12 @@ impl Server {
     /// Enables username and password auth on the spec's user entity.
     pub fn user_table(mut self, user_table: TableSchema) -> Self {
         self.user_table = Some(user_table);
+        self
+    }
+
+    /// Sets how long auth tokens stay valid (default 7 days).
+    pub fn token_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
         self
     }
 
@@ -215,7 +223,13 @@ impl Server {
         ensure_sqlite_directory(&config.database_url)?;
         let database = Database::connect(&config.database_url).await?;
         let auth = match &self.user_table {
-            Some(user_table) => Auth::new(database.clone(), &config.jwt_secret, user_table)?,
+            Some(user_table) => {
+                let auth = Auth::new(database.clone(), &config.jwt_secret, user_table)?;
+                match self.token_lifetime {
+                    Some(lifetime) => auth.with_token_lifetime(lifetime),
+                    None => auth,
+                }
+            }
             None => Auth::disabled(),
         };
         let mut tables: Vec<&TableSchema> = auth.user_table().into_iter().collect();

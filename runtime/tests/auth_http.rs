@@ -212,9 +212,11 @@ async fn bad_tokens_give_no_user() {
     let now = chrono::Utc::now().timestamp();
     let user_id = user["id"].to_string();
     let other_secret = b"another-secret-that-is-also-32-bytes-long!!";
-    let mut tampered = good_token.clone();
-    tampered.pop();
-    tampered.push(if good_token.ends_with('A') { 'B' } else { 'A' });
+    // The first signature character carries no padding bits, so changing it keeps the token
+    // well-formed while breaking the signature.
+    let (message, signature) = good_token.rsplit_once('.').unwrap();
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    let tampered = format!("{message}.{first}{}", &signature[1..]);
     let none_token = format!(
         "{}.{}.",
         base64_url(r#"{"alg":"none","typ":"JWT"}"#),
@@ -231,7 +233,7 @@ async fn bad_tokens_give_no_user() {
             "signature is invalid",
         ),
         (Some(tampered), "signature is invalid"),
-        (Some(none_token), "token"),
+        (Some(none_token), "malformed"),
         (
             Some(forge_token(
                 TEST_SECRET.as_bytes(),
@@ -297,6 +299,24 @@ async fn tokens_expire_after_seven_days_by_default() {
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(lifetime, 7 * 24 * 60 * 60);
     assert!(claims["sub"].is_string());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_lifetime_is_configurable() {
+    let server = TestServer::start(|server| {
+        server
+            .user_table(<User as appc_runtime::db::Entity>::schema().clone())
+            .token_lifetime(std::time::Duration::from_secs(3600))
+    })
+    .await;
+    let (token, _) = signup(&server, "gus", "long enough password").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
     server.stop().await;
 }
 

@@ -611,3 +611,31 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
         database.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_server_starts_migrate_one_after_the_other() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!(
+        "sqlite://{}",
+        directory.path().join("shared.db").display()
+    )];
+    urls.extend(common::fresh_postgres_url().await);
+    for url in urls {
+        // Two pools stand for two server processes starting at the same time.
+        let first = Database::connect(&url).await.unwrap();
+        let second = Database::connect(&url).await.unwrap();
+        let tables = [User::schema(), Message::schema()];
+        let (first_report, second_report) =
+            tokio::join!(migrate(&first, &tables), migrate(&second, &tables));
+        let mut created = [
+            first_report.unwrap().created_tables,
+            second_report.unwrap().created_tables,
+        ];
+        created.sort();
+        assert_eq!(
+            created,
+            [vec![], vec!["User".to_owned(), "Message".to_owned()]],
+            "{url}"
+        );
+    }
+}

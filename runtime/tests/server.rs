@@ -43,6 +43,68 @@ async fn auth_works_end_to_end_on_postgres() {
 }
 
 #[tokio::test]
+async fn auth_works_with_uuid_user_ids() {
+    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    let account = TableSchema::new("Account")
+        .column(
+            ColumnSchema::new("id", SqlType::Text)
+                .primary_key()
+                .default(ColumnDefault::Uuid),
+        )
+        .column(ColumnSchema::new("username", SqlType::Text).unique())
+        .column(
+            ColumnSchema::new("isAdmin", SqlType::Boolean)
+                .default(ColumnDefault::Value(false.into())),
+        );
+    let server = TestServer::start(|server| server.user_table(account)).await;
+    let (token, user) = signup(&server, "uma", "long enough password").await;
+    assert_eq!(user["id"].as_str().map(str::len), Some(36), "{user}");
+    assert_eq!(user["isAdmin"], false);
+    let me = http("GET", &server.url("/auth/me"), None, Some(&token)).await;
+    assert_eq!(me.body, user);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_entity_that_signup_cannot_fill_is_refused_at_start_up() {
+    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    let id = || {
+        ColumnSchema::new("id", SqlType::Integer)
+            .primary_key()
+            .default(ColumnDefault::Autoincrement)
+    };
+    let cases = [
+        (
+            TableSchema::new("User")
+                .column(id())
+                .column(ColumnSchema::new("username", SqlType::Text).unique())
+                .column(ColumnSchema::new("email", SqlType::Text)),
+            "the user entity `User` has the required field `email` without a default, but signup only receives a username and a password; make it optional (`?`) or give it a @default",
+        ),
+        (
+            TableSchema::new("User")
+                .column(id())
+                .column(ColumnSchema::new("username", SqlType::Text)),
+            "the user entity `User` needs a `username String @unique` field for usernameAndPassword auth",
+        ),
+        (
+            TableSchema::new("User").column(ColumnSchema::new("username", SqlType::Text).unique()),
+            "the user entity `User` needs an `id Int @id` or `id String @id` field",
+        ),
+    ];
+    for (user_table, expected) in cases {
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = common::test_config(data_dir.path(), None);
+        let error = appc_runtime::server::Server::new(config)
+            .user_table(user_table)
+            .bind()
+            .await
+            .unwrap_err();
+        assert_eq!(error.to_string(), expected);
+    }
+}
+
+#[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
     let server = TestServer::start(|server| {
         server.routes(|router| {

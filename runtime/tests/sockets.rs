@@ -85,6 +85,7 @@ struct ChatMessage {
 }
 
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RoomHandshake {
     room: String,
 }
@@ -104,21 +105,8 @@ async fn socket_server() -> TestServer {
     TestServer::start(|server| {
         server
             .user_table(User::schema().clone())
-            .namespace(
-                NamespaceConfig::new("/").on_connect(|connection: Connection| async move {
-                    greet(&connection);
-                    connection.socket.on(
-                        "chatMessage",
-                        async |socket: SocketRef,
-                               Payload(message): Payload<ChatMessage>,
-                               ack: AckSender| {
-                            ack.send(&json!({ "ok": true, "length": message.text.len() }))
-                                .ok();
-                            socket.emit("chatMessage", &message).ok();
-                        },
-                    );
-                }),
-            )
+            .tables([Message::schema().clone()])
+            .namespace_with_state(root_namespace)
             .namespace(
                 NamespaceConfig::new("/private")
                     .require_auth()
@@ -190,6 +178,33 @@ async fn a_socket_with_a_token_knows_its_user() {
         client.expect_event("hello").await,
         vec![json!({ "user": "gina" })]
     );
+    client.emit("whoami", json!(null), Some(1)).await;
+    assert_eq!(client.expect_ack(1).await, vec![json!({ "user": "gina" })]);
+
+    // The handler stores the message through `ctx.entities.message` with the socket's user.
+    client
+        .emit("chatMessage", json!({ "text": "stored" }), Some(2))
+        .await;
+    assert_eq!(
+        client.expect_ack(2).await,
+        vec![json!({ "ok": true, "length": 6 })]
+    );
+    let broadcast = client.expect_event("chatMessage").await;
+    assert_eq!(broadcast[0]["text"], "stored");
+    assert_eq!(broadcast[0]["room"], "general");
+    let rows = server
+        .state
+        .database
+        .table::<Message>()
+        .find_many(Default::default())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].text, "stored");
+    assert!(
+        rows[0].author_id.is_some(),
+        "the author is the socket's user"
+    );
     server.stop().await;
 }
 
@@ -208,9 +223,7 @@ async fn an_auth_namespace_refuses_missing_and_invalid_tokens() {
         "{message}"
     );
 
-    let mut forged = token.clone();
-    forged.pop();
-    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let forged = tamper_signature(&token);
     let (_, answer) =
         SocketClient::connect(server.address, "/private", json!({ "token": forged })).await;
     let Packet::ConnectError(error) = answer else {
@@ -246,8 +259,13 @@ async fn a_typed_handshake_is_validated_on_connect() {
         "invalid handshake: invalid payload for `handshake` at field `room`: invalid type: integer `42`, expected a string"
     );
 
-    let (mut client, answer) =
-        SocketClient::connect(server.address, "/rooms", json!({ "room": "lobby" })).await;
+    // The token belongs to the runtime, not to the typed handshake (which denies unknown fields).
+    let (mut client, answer) = SocketClient::connect(
+        server.address,
+        "/rooms",
+        json!({ "room": "lobby", "token": "x" }),
+    )
+    .await;
     assert!(matches!(answer, Packet::Connect(_)), "{answer:?}");
     client.expect_event("hello").await;
     // Emitting to the room from outside any handler reaches the member.
@@ -260,6 +278,23 @@ async fn a_typed_handshake_is_validated_on_connect() {
     assert_eq!(
         client.expect_event("roomEvent").await,
         vec![json!({ "n": 1 })]
+    );
+    server
+        .state
+        .emitter
+        .to_all("/rooms", "everyone", &json!("all"))
+        .await
+        .unwrap();
+    assert_eq!(client.expect_event("everyone").await, vec![json!("all")]);
+    let unknown = server
+        .state
+        .emitter
+        .to_all("/nowhere", "everyone", &json!("all"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "no socket namespace `/nowhere` is registered; declare it in main.wasp"
     );
     server.stop().await;
 }
@@ -314,6 +349,16 @@ async fn a_malformed_payload_yields_an_error_and_the_server_keeps_running() {
     let (mut newcomer, answer) = SocketClient::connect(server.address, "/", json!({})).await;
     assert!(matches!(answer, Packet::Connect(_)));
     newcomer.expect_event("hello").await;
+    // Only the two valid messages reached the handler, which stores every message it sees.
+    let stored = server
+        .state
+        .database
+        .table::<Message>()
+        .find_many(Default::default())
+        .await
+        .unwrap();
+    let texts: Vec<&str> = stored.iter().map(|message| message.text.as_str()).collect();
+    assert_eq!(texts, ["hi", "still here"]);
     server.stop().await;
 }
 
@@ -384,4 +429,12 @@ async fn the_msgpack_encoding_carries_events_and_acks() {
     let stored = client.expect_event("chatMessage").await;
     assert_eq!(stored[1]["text"], "packed");
     server.stop().await;
+}
+
+/// Changes the first character of the signature, which (unlike the last one) carries no padding
+/// bits, so the token stays well-formed but its signature no longer matches.
+fn tamper_signature(token: &str) -> String {
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    format!("{message}.{first}{}", &signature[1..])
 }

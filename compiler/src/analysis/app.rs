@@ -1,17 +1,15 @@
 //! The `app` declaration: title, head, `wasp`, `auth`, `db`, `server`, `client` and `webSocket`.
 
-use super::declarations::{DeclKind, Declarations};
+use super::auth;
+use super::declarations::Declarations;
 use super::entities::CheckedEntity;
 use super::fields::{self, DictShape, FieldSpec};
 use super::imports::ImportChecker;
-use super::ir::{
-    App, Auth, AuthMethods, ClientConfig, Database, DatabaseSystem, EntityFieldKind, Namespace,
-    ScalarType, ServerConfig,
-};
+use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, Namespace, ServerConfig};
 use super::sockets::{self, SocketContext};
 use super::types::CheckedRecords;
 use crate::diagnostics::Diagnostic;
-use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use crate::syntax::ast::{Decl, Expr, Span};
 use std::fmt::Display;
 
 const APP_FIELDS: [FieldSpec; 8] = [
@@ -24,44 +22,12 @@ const APP_FIELDS: [FieldSpec; 8] = [
     FieldSpec::optional("client"),
     FieldSpec::optional("webSocket"),
 ];
-const APP_UNSUPPORTED: [&str; 1] = ["emailSender"];
+const APP_UNSUPPORTED: [&str; 2] = ["emailSender", "dependencies"];
 
 const WASP_FIELDS: [FieldSpec; 1] = [FieldSpec::required("version", "version: \"^0.17.0\"")];
 
-const AUTH_FIELDS: [FieldSpec; 4] = [
-    FieldSpec::required("userEntity", "userEntity: User"),
-    FieldSpec::required("methods", "methods: { usernameAndPassword: {} }"),
-    FieldSpec::required(
-        "onAuthFailedRedirectTo",
-        "onAuthFailedRedirectTo: \"/login\"",
-    ),
-    FieldSpec::optional("onAuthSucceededRedirectTo"),
-];
-const AUTH_UNSUPPORTED: [&str; 8] = [
-    "externalAuthEntity",
-    "signup",
-    "onBeforeSignup",
-    "onAfterSignup",
-    "onAfterEmailVerified",
-    "onBeforeOAuthRedirect",
-    "onBeforeLogin",
-    "onAfterLogin",
-];
-
-const AUTH_METHOD_FIELDS: [FieldSpec; 1] = [FieldSpec::optional("usernameAndPassword")];
-const AUTH_METHODS_UNSUPPORTED: [&str; 7] = [
-    "email",
-    "google",
-    "gitHub",
-    "discord",
-    "keycloak",
-    "slack",
-    "microsoft",
-];
-const USERNAME_AND_PASSWORD_UNSUPPORTED: [&str; 1] = ["userSignupFields"];
-
 const DB_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("system"), FieldSpec::optional("seeds")];
-const DB_UNSUPPORTED: [&str; 1] = ["prisma"];
+const DB_UNSUPPORTED: [&str; 2] = ["prisma", "prismaSetupFn"];
 
 const SERVER_FIELDS: [FieldSpec; 2] = [
     FieldSpec::optional("setupFn"),
@@ -87,8 +53,11 @@ pub struct CheckedApp {
     pub root_socket: Option<Option<Namespace>>,
     /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
     pub has_auth: bool,
+    /// The paths `auth` redirects to, for the check that routes serve them.
+    pub auth_redirects: Vec<auth::Redirect>,
 }
 
+/// What the app checks need from the rest of the analysis.
 pub struct AppContext<'c, 'a, 'f> {
     pub declarations: &'c Declarations<'a>,
     pub entities: &'c [CheckedEntity<'a>],
@@ -96,6 +65,7 @@ pub struct AppContext<'c, 'a, 'f> {
     pub imports: &'c mut ImportChecker<'f>,
 }
 
+/// Checks the `app` declaration and everything nested in it, including the root webSocket.
 pub fn check(
     decl: &Decl,
     context: &mut AppContext,
@@ -107,6 +77,7 @@ pub fn check(
         owner_span: decl.name.span,
         fields: &APP_FIELDS,
         unsupported: &APP_UNSUPPORTED,
+        unsupported_help: None,
     };
     let Some(fields) = fields::check_dict(&decl.body, &shape, diagnostics) else {
         return CheckedApp {
@@ -117,6 +88,7 @@ pub fn check(
             client: None,
             root_socket: None,
             has_auth: false,
+            auth_redirects: Vec::new(),
         };
     };
     let title = fields
@@ -129,6 +101,7 @@ pub fn check(
                 owner_span: entry.key.span,
                 fields: &WASP_FIELDS,
                 unsupported: &[],
+                unsupported_help: None,
             };
             fields::check_dict(&entry.value, &shape, diagnostics)
                 .and_then(|wasp| wasp.get("version"))
@@ -151,8 +124,16 @@ pub fn check(
         _ => None,
     };
     let has_auth = fields.get("auth").is_some();
+    let mut auth_redirects = Vec::new();
     let auth = match fields.entry("auth") {
-        Some(entry) => check_auth(&entry.value, entry.key.span, context, diagnostics).map(Some),
+        Some(entry) => auth::check_auth(
+            &entry.value,
+            entry.key.span,
+            context,
+            &mut auth_redirects,
+            diagnostics,
+        )
+        .map(Some),
         None => Some(None),
     };
     let db = match fields.entry("db") {
@@ -199,6 +180,7 @@ pub fn check(
         client,
         root_socket,
         has_auth,
+        auth_redirects,
     }
 }
 
@@ -219,175 +201,6 @@ fn string_list(
     ok.then_some(strings)
 }
 
-fn check_auth(
-    value: &Expr,
-    key_span: Span,
-    context: &mut AppContext,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Auth> {
-    let shape = DictShape {
-        owner: &"`auth`",
-        owner_span: key_span,
-        fields: &AUTH_FIELDS,
-        unsupported: &AUTH_UNSUPPORTED,
-    };
-    let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let methods = fields
-        .entry("methods")
-        .and_then(|entry| check_auth_methods(&entry.value, entry.key.span, diagnostics));
-    let user_entity = fields.get("userEntity").and_then(|value| {
-        let (name, span) = fields::expect_reference(value, &"`auth.userEntity`", diagnostics)?;
-        context
-            .declarations
-            .resolve(name, span, DeclKind::Entity, diagnostics)?;
-        Some((name, span))
-    });
-    if let (Some((name, span)), Some(methods)) = (user_entity, &methods)
-        && methods.username_and_password
-    {
-        check_username_field(name, span, context.entities, diagnostics);
-    }
-    let redirect = |key: &str, diagnostics: &mut Vec<Diagnostic>| {
-        fields.get(key).and_then(|value| {
-            let path = fields::expect_string(value, &format_args!("`auth.{key}`"), diagnostics)?;
-            if !path.starts_with('/') {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("`auth.{key}` must be a path that starts with `/`"),
-                        value.span,
-                        "not an app path",
-                    )
-                    .with_help(format!(
-                        "write e.g. `\"/{}\"`",
-                        path.trim_start_matches('/')
-                    )),
-                );
-                return None;
-            }
-            Some(path.to_string())
-        })
-    };
-    let on_failed = redirect("onAuthFailedRedirectTo", diagnostics);
-    let on_succeeded = match fields.get("onAuthSucceededRedirectTo") {
-        Some(_) => redirect("onAuthSucceededRedirectTo", diagnostics),
-        None => Some("/".to_string()),
-    };
-    Some(Auth {
-        user_entity: user_entity?.0.to_string(),
-        methods: methods?,
-        on_auth_failed_redirect_to: on_failed?,
-        on_auth_succeeded_redirect_to: on_succeeded?,
-    })
-}
-
-fn check_auth_methods(
-    value: &Expr,
-    key_span: Span,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<AuthMethods> {
-    let shape = DictShape {
-        owner: &"`auth.methods`",
-        owner_span: key_span,
-        fields: &AUTH_METHOD_FIELDS,
-        unsupported: &AUTH_METHODS_UNSUPPORTED,
-    };
-    let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let username_and_password = match fields.entry("usernameAndPassword") {
-        Some(entry) => {
-            let shape = DictShape {
-                owner: &"`usernameAndPassword`",
-                owner_span: entry.key.span,
-                fields: &[],
-                unsupported: &USERNAME_AND_PASSWORD_UNSUPPORTED,
-            };
-            fields::check_dict(&entry.value, &shape, diagnostics)?;
-            true
-        }
-        None => false,
-    };
-    let is_empty = matches!(&value.kind, ExprKind::Dict(entries) if entries.is_empty());
-    if !username_and_password {
-        if is_empty {
-            diagnostics.push(
-                Diagnostic::error(
-                    "`auth.methods` enables no login method",
-                    value.span,
-                    "no method",
-                )
-                .with_help("add `usernameAndPassword: {}`"),
-            );
-        }
-        return None;
-    }
-    Some(AuthMethods {
-        username_and_password,
-    })
-}
-
-/// Username-and-password auth stores the login name in a unique `String` field `username`.
-fn check_username_field(
-    entity_name: &str,
-    reference_span: Span,
-    entities: &[CheckedEntity],
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let Some(entity) = entities
-        .iter()
-        .find(|checked| checked.entity.name == entity_name)
-    else {
-        return;
-    };
-    let Some((field, field_span)) = entity.field("username") else {
-        diagnostics.push(
-            Diagnostic::error(
-                format!("the user entity `{entity_name}` has no `username` field"),
-                reference_span,
-                "used as the user entity here",
-            )
-            .with_secondary(entity.decl.name.span, format!("`{entity_name}` declared here"))
-            .with_help(format!(
-                "add `username String @unique` to entity `{entity_name}`: username-and-password auth stores the login name there"
-            )),
-        );
-        return;
-    };
-    let is_string = matches!(
-        field.kind,
-        EntityFieldKind::Scalar {
-            scalar: ScalarType::String
-        }
-    );
-    if !is_string || field.optional || field.list {
-        diagnostics.push(
-            Diagnostic::error(
-                format!("the `username` field of user entity `{entity_name}` must be a required `String`"),
-                field_span,
-                "not a required `String`",
-            )
-            .with_secondary(reference_span, "used as the user entity here")
-            .with_help("declare it as `username String @unique`"),
-        );
-        return;
-    }
-    let is_unique = entity
-        .entity
-        .unique_constraints
-        .iter()
-        .any(|group| group.len() == 1 && group[0] == "username")
-        || entity.entity.id_field == "username";
-    if !is_unique {
-        diagnostics.push(
-            Diagnostic::error(
-                format!("the `username` field of user entity `{entity_name}` must be unique"),
-                field_span,
-                "not `@unique`",
-            )
-            .with_secondary(reference_span, "used as the user entity here")
-            .with_help("add `@unique`: `username String @unique`"),
-        );
-    }
-}
-
 fn check_db(
     value: &Expr,
     key_span: Span,
@@ -399,6 +212,7 @@ fn check_db(
         owner_span: key_span,
         fields: &DB_FIELDS,
         unsupported: &DB_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let system = match fields.get("system") {
@@ -457,6 +271,7 @@ fn check_server(
         owner_span: key_span,
         fields: &SERVER_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
@@ -487,6 +302,7 @@ fn check_client(
         owner_span: key_span,
         fields: &CLIENT_FIELDS,
         unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut import =

@@ -165,7 +165,7 @@ impl<'a> Declarations<'a> {
     /// The declarations of the expected kind when few, or how to declare one.
     fn help_for_wrong_kind(&self, expected: DeclKind) -> String {
         let candidates = self.names_of_kind(expected);
-        if candidates.is_empty() || candidates.len() > 6 {
+        if candidates.is_empty() || candidates.len() > suggest::SHORT_LIST {
             return format!(
                 "refer to {} here, declared with `{} Name ...`",
                 expected.with_article(),
@@ -194,8 +194,8 @@ impl<'a> Declarations<'a> {
 pub fn collect<'a>(module: &'a Module, diagnostics: &mut Vec<Diagnostic>) -> Declarations<'a> {
     let mut declarations = Declarations {
         app: None,
-        all: Vec::new(),
-        by_name: HashMap::new(),
+        all: Vec::with_capacity(module.decls.len()),
+        by_name: HashMap::with_capacity(module.decls.len()),
     };
     for decl in &module.decls {
         let keyword = decl.kind.name.as_str();

@@ -1,17 +1,15 @@
-//! Entities: checks the PSL body of every `entity` and resolves the relations between them.
-//!
-//! Runs in two steps. The first checks each entity on its own (field types, attributes, defaults,
-//! exactly one `@id`); the second, once every entity is known, checks relations: `fields` and
-//! `references` name existing fields of matching types, and each relation field has exactly one
-//! opposite field on the other entity, so that the IR can name both sides.
+//! Entities: checks the PSL body of every `entity` on its own (field types, attributes, defaults,
+//! exactly one `@id`), then hands the relations between them to `relations`.
 
 use super::declarations::{DeclKind, Declarations};
-use super::ir::{DefaultValue, Entity, EntityField, EntityFieldKind, Relation, ScalarType};
+use super::ir::{
+    DefaultValue, Entity, EntityField, EntityFieldKind, ReferentialAction, Relation, ScalarType,
+};
 use super::psl::{self, Attribute, ValueKind};
+use super::relations;
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, ExprKind, Span};
-use std::collections::HashMap;
 
 /// An entity as checked, with the spans later passes point at.
 pub struct CheckedEntity<'a> {
@@ -19,11 +17,12 @@ pub struct CheckedEntity<'a> {
     pub entity: Entity,
     /// The span of each field's name, parallel to `entity.fields`.
     pub field_spans: Vec<Span>,
-    /// For each relation field, what its `@relation(...)` said; parallel to `entity.fields`.
-    relation_attributes: Vec<Option<RelationAttribute>>,
-    /// True when some field was dropped because its type is unknown; a relation that seems to
-    /// have no opposite field may then just be that dropped field.
-    has_unresolved_fields: bool,
+    /// What each field's `@relation(...)` said (empty for scalar fields and relation fields
+    /// without one); parallel to `entity.fields`.
+    pub relation_attributes: Vec<RelationAttribute>,
+    /// True when some field was dropped (its type is unknown or its line could not be read); a
+    /// field that seems missing may then just be that dropped field, so it is not reported.
+    pub has_unresolved_fields: bool,
 }
 
 impl CheckedEntity<'_> {
@@ -39,12 +38,16 @@ impl CheckedEntity<'_> {
 
 /// What `@relation(...)` says, with spans.
 #[derive(Default)]
-struct RelationAttribute {
-    name: Option<String>,
-    fields: Vec<(String, Span)>,
-    fields_span: Option<Span>,
-    references: Vec<(String, Span)>,
-    references_span: Option<Span>,
+pub struct RelationAttribute {
+    pub name: Option<String>,
+    pub fields: Vec<(String, Span)>,
+    pub fields_span: Option<Span>,
+    pub references: Vec<(String, Span)>,
+    pub references_span: Option<Span>,
+    pub on_delete: Option<ReferentialAction>,
+    pub on_update: Option<ReferentialAction>,
+    /// True when an argument was reported as malformed; the key is then not checked further.
+    pub malformed: bool,
 }
 
 const SCALARS: [(&str, ScalarType); 9] = [
@@ -62,7 +65,13 @@ const SCALARS: [(&str, ScalarType); 9] = [
 const FIELD_ATTRIBUTES: [&str; 6] = ["id", "default", "unique", "updatedAt", "relation", "map"];
 const BLOCK_ATTRIBUTES: [&str; 4] = ["unique", "index", "map", "id"];
 const DEFAULT_FUNCTIONS: [&str; 4] = ["autoincrement", "now", "uuid", "cuid"];
-const REFERENTIAL_ACTIONS: [&str; 5] = ["Cascade", "Restrict", "NoAction", "SetNull", "SetDefault"];
+const REFERENTIAL_ACTIONS: [(&str, ReferentialAction); 5] = [
+    ("Cascade", ReferentialAction::Cascade),
+    ("Restrict", ReferentialAction::Restrict),
+    ("NoAction", ReferentialAction::NoAction),
+    ("SetNull", ReferentialAction::SetNull),
+    ("SetDefault", ReferentialAction::SetDefault),
+];
 
 /// Checks every entity of the spec, then the relations between them.
 pub fn check<'a>(
@@ -73,7 +82,7 @@ pub fn check<'a>(
         .of_kind(DeclKind::Entity)
         .filter_map(|decl| check_entity(decl, declarations, diagnostics))
         .collect();
-    resolve_relations(&mut entities, diagnostics);
+    relations::resolve_relations(&mut entities, diagnostics);
     entities
 }
 
@@ -114,7 +123,9 @@ fn check_entity<'a>(
             return None;
         }
     };
+    let errors_before_psl = diagnostics.len();
     let model = psl::parse(&quoter.content, quoter.content_span.start, diagnostics);
+    let psl_had_errors = diagnostics.len() > errors_before_psl;
     let mut checked = CheckedEntity {
         decl,
         entity: Entity {
@@ -126,7 +137,8 @@ fn check_entity<'a>(
         },
         field_spans: Vec::new(),
         relation_attributes: Vec::new(),
-        has_unresolved_fields: false,
+        // A line that could not be read may have declared a field that later lines use.
+        has_unresolved_fields: psl_had_errors,
     };
     let mut id_span: Option<Span> = None;
     for field in &model.fields {
@@ -149,6 +161,21 @@ fn check_entity<'a>(
             checked.has_unresolved_fields = true;
             continue;
         };
+        // Prisma keeps scalar lists only on some databases, and appc's runtime stores none.
+        if field.list
+            && let EntityFieldKind::Scalar { scalar } = &kind
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("field `{}` is a list of `{scalar:?}`, and appc does not store lists of scalars", field.name),
+                    field.type_span,
+                    "a scalar list",
+                )
+                .with_help(format!(
+                    "store the values as `Json`, or declare an entity for them and relate it to `{entity_name}`"
+                )),
+            );
+        }
         let mut entity_field = EntityField {
             name: field.name.clone(),
             kind,
@@ -159,7 +186,7 @@ fn check_entity<'a>(
             is_updated_at: false,
             default: None,
         };
-        let mut relation_attribute = None;
+        let mut relation_attribute = RelationAttribute::default();
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for attribute in &field.attributes {
             if let Some((_, first)) = seen.iter().find(|(name, _)| *name == attribute.name) {
@@ -207,10 +234,6 @@ fn check_entity<'a>(
                 .unique_constraints
                 .push(vec![field.name.clone()]);
         }
-        if matches!(entity_field.kind, EntityFieldKind::Relation(_)) && relation_attribute.is_none()
-        {
-            relation_attribute = Some(RelationAttribute::default());
-        }
         checked.entity.fields.push(entity_field);
         checked.field_spans.push(field.name_span);
         checked.relation_attributes.push(relation_attribute);
@@ -255,6 +278,8 @@ fn field_kind(
             relation_name: None,
             fields: Vec::new(),
             references: Vec::new(),
+            on_delete: None,
+            on_update: None,
         })),
         Some((kind, decl)) => {
             diagnostics.push(
@@ -306,12 +331,41 @@ fn field_kind(
 fn apply_field_attribute(
     attribute: &Attribute,
     field: &mut EntityField,
-    relation_attribute: &mut Option<RelationAttribute>,
+    relation_attribute: &mut RelationAttribute,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let name = attribute.name.as_str();
-    // Database-specific native types (`@db.VarChar(255)`) only matter to migrations.
-    if name.starts_with("db.") || name == "map" {
+    // Native database types (`@db.VarChar(255)`) do not change what a field holds, so they are
+    // only worth a warning: appc picks the column type from the scalar type.
+    if let Some(native_type) = name.strip_prefix("db.") {
+        diagnostics.push(
+            Diagnostic::warning(
+                format!(
+                    "native type `@db.{native_type}` of field `{}` is ignored",
+                    field.name
+                ),
+                attribute.span,
+                "ignored",
+            )
+            .with_help(
+                "appc chooses the column type from the field's scalar type; remove this attribute",
+            ),
+        );
+        return;
+    }
+    // Renaming a column changes which data the app reads, so it cannot be silently ignored.
+    if name == "map" {
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "`@map` on field `{}` is not supported by appc yet",
+                    field.name
+                ),
+                attribute.span,
+                "column renaming is not supported",
+            )
+            .with_help("remove `@map`: the column takes the field's name"),
+        );
         return;
     }
     let scalar = match &field.kind {
@@ -390,7 +444,7 @@ fn apply_field_attribute(
                 );
                 return;
             }
-            *relation_attribute = Some(relation_arguments(attribute, diagnostics));
+            *relation_attribute = relation_arguments(attribute, diagnostics);
         }
         _ => {
             let help = match suggest::closest(name, FIELD_ATTRIBUTES) {
@@ -541,15 +595,30 @@ fn relation_arguments(
             (None, ValueKind::String(name)) if index == 0 => relation.name = Some(name.clone()),
             (Some("name"), ValueKind::String(name)) => relation.name = Some(name.clone()),
             (Some("fields"), _) => {
+                let before = diagnostics.len();
                 relation.fields = field_name_list(&argument.value, "fields", diagnostics);
                 relation.fields_span = Some(argument.value.span);
+                relation.malformed |= diagnostics.len() > before;
             }
             (Some("references"), _) => {
+                let before = diagnostics.len();
                 relation.references = field_name_list(&argument.value, "references", diagnostics);
                 relation.references_span = Some(argument.value.span);
+                relation.malformed |= diagnostics.len() > before;
             }
-            (Some("onDelete" | "onUpdate"), ValueKind::Word(action))
-                if REFERENTIAL_ACTIONS.contains(&action.as_str()) => {}
+            (Some(which @ ("onDelete" | "onUpdate")), ValueKind::Word(action))
+                if REFERENTIAL_ACTIONS.iter().any(|(name, _)| name == action) =>
+            {
+                let action = REFERENTIAL_ACTIONS
+                    .iter()
+                    .find(|(name, _)| name == action)
+                    .map(|(_, action)| *action);
+                if which == "onDelete" {
+                    relation.on_delete = action;
+                } else {
+                    relation.on_update = action;
+                }
+            }
             (Some("onDelete" | "onUpdate"), _) => diagnostics.push(
                 Diagnostic::error(
                     "unknown referential action",
@@ -558,7 +627,7 @@ fn relation_arguments(
                 )
                 .with_help(format!(
                     "use one of {}",
-                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS)
+                    suggest::quoted_alternatives(REFERENTIAL_ACTIONS.iter().map(|(name, _)| *name))
                 )),
             ),
             (Some("map"), ValueKind::String(_)) => {}
@@ -642,6 +711,7 @@ fn apply_block_attribute(
                         )
                         .with_help("list the scalar fields that hold the foreign key instead"),
                     ),
+                    None if checked.has_unresolved_fields => {}
                     None => diagnostics.push(
                         Diagnostic::error(
                             format!("cannot find field `{name}` in entity `{entity_name}`"),
@@ -658,7 +728,14 @@ fn apply_block_attribute(
                 checked.entity.indexes.push(group);
             }
         }
-        "map" => {}
+        "map" => diagnostics.push(
+            Diagnostic::error(
+                format!("`@@map` on entity `{entity_name}` is not supported by appc yet"),
+                attribute.span,
+                "table renaming is not supported",
+            )
+            .with_help("remove `@@map`: the table takes the entity's name"),
+        ),
         "id" => diagnostics.push(
             Diagnostic::error(
                 format!("entity `{entity_name}` has a composite id (`@@id`), which appc does not support yet"),
@@ -670,7 +747,7 @@ fn apply_block_attribute(
         other => {
             let help = match suggest::closest(other, BLOCK_ATTRIBUTES) {
                 Some(suggestion) => format!("did you mean `@@{suggestion}`?"),
-                None => "block attributes are `@@unique([...])`, `@@index([...])` and `@@map(\"...\")`".to_string(),
+                None => "block attributes are `@@unique([...])` and `@@index([...])`".to_string(),
             };
             diagnostics.push(
                 Diagnostic::error(
@@ -685,7 +762,7 @@ fn apply_block_attribute(
 }
 
 /// A did-you-mean over the fields of an entity, or the list of its fields.
-fn field_help(checked: &CheckedEntity, name: &str) -> String {
+pub fn field_help(checked: &CheckedEntity, name: &str) -> String {
     let names: Vec<&str> = checked
         .entity
         .fields
@@ -695,388 +772,4 @@ fn field_help(checked: &CheckedEntity, name: &str) -> String {
     suggest::help_for_unknown(name, &names, "fields", || {
         format!("add a field `{name}` to entity `{}`", checked.entity.name)
     })
-}
-
-/// Checks every relation field against the entity it points at and links both sides.
-fn resolve_relations(entities: &mut [CheckedEntity], diagnostics: &mut Vec<Diagnostic>) {
-    let index_by_name: HashMap<String, usize> = entities
-        .iter()
-        .enumerate()
-        .map(|(index, checked)| (checked.entity.name.clone(), index))
-        .collect();
-    // Computed first and applied afterwards, because each side reads the other.
-    let mut resolved: Vec<(usize, usize, Relation)> = Vec::new();
-    for (entity_index, checked) in entities.iter().enumerate() {
-        for (field_index, field) in checked.entity.fields.iter().enumerate() {
-            let EntityFieldKind::Relation(relation) = &field.kind else {
-                continue;
-            };
-            let Some(&target_index) = index_by_name.get(&relation.target_entity) else {
-                // The target entity failed its own checks; that was reported already.
-                continue;
-            };
-            let attribute = checked.relation_attributes[field_index]
-                .as_ref()
-                .expect("relation fields always have a relation attribute entry");
-            let target = &entities[target_index];
-            if let Some(relation) =
-                resolve_relation(checked, field_index, attribute, target, diagnostics)
-            {
-                resolved.push((entity_index, field_index, relation));
-            }
-        }
-    }
-    for (entity_index, field_index, relation) in resolved {
-        entities[entity_index].entity.fields[field_index].kind =
-            EntityFieldKind::Relation(relation);
-    }
-}
-
-fn resolve_relation(
-    checked: &CheckedEntity,
-    field_index: usize,
-    attribute: &RelationAttribute,
-    target: &CheckedEntity,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Relation> {
-    let field = &checked.entity.fields[field_index];
-    let field_span = checked.field_spans[field_index];
-    let entity_name = checked.entity.name.as_str();
-    let target_name = target.entity.name.as_str();
-    // On a list field, `fields` are wrong in themselves (reported below); checking what they
-    // name would only add noise.
-    let mut ok =
-        field.list || check_foreign_key(checked, field, field_span, attribute, target, diagnostics);
-
-    // The opposite side: a field of the target whose type is this entity, with the same relation
-    // name, that is not this very field (self-relations have both sides in one entity).
-    let opposites: Vec<usize> = target
-        .entity
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(index, candidate)| {
-            let EntityFieldKind::Relation(candidate_relation) = &candidate.kind else {
-                return false;
-            };
-            let same_field = target.entity.name == checked.entity.name && *index == field_index;
-            let candidate_name = target.relation_attributes[*index]
-                .as_ref()
-                .and_then(|candidate_attribute| candidate_attribute.name.as_deref());
-            candidate_relation.target_entity == entity_name
-                && !same_field
-                && candidate_name == attribute.name.as_deref()
-        })
-        .map(|(index, _)| index)
-        .collect();
-    let opposite_index = match opposites.as_slice() {
-        [only] => *only,
-        [] if target.has_unresolved_fields => return None,
-        [] => {
-            let suggestion = if field.list {
-                format!(
-                    "add a field such as `{} {entity_name} @relation(fields: [{}Id], references: [id])` to entity `{target_name}`",
-                    lower_first(entity_name),
-                    lower_first(entity_name)
-                )
-            } else {
-                format!(
-                    "add a field such as `{}s {entity_name}[]` to entity `{target_name}`",
-                    lower_first(entity_name)
-                )
-            };
-            let help = match &attribute.name {
-                Some(name) => format!("{suggestion}, with `@relation(\"{name}\")`"),
-                None => suggestion,
-            };
-            diagnostics.push(
-                Diagnostic::error(
-                    format!(
-                        "relation field `{}` of entity `{entity_name}` has no opposite field in entity `{target_name}`",
-                        field.name
-                    ),
-                    field_span,
-                    format!("refers to `{target_name}`, which does not refer back"),
-                )
-                .with_secondary(target.decl.name.span, format!("`{target_name}` declared here"))
-                .with_help(help),
-            );
-            return None;
-        }
-        [first, second, ..] => {
-            diagnostics.push(
-                Diagnostic::error(
-                    format!(
-                        "relation field `{}` of entity `{entity_name}` matches several fields of entity `{target_name}`",
-                        field.name
-                    ),
-                    field_span,
-                    "ambiguous relation",
-                )
-                .with_secondary(target.field_spans[*first], "could be this field")
-                .with_secondary(target.field_spans[*second], "or this one")
-                .with_help("name each relation on both sides with `@relation(\"Name\")`"),
-            );
-            return None;
-        }
-    };
-    let opposite = &target.entity.fields[opposite_index];
-    let opposite_attribute = target.relation_attributes[opposite_index]
-        .as_ref()
-        .expect("relation fields always have a relation attribute entry");
-    let this_has_key = attribute.fields_span.is_some();
-    let opposite_has_key = opposite_attribute.fields_span.is_some();
-    // Each problem of the pair is reported once, from the side that comes first.
-    let reports_for_pair =
-        (entity_name, field.name.as_str()) <= (target_name, opposite.name.as_str());
-    match (field.list, opposite.list) {
-        (true, true) => {
-            if this_has_key {
-                ok = false;
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "list relation field `{}` cannot hold a foreign key",
-                            field.name
-                        ),
-                        attribute.fields_span.unwrap_or(field_span),
-                        "`fields` on a list field",
-                    )
-                    .with_help(
-                        "a many-to-many relation needs no `fields` or `references`: remove them",
-                    ),
-                );
-            }
-        }
-        (false, true) => {
-            if !this_has_key {
-                ok = false;
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "relation field `{}` of entity `{entity_name}` needs `@relation(fields: [...], references: [...])`",
-                            field.name
-                        ),
-                        field_span,
-                        "this side holds the foreign key",
-                    )
-                    .with_help(format!(
-                        "add a scalar field such as `{}Id Int` and write `{} {target_name} @relation(fields: [{}Id], references: [{}])`",
-                        field.name, field.name, field.name, default_reference(target)
-                    )),
-                );
-            }
-        }
-        (true, false) => {
-            if this_has_key {
-                ok = false;
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "list relation field `{}` cannot hold a foreign key",
-                            field.name
-                        ),
-                        attribute.fields_span.unwrap_or(field_span),
-                        "`fields` on a list field",
-                    )
-                    .with_help(format!(
-                        "move `fields` and `references` to field `{}` of entity `{target_name}`",
-                        opposite.name
-                    )),
-                );
-            }
-        }
-        (false, false) => {
-            if this_has_key == opposite_has_key && reports_for_pair {
-                ok = false;
-                let message = if this_has_key {
-                    "both sides of a one-to-one relation hold a foreign key"
-                } else {
-                    "neither side of a one-to-one relation holds a foreign key"
-                };
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("{message}: `{entity_name}.{}` and `{target_name}.{}`", field.name, opposite.name),
-                        field_span,
-                        "one side",
-                    )
-                    .with_secondary(target.field_spans[opposite_index], "other side")
-                    .with_help("write `@relation(fields: [...], references: [...])` on exactly one of the two fields"),
-                );
-            }
-        }
-    }
-    ok.then(|| Relation {
-        target_entity: target_name.to_string(),
-        opposite_field: opposite.name.clone(),
-        relation_name: attribute.name.clone(),
-        fields: attribute
-            .fields
-            .iter()
-            .map(|(name, _)| name.clone())
-            .collect(),
-        references: attribute
-            .references
-            .iter()
-            .map(|(name, _)| name.clone())
-            .collect(),
-    })
-}
-
-/// Checks `fields` and `references` of one relation field; true when they are sound.
-fn check_foreign_key(
-    checked: &CheckedEntity,
-    field: &EntityField,
-    field_span: Span,
-    attribute: &RelationAttribute,
-    target: &CheckedEntity,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> bool {
-    let before = diagnostics.len();
-    let target_name = target.entity.name.as_str();
-    match (attribute.fields_span, attribute.references_span) {
-        (None, None) => return true,
-        (Some(span), None) => diagnostics.push(
-            Diagnostic::error(
-                format!(
-                    "`@relation` of field `{}` has `fields` but no `references`",
-                    field.name
-                ),
-                span,
-                "needs `references` too",
-            )
-            .with_help(format!("add `references: [{}]`", default_reference(target))),
-        ),
-        (None, Some(span)) => diagnostics.push(
-            Diagnostic::error(
-                format!(
-                    "`@relation` of field `{}` has `references` but no `fields`",
-                    field.name
-                ),
-                span,
-                "needs `fields` too",
-            )
-            .with_help(format!(
-                "add `fields: [{}Id]` naming a scalar field of this entity",
-                field.name
-            )),
-        ),
-        (Some(fields_span), Some(_)) => {
-            if attribute.fields.len() != attribute.references.len() || attribute.fields.is_empty() {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "`fields` and `references` of field `{}` have different lengths",
-                            field.name
-                        ),
-                        fields_span,
-                        format!(
-                            "{} fields here, {} in `references`",
-                            attribute.fields.len(),
-                            attribute.references.len()
-                        ),
-                    )
-                    .with_help("list one field of this entity for each referenced field"),
-                );
-            }
-            for ((name, span), (reference, reference_span)) in
-                attribute.fields.iter().zip(&attribute.references)
-            {
-                let local = checked.field(name);
-                let remote = target.field(reference);
-                if local.is_none() {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            format!(
-                                "cannot find field `{name}` in entity `{}`",
-                                checked.entity.name
-                            ),
-                            *span,
-                            "no such field",
-                        )
-                        .with_help(field_help(checked, name)),
-                    );
-                }
-                if remote.is_none() {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            format!("cannot find field `{reference}` in entity `{target_name}`"),
-                            *reference_span,
-                            "no such field",
-                        )
-                        .with_help(field_help(target, reference)),
-                    );
-                }
-                let (Some((local, _)), Some((remote, _))) = (local, remote) else {
-                    continue;
-                };
-                if let (
-                    EntityFieldKind::Scalar { scalar: local_type },
-                    EntityFieldKind::Scalar {
-                        scalar: remote_type,
-                    },
-                ) = (&local.kind, &remote.kind)
-                {
-                    if local_type != remote_type {
-                        diagnostics.push(
-                            Diagnostic::error(
-                                format!(
-                                    "foreign key `{name}` is `{local_type:?}` but `{target_name}.{reference}` is `{remote_type:?}`"
-                                ),
-                                *span,
-                                "type differs from the referenced field",
-                            )
-                            .with_help(format!("declare `{name}` as `{remote_type:?}`")),
-                        );
-                    }
-                } else {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "`fields` and `references` must name scalar fields",
-                            if matches!(local.kind, EntityFieldKind::Relation(_)) { *span } else { *reference_span },
-                            "a relation field",
-                        )
-                        .with_help("name the scalar fields that hold and receive the key, e.g. `userId` and `id`"),
-                    );
-                }
-            }
-            let referenced: Vec<String> = attribute
-                .references
-                .iter()
-                .map(|(name, _)| name.clone())
-                .collect();
-            let is_key = referenced == [target.entity.id_field.clone()]
-                || target.entity.unique_constraints.contains(&referenced);
-            if !referenced.is_empty()
-                && referenced.iter().all(|name| target.field(name).is_some())
-                && !is_key
-            {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("`references` of field `{}` must be the id or a unique field of `{target_name}`", field.name),
-                        attribute.references_span.unwrap_or(field_span),
-                        "neither the id nor unique",
-                    )
-                    .with_help(format!("reference `{}`, or mark the referenced field `@unique`", default_reference(target))),
-                );
-            }
-        }
-    }
-    diagnostics.len() == before
-}
-
-fn default_reference<'e>(target: &'e CheckedEntity) -> &'e str {
-    if target.entity.id_field.is_empty() {
-        "id"
-    } else {
-        &target.entity.id_field
-    }
-}
-
-fn lower_first(name: &str) -> String {
-    let mut characters = name.chars();
-    match characters.next() {
-        Some(first) => first.to_lowercase().chain(characters).collect(),
-        None => String::new(),
-    }
 }

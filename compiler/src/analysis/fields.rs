@@ -19,6 +19,8 @@ pub struct DictShape<'s> {
     pub fields: &'s [FieldSpec],
     /// Wasp keys that appc does not support yet.
     pub unsupported: &'s [&'s str],
+    /// What to say after "remove `key`" for those keys, e.g. what appc supports instead.
+    pub unsupported_help: Option<&'s str>,
 }
 
 /// One known key of a dict.
@@ -44,9 +46,10 @@ impl FieldSpec {
     }
 }
 
-/// The entries of a checked dict: only known keys, first occurrence of each.
+/// The entries of a checked dict. Callers ask only for keys of its shape; a key written twice
+/// gives its first occurrence (the second was reported).
 pub struct Fields<'a> {
-    entries: Vec<&'a DictEntry>,
+    entries: &'a [DictEntry],
 }
 
 impl<'a> Fields<'a> {
@@ -55,10 +58,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn entry(&self, name: &str) -> Option<&'a DictEntry> {
-        self.entries
-            .iter()
-            .find(|entry| entry.key.name == name)
-            .copied()
+        self.entries.iter().find(|entry| entry.key.name == name)
     }
 }
 
@@ -84,10 +84,16 @@ pub fn unique_entries<'a>(
     entries: &'a [DictEntry],
     owner: &dyn Display,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<&'a DictEntry> {
-    let mut kept: Vec<&'a DictEntry> = Vec::new();
-    for entry in entries {
-        if let Some(first) = kept.iter().find(|kept| kept.key.name == entry.key.name) {
+) -> impl Iterator<Item = &'a DictEntry> + use<'a> {
+    // Dicts are small, so comparing each key with the ones before it is cheapest; reporting
+    // first and filtering lazily afterwards avoids allocating for every dict.
+    let first_occurrence = |index: usize, entry: &DictEntry| {
+        entries[..index]
+            .iter()
+            .find(|earlier| earlier.key.name == entry.key.name)
+    };
+    for (index, entry) in entries.iter().enumerate() {
+        if let Some(first) = first_occurrence(index, entry) {
             diagnostics.push(
                 Diagnostic::error(
                     format!("duplicate key `{}` in {owner}", entry.key.name),
@@ -97,11 +103,17 @@ pub fn unique_entries<'a>(
                 .with_secondary(first.key.span, "first written here")
                 .with_help("keep one of the two"),
             );
-        } else {
-            kept.push(entry);
         }
     }
-    kept
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, entry)| {
+            let is_first = !entries[..index]
+                .iter()
+                .any(|earlier| earlier.key.name == entry.key.name);
+            is_first.then_some(entry)
+        })
 }
 
 /// Checks the keys of a dict against `shape`. Returns `None` only when `expr` is not a dict.
@@ -111,21 +123,23 @@ pub fn check_dict<'a>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Fields<'a>> {
     let entries = expect_dict(expr, shape.owner, diagnostics)?;
-    let mut fields = Fields {
-        entries: Vec::new(),
-    };
+    let fields = Fields { entries };
     for entry in unique_entries(entries, shape.owner, diagnostics) {
         let key = entry.key.name.as_str();
         if shape.fields.iter().any(|field| field.name == key) {
-            fields.entries.push(entry);
-        } else if shape.unsupported.contains(&key) {
+            continue;
+        }
+        if shape.unsupported.contains(&key) {
             diagnostics.push(
                 Diagnostic::error(
                     format!("`{key}` in {} is not supported by appc yet", shape.owner),
                     entry.key.span,
                     "a Wasp field that appc does not generate yet",
                 )
-                .with_help(format!("remove `{key}`")),
+                .with_help(match shape.unsupported_help {
+                    Some(help) => format!("remove `{key}`; {help}"),
+                    None => format!("remove `{key}`"),
+                }),
             );
         } else {
             let known: Vec<&str> = shape.fields.iter().map(|field| field.name).collect();
@@ -176,6 +190,7 @@ pub fn report_wrong_shape(
     ));
 }
 
+/// The text of a string literal; reports anything else.
 pub fn expect_string<'a>(
     expr: &'a Expr,
     what: &dyn Display,
@@ -190,6 +205,7 @@ pub fn expect_string<'a>(
     }
 }
 
+/// The value of `true` or `false`; reports anything else.
 pub fn expect_bool(
     expr: &Expr,
     what: &dyn Display,
@@ -204,6 +220,7 @@ pub fn expect_bool(
     }
 }
 
+/// The items of a list; reports anything else.
 pub fn expect_list<'a>(
     expr: &'a Expr,
     what: &dyn Display,
@@ -218,6 +235,7 @@ pub fn expect_list<'a>(
     }
 }
 
+/// An external import; reports anything else.
 pub fn expect_import<'a>(
     expr: &'a Expr,
     what: &dyn Display,

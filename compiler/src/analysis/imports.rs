@@ -94,7 +94,9 @@ impl<'f> ImportChecker<'f> {
                     "not a Rust file",
                 )
                 .with_help(format!(
-                    "appc servers are written in Rust: define `pub fn {function}` in a `.rs` file under `src/server/` and import it from there"
+                    "appc servers are written in Rust: define `pub fn {rust_name}` in a `.rs` file and import it, e.g. `import {{ {rust_name} }} from \"{rust_path}\"`",
+                    rust_name = snake_case(function),
+                    rust_path = with_rust_extension(&import.path),
                 )),
             );
             return None;
@@ -259,6 +261,38 @@ fn resolve_path(import: &ExtImport, diagnostics: &mut Vec<Diagnostic>) -> Option
         return None;
     }
     Some(relative)
+}
+
+/// `webSocketFn` as a Rust function name: `web_socket_fn` (and `URLSetup`: `url_setup`).
+fn snake_case(name: &str) -> String {
+    let characters: Vec<char> = name.chars().collect();
+    let mut snake = String::with_capacity(name.len() + 4);
+    for (index, character) in characters.iter().enumerate() {
+        if character.is_uppercase() && index > 0 {
+            let previous = characters[index - 1];
+            let next_is_lower = characters
+                .get(index + 1)
+                .is_some_and(|next| next.is_lowercase());
+            // A new word starts after a lower-case letter or digit, or where an acronym ends.
+            let starts_word = previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_is_lower);
+            if starts_word && !snake.ends_with('_') {
+                snake.push('_');
+            }
+        }
+        snake.extend(character.to_lowercase());
+    }
+    snake
+}
+
+/// The import path with its file extension replaced by `.rs` (or `.rs` added when it has none).
+fn with_rust_extension(path: &str) -> String {
+    let file_start = path.rfind('/').map_or(0, |slash| slash + 1);
+    let stem_end = path[file_start..]
+        .rfind('.')
+        .map_or(path.len(), |dot| file_start + dot);
+    format!("{}.rs", &path[..stem_end])
 }
 
 /// The top-level functions of a Rust source file, in order.
@@ -487,6 +521,23 @@ pub unsafe extern "C" fn exported() {}
 pub fn real() {}
 "##;
         assert_eq!(public_names(source), ["exported", "real"]);
+    }
+
+    #[test]
+    fn javascript_names_and_paths_become_rust_ones_in_help() {
+        assert_eq!(snake_case("webSocketFn"), "web_socket_fn");
+        assert_eq!(snake_case("chat_socket"), "chat_socket");
+        assert_eq!(snake_case("URLSetup"), "url_setup");
+        assert_eq!(snake_case("setupV2Server"), "setup_v2_server");
+        assert_eq!(
+            with_rust_extension("@src/ws-server.js"),
+            "@src/ws-server.rs"
+        );
+        assert_eq!(
+            with_rust_extension("@src/server/setup"),
+            "@src/server/setup.rs"
+        );
+        assert_eq!(with_rust_extension("@src/v1.2/x"), "@src/v1.2/x.rs");
     }
 
     #[test]

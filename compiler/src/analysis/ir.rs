@@ -26,6 +26,30 @@ pub struct AppSpec {
     pub routes: Vec<Route>,
 }
 
+impl AppSpec {
+    /// The entity named `name` (every entity name in the IR resolves).
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|entity| entity.name == name)
+    }
+
+    /// The `type` record named `name`.
+    pub fn record(&self, name: &str) -> Option<&RecordType> {
+        self.types.iter().find(|record| record.name == name)
+    }
+
+    /// The page named `name`.
+    pub fn page(&self, name: &str) -> Option<&Page> {
+        self.pages.iter().find(|page| page.name == name)
+    }
+}
+
+impl Entity {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&EntityField> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct App {
@@ -206,6 +230,22 @@ pub struct Relation {
     pub fields: Vec<String>,
     /// ...and the fields of `target_entity` they point at. Both are empty on the other side.
     pub references: Vec<String>,
+    /// `onDelete:` on the side that holds the foreign key, when given (Prisma's defaults apply
+    /// otherwise).
+    pub on_delete: Option<ReferentialAction>,
+    /// `onUpdate:`, likewise.
+    pub on_update: Option<ReferentialAction>,
+}
+
+/// What happens to the rows that hold a foreign key when the row they point at is deleted or its
+/// key changes (Prisma's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReferentialAction {
+    Cascade,
+    Restrict,
+    NoAction,
+    SetNull,
+    SetDefault,
 }
 
 /// A `type` declaration: a record used in event payloads and handshakes.
@@ -264,7 +304,8 @@ pub struct Namespace {
     pub entities: Vec<String>,
     /// True when connections without a valid token are refused (`auth: true`).
     pub auth_required: bool,
-    /// Whether the client connects as soon as the app starts (`autoConnect`, root only; default true).
+    /// Whether the client connects as soon as the app starts: `autoConnect` of the root webSocket
+    /// (default true); `namespace` declarations have no such field and always get true.
     pub auto_connect: bool,
     /// The `type` that typed connect parameters follow, when given.
     pub handshake: Option<String>,

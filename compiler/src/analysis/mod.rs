@@ -2,17 +2,20 @@
 //!
 //! It runs as ordered passes that cannot fail and that collect diagnostics, so one run reports
 //! every mistake in a spec:
-//! 1. [`declarations`] collects declarations by name and kind (references may point forward);
-//! 2. [`entities`] checks each entity's PSL body, then the relations between entities;
-//! 3. [`types`] checks `type` records;
-//! 4. [`app`], [`sockets`] and [`pages`] check the fields of the other declarations and resolve
-//!    their references and imports (files are read through [`ProjectFiles`]);
+//! 1. `declarations` collects declarations by name and kind (references may point forward);
+//! 2. `entities` checks each entity's PSL body, then `relations` links the entities;
+//! 3. `types` checks `type` records;
+//! 4. `app` (with `auth`), `sockets` and `pages` check the fields of the other
+//!    declarations and resolve their references and imports (files are read through
+//!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
+//!    every name they look up was collected in pass 1;
 //! 5. cross-declaration rules (unique route and namespace paths);
 //! 6. the IR is assembled, only when there were no errors.
 //!
 //! Analysis never panics and does no I/O of its own.
 
 mod app;
+mod auth;
 mod declarations;
 mod entities;
 mod fields;
@@ -20,6 +23,7 @@ mod imports;
 pub mod ir;
 mod pages;
 mod psl;
+mod relations;
 mod sockets;
 mod suggest;
 mod types;
@@ -138,6 +142,20 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
         &mut diagnostics,
     );
 
+    // Without routes the app has no pages yet (or is a socket-only backend), so there is nothing
+    // to redirect to; with routes, every redirect should land on one.
+    if let Some(checked_app) = &checked_app
+        && !routes.is_empty()
+        && routes.iter().all(Option::is_some)
+    {
+        let route_paths: Vec<&str> = routes
+            .iter()
+            .flatten()
+            .map(|checked| checked.route.path.as_str())
+            .collect();
+        report_redirects_without_route(&checked_app.auth_redirects, &route_paths, &mut diagnostics);
+    }
+
     // Diagnostics in file order read like a compiler's; the sort is stable, so several
     // diagnostics at one place keep the order in which the passes found them.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
@@ -196,6 +214,67 @@ fn assemble(
             .map(|checked| checked.map(|checked| checked.route))
             .collect::<Option<Vec<_>>>()?,
     })
+}
+
+/// Warns about an auth redirect that no route serves: users would land on an empty page. Route
+/// parameters (`/rooms/:id`) match any segment and `*` matches every path.
+fn report_redirects_without_route(
+    redirects: &[auth::Redirect],
+    route_paths: &[&str],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let serves = |route_path: &str, path: &str| {
+        if route_path == "*" {
+            return true;
+        }
+        let route_segments: Vec<&str> = route_path.split('/').collect();
+        let path_segments: Vec<&str> = path.split('/').collect();
+        route_segments.len() == path_segments.len()
+            && route_segments
+                .iter()
+                .zip(&path_segments)
+                .all(|(route_segment, segment)| {
+                    route_segment.starts_with(':') || route_segment == segment
+                })
+    };
+    for redirect in redirects {
+        if route_paths
+            .iter()
+            .any(|route_path| serves(route_path, &redirect.path))
+        {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::warning(
+                format!(
+                    "no route has the path `{}`, where `auth.{}` sends users",
+                    redirect.path, redirect.key
+                ),
+                redirect.span,
+                "no route for this path",
+            )
+            .with_help(format!(
+                "add a route for it, e.g. `route {name}Route {{ path: \"{}\", to: {name}Page }}`",
+                redirect.path,
+                name = route_name_for(&redirect.path)
+            )),
+        );
+    }
+}
+
+/// A name for an example route to `path`: `/login` gives `Login`, `/` gives `Main`.
+fn route_name_for(path: &str) -> String {
+    let first_segment = path.split('/').find(|segment| !segment.is_empty());
+    let letters: String = first_segment
+        .unwrap_or("main")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let mut characters = letters.chars();
+    match characters.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + characters.as_str(),
+        None => "Main".to_string(),
+    }
 }
 
 /// Reports every path that was already used, pointing at both places.
@@ -284,6 +363,24 @@ mod tests {
             ]
         );
         assert!(analysis.spec.is_none());
+    }
+
+    #[test]
+    fn ir_lookups_find_what_references_name() {
+        let analysis = analyze_text(
+            "app A { title: \"A\" }\ntype Hello { name: String }\nentity User {=psl\n id Int @id\n username String @unique\npsl=}",
+            &MemoryFiles::new(),
+        );
+        let spec = analysis.spec.expect("valid spec");
+        let user = spec.entity("User").expect("declared entity");
+        assert_eq!(user.id_field, "id");
+        assert!(user.field("username").is_some_and(|field| field.is_unique));
+        assert_eq!(
+            spec.record("Hello").map(|record| record.fields.len()),
+            Some(1)
+        );
+        assert!(spec.entity("Hello").is_none());
+        assert!(spec.page("Main").is_none());
     }
 
     #[test]

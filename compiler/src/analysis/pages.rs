@@ -16,11 +16,14 @@ const PAGE_FIELDS: [FieldSpec; 2] = [
     ),
     FieldSpec::optional("authRequired"),
 ];
+const PAGE_UNSUPPORTED: [&str; 1] = ["ssr"];
+const ROUTE_UNSUPPORTED: [&str; 1] = ["lazy"];
 const ROUTE_FIELDS: [FieldSpec; 2] = [
     FieldSpec::required("path", "path: \"/\""),
     FieldSpec::required("to", "to: MainPage"),
 ];
 
+/// Checks a `page`: its component import and `authRequired`.
 pub fn check_page(
     decl: &Decl,
     imports: &mut ImportChecker,
@@ -33,7 +36,8 @@ pub fn check_page(
         owner: &owner,
         owner_span: decl.name.span,
         fields: &PAGE_FIELDS,
-        unsupported: &[],
+        unsupported: &PAGE_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let component = fields.get("component").and_then(|value| {
@@ -79,6 +83,7 @@ pub struct CheckedRoute {
     pub path_span: Span,
 }
 
+/// Checks a `route`: its path and the page it shows.
 pub fn check_route(
     decl: &Decl,
     declarations: &Declarations,
@@ -90,20 +95,24 @@ pub fn check_route(
         owner: &owner,
         owner_span: decl.name.span,
         fields: &ROUTE_FIELDS,
-        unsupported: &[],
+        unsupported: &ROUTE_UNSUPPORTED,
+        unsupported_help: None,
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let path_value = fields.get("path");
     let path = path_value.and_then(|value| {
         let path = fields::expect_string(value, &format_args!("`path` of {owner}"), diagnostics)?;
-        if !path.starts_with('/') {
+        // `*` is React Router's catch-all route, for "not found" pages.
+        if !path.starts_with('/') && path != "*" {
             diagnostics.push(
                 Diagnostic::error(
                     format!("the path of {owner} must start with `/`"),
                     value.span,
                     "not an absolute path",
                 )
-                .with_help(format!("write `\"/{path}\"`")),
+                .with_help(format!(
+                    "write `\"/{path}\"` (or `\"*\"` for a catch-all route)"
+                )),
             );
             return None;
         }

@@ -602,6 +602,22 @@ mod tests {
     }
 
     #[test]
+    fn windows_line_endings_and_non_ascii_comments_are_fine() {
+        let model =
+            parse_ok("\r\n  id Int @id // clé primaire\r\n  name String @default(\"é\")\r\n");
+        let names: Vec<&str> = model
+            .fields
+            .iter()
+            .map(|field| field.name.as_str())
+            .collect();
+        assert_eq!(names, ["id", "name"]);
+        assert_eq!(
+            model.fields[1].attributes[0].arguments[0].value.kind,
+            ValueKind::String("é".to_string())
+        );
+    }
+
+    #[test]
     fn dotted_attributes_and_literal_defaults() {
         let model =
             parse_ok("name String @db.VarChar(255) @default(\"anon\")\nscore Float @default(-1.5)");

@@ -103,6 +103,7 @@ pub fn check_root(
         owner_span: key_span,
         fields: &ROOT_FIELDS,
         unsupported: &[],
+        unsupported_help: None,
     };
     let fields = fields::check_dict(expr, &shape, diagnostics)?;
     let auto_connect = fields
@@ -136,6 +137,7 @@ pub fn check_namespace(
         owner_span: decl.name.span,
         fields: &NAMESPACE_FIELDS,
         unsupported: &[],
+        unsupported_help: None,
     };
     let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let path_value = fields.get("path");
@@ -380,6 +382,7 @@ fn check_events(
         owner_span: value.span,
         fields: &EVENTS_FIELDS,
         unsupported: &[],
+        unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
     let mut directions = Vec::new();
@@ -440,6 +443,7 @@ fn direction_events(
                 owner_span: entry.key.span,
                 fields: &ACK_FIELDS,
                 unsupported: &[],
+                unsupported_help: None,
             };
             fields::check_dict(&entry.value, &shape, diagnostics).and_then(|ack_fields| {
                 let payload = ack_fields.get("payload").and_then(|payload| {

@@ -4,7 +4,7 @@
 //! their help the same way.
 
 /// Candidate lists up to this length are spelled out in full in help texts.
-const SHORT_LIST: usize = 6;
+pub const SHORT_LIST: usize = 8;
 
 /// The candidate closest to `name` by edit distance, when it is close enough to be a likely typo.
 ///

@@ -297,3 +297,52 @@ fn resolve_name(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::declarations;
+    use crate::syntax::ast::Module;
+
+    /// `T??` cannot come out of the parser today, but the AST can hold it, so the analyzer says
+    /// what is wrong instead of accepting it.
+    #[test]
+    fn a_doubly_optional_type_is_reported() {
+        let module = Module::default();
+        let mut diagnostics = Vec::new();
+        let declarations = declarations::collect(&module, &mut diagnostics);
+        diagnostics.clear();
+        let string = Expr::new(ExprKind::Var("String".to_string()), Span::new(0, 6));
+        let once = Expr::new(ExprKind::Optional(Box::new(string)), Span::new(0, 7));
+        let twice = Expr::new(ExprKind::Optional(Box::new(once)), Span::new(0, 8));
+        let resolved = resolve(&twice, &"a field", &declarations, &mut diagnostics);
+        assert_eq!(resolved, None);
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "a type can be made optional only once"
+        );
+        assert_eq!(diagnostics[0].primary.span, Span::new(0, 8));
+    }
+
+    #[test]
+    fn lists_and_optionals_nest() {
+        let module = Module::default();
+        let mut diagnostics = Vec::new();
+        let declarations = declarations::collect(&module, &mut diagnostics);
+        diagnostics.clear();
+        let int = Expr::new(ExprKind::Var("Int".to_string()), Span::new(1, 4));
+        let optional = Expr::new(ExprKind::Optional(Box::new(int)), Span::new(1, 5));
+        let list = Expr::new(ExprKind::List(vec![optional]), Span::new(0, 6));
+        let resolved = resolve(&list, &"a field", &declarations, &mut diagnostics);
+        assert!(diagnostics.is_empty());
+        assert_eq!(
+            resolved,
+            Some(TypeRef::List {
+                item: Box::new(TypeRef::Optional {
+                    inner: Box::new(TypeRef::Int)
+                })
+            })
+        );
+    }
+}

@@ -114,10 +114,7 @@ impl Lowering<'_> {
                 Err(_) => ExprKind::Error,
             },
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::variable => match pair.into_inner().next() {
-                Some(identifier) => ExprKind::Var(identifier.as_str().to_owned()),
-                None => ExprKind::Error,
-            },
+            Rule::variable => ExprKind::Var(pair.as_str().to_owned()),
             Rule::external_import => self.external_import(pair),
             Rule::quoter => {
                 let mut inner = pair.into_inner();
@@ -135,7 +132,7 @@ impl Lowering<'_> {
         Expr::new(kind, span)
     }
 
-    fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
+    pub fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
         let span = self.span(&pair);
         let mut inner = pair.into_inner().peekable();
         let key = self.next_identifier(&mut inner, span);
@@ -182,23 +179,14 @@ impl Lowering<'_> {
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::named_import => {
-                    let identifier = part
-                        .into_inner()
-                        .find(|inner| inner.as_rule() == Rule::identifier);
-                    kind_and_name = identifier
-                        .map(|identifier| (ImportKind::Named, self.identifier(identifier)));
+                    kind_and_name = Some((ImportKind::Named, self.identifier(part)))
                 }
                 Rule::default_import => {
-                    kind_and_name = part
-                        .into_inner()
-                        .next()
-                        .map(|identifier| (ImportKind::Default, self.identifier(identifier)));
+                    kind_and_name = Some((ImportKind::Default, self.identifier(part)));
                 }
-                Rule::import_path => {
-                    if let Some(string) = part.into_inner().next() {
-                        let path_span = self.span(&string);
-                        path = self.string(string).map(|decoded| (decoded, path_span));
-                    }
+                Rule::string => {
+                    let path_span = self.span(&part);
+                    path = self.string(part).map(|decoded| (decoded, path_span));
                 }
                 _ => {}
             }

@@ -177,12 +177,28 @@ fn number_end(bytes: &[u8], digits_start: usize) -> usize {
     end
 }
 
-/// The position of the first opening bracket (`{`, `[` or `(`) that is nested more than
-/// `max_depth` levels deep, skipping strings, comments and quoters the way the grammar reads them.
-/// Parsing stops before that bracket so that pest's recursion stays bounded.
-pub(super) fn first_too_deep_bracket(text: &str, max_depth: usize) -> Option<usize> {
+/// What a lexical pre-pass over the whole file found: where nesting first gets too deep, and the
+/// multi-line regions (terminated quoters and block comments) whose text is raw, so that recovery
+/// never resumes parsing inside them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Structure {
+    pub too_deep_at: Option<usize>,
+    pub raw_regions: Vec<(usize, usize)>,
+}
+
+/// Scans the text the way the grammar reads it (terminated strings, comments and quoters are raw
+/// text; an unterminated one is not a string, comment or quoter for the grammar either) and finds
+/// the first opening bracket (`{`, `[` or `(`) that is nested more than `max_depth` levels.
+///
+/// Depth is measured as the largest rise of the bracket count from ANY earlier point, not only
+/// from the start of the file: after a syntax error the parser resumes at a later line, and a
+/// stray `}` before that line must not let deeper nesting through. Cutting the text before that
+/// bracket bounds pest's recursion wherever parsing starts.
+pub(super) fn scan_structure(text: &str, max_depth: usize) -> Structure {
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
+    let mut structure = Structure::default();
+    let mut depth: isize = 0;
+    let mut lowest: isize = 0;
     let mut position = 0;
     while position < bytes.len() {
         match bytes[position] {
@@ -190,36 +206,107 @@ pub(super) fn first_too_deep_bracket(text: &str, max_depth: usize) -> Option<usi
                 && next_is_identifier(bytes, position + 2) =>
             {
                 let tag_end = identifier_end(bytes, position + 2);
-                match quoter_close_start(text, tag_end, &text[position + 2..tag_end]) {
-                    Some(close_start) => position = close_start + (tag_end - position - 2) + 2,
-                    // An unterminated quoter swallows the rest of the file.
-                    None => return None,
+                // Unterminated, the grammar does not read a quoter here, so neither does this.
+                if let Some(close_start) =
+                    quoter_close_start(text, tag_end, &text[position + 2..tag_end])
+                {
+                    let end = close_start + (tag_end - position - 2) + 2;
+                    structure.raw_regions.push((position, end));
+                    position = end;
+                    continue;
                 }
-            }
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > max_depth {
-                    return Some(position);
-                }
-                position += 1;
-            }
-            b'}' | b']' | b')' => {
-                depth = depth.saturating_sub(1);
-                position += 1;
             }
             b'"' => {
-                position = token_at(text, position).end;
+                let token = token_at(text, position);
+                if token.kind == (TokenKind::String { terminated: true }) {
+                    position = token.end;
+                    continue;
+                }
             }
             b'/' if bytes.get(position + 1) == Some(&b'/') => {
                 position = memchr_newline(bytes, position);
+                continue;
             }
             b'/' if bytes.get(position + 1) == Some(&b'*') => {
-                position = token_at(text, position).end;
+                if let Some(close) = text[position + 2..].find("*/") {
+                    let end = position + 2 + close + 2;
+                    structure.raw_regions.push((position, end));
+                    position = end;
+                    continue;
+                }
             }
-            _ => position += 1,
+            _ => {}
         }
+        match bytes[position] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth - lowest > max_depth as isize {
+                    structure.too_deep_at = Some(position);
+                    return structure;
+                }
+            }
+            b'}' | b']' | b')' => {
+                depth -= 1;
+                lowest = lowest.min(depth);
+            }
+            _ => {}
+        }
+        position += 1;
     }
-    None
+    structure
+}
+
+/// The innermost bracket opened in `text[from..to]` and not closed before `to`, read the way the
+/// grammar reads the text (brackets inside terminated strings, comments and quoters do not count).
+pub(super) fn innermost_unclosed_bracket(text: &str, from: usize, to: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut open = Vec::new();
+    let mut position = from;
+    while position < to {
+        let token = token_at(text, position);
+        match token.kind {
+            TokenKind::Punctuation('{' | '[' | '(') => open.push(position),
+            TokenKind::Punctuation('}' | ']' | ')') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        let skip_whole_token = matches!(
+            token.kind,
+            TokenKind::String { terminated: true }
+                | TokenKind::BlockComment { terminated: true }
+                | TokenKind::QuoterOpen {
+                    terminated: true,
+                    ..
+                }
+        );
+        position = if bytes[position..].starts_with(b"//") {
+            memchr_newline(bytes, position)
+        } else if skip_whole_token {
+            match token.kind {
+                TokenKind::QuoterOpen { tag_len, .. } => {
+                    let tag = &text[position + 2..position + 2 + tag_len];
+                    quoter_close_start(text, token.end, tag).map_or(to, |close| close + tag_len + 2)
+                }
+                _ => token.end,
+            }
+        } else if matches!(
+            token.kind,
+            TokenKind::String { terminated: false }
+                | TokenKind::BlockComment { terminated: false }
+                | TokenKind::QuoterOpen {
+                    terminated: false,
+                    ..
+                }
+        ) {
+            // The grammar does not read an unterminated construct as one; neither does this.
+            position + 1
+        } else {
+            token.end.max(position + 1)
+        };
+    }
+    open.pop()
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
@@ -232,8 +319,12 @@ fn memchr_newline(bytes: &[u8], from: usize) -> usize {
 /// After a syntax error at `from`, where parsing should resume: the start of the first line at or
 /// after `from` that begins, in its first column, with two identifiers (`page MainPage ...`), which
 /// is how every declaration in a real spec starts. Indented lines (dict entries, PSL fields) never
-/// match, so recovery does not resume inside the broken declaration.
-pub(super) fn next_declaration_start(text: &str, from: usize) -> Option<usize> {
+/// match, and neither do lines inside `raw_regions` (quoters and block comments, which are text).
+pub(super) fn next_declaration_start(
+    text: &str,
+    from: usize,
+    raw_regions: &[(usize, usize)],
+) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut line_start = if from == 0 || bytes.get(from - 1) == Some(&b'\n') {
         from
@@ -241,12 +332,57 @@ pub(super) fn next_declaration_start(text: &str, from: usize) -> Option<usize> {
         memchr_newline(bytes, from) + 1
     };
     while line_start < bytes.len() {
-        if starts_declaration(text, line_start) {
+        if !inside_region(raw_regions, line_start) && starts_declaration(text, line_start) {
             return Some(line_start);
         }
         line_start = memchr_newline(bytes, line_start) + 1;
     }
     None
+}
+
+/// The start of the key of the first line in `from..to` (the key at or after `from`) that starts,
+/// indented and outside `raw_regions`, with `key:`, i.e. looks like a dict entry on its own line.
+pub(super) fn next_indented_entry(
+    text: &str,
+    from: usize,
+    to: usize,
+    raw_regions: &[(usize, usize)],
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    let mut line_start = match text[..from.min(bytes.len())].rfind('\n') {
+        Some(newline) => newline + 1,
+        None => 0,
+    };
+    while line_start < to {
+        let mut key_start = line_start;
+        while key_start < to && matches!(bytes[key_start], b' ' | b'\t') {
+            key_start += 1;
+        }
+        let key_end = identifier_end(bytes, key_start);
+        let mut colon = key_end;
+        while colon < to && matches!(bytes[colon], b' ' | b'\t') {
+            colon += 1;
+        }
+        let looks_like_entry = key_start > line_start
+            && key_start >= from
+            && key_end > key_start
+            && colon < to
+            && bytes[colon] == b':'
+            && !is_keyword(&text[key_start..key_end])
+            && !inside_region(raw_regions, key_start);
+        if looks_like_entry {
+            return Some(key_start);
+        }
+        line_start = memchr_newline(bytes, line_start) + 1;
+    }
+    None
+}
+
+/// Whether `position` lies strictly inside one of the sorted, non-overlapping `regions`.
+fn inside_region(regions: &[(usize, usize)], position: usize) -> bool {
+    let after = regions.partition_point(|&(start, _)| start < position);
+    after > 0 && position < regions[after - 1].1
 }
 
 /// The two identifiers (type and name) at `position` when the text there starts a declaration.
@@ -289,22 +425,57 @@ mod tests {
         assert_eq!(quoter_close_start("{=a b=}", 3, "a"), None);
     }
 
+    fn too_deep_at(text: &str, max_depth: usize) -> Option<usize> {
+        scan_structure(text, max_depth).too_deep_at
+    }
+
     #[test]
     fn nesting_depth_ignores_brackets_in_strings_comments_and_quoters() {
-        assert_eq!(first_too_deep_bracket("[[[", 2), Some(2));
-        assert_eq!(first_too_deep_bracket("[[ \"[[[\" ]]", 2), None);
-        assert_eq!(first_too_deep_bracket("[[ // [[[\n ]]", 2), None);
-        assert_eq!(first_too_deep_bracket("[[ /* [[[ */ ]]", 2), None);
-        assert_eq!(first_too_deep_bracket("[ {=x [[[ x=} ]", 2), None);
-        assert_eq!(first_too_deep_bracket("[]\n[]\n[[]]", 2), None);
+        assert_eq!(too_deep_at("[[[", 2), Some(2));
+        assert_eq!(too_deep_at("[[ \"[[[\" ]]", 2), None);
+        assert_eq!(too_deep_at("[[ // [[[\n ]]", 2), None);
+        assert_eq!(too_deep_at("[[ /* [[[ */ ]]", 2), None);
+        assert_eq!(too_deep_at("[ {=x [[[ x=} ]", 2), None);
+        assert_eq!(too_deep_at("[]\n[]\n[[]]", 2), None);
+    }
+
+    #[test]
+    fn nesting_depth_counts_brackets_after_unterminated_constructs_and_stray_closers() {
+        // The grammar reads none of these as a comment, quoter or string, so their brackets count.
+        assert_eq!(too_deep_at("/* [[[", 2), Some(5));
+        assert_eq!(too_deep_at("{=x [[", 2), Some(5));
+        assert_eq!(too_deep_at("\"[[[\n", 2), Some(3));
+        // Parsing may resume after the stray closers, so the rise from their low point counts.
+        assert_eq!(too_deep_at("]]]] [[[", 2), Some(7));
+    }
+
+    #[test]
+    fn raw_regions_cover_quoters_and_block_comments() {
+        let text = "a {=x\nb c\nx=} /* d\ne f */ g";
+        let structure = scan_structure(text, 10);
+        assert_eq!(structure.raw_regions, vec![(2, 13), (14, 25)]);
+        // `b c` and `e f` start lines but lie inside the quoter and the comment.
+        assert_eq!(
+            next_declaration_start(text, 0, &structure.raw_regions),
+            None
+        );
+        assert_eq!(next_declaration_start(text, 0, &[]), Some(6));
     }
 
     #[test]
     fn recovery_resumes_at_lines_that_start_with_two_identifiers() {
         let text = "app A {\n  a: b c\n}\npage P {}\n";
-        assert_eq!(next_declaration_start(text, 10), Some(19));
-        assert_eq!(next_declaration_start(text, 19), Some(19));
-        assert_eq!(next_declaration_start(text, 20), None);
+        assert_eq!(next_declaration_start(text, 10, &[]), Some(19));
+        assert_eq!(next_declaration_start(text, 19, &[]), Some(19));
+        assert_eq!(next_declaration_start(text, 20, &[]), None);
+    }
+
+    #[test]
+    fn innermost_unclosed_bracket_skips_strings_and_closed_pairs() {
+        let text = "app A { a: [1, 2], b: \"{\", c: ( {=x ( x=}";
+        assert_eq!(innermost_unclosed_bracket(text, 0, text.len()), Some(30));
+        assert_eq!(innermost_unclosed_bracket(text, 0, 20), Some(6));
+        assert_eq!(innermost_unclosed_bracket("a b []", 0, 6), None);
     }
 
     #[test]

@@ -55,11 +55,21 @@ pub(super) fn describe(
         .with_help("a declaration is `<type> <name> <value>`, e.g. `page MainPage { ... }`");
     }
     let expected_text = describe_expected(source, step_start, error_at, &expected);
-    let diagnostic = Diagnostic::error(
+    let mut diagnostic = Diagnostic::error(
         format!("expected {expected_text}, found {found_text}"),
         span,
         found_label(source, &found),
     );
+    // At the end of the file, show which bracket is still open.
+    if found.kind == TokenKind::EndOfFile
+        && let Some(bracket) = scan::innermost_unclosed_bracket(source, step_start, error_at)
+    {
+        let character = &source[bracket..bracket + 1];
+        diagnostic = diagnostic.with_secondary(
+            Span::new(bracket, bracket + 1),
+            format!("this `{character}` is never closed"),
+        );
+    }
     match help_for(&expected, &found) {
         Some(help) => diagnostic.with_help(help),
         None => diagnostic,
@@ -89,11 +99,17 @@ enum Expected {
 /// that starts a value stands for "an expression"; a `?` may follow any expression, so naming it
 /// would only add noise.
 fn normalize(positives: &[Rule]) -> Vec<Expected> {
+    // Only after `from` is a string the one thing that may come.
+    if positives == [Rule::string] {
+        return vec![Expected::String];
+    }
     let mut expected: Vec<Expected> = positives
         .iter()
         .filter_map(|rule| match rule {
             Rule::declaration_step | Rule::declaration | Rule::file => Some(Expected::Declaration),
-            Rule::identifier | Rule::default_import => Some(Expected::Identifier),
+            Rule::identifier | Rule::default_import | Rule::named_import => {
+                Some(Expected::Identifier)
+            }
             Rule::variable
             | Rule::string
             | Rule::dict
@@ -113,8 +129,7 @@ fn normalize(positives: &[Rule]) -> Vec<Expected> {
             Rule::tuple_close_token => Some(Expected::TupleClose),
             Rule::from_keyword => Some(Expected::From),
             Rule::import_close_token => Some(Expected::ImportClose),
-            Rule::named_import => Some(Expected::Identifier),
-            Rule::import_path | Rule::string_content => Some(Expected::String),
+            Rule::string_content => Some(Expected::String),
             Rule::EOI => Some(Expected::EndOfFile),
             _ => None,
         })
@@ -139,6 +154,16 @@ pub(super) fn nesting_too_deep(bracket: usize) -> Diagnostic {
     .with_help(format!(
         "nest dicts, lists and tuples at most {MAX_NESTING_DEPTH} levels deep; the rest of the file was not parsed"
     ))
+}
+
+/// The note that parsing stopped early because of too many syntax errors.
+pub(super) fn too_many_errors(position: usize) -> Diagnostic {
+    Diagnostic::error(
+        "too many syntax errors, parsing stopped here",
+        Span::new(position, position),
+        "the rest of the file was not checked",
+    )
+    .with_help("fix the errors above and check again")
 }
 
 /// The token at the error, backing up when pest stopped in the middle of one: at the `=` of a

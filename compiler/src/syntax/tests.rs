@@ -535,6 +535,8 @@ fn unclosed_dict_at_end_of_file() {
     error: expected a dict key or `}`, found the end of the file
       ┌─ test.wasp:2:1
       │
+    1 │ test Decl {
+      │           - this `{` is never closed
     2 │ 
       │ ^ the file ends here
       │
@@ -765,4 +767,220 @@ route R { path: "/", to: Broken }"#), @r#"
        │
        = help: write `import { name } from "@src/..."` or `import name from "@src/..."`
     "#);
+}
+
+#[test]
+fn block_comments_end_at_the_first_close() {
+    insta::assert_snapshot!(check("/* a /* b */ test X ( 1 , 2 ) /* */ test Y T ?"), @"
+    decl test X 13..29
+      tuple 20..29
+        integer 22..23 1
+        integer 26..27 2
+    decl test Y 36..46
+      optional 43..46
+        var 43..44 T
+    ");
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_reported_once() {
+    let depth = super::MAX_NESTING_DEPTH + 1;
+    let input = format!(
+        "page A {{}}\ntest Deep {}{}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let parsed = parse(&input);
+    // `page A` and the cut-short `test Deep`, whose body is an error.
+    assert_eq!(parsed.module.decls.len(), 2);
+    let rendered = render_all(
+        &parsed.diagnostics,
+        &SourceFile {
+            name: "test.wasp",
+            text: &input,
+        },
+        ColorMode::Plain,
+    );
+    let shortened = rendered
+        .replace(&"[".repeat(depth), "[...")
+        .replace(&"]".repeat(depth), "...]");
+    insta::assert_snapshot!(shortened, @"
+    error: nesting is too deep
+      ┌─ test.wasp:2:111
+      │
+    2 │ test Deep [......]
+      │                                                                                                               ^ this is nested more than 100 levels deep
+      │
+      = help: nest dicts, lists and tuples at most 100 levels deep; the rest of the file was not parsed
+    ");
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_the_first_bad_byte() {
+    let parsed = super::parse_bytes(b"app A { title: \"caf\xe9\" }");
+    insta::assert_debug_snapshot!(parsed.diagnostics, @r#"
+    [
+        Diagnostic {
+            severity: Error,
+            message: "the spec file is not valid UTF-8",
+            primary: Label {
+                span: Span {
+                    start: 19,
+                    end: 20,
+                },
+                message: "this byte is not valid UTF-8",
+            },
+            secondary: [],
+            help: Some(
+                "save the file with UTF-8 encoding",
+            ),
+        },
+    ]
+    "#);
+}
+
+#[test]
+fn bad_unicode_escapes_are_reported() {
+    insta::assert_snapshot!(check(r#"test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]"#), @r#"
+    decl test A 0..49
+      list 7..49
+        error 8..14
+        error 16..24
+        error 26..35
+        string 37..48 "ok é"
+    error: a `\u` escape needs exactly 4 hexadecimal digits
+      ┌─ test.wasp:1:10
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │          ^^^^ invalid unicode escape
+      │
+      = help: write the code point as four hex digits, e.g. `\u00e9`
+
+    error: a `\u` escape names a lone UTF-16 surrogate
+      ┌─ test.wasp:1:18
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │                  ^^^^^^ not a character on its own
+      │
+      = help: write a high surrogate `\uD800`-`\uDBFF` directly followed by a low surrogate `\uDC00`-`\uDFFF`, or the character itself
+
+    error: a `\u` escape names a lone UTF-16 surrogate
+      ┌─ test.wasp:1:28
+      │
+    1 │ test A ["\u12", "\uD800", "\uDC00x", "ok \u00e9"]
+      │                            ^^^^^^ not a character on its own
+      │
+      = help: write a high surrogate `\uD800`-`\uDBFF` directly followed by a low surrogate `\uDC00`-`\uDFFF`, or the character itself
+    "#);
+}
+
+#[test]
+fn later_entries_of_a_broken_declaration_are_still_checked() {
+    insta::assert_snapshot!(check(r#"app Chat {
+  webSocket: { fn: x },,
+  title: "Chat",
+  deps: ("one"),
+  auth: {
+    userEntity: User
+    methods: {}
+  },
+  head: [1 2]
+}
+page Main { component: x }"#), @r#"
+    decl app Chat 0..34
+      error 9..34
+    decl page Main 138..164
+      dict 148..164
+        component: 150..162
+          var 161..162 x
+    error: unexpected `,`
+      ┌─ test.wasp:2:24
+      │
+    2 │   webSocket: { fn: x },,
+      │                        ^ extra comma
+      │
+      = help: remove this extra comma
+
+    error: a tuple needs at least 2 items, found 1
+      ┌─ test.wasp:4:9
+      │
+    4 │   deps: ("one"),
+      │         ^^^^^^^ this tuple has only 1 item
+      │
+      = help: add items separated by `,`, or remove the parentheses to use a single value
+
+    error: expected `}` or `,` after dict entry, found `methods`
+      ┌─ test.wasp:7:5
+      │
+    7 │     methods: {}
+      │     ^^^^^^^ unexpected `methods`
+      │
+      = help: separate dict entries with `,`
+
+    error: expected `]` or `,` after list item, found number `2`
+      ┌─ test.wasp:9:12
+      │
+    9 │   head: [1 2]
+      │            ^ unexpected number `2`
+      │
+      = help: separate list items with `,`
+    "#);
+}
+
+#[test]
+fn top_level_text_that_is_not_a_declaration() {
+    insta::assert_snapshot!(check(r#""x" page A {}"#), @r#"
+    error: expected a declaration, found a string
+      ┌─ test.wasp:1:1
+      │
+    1 │ "x" page A {}
+      │ ^^^ unexpected string
+      │
+      = help: a declaration is `<type> <name> <value>`, e.g. `page MainPage { ... }`
+    "#);
+}
+
+#[test]
+fn declaration_without_a_value() {
+    insta::assert_snapshot!(check("app A"), @"
+    decl app A 0..5
+      error 5..5
+    error: expected a value for the declaration, found the end of the file
+      ┌─ test.wasp:1:6
+      │
+    1 │ app A
+      │      ^ the file ends here
+      │
+      = help: complete the declaration: `<type> <name> <value>`, e.g. `page MainPage { ... }`
+    ");
+}
+
+#[test]
+fn list_and_tuple_cut_short_name_the_open_bracket() {
+    insta::assert_snapshot!(check("app A [1,\n"), @"
+    decl app A 0..10
+      error 6..10
+    error: expected a list item or `]`, found the end of the file
+      ┌─ test.wasp:2:1
+      │
+    1 │ app A [1,
+      │       - this `[` is never closed
+    2 │ 
+      │ ^ the file ends here
+      │
+      = help: the file ended too early: close every `{`, `[` and `(` that is still open
+    ");
+    insta::assert_snapshot!(check("app B (1,"), @"
+    decl app B 0..9
+      error 6..9
+    error: expected a tuple item or `)`, found the end of the file
+      ┌─ test.wasp:1:10
+      │
+    1 │ app B (1,
+      │       -  ^ the file ends here
+      │       │  
+      │       this `(` is never closed
+      │
+      = help: the file ended too early: close every `{`, `[` and `(` that is still open
+    ");
 }

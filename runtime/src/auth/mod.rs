@@ -7,6 +7,7 @@
 //! (7 days by default). A token with a bad signature, another algorithm (including `none`),
 //! past its expiry, or for a user who no longer exists gives no user.
 
+mod hs256;
 mod http;
 mod rules;
 
@@ -222,6 +223,21 @@ impl Auth {
                 user_table.name
             )));
         }
+        // Signup only knows a username and a password, so every other field must be able to
+        // take care of itself.
+        if let Some(required) = user_table.columns.iter().find(|column| {
+            !column.primary_key
+                && column.name != USERNAME_COLUMN
+                && !column.nullable
+                && column.default.is_none()
+                && !column.updated_at
+        }) {
+            return Err(UserTableError(format!(
+                "the user entity `{}` has the required field `{}` without a default, but signup only receives a username and a password; make it optional (`?`) or give it a @default",
+                user_table.name, required.name
+            )));
+        }
+        hs256::install();
         // Nullable so that it can be added to an existing user table; a user without a hash
         // simply cannot log in with a password.
         let user_table = user_table

@@ -276,6 +276,19 @@ impl Transaction {
         Ok(Transaction { inner })
     }
 
+    /// Begins a transaction that holds the database's write lock from its first statement
+    /// (SQLite's `BEGIN IMMEDIATE`), so work that reads then writes, like a migration, cannot
+    /// interleave with another process doing the same.
+    pub(crate) async fn begin_immediate(database: &Database) -> Result<Transaction, DbError> {
+        let inner = match &database.pool {
+            super::Pool::Sqlite(pool) => {
+                TransactionInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
+        };
+        Ok(Transaction { inner })
+    }
+
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
             TransactionInner::Sqlite(transaction) => Conn::Sqlite(transaction),

@@ -71,10 +71,19 @@ pub async fn migrate(
     database: &Database,
     tables: &[&TableSchema],
 ) -> Result<MigrationReport, MigrationError> {
-    let mut transaction = database.begin().await?;
+    let mut transaction = super::Transaction::begin_immediate(database).await?;
     let system = database.system();
     let mut steps = Vec::new();
     let mut problems = Vec::new();
+    if system == DbSystem::Postgres {
+        // Several server processes may start at once against one PostgreSQL database; the lock
+        // (held until the transaction ends) makes them migrate one after the other, so the
+        // later ones find the work done. On SQLite, `BEGIN IMMEDIATE` does the same.
+        transaction
+            .conn()
+            .execute("SELECT pg_advisory_xact_lock(7061707063)", Vec::new())
+            .await?;
+    }
     {
         let mut conn = transaction.conn();
         for table in tables {

@@ -158,8 +158,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// The handshake's `auth` object decoded as the namespace's handshake type (validated on
-    /// connect when the namespace declared it with [`NamespaceConfig::handshake`]).
+    /// The handshake's `auth` object, without its `token`, decoded as the namespace's
+    /// handshake type (validated on connect when the namespace declared it with
+    /// [`NamespaceConfig::handshake`]).
     pub fn handshake<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
         decode_payload("handshake", &self.handshake)
     }
@@ -262,7 +263,7 @@ impl NamespaceConfig {
                 if let Some(user) = &user {
                     socket.join(user_room(user.id()));
                 }
-                let handshake = handshake.unwrap_or(serde_json::Value::Null);
+                let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
                 on_connect(Connection {
                     socket,
                     user,
@@ -279,7 +280,7 @@ impl NamespaceConfig {
             let handshake = handshake.unwrap_or(serde_json::Value::Null);
             authenticate(&socket, &auth, &handshake, require_auth).await?;
             if let Some(check) = handshake_check {
-                check(&handshake)
+                check(&without_token(handshake))
                     .map_err(|error| ConnectRefusal(format!("invalid handshake: {error}")))?;
             }
             Ok(())
@@ -296,6 +297,15 @@ impl std::fmt::Display for ConnectRefusal {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(&self.0)
     }
+}
+
+/// The typed handshake is the `auth` object minus the runtime's `token`, so handshake types
+/// need not declare it (and may deny unknown fields).
+fn without_token(mut handshake: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = handshake.as_object_mut() {
+        object.remove("token");
+    }
+    handshake
 }
 
 fn handshake_token(handshake: &serde_json::Value) -> Option<&str> {
