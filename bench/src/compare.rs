@@ -81,10 +81,12 @@ impl Plan {
             broadcast: BroadcastConfig {
                 clients: 1000,
                 senders: 10,
-                rate_per_sender: 20.0,
-                messages_per_sender: 200,
+                // 2,000 broadcasts a second to 1,000 clients is more than any of the three
+                // servers delivers on one core, so deliveries per second measure capacity.
+                rate_per_sender: 200.0,
+                messages_per_sender: 300,
                 payload_bytes: 64,
-                drain_timeout: Duration::from_secs(60),
+                drain_timeout: Duration::from_secs(90),
             },
             echo: EchoConfig {
                 clients: 100,
@@ -110,6 +112,8 @@ pub struct RunSettings {
     pub connect: ConnectOptions,
     /// The core the load generator runs on, for the report.
     pub client_core: Option<usize>,
+    /// Whether everything runs in the real-time round-robin class, for the report.
+    pub realtime: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -186,6 +190,10 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
                 format!("load generator on core {client}, servers on core {server} (taskset)")
             }
             _ => "not pinned".to_string(),
+        } + if settings.realtime {
+            ", all in the SCHED_RR real-time class (--realtime)"
+        } else {
+            ""
         },
         idle: None,
         broadcast: None,
@@ -231,8 +239,10 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
             match start(settings, server_kind, AppKind::Chat) {
                 Ok(server) => {
                     let target = target_of(&server, settings.encoding);
+                    let cpu = || server.cpu_seconds();
                     let result =
-                        scenarios::broadcast(target, &plan.broadcast, &settings.connect).await;
+                        scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu)
+                            .await;
                     scenario.results.insert(server_kind.name(), result);
                 }
                 Err(error) => {
@@ -257,7 +267,8 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
             match start(settings, server_kind, AppKind::Uppercase) {
                 Ok(server) => {
                     let target = target_of(&server, settings.encoding);
-                    let result = scenarios::echo(target, &plan.echo, &settings.connect).await;
+                    let cpu = || server.cpu_seconds();
+                    let result = scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await;
                     scenario.results.insert(server_kind.name(), result);
                 }
                 Err(error) => {
@@ -482,6 +493,22 @@ fn broadcast_ratios(scenario: &mut ScenarioReport<BroadcastResult>) {
     {
         scenario.ratios.insert("p99_latency_appc_over_limit", value);
     }
+    let efficiency = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .and_then(|result| result.deliveries_per_server_cpu_second)
+    };
+    for (other, name) in [
+        ("node", "deliveries_per_server_cpu_second_appc_over_node"),
+        ("limit", "deliveries_per_server_cpu_second_appc_over_limit"),
+    ] {
+        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
+            && let Some(value) = ratio(appc, other)
+        {
+            scenario.ratios.insert(name, value);
+        }
+    }
     for (server, result) in &scenario.results {
         if *server == "appc" {
             scenario.goals.push(Goal {
@@ -524,6 +551,22 @@ fn echo_ratios(scenario: &mut ScenarioReport<EchoResult>) {
         scenario
             .ratios
             .insert("round_trips_per_second_appc_over_limit", value);
+    }
+    let efficiency = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .and_then(|result| result.round_trips_per_server_cpu_second)
+    };
+    for (other, name) in [
+        ("node", "round_trips_per_server_cpu_second_appc_over_node"),
+        ("limit", "round_trips_per_server_cpu_second_appc_over_limit"),
+    ] {
+        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
+            && let Some(value) = ratio(appc, other)
+        {
+            scenario.ratios.insert(name, value);
+        }
     }
     if let (Some(appc), Some(node)) = (p99("appc"), p99("node"))
         && let Some(value) = ratio(appc, node)
@@ -578,10 +621,12 @@ async fn validate(
             payload_bytes: 64,
             drain_timeout: Duration::from_secs(10),
         };
+        let cpu = || server.cpu_seconds();
         let result = scenarios::broadcast(
             target_of(&server, settings.encoding),
             &broadcast,
             &settings.connect,
+            &cpu,
         )
         .await;
         validation.appc_bench_delivered = Some(result.delivered);

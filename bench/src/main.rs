@@ -53,6 +53,10 @@ struct CommonArguments {
     /// Do not pin the load generator or the servers to cores
     #[arg(long)]
     no_pin: bool,
+    /// Run the load generator and the servers in the real-time round-robin scheduling class
+    /// (needs root), so that other work on the machine (builds, tests) does not delay them
+    #[arg(long)]
+    realtime: bool,
 }
 
 #[derive(Args, Clone)]
@@ -169,6 +173,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quick(arguments) | Command::Full(arguments) => arguments.common.clone(),
         Command::Run(arguments) => arguments.common.clone(),
     };
+    if common.realtime {
+        system::use_realtime_scheduling()
+            .context("could not switch to real-time scheduling (--realtime needs root)")?;
+    }
     if !common.no_pin {
         system::pin_current_thread_to_core(common.client_core).with_context(|| {
             format!(
@@ -253,6 +261,7 @@ async fn compare_servers(
         encoding: arguments.common.encoding,
         connect: connect_options(&arguments.common, uuid::Uuid::new_v4().to_string()),
         client_core: (!arguments.common.no_pin).then_some(arguments.common.client_core),
+        realtime: arguments.common.realtime,
     };
     let report = compare::run(&plan, &settings, machine).await;
     println!("{}", appc_bench::render::markdown(&report));
@@ -285,6 +294,8 @@ async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow:
     let target = Target::from_url(&arguments.url, protocol)?;
     let options = connect_options(&arguments.common, arguments.jwt_secret.clone());
     let seconds = Duration::from_secs_f64(arguments.seconds.clamp(0.1, 3600.0));
+    let pid = arguments.server_pid;
+    let cpu = || pid.and_then(appc_bench::servers::cpu_seconds);
     let json = match arguments.scenario {
         ScenarioKind::Idle => {
             check_descriptor_budget(arguments.clients, file_descriptor_limit)?;
@@ -292,7 +303,6 @@ async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow:
                 connections: arguments.clients,
                 hold: seconds,
             };
-            let pid = arguments.server_pid;
             let rss = || pid.and_then(appc_bench::servers::resident_bytes);
             serde_json::to_string_pretty(&scenarios::idle(target, &config, &options, &rss).await)?
         }
@@ -305,7 +315,9 @@ async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow:
                 payload_bytes: arguments.payload_bytes,
                 drain_timeout: Duration::from_secs(30),
             };
-            serde_json::to_string_pretty(&scenarios::broadcast(target, &config, &options).await)?
+            serde_json::to_string_pretty(
+                &scenarios::broadcast(target, &config, &options, &cpu).await,
+            )?
         }
         ScenarioKind::Echo => {
             let config = EchoConfig {
@@ -313,7 +325,7 @@ async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow:
                 duration: seconds,
                 payload_bytes: arguments.payload_bytes,
             };
-            serde_json::to_string_pretty(&scenarios::echo(target, &config, &options).await)?
+            serde_json::to_string_pretty(&scenarios::echo(target, &config, &options, &cpu).await)?
         }
     };
     println!("{json}");

@@ -110,10 +110,8 @@ pub fn event_frame_bytes<'frame>(message: &'frame Message, name: &str) -> Option
         Message::Binary(bytes) => {
             // A msgpack event packet is a map whose "type" value is 2; the event name follows in
             // "data". Checking both by search is enough to tell it from the few other packets.
-            let is_event = bytes.windows(5).any(|window| window == b"type\x02");
-            let names_event = bytes
-                .windows(name.len())
-                .any(|window| window == name.as_bytes());
+            let is_event = memchr::memmem::find(bytes, b"type\x02").is_some();
+            let names_event = memchr::memmem::find(bytes, name.as_bytes()).is_some();
             (is_event && names_event).then_some(bytes.as_ref())
         }
         _ => None,

@@ -10,7 +10,7 @@ pub fn markdown(report: &Report) -> String {
     let machine = &report.machine;
     let _ = writeln!(
         out,
-        "Mode `{}`, {} encoding. Machine: {}, {} cores, {} GiB, Linux {}, file-descriptor limit {}. {}.",
+        "Mode `{}`, {} encoding. Machine: {}, {} cores, {} GiB, Linux {}, file-descriptor limit {}, load average at start {}. {}.",
         report.mode,
         report.encoding.name(),
         machine.cpu_model,
@@ -18,6 +18,7 @@ pub fn markdown(report: &Report) -> String {
         machine.memory_gib,
         machine.kernel,
         machine.file_descriptor_limit,
+        machine.load_average_at_start,
         report.pinning
     );
     let _ = writeln!(out, "appc server: `{}`.", report.appc_server);
@@ -60,7 +61,7 @@ pub fn markdown(report: &Report) -> String {
         for (server, result) in &broadcast.results {
             let _ = writeln!(
                 out,
-                "| {server} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
+                "| {server} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |",
                 result.connected,
                 result.senders,
                 result.messages_sent,
@@ -71,6 +72,9 @@ pub fn markdown(report: &Report) -> String {
                 milliseconds(result.latency.p50_us),
                 milliseconds(result.latency.p99_us),
                 milliseconds(result.latency.max_us),
+                percent(result.cpu.server_utilisation),
+                percent(result.cpu.load_generator_utilisation),
+                whole(result.deliveries_per_server_cpu_second),
             );
         }
         write_ratios_and_goals(&mut out, broadcast);
@@ -79,19 +83,22 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "\n### echo\n");
         let _ = writeln!(
             out,
-            "| server | clients | round trips | round trips/s | p50 ms | p99 ms | max ms |"
+            "| server | clients | round trips | round trips/s | p50 ms | p99 ms | max ms | server CPU | load generator CPU | round trips per server CPU-s |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (server, result) in &echo.results {
             let _ = writeln!(
                 out,
-                "| {server} | {} | {} | {:.0} | {} | {} | {} |",
+                "| {server} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
                 result.connected,
                 result.round_trips,
                 result.round_trips_per_second,
                 milliseconds(result.latency.p50_us),
                 milliseconds(result.latency.p99_us),
                 milliseconds(result.latency.max_us),
+                percent(result.cpu.server_utilisation),
+                percent(result.cpu.load_generator_utilisation),
+                whole(result.round_trips_per_server_cpu_second),
             );
         }
         write_ratios_and_goals(&mut out, echo);
@@ -161,6 +168,14 @@ fn mebibytes(bytes: Option<u64>) -> String {
     bytes.map_or("-".to_string(), |bytes| {
         format!("{:.1}", bytes as f64 / 1024.0 / 1024.0)
     })
+}
+
+fn percent(utilisation: Option<f64>) -> String {
+    utilisation.map_or("-".to_string(), |value| format!("{:.0}%", value * 100.0))
+}
+
+fn whole(value: Option<f64>) -> String {
+    value.map_or("-".to_string(), |value| format!("{value:.0}"))
 }
 
 fn milliseconds(micros: u64) -> String {

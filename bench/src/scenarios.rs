@@ -56,6 +56,63 @@ impl Latency {
     }
 }
 
+/// CPU use of the server and of the load generator over a scenario's measured window, so that a
+/// result limited by the load generator (its core at 100%) can be told from one limited by the
+/// server, and so that servers can be compared per CPU-second they spent.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuUse {
+    pub window_seconds: f64,
+    pub server_cpu_seconds: Option<f64>,
+    /// Server CPU seconds per wall second (1.0 = one core busy).
+    pub server_utilisation: Option<f64>,
+    pub load_generator_utilisation: Option<f64>,
+}
+
+/// Measures [`CpuUse`] from its start to [`CpuMeter::finish`].
+pub struct CpuMeter<'a> {
+    server_cpu: &'a dyn Fn() -> Option<f64>,
+    started: Instant,
+    server_at_start: Option<f64>,
+    load_generator_at_start: Option<f64>,
+}
+
+impl<'a> CpuMeter<'a> {
+    pub fn start(server_cpu: &'a dyn Fn() -> Option<f64>) -> CpuMeter<'a> {
+        CpuMeter {
+            server_cpu,
+            started: Instant::now(),
+            server_at_start: server_cpu(),
+            load_generator_at_start: crate::servers::cpu_seconds(std::process::id()),
+        }
+    }
+
+    pub fn finish(self) -> CpuUse {
+        let window_seconds = self.started.elapsed().as_secs_f64();
+        let server_cpu_seconds = match (self.server_at_start, (self.server_cpu)()) {
+            (Some(start), Some(end)) => Some(end - start),
+            _ => None,
+        };
+        let load_generator_cpu_seconds = match (
+            self.load_generator_at_start,
+            crate::servers::cpu_seconds(std::process::id()),
+        ) {
+            (Some(start), Some(end)) => Some(end - start),
+            _ => None,
+        };
+        let per_second = |seconds: Option<f64>| {
+            seconds
+                .filter(|_| window_seconds > 0.0)
+                .map(|seconds| seconds / window_seconds)
+        };
+        CpuUse {
+            window_seconds,
+            server_cpu_seconds,
+            server_utilisation: per_second(server_cpu_seconds),
+            load_generator_utilisation: per_second(load_generator_cpu_seconds),
+        }
+    }
+}
+
 /// A monotonic clock shared by every connection of a run, so send and receive times compare.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
@@ -255,6 +312,9 @@ pub struct BroadcastResult {
     /// From the first send to the last delivery.
     pub elapsed_seconds: f64,
     pub latency: Latency,
+    pub cpu: CpuUse,
+    /// Deliveries per CPU-second the server spent: its efficiency, whoever limited the rate.
+    pub deliveries_per_server_cpu_second: Option<f64>,
     pub first_failure: Option<String>,
 }
 
@@ -280,6 +340,7 @@ pub async fn broadcast(
     target: Target,
     config: &BroadcastConfig,
     options: &ConnectOptions,
+    server_cpu: &dyn Fn() -> Option<f64>,
 ) -> BroadcastResult {
     let connections = connect_many(target, config.clients, options).await;
     let connected = connections.websockets.len();
@@ -296,6 +357,7 @@ pub async fn broadcast(
     let (stop_sender, stop_receiver) = watch::channel(false);
     let period = Duration::from_secs_f64(1.0 / config.rate_per_sender.max(0.001));
     let encoding = event_encoding(target.protocol);
+    let cpu_meter = CpuMeter::start(server_cpu);
     let tasks: Vec<_> = connections
         .websockets
         .into_iter()
@@ -342,6 +404,7 @@ pub async fn broadcast(
             }
         }
     }
+    let cpu = cpu_meter.finish();
     let _ = stop_sender.send(true);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
@@ -381,6 +444,11 @@ pub async fn broadcast(
         },
         elapsed_seconds,
         latency,
+        deliveries_per_server_cpu_second: cpu
+            .server_cpu_seconds
+            .filter(|seconds| *seconds > 0.0)
+            .map(|seconds| delivered as f64 / seconds),
+        cpu,
         first_failure: connections.first_failure,
     }
 }
@@ -481,6 +549,9 @@ pub struct EchoResult {
     pub elapsed_seconds: f64,
     pub dropped_connections: u64,
     pub latency: Latency,
+    pub cpu: CpuUse,
+    /// Round trips per CPU-second the server spent: its efficiency, whoever limited the rate.
+    pub round_trips_per_server_cpu_second: Option<f64>,
     pub first_failure: Option<String>,
 }
 
@@ -492,7 +563,12 @@ struct EchoCounters {
     latencies: Mutex<Histogram<u64>>,
 }
 
-pub async fn echo(target: Target, config: &EchoConfig, options: &ConnectOptions) -> EchoResult {
+pub async fn echo(
+    target: Target,
+    config: &EchoConfig,
+    options: &ConnectOptions,
+    server_cpu: &dyn Fn() -> Option<f64>,
+) -> EchoResult {
     let connections = connect_many(target, config.clients, options).await;
     let connected = connections.websockets.len();
     let counters = Arc::new(EchoCounters {
@@ -524,11 +600,13 @@ pub async fn echo(target: Target, config: &EchoConfig, options: &ConnectOptions)
         })
         .collect();
     barrier.wait().await;
+    let cpu_meter = CpuMeter::start(server_cpu);
     let started = Instant::now();
     let _ = deadline_sender.send(Some(tokio::time::Instant::now() + config.duration));
     for task in tasks {
         let _ = tokio::time::timeout(config.duration + Duration::from_secs(10), task).await;
     }
+    let cpu = cpu_meter.finish();
     let elapsed_seconds = started
         .elapsed()
         .as_secs_f64()
@@ -554,6 +632,11 @@ pub async fn echo(target: Target, config: &EchoConfig, options: &ConnectOptions)
         elapsed_seconds,
         dropped_connections: counters.dropped.load(Ordering::Relaxed),
         latency,
+        round_trips_per_server_cpu_second: cpu
+            .server_cpu_seconds
+            .filter(|seconds| *seconds > 0.0)
+            .map(|seconds| round_trips as f64 / seconds),
+        cpu,
         first_failure: connections.first_failure,
     }
 }

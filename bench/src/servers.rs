@@ -69,6 +69,22 @@ impl ServerEnvironment {
     }
 }
 
+/// The tokio runtime for a server: single-threaded when the process may use one core (as when
+/// pinned with taskset), where the multi-threaded scheduler only adds cross-thread wake-ups
+/// (measured: 60% more broadcast deliveries per second on one core), multi-threaded otherwise.
+pub fn server_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    }
+}
+
 /// Resolves when the process receives SIGTERM or SIGINT, for graceful shutdown.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
@@ -225,6 +241,11 @@ impl ServerProcess {
         resident_bytes(self.pid())
     }
 
+    /// The CPU time the server has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.pid())
+    }
+
     fn wait_until_listening(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
@@ -278,6 +299,20 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
         .parse()
         .ok()?;
     Some(kibibytes * 1024)
+}
+
+/// The CPU time (user + system) a process has used so far, in seconds, from `/proc/PID/stat`.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: the fields start after it.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 11 and 12 after the name.
+    let user_ticks: f64 = fields.get(11)?.parse().ok()?;
+    let system_ticks: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks_per_second > 0.0).then(|| (user_ticks + system_ticks) / ticks_per_second)
 }
 
 /// The directory that holds the running executable, where cargo puts the sibling binaries.

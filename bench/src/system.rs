@@ -31,6 +31,22 @@ pub fn raise_file_descriptor_limit() -> std::io::Result<u64> {
     Ok(limit.rlim_cur)
 }
 
+/// Moves this process to the round-robin real-time scheduling class (root only); servers
+/// started afterwards inherit it. On a machine that also runs builds and tests, ordinary
+/// priorities (even nice -20) still let a waking server wait for another task's time slice, which
+/// left both benchmark processes mostly idle and the rates depending on the machine's load. The
+/// kernel keeps 5% of each core for other tasks (sched_rt_runtime_us), and every scenario is
+/// bounded, so nothing is starved for long.
+pub fn use_realtime_scheduling() -> std::io::Result<()> {
+    let parameters = libc::sched_param { sched_priority: 10 };
+    // SAFETY: sched_setscheduler only reads the parameters and changes this process's policy.
+    let status = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &parameters) };
+    if status != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Pins the calling thread (and the threads it starts afterwards) to one CPU core.
 pub fn pin_current_thread_to_core(core: usize) -> std::io::Result<()> {
     // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity(0) targets
@@ -53,6 +69,9 @@ pub struct Machine {
     pub memory_gib: f64,
     pub kernel: String,
     pub file_descriptor_limit: u64,
+    /// `/proc/loadavg` when the run started: other work on the machine (builds, tests) competes
+    /// with the servers and the load generator for the same two cores and skews absolute rates.
+    pub load_average_at_start: String,
 }
 
 impl Machine {
@@ -80,6 +99,19 @@ impl Machine {
             memory_gib: (memory_kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
             kernel,
             file_descriptor_limit,
+            load_average_at_start: load_average(),
         }
     }
+}
+
+/// The first three fields of `/proc/loadavg` (1, 5 and 15 minute load averages).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }

@@ -67,6 +67,7 @@ async fn broadcast_delivers_every_message_to_every_client_in_both_encodings() {
             target(&server, encoding),
             &small_broadcast(),
             &options(SECRET),
+            &|| server.cpu_seconds(),
         )
         .await;
         assert_eq!(
@@ -79,6 +80,7 @@ async fn broadcast_delivers_every_message_to_every_client_in_both_encodings() {
         assert_eq!(result.delivered, 900, "{encoding:?}");
         assert_eq!(result.lost, 0);
         assert_eq!(result.latency.samples, 900);
+        assert!(result.cpu.server_cpu_seconds.is_some());
         assert!(result.latency.p50_us > 0 && result.latency.p50_us <= result.latency.max_us);
     }
 }
@@ -97,6 +99,7 @@ async fn the_raw_limit_server_delivers_the_same_counts() {
         target(&server, Encoding::Json),
         &small_broadcast(),
         &options(SECRET),
+        &|| server.cpu_seconds(),
     )
     .await;
     assert_eq!(result.delivered, 900);
@@ -137,13 +140,19 @@ async fn echo_answers_every_input_in_upper_case_after_the_greeting() {
             duration: Duration::from_millis(500),
             payload_bytes: 64,
         };
-        let result =
-            scenarios::echo(target(&server, Encoding::Json), &config, &options(SECRET)).await;
+        let result = scenarios::echo(
+            target(&server, Encoding::Json),
+            &config,
+            &options(SECRET),
+            &|| server.cpu_seconds(),
+        )
+        .await;
         assert_eq!(result.connected, 10, "{kind:?}");
         assert_eq!(result.missing_greetings, 0, "{kind:?}");
         assert_eq!(result.dropped_connections, 0, "{kind:?}");
         assert!(result.round_trips >= 10, "{kind:?}: {}", result.round_trips);
         assert_eq!(result.latency.samples, result.round_trips);
+        assert!(result.cpu.server_cpu_seconds.is_some(), "{kind:?}");
     }
 }
 

@@ -32,9 +32,7 @@ struct ChatMessage<'a> {
 
 fn main() -> anyhow::Result<()> {
     let environment = ServerEnvironment::from_process_environment()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = appc_bench::servers::server_runtime()?;
     runtime.block_on(serve(environment))
 }
 

@@ -25,6 +25,9 @@ use socketioxide::{ParserConfig, SocketIo};
 
 static JWT_SECRET: OnceLock<Vec<u8>> = OnceLock::new();
 
+/// Packets that may wait for one socket before broadcasts to it fail.
+const SOCKET_BUFFER_PACKETS: usize = 1 << 16;
+
 /// The user a verified handshake token names, kept on the socket for its handlers.
 #[derive(Clone)]
 struct AuthUser {
@@ -56,14 +59,16 @@ fn main() -> anyhow::Result<()> {
     JWT_SECRET
         .set(environment.jwt_secret.clone().into_bytes())
         .expect("the secret is set once, before the server starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = appc_bench::servers::server_runtime()?;
     runtime.block_on(serve(environment))
 }
 
 async fn serve(environment: ServerEnvironment) -> anyhow::Result<()> {
-    let mut builder = SocketIo::builder();
+    // socketioxide buffers 128 packets per socket by default and drops what does not fit, so a
+    // burst of broadcasts to a slow reader loses messages. The raw limit server gives each
+    // connection 65,536 queued frames; the stand-in gets the same. The channel allocates as it
+    // fills, so an idle socket does not pay for the capacity.
+    let mut builder = SocketIo::builder().max_buffer_size(SOCKET_BUFFER_PACKETS);
     if environment.encoding == appc_bench::protocol::Encoding::Msgpack {
         builder = builder.with_parser(ParserConfig::msgpack());
     }
