@@ -184,22 +184,37 @@ fn msgpack_packet(packet_type: u8, data: serde_json::Value) -> Vec<u8> {
     rmp_serde::to_vec_named(&packet).expect("serialising a map of plain values cannot fail")
 }
 
+/// The type and namespace of a msgpack packet, read without its data: Node's parser puts
+/// msgpack extension values (JavaScript `undefined`, as in the connect reply's `pid`) in data,
+/// which JSON values cannot hold.
+#[derive(Deserialize)]
+struct MsgpackHeader {
+    #[serde(rename = "type")]
+    packet_type: u8,
+    nsp: String,
+}
+
 fn decode_msgpack(bytes: &[u8]) -> Incoming {
-    let Ok(packet) = rmp_serde::from_slice::<MsgpackPacket>(bytes) else {
+    let Ok(header) = rmp_serde::from_slice::<MsgpackHeader>(bytes) else {
         return Incoming::Other;
     };
-    if packet.nsp != "/" {
+    if header.nsp != "/" {
         return Incoming::Other;
     }
-    match packet.packet_type {
+    let data = || {
+        rmp_serde::from_slice::<MsgpackPacket>(bytes)
+            .ok()
+            .and_then(|packet| packet.data)
+    };
+    match header.packet_type {
         SOCKET_IO_CONNECT => Incoming::Connected,
         SOCKET_IO_DISCONNECT => Incoming::Disconnected,
-        SOCKET_IO_EVENT => match packet.data {
+        SOCKET_IO_EVENT => match data() {
             Some(serde_json::Value::Array(values)) => event_from_values(values),
             _ => Incoming::Other,
         },
         SOCKET_IO_CONNECT_ERROR => {
-            Incoming::ConnectError(connect_error_message(packet.data.unwrap_or_default()))
+            Incoming::ConnectError(connect_error_message(data().unwrap_or_default()))
         }
         _ => Incoming::Other,
     }
@@ -280,6 +295,15 @@ mod tests {
         let frame = Message::Binary(bytes);
         assert!(event_frame_bytes(&frame, "chatMessage").is_some());
         assert!(event_frame_bytes(&frame, "uppercase").is_none());
+    }
+
+    #[test]
+    fn a_node_connect_reply_with_an_undefined_field_decodes() {
+        // socket.io-msgpack-parser's reply to a connect: {type: 0, data: {sid, pid: undefined},
+        // nsp: "/"}, where undefined is the msgpack extension d4 00 00.
+        let mut bytes = b"\x83\xa4type\x00\xa4data\x82\xa3sid\xa2ab\xa3pid\xd4\x00\x00".to_vec();
+        bytes.extend_from_slice(b"\xa3nsp\xa1/");
+        assert_eq!(decode(&Message::binary(bytes)), Incoming::Connected);
     }
 
     #[test]

@@ -52,11 +52,11 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "\n### broadcast\n");
         let _ = writeln!(
             out,
-            "| server | clients | senders | sent | delivered | lost | offered/s | deliveries/s | p50 ms | p99 ms | max ms |"
+            "| server | clients | senders | sent | delivered | lost | offered/s | deliveries/s | p50 ms | p99 ms | max ms | server CPU | load generator CPU | deliveries per server CPU-s |"
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (server, result) in &broadcast.results {
             let _ = writeln!(

@@ -28,6 +28,17 @@ static JWT_SECRET: OnceLock<Vec<u8>> = OnceLock::new();
 /// Packets that may wait for one socket before broadcasts to it fail.
 const SOCKET_BUFFER_PACKETS: usize = 1 << 16;
 
+/// socketioxide's default WebSocket read buffer; `WS_READ_BUFFER_BYTES` overrides it for tuning.
+const WS_READ_BUFFER_BYTES: usize = 4096;
+
+/// A tuning knob from the environment, for measuring its effect without rebuilding.
+fn environment_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The user a verified handshake token names, kept on the socket for its handlers.
 #[derive(Clone)]
 struct AuthUser {
@@ -68,7 +79,15 @@ async fn serve(environment: ServerEnvironment) -> anyhow::Result<()> {
     // burst of broadcasts to a slow reader loses messages. The raw limit server gives each
     // connection 65,536 queued frames; the stand-in gets the same. The channel allocates as it
     // fills, so an idle socket does not pay for the capacity.
-    let mut builder = SocketIo::builder().max_buffer_size(SOCKET_BUFFER_PACKETS);
+    let mut builder = SocketIo::builder()
+        .max_buffer_size(environment_number(
+            "SOCKET_BUFFER_PACKETS",
+            SOCKET_BUFFER_PACKETS,
+        ))
+        .ws_read_buffer_size(environment_number(
+            "WS_READ_BUFFER_BYTES",
+            WS_READ_BUFFER_BYTES,
+        ));
     if environment.encoding == appc_bench::protocol::Encoding::Msgpack {
         builder = builder.with_parser(ParserConfig::msgpack());
     }
