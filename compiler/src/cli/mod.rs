@@ -1,7 +1,129 @@
 //! The command-line interface: the only module that touches files, processes and the terminal.
+//!
+//! `main` parses the arguments with clap, runs one command, prints any error on one line and turns
+//! the outcome into the exit code: 0 success, 1 problems in the spec, 2 usage or I/O errors.
 
+mod check;
+mod disk_files;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// appc compiles one Wasp spec (`main.wasp`) and the team's code into a fullstack app: an axum +
+/// Socket.IO server in Rust and a typed TypeScript/React client.
+#[derive(Debug, Parser)]
+#[command(name = "appc", version, about, long_about = None)]
+#[command(after_help = "Exit status: 0 success, 1 problems in the spec, 2 usage or I/O errors.")]
+pub struct Cli {
+    /// When to colour diagnostics: `auto` colours only a terminal and honours NO_COLOR
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec and report every problem, without generating anything
+    #[command(
+        long_about = "Check a spec and report every problem, without generating anything.\n\n\
+            Parses the spec, then (unless --syntax-only) analyzes it: declarations and their fields, \
+            references between them, entity schemas, event types and the team's imported files. \
+            All problems are reported in one run.",
+        after_help = "Examples:\n  appc check                       check ./main.wasp\n  \
+            appc check examples/chat         check examples/chat/main.wasp\n  \
+            appc check --syntax-only x.wasp  parse any Wasp file, no semantic checks\n  \
+            appc check --format json         one JSON object per diagnostic on stdout\n  \
+            appc check --emit ir > ir.json   print the resolved app as JSON\n\n\
+            Exit status: 0 no errors (warnings allowed), 1 errors in the spec, 2 usage or I/O errors."
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Only parse the file (any Wasp file); skip semantic analysis
+    #[arg(long)]
+    pub syntax_only: bool,
+
+    /// How to print diagnostics: `human` (rustc-style, on stderr) or `json` (one object per line,
+    /// on stdout; on stderr when --emit also writes to stdout)
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print an intermediate result to stdout when the spec has no errors: `ir` is the resolved app as JSON
+    #[arg(long, value_enum, conflicts_with = "syntax_only")]
+    pub emit: Option<Emit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    Ir,
+}
+
+/// What a command reports back to `main`, which maps it to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The spec has errors; they have been printed.
+    SpecErrors,
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let color = cli.color;
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args, color),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::SpecErrors) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether text written to stderr should carry ANSI colours.
+fn stderr_wants_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+            !no_color && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

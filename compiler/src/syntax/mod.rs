@@ -5,9 +5,20 @@
 //! in one file are all reported in one run.
 
 pub mod ast;
+mod escapes;
+mod grammar;
+mod lower;
 mod parser;
+mod scan;
+mod syntax_errors;
+#[cfg(test)]
+mod tests;
 
 use crate::diagnostics::Diagnostic;
+
+/// How deeply dicts, lists and tuples may nest. pest parses by recursive descent, so unbounded
+/// nesting would exhaust the stack; real specs nest fewer than ten levels.
+pub const MAX_NESTING_DEPTH: usize = 100;
 
 /// The result of parsing: the tree (with [`ast::ExprKind::Error`] where the text made no sense)
 /// and every problem found.

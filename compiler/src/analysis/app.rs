@@ -1,0 +1,354 @@
+//! The `app` declaration: title, head, `wasp`, `auth`, `db`, `server`, `client` and `webSocket`.
+
+use super::auth;
+use super::declarations::Declarations;
+use super::entities::CheckedEntity;
+use super::fields::{self, DictShape, FieldSpec};
+use super::imports::ImportChecker;
+use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, Namespace, ServerConfig};
+use super::sockets::{self, SocketContext};
+use super::types::CheckedRecords;
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Decl, Expr, Span};
+use std::fmt::Display;
+
+const APP_FIELDS: [FieldSpec; 8] = [
+    FieldSpec::required("title", "title: \"My App\""),
+    FieldSpec::optional("wasp"),
+    FieldSpec::optional("head"),
+    FieldSpec::optional("auth"),
+    FieldSpec::optional("db"),
+    FieldSpec::optional("server"),
+    FieldSpec::optional("client"),
+    FieldSpec::optional("webSocket"),
+];
+const APP_UNSUPPORTED: [&str; 2] = ["emailSender", "dependencies"];
+
+const WASP_FIELDS: [FieldSpec; 1] = [FieldSpec::required("version", "version: \"^0.17.0\"")];
+
+const DB_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("system"), FieldSpec::optional("seeds")];
+const DB_UNSUPPORTED: [&str; 2] = ["prisma", "prismaSetupFn"];
+
+const SERVER_FIELDS: [FieldSpec; 2] = [
+    FieldSpec::optional("setupFn"),
+    FieldSpec::optional("middlewareConfigFn"),
+];
+const CLIENT_FIELDS: [FieldSpec; 3] = [
+    FieldSpec::optional("rootComponent"),
+    FieldSpec::optional("setupFn"),
+    FieldSpec::optional("baseDir"),
+];
+const ENV_UNSUPPORTED: [&str; 1] = ["envValidationSchema"];
+
+const COMPONENT_EXTENSIONS: [&str; 2] = [".tsx", ".jsx"];
+const SCRIPT_EXTENSIONS: [&str; 4] = [".ts", ".tsx", ".js", ".jsx"];
+
+/// Everything the `app` declaration says; a part is `None` when it had errors.
+pub struct CheckedApp {
+    pub app: Option<App>,
+    pub auth: Option<Option<Auth>>,
+    pub db: Option<Database>,
+    pub server: Option<ServerConfig>,
+    pub client: Option<ClientConfig>,
+    pub root_socket: Option<Option<Namespace>>,
+    /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
+    pub has_auth: bool,
+    /// The paths `auth` redirects to, for the check that routes serve them.
+    pub auth_redirects: Vec<auth::Redirect>,
+}
+
+/// What the app checks need from the rest of the analysis.
+pub struct AppContext<'c, 'a, 'f> {
+    pub declarations: &'c Declarations<'a>,
+    pub entities: &'c [CheckedEntity<'a>],
+    pub records: &'c CheckedRecords,
+    pub imports: &'c mut ImportChecker<'f>,
+}
+
+/// Checks the `app` declaration and everything nested in it, including the root webSocket.
+pub fn check(
+    decl: &Decl,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CheckedApp {
+    let owner = format!("app `{}`", decl.name.name);
+    let shape = DictShape {
+        owner: &owner,
+        owner_span: decl.name.span,
+        fields: &APP_FIELDS,
+        unsupported: &APP_UNSUPPORTED,
+        unsupported_help: None,
+    };
+    let Some(fields) = fields::check_dict(&decl.body, &shape, diagnostics) else {
+        return CheckedApp {
+            app: None,
+            auth: None,
+            db: None,
+            server: None,
+            client: None,
+            root_socket: None,
+            has_auth: false,
+            auth_redirects: Vec::new(),
+        };
+    };
+    let title = fields
+        .get("title")
+        .and_then(|value| fields::expect_string(value, &"`title` of the app", diagnostics));
+    let wasp_version = match fields.entry("wasp") {
+        Some(entry) => {
+            let shape = DictShape {
+                owner: &"`wasp`",
+                owner_span: entry.key.span,
+                fields: &WASP_FIELDS,
+                unsupported: &[],
+                unsupported_help: None,
+            };
+            fields::check_dict(&entry.value, &shape, diagnostics)
+                .and_then(|wasp| wasp.get("version"))
+                .and_then(|value| fields::expect_string(value, &"`wasp.version`", diagnostics))
+                .map(|version| Some(version.to_string()))
+        }
+        None => Some(None),
+    };
+    let head = match fields.get("head") {
+        Some(value) => string_list(value, &"`head` of the app", diagnostics),
+        None => Some(Vec::new()),
+    };
+    let app = match (title, wasp_version, head) {
+        (Some(title), Some(wasp_version), Some(head)) => Some(App {
+            name: decl.name.name.clone(),
+            title: title.to_string(),
+            wasp_version,
+            head,
+        }),
+        _ => None,
+    };
+    let has_auth = fields.get("auth").is_some();
+    let mut auth_redirects = Vec::new();
+    let auth = match fields.entry("auth") {
+        Some(entry) => auth::check_auth(
+            &entry.value,
+            entry.key.span,
+            context,
+            &mut auth_redirects,
+            diagnostics,
+        )
+        .map(Some),
+        None => Some(None),
+    };
+    let db = match fields.entry("db") {
+        Some(entry) => check_db(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(Database {
+            system: DatabaseSystem::Sqlite,
+            seeds: Vec::new(),
+        }),
+    };
+    let server = match fields.entry("server") {
+        Some(entry) => check_server(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(ServerConfig::default()),
+    };
+    let client = match fields.entry("client") {
+        Some(entry) => check_client(&entry.value, entry.key.span, context, diagnostics),
+        None => Some(ClientConfig {
+            base_dir: "/".to_string(),
+            ..ClientConfig::default()
+        }),
+    };
+    let root_socket = match fields.entry("webSocket") {
+        Some(entry) => {
+            let mut socket_context = SocketContext {
+                declarations: context.declarations,
+                records: context.records,
+                imports: context.imports,
+                app_has_auth: has_auth,
+            };
+            sockets::check_root(
+                &entry.value,
+                entry.key.span,
+                &mut socket_context,
+                diagnostics,
+            )
+            .map(Some)
+        }
+        None => Some(None),
+    };
+    CheckedApp {
+        app,
+        auth,
+        db,
+        server,
+        client,
+        root_socket,
+        has_auth,
+        auth_redirects,
+    }
+}
+
+fn string_list(
+    value: &Expr,
+    what: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    let items = fields::expect_list(value, what, diagnostics)?;
+    let mut strings = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match fields::expect_string(item, &format_args!("an item of {what}"), diagnostics) {
+            Some(text) => strings.push(text.to_string()),
+            None => ok = false,
+        }
+    }
+    ok.then_some(strings)
+}
+
+fn check_db(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Database> {
+    let shape = DictShape {
+        owner: &"`db`",
+        owner_span: key_span,
+        fields: &DB_FIELDS,
+        unsupported: &DB_UNSUPPORTED,
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let system = match fields.get("system") {
+        Some(value) => fields::expect_choice(
+            value,
+            &"`db.system`",
+            &["SQLite", "PostgreSQL"],
+            diagnostics,
+        )
+        .map(|index| {
+            if index == 0 {
+                DatabaseSystem::Sqlite
+            } else {
+                DatabaseSystem::Postgresql
+            }
+        }),
+        None => Some(DatabaseSystem::Sqlite),
+    };
+    let seeds = match fields.get("seeds") {
+        Some(value) => {
+            let items = fields::expect_list(value, &"`db.seeds`", diagnostics)?;
+            let mut seeds = Vec::new();
+            let mut ok = true;
+            for item in items {
+                let seed = fields::expect_import(item, &"an item of `db.seeds`", diagnostics)
+                    .and_then(|import| {
+                        context.imports.server_function(
+                            import,
+                            &"a seed in `db.seeds`",
+                            diagnostics,
+                        )
+                    });
+                match seed {
+                    Some(seed) => seeds.push(seed),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(seeds)
+        }
+        None => Some(Vec::new()),
+    };
+    Some(Database {
+        system: system?,
+        seeds: seeds?,
+    })
+}
+
+fn check_server(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ServerConfig> {
+    let shape = DictShape {
+        owner: &"`server`",
+        owner_span: key_span,
+        fields: &SERVER_FIELDS,
+        unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
+        Some(value) => {
+            let what = format_args!("`server.{key}`");
+            fields::expect_import(value, &what, diagnostics)
+                .and_then(|import| context.imports.server_function(import, &what, diagnostics))
+                .map(Some)
+        }
+        None => Some(None),
+    };
+    let setup_fn = function("setupFn", diagnostics);
+    let middleware_config_fn = function("middlewareConfigFn", diagnostics);
+    Some(ServerConfig {
+        setup_fn: setup_fn?,
+        middleware_config_fn: middleware_config_fn?,
+    })
+}
+
+fn check_client(
+    value: &Expr,
+    key_span: Span,
+    context: &mut AppContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ClientConfig> {
+    let shape = DictShape {
+        owner: &"`client`",
+        owner_span: key_span,
+        fields: &CLIENT_FIELDS,
+        unsupported: &ENV_UNSUPPORTED,
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let mut import =
+        |key: &str, extensions: &[&str], diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
+            Some(value) => {
+                let what = format_args!("`client.{key}`");
+                fields::expect_import(value, &what, diagnostics)
+                    .and_then(|import| {
+                        context
+                            .imports
+                            .client_import(import, &what, extensions, diagnostics)
+                    })
+                    .map(Some)
+            }
+            None => Some(None),
+        };
+    let root_component = import("rootComponent", &COMPONENT_EXTENSIONS, diagnostics);
+    let setup_fn = import("setupFn", &SCRIPT_EXTENSIONS, diagnostics);
+    let base_dir = match fields.get("baseDir") {
+        Some(value) => {
+            fields::expect_string(value, &"`client.baseDir`", diagnostics).and_then(|base_dir| {
+                if base_dir.starts_with('/') {
+                    Some(base_dir.to_string())
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "`client.baseDir` must start with `/`",
+                            value.span,
+                            "not an absolute path",
+                        )
+                        .with_help(format!("write `\"/{base_dir}\"`")),
+                    );
+                    None
+                }
+            })
+        }
+        None => Some("/".to_string()),
+    };
+    Some(ClientConfig {
+        root_component: root_component?,
+        setup_fn: setup_fn?,
+        base_dir: base_dir?,
+    })
+}
+
+/// The component extensions pages accept, shared with `pages`.
+pub fn component_extensions() -> &'static [&'static str] {
+    &COMPONENT_EXTENSIONS
+}

@@ -1,0 +1,349 @@
+//! The `AppSpec` IR: the fully resolved, plain-data description of an app that every generator reads.
+//!
+//! Every reference is resolved (an entity list holds names that are known to exist, a type names its
+//! kind), every default is filled in, and everything is in a deterministic order: declarations keep
+//! the order of the spec file, except namespaces, where the app's root webSocket (`/`) comes first.
+//! There are no spans here; diagnostics are the analyzer's business, not the generators'.
+//! `appc check --emit ir` prints this as JSON, so field names are camelCase like the spec's own.
+
+use serde::Serialize;
+
+/// A whole app: what `appc build` generates a server and a client from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSpec {
+    pub app: App,
+    pub auth: Option<Auth>,
+    pub db: Database,
+    pub server: ServerConfig,
+    pub client: ClientConfig,
+    pub entities: Vec<Entity>,
+    /// The `type` declarations (records used in event payloads and handshakes).
+    pub types: Vec<RecordType>,
+    /// The app's root webSocket (path `/`) first when there is one, then every `namespace`.
+    pub namespaces: Vec<Namespace>,
+    pub pages: Vec<Page>,
+    pub routes: Vec<Route>,
+}
+
+impl AppSpec {
+    /// The entity named `name` (every entity name in the IR resolves).
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|entity| entity.name == name)
+    }
+
+    /// The `type` record named `name`.
+    pub fn record(&self, name: &str) -> Option<&RecordType> {
+        self.types.iter().find(|record| record.name == name)
+    }
+
+    /// The page named `name`.
+    pub fn page(&self, name: &str) -> Option<&Page> {
+        self.pages.iter().find(|page| page.name == name)
+    }
+}
+
+impl Entity {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&EntityField> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    /// The declaration name, e.g. `Chat` in `app Chat { ... }`.
+    pub name: String,
+    pub title: String,
+    /// `wasp.version` as written, when given (appc does not interpret it).
+    pub wasp_version: Option<String>,
+    /// Extra lines for the HTML `<head>`, in order.
+    pub head: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth {
+    /// The entity that holds users; it has an id field and, with username-and-password auth,
+    /// a unique `username` field.
+    pub user_entity: String,
+    pub methods: AuthMethods,
+    pub on_auth_failed_redirect_to: String,
+    /// Defaults to `/`, as in Wasp.
+    pub on_auth_succeeded_redirect_to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthMethods {
+    pub username_and_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Database {
+    /// SQLite unless the spec says `db: { system: PostgreSQL }`.
+    pub system: DatabaseSystem,
+    /// Functions that fill the database (`db.seeds`), in order.
+    pub seeds: Vec<ServerFunction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DatabaseSystem {
+    #[serde(rename = "sqlite")]
+    Sqlite,
+    #[serde(rename = "postgresql")]
+    Postgresql,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerConfig {
+    /// `server.setupFn`: runs once when the server starts.
+    pub setup_fn: Option<ServerFunction>,
+    /// `server.middlewareConfigFn`: adjusts the HTTP middleware stack.
+    pub middleware_config_fn: Option<ServerFunction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientConfig {
+    /// `client.rootComponent`: wraps every page.
+    pub root_component: Option<ClientImport>,
+    /// `client.setupFn`: runs once in the browser before the first render.
+    pub setup_fn: Option<ClientImport>,
+    /// `client.baseDir`: the URL prefix the client is served under; `/` by default.
+    pub base_dir: String,
+}
+
+/// A Rust function in the team's code, checked to exist as `pub fn` or `pub async fn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerFunction {
+    /// The file relative to the project root with `/` separators, e.g. `src/server/chat.rs`.
+    pub file: String,
+    /// The function name, e.g. `chat_socket`.
+    pub function: String,
+}
+
+/// A TypeScript/JavaScript import in the team's client code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientImport {
+    /// The file relative to the project root with `/` separators, e.g. `src/client/Main.tsx`.
+    pub file: String,
+    pub kind: ImportKind,
+    /// The imported name: the named export, or the local name of a default import.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ImportKind {
+    /// `import Name from "..."`
+    Default,
+    /// `import { Name } from "..."`
+    Named,
+}
+
+/// An `entity`: a database table described by a Prisma (PSL) body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entity {
+    pub name: String,
+    /// Every field in source order, scalar and relation fields alike.
+    pub fields: Vec<EntityField>,
+    /// The name of the field marked `@id` (there is exactly one).
+    pub id_field: String,
+    /// Groups of fields that are unique together: one group per `@unique` field, then one per
+    /// `@@unique([...])`, in source order.
+    pub unique_constraints: Vec<Vec<String>>,
+    /// Fields listed in `@@index([...])` attributes, one group per attribute.
+    pub indexes: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityField {
+    pub name: String,
+    /// A scalar or a relation; serialized as `type`.
+    #[serde(rename = "type")]
+    pub kind: EntityFieldKind,
+    /// `Type?`
+    pub optional: bool,
+    /// `Type[]`
+    pub list: bool,
+    pub is_id: bool,
+    pub is_unique: bool,
+    /// `@updatedAt`: set to the current time on every write.
+    pub is_updated_at: bool,
+    pub default: Option<DefaultValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum EntityFieldKind {
+    Scalar { scalar: ScalarType },
+    Relation(Relation),
+}
+
+/// The scalar types of Prisma's schema language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ScalarType {
+    String,
+    Boolean,
+    Int,
+    BigInt,
+    Float,
+    Decimal,
+    DateTime,
+    Json,
+    Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+pub enum DefaultValue {
+    Autoincrement,
+    Now,
+    Uuid,
+    Cuid,
+    String(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// One side of a relation between two entities; both sides are present in the IR and each names
+/// the other.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relation {
+    /// The entity on the other side.
+    pub target_entity: String,
+    /// The field of `target_entity` that is the other side of this relation.
+    pub opposite_field: String,
+    /// The relation's name from `@relation("Name")`, when given.
+    pub relation_name: Option<String>,
+    /// On the side that holds the foreign key: the scalar fields of this entity...
+    pub fields: Vec<String>,
+    /// ...and the fields of `target_entity` they point at. Both are empty on the other side.
+    pub references: Vec<String>,
+    /// `onDelete:` on the side that holds the foreign key, when given (Prisma's defaults apply
+    /// otherwise).
+    pub on_delete: Option<ReferentialAction>,
+    /// `onUpdate:`, likewise.
+    pub on_update: Option<ReferentialAction>,
+}
+
+/// What happens to the rows that hold a foreign key when the row they point at is deleted or its
+/// key changes (Prisma's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReferentialAction {
+    Cascade,
+    Restrict,
+    NoAction,
+    SetNull,
+    SetDefault,
+}
+
+/// A `type` declaration: a record used in event payloads and handshakes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordType {
+    pub name: String,
+    pub fields: Vec<RecordField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: TypeRef,
+}
+
+/// A type as written in `type` bodies and event payloads, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TypeRef {
+    String,
+    Int,
+    Float,
+    Bool,
+    DateTime,
+    Json,
+    /// An entity: the payload carries the entity's scalar fields.
+    Entity {
+        name: String,
+    },
+    /// A `type` declaration.
+    Record {
+        name: String,
+    },
+    List {
+        item: Box<TypeRef>,
+    },
+    Optional {
+        inner: Box<TypeRef>,
+    },
+}
+
+/// A Socket.IO namespace: the app's root webSocket (path `/`) or a `namespace` declaration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Namespace {
+    /// The declaration name; `webSocket` for the app's root webSocket.
+    pub name: String,
+    /// `/` for the root webSocket, otherwise the namespace's `path` (starts with `/`).
+    pub path: String,
+    /// The function that sets the namespace up (`fn`).
+    pub function: ServerFunction,
+    /// The entities its handlers may use, in the order written.
+    pub entities: Vec<String>,
+    /// True when connections without a valid token are refused (`auth: true`).
+    pub auth_required: bool,
+    /// Whether the client connects as soon as the app starts: `autoConnect` of the root webSocket
+    /// (default true); `namespace` declarations have no such field and always get true.
+    pub auto_connect: bool,
+    /// The `type` that typed connect parameters follow, when given.
+    pub handshake: Option<String>,
+    pub encoding: Encoding,
+    pub client_to_server: Vec<Event>,
+    pub server_to_client: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Encoding {
+    Json,
+    Msgpack,
+}
+
+/// A typed event in one direction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub name: String,
+    pub payload: TypeRef,
+    /// The type of the acknowledgement the receiver answers with, for request/response events.
+    pub ack: Option<TypeRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub name: String,
+    pub component: ClientImport,
+    pub auth_required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub name: String,
+    pub path: String,
+    /// The name of the page it shows.
+    pub page: String,
+}

@@ -1,0 +1,490 @@
+//! Sockets: the app's root `webSocket` and `namespace` declarations, with their typed events.
+//!
+//! Both become an IR [`Namespace`]: the root webSocket is the namespace `/`, every `namespace`
+//! declaration has its own `path`. This module checks their fields, resolves their `fn` import,
+//! entities, handshake type and event payload types, and rejects Socket.IO's reserved event names.
+
+use super::declarations::{DeclKind, Declarations};
+use super::fields::{self, DictShape, FieldSpec, Fields};
+use super::imports::ImportChecker;
+use super::ir::{Encoding, Event, Namespace};
+use super::types::{self, CheckedRecords};
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use std::fmt::Display;
+
+/// Event names that Socket.IO uses for its own purposes, with what it uses them for.
+const RESERVED_EVENTS: [(&str, &str); 6] = [
+    (
+        "connect",
+        "Socket.IO emits `connect` itself when a connection opens",
+    ),
+    (
+        "connect_error",
+        "Socket.IO emits `connect_error` itself when a connection is refused",
+    ),
+    (
+        "disconnect",
+        "Socket.IO emits `disconnect` itself when a connection closes",
+    ),
+    (
+        "disconnecting",
+        "Socket.IO emits `disconnecting` itself just before a socket leaves its rooms",
+    ),
+    (
+        "newListener",
+        "`newListener` is the event emitter's own notification of added listeners",
+    ),
+    (
+        "removeListener",
+        "`removeListener` is the event emitter's own notification of removed listeners",
+    ),
+];
+
+const ROOT_FIELDS: [FieldSpec; 6] = [
+    FieldSpec::required(
+        "fn",
+        "fn: import { web_socket } from \"@src/server/web_socket.rs\"",
+    ),
+    FieldSpec::optional("entities"),
+    FieldSpec::optional("autoConnect"),
+    FieldSpec::optional("events"),
+    FieldSpec::optional("handshake"),
+    FieldSpec::optional("encoding"),
+];
+
+const NAMESPACE_FIELDS: [FieldSpec; 7] = [
+    FieldSpec::required("path", "path: \"/chat\""),
+    FieldSpec::required(
+        "fn",
+        "fn: import { chat_namespace } from \"@src/server/chat.rs\"",
+    ),
+    FieldSpec::optional("entities"),
+    FieldSpec::optional("auth"),
+    FieldSpec::optional("events"),
+    FieldSpec::optional("handshake"),
+    FieldSpec::optional("encoding"),
+];
+
+const EVENTS_FIELDS: [FieldSpec; 2] = [
+    FieldSpec::optional("clientToServer"),
+    FieldSpec::optional("serverToClient"),
+];
+
+const ACK_FIELDS: [FieldSpec; 2] = [
+    FieldSpec::required("payload", "payload: String"),
+    FieldSpec::required("ack", "ack: Bool"),
+];
+
+/// What socket checks need from the rest of the analysis.
+pub struct SocketContext<'c, 'a, 'f> {
+    pub declarations: &'c Declarations<'a>,
+    pub records: &'c CheckedRecords,
+    pub imports: &'c mut ImportChecker<'f>,
+    /// Whether the app declares `auth` (needed by `auth: true`).
+    pub app_has_auth: bool,
+}
+
+/// A checked `namespace` with the span of its path, for the uniqueness check.
+pub struct CheckedNamespace {
+    pub namespace: Namespace,
+    pub path_span: Span,
+}
+
+/// Checks `app.webSocket`, whose key is at `key_span`.
+pub fn check_root(
+    expr: &Expr,
+    key_span: Span,
+    context: &mut SocketContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Namespace> {
+    let shape = DictShape {
+        owner: &"`webSocket`",
+        owner_span: key_span,
+        fields: &ROOT_FIELDS,
+        unsupported: &[],
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(expr, &shape, diagnostics)?;
+    let auto_connect = fields
+        .get("autoConnect")
+        .map(|value| fields::expect_bool(value, &"`autoConnect` of `webSocket`", diagnostics));
+    let namespace = check_common(
+        &fields,
+        "webSocket",
+        &"`webSocket`",
+        "/",
+        false,
+        context,
+        diagnostics,
+    );
+    Some(Namespace {
+        auto_connect: auto_connect.flatten().unwrap_or(true),
+        ..namespace?
+    })
+}
+
+/// Checks a `namespace` declaration.
+pub fn check_namespace(
+    decl: &Decl,
+    context: &mut SocketContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<CheckedNamespace> {
+    let name = decl.name.name.as_str();
+    let owner = format_args!("namespace `{name}`");
+    let shape = DictShape {
+        owner: &owner,
+        owner_span: decl.name.span,
+        fields: &NAMESPACE_FIELDS,
+        unsupported: &[],
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
+    let path_value = fields.get("path");
+    let path = path_value
+        .and_then(|value| {
+            fields::expect_string(value, &format_args!("`path` of {owner}"), diagnostics)
+        })
+        .and_then(|path| check_path(path, path_value?.span, name, diagnostics));
+    let auth_required = match fields.entry("auth") {
+        Some(entry) => {
+            let auth = fields::expect_bool(
+                &entry.value,
+                &format_args!("`auth` of {owner}"),
+                diagnostics,
+            );
+            if auth == Some(true) && !context.app_has_auth {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("{owner} requires auth, but the app has no `auth`"),
+                        entry.span,
+                        "needs `auth` in the app",
+                    )
+                    .with_help(
+                        "add `auth: { userEntity: User, methods: { usernameAndPassword: {} }, onAuthFailedRedirectTo: \"/login\" }` to the app, or remove `auth: true`",
+                    ),
+                );
+            }
+            auth.unwrap_or(false)
+        }
+        None => false,
+    };
+    let namespace = check_common(
+        &fields,
+        name,
+        &owner,
+        "",
+        auth_required,
+        context,
+        diagnostics,
+    );
+    Some(CheckedNamespace {
+        namespace: Namespace {
+            path: path?,
+            ..namespace?
+        },
+        path_span: path_value?.span,
+    })
+}
+
+/// A namespace path starts with `/`, is not `/` (the root webSocket's) and has no spaces or
+/// URL punctuation.
+fn check_path(
+    path: &str,
+    span: Span,
+    name: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    if path == "/" {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("namespace `{name}` cannot have the path `/`"),
+                span,
+                "`/` is the app's root webSocket",
+            )
+            .with_help(format!(
+                "declare the root namespace as `webSocket` in the app, or give `{name}` its own path such as `/{}`",
+                name.to_lowercase()
+            )),
+        );
+        return None;
+    }
+    let valid = path.starts_with('/')
+        && !path.ends_with('/')
+        && path[1..]
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_/.~".contains(character))
+        && !path.contains("//");
+    if !valid {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("invalid namespace path `{path}`"),
+                span,
+                "not a namespace path",
+            )
+            .with_help(
+                "a namespace path starts with `/` and has letters, digits, `-`, `_`, `.` or `~` between single slashes, e.g. `/chat/rooms`",
+            ),
+        );
+        return None;
+    }
+    Some(path.to_string())
+}
+
+/// The fields a root webSocket and a namespace share: `fn`, `entities`, `events`, `handshake`,
+/// `encoding`.
+fn check_common(
+    fields: &Fields,
+    name: &str,
+    owner: &dyn Display,
+    path: &str,
+    auth_required: bool,
+    context: &mut SocketContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Namespace> {
+    let function = fields.get("fn").and_then(|value| {
+        let what = format_args!("`fn` of {owner}");
+        let import = fields::expect_import(value, &what, diagnostics)?;
+        context.imports.server_function(import, &what, diagnostics)
+    });
+    let entities = match fields.get("entities") {
+        Some(value) => entity_list(
+            value,
+            &format_args!("`entities` of {owner}"),
+            context.declarations,
+            diagnostics,
+        ),
+        None => Some(Vec::new()),
+    };
+    let handshake = match fields.get("handshake") {
+        Some(value) => check_handshake(value, owner, context, diagnostics).map(Some),
+        None => Some(None),
+    };
+    let encoding = match fields.get("encoding") {
+        Some(value) => fields::expect_choice(
+            value,
+            &format_args!("`encoding` of {owner}"),
+            &["json", "msgpack"],
+            diagnostics,
+        )
+        .map(|index| {
+            if index == 0 {
+                Encoding::Json
+            } else {
+                Encoding::Msgpack
+            }
+        }),
+        None => Some(Encoding::Json),
+    };
+    let events = match fields.get("events") {
+        Some(value) => check_events(value, owner, context.declarations, diagnostics),
+        None => Some((Vec::new(), Vec::new())),
+    };
+    let (client_to_server, server_to_client) = events?;
+    Some(Namespace {
+        name: name.to_string(),
+        path: path.to_string(),
+        function: function?,
+        entities: entities?,
+        auth_required,
+        auto_connect: true,
+        handshake: handshake?,
+        encoding: encoding?,
+        client_to_server,
+        server_to_client,
+    })
+}
+
+/// `[Message, User]`: every item names a declared entity. Returns the names in order.
+pub fn entity_list(
+    value: &Expr,
+    what: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    let items = fields::expect_list(value, what, diagnostics)?;
+    let mut names: Vec<(String, Span)> = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some((name, span)) =
+            fields::expect_reference(item, &format_args!("an item of {what}"), diagnostics)
+        else {
+            ok = false;
+            continue;
+        };
+        if declarations
+            .resolve(name, span, DeclKind::Entity, diagnostics)
+            .is_none()
+        {
+            ok = false;
+            continue;
+        }
+        if let Some((_, first)) = names.iter().find(|(seen, _)| seen == name) {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("entity `{name}` is listed twice in {what}"),
+                    span,
+                    "listed again here",
+                )
+                .with_secondary(*first, "first listed here")
+                .with_help("remove one of them"),
+            );
+            ok = false;
+            continue;
+        }
+        names.push((name.to_string(), span));
+    }
+    ok.then(|| names.into_iter().map(|(name, _)| name).collect())
+}
+
+fn check_handshake(
+    value: &Expr,
+    owner: &dyn Display,
+    context: &SocketContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let (name, span) =
+        fields::expect_reference(value, &format_args!("`handshake` of {owner}"), diagnostics)?;
+    context
+        .declarations
+        .resolve(name, span, DeclKind::Type, diagnostics)?;
+    let record = context.records.get(name)?;
+    if let Some(index) = record
+        .record
+        .fields
+        .iter()
+        .position(|field| field.name == "token")
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the handshake type `{name}` has a field named `token`, which is reserved"),
+                record.field_spans[index],
+                "reserved handshake field",
+            )
+            .with_secondary(span, format!("`{name}` is used as the handshake of {owner} here"))
+            .with_help("the login token travels in the handshake as `auth.token`; rename this field, e.g. `inviteToken`"),
+        );
+        return None;
+    }
+    Some(name.to_string())
+}
+
+/// `{ clientToServer: { ... }, serverToClient: { ... } }`.
+fn check_events(
+    value: &Expr,
+    owner: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(Vec<Event>, Vec<Event>)> {
+    let events_owner = format!("`events` of {owner}");
+    let shape = DictShape {
+        owner: &events_owner,
+        owner_span: value.span,
+        fields: &EVENTS_FIELDS,
+        unsupported: &[],
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(value, &shape, diagnostics)?;
+    let mut directions = Vec::new();
+    for direction in ["clientToServer", "serverToClient"] {
+        let events = match fields.get(direction) {
+            Some(value) => direction_events(
+                value,
+                &format_args!("`events.{direction}` of {owner}"),
+                declarations,
+                diagnostics,
+            ),
+            None => Some(Vec::new()),
+        };
+        directions.push(events);
+    }
+    let server_to_client = directions.pop()??;
+    let client_to_server = directions.pop()??;
+    Some((client_to_server, server_to_client))
+}
+
+fn direction_events(
+    value: &Expr,
+    owner: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<Event>> {
+    let entries = fields::expect_dict(value, &owner, diagnostics)?;
+    let mut events = Vec::new();
+    let mut ok = true;
+    for entry in fields::unique_entries(entries, owner, diagnostics) {
+        let name = entry.key.name.as_str();
+        if let Some((_, why)) = RESERVED_EVENTS
+            .iter()
+            .find(|(reserved, _)| *reserved == name)
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("`{name}` is a reserved Socket.IO event name"),
+                    entry.key.span,
+                    "reserved by Socket.IO",
+                )
+                .with_help(format!(
+                    "{why}, so your handler would never receive this payload; choose another name, e.g. `{name}Message`"
+                )),
+            );
+            ok = false;
+            continue;
+        }
+        let what = format_args!("event `{name}` in {owner}");
+        // A dict with `payload` or `ack` is the acknowledged form; any other dict is an inline
+        // record, which `types::resolve` explains.
+        let is_acknowledged = matches!(&entry.value.kind, ExprKind::Dict(entries)
+            if entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
+        let event = if is_acknowledged {
+            let event_owner = what.to_string();
+            let shape = DictShape {
+                owner: &event_owner,
+                owner_span: entry.key.span,
+                fields: &ACK_FIELDS,
+                unsupported: &[],
+                unsupported_help: None,
+            };
+            fields::check_dict(&entry.value, &shape, diagnostics).and_then(|ack_fields| {
+                let payload = ack_fields.get("payload").and_then(|payload| {
+                    types::resolve(
+                        payload,
+                        &format_args!("the payload of {what}"),
+                        declarations,
+                        diagnostics,
+                    )
+                });
+                let ack = ack_fields.get("ack").and_then(|ack| {
+                    types::resolve(
+                        ack,
+                        &format_args!("the ack of {what}"),
+                        declarations,
+                        diagnostics,
+                    )
+                });
+                Some(Event {
+                    name: name.to_string(),
+                    payload: payload?,
+                    ack: Some(ack?),
+                })
+            })
+        } else {
+            types::resolve(
+                &entry.value,
+                &format_args!("the payload of {what}"),
+                declarations,
+                diagnostics,
+            )
+            .map(|payload| Event {
+                name: name.to_string(),
+                payload,
+                ack: None,
+            })
+        };
+        match event {
+            Some(event) => events.push(event),
+            None => ok = false,
+        }
+    }
+    ok.then_some(events)
+}

@@ -1,0 +1,348 @@
+//! Payload types: `type` declarations and the type expressions of event payloads and handshakes.
+//!
+//! A type is a built-in (`String Int Float Bool DateTime Json`), an entity, a `type` record, a list
+//! `[T]` or an optional `T?`.
+
+use super::declarations::{DeclKind, Declarations};
+use super::fields;
+use super::ir::{RecordField, RecordType, TypeRef};
+use super::suggest;
+use crate::diagnostics::Diagnostic;
+use crate::syntax::ast::{Expr, ExprKind, Span};
+use std::collections::HashMap;
+use std::fmt::Display;
+
+const BUILT_INS: [&str; 6] = ["String", "Int", "Float", "Bool", "DateTime", "Json"];
+
+/// A `type` declaration as checked, with the spans of its field names.
+pub struct CheckedRecord {
+    pub record: RecordType,
+    pub field_spans: Vec<Span>,
+}
+
+/// The checked `type` declarations in source order, with an index by name.
+pub struct CheckedRecords {
+    pub list: Vec<CheckedRecord>,
+    index_by_name: HashMap<String, usize>,
+}
+
+impl CheckedRecords {
+    pub fn get(&self, name: &str) -> Option<&CheckedRecord> {
+        self.index_by_name.get(name).map(|index| &self.list[*index])
+    }
+}
+
+/// Checks every `type` declaration.
+pub fn check_records(
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CheckedRecords {
+    let mut records = Vec::new();
+    for decl in declarations.of_kind(DeclKind::Type) {
+        let type_name = &decl.name.name;
+        let owner = format_args!("type `{type_name}`");
+        let Some(entries) = fields::expect_dict(&decl.body, &owner, diagnostics) else {
+            continue;
+        };
+        let mut record = RecordType {
+            name: decl.name.name.clone(),
+            fields: Vec::new(),
+        };
+        let mut field_spans = Vec::new();
+        for entry in fields::unique_entries(entries, &owner, diagnostics) {
+            let key = &entry.key.name;
+            let what = format_args!("field `{key}` of {owner}");
+            if let Some(field_type) = resolve(&entry.value, &what, declarations, diagnostics) {
+                record.fields.push(RecordField {
+                    name: entry.key.name.clone(),
+                    field_type,
+                });
+                field_spans.push(entry.key.span);
+            }
+        }
+        records.push(CheckedRecord {
+            record,
+            field_spans,
+        });
+    }
+    let index_by_name = records
+        .iter()
+        .enumerate()
+        .map(|(index, checked)| (checked.record.name.clone(), index))
+        .collect();
+    let checked = CheckedRecords {
+        list: records,
+        index_by_name,
+    };
+    report_records_that_contain_themselves(&checked, diagnostics);
+    checked
+}
+
+/// A record whose required fields lead back to itself (`type A { b: B }`, `type B { a: A }`)
+/// has no finite value, so no payload could ever be sent. Optional fields and lists end such a
+/// chain. Each cycle is reported once, at the record of the cycle declared first.
+fn report_records_that_contain_themselves(
+    records: &CheckedRecords,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    // The records each record requires directly: (field index, record index).
+    let required: Vec<Vec<(usize, usize)>> = records
+        .list
+        .iter()
+        .map(|checked| {
+            checked
+                .record
+                .fields
+                .iter()
+                .enumerate()
+                .filter_map(|(field_index, field)| match &field.field_type {
+                    TypeRef::Record { name } => records
+                        .index_by_name
+                        .get(name)
+                        .map(|target| (field_index, *target)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    for start in 0..records.list.len() {
+        // Depth-first search over records declared at or after `start`, so that a cycle is only
+        // found from its first record. The path holds (record, field) steps.
+        let mut path: Vec<(usize, usize)> = Vec::new();
+        let mut visited = vec![false; records.list.len()];
+        if let Some(cycle) = find_cycle(start, start, &required, &mut visited, &mut path) {
+            let steps: Vec<String> = cycle
+                .iter()
+                .map(|(record, field)| {
+                    let record = &records.list[*record].record;
+                    format!("`{}.{}`", record.name, record.fields[*field].name)
+                })
+                .collect();
+            let (first_record, first_field) = cycle[0];
+            let start_record = &records.list[first_record];
+            let name = &start_record.record.name;
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "type `{name}` contains itself through {}, so no value of it can exist",
+                        steps.join(" -> ")
+                    ),
+                    start_record.field_spans[first_field],
+                    format!("leads back to `{name}`"),
+                )
+                .with_help("make one of these fields optional (`Type?`) or a list (`[Type]`)"),
+            );
+        }
+    }
+}
+
+fn find_cycle(
+    start: usize,
+    current: usize,
+    required: &[Vec<(usize, usize)>],
+    visited: &mut [bool],
+    path: &mut Vec<(usize, usize)>,
+) -> Option<Vec<(usize, usize)>> {
+    visited[current] = true;
+    for &(field, target) in &required[current] {
+        path.push((current, field));
+        if target == start {
+            return Some(path.clone());
+        }
+        if target > start
+            && !visited[target]
+            && let Some(cycle) = find_cycle(start, target, required, visited, path)
+        {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
+}
+
+/// Resolves a type expression; `what` says whose type it is, for messages.
+pub fn resolve(
+    expr: &Expr,
+    what: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<TypeRef> {
+    match &expr.kind {
+        ExprKind::Var(name) => resolve_name(name, expr.span, declarations, diagnostics),
+        ExprKind::List(items) => match items.as_slice() {
+            [item] => Some(TypeRef::List {
+                item: Box::new(resolve(item, what, declarations, diagnostics)?),
+            }),
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "a list type has exactly one item type, found {}",
+                            items.len()
+                        ),
+                        expr.span,
+                        "expected `[Type]`",
+                    )
+                    .with_help(
+                        "write the item type once, e.g. `[String]`; use a `type` for records",
+                    ),
+                );
+                None
+            }
+        },
+        ExprKind::Optional(inner) => {
+            if matches!(inner.kind, ExprKind::Optional(_)) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "a type can be made optional only once",
+                        expr.span,
+                        "`?` repeated",
+                    )
+                    .with_help("remove the extra `?`"),
+                );
+                return None;
+            }
+            Some(TypeRef::Optional {
+                inner: Box::new(resolve(inner, what, declarations, diagnostics)?),
+            })
+        }
+        ExprKind::Dict(_) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("expected a type for {what}, found a dictionary"),
+                    expr.span,
+                    "inline record types are not supported",
+                )
+                .with_help(
+                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`",
+                ),
+            );
+            None
+        }
+        _ => {
+            fields::report_wrong_shape(
+                expr,
+                "a type such as `String`, `[Int]` or `Message?`",
+                what,
+                diagnostics,
+            );
+            None
+        }
+    }
+}
+
+fn resolve_name(
+    name: &str,
+    span: Span,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<TypeRef> {
+    let built_in = match name {
+        "String" => Some(TypeRef::String),
+        "Int" => Some(TypeRef::Int),
+        "Float" => Some(TypeRef::Float),
+        "Bool" => Some(TypeRef::Bool),
+        "DateTime" => Some(TypeRef::DateTime),
+        "Json" => Some(TypeRef::Json),
+        _ => None,
+    };
+    if built_in.is_some() {
+        return built_in;
+    }
+    match declarations.lookup(name) {
+        Some((DeclKind::Entity, _)) => Some(TypeRef::Entity {
+            name: name.to_string(),
+        }),
+        Some((DeclKind::Type, _)) => Some(TypeRef::Record {
+            name: name.to_string(),
+        }),
+        Some((kind, decl)) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("`{name}` is {}, not a type", kind.with_article()),
+                    span,
+                    "expected a type",
+                )
+                .with_secondary(
+                    decl.name.span,
+                    format!("`{name}` is declared here as {}", kind.with_article()),
+                )
+                .with_help(format!(
+                    "use a built-in type ({}), an entity or a `type`",
+                    suggest::quoted_alternatives(BUILT_INS)
+                )),
+            );
+            None
+        }
+        None => {
+            let help = if name == "Boolean" {
+                "payload types spell it `Bool`".to_string()
+            } else {
+                let mut candidates: Vec<&str> = BUILT_INS.to_vec();
+                candidates.extend(declarations.names_of_kind(DeclKind::Entity));
+                candidates.extend(declarations.names_of_kind(DeclKind::Type));
+                match suggest::closest(name, candidates.iter().copied()) {
+                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                    None => format!(
+                        "use a built-in type ({}), an entity, or declare `type {name} {{ ... }}`",
+                        suggest::quoted_alternatives(BUILT_INS)
+                    ),
+                }
+            };
+            diagnostics.push(
+                Diagnostic::error(format!("cannot find type `{name}`"), span, "unknown type")
+                    .with_help(help),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::declarations;
+    use crate::syntax::ast::Module;
+
+    /// `T??` cannot come out of the parser today, but the AST can hold it, so the analyzer says
+    /// what is wrong instead of accepting it.
+    #[test]
+    fn a_doubly_optional_type_is_reported() {
+        let module = Module::default();
+        let mut diagnostics = Vec::new();
+        let declarations = declarations::collect(&module, &mut diagnostics);
+        diagnostics.clear();
+        let string = Expr::new(ExprKind::Var("String".to_string()), Span::new(0, 6));
+        let once = Expr::new(ExprKind::Optional(Box::new(string)), Span::new(0, 7));
+        let twice = Expr::new(ExprKind::Optional(Box::new(once)), Span::new(0, 8));
+        let resolved = resolve(&twice, &"a field", &declarations, &mut diagnostics);
+        assert_eq!(resolved, None);
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "a type can be made optional only once"
+        );
+        assert_eq!(diagnostics[0].primary.span, Span::new(0, 8));
+    }
+
+    #[test]
+    fn lists_and_optionals_nest() {
+        let module = Module::default();
+        let mut diagnostics = Vec::new();
+        let declarations = declarations::collect(&module, &mut diagnostics);
+        diagnostics.clear();
+        let int = Expr::new(ExprKind::Var("Int".to_string()), Span::new(1, 4));
+        let optional = Expr::new(ExprKind::Optional(Box::new(int)), Span::new(1, 5));
+        let list = Expr::new(ExprKind::List(vec![optional]), Span::new(0, 6));
+        let resolved = resolve(&list, &"a field", &declarations, &mut diagnostics);
+        assert!(diagnostics.is_empty());
+        assert_eq!(
+            resolved,
+            Some(TypeRef::List {
+                item: Box::new(TypeRef::Optional {
+                    inner: Box::new(TypeRef::Int)
+                })
+            })
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! Runs the real `appc` binary the way a user or a tool does, and checks what it prints and its exit code.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn appc(args: &[&str], current_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_appc"))
+        .args(args)
+        .current_dir(current_dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the appc binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn project_with_spec(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.wasp"), spec).unwrap();
+    dir
+}
+
+const TWO_ONE_ITEM_TUPLES: &str = "app Test {\n  title: (\"a\")\n}\n\npage P {\n  x: (1)\n}\n";
+
+#[test]
+fn version_and_help_describe_the_tool() {
+    let here = Path::new(".");
+    let version = appc(&["--version"], here);
+    assert!(version.status.success());
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("appc {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let help = appc(&["--help"], here);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("check"));
+    assert!(stdout(&help).contains("Exit status"));
+
+    let check_help = appc(&["check", "--help"], here);
+    for needle in [
+        "--syntax-only",
+        "--format",
+        "--emit",
+        "main.wasp",
+        "Exit status",
+    ] {
+        assert!(stdout(&check_help).contains(needle), "missing {needle}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let output = appc(&["check", "--format", "xml"], Path::new("."));
+    assert_eq!(output.status.code(), Some(2));
+    let output = appc(&["frobnicate"], Path::new("."));
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_spec_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = appc(&["check", "nope.wasp"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: `nope.wasp` does not exist; pass a spec file or a project folder\n"
+    );
+
+    let output = appc(&["check"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: no `main.wasp` in `.`; pass a spec file or a project folder that contains one\n"
+    );
+}
+
+#[test]
+fn syntax_errors_are_all_reported_and_exit_1() {
+    let dir = project_with_spec(TWO_ONE_ITEM_TUPLES);
+    let output = appc(&["check", "--syntax-only", "main.wasp"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert_eq!(
+        text.matches("a tuple needs at least 2 items").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("main.wasp:2:10"), "{text}");
+    assert!(text.contains("main.wasp:6:6"), "{text}");
+    assert!(text.contains("error: `main.wasp` has 2 errors"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when stderr is not a terminal"
+    );
+}
+
+#[test]
+fn color_always_colours_and_never_does_not() {
+    let dir = project_with_spec(TWO_ONE_ITEM_TUPLES);
+    let coloured = appc(&["--color", "always", "check", "--syntax-only"], dir.path());
+    assert!(stderr(&coloured).contains('\u{1b}'));
+    let plain = appc(&["check", "--syntax-only", "--color", "never"], dir.path());
+    assert!(!stderr(&plain).contains('\u{1b}'));
+}
+
+#[test]
+fn json_format_prints_one_object_per_diagnostic_on_stdout() {
+    let dir = project_with_spec(TWO_ONE_ITEM_TUPLES);
+    let output = appc(&["check", "--syntax-only", "--format", "json"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let first = &lines[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "./main.wasp");
+    assert_eq!(first["start"]["line"], 2);
+    assert_eq!(first["start"]["column"], 10);
+    assert_eq!(first["start"]["offset"], 20);
+    assert!(
+        first["labels"]
+            .as_array()
+            .is_some_and(|labels| !labels.is_empty())
+    );
+}
+
+#[test]
+fn a_clean_file_exits_0() {
+    let dir = project_with_spec("test Decl { list: [1, 2], pair: (1, \"a\") }\n");
+    let output = appc(&["check", "--syntax-only", "main.wasp"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no problems found"));
+}
+
+#[test]
+fn invalid_utf8_is_a_diagnostic_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.wasp"), b"app A { title: \"\xff\" }").unwrap();
+    let output = appc(&["check", "--syntax-only"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("not valid UTF-8"));
+}

@@ -1,0 +1,147 @@
+//! The auth HTTP routes (`POST /auth/signup`, `POST /auth/login`, `GET /auth/me`) and the axum
+//! extractors for the current user: `AuthUser` (required, 401 otherwise) and
+//! `Option<AuthUser>` (no user for a missing or invalid token).
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError};
+use crate::error::ApiError;
+
+/// The auth routes, for a router whose state contains the [`Auth`] service.
+///
+/// ```
+/// use appc_runtime::auth::{Auth, auth_routes};
+/// fn app(auth: Auth) -> axum::Router {
+///     auth_routes().with_state(auth)
+/// }
+/// ```
+pub fn auth_routes<S>() -> Router<S>
+where
+    Auth: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/me", get(me))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// Decodes the JSON body, naming the failing field (`username`, `password`) in the 400.
+fn parse_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        if let Some(field) = ["username", "password"].into_iter().find(|field| path == *field || message.contains(&format!("`{field}`"))) {
+            ApiError::invalid_field(field, format!("`{field}` must be a string: {message}"))
+        } else {
+            ApiError::bad_request(format!(
+                "the body must be JSON like {{\"username\": \"...\", \"password\": \"...\"}}: {message}"
+            ))
+        }
+    })
+}
+
+async fn signup(State(auth): State<Auth>, body: Bytes) -> Result<Json<AuthSession>, ApiError> {
+    let credentials = parse_credentials(&body)?;
+    Ok(Json(
+        auth.signup(&credentials.username, &credentials.password)
+            .await?,
+    ))
+}
+
+async fn login(State(auth): State<Auth>, body: Bytes) -> Result<Json<AuthSession>, ApiError> {
+    let credentials = parse_credentials(&body)?;
+    Ok(Json(
+        auth.login(&credentials.username, &credentials.password)
+            .await?,
+    ))
+}
+
+async fn me(user: AuthUser) -> Json<AuthUser> {
+    Json(user)
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if the request has one.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Requires a valid bearer token: handlers taking `AuthUser` only run for logged-in users, and
+/// other requests get 401 with the reason.
+///
+/// ```
+/// use appc_runtime::auth::AuthUser;
+/// async fn profile(user: AuthUser) -> String {
+///     format!("hello {}", user.username())
+/// }
+/// ```
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer_token(parts) else {
+            return Err(ApiError::unauthorized(TokenRejection::Missing.to_string()));
+        };
+        match Auth::from_ref(state).user_from_token(token).await {
+            Ok(user) => Ok(user),
+            Err(TokenVerificationError::Rejected(rejection)) => {
+                Err(ApiError::unauthorized(rejection.to_string()))
+            }
+            Err(TokenVerificationError::Database(error)) => Err(error.into()),
+        }
+    }
+}
+
+/// `Option<AuthUser>`: the user for a valid token, `None` for a missing or invalid one.
+///
+/// ```
+/// use appc_runtime::auth::AuthUser;
+/// async fn greeting(user: Option<AuthUser>) -> String {
+///     user.map_or("hello stranger".to_owned(), |user| format!("hello {}", user.username()))
+/// }
+/// ```
+impl<S> OptionalFromRequestParts<S> for AuthUser
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(token) = bearer_token(parts) else {
+            return Ok(None);
+        };
+        match Auth::from_ref(state).user_from_token(token).await {
+            Ok(user) => Ok(Some(user)),
+            Err(TokenVerificationError::Rejected(_)) => Ok(None),
+            Err(TokenVerificationError::Database(error)) => Err(error.into()),
+        }
+    }
+}

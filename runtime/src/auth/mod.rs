@@ -1,0 +1,505 @@
+//! Username and password auth: argon2id password hashes, HS256 JWTs, the user lookup behind
+//! every token, and the HTTP routes and axum extractors built on them.
+//!
+//! The user table is the spec's user entity (it must have an `id` primary key and a
+//! `username String @unique` field) plus one column the runtime manages, `passwordHash`, which
+//! never appears in responses. Tokens carry `sub` (the user id as a string), `iat` and `exp`
+//! (7 days by default). A token with a bad signature, another algorithm (including `none`),
+//! past its expiry, or for a user who no longer exists gives no user.
+
+mod hs256;
+mod http;
+mod rules;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::JwtSecret;
+use crate::db::{
+    ColumnSchema, Database, DbError, Entity, FromValue, Query, Row, RowOps, SqlType, TableSchema,
+    Value,
+};
+use crate::error::ApiError;
+
+pub use http::{auth_routes, bearer_token};
+pub use rules::{
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
+    check_password_rules, normalize_username,
+};
+
+/// The column the runtime adds to the user table for the argon2id hash.
+pub const PASSWORD_HASH_COLUMN: &str = "passwordHash";
+/// The user table column holding the username.
+pub const USERNAME_COLUMN: &str = "username";
+/// How long a token is valid unless [`Auth::with_token_lifetime`] says otherwise.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// A user id: an integer for `@default(autoincrement())`, a string for `@default(uuid())`.
+/// It serializes as the bare number or string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum UserId {
+    /// An integer id.
+    Int(i64),
+    /// A string id.
+    Text(String),
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserId::Int(id) => write!(formatter, "{id}"),
+            UserId::Text(id) => formatter.write_str(id),
+        }
+    }
+}
+
+impl From<UserId> for Value {
+    fn from(id: UserId) -> Value {
+        match id {
+            UserId::Int(id) => Value::Int(id),
+            UserId::Text(id) => Value::Text(id),
+        }
+    }
+}
+
+/// The authenticated user: their id, username and the other fields of their row (never the
+/// password hash). Serializes as the user's JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthUser {
+    id: UserId,
+    username: String,
+    row: Row,
+}
+
+impl AuthUser {
+    /// The user's id.
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// The user's username (lower case).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Reads one field of the user's row.
+    pub fn get<T: FromValue>(&self, column: &str) -> Result<T, DbError> {
+        self.row.get(column)
+    }
+
+    /// The user as the app's typed user entity.
+    pub fn to_entity<E: Entity>(&self) -> Result<E, DbError> {
+        E::from_row(&self.row)
+    }
+
+    /// The user as a JSON object without the password hash.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.row.to_json_without(&[PASSWORD_HASH_COLUMN])
+    }
+}
+
+impl Serialize for AuthUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+/// A successful signup or login: the token and the user, as `POST /auth/*` returns them.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthSession {
+    /// The bearer token.
+    pub token: String,
+    /// The user.
+    pub user: AuthUser,
+}
+
+/// Why a token gave no user. The message is what clients see after `unauthorized: `.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    /// No token was sent.
+    #[error(
+        "no token was sent; log in and send it as `Authorization: Bearer <token>` or as the socket's `auth.token`"
+    )]
+    Missing,
+    /// The token is not a well-formed JWT.
+    #[error("the token is malformed; log in again to get a new one")]
+    Malformed,
+    /// The token was signed with another algorithm (including `none`).
+    #[error("the token must be signed with HS256; log in again to get a new one")]
+    WrongAlgorithm,
+    /// The signature does not match this server's secret.
+    #[error("the token signature is invalid; log in again to get a new one")]
+    BadSignature,
+    /// The token has expired.
+    #[error("the token has expired; log in again to get a new one")]
+    Expired,
+    /// The app has no auth, so no token can be accepted.
+    #[error("this app has no auth, so tokens are not accepted")]
+    NotEnabled,
+    /// The token's user no longer exists.
+    #[error("the token's user no longer exists; sign up or log in again")]
+    UnknownUser,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Clone)]
+struct AuthInner {
+    database: Database,
+    user_table: TableSchema,
+    id_type: SqlType,
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+    token_lifetime: Duration,
+}
+
+/// The auth service: signup, login and token verification against the user table. Cheap to
+/// clone; it is part of the server state, and [`AuthUser`] extractors find it there.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Option<Arc<AuthInner>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Auth")
+            .field(
+                "user_table",
+                &self.inner.as_ref().map(|inner| &inner.user_table.name),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The spec's user entity cannot carry username and password auth.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UserTableError(String);
+
+impl Auth {
+    /// Auth over `user_table` (the spec's user entity), signing with `secret`. The returned
+    /// service's [`Auth::user_table`] has the `passwordHash` column added; migrate that one.
+    pub fn new(
+        database: Database,
+        secret: &JwtSecret,
+        user_table: &TableSchema,
+    ) -> Result<Auth, UserTableError> {
+        let id_type = match user_table.primary_key() {
+            Some(column) if matches!(column.sql_type, SqlType::Integer | SqlType::Text) => {
+                column.sql_type
+            }
+            _ => {
+                return Err(UserTableError(format!(
+                    "the user entity `{}` needs an `id Int @id` or `id String @id` field",
+                    user_table.name
+                )));
+            }
+        };
+        match user_table.find_column(USERNAME_COLUMN) {
+            Some(column) if column.sql_type == SqlType::Text && column.unique => {}
+            _ => {
+                return Err(UserTableError(format!(
+                    "the user entity `{}` needs a `username String @unique` field for usernameAndPassword auth",
+                    user_table.name
+                )));
+            }
+        }
+        if user_table.find_column(PASSWORD_HASH_COLUMN).is_some() {
+            return Err(UserTableError(format!(
+                "the user entity `{}` declares `{PASSWORD_HASH_COLUMN}`, which the runtime manages; rename that field",
+                user_table.name
+            )));
+        }
+        // Signup only knows a username and a password, so every other field must be able to
+        // take care of itself.
+        if let Some(required) = user_table.columns.iter().find(|column| {
+            !column.primary_key
+                && column.name != USERNAME_COLUMN
+                && !column.nullable
+                && column.default.is_none()
+                && !column.updated_at
+        }) {
+            return Err(UserTableError(format!(
+                "the user entity `{}` has the required field `{}` without a default, but signup only receives a username and a password; make it optional (`?`) or give it a @default",
+                user_table.name, required.name
+            )));
+        }
+        hs256::install();
+        // Nullable so that it can be added to an existing user table; a user without a hash
+        // simply cannot log in with a password.
+        let user_table = user_table
+            .clone()
+            .column(ColumnSchema::new(PASSWORD_HASH_COLUMN, SqlType::Text).nullable());
+        Ok(Auth {
+            inner: Some(Arc::new(AuthInner {
+                database,
+                user_table,
+                id_type,
+                encoding_key: EncodingKey::from_secret(secret.as_bytes()),
+                decoding_key: DecodingKey::from_secret(secret.as_bytes()),
+                token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            })),
+        })
+    }
+
+    /// Sets how long new tokens stay valid.
+    pub fn with_token_lifetime(mut self, token_lifetime: Duration) -> Auth {
+        if let Some(inner) = self.inner.as_mut() {
+            Arc::make_mut(inner).token_lifetime = token_lifetime;
+        }
+        self
+    }
+
+    /// The service of an app without auth: the routes answer 404 and tokens give no user.
+    pub fn disabled() -> Auth {
+        Auth { inner: None }
+    }
+
+    /// Whether the app has username and password auth.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    fn enabled(&self) -> Result<&AuthInner, ApiError> {
+        self.inner.as_deref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "auth_not_enabled",
+                "this app has no auth; add `auth` with `usernameAndPassword` to the app in main.wasp",
+            )
+        })
+    }
+
+    /// The user table including the runtime's `passwordHash` column (`None` without auth).
+    pub fn user_table(&self) -> Option<&TableSchema> {
+        self.inner.as_ref().map(|inner| &inner.user_table)
+    }
+
+    /// Creates a user. Fails with 400 naming the field for invalid input and 409
+    /// `username_taken` if the username exists.
+    pub async fn signup(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
+        let username = normalize_username(username)?;
+        check_password_rules(password)?;
+        let inner = self.enabled()?;
+        let password_hash = hash_password(password.to_owned()).await?;
+        let columns = vec![
+            (USERNAME_COLUMN, Value::Text(username.clone())),
+            (PASSWORD_HASH_COLUMN, Value::Text(password_hash)),
+        ];
+        let mut pooled = inner.database.acquire().await?;
+        let row = match RowOps::new(&inner.user_table)
+            .insert(&mut pooled.conn(), columns)
+            .await
+        {
+            Ok(row) => row,
+            Err(error) if error.is_unique_violation() => {
+                return Err(ApiError::conflict(
+                    "username_taken",
+                    format!("username `{username}` is already taken; choose another one"),
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let user = self.user_from_row(row)?;
+        tracing::info!(user = %user.id, "user signed up");
+        Ok(AuthSession {
+            token: self.issue_token(&user.id)?,
+            user,
+        })
+    }
+
+    /// Checks a username and password. Every failure is the same 401, so the response does not
+    /// reveal whether the username exists, and an unknown username costs one hash verification
+    /// too so that timing does not reveal it either.
+    pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
+        let inner = self.enabled()?;
+        let invalid = || ApiError::unauthorized("invalid username or password");
+        let query = Query::new()
+            .filter(USERNAME_COLUMN, username.to_ascii_lowercase())
+            .limit(1);
+        let mut pooled = inner.database.acquire().await?;
+        let row = RowOps::new(&inner.user_table)
+            .find_many(&mut pooled.conn(), &query)
+            .await?
+            .pop();
+        drop(pooled);
+        let stored_hash = row.as_ref().and_then(|row| {
+            row.get::<Option<String>>(PASSWORD_HASH_COLUMN)
+                .ok()
+                .flatten()
+        });
+        let verified = verify_password(password.to_owned(), stored_hash).await;
+        match row {
+            Some(row) if verified => {
+                let user = self.user_from_row(row)?;
+                Ok(AuthSession {
+                    token: self.issue_token(&user.id)?,
+                    user,
+                })
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Signs a token for a user id, valid for the token lifetime from now.
+    pub fn issue_token(&self, user_id: &UserId) -> Result<String, ApiError> {
+        let inner = self.enabled()?;
+        let now = chrono::Utc::now().timestamp();
+        let lifetime = i64::try_from(inner.token_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now.saturating_add(lifetime),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &inner.encoding_key)
+            .map_err(|error| ApiError::internal(&error))
+    }
+
+    /// Verifies a token and loads its user.
+    pub async fn user_from_token(&self, token: &str) -> Result<AuthUser, TokenVerificationError> {
+        let inner = self
+            .inner
+            .as_deref()
+            .ok_or(TokenVerificationError::Rejected(TokenRejection::NotEnabled))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        // A few seconds of tolerance for clock drift between machines.
+        validation.leeway = 5;
+        let claims = jsonwebtoken::decode::<Claims>(token.trim(), &inner.decoding_key, &validation)
+            .map_err(|error| {
+                TokenVerificationError::Rejected(match error.kind() {
+                    ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                    ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                        TokenRejection::WrongAlgorithm
+                    }
+                    _ => TokenRejection::Malformed,
+                })
+            })?
+            .claims;
+        let id = match inner.id_type {
+            SqlType::Integer => match claims.sub.parse::<i64>() {
+                Ok(id) => Value::Int(id),
+                Err(_) => {
+                    return Err(TokenVerificationError::Rejected(
+                        TokenRejection::UnknownUser,
+                    ));
+                }
+            },
+            _ => Value::Text(claims.sub),
+        };
+        let mut pooled = inner
+            .database
+            .acquire()
+            .await
+            .map_err(TokenVerificationError::Database)?;
+        let row = RowOps::new(&inner.user_table)
+            .find_by_id(&mut pooled.conn(), id)
+            .await
+            .map_err(TokenVerificationError::Database)?
+            .ok_or(TokenVerificationError::Rejected(
+                TokenRejection::UnknownUser,
+            ))?;
+        self.user_from_row(row)
+            .map_err(|_| TokenVerificationError::Rejected(TokenRejection::UnknownUser))
+    }
+
+    fn user_from_row(&self, row: Row) -> Result<AuthUser, ApiError> {
+        let primary_key = self
+            .enabled()?
+            .user_table
+            .primary_key()
+            .map(|column| column.name.clone())
+            .unwrap_or_default();
+        let id = match row.get::<Value>(&primary_key)? {
+            Value::Int(id) => UserId::Int(id),
+            Value::Text(id) => UserId::Text(id),
+            other => {
+                return Err(ApiError::internal(&format!(
+                    "user id has an unexpected value {other:?}"
+                )));
+            }
+        };
+        let username = row.get::<String>(USERNAME_COLUMN)?;
+        Ok(AuthUser { id, username, row })
+    }
+}
+
+/// A token gave no user: rejected (the client's problem) or the database failed (the server's).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenVerificationError {
+    /// The token is not acceptable.
+    #[error("{0}")]
+    Rejected(TokenRejection),
+    /// The user could not be looked up.
+    #[error("could not look up the token's user: {0}")]
+    Database(DbError),
+}
+
+fn argon2() -> Argon2<'static> {
+    // argon2id, version 0x13, m = 19 MiB, t = 2, p = 1: the OWASP-recommended minimum.
+    Argon2::default()
+}
+
+/// Hashes a password with argon2id and a fresh random salt, off the async threads.
+async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt_bytes = [0_u8; 16];
+        getrandom::fill(&mut salt_bytes).map_err(|error| ApiError::internal(&error))?;
+        let salt =
+            SaltString::encode_b64(&salt_bytes).map_err(|error| ApiError::internal(&error))?;
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| ApiError::internal(&error))
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))?
+}
+
+/// Verifies a password against a stored hash, off the async threads. Without a stored hash it
+/// verifies against a dummy one and fails, so both cases take the same time.
+async fn verify_password(password: String, stored_hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let matches = |hash: &str| {
+            PasswordHash::new(hash)
+                .is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+        };
+        match stored_hash {
+            Some(stored_hash) => matches(&stored_hash),
+            None => {
+                let _ = matches(dummy_hash());
+                false
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A valid hash of a random password, verified against when a username does not exist.
+fn dummy_hash() -> &'static str {
+    static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+    DUMMY_HASH.get_or_init(|| {
+        let mut bytes = [0_u8; 16];
+        let _ = getrandom::fill(&mut bytes);
+        let salt = SaltString::encode_b64(&bytes).expect("16 bytes are a valid salt");
+        argon2()
+            .hash_password(&bytes, &salt)
+            .expect("hashing random bytes succeeds")
+            .to_string()
+    })
+}

@@ -1,0 +1,704 @@
+//! Server configuration from the environment (and a `.env` file in development): address,
+//! database, JWT secret, CORS origins and Redis. Every invalid value is reported as one line that
+//! names the variable and the expected form, and never echoes secrets.
+//!
+//! The mode is explicit: `APPC_ENV=production` or `APPC_ENV=development`. When `APPC_ENV` is
+//! unset, the generated `main` passes its default, [`Mode::for_this_build`]: development for debug
+//! builds (`appc dev`), production for release builds (`appc build`).
+//!
+//! | variable | default in development | default in production |
+//! |---|---|---|
+//! | `PORT` | 3000 | 3000 |
+//! | `HOST` | 127.0.0.1 | 0.0.0.0 |
+//! | `DATABASE_URL` | `sqlite://<data dir>/app.db` | same (required if the spec's db is PostgreSQL) |
+//! | `JWT_SECRET` | generated once, kept in `<data dir>/jwt-secret` | required, at least 32 bytes |
+//! | `CORS_ORIGINS` | any origin | none (same origin only) |
+//! | `REDIS_URL` | unset | unset |
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::db::DbSystem;
+
+/// Development or production behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Local development: loads `.env`, generates a JWT secret, allows any CORS origin.
+    Development,
+    /// Production: requires `JWT_SECRET`, listens on all interfaces, CORS only as configured.
+    Production,
+}
+
+impl Mode {
+    /// Development for debug builds, production for release builds.
+    pub fn for_this_build() -> Mode {
+        if cfg!(debug_assertions) {
+            Mode::Development
+        } else {
+            Mode::Production
+        }
+    }
+}
+
+/// Which origins may call the server from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No cross-origin access (the web client is served by this server).
+    SameOriginOnly,
+    /// Any origin (`*`, the development default).
+    Any,
+    /// Exactly these origins, such as `https://app.example.com`.
+    List(Vec<String>),
+}
+
+/// The JWT signing secret. Its `Debug` output never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    /// The minimum length accepted, in bytes.
+    pub const MINIMUM_BYTES: usize = 32;
+
+    /// Wraps secret bytes, refusing ones shorter than [`JwtSecret::MINIMUM_BYTES`].
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<JwtSecret, ConfigError> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MINIMUM_BYTES {
+            return Err(ConfigError::new(format!(
+                "JWT_SECRET must be at least {} bytes long, got {} bytes; set it to a random string such as the output of `openssl rand -hex 32`",
+                Self::MINIMUM_BYTES,
+                bytes.len()
+            )));
+        }
+        Ok(JwtSecret(bytes))
+    }
+
+    /// The secret bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+/// An invalid or missing setting; the message is one line naming the variable and the expected
+/// form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    fn new(message: String) -> Self {
+        ConfigError { message }
+    }
+}
+
+/// What the generated `main` knows that the environment does not.
+#[derive(Debug, Clone)]
+pub struct ConfigDefaults {
+    /// The directory for development data: the SQLite file and the generated JWT secret
+    /// (the project's `.appc/`).
+    pub data_dir: PathBuf,
+    /// The spec's `db.system`.
+    pub db_system: DbSystem,
+    /// The mode when `APPC_ENV` is unset.
+    pub mode: Mode,
+}
+
+impl ConfigDefaults {
+    /// Defaults for a project whose data directory is `data_dir`, on SQLite, in the mode of
+    /// this build.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ConfigDefaults {
+            data_dir: data_dir.into(),
+            db_system: DbSystem::Sqlite,
+            mode: Mode::for_this_build(),
+        }
+    }
+
+    /// Sets the spec's database system.
+    pub fn db_system(mut self, db_system: DbSystem) -> Self {
+        self.db_system = db_system;
+        self
+    }
+
+    /// Sets the mode used when `APPC_ENV` is unset.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+}
+
+/// The server's settings, resolved and validated. Its `Debug` output hides the passwords in
+/// `database_url` and `redis_url`, so logging it is safe.
+#[derive(Clone)]
+pub struct Config {
+    /// Development or production.
+    pub mode: Mode,
+    /// The address to listen on (`HOST`).
+    pub host: IpAddr,
+    /// The port to listen on (`PORT`; 0 picks a free one).
+    pub port: u16,
+    /// `sqlite://...` or `postgres://...` (`DATABASE_URL`).
+    pub database_url: String,
+    /// The HS256 signing secret (`JWT_SECRET`).
+    pub jwt_secret: JwtSecret,
+    /// Allowed browser origins (`CORS_ORIGINS`).
+    pub cors_origins: CorsOrigins,
+    /// A validated `redis://` or `rediss://` url (`REDIS_URL`), for multi-process sockets.
+    pub redis_url: Option<String>,
+    /// The data directory from [`ConfigDefaults`].
+    pub data_dir: PathBuf,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("jwt_secret", &self.jwt_secret)
+            .field("cors_origins", &self.cors_origins)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host/...` becomes `scheme://user:***@host/...`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment; in development, a `.env` file in the current directory
+    /// fills in variables the environment does not set.
+    ///
+    /// ```no_run
+    /// use appc_runtime::config::{Config, ConfigDefaults};
+    /// let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
+    ///     eprintln!("error: {error}");
+    ///     std::process::exit(1);
+    /// });
+    /// ```
+    pub fn from_env(defaults: ConfigDefaults) -> Result<Config, ConfigError> {
+        let mut variables: HashMap<String, String> = std::env::vars().collect();
+        let mode = resolve_mode(variables.get("APPC_ENV").map(String::as_str), defaults.mode)?;
+        if mode == Mode::Development {
+            load_dotenv(Path::new(".env"), &mut variables)?;
+        }
+        Config::from_variables(defaults, |name| variables.get(name).cloned())
+    }
+
+    /// Resolves the settings from any variable source (tests pass a map instead of mutating the
+    /// process environment).
+    ///
+    /// ```
+    /// use appc_runtime::config::{Config, ConfigDefaults, Mode};
+    /// let defaults = ConfigDefaults::new("/tmp/unused").mode(Mode::Production);
+    /// let error = Config::from_variables(defaults, |_| None).unwrap_err();
+    /// assert!(error.to_string().starts_with("JWT_SECRET is required in production"));
+    /// ```
+    pub fn from_variables(
+        defaults: ConfigDefaults,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let non_empty = |name: &str| variable(name).filter(|value| !value.trim().is_empty());
+        let mode = resolve_mode(non_empty("APPC_ENV").as_deref(), defaults.mode)?;
+        let port = match non_empty("PORT") {
+            None => 3000,
+            Some(text) => text.trim().parse::<u16>().map_err(|_| {
+                ConfigError::new(format!(
+                    "PORT must be a whole number from 0 to 65535, got `{text}`"
+                ))
+            })?,
+        };
+        let host = match non_empty("HOST") {
+            None if mode == Mode::Development => IpAddr::from([127, 0, 0, 1]),
+            None => IpAddr::from([0, 0, 0, 0]),
+            Some(text) if text.trim() == "localhost" => IpAddr::from([127, 0, 0, 1]),
+            Some(text) => text.trim().parse::<IpAddr>().map_err(|_| {
+                ConfigError::new(format!(
+                    "HOST must be an IP address such as 127.0.0.1, 0.0.0.0 or ::, got `{text}`"
+                ))
+            })?,
+        };
+        let database_url = resolve_database_url(non_empty("DATABASE_URL"), &defaults)?;
+        let jwt_secret = match (non_empty("JWT_SECRET"), mode) {
+            (Some(secret), _) => JwtSecret::new(secret.into_bytes())?,
+            (None, Mode::Production) => {
+                return Err(ConfigError::new(
+                    "JWT_SECRET is required in production; set it to a random string of at least 32 bytes, such as the output of `openssl rand -hex 32`".to_owned(),
+                ));
+            }
+            (None, Mode::Development) => development_secret(&defaults.data_dir)?,
+        };
+        let cors_origins = match non_empty("CORS_ORIGINS") {
+            None if mode == Mode::Development => CorsOrigins::Any,
+            None => CorsOrigins::SameOriginOnly,
+            Some(text) => parse_cors_origins(&text)?,
+        };
+        let redis_url = non_empty("REDIS_URL")
+            .map(|url| validate_redis_url(&url))
+            .transpose()?;
+        Ok(Config {
+            mode,
+            host,
+            port,
+            database_url,
+            jwt_secret,
+            cors_origins,
+            redis_url,
+            data_dir: defaults.data_dir,
+        })
+    }
+}
+
+fn resolve_mode(value: Option<&str>, default: Mode) -> Result<Mode, ConfigError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("production") => Ok(Mode::Production),
+        Some("development") => Ok(Mode::Development),
+        Some(other) => Err(ConfigError::new(format!(
+            "APPC_ENV must be `development` or `production`, got `{other}`"
+        ))),
+    }
+}
+
+fn load_dotenv(path: &Path, variables: &mut HashMap<String, String>) -> Result<(), ConfigError> {
+    let entries = match dotenvy::from_path_iter(path) {
+        Ok(entries) => entries,
+        // No `.env` file is the normal case.
+        Err(error) if error.not_found() => return Ok(()),
+        Err(error) => return Err(ConfigError::new(format!("could not read `.env`: {error}"))),
+    };
+    for entry in entries {
+        let (name, value) = entry.map_err(|error| {
+            ConfigError::new(format!(
+                "`.env` is not valid: {error}; use NAME=value lines"
+            ))
+        })?;
+        // Variables set in the real environment win over the file.
+        variables.entry(name).or_insert(value);
+    }
+    Ok(())
+}
+
+fn scheme_of(url: &str) -> &str {
+    url.split_once(':').map_or("", |(scheme, _)| scheme)
+}
+
+fn resolve_database_url(
+    value: Option<String>,
+    defaults: &ConfigDefaults,
+) -> Result<String, ConfigError> {
+    let Some(url) = value else {
+        return match defaults.db_system {
+            DbSystem::Sqlite => Ok(format!("sqlite://{}", defaults.data_dir.join("app.db").display())),
+            DbSystem::Postgres => Err(ConfigError::new(
+                "DATABASE_URL is required because the spec's db.system is PostgreSQL; set it to postgres://USER:PASSWORD@HOST:5432/DATABASE".to_owned(),
+            )),
+        };
+    };
+    let url = url.trim().to_owned();
+    // The url may hold a password, so messages show only its scheme.
+    match (DbSystem::from_url(&url), defaults.db_system) {
+        (None, _) => Err(ConfigError::new(format!(
+            "DATABASE_URL must start with sqlite:// or postgres://, got a url with scheme `{}`",
+            scheme_of(&url)
+        ))),
+        (Some(DbSystem::Sqlite), DbSystem::Postgres) => Err(ConfigError::new(
+            "DATABASE_URL must be a postgres:// url because the spec's db.system is PostgreSQL"
+                .to_owned(),
+        )),
+        (Some(_), _) => Ok(url),
+    }
+}
+
+/// Reads the development secret from `<data dir>/jwt-secret`, creating it with 32 random bytes
+/// (hex encoded) the first time, so tokens survive restarts of `appc dev`.
+fn development_secret(data_dir: &Path) -> Result<JwtSecret, ConfigError> {
+    let path = data_dir.join("jwt-secret");
+    let describe = |error: std::io::Error| {
+        ConfigError::new(format!(
+            "JWT_SECRET is unset and the development secret `{}` could not be used: {error}; set JWT_SECRET or make the directory writable",
+            path.display()
+        ))
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) => JwtSecret::new(secret.trim().as_bytes().to_vec()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir).map_err(describe)?;
+            let mut random = [0_u8; 32];
+            getrandom::fill(&mut random).map_err(|error| {
+                ConfigError::new(format!("could not generate a JWT secret: {error}"))
+            })?;
+            let secret: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+            write_private_file(&path, &secret).map_err(describe)?;
+            JwtSecret::new(secret.into_bytes())
+        }
+        Err(error) => Err(describe(error)),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only the owner may read the secret.
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn parse_cors_origins(text: &str) -> Result<CorsOrigins, ConfigError> {
+    let origins: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    if origins == ["*"] {
+        return Ok(CorsOrigins::Any);
+    }
+    for origin in &origins {
+        let valid = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains(' '));
+        if !valid {
+            return Err(ConfigError::new(format!(
+                "CORS_ORIGINS must be `*` or a comma-separated list of origins such as https://app.example.com,http://localhost:5173 (scheme and host, no path), got `{origin}`"
+            )));
+        }
+    }
+    Ok(CorsOrigins::List(
+        origins.into_iter().map(str::to_owned).collect(),
+    ))
+}
+
+fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim();
+    let host_part = url
+        .strip_prefix("redis://")
+        .or_else(|| url.strip_prefix("rediss://"));
+    // Skip credentials (`user:password@`) when checking that a host is present.
+    let has_host = host_part
+        .map(|rest| rest.rsplit_once('@').map_or(rest, |(_, host)| host))
+        .is_some_and(|host| !host.is_empty() && !host.starts_with('/') && !host.starts_with(':'));
+    if !has_host {
+        return Err(ConfigError::new(format!(
+            "REDIS_URL must look like redis://HOST:6379 or rediss://USER:PASSWORD@HOST:6379, got a url with scheme `{}`",
+            scheme_of(url)
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(
+        mode: Mode,
+        data_dir: &Path,
+        variables: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        Config::from_variables(ConfigDefaults::new(data_dir).mode(mode), |name| {
+            variables
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn error(mode: Mode, variables: &[(&str, &str)]) -> String {
+        let directory = tempfile::tempdir().unwrap();
+        load(mode, directory.path(), variables)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn development_defaults_need_no_setup() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(Mode::Development, directory.path(), &[]).unwrap();
+        assert_eq!(config.mode, Mode::Development);
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            config.database_url,
+            format!("sqlite://{}", directory.path().join("app.db").display())
+        );
+        assert_eq!(config.cors_origins, CorsOrigins::Any);
+        assert_eq!(config.redis_url, None);
+        assert!(config.jwt_secret.as_bytes().len() >= JwtSecret::MINIMUM_BYTES);
+        assert_eq!(format!("{:?}", config.jwt_secret), "JwtSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_development_secret_is_generated_once_and_kept() {
+        let directory = tempfile::tempdir().unwrap();
+        let first = load(Mode::Development, directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        let second = load(Mode::Development, directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        assert_eq!(first, second);
+        let stored = std::fs::read_to_string(directory.path().join("jwt-secret")).unwrap();
+        assert_eq!(stored.as_bytes(), first.as_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(directory.path().join("jwt-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "only the owner may read the secret");
+        }
+        let other_directory = tempfile::tempdir().unwrap();
+        let other = load(Mode::Development, other_directory.path(), &[])
+            .unwrap()
+            .jwt_secret;
+        assert_ne!(first, other, "each project gets its own random secret");
+    }
+
+    #[test]
+    fn production_requires_a_long_enough_secret() {
+        assert_eq!(
+            error(Mode::Production, &[]),
+            "JWT_SECRET is required in production; set it to a random string of at least 32 bytes, such as the output of `openssl rand -hex 32`"
+        );
+        assert!(
+            error(Mode::Production, &[("JWT_SECRET", "short")])
+                .starts_with("JWT_SECRET must be at least 32 bytes long, got 5 bytes")
+        );
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Production,
+            directory.path(),
+            &[("JWT_SECRET", SECRET)],
+        )
+        .unwrap();
+        assert_eq!(config.host, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(config.cors_origins, CorsOrigins::SameOriginOnly);
+        assert!(
+            !directory.path().join("jwt-secret").exists(),
+            "production never writes a secret"
+        );
+    }
+
+    #[test]
+    fn app_env_selects_the_mode() {
+        let directory = tempfile::tempdir().unwrap();
+        let production = load(
+            Mode::Development,
+            directory.path(),
+            &[("APPC_ENV", "production"), ("JWT_SECRET", SECRET)],
+        );
+        assert_eq!(production.unwrap().mode, Mode::Production);
+        assert_eq!(
+            error(Mode::Development, &[("APPC_ENV", "prod")]),
+            "APPC_ENV must be `development` or `production`, got `prod`"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_one_line_errors_naming_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("PORT", "http")],
+                "PORT must be a whole number from 0 to 65535, got `http`",
+            ),
+            (
+                &[("PORT", "70000")],
+                "PORT must be a whole number from 0 to 65535, got `70000`",
+            ),
+            (
+                &[("HOST", "example.com")],
+                "HOST must be an IP address such as 127.0.0.1, 0.0.0.0 or ::, got `example.com`",
+            ),
+            (
+                &[("DATABASE_URL", "mysql://root:hunter2@db/app")],
+                "DATABASE_URL must start with sqlite:// or postgres://, got a url with scheme `mysql`",
+            ),
+            (
+                &[("CORS_ORIGINS", "https://ok.example.com, ftp://nope")],
+                "CORS_ORIGINS must be `*` or a comma-separated list of origins",
+            ),
+            (
+                &[("CORS_ORIGINS", "https://example.com/path")],
+                "got `https://example.com/path`",
+            ),
+            (
+                &[("REDIS_URL", "http://user:hunter2@cache:6379")],
+                "REDIS_URL must look like redis://HOST:6379",
+            ),
+            (
+                &[("REDIS_URL", "redis://")],
+                "REDIS_URL must look like redis://HOST:6379",
+            ),
+        ];
+        for (variables, expected) in cases {
+            let message = error(Mode::Development, variables);
+            assert!(message.contains(expected), "{variables:?}: {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+            assert!(
+                !message.contains("hunter2"),
+                "secrets are never echoed: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_the_secret() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Production,
+            directory.path(),
+            &[
+                ("JWT_SECRET", SECRET),
+                (
+                    "DATABASE_URL",
+                    "postgres://app:hunter2@db:5432/app?sslmode=require",
+                ),
+                ("REDIS_URL", "redis://:hunter3@cache:6379"),
+            ],
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("hunter3") && !debug.contains(SECRET),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("postgres://app:***@db:5432/app?sslmode=require"),
+            "{debug}"
+        );
+        assert!(debug.contains("redis://:***@cache:6379"), "{debug}");
+        assert_eq!(
+            redact_password("sqlite://.appc/app.db"),
+            "sqlite://.appc/app.db"
+        );
+        assert_eq!(
+            redact_password("postgres://app@db/app"),
+            "postgres://app@db/app"
+        );
+    }
+
+    #[test]
+    fn valid_values_are_accepted() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(
+            Mode::Development,
+            directory.path(),
+            &[
+                ("PORT", "8080"),
+                ("HOST", "::"),
+                ("DATABASE_URL", "postgres://app:pw@db:5432/app"),
+                (
+                    "CORS_ORIGINS",
+                    "https://app.example.com, http://localhost:5173",
+                ),
+                ("REDIS_URL", "rediss://user:pw@cache:6380/0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.host, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(config.database_url, "postgres://app:pw@db:5432/app");
+        assert_eq!(
+            config.cors_origins,
+            CorsOrigins::List(vec![
+                "https://app.example.com".into(),
+                "http://localhost:5173".into()
+            ])
+        );
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("rediss://user:pw@cache:6380/0")
+        );
+        assert_eq!(
+            load(
+                Mode::Development,
+                directory.path(),
+                &[("CORS_ORIGINS", "*")]
+            )
+            .unwrap()
+            .cors_origins,
+            CorsOrigins::Any
+        );
+    }
+
+    #[test]
+    fn a_postgres_spec_requires_a_postgres_url() {
+        let directory = tempfile::tempdir().unwrap();
+        let defaults = ConfigDefaults::new(directory.path())
+            .mode(Mode::Development)
+            .db_system(DbSystem::Postgres);
+        let missing = Config::from_variables(defaults.clone(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing
+                .starts_with("DATABASE_URL is required because the spec's db.system is PostgreSQL"),
+            "{missing}"
+        );
+        let sqlite = Config::from_variables(defaults, |name| {
+            (name == "DATABASE_URL").then(|| "sqlite://x.db".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            sqlite,
+            "DATABASE_URL must be a postgres:// url because the spec's db.system is PostgreSQL"
+        );
+    }
+
+    #[test]
+    fn dotenv_fills_in_but_never_overrides_the_environment() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(".env");
+        std::fs::write(&path, "PORT=4000\nHOST=0.0.0.0\n# a comment\n").unwrap();
+        let mut variables = HashMap::from([("PORT".to_owned(), "5000".to_owned())]);
+        load_dotenv(&path, &mut variables).unwrap();
+        assert_eq!(variables["PORT"], "5000");
+        assert_eq!(variables["HOST"], "0.0.0.0");
+        let mut untouched = HashMap::new();
+        load_dotenv(&directory.path().join("missing.env"), &mut untouched).unwrap();
+        assert!(untouched.is_empty());
+        std::fs::write(&path, "NOT A VALID LINE\n").unwrap();
+        let message = load_dotenv(&path, &mut HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(message.starts_with("`.env` is not valid"), "{message}");
+    }
+}

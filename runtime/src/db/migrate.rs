@@ -1,0 +1,322 @@
+//! Start-up migrations: compares the declared tables with the live database and applies the
+//! additive changes (new tables, new nullable or defaulted columns) in one transaction. A change
+//! that would lose data (a dropped column, a retyped column, a required column without default
+//! on a table with rows) is refused with a message that says what would be lost, and then
+//! nothing at all is applied.
+
+use chrono::Utc;
+
+use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::sql::{Conn, Param};
+use super::{Database, DbError, DbSystem, Value};
+
+/// What a successful migration changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Tables that were created.
+    pub created_tables: Vec<String>,
+    /// Columns that were added, as `Table.column`.
+    pub added_columns: Vec<String>,
+}
+
+impl MigrationReport {
+    /// Whether the database already matched the spec.
+    pub fn is_empty(&self) -> bool {
+        self.created_tables.is_empty() && self.added_columns.is_empty()
+    }
+}
+
+/// Why the database was not migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    /// The spec asks for changes that would lose data; each entry says which and how much.
+    #[error("refusing to change the database schema because data would be lost:\n{}", .problems.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
+    Destructive {
+        /// One sentence per refused change.
+        problems: Vec<String>,
+    },
+    /// The database failed while reading or changing the schema.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// One column as the live database reports it.
+struct LiveColumn {
+    name: String,
+    type_name: String,
+}
+
+enum Step {
+    CreateTable {
+        table: String,
+        sql: String,
+    },
+    AddColumn {
+        table: String,
+        column: String,
+        statements: Vec<String>,
+    },
+}
+
+/// Brings the database up to the declared tables, additively. Tables are processed in the given
+/// order, so list referenced tables first.
+///
+/// ```no_run
+/// # async fn example(database: appc_runtime::db::Database, user: appc_runtime::db::TableSchema) -> Result<(), appc_runtime::db::MigrationError> {
+/// let report = appc_runtime::db::migrate(&database, &[&user]).await?;
+/// println!("created {:?}, added {:?}", report.created_tables, report.added_columns);
+/// # Ok(()) }
+/// ```
+pub async fn migrate(
+    database: &Database,
+    tables: &[&TableSchema],
+) -> Result<MigrationReport, MigrationError> {
+    let mut transaction = super::Transaction::begin_immediate(database).await?;
+    let system = database.system();
+    let mut steps = Vec::new();
+    let mut problems = Vec::new();
+    if system == DbSystem::Postgres {
+        // Several server processes may start at once against one PostgreSQL database; the lock
+        // (held until the transaction ends) makes them migrate one after the other, so the
+        // later ones find the work done. On SQLite, `BEGIN IMMEDIATE` does the same.
+        transaction
+            .conn()
+            .execute("SELECT pg_advisory_xact_lock(7061707063)", Vec::new())
+            .await?;
+    }
+    {
+        let mut conn = transaction.conn();
+        for table in tables {
+            plan_table(&mut conn, system, table, &mut steps, &mut problems).await?;
+        }
+    }
+    if !problems.is_empty() {
+        transaction.rollback().await?;
+        return Err(MigrationError::Destructive { problems });
+    }
+    let mut report = MigrationReport::default();
+    {
+        let mut conn = transaction.conn();
+        for step in steps {
+            match step {
+                Step::CreateTable { table, sql } => {
+                    conn.execute(&sql, Vec::new()).await?;
+                    report.created_tables.push(table);
+                }
+                Step::AddColumn {
+                    table,
+                    column,
+                    statements,
+                } => {
+                    for sql in statements {
+                        conn.execute(&sql, Vec::new()).await?;
+                    }
+                    report.added_columns.push(format!("{table}.{column}"));
+                }
+            }
+        }
+    }
+    transaction.commit().await?;
+    Ok(report)
+}
+
+async fn plan_table(
+    conn: &mut Conn<'_>,
+    system: DbSystem,
+    table: &TableSchema,
+    steps: &mut Vec<Step>,
+    problems: &mut Vec<String>,
+) -> Result<(), DbError> {
+    let live_columns = live_columns(conn, system, &table.name).await?;
+    if live_columns.is_empty() {
+        steps.push(Step::CreateTable {
+            table: table.name.clone(),
+            sql: create_table_sql(system, table),
+        });
+        return Ok(());
+    }
+    let row_count = conn
+        .fetch_integer(
+            &format!("SELECT COUNT(*) FROM {}", quote_identifier(&table.name)),
+            Vec::new(),
+        )
+        .await?;
+    for column in &table.columns {
+        match live_columns.iter().find(|live| live.name == column.name) {
+            None if column.can_be_added_to_existing_rows() || row_count == 0 => {
+                steps.push(Step::AddColumn {
+                    table: table.name.clone(),
+                    column: column.name.clone(),
+                    statements: add_column_sql(system, table, column),
+                });
+            }
+            None => problems.push(format!(
+                "column `{}.{}` is new and required without a default, so the {row_count} existing rows would have no value; make the field optional (`?`) or give it a @default",
+                table.name, column.name
+            )),
+            Some(live) => {
+                let live_type = SqlType::from_live_name(system, &live.type_name);
+                if live_type != Some(column.sql_type) {
+                    let values = non_null_count(conn, table, &column.name).await?;
+                    problems.push(format!(
+                        "column `{}.{}` is `{}` in the database but the spec declares `{}`; retyping it could lose or change its {values} stored values. Keep the old type, or add a new field and copy the data over",
+                        table.name,
+                        column.name,
+                        live.type_name,
+                        column.sql_type.sql_name(system)
+                    ));
+                }
+            }
+        }
+    }
+    for live in &live_columns {
+        if table.find_column(&live.name).is_none() {
+            let values = non_null_count(conn, table, &live.name).await?;
+            problems.push(format!(
+                "column `{}.{}` exists in the database but not in the spec; dropping it would lose its {values} stored values. Put the field back, or drop the column yourself after saving the data",
+                table.name, live.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn non_null_count(
+    conn: &mut Conn<'_>,
+    table: &TableSchema,
+    column: &str,
+) -> Result<i64, DbError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE {} IS NOT NULL",
+        quote_identifier(&table.name),
+        quote_identifier(column)
+    );
+    conn.fetch_integer(&sql, Vec::new()).await
+}
+
+async fn live_columns(
+    conn: &mut Conn<'_>,
+    system: DbSystem,
+    table: &str,
+) -> Result<Vec<LiveColumn>, DbError> {
+    let sql = match system {
+        DbSystem::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
+        DbSystem::Postgres => {
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+        }
+    };
+    let params = vec![Param {
+        value: Value::Text(table.to_owned()),
+        sql_type: SqlType::Text,
+    }];
+    let rows = conn.fetch_text_rows(sql, params).await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut row| LiveColumn {
+            type_name: row.pop().flatten().unwrap_or_default(),
+            name: row.pop().flatten().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// A SQL literal for a constant default. Only values from the declared schema reach here, and
+/// text is quoted with doubled single quotes.
+fn literal(system: DbSystem, value: &Value) -> String {
+    fn quoted(text: &str) -> String {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+    match value {
+        Value::Null => "NULL".to_owned(),
+        Value::Bool(flag) => match system {
+            DbSystem::Sqlite => if *flag { "1" } else { "0" }.to_owned(),
+            DbSystem::Postgres => if *flag { "TRUE" } else { "FALSE" }.to_owned(),
+        },
+        Value::Int(number) => number.to_string(),
+        Value::Float(number) => format!("{number:?}"),
+        Value::Text(text) => quoted(text),
+        Value::DateTime(timestamp) => quoted(&super::value::format_timestamp(timestamp)),
+        Value::Json(document) => quoted(&document.to_string()),
+        Value::Bytes(bytes) => {
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            match system {
+                DbSystem::Sqlite => format!("X'{hex}'"),
+                DbSystem::Postgres => format!("'\\x{hex}'::bytea"),
+            }
+        }
+    }
+}
+
+fn column_definition(system: DbSystem, column: &ColumnSchema, inline_unique: bool) -> String {
+    let name = quote_identifier(&column.name);
+    if column.default == Some(ColumnDefault::Autoincrement) {
+        return match system {
+            DbSystem::Sqlite => format!("{name} INTEGER PRIMARY KEY AUTOINCREMENT"),
+            DbSystem::Postgres => {
+                format!("{name} BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+            }
+        };
+    }
+    let mut definition = format!("{name} {}", column.sql_type.sql_name(system));
+    if column.primary_key {
+        definition.push_str(" PRIMARY KEY");
+    }
+    if !column.nullable {
+        definition.push_str(" NOT NULL");
+    }
+    if column.unique && !column.primary_key && inline_unique {
+        definition.push_str(" UNIQUE");
+    }
+    match &column.default {
+        Some(ColumnDefault::Value(value)) => {
+            definition.push_str(&format!(" DEFAULT {}", literal(system, value)));
+        }
+        // Existing rows get the migration time; new rows get the insert time from the runtime.
+        Some(ColumnDefault::Now) => {
+            definition.push_str(&format!(
+                " DEFAULT {}",
+                literal(system, &Value::DateTime(Utc::now()))
+            ));
+        }
+        _ => {}
+    }
+    if let Some(foreign_key) = &column.foreign_key {
+        definition.push_str(&format!(
+            " REFERENCES {}({})",
+            quote_identifier(&foreign_key.table),
+            quote_identifier(&foreign_key.column)
+        ));
+    }
+    definition
+}
+
+fn create_table_sql(system: DbSystem, table: &TableSchema) -> String {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| column_definition(system, column, true))
+        .collect();
+    format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        quote_identifier(&table.name),
+        columns.join(",\n  ")
+    )
+}
+
+fn add_column_sql(system: DbSystem, table: &TableSchema, column: &ColumnSchema) -> Vec<String> {
+    // SQLite cannot add a UNIQUE column directly, so uniqueness becomes an index on both systems.
+    let mut statements = vec![format!(
+        "ALTER TABLE {} ADD COLUMN {}",
+        quote_identifier(&table.name),
+        column_definition(system, column, false)
+    )];
+    if column.unique {
+        statements.push(format!(
+            "CREATE UNIQUE INDEX {} ON {} ({})",
+            quote_identifier(&format!("{}_{}_key", table.name, column.name)),
+            quote_identifier(&table.name),
+            quote_identifier(&column.name)
+        ));
+    }
+    statements
+}

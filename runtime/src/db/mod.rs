@@ -1,0 +1,224 @@
+//! Database access: the connection pool for SQLite or PostgreSQL ([`Database`]), the declared
+//! schema as data ([`TableSchema`]), the generic typed entity layer the generator targets
+//! ([`Entity`], [`Table`], [`Query`], [`Transaction`]) and start-up migrations ([`migrate`]).
+//!
+//! All SQL is built from the declared schema (quoted identifiers) and every value travels as a
+//! bound parameter, never spliced into the SQL text.
+
+mod entity;
+mod migrate;
+mod schema;
+mod sql;
+mod value;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+pub use entity::{Entity, IntoColumns, Order, Query, Table, Transaction, TxTable};
+pub use migrate::{MigrationError, MigrationReport, migrate};
+pub use schema::{ColumnDefault, ColumnSchema, ForeignKey, SqlType, TableSchema, quote_identifier};
+pub use value::{FromValue, Row, Value};
+
+pub(crate) use sql::{Pooled, RowOps};
+
+/// Which database system the app runs on, from the spec's `db.system`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DbSystem {
+    /// SQLite (the default): one file, embedded, WAL mode.
+    Sqlite,
+    /// PostgreSQL, for apps that run on more than one machine.
+    Postgres,
+}
+
+impl DbSystem {
+    /// The system a `DATABASE_URL` names by its scheme, if it is one we support.
+    pub fn from_url(url: &str) -> Option<DbSystem> {
+        if url.starts_with("sqlite:") {
+            Some(DbSystem::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DbSystem::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Errors from database access. Messages name the table and column involved.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The driver or the database reported an error.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// A query or a row access named a column the table does not declare.
+    #[error("table `{table}` has no column `{column}`")]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The column that was asked for.
+        column: String,
+    },
+    /// A column value could not be turned into the requested Rust type.
+    #[error("column `{table}.{column}` could not be decoded: {problem}")]
+    Decode {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What was expected and found.
+        problem: String,
+    },
+    /// An operation by id on a table without a primary key.
+    #[error("table `{table}` has no primary key; declare one field with @id")]
+    NoPrimaryKey {
+        /// The table.
+        table: String,
+    },
+    /// The `DATABASE_URL` names a database system this runtime does not support.
+    #[error(
+        "unsupported database url scheme in `{scheme}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+    )]
+    UnsupportedUrl {
+        /// The part of the url before `:`.
+        scheme: String,
+    },
+}
+
+impl DbError {
+    /// Whether the error is a UNIQUE constraint violation (e.g. a taken username).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlx(error) => error
+                .as_database_error()
+                .is_some_and(|database_error| database_error.is_unique_violation()),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A cloneable handle on the app's connection pool (cloning is cheap and shares the pool).
+///
+/// ```no_run
+/// # async fn example() -> Result<(), appc_runtime::db::DbError> {
+/// use appc_runtime::db::Database;
+/// let database = Database::connect("sqlite://.appc/dev.db").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+impl Database {
+    /// Connects to `sqlite://PATH` (creating the file, in WAL mode with foreign keys on) or to
+    /// `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Database, DbError> {
+        match DbSystem::from_url(url) {
+            Some(DbSystem::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    // Writers wait for each other instead of failing at once under load.
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                Ok(Database {
+                    pool: Pool::Sqlite(pool),
+                })
+            }
+            Some(DbSystem::Postgres) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Database {
+                    pool: Pool::Postgres(pool),
+                })
+            }
+            None => Err(DbError::UnsupportedUrl {
+                scheme: url.split(':').next().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+
+    /// The database system behind this pool.
+    pub fn system(&self) -> DbSystem {
+        match self.pool {
+            Pool::Sqlite(_) => DbSystem::Sqlite,
+            Pool::Postgres(_) => DbSystem::Postgres,
+        }
+    }
+
+    /// Typed access to one entity's table.
+    pub fn table<E: Entity>(&self) -> Table<E> {
+        Table::new(self.clone())
+    }
+
+    /// Untyped read access: the rows of any declared table, as [`Row`]s.
+    ///
+    /// ```no_run
+    /// # async fn example(database: appc_runtime::db::Database, table: appc_runtime::db::TableSchema) -> Result<(), appc_runtime::db::DbError> {
+    /// use appc_runtime::db::Query;
+    /// for row in database.find_rows(&table, Query::new().limit(10)).await? {
+    ///     println!("{}", row.to_json_without(&[]));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_rows(&self, table: &TableSchema, query: Query) -> Result<Vec<Row>, DbError> {
+        let mut pooled = self.acquire().await?;
+        RowOps::new(table)
+            .find_many(&mut pooled.conn(), &query)
+            .await
+    }
+
+    /// Starts a transaction; use [`Transaction::table`] inside it and finish with
+    /// [`Transaction::commit`] (dropping it rolls back).
+    pub async fn begin(&self) -> Result<Transaction, DbError> {
+        Transaction::begin(self).await
+    }
+
+    /// The raw SQLite pool, for queries the typed layer does not cover.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The raw PostgreSQL pool, for queries the typed layer does not cover.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Closes every connection, waiting for the ones in use to be returned.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Pooled, DbError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+        })
+    }
+}

@@ -1,0 +1,238 @@
+//! The declared database schema as plain data: tables, columns, SQL types, defaults and foreign
+//! keys. The generator emits one [`TableSchema`] per entity; migrations compare it with the live
+//! database and entity access builds its SQL from it.
+
+use super::DbSystem;
+
+/// The portable column types entities use. Each maps to one SQL type per database system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    /// A 64-bit signed integer (Prisma `Int` and `BigInt`).
+    Integer,
+    /// A 64-bit float (Prisma `Float` and `Decimal`).
+    Float,
+    /// A boolean (Prisma `Boolean`).
+    Boolean,
+    /// UTF-8 text (Prisma `String`).
+    Text,
+    /// A UTC timestamp (Prisma `DateTime`).
+    DateTime,
+    /// A JSON document (Prisma `Json`).
+    Json,
+    /// Raw bytes (Prisma `Bytes`).
+    Bytes,
+}
+
+impl SqlType {
+    /// The SQL type name used in `CREATE TABLE` for this database system. The SQLite names are
+    /// chosen so that `PRAGMA table_info` gives each type back unambiguously and so that SQLite's
+    /// type affinity keeps text as text (`JSON TEXT` has TEXT affinity).
+    pub fn sql_name(self, system: DbSystem) -> &'static str {
+        match (system, self) {
+            (DbSystem::Sqlite, SqlType::Integer) => "INTEGER",
+            (DbSystem::Sqlite, SqlType::Float) => "REAL",
+            (DbSystem::Sqlite, SqlType::Boolean) => "BOOLEAN",
+            (DbSystem::Sqlite, SqlType::Text) => "TEXT",
+            (DbSystem::Sqlite, SqlType::DateTime) => "DATETIME",
+            (DbSystem::Sqlite, SqlType::Json) => "JSON TEXT",
+            (DbSystem::Sqlite, SqlType::Bytes) => "BLOB",
+            (DbSystem::Postgres, SqlType::Integer) => "BIGINT",
+            (DbSystem::Postgres, SqlType::Float) => "DOUBLE PRECISION",
+            (DbSystem::Postgres, SqlType::Boolean) => "BOOLEAN",
+            (DbSystem::Postgres, SqlType::Text) => "TEXT",
+            (DbSystem::Postgres, SqlType::DateTime) => "TIMESTAMPTZ",
+            (DbSystem::Postgres, SqlType::Json) => "JSONB",
+            (DbSystem::Postgres, SqlType::Bytes) => "BYTEA",
+        }
+    }
+
+    /// Reads back a type name reported by the live database (`PRAGMA table_info` on SQLite,
+    /// `information_schema.columns.data_type` on PostgreSQL). Unknown names give `None`, which a
+    /// migration treats as a type change it will not make silently.
+    pub fn from_live_name(system: DbSystem, live_name: &str) -> Option<SqlType> {
+        let name = live_name.trim().to_ascii_lowercase();
+        let sql_type = match system {
+            DbSystem::Sqlite => match name.as_str() {
+                "integer" | "int" | "bigint" => SqlType::Integer,
+                "real" | "double" | "float" => SqlType::Float,
+                "boolean" | "bool" => SqlType::Boolean,
+                "text" | "varchar" => SqlType::Text,
+                "datetime" | "timestamp" => SqlType::DateTime,
+                "json text" | "json" => SqlType::Json,
+                "blob" => SqlType::Bytes,
+                _ => return None,
+            },
+            DbSystem::Postgres => match name.as_str() {
+                "bigint" | "integer" | "smallint" => SqlType::Integer,
+                "double precision" | "real" | "numeric" => SqlType::Float,
+                "boolean" => SqlType::Boolean,
+                "text" | "character varying" => SqlType::Text,
+                "timestamp with time zone" => SqlType::DateTime,
+                "jsonb" | "json" => SqlType::Json,
+                "bytea" => SqlType::Bytes,
+                _ => return None,
+            },
+        };
+        Some(sql_type)
+    }
+}
+
+/// How a column gets its value when an insert does not provide one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnDefault {
+    /// The database assigns increasing integers (`@default(autoincrement())`).
+    Autoincrement,
+    /// The runtime generates a random UUID v4 string (`@default(uuid())`).
+    Uuid,
+    /// The runtime stores the current time (`@default(now())`).
+    Now,
+    /// A constant (`@default(0)`, `@default("general")`, `@default(false)`).
+    Value(super::Value),
+}
+
+/// A foreign key from one column to another table's column (`@relation(fields, references)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The referenced table.
+    pub table: String,
+    /// The referenced column, usually the other table's primary key.
+    pub column: String,
+}
+
+/// One declared column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSchema {
+    /// The column name, used as is (quoted) in SQL.
+    pub name: String,
+    /// The portable type.
+    pub sql_type: SqlType,
+    /// Whether the column accepts NULL (Prisma `?`).
+    pub nullable: bool,
+    /// The default applied when an insert leaves the column out.
+    pub default: Option<ColumnDefault>,
+    /// Whether this is the table's primary key (`@id`).
+    pub primary_key: bool,
+    /// Whether values must be unique (`@unique`).
+    pub unique: bool,
+    /// Whether updates set it to the current time (`@updatedAt`).
+    pub updated_at: bool,
+    /// The referenced table and column, if any.
+    pub foreign_key: Option<ForeignKey>,
+}
+
+impl ColumnSchema {
+    /// A required (NOT NULL) column without default, key or constraint.
+    pub fn new(name: impl Into<String>, sql_type: SqlType) -> Self {
+        ColumnSchema {
+            name: name.into(),
+            sql_type,
+            nullable: false,
+            default: None,
+            primary_key: false,
+            unique: false,
+            updated_at: false,
+            foreign_key: None,
+        }
+    }
+
+    /// Makes the column accept NULL.
+    pub fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    /// Makes the column the primary key.
+    pub fn primary_key(mut self) -> Self {
+        self.primary_key = true;
+        self
+    }
+
+    /// Makes the column unique.
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+
+    /// Sets the default used when an insert leaves the column out.
+    pub fn default(mut self, default: ColumnDefault) -> Self {
+        self.default = Some(default);
+        self
+    }
+
+    /// Makes updates set the column to the current time.
+    pub fn updated_at(mut self) -> Self {
+        self.updated_at = true;
+        self
+    }
+
+    /// Adds a foreign key to `table`.`column`.
+    pub fn references(mut self, table: impl Into<String>, column: impl Into<String>) -> Self {
+        self.foreign_key = Some(ForeignKey {
+            table: table.into(),
+            column: column.into(),
+        });
+        self
+    }
+
+    /// Whether existing rows can receive this column without losing or inventing data: it is
+    /// nullable or has a default that can be written into old rows.
+    pub fn can_be_added_to_existing_rows(&self) -> bool {
+        self.nullable
+            || matches!(
+                self.default,
+                Some(ColumnDefault::Value(_)) | Some(ColumnDefault::Now)
+            )
+    }
+}
+
+/// One declared table: the schema of an entity.
+///
+/// ```
+/// use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+///
+/// let message = TableSchema::new("Message")
+///     .column(ColumnSchema::new("id", SqlType::Integer).primary_key().default(ColumnDefault::Autoincrement))
+///     .column(ColumnSchema::new("text", SqlType::Text))
+///     .column(ColumnSchema::new("authorId", SqlType::Integer).references("User", "id"));
+/// assert_eq!(message.primary_key().map(|column| column.name.as_str()), Some("id"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    /// The table name, used as is (quoted) in SQL. Entities keep their spec name (`Message`).
+    pub name: String,
+    /// The columns in declaration order.
+    pub columns: Vec<ColumnSchema>,
+}
+
+impl TableSchema {
+    /// An empty table schema.
+    pub fn new(name: impl Into<String>) -> Self {
+        TableSchema {
+            name: name.into(),
+            columns: Vec::new(),
+        }
+    }
+
+    /// Adds a column.
+    pub fn column(mut self, column: ColumnSchema) -> Self {
+        self.columns.push(column);
+        self
+    }
+
+    /// The primary key column, if one is declared.
+    pub fn primary_key(&self) -> Option<&ColumnSchema> {
+        self.columns.iter().find(|column| column.primary_key)
+    }
+
+    /// Finds a column by name.
+    pub fn find_column(&self, name: &str) -> Option<&ColumnSchema> {
+        self.columns.iter().find(|column| column.name == name)
+    }
+}
+
+/// Quotes an identifier for SQL (both SQLite and PostgreSQL accept double quotes). Identifiers
+/// only ever come from the declared schema, and quoting also doubles any embedded quote, so a
+/// name can never end the identifier early.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

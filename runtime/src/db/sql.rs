@@ -1,0 +1,543 @@
+//! The one place that talks to sqlx: binding [`Value`]s as parameters, decoding rows by the
+//! declared column types, and building the parameterised SQL for the schema-level row
+//! operations that typed tables, auth and migrations share.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row as _, Sqlite, SqliteConnection};
+
+use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::value::{Row, Value, format_timestamp};
+use super::{DbError, DbSystem, Order, Query as EntityQuery};
+
+/// A borrowed connection of either system, from a pool or inside a transaction.
+pub(crate) enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A connection checked out of the pool for one operation.
+pub(crate) enum Pooled {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Pooled {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(connection) => Conn::Sqlite(connection),
+            Pooled::Postgres(connection) => Conn::Postgres(connection),
+        }
+    }
+}
+
+/// A bound parameter: the value and the column type it is compared with or stored in, which
+/// PostgreSQL needs to type a NULL and which decides how SQLite stores timestamps and JSON.
+pub(crate) struct Param {
+    pub(crate) value: Value,
+    pub(crate) sql_type: SqlType,
+}
+
+impl Conn<'_> {
+    pub(crate) fn system(&self) -> DbSystem {
+        match self {
+            Conn::Sqlite(_) => DbSystem::Sqlite,
+            Conn::Postgres(_) => DbSystem::Postgres,
+        }
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    pub(crate) async fn execute(&mut self, sql: &str, params: Vec<Param>) -> Result<u64, DbError> {
+        match self {
+            Conn::Sqlite(connection) => {
+                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                Ok(query.execute(&mut **connection).await?.rows_affected())
+            }
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                Ok(query.execute(&mut **connection).await?.rows_affected())
+            }
+        }
+    }
+
+    /// Runs a query whose rows hold the columns of `table` in schema order.
+    pub(crate) async fn fetch_rows(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+        table: &TableSchema,
+    ) -> Result<Vec<Row>, DbError> {
+        match self {
+            Conn::Sqlite(connection) => {
+                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                let rows = query.fetch_all(&mut **connection).await?;
+                rows.iter()
+                    .map(|row| decode_sqlite_row(row, table))
+                    .collect()
+            }
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                let rows = query.fetch_all(&mut **connection).await?;
+                rows.iter()
+                    .map(|row| decode_postgres_row(row, table))
+                    .collect()
+            }
+        }
+    }
+
+    /// Runs a query whose single row has one integer column (e.g. `COUNT(*)`).
+    pub(crate) async fn fetch_integer(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<i64, DbError> {
+        match self {
+            Conn::Sqlite(connection) => {
+                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                Ok(query
+                    .fetch_one(&mut **connection)
+                    .await?
+                    .try_get::<i64, _>(0)?)
+            }
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                Ok(query
+                    .fetch_one(&mut **connection)
+                    .await?
+                    .try_get::<i64, _>(0)?)
+            }
+        }
+    }
+
+    /// Runs a query whose rows are all text columns (used for schema introspection).
+    pub(crate) async fn fetch_text_rows(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        match self {
+            Conn::Sqlite(connection) => {
+                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                let rows = query.fetch_all(&mut **connection).await?;
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|index| {
+                                // PRAGMA results mix integers and text; read both as text.
+                                row.try_get::<Option<String>, _>(index).or_else(|_| {
+                                    row.try_get::<Option<i64>, _>(index)
+                                        .map(|number| number.map(|number| number.to_string()))
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(DbError::from)
+                    })
+                    .collect()
+            }
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                let rows = query.fetch_all(&mut **connection).await?;
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|index| row.try_get::<Option<String>, _>(index))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(DbError::from)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Brings a value to the representation its column stores, so that e.g. an integer written to a
+/// float column or text written to a JSON column binds with the right type.
+fn coerce(value: Value, sql_type: SqlType) -> Value {
+    match (value, sql_type) {
+        (Value::Int(number), SqlType::Float) => Value::Float(number as f64),
+        (Value::Text(text), SqlType::Json) => Value::Json(serde_json::Value::String(text)),
+        (Value::Bool(flag), SqlType::Json) => Value::Json(serde_json::Value::Bool(flag)),
+        (Value::Int(number), SqlType::Json) => Value::Json(number.into()),
+        (Value::Float(number), SqlType::Json) => Value::Json(number.into()),
+        (value, _) => value,
+    }
+}
+
+fn bind_all_sqlite(
+    mut query: Query<'static, Sqlite, SqliteArguments>,
+    params: Vec<Param>,
+) -> Query<'static, Sqlite, SqliteArguments> {
+    for param in params {
+        query = match coerce(param.value, param.sql_type) {
+            Value::Null => query.bind(None::<String>),
+            Value::Bool(flag) => query.bind(flag),
+            Value::Int(number) => query.bind(number),
+            Value::Float(number) => query.bind(number),
+            Value::Text(text) => query.bind(text),
+            // Timestamps are stored as fixed-width RFC 3339 text so that text order is time order.
+            Value::DateTime(timestamp) => query.bind(format_timestamp(&timestamp)),
+            Value::Json(document) => query.bind(document.to_string()),
+            Value::Bytes(bytes) => query.bind(bytes),
+        };
+    }
+    query
+}
+
+fn bind_all_postgres(
+    mut query: Query<'static, Postgres, PgArguments>,
+    params: Vec<Param>,
+) -> Query<'static, Postgres, PgArguments> {
+    for param in params {
+        query = match coerce(param.value, param.sql_type) {
+            Value::Null => match param.sql_type {
+                SqlType::Integer => query.bind(None::<i64>),
+                SqlType::Float => query.bind(None::<f64>),
+                SqlType::Boolean => query.bind(None::<bool>),
+                SqlType::Text => query.bind(None::<String>),
+                SqlType::DateTime => query.bind(None::<DateTime<Utc>>),
+                SqlType::Json => query.bind(None::<serde_json::Value>),
+                SqlType::Bytes => query.bind(None::<Vec<u8>>),
+            },
+            Value::Bool(flag) => query.bind(flag),
+            Value::Int(number) => query.bind(number),
+            Value::Float(number) => query.bind(number),
+            Value::Text(text) => query.bind(text),
+            Value::DateTime(timestamp) => query.bind(timestamp),
+            Value::Json(document) => query.bind(document),
+            Value::Bytes(bytes) => query.bind(bytes),
+        };
+    }
+    query
+}
+
+fn decode_error(table: &TableSchema, column: &ColumnSchema, problem: impl ToString) -> DbError {
+    DbError::Decode {
+        table: table.name.clone(),
+        column: column.name.clone(),
+        problem: problem.to_string(),
+    }
+}
+
+fn parse_sqlite_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(timestamp) = DateTime::parse_from_rfc3339(text) {
+        return Ok(timestamp.with_timezone(&Utc));
+    }
+    // SQLite's own CURRENT_TIMESTAMP format, in case rows were written by hand.
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .map(|naive| naive.and_utc())
+        .map_err(|_| format!("`{text}` is not an RFC 3339 timestamp"))
+}
+
+fn decode_sqlite_row(row: &SqliteRow, table: &TableSchema) -> Result<Row, DbError> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (index, column) in table.columns.iter().enumerate() {
+        let value = match column.sql_type {
+            SqlType::Integer => row.try_get::<Option<i64>, _>(index)?.into(),
+            SqlType::Float => row.try_get::<Option<f64>, _>(index)?.into(),
+            SqlType::Boolean => row.try_get::<Option<bool>, _>(index)?.into(),
+            SqlType::Text => row.try_get::<Option<String>, _>(index)?.into(),
+            SqlType::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.into(),
+            SqlType::DateTime => match row.try_get::<Option<String>, _>(index)? {
+                None => Value::Null,
+                Some(text) => Value::DateTime(
+                    parse_sqlite_timestamp(&text)
+                        .map_err(|problem| decode_error(table, column, problem))?,
+                ),
+            },
+            SqlType::Json => match row.try_get::<Option<String>, _>(index)? {
+                None => Value::Null,
+                Some(text) => Value::Json(
+                    serde_json::from_str(&text)
+                        .map_err(|problem| decode_error(table, column, problem))?,
+                ),
+            },
+        };
+        values.push((column.name.clone(), value));
+    }
+    Ok(Row::new(&table.name, values))
+}
+
+fn decode_postgres_row(row: &PgRow, table: &TableSchema) -> Result<Row, DbError> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (index, column) in table.columns.iter().enumerate() {
+        let value = match column.sql_type {
+            SqlType::Integer => row.try_get::<Option<i64>, _>(index)?.into(),
+            SqlType::Float => row.try_get::<Option<f64>, _>(index)?.into(),
+            SqlType::Boolean => row.try_get::<Option<bool>, _>(index)?.into(),
+            SqlType::Text => row.try_get::<Option<String>, _>(index)?.into(),
+            SqlType::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.into(),
+            SqlType::DateTime => row.try_get::<Option<DateTime<Utc>>, _>(index)?.into(),
+            SqlType::Json => row.try_get::<Option<serde_json::Value>, _>(index)?.into(),
+        };
+        values.push((column.name.clone(), value));
+    }
+    Ok(Row::new(&table.name, values))
+}
+
+/// Numbers parameters in the dialect of one system: `?` for SQLite, `$1, $2, ...` for
+/// PostgreSQL.
+struct Placeholders {
+    system: DbSystem,
+    params: Vec<Param>,
+}
+
+impl Placeholders {
+    fn new(system: DbSystem) -> Self {
+        Placeholders {
+            system,
+            params: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, value: Value, sql_type: SqlType) -> String {
+        self.params.push(Param { value, sql_type });
+        match self.system {
+            DbSystem::Sqlite => "?".to_owned(),
+            DbSystem::Postgres => format!("${}", self.params.len()),
+        }
+    }
+}
+
+/// Schema-level row operations: what [`super::Table`] runs for an entity, and what auth runs on
+/// the user table whose Rust type it does not know.
+pub(crate) struct RowOps<'t> {
+    pub(crate) table: &'t TableSchema,
+}
+
+impl<'t> RowOps<'t> {
+    pub(crate) fn new(table: &'t TableSchema) -> Self {
+        RowOps { table }
+    }
+
+    fn column(&self, name: &str) -> Result<&'t ColumnSchema, DbError> {
+        self.table
+            .find_column(name)
+            .ok_or_else(|| DbError::UnknownColumn {
+                table: self.table.name.clone(),
+                column: name.to_owned(),
+            })
+    }
+
+    fn primary_key(&self) -> Result<&'t ColumnSchema, DbError> {
+        self.table
+            .primary_key()
+            .ok_or_else(|| DbError::NoPrimaryKey {
+                table: self.table.name.clone(),
+            })
+    }
+
+    fn select_list(&self) -> String {
+        self.table
+            .columns
+            .iter()
+            .map(|column| quote_identifier(&column.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn where_clause(
+        &self,
+        filters: &[(String, Value)],
+        placeholders: &mut Placeholders,
+    ) -> Result<String, DbError> {
+        let mut conditions = Vec::new();
+        for (name, value) in filters {
+            let column = self.column(name)?;
+            if *value == Value::Null {
+                conditions.push(format!("{} IS NULL", quote_identifier(&column.name)));
+            } else {
+                let placeholder = placeholders.push(value.clone(), column.sql_type);
+                conditions.push(format!(
+                    "{} = {placeholder}",
+                    quote_identifier(&column.name)
+                ));
+            }
+        }
+        Ok(if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        })
+    }
+
+    pub(crate) async fn find_many(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<Vec<Row>, DbError> {
+        let mut placeholders = Placeholders::new(conn.system());
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            self.select_list(),
+            quote_identifier(&self.table.name)
+        );
+        sql.push_str(&self.where_clause(&query.filters, &mut placeholders)?);
+        if !query.order.is_empty() {
+            let mut terms = Vec::new();
+            for (name, order) in &query.order {
+                let column = self.column(name)?;
+                let direction = match order {
+                    Order::Asc => "ASC",
+                    Order::Desc => "DESC",
+                };
+                terms.push(format!("{} {direction}", quote_identifier(&column.name)));
+            }
+            sql.push_str(&format!(" ORDER BY {}", terms.join(", ")));
+        }
+        if let Some(limit) = query.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        if let Some(offset) = query.offset {
+            // SQLite only accepts OFFSET after a LIMIT; -1 means no limit there.
+            if query.limit.is_none() && conn.system() == DbSystem::Sqlite {
+                sql.push_str(" LIMIT -1");
+            }
+            sql.push_str(&format!(" OFFSET {offset}"));
+        }
+        conn.fetch_rows(&sql, placeholders.params, self.table).await
+    }
+
+    pub(crate) async fn find_by_id(
+        &self,
+        conn: &mut Conn<'_>,
+        id: Value,
+    ) -> Result<Option<Row>, DbError> {
+        let primary_key = self.primary_key()?;
+        let query = EntityQuery::new().filter(&primary_key.name, id).limit(1);
+        Ok(self.find_many(conn, &query).await?.into_iter().next())
+    }
+
+    pub(crate) async fn count(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<i64, DbError> {
+        let mut placeholders = Placeholders::new(conn.system());
+        let mut sql = format!(
+            "SELECT COUNT(*) FROM {}",
+            quote_identifier(&self.table.name)
+        );
+        sql.push_str(&self.where_clause(&query.filters, &mut placeholders)?);
+        conn.fetch_integer(&sql, placeholders.params).await
+    }
+
+    pub(crate) async fn insert(
+        &self,
+        conn: &mut Conn<'_>,
+        provided: Vec<(&str, Value)>,
+    ) -> Result<Row, DbError> {
+        let mut placeholders = Placeholders::new(conn.system());
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        let now = Utc::now();
+        for column in &self.table.columns {
+            let given = provided
+                .iter()
+                .find(|(name, _)| *name == column.name)
+                .map(|(_, value)| value.clone());
+            // Runtime-generated defaults are filled here so both systems behave the same.
+            let value = match (given, &column.default) {
+                (Some(value), _) => Some(value),
+                (None, Some(ColumnDefault::Uuid)) => {
+                    Some(Value::Text(uuid::Uuid::new_v4().to_string()))
+                }
+                (None, Some(ColumnDefault::Now)) => Some(Value::DateTime(now)),
+                (None, _) if column.updated_at => Some(Value::DateTime(now)),
+                (None, _) => None,
+            };
+            if let Some(value) = value {
+                names.push(quote_identifier(&column.name));
+                values.push(placeholders.push(value, column.sql_type));
+            }
+        }
+        for (name, _) in &provided {
+            self.column(name)?;
+        }
+        let sql = if names.is_empty() {
+            format!(
+                "INSERT INTO {} DEFAULT VALUES RETURNING {}",
+                quote_identifier(&self.table.name),
+                self.select_list()
+            )
+        } else {
+            format!(
+                "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
+                quote_identifier(&self.table.name),
+                names.join(", "),
+                values.join(", "),
+                self.select_list()
+            )
+        };
+        let mut rows = conn
+            .fetch_rows(&sql, placeholders.params, self.table)
+            .await?;
+        // INSERT ... RETURNING yields exactly one row; anything else is a driver problem.
+        rows.pop().ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+    }
+
+    pub(crate) async fn update(
+        &self,
+        conn: &mut Conn<'_>,
+        id: Value,
+        changes: Vec<(&str, Value)>,
+    ) -> Result<Option<Row>, DbError> {
+        let primary_key = self.primary_key()?;
+        let mut placeholders = Placeholders::new(conn.system());
+        let mut assignments = Vec::new();
+        let mut assigned = Vec::new();
+        for (name, value) in changes {
+            let column = self.column(name)?;
+            let placeholder = placeholders.push(value, column.sql_type);
+            assignments.push(format!(
+                "{} = {placeholder}",
+                quote_identifier(&column.name)
+            ));
+            assigned.push(column.name.as_str());
+        }
+        if assignments.is_empty() {
+            return self.find_by_id(conn, id).await;
+        }
+        let now = Utc::now();
+        // `@updatedAt` columns follow every change unless the update sets them itself.
+        for column in self
+            .table
+            .columns
+            .iter()
+            .filter(|column| column.updated_at && !assigned.contains(&column.name.as_str()))
+        {
+            let placeholder = placeholders.push(Value::DateTime(now), column.sql_type);
+            assignments.push(format!(
+                "{} = {placeholder}",
+                quote_identifier(&column.name)
+            ));
+        }
+        let id_placeholder = placeholders.push(id, primary_key.sql_type);
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = {id_placeholder} RETURNING {}",
+            quote_identifier(&self.table.name),
+            assignments.join(", "),
+            quote_identifier(&primary_key.name),
+            self.select_list()
+        );
+        Ok(conn
+            .fetch_rows(&sql, placeholders.params, self.table)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    pub(crate) async fn delete(&self, conn: &mut Conn<'_>, id: Value) -> Result<bool, DbError> {
+        let primary_key = self.primary_key()?;
+        let mut placeholders = Placeholders::new(conn.system());
+        let id_placeholder = placeholders.push(id, primary_key.sql_type);
+        let sql = format!(
+            "DELETE FROM {} WHERE {} = {id_placeholder}",
+            quote_identifier(&self.table.name),
+            quote_identifier(&primary_key.name)
+        );
+        Ok(conn.execute(&sql, placeholders.params).await? > 0)
+    }
+}

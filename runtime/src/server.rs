@@ -1,0 +1,421 @@
+//! The `serve` entry point the generated `main` calls: connects the database, migrates it,
+//! builds the router (auth routes, the team's routes, the Socket.IO layer, CORS, tracing, the
+//! web client's static files), binds, logs the URL, and shuts down gracefully on SIGTERM or
+//! SIGINT: it stops accepting, lets in-flight requests finish, and closes sockets cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::{HeaderValue, Method, header};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Auth, UserTableError, auth_routes};
+use crate::config::{Config, CorsOrigins};
+use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
+use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
+
+/// What every handler can reach: the database, auth, the socket emitter and the config.
+/// Generated code builds each handler's context (user, `entities`) from it.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub database: Database,
+    /// The auth service ([`Auth::disabled`] for apps without auth).
+    pub auth: Auth,
+    /// Emits to sockets from anywhere.
+    pub emitter: Emitter,
+    /// The resolved configuration.
+    pub config: Arc<Config>,
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Auth {
+        state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Database {
+        state.database.clone()
+    }
+}
+
+impl FromRef<AppState> for Emitter {
+    fn from_ref(state: &AppState) -> Emitter {
+        state.emitter.clone()
+    }
+}
+
+/// Why the server did not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be reached.
+    #[error("could not open the database: {0}")]
+    Database(#[from] DbError),
+    /// The schema could not be migrated.
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    /// The user entity cannot carry auth.
+    #[error(transparent)]
+    UserTable(#[from] UserTableError),
+    /// The address is taken or not allowed.
+    #[error(
+        "could not listen on {address}: {source}; set PORT to a free port or stop the other server"
+    )]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+type RoutesFn = Box<dyn FnOnce(Router<AppState>) -> Router<AppState> + Send>;
+
+/// Describes the server to start. The generated `main` fills it from the spec.
+///
+/// ```no_run
+/// use appc_runtime::config::{Config, ConfigDefaults};
+/// use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+/// use appc_runtime::server::Server;
+/// use appc_runtime::socket::NamespaceConfig;
+///
+/// #[tokio::main]
+/// async fn main() {
+///     appc_runtime::init_tracing();
+///     let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
+///         eprintln!("error: {error}");
+///         std::process::exit(1);
+///     });
+///     let user = TableSchema::new("User")
+///         .column(ColumnSchema::new("id", SqlType::Integer).primary_key().default(ColumnDefault::Autoincrement))
+///         .column(ColumnSchema::new("username", SqlType::Text).unique());
+///     let result = Server::new(config)
+///         .user_table(user)
+///         .namespace(NamespaceConfig::new("/"))
+///         .static_dir("web")
+///         .serve()
+///         .await;
+///     if let Err(error) = result {
+///         eprintln!("error: {error}");
+///         std::process::exit(1);
+///     }
+/// }
+/// ```
+pub struct Server {
+    config: Config,
+    user_table: Option<TableSchema>,
+    token_lifetime: Option<std::time::Duration>,
+    tables: Vec<TableSchema>,
+    socket_settings: SocketSettings,
+    namespaces: Vec<Box<dyn FnOnce(AppState) -> NamespaceConfig + Send>>,
+    routes: Vec<RoutesFn>,
+    static_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Server")
+            .field("config", &self.config)
+            .field(
+                "tables",
+                &self
+                    .tables
+                    .iter()
+                    .map(|table| &table.name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server with this configuration, no tables, no auth and no sockets yet.
+    pub fn new(config: Config) -> Self {
+        Server {
+            config,
+            user_table: None,
+            token_lifetime: None,
+            tables: Vec::new(),
+            socket_settings: SocketSettings::default(),
+            namespaces: Vec::new(),
+            routes: Vec::new(),
+            static_dir: None,
+        }
+    }
+
+    /// Enables username and password auth on the spec's user entity.
+    pub fn user_table(mut self, user_table: TableSchema) -> Self {
+        self.user_table = Some(user_table);
+        self
+    }
+
+    /// Sets how long auth tokens stay valid (default 7 days).
+    pub fn token_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Adds entity tables to migrate at start-up (referenced tables first; the user table is
+    /// always migrated before them).
+    pub fn tables(mut self, tables: impl IntoIterator<Item = TableSchema>) -> Self {
+        self.tables.extend(tables);
+        self
+    }
+
+    /// Sets the Socket.IO options.
+    pub fn socket_settings(mut self, settings: SocketSettings) -> Self {
+        self.socket_settings = settings;
+        self
+    }
+
+    /// Adds a Socket.IO namespace.
+    pub fn namespace(self, namespace: NamespaceConfig) -> Self {
+        self.namespace_with_state(move |_| namespace)
+    }
+
+    /// Adds a Socket.IO namespace built from the app state, so its handlers can capture the
+    /// database and the emitter.
+    pub fn namespace_with_state(
+        mut self,
+        build: impl FnOnce(AppState) -> NamespaceConfig + Send + 'static,
+    ) -> Self {
+        self.namespaces.push(Box::new(build));
+        self
+    }
+
+    /// Adds the app's own HTTP routes.
+    pub fn routes(
+        mut self,
+        add_routes: impl FnOnce(Router<AppState>) -> Router<AppState> + Send + 'static,
+    ) -> Self {
+        self.routes.push(Box::new(add_routes));
+        self
+    }
+
+    /// Serves the web client from this directory when it exists, with `index.html` for any
+    /// other path so client-side routes work.
+    pub fn static_dir(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(directory.into());
+        self
+    }
+
+    /// Starts everything, serves until SIGTERM or SIGINT, then shuts down gracefully.
+    pub async fn serve(self) -> Result<(), ServeError> {
+        self.bind().await?.run_until(shutdown_signal()).await
+    }
+
+    /// Connects, migrates and binds without serving yet; tests use this to learn the address
+    /// (with `PORT=0`) and to stop the server with their own signal.
+    pub async fn bind(self) -> Result<BoundServer, ServeError> {
+        let config = Arc::new(self.config);
+        ensure_sqlite_directory(&config.database_url)?;
+        let database = Database::connect(&config.database_url).await?;
+        let auth = match &self.user_table {
+            Some(user_table) => {
+                let auth = Auth::new(database.clone(), &config.jwt_secret, user_table)?;
+                match self.token_lifetime {
+                    Some(lifetime) => auth.with_token_lifetime(lifetime),
+                    None => auth,
+                }
+            }
+            None => Auth::disabled(),
+        };
+        let mut tables: Vec<&TableSchema> = auth.user_table().into_iter().collect();
+        tables.extend(self.tables.iter());
+        let report = migrate(&database, &tables).await?;
+        for table in &report.created_tables {
+            tracing::info!(table, "created table");
+        }
+        for column in &report.added_columns {
+            tracing::info!(column, "added column");
+        }
+
+        let (socket_layer, io) = self.socket_settings.build_layer(auth.clone());
+        let state = AppState {
+            database: database.clone(),
+            auth: auth.clone(),
+            emitter: Emitter::new(io),
+            config: config.clone(),
+        };
+        for build in self.namespaces {
+            build(state.clone()).register(state.emitter.io());
+        }
+
+        let mut router: Router<AppState> = Router::new();
+        if auth.is_enabled() {
+            router = router.merge(auth_routes());
+        }
+        for add_routes in self.routes {
+            router = add_routes(router);
+        }
+        if let Some(directory) = self.static_dir.filter(|directory| directory.is_dir()) {
+            let index = directory.join("index.html");
+            router =
+                router.fallback_service(ServeDir::new(&directory).fallback(ServeFile::new(index)));
+        }
+        let mut router = router.layer(socket_layer);
+        if let Some(cors) = cors_layer(&config.cors_origins) {
+            router = router.layer(cors);
+        }
+        let router = router
+            .layer(TraceLayer::new_for_http())
+            .with_state(state.clone());
+
+        let address = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| ServeError::Bind { address, source })?;
+        let local_address = listener.local_addr()?;
+        Ok(BoundServer {
+            listener,
+            router,
+            state,
+            local_address,
+        })
+    }
+}
+
+/// A server that is bound and migrated but not serving yet.
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    local_address: SocketAddr,
+}
+
+impl BoundServer {
+    /// The address the server listens on.
+    pub fn local_address(&self) -> SocketAddr {
+        self.local_address
+    }
+
+    /// The app state (database, auth, emitter).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then closes sockets, lets in-flight requests finish
+    /// and closes the database pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let BoundServer {
+            listener,
+            router,
+            state,
+            local_address,
+        } = self;
+        tracing::info!("listening on http://{local_address}");
+        let emitter = state.emitter.clone();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets and finishing in-flight requests");
+            // Sockets are closed first: they are long-lived and would otherwise keep the
+            // server waiting; requests in flight still complete.
+            emitter.close().await;
+        };
+        axum::serve(listener, router)
+            .with_graceful_shutdown(graceful)
+            .await?;
+        state.database.close().await;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// SQLite creates the database file but not its directory; `.appc/` may not exist yet.
+fn ensure_sqlite_directory(database_url: &str) -> Result<(), ServeError> {
+    let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(())
+}
+
+fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    let headers = [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT];
+    match origins {
+        CorsOrigins::SameOriginOnly => None,
+        CorsOrigins::Any => Some(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(methods)
+                .allow_headers(headers),
+        ),
+        CorsOrigins::List(list) => {
+            // The origins were validated when the config was read, so each is a valid header.
+            let values: Vec<HeaderValue> = list
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok())
+                .collect();
+            Some(
+                CorsLayer::new()
+                    .allow_origin(AllowOrigin::list(values))
+                    .allow_methods(methods)
+                    .allow_headers(headers),
+            )
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

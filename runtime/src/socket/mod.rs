@@ -1,0 +1,459 @@
+//! The Socket.IO side of the server: builder settings ([`SocketSettings`]), namespaces with the
+//! token-checking connect middleware ([`NamespaceConfig`], [`Connection`]), validated event
+//! payloads ([`Payload`]) and a cloneable [`Emitter`] for sending from anywhere.
+//!
+//! On connect, the middleware reads `auth.token` from the handshake. A valid token puts the
+//! [`AuthUser`] on the socket (handlers extract it with `Extension<AuthUser>` or
+//! `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
+//! [`Emitter::to_user`] reaches every tab of that user. On a namespace with `auth: true`, a
+//! missing or invalid token is refused with a `connect_error` whose message starts with
+//! `unauthorized:` and says why.
+
+mod payload;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::{ParserConfig, SocketIo, TransportType};
+
+use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
+
+pub use payload::{Payload, PayloadError, decode_payload};
+pub use socketioxide::extract::{AckSender, Extension, MaybeExtension};
+
+/// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
+/// every namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Socket.IO's default text parser.
+    #[default]
+    Json,
+    /// The msgpack parser (binary frames); clients need `socket.io-msgpack-parser`.
+    MsgPack,
+}
+
+/// Which Engine.IO transports clients may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transports {
+    /// HTTP long-polling first, then an upgrade to WebSocket (the Socket.IO default).
+    #[default]
+    PollingAndWebSocket,
+    /// WebSocket only.
+    WebSocketOnly,
+    /// HTTP long-polling only.
+    PollingOnly,
+}
+
+/// Socket.IO server options.
+///
+/// ```
+/// use std::time::Duration;
+/// use appc_runtime::socket::{Encoding, SocketSettings, Transports};
+/// let settings = SocketSettings::default()
+///     .max_payload(64 * 1024)
+///     .ping_interval(Duration::from_secs(20))
+///     .ping_timeout(Duration::from_secs(10))
+///     .transports(Transports::WebSocketOnly)
+///     .encoding(Encoding::MsgPack);
+/// assert_eq!(settings.encoding, Encoding::MsgPack);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketSettings {
+    /// The largest accepted packet, in bytes (default 100 kB).
+    pub max_payload: u64,
+    /// How often the server pings each client (default 25 s).
+    pub ping_interval: Duration,
+    /// How long a client may take to answer a ping before it is dropped (default 20 s).
+    pub ping_timeout: Duration,
+    /// Allowed transports.
+    pub transports: Transports,
+    /// Packet encoding.
+    pub encoding: Encoding,
+}
+
+impl Default for SocketSettings {
+    fn default() -> Self {
+        SocketSettings {
+            max_payload: 100_000,
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            transports: Transports::default(),
+            encoding: Encoding::default(),
+        }
+    }
+}
+
+impl SocketSettings {
+    /// Sets the largest accepted packet, in bytes.
+    pub fn max_payload(mut self, bytes: u64) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// Sets the ping interval.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets the ping timeout.
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
+        self
+    }
+
+    /// Sets the allowed transports.
+    pub fn transports(mut self, transports: Transports) -> Self {
+        self.transports = transports;
+        self
+    }
+
+    /// Sets the packet encoding.
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Builds the tower layer and the io handle, with `auth` as state for the connect middleware.
+    pub fn build_layer(&self, auth: Auth) -> (SocketIoLayer, SocketIo) {
+        let mut builder = SocketIo::builder()
+            .max_payload(self.max_payload)
+            .ping_interval(self.ping_interval)
+            .ping_timeout(self.ping_timeout)
+            .with_state(auth);
+        builder = match self.transports {
+            Transports::PollingAndWebSocket => {
+                builder.transports([TransportType::Polling, TransportType::Websocket])
+            }
+            Transports::WebSocketOnly => builder.transports([TransportType::Websocket]),
+            Transports::PollingOnly => builder.transports([TransportType::Polling]),
+        };
+        if self.encoding == Encoding::MsgPack {
+            builder = builder.with_parser(ParserConfig::msgpack());
+        }
+        builder.build_layer()
+    }
+}
+
+/// The room every authenticated socket of a user joins.
+pub fn user_room(user_id: &UserId) -> String {
+    format!("user:{user_id}")
+}
+
+/// What a namespace's connect handler receives.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The connected socket: register event handlers on it, join rooms, emit.
+    pub socket: SocketRef,
+    /// The user of the handshake's token, if it had a valid one.
+    pub user: Option<AuthUser>,
+    handshake: serde_json::Value,
+}
+
+impl Connection {
+    /// The handshake's `auth` object, without its `token`, decoded as the namespace's
+    /// handshake type (validated on connect when the namespace declared it with
+    /// [`NamespaceConfig::handshake`]).
+    pub fn handshake<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        decode_payload("handshake", &self.handshake)
+    }
+}
+
+type ConnectFn = Arc<dyn Fn(Connection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
+
+/// One Socket.IO namespace: its path, whether it requires a logged-in user, its handshake type
+/// and the function called for each connection.
+///
+/// ```
+/// use appc_runtime::socket::{Connection, NamespaceConfig, Payload};
+/// use socketioxide::extract::SocketRef;
+///
+/// #[derive(serde::Deserialize)]
+/// struct ChatHandshake { room: String }
+///
+/// #[derive(serde::Deserialize, serde::Serialize)]
+/// struct ChatMessage { text: String }
+///
+/// let namespace = NamespaceConfig::new("/chat").require_auth().handshake::<ChatHandshake>().on_connect(
+///     async |connection: Connection| {
+///         let room = connection.handshake::<ChatHandshake>().map(|handshake| handshake.room).unwrap_or_default();
+///         connection.socket.join(room.clone());
+///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(message): Payload<ChatMessage>| {
+///             socket.within(room.clone()).emit("chatMessage", &message).await.ok();
+///         });
+///     },
+/// );
+/// ```
+#[derive(Clone)]
+pub struct NamespaceConfig {
+    path: String,
+    require_auth: bool,
+    handshake_check: Option<HandshakeCheck>,
+    on_connect: ConnectFn,
+}
+
+impl std::fmt::Debug for NamespaceConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NamespaceConfig")
+            .field("path", &self.path)
+            .field("require_auth", &self.require_auth)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_handshake<T: DeserializeOwned>(handshake: &serde_json::Value) -> Result<(), PayloadError> {
+    decode_payload::<T>("handshake", handshake).map(|_| ())
+}
+
+impl NamespaceConfig {
+    /// A namespace at `path` (`/` is the root namespace) that accepts anonymous sockets and
+    /// does nothing on connect yet.
+    pub fn new(path: impl Into<String>) -> Self {
+        NamespaceConfig {
+            path: path.into(),
+            require_auth: false,
+            handshake_check: None,
+            on_connect: Arc::new(|_| Box::pin(async {})),
+        }
+    }
+
+    /// Refuses sockets without a valid token (`auth: true` in the spec).
+    pub fn require_auth(mut self) -> Self {
+        self.require_auth = true;
+        self
+    }
+
+    /// Refuses sockets whose handshake `auth` object does not decode as `T`.
+    pub fn handshake<T: DeserializeOwned>(mut self) -> Self {
+        self.handshake_check = Some(check_handshake::<T>);
+        self
+    }
+
+    /// Sets the function called for each accepted connection.
+    pub fn on_connect<F, Fut>(mut self, on_connect: F) -> Self
+    where
+        F: Fn(Connection) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_connect = Arc::new(move |connection| Box::pin(on_connect(connection)));
+        self
+    }
+
+    /// The namespace path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Registers the namespace on `io` (built by [`SocketSettings::build_layer`], whose state
+    /// holds the [`Auth`] service).
+    pub fn register(self, io: &SocketIo) {
+        let on_connect = self.on_connect.clone();
+        let handler =
+            async move |socket: SocketRef, TryData(handshake): TryData<serde_json::Value>| {
+                let user = socket.extensions.get::<AuthUser>();
+                if let Some(user) = &user {
+                    socket.join(user_room(user.id()));
+                }
+                let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
+                on_connect(Connection {
+                    socket,
+                    user,
+                    handshake,
+                })
+                .await;
+            };
+        let require_auth = self.require_auth;
+        let handshake_check = self.handshake_check;
+        let middleware = async move |socket: SocketRef,
+                                     State(auth): State<Auth>,
+                                     TryData(handshake): TryData<serde_json::Value>|
+                    -> Result<(), ConnectRefusal> {
+            let handshake = handshake.unwrap_or(serde_json::Value::Null);
+            authenticate(&socket, &auth, &handshake, require_auth).await?;
+            if let Some(check) = handshake_check {
+                check(&without_token(handshake))
+                    .map_err(|error| ConnectRefusal(format!("invalid handshake: {error}")))?;
+            }
+            Ok(())
+        };
+        io.ns(self.path, handler.with(middleware));
+    }
+}
+
+/// The `connect_error` message sent to a refused socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRefusal(String);
+
+impl std::fmt::Display for ConnectRefusal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// The typed handshake is the `auth` object minus the runtime's `token`, so handshake types
+/// need not declare it (and may deny unknown fields).
+fn without_token(mut handshake: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = handshake.as_object_mut() {
+        object.remove("token");
+    }
+    handshake
+}
+
+fn handshake_token(handshake: &serde_json::Value) -> Option<&str> {
+    handshake
+        .get("token")?
+        .as_str()
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+/// Verifies the handshake token; stores the user on the socket, or refuses the connection when
+/// the namespace requires auth.
+async fn authenticate(
+    socket: &SocketRef,
+    auth: &Auth,
+    handshake: &serde_json::Value,
+    require_auth: bool,
+) -> Result<(), ConnectRefusal> {
+    let outcome = match handshake_token(handshake) {
+        None => Err(TokenRejection::Missing),
+        Some(token) => match auth.user_from_token(token).await {
+            Ok(user) => Ok(user),
+            Err(TokenVerificationError::Rejected(rejection)) => Err(rejection),
+            Err(TokenVerificationError::Database(error)) => {
+                tracing::error!(%error, "socket authentication failed");
+                return Err(ConnectRefusal(
+                    "server error while checking the token; try again".to_owned(),
+                ));
+            }
+        },
+    };
+    match outcome {
+        Ok(user) => {
+            socket.extensions.insert(user);
+            Ok(())
+        }
+        Err(rejection) if require_auth => {
+            tracing::debug!(namespace = socket.ns(), %rejection, "socket refused");
+            Err(ConnectRefusal(format!("unauthorized: {rejection}")))
+        }
+        // Anonymous sockets are welcome on namespaces without `auth: true`; a bad token there
+        // means the socket simply has no user, as in Wasp.
+        Err(_) => Ok(()),
+    }
+}
+
+/// A cloneable handle to emit events from anywhere in the server: HTTP handlers, background
+/// tasks, other sockets' handlers.
+///
+/// ```no_run
+/// # async fn example(emitter: appc_runtime::socket::Emitter, user_id: appc_runtime::auth::UserId) {
+/// emitter.to_all("/", "announcement", &"maintenance at noon").await.ok();
+/// emitter.to_room("/chat", "general", "chatMessage", &serde_json::json!({ "text": "hi" })).await.ok();
+/// emitter.to_user("/", &user_id, "notification", &"you have mail").await.ok();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    io: SocketIo,
+}
+
+/// An emit that could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// No namespace with this path is registered.
+    #[error("no socket namespace `{0}` is registered; declare it in main.wasp")]
+    UnknownNamespace(String),
+    /// The payload could not be encoded or the adapter failed.
+    #[error("could not emit `{event}`: {message}")]
+    Failed {
+        /// The event.
+        event: String,
+        /// The cause.
+        message: String,
+    },
+}
+
+impl Emitter {
+    /// Wraps the io handle.
+    pub fn new(io: SocketIo) -> Self {
+        Emitter { io }
+    }
+
+    /// The underlying socketioxide handle, for anything the typed emitters do not cover.
+    pub fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
+    async fn emit_to<T: Serialize + ?Sized>(
+        &self,
+        namespace: &str,
+        rooms: Option<String>,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let operators = self
+            .io
+            .of(namespace)
+            .ok_or_else(|| EmitError::UnknownNamespace(namespace.to_owned()))?;
+        let operators = match rooms {
+            Some(room) => operators.to(room),
+            None => operators,
+        };
+        operators
+            .emit(event.to_owned(), data)
+            .await
+            .map_err(|error| EmitError::Failed {
+                event: event.to_owned(),
+                message: error.to_string(),
+            })
+    }
+
+    /// Sends to every socket of a namespace.
+    pub async fn to_all<T: Serialize + ?Sized>(
+        &self,
+        namespace: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_to(namespace, None, event, data).await
+    }
+
+    /// Sends to every socket in a room of a namespace.
+    pub async fn to_room<T: Serialize + ?Sized>(
+        &self,
+        namespace: &str,
+        room: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_to(namespace, Some(room.to_owned()), event, data)
+            .await
+    }
+
+    /// Sends to every authenticated socket of one user in a namespace.
+    pub async fn to_user<T: Serialize + ?Sized>(
+        &self,
+        namespace: &str,
+        user_id: &UserId,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_to(namespace, Some(user_room(user_id)), event, data)
+            .await
+    }
+
+    /// Disconnects every socket cleanly (used on shutdown).
+    pub async fn close(&self) {
+        self.io.close().await;
+    }
+}

@@ -1,0 +1,5 @@
+//! Nothing public here yet.
+
+impl Foo {
+    pub fn chat_socket(&self) {}
+}

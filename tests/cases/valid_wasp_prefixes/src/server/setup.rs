@@ -1,0 +1,2 @@
+/// Runs once when the server starts.
+pub async fn setup() {}

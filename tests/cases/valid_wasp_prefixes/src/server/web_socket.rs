@@ -1,0 +1,2 @@
+/// Sets up the root namespace.
+pub fn web_socket() {}

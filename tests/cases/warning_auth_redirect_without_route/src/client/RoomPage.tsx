@@ -1,0 +1,1 @@
+export function RoomPage() { return null }
