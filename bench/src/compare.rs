@@ -365,6 +365,23 @@ pub fn quick_failures(report: &Report) -> Vec<String> {
     failures
 }
 
+/// How many results [`quick_failures`] checked: one per scenario and server, one per validation.
+pub fn quick_checks(report: &Report) -> usize {
+    let idle = report
+        .idle
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    let broadcast = report
+        .broadcast
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    let echo = report
+        .echo
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    idle + broadcast + echo + report.validations.len()
+}
+
 fn start(settings: &RunSettings, kind: ServerKind, app: AppKind) -> anyhow::Result<ServerProcess> {
     ServerProcess::start(
         &settings.commands,
