@@ -1,0 +1,715 @@
+//! The side-by-side run: for each scenario, start each server (appc, the Node anchor, the raw
+//! limit) in turn, load it with the same scenario, stop it, and compute the ratios appc/Node and
+//! appc/limit that the goals of issue #8 are stated in. Also the socket.io-client validation.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use crate::client::{ServerProtocol, Target};
+use crate::protocol::Encoding;
+use crate::scenarios::{
+    self, BroadcastConfig, BroadcastResult, ConnectOptions, EchoConfig, EchoResult, IdleConfig,
+    IdleResult,
+};
+use crate::servers::{AppKind, ServerCommands, ServerKind, ServerProcess};
+use crate::system::Machine;
+
+/// Which scenarios a run includes, with their sizes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: &'static str,
+    pub idle: IdleConfig,
+    pub broadcast: BroadcastConfig,
+    pub echo: EchoConfig,
+    pub validation: Option<ValidationConfig>,
+}
+
+/// The small broadcast run made both with the real `socket.io-client` and with appc-bench.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationConfig {
+    pub clients: usize,
+    pub senders: usize,
+    pub messages: u64,
+}
+
+impl Plan {
+    /// Seconds in all, small numbers; for CI, where it asserts only that messages are delivered
+    /// and none is lost.
+    pub fn quick() -> Plan {
+        Plan {
+            name: "quick",
+            idle: IdleConfig {
+                connections: 200,
+                hold: Duration::from_secs(2),
+            },
+            broadcast: BroadcastConfig {
+                clients: 50,
+                senders: 5,
+                rate_per_sender: 20.0,
+                messages_per_sender: 20,
+                payload_bytes: 64,
+                drain_timeout: Duration::from_secs(10),
+            },
+            echo: EchoConfig {
+                clients: 20,
+                duration: Duration::from_secs(2),
+                payload_bytes: 64,
+            },
+            validation: Some(ValidationConfig {
+                clients: 20,
+                senders: 5,
+                messages: 100,
+            }),
+        }
+    }
+
+    /// The real figures. `idle_connections` is capped by the caller to what the machine's
+    /// file-descriptor limit allows.
+    pub fn full(idle_connections: usize) -> Plan {
+        Plan {
+            name: "full",
+            idle: IdleConfig {
+                connections: idle_connections,
+                hold: Duration::from_secs(30),
+            },
+            broadcast: BroadcastConfig {
+                clients: 1000,
+                senders: 10,
+                // 2,000 broadcasts a second to 1,000 clients is more than any of the three
+                // servers delivers on one core, so deliveries per second measure capacity.
+                rate_per_sender: 200.0,
+                messages_per_sender: 300,
+                payload_bytes: 64,
+                drain_timeout: Duration::from_secs(90),
+            },
+            echo: EchoConfig {
+                clients: 100,
+                duration: Duration::from_secs(10),
+                payload_bytes: 64,
+            },
+            validation: Some(ValidationConfig {
+                clients: 20,
+                senders: 5,
+                messages: 100,
+            }),
+        }
+    }
+}
+
+/// Everything about a run that is not the plan.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub commands: ServerCommands,
+    pub servers: Vec<ServerKind>,
+    pub scenarios: Vec<ScenarioKind>,
+    pub encoding: Encoding,
+    pub connect: ConnectOptions,
+    /// The core the load generator runs on, for the report.
+    pub client_core: Option<usize>,
+    /// Whether everything runs in the real-time round-robin class, for the report.
+    pub realtime: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    Idle,
+    Broadcast,
+    Echo,
+}
+
+/// One scenario's results per server, and the ratios between them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport<T> {
+    pub results: BTreeMap<&'static str, T>,
+    /// Servers that could not be measured, with the reason.
+    pub errors: BTreeMap<&'static str, String>,
+    pub ratios: BTreeMap<&'static str, f64>,
+    pub goals: Vec<Goal>,
+}
+
+impl<T> Default for ScenarioReport<T> {
+    fn default() -> Self {
+        ScenarioReport {
+            results: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            ratios: BTreeMap::new(),
+            goals: Vec::new(),
+        }
+    }
+}
+
+/// A goal of issue #8 and whether this run met it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Goal {
+    pub goal: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+/// The outcome of validating appc-bench against the real socket.io-client on one server.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub server: &'static str,
+    pub config: ValidationConfig,
+    pub expected: u64,
+    pub socket_io_client_delivered: Option<u64>,
+    pub appc_bench_delivered: Option<u64>,
+    pub matches: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub mode: &'static str,
+    pub machine: Machine,
+    pub encoding: Encoding,
+    pub appc_server: String,
+    pub pinning: String,
+    pub idle: Option<ScenarioReport<IdleResult>>,
+    pub broadcast: Option<ScenarioReport<BroadcastResult>>,
+    pub echo: Option<ScenarioReport<EchoResult>>,
+    pub validations: Vec<Validation>,
+}
+
+/// Runs the plan's scenarios against every server in `settings`.
+pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Report {
+    let mut report = Report {
+        mode: plan.name,
+        machine,
+        encoding: settings.encoding,
+        appc_server: settings.commands.appc_binary.display().to_string(),
+        pinning: match (settings.client_core, settings.commands.server_core) {
+            (Some(client), Some(server)) => {
+                format!("load generator on core {client}, servers on core {server} (taskset)")
+            }
+            _ => "not pinned".to_string(),
+        } + if settings.realtime {
+            ", all in the SCHED_RR real-time class (--realtime)"
+        } else {
+            ""
+        },
+        idle: None,
+        broadcast: None,
+        echo: None,
+        validations: Vec::new(),
+    };
+    if settings.scenarios.contains(&ScenarioKind::Idle) {
+        let mut scenario = ScenarioReport::default();
+        for &server_kind in &settings.servers {
+            eprintln!(
+                "idle: {} connections on {}",
+                plan.idle.connections,
+                server_kind.name()
+            );
+            match start(settings, server_kind, AppKind::Chat) {
+                Ok(server) => {
+                    let target = target_of(&server, settings.encoding);
+                    let rss = || server.resident_bytes();
+                    let result = scenarios::idle(target, &plan.idle, &settings.connect, &rss).await;
+                    scenario.results.insert(server_kind.name(), result);
+                }
+                Err(error) => {
+                    scenario
+                        .errors
+                        .insert(server_kind.name(), format!("{error:#}"));
+                }
+            }
+            settle().await;
+        }
+        idle_ratios(&mut scenario);
+        report.idle = Some(scenario);
+    }
+    if settings.scenarios.contains(&ScenarioKind::Broadcast) {
+        let mut scenario = ScenarioReport::default();
+        for &server_kind in &settings.servers {
+            eprintln!(
+                "broadcast: {} clients, {} senders at {}/s on {}",
+                plan.broadcast.clients,
+                plan.broadcast.senders,
+                plan.broadcast.rate_per_sender,
+                server_kind.name()
+            );
+            match start(settings, server_kind, AppKind::Chat) {
+                Ok(server) => {
+                    let target = target_of(&server, settings.encoding);
+                    let cpu = || server.cpu_seconds();
+                    let result =
+                        scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu)
+                            .await;
+                    scenario.results.insert(server_kind.name(), result);
+                }
+                Err(error) => {
+                    scenario
+                        .errors
+                        .insert(server_kind.name(), format!("{error:#}"));
+                }
+            }
+            settle().await;
+        }
+        broadcast_ratios(&mut scenario);
+        report.broadcast = Some(scenario);
+    }
+    if settings.scenarios.contains(&ScenarioKind::Echo) {
+        let mut scenario = ScenarioReport::default();
+        for &server_kind in &settings.servers {
+            eprintln!(
+                "echo: {} clients on {}",
+                plan.echo.clients,
+                server_kind.name()
+            );
+            match start(settings, server_kind, AppKind::Uppercase) {
+                Ok(server) => {
+                    let target = target_of(&server, settings.encoding);
+                    let cpu = || server.cpu_seconds();
+                    let result = scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await;
+                    scenario.results.insert(server_kind.name(), result);
+                }
+                Err(error) => {
+                    scenario
+                        .errors
+                        .insert(server_kind.name(), format!("{error:#}"));
+                }
+            }
+            settle().await;
+        }
+        echo_ratios(&mut scenario);
+        report.echo = Some(scenario);
+    }
+    if let Some(validation) = &plan.validation {
+        for &server_kind in &settings.servers {
+            if server_kind == ServerKind::Limit {
+                // socket.io-client cannot talk to a raw WebSocket server.
+                continue;
+            }
+            eprintln!(
+                "validation: socket.io-client against {}",
+                server_kind.name()
+            );
+            report
+                .validations
+                .push(validate(settings, server_kind, validation).await);
+            settle().await;
+        }
+    }
+    report
+}
+
+/// What a quick run must show: connections held, messages delivered, nothing lost, and the
+/// validation matching. Speed is never asserted.
+pub fn quick_failures(report: &Report) -> Vec<String> {
+    let mut failures = Vec::new();
+    if let Some(idle) = &report.idle {
+        for (server, error) in &idle.errors {
+            failures.push(format!("idle on {server}: {error}"));
+        }
+        for (server, result) in &idle.results {
+            if result.connected != result.connections_requested || result.dropped != 0 {
+                failures.push(format!(
+                    "idle on {server}: {} of {} connected, {} dropped (first failure: {})",
+                    result.connected,
+                    result.connections_requested,
+                    result.dropped,
+                    result.first_failure.as_deref().unwrap_or("none")
+                ));
+            }
+        }
+    }
+    if let Some(broadcast) = &report.broadcast {
+        for (server, error) in &broadcast.errors {
+            failures.push(format!("broadcast on {server}: {error}"));
+        }
+        for (server, result) in &broadcast.results {
+            if result.delivered == 0 || result.lost != 0 || result.connected != result.clients {
+                failures.push(format!(
+                    "broadcast on {server}: {} delivered, {} lost, {} of {} connected",
+                    result.delivered, result.lost, result.connected, result.clients
+                ));
+            }
+        }
+    }
+    if let Some(echo) = &report.echo {
+        for (server, error) in &echo.errors {
+            failures.push(format!("echo on {server}: {error}"));
+        }
+        for (server, result) in &echo.results {
+            if result.round_trips == 0
+                || result.missing_greetings != 0
+                || result.dropped_connections != 0
+            {
+                failures.push(format!(
+                    "echo on {server}: {} round trips, {} missing greetings, {} dropped",
+                    result.round_trips, result.missing_greetings, result.dropped_connections
+                ));
+            }
+        }
+    }
+    for validation in &report.validations {
+        if !validation.matches {
+            failures.push(format!(
+                "validation on {}: socket.io-client delivered {:?}, appc-bench {:?}, expected {} ({})",
+                validation.server,
+                validation.socket_io_client_delivered,
+                validation.appc_bench_delivered,
+                validation.expected,
+                validation.error.as_deref().unwrap_or("counts differ")
+            ));
+        }
+    }
+    failures
+}
+
+/// How many results [`quick_failures`] checked: one per scenario and server, one per validation.
+pub fn quick_checks(report: &Report) -> usize {
+    let idle = report
+        .idle
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    let broadcast = report
+        .broadcast
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    let echo = report
+        .echo
+        .as_ref()
+        .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
+    idle + broadcast + echo + report.validations.len()
+}
+
+fn start(settings: &RunSettings, kind: ServerKind, app: AppKind) -> anyhow::Result<ServerProcess> {
+    ServerProcess::start(
+        &settings.commands,
+        kind,
+        app,
+        settings.encoding,
+        &settings.connect.jwt_secret,
+    )
+}
+
+fn target_of(server: &ServerProcess, encoding: Encoding) -> Target {
+    let protocol = match server.kind {
+        ServerKind::Limit => ServerProtocol::RawWebSocket,
+        ServerKind::Appc | ServerKind::Node => ServerProtocol::SocketIo(encoding),
+    };
+    Target {
+        address: server.address,
+        protocol,
+    }
+}
+
+/// Lets closed connections leave TIME_WAIT bookkeeping and the previous server exit fully.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0 && numerator.is_finite()).then(|| numerator / denominator)
+}
+
+fn idle_ratios(scenario: &mut ScenarioReport<IdleResult>) {
+    let per_connection = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .and_then(|result| result.rss_per_connection_bytes)
+    };
+    let (appc, node, limit) = (
+        per_connection("appc"),
+        per_connection("node"),
+        per_connection("limit"),
+    );
+    if let (Some(appc), Some(node)) = (appc, node)
+        && let Some(value) = ratio(appc, node)
+    {
+        scenario
+            .ratios
+            .insert("memory_per_connection_appc_over_node", value);
+        scenario.goals.push(Goal {
+            goal: "memory per connection at most 1/5 of Node's".to_string(),
+            measured: format!("appc/node = {value:.3}"),
+            met: value <= 0.2,
+        });
+    }
+    if let (Some(appc), Some(limit)) = (appc, limit)
+        && let Some(value) = ratio(appc, limit)
+    {
+        scenario
+            .ratios
+            .insert("memory_per_connection_appc_over_limit", value);
+    }
+    if let Some(appc) = scenario.results.get("appc") {
+        scenario.goals.push(Goal {
+            goal: "at least 50,000 authenticated connections held with 0 drops".to_string(),
+            measured: format!(
+                "{} held of {} requested, {} failed, {} dropped",
+                appc.connected - appc.dropped.min(appc.connected),
+                appc.connections_requested,
+                appc.failed,
+                appc.dropped
+            ),
+            met: appc.connected >= 50_000 && appc.dropped == 0 && appc.failed == 0,
+        });
+    }
+}
+
+fn broadcast_ratios(scenario: &mut ScenarioReport<BroadcastResult>) {
+    let rate = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .map(|result| result.deliveries_per_second)
+    };
+    let p99 = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .map(|result| result.latency.p99_us as f64)
+    };
+    if let (Some(appc), Some(node)) = (rate("appc"), rate("node"))
+        && let Some(value) = ratio(appc, node)
+    {
+        scenario
+            .ratios
+            .insert("deliveries_per_second_appc_over_node", value);
+        scenario.goals.push(Goal {
+            goal: "deliveries per second at least 5x Node's".to_string(),
+            measured: format!("appc/node = {value:.2}"),
+            met: value >= 5.0,
+        });
+    }
+    if let (Some(appc), Some(limit)) = (rate("appc"), rate("limit"))
+        && let Some(value) = ratio(appc, limit)
+    {
+        scenario
+            .ratios
+            .insert("deliveries_per_second_appc_over_limit", value);
+        scenario.goals.push(Goal {
+            goal: "deliveries per second at least 60% of the raw-WebSocket limit".to_string(),
+            measured: format!("appc/limit = {value:.2}"),
+            met: value >= 0.6,
+        });
+    }
+    if let (Some(appc), Some(node)) = (p99("appc"), p99("node"))
+        && let Some(value) = ratio(appc, node)
+    {
+        scenario.ratios.insert("p99_latency_appc_over_node", value);
+        scenario.goals.push(Goal {
+            goal: "p99 latency lower than Node's".to_string(),
+            measured: format!("appc/node = {value:.3}"),
+            met: value < 1.0,
+        });
+    }
+    if let (Some(appc), Some(limit)) = (p99("appc"), p99("limit"))
+        && let Some(value) = ratio(appc, limit)
+    {
+        scenario.ratios.insert("p99_latency_appc_over_limit", value);
+    }
+    let efficiency = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .and_then(|result| result.deliveries_per_server_cpu_second)
+    };
+    for (other, name) in [
+        ("node", "deliveries_per_server_cpu_second_appc_over_node"),
+        ("limit", "deliveries_per_server_cpu_second_appc_over_limit"),
+    ] {
+        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
+            && let Some(value) = ratio(appc, other)
+        {
+            scenario.ratios.insert(name, value);
+        }
+    }
+    for (server, result) in &scenario.results {
+        if *server == "appc" {
+            scenario.goals.push(Goal {
+                goal: "no message lost".to_string(),
+                measured: format!("{} lost of {}", result.lost, result.expected_deliveries),
+                met: result.lost == 0,
+            });
+        }
+    }
+}
+
+fn echo_ratios(scenario: &mut ScenarioReport<EchoResult>) {
+    let rate = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .map(|result| result.round_trips_per_second)
+    };
+    let p99 = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .map(|result| result.latency.p99_us as f64)
+    };
+    if let (Some(appc), Some(node)) = (rate("appc"), rate("node"))
+        && let Some(value) = ratio(appc, node)
+    {
+        scenario
+            .ratios
+            .insert("round_trips_per_second_appc_over_node", value);
+        scenario.goals.push(Goal {
+            goal: "round trips per second at least 3x Node's".to_string(),
+            measured: format!("appc/node = {value:.2}"),
+            met: value >= 3.0,
+        });
+    }
+    if let (Some(appc), Some(limit)) = (rate("appc"), rate("limit"))
+        && let Some(value) = ratio(appc, limit)
+    {
+        scenario
+            .ratios
+            .insert("round_trips_per_second_appc_over_limit", value);
+    }
+    let efficiency = |server: &str| {
+        scenario
+            .results
+            .get(server)
+            .and_then(|result| result.round_trips_per_server_cpu_second)
+    };
+    for (other, name) in [
+        ("node", "round_trips_per_server_cpu_second_appc_over_node"),
+        ("limit", "round_trips_per_server_cpu_second_appc_over_limit"),
+    ] {
+        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
+            && let Some(value) = ratio(appc, other)
+        {
+            scenario.ratios.insert(name, value);
+        }
+    }
+    if let (Some(appc), Some(node)) = (p99("appc"), p99("node"))
+        && let Some(value) = ratio(appc, node)
+    {
+        scenario.ratios.insert("p99_latency_appc_over_node", value);
+        scenario.goals.push(Goal {
+            goal: "p99 latency lower than Node's".to_string(),
+            measured: format!("appc/node = {value:.3}"),
+            met: value < 1.0,
+        });
+    }
+    if let (Some(appc), Some(limit)) = (p99("appc"), p99("limit"))
+        && let Some(value) = ratio(appc, limit)
+    {
+        scenario.ratios.insert("p99_latency_appc_over_limit", value);
+    }
+}
+
+/// Runs the same small broadcast with `bench/node/validate.mjs` (the real socket.io-client) and
+/// with appc-bench against a fresh server, and compares the delivered counts.
+async fn validate(
+    settings: &RunSettings,
+    server_kind: ServerKind,
+    config: &ValidationConfig,
+) -> Validation {
+    let messages_per_sender = config.messages / config.senders.max(1) as u64;
+    let expected = messages_per_sender * config.senders as u64 * config.clients as u64;
+    let mut validation = Validation {
+        server: server_kind.name(),
+        config: config.clone(),
+        expected,
+        socket_io_client_delivered: None,
+        appc_bench_delivered: None,
+        matches: false,
+        error: None,
+    };
+    let outcome: anyhow::Result<()> = async {
+        let server = start(settings, server_kind, AppKind::Chat)?;
+        let url = format!("http://{}", server.address);
+        validation.socket_io_client_delivered = Some(run_socket_io_client(
+            &settings.commands.node_directory,
+            &url,
+            &settings.connect.jwt_secret,
+            settings.encoding,
+            config,
+        )?);
+        let broadcast = BroadcastConfig {
+            clients: config.clients,
+            senders: config.senders,
+            rate_per_sender: 50.0,
+            messages_per_sender,
+            payload_bytes: 64,
+            drain_timeout: Duration::from_secs(10),
+        };
+        let cpu = || server.cpu_seconds();
+        let result = scenarios::broadcast(
+            target_of(&server, settings.encoding),
+            &broadcast,
+            &settings.connect,
+            &cpu,
+        )
+        .await;
+        validation.appc_bench_delivered = Some(result.delivered);
+        Ok(())
+    }
+    .await;
+    if let Err(error) = outcome {
+        validation.error = Some(format!("{error:#}"));
+    }
+    validation.matches = validation.socket_io_client_delivered == Some(expected)
+        && validation.appc_bench_delivered == Some(expected);
+    validation
+}
+
+#[derive(serde::Deserialize)]
+struct SocketIoClientOutcome {
+    delivered: u64,
+}
+
+fn run_socket_io_client(
+    node_directory: &Path,
+    url: &str,
+    jwt_secret: &str,
+    encoding: Encoding,
+    config: &ValidationConfig,
+) -> anyhow::Result<u64> {
+    let script = node_directory.join("validate.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .args(["--url", url])
+        .args(["--clients", &config.clients.to_string()])
+        .args(["--senders", &config.senders.to_string()])
+        .args(["--messages", &config.messages.to_string()])
+        .args(["--encoding", encoding.name()])
+        .env("JWT_SECRET", jwt_secret)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("could not run node {}", script.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{} did not finish within 60 s", script.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut output = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout.read_to_string(&mut output)?;
+    }
+    if !status.success() {
+        bail!("{} failed with {status}: {output}", script.display());
+    }
+    let outcome: SocketIoClientOutcome =
+        serde_json::from_str(output.trim()).with_context(|| {
+            format!(
+                "{} printed `{}`, not its JSON result",
+                script.display(),
+                output.trim()
+            )
+        })?;
+    Ok(outcome.delivered)
+}

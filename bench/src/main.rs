@@ -1,0 +1,359 @@
+//! `appc-bench`: runs the server benchmarks of issue #8. `quick` and `full` start the appc
+//! server, the Node anchor and the raw-WebSocket limit in turn and compare them; `run` loads one
+//! server that is already running, given its URL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use appc_bench::client::{ServerProtocol, SourceAddresses, Target};
+use appc_bench::compare::{self, Plan, RunSettings, ScenarioKind};
+use appc_bench::protocol::Encoding;
+use appc_bench::scenarios::{self, BroadcastConfig, ConnectOptions, EchoConfig, IdleConfig};
+use appc_bench::servers::{ServerCommands, ServerKind, sibling_binary};
+use appc_bench::system::{self, Machine};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "appc-bench",
+    about = "Server benchmarks for appc: appc vs Node socket.io vs a raw-WebSocket limit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seconds, small numbers, all three servers: asserts only that messages are delivered and
+    /// none is lost, and that the socket.io-client validation matches (for CI)
+    Quick(ComparisonArguments),
+    /// The real figures: idle, broadcast at 1,000 clients, echo, on all three servers
+    Full(ComparisonArguments),
+    /// One scenario against a server that is already running
+    Run(RunArguments),
+}
+
+#[derive(Args, Clone)]
+struct CommonArguments {
+    /// The Socket.IO parser the client and servers use
+    #[arg(long, value_enum, default_value = "json")]
+    encoding: Encoding,
+    /// How many 127.0.0.x source addresses connections are spread over
+    #[arg(long, default_value_t = 8)]
+    source_addresses: u8,
+    /// How many connections may be opening at once
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
+    /// The core the load generator is pinned to
+    #[arg(long, default_value_t = 0)]
+    client_core: usize,
+    /// Do not pin the load generator or the servers to cores
+    #[arg(long)]
+    no_pin: bool,
+    /// Run the load generator and the servers in the real-time round-robin scheduling class
+    /// (needs root), so that other work on the machine (builds, tests) does not delay them
+    #[arg(long)]
+    realtime: bool,
+}
+
+#[derive(Args, Clone)]
+struct ComparisonArguments {
+    #[command(flatten)]
+    common: CommonArguments,
+    /// The appc server binary; today the hand-written stand-in, later the binary `appc build` makes
+    #[arg(long)]
+    appc_bin: Option<PathBuf>,
+    /// The raw-WebSocket limit server binary
+    #[arg(long)]
+    limit_bin: Option<PathBuf>,
+    /// The Node anchor's directory (server.mjs, validate.mjs, node_modules)
+    #[arg(long)]
+    node_dir: Option<PathBuf>,
+    /// The core the servers are pinned to (with taskset)
+    #[arg(long, default_value_t = 1)]
+    server_core: usize,
+    /// Which servers to run
+    #[arg(long, value_delimiter = ',', default_value = "appc,node,limit")]
+    servers: Vec<ServerArgument>,
+    /// Which scenarios to run
+    #[arg(long, value_delimiter = ',', default_value = "idle,broadcast,echo")]
+    scenarios: Vec<ScenarioKind>,
+    /// Write the full report as JSON to this file
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// Override the idle scenario's connection count
+    #[arg(long)]
+    idle_connections: Option<usize>,
+    /// Override the broadcast scenario's client count
+    #[arg(long)]
+    broadcast_clients: Option<usize>,
+    /// Override the broadcast scenario's sender count
+    #[arg(long)]
+    broadcast_senders: Option<usize>,
+    /// Override the messages per second each broadcast sender sends
+    #[arg(long)]
+    broadcast_rate: Option<f64>,
+    /// Override the messages each broadcast sender sends
+    #[arg(long)]
+    broadcast_messages: Option<u64>,
+    /// Override the echo scenario's client count
+    #[arg(long)]
+    echo_clients: Option<usize>,
+    /// Skip the socket.io-client validation
+    #[arg(long)]
+    no_validation: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ServerArgument {
+    Appc,
+    Node,
+    Limit,
+}
+
+#[derive(Args)]
+struct RunArguments {
+    /// The scenario to run
+    #[arg(value_enum)]
+    scenario: ScenarioKind,
+    /// The server's URL, e.g. http://127.0.0.1:3000 (loopback only)
+    #[arg(long)]
+    url: String,
+    /// The server speaks raw WebSocket at `/` (the limit server), not Socket.IO
+    #[arg(long)]
+    raw: bool,
+    /// The HS256 secret the server verifies tokens with
+    #[arg(long)]
+    jwt_secret: String,
+    /// The server's process id, to measure its memory in the idle scenario
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[command(flatten)]
+    common: CommonArguments,
+    /// Connections (idle) or clients (broadcast, echo)
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Broadcast senders
+    #[arg(long, default_value_t = 5)]
+    senders: usize,
+    /// Messages per second per broadcast sender
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Messages per broadcast sender
+    #[arg(long, default_value_t = 20)]
+    messages: u64,
+    /// Idle hold time or echo duration, in seconds
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Bytes of text per message
+    #[arg(long, default_value_t = 64)]
+    payload_bytes: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Described before pinning, which would make the machine look like one core.
+    let file_descriptor_limit = system::raise_file_descriptor_limit()
+        .context("could not raise the file-descriptor limit")?;
+    let machine = Machine::describe(file_descriptor_limit);
+    let common = match &cli.command {
+        Command::Quick(arguments) | Command::Full(arguments) => arguments.common.clone(),
+        Command::Run(arguments) => arguments.common.clone(),
+    };
+    if common.realtime {
+        system::use_realtime_scheduling()
+            .context("could not switch to real-time scheduling (--realtime needs root)")?;
+    }
+    if !common.no_pin {
+        system::pin_current_thread_to_core(common.client_core).with_context(|| {
+            format!(
+                "could not pin the load generator to core {}",
+                common.client_core
+            )
+        })?;
+    }
+    // One thread on one core: the load generator never competes with the server for its core.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Quick(arguments) => {
+            runtime.block_on(compare_servers(Plan::quick(), arguments, machine, true))
+        }
+        Command::Full(arguments) => {
+            // Each connection costs one descriptor in the load generator and one in the server.
+            let idle_connections = (file_descriptor_limit.saturating_sub(500) as usize).min(50_000);
+            runtime.block_on(compare_servers(
+                Plan::full(idle_connections),
+                arguments,
+                machine,
+                false,
+            ))
+        }
+        Command::Run(arguments) => runtime.block_on(run_one(arguments, file_descriptor_limit)),
+    }
+}
+
+async fn compare_servers(
+    mut plan: Plan,
+    arguments: ComparisonArguments,
+    machine: Machine,
+    assert_delivery: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(connections) = arguments.idle_connections {
+        plan.idle.connections = connections;
+    }
+    check_descriptor_budget(plan.idle.connections, machine.file_descriptor_limit)?;
+    if let Some(clients) = arguments.broadcast_clients {
+        plan.broadcast.clients = clients;
+    }
+    if let Some(senders) = arguments.broadcast_senders {
+        plan.broadcast.senders = senders;
+    }
+    if let Some(rate) = arguments.broadcast_rate {
+        plan.broadcast.rate_per_sender = rate;
+    }
+    if let Some(messages) = arguments.broadcast_messages {
+        plan.broadcast.messages_per_sender = messages;
+    }
+    if let Some(clients) = arguments.echo_clients {
+        plan.echo.clients = clients;
+    }
+    if arguments.no_validation {
+        plan.validation = None;
+    }
+    let settings = RunSettings {
+        commands: ServerCommands {
+            appc_binary: arguments
+                .appc_bin
+                .unwrap_or_else(|| sibling_binary("standin-server")),
+            limit_binary: arguments
+                .limit_bin
+                .unwrap_or_else(|| sibling_binary("raw-limit-server")),
+            node_directory: arguments
+                .node_dir
+                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/node"))),
+            server_core: (!arguments.common.no_pin).then_some(arguments.server_core),
+        },
+        servers: arguments
+            .servers
+            .iter()
+            .map(|server| match server {
+                ServerArgument::Appc => ServerKind::Appc,
+                ServerArgument::Node => ServerKind::Node,
+                ServerArgument::Limit => ServerKind::Limit,
+            })
+            .collect(),
+        scenarios: arguments.scenarios.clone(),
+        encoding: arguments.common.encoding,
+        connect: connect_options(&arguments.common, uuid::Uuid::new_v4().to_string()),
+        client_core: (!arguments.common.no_pin).then_some(arguments.common.client_core),
+        realtime: arguments.common.realtime,
+    };
+    let report = compare::run(&plan, &settings, machine).await;
+    println!("{}", appc_bench::render::markdown(&report));
+    if let Some(path) = &arguments.json_out {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("could not write the JSON report to {}", path.display()))?;
+    }
+    if assert_delivery {
+        let failures = compare::quick_failures(&report);
+        if !failures.is_empty() {
+            for failure in &failures {
+                eprintln!("failed: {failure}");
+            }
+            // A server can fail more than one check; never report fewer than zero passed.
+            let checks = compare::quick_checks(&report).max(failures.len());
+            eprintln!(
+                "quick: {} passed, {} failed",
+                checks - failures.len(),
+                failures.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!(
+            "quick: every server held its connections, delivered every message and matched socket.io-client"
+        );
+        eprintln!("quick: {} passed, 0 failed", compare::quick_checks(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow::Result<ExitCode> {
+    let protocol = if arguments.raw {
+        ServerProtocol::RawWebSocket
+    } else {
+        ServerProtocol::SocketIo(arguments.common.encoding)
+    };
+    let target = Target::from_url(&arguments.url, protocol)?;
+    let options = connect_options(&arguments.common, arguments.jwt_secret.clone());
+    let seconds = Duration::from_secs_f64(arguments.seconds.clamp(0.1, 3600.0));
+    let pid = arguments.server_pid;
+    let cpu = || pid.and_then(appc_bench::servers::cpu_seconds);
+    let json = match arguments.scenario {
+        ScenarioKind::Idle => {
+            check_descriptor_budget(arguments.clients, file_descriptor_limit)?;
+            let config = IdleConfig {
+                connections: arguments.clients,
+                hold: seconds,
+            };
+            let rss = || pid.and_then(appc_bench::servers::resident_bytes);
+            serde_json::to_string_pretty(&scenarios::idle(target, &config, &options, &rss).await)?
+        }
+        ScenarioKind::Broadcast => {
+            let config = BroadcastConfig {
+                clients: arguments.clients,
+                senders: arguments.senders,
+                rate_per_sender: arguments.rate,
+                messages_per_sender: arguments.messages,
+                payload_bytes: arguments.payload_bytes,
+                drain_timeout: Duration::from_secs(30),
+            };
+            serde_json::to_string_pretty(
+                &scenarios::broadcast(target, &config, &options, &cpu).await,
+            )?
+        }
+        ScenarioKind::Echo => {
+            let config = EchoConfig {
+                clients: arguments.clients,
+                duration: seconds,
+                payload_bytes: arguments.payload_bytes,
+            };
+            serde_json::to_string_pretty(&scenarios::echo(target, &config, &options, &cpu).await)?
+        }
+    };
+    println!("{json}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn connect_options(common: &CommonArguments, jwt_secret: String) -> ConnectOptions {
+    ConnectOptions {
+        source_addresses: SourceAddresses::loopback(common.source_addresses),
+        concurrency: common.connect_concurrency,
+        timeout: Duration::from_secs(20),
+        jwt_secret,
+    }
+}
+
+fn check_descriptor_budget(connections: usize, file_descriptor_limit: u64) -> anyhow::Result<()> {
+    if connections as u64 + 200 > file_descriptor_limit {
+        bail!(
+            "{connections} connections need more than this process's file-descriptor limit of {file_descriptor_limit}: raise the hard limit (`ulimit -Hn`, needs privileges) or ask for at most {} connections",
+            file_descriptor_limit.saturating_sub(200)
+        );
+    }
+    Ok(())
+}
