@@ -1,4 +1,9 @@
-//! Lowering: turns the pest pairs of one declaration into AST nodes with absolute byte spans.
+//! Lowering: turns pest's output for one parse step into AST nodes with absolute byte spans.
+//!
+//! The lowering reads pest's flat stream of `Start`/`End` tokens rather than the tree of pairs:
+//! each pair would cost two reference-count updates and a child count, which on a large spec
+//! made up a third of the lowering's time. The grammar decides the order of the tokens, so a
+//! single pass that knows the grammar's shape builds the tree.
 //!
 //! The grammar is slightly more lenient than the language so that the errors it cannot express
 //! well are reported here, precisely: tuples of fewer than 2 items, integers that do not fit in
@@ -8,24 +13,53 @@ use super::ast::{Decl, DictEntry, Expr, ExprKind, ExtImport, Ident, ImportKind, 
 use super::escapes;
 use super::grammar::Rule;
 use crate::diagnostics::Diagnostic;
-use pest::iterators::Pair;
+use pest::Token;
+use pest::iterators::{Pair, Tokens};
 use std::iter::Peekable;
 
-type Pairs<'input> = Peekable<pest::iterators::Pairs<'input, Rule>>;
+type Events<'text> = Peekable<Tokens<'text, Rule>>;
 
-/// Lowers the pairs of one parse step, whose text began at byte `offset` of the file.
-pub(super) struct Lowering<'diagnostics> {
+/// Lowers the output of one parse step over `text`, which began at byte `offset` of the file.
+pub(super) struct Lowering<'text, 'diagnostics> {
+    pub text: &'text str,
     pub offset: usize,
     pub diagnostics: &'diagnostics mut Vec<Diagnostic>,
 }
 
-impl Lowering<'_> {
+impl Lowering<'_, '_> {
+    /// Every declaration of a `file` pair, in source order.
+    pub fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Decl> {
+        let mut events = pair.tokens().peekable();
+        events.next();
+        let mut decls = Vec::new();
+        while let Some(event) = events.next() {
+            match event {
+                Token::Start {
+                    rule: Rule::declaration,
+                    pos,
+                } => decls.push(self.declaration_rest(&mut events, self.absolute(pos.pos()))),
+                Token::Start { pos, .. } => {
+                    self.finish(&mut events, self.absolute(pos.pos()));
+                }
+                Token::End { .. } => break,
+            }
+        }
+        decls
+    }
+
     pub fn declaration(&mut self, pair: Pair<'_, Rule>) -> Decl {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner().peekable();
-        let kind = self.next_identifier(&mut inner, span);
-        let name = self.next_identifier(&mut inner, span);
-        let body = self.next_expression(&mut inner, span);
+        let start = self.absolute(pair.as_span().start());
+        let mut events = pair.tokens().peekable();
+        events.next();
+        self.declaration_rest(&mut events, start)
+    }
+
+    /// The declaration whose `Start` token (at `start`) was just read.
+    fn declaration_rest(&mut self, events: &mut Events<'_>, start: usize) -> Decl {
+        let kind = self.next_identifier(events, start);
+        let name = self.next_identifier(events, start);
+        let body = self.next_expression(events, start);
+        self.finish(events, start);
         // pest's pair would also cover the whitespace after the body; the AST spans are tight.
         let span = kind.span.to(body.span);
         Decl {
@@ -36,135 +70,203 @@ impl Lowering<'_> {
         }
     }
 
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let pest_span = pair.as_span();
-        Span::new(
-            pest_span.start() + self.offset,
-            pest_span.end() + self.offset,
-        )
+    pub fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
+        let start = self.absolute(pair.as_span().start());
+        let mut events = pair.tokens().peekable();
+        events.next();
+        self.dict_entry_rest(&mut events, start)
     }
 
-    fn identifier(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: pair.as_str().to_owned(),
-            span: self.span(&pair),
+    /// The dict entry whose `Start` token (at `start`) was just read.
+    fn dict_entry_rest(&mut self, events: &mut Events<'_>, start: usize) -> DictEntry {
+        let key = self.next_identifier(events, start);
+        self.skip_if(events, Rule::colon_token);
+        let value = self.next_expression(events, start);
+        self.finish(events, start);
+        let span = key.span.to(value.span);
+        DictEntry { key, value, span }
+    }
+
+    fn absolute(&self, position: usize) -> usize {
+        position + self.offset
+    }
+
+    /// Reads the rest of the pair whose `Start` token was just read, up to and including its
+    /// `End`, and returns its absolute end. Atomic pairs end right away; for others this skips
+    /// their inner pairs. A stream that ends early (which the grammar rules out) ends at the
+    /// absolute position `fallback`.
+    fn finish(&self, events: &mut Events<'_>, fallback: usize) -> usize {
+        let mut depth = 0usize;
+        for event in events.by_ref() {
+            match event {
+                Token::Start { .. } => depth += 1,
+                Token::End { pos, .. } if depth == 0 => return self.absolute(pos.pos()),
+                Token::End { .. } => depth -= 1,
+            }
         }
+        fallback
+    }
+
+    /// Skips the next pair when it has the given rule (punctuation the tree does not keep).
+    fn skip_if(&self, events: &mut Events<'_>, wanted: Rule) -> bool {
+        match events.peek() {
+            Some(Token::Start { rule, pos }) if *rule == wanted => {
+                let start = self.absolute(pos.pos());
+                events.next();
+                self.finish(events, start);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The absolute span of the next pair (read whole), when there is one.
+    fn next_leaf(&self, events: &mut Events<'_>) -> Option<Span> {
+        let Some(Token::Start { pos, .. }) = events.peek() else {
+            return None;
+        };
+        let start = self.absolute(pos.pos());
+        events.next();
+        let end = self.finish(events, start);
+        Some(Span::new(start, end))
+    }
+
+    /// The source text of an absolute span (empty for a span outside the parsed text, which
+    /// cannot happen for spans read from pest's tokens).
+    fn text_of(&self, span: Span) -> &str {
+        let start = span.start.saturating_sub(self.offset);
+        let end = span.end.saturating_sub(self.offset);
+        self.text.get(start..end).unwrap_or("")
     }
 
     /// The next pair as an identifier; the grammar guarantees one, but a missing one becomes an
     /// empty name at `fallback` rather than a panic.
-    fn next_identifier(&self, pairs: &mut Pairs<'_>, fallback: Span) -> Ident {
-        match pairs.next() {
-            Some(pair) => self.identifier(pair),
+    fn next_identifier(&self, events: &mut Events<'_>, fallback: usize) -> Ident {
+        match self.next_leaf(events) {
+            Some(span) => Ident {
+                name: self.text_of(span).to_owned(),
+                span,
+            },
             None => Ident {
                 name: String::new(),
-                span: Span::new(fallback.start, fallback.start),
+                span: Span::new(fallback, fallback),
             },
         }
     }
 
     /// The next expression: a value pair, followed by an `optional_mark` pair when the value is
     /// marked with `?` (the grammar's `expression` rule is silent to keep pairs few).
-    fn next_expression(&mut self, pairs: &mut Pairs<'_>, fallback: Span) -> Expr {
-        let Some(pair) = pairs.next() else {
-            return Expr::new(ExprKind::Error, fallback);
+    fn next_expression(&mut self, events: &mut Events<'_>, fallback: usize) -> Expr {
+        let Some(Token::Start { rule, pos }) = events.peek() else {
+            return Expr::new(ExprKind::Error, Span::new(fallback, fallback));
         };
-        let value = self.value(pair);
-        match pairs.next_if(|next| next.as_rule() == Rule::optional_mark) {
-            Some(mark) => {
-                let optional_span = value.span.to(self.span(&mark));
+        let (rule, start) = (*rule, self.absolute(pos.pos()));
+        events.next();
+        let value = self.value_rest(events, rule, start);
+        match events.peek() {
+            Some(Token::Start {
+                rule: Rule::optional_mark,
+                ..
+            }) => {
+                events.next();
+                let mark_end = self.finish(events, start);
+                let optional_span = value.span.to(Span::new(start, mark_end));
                 Expr::new(ExprKind::Optional(Box::new(value)), optional_span)
             }
-            None => value,
+            _ => value,
         }
     }
 
-    fn value(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = self.span(&pair);
-        let kind = match pair.as_rule() {
-            Rule::dict => ExprKind::Dict(
-                pair.into_inner()
-                    .filter(|entry| entry.as_rule() == Rule::dict_entry)
-                    .map(|entry| self.dict_entry(entry))
-                    .collect(),
-            ),
-            Rule::list => ExprKind::List(self.items(pair)),
-            Rule::tuple => {
-                let items = self.items(pair);
-                if items.len() < 2 {
-                    self.diagnostics.push(tuple_too_short(span, items.len()));
+    /// The value whose `Start` token (rule `rule`, at absolute `start`) was just read.
+    fn value_rest(&mut self, events: &mut Events<'_>, rule: Rule, start: usize) -> Expr {
+        let kind = match rule {
+            Rule::dict => {
+                let mut entries = Vec::new();
+                while let Some(Token::Start { rule, pos }) = events.peek() {
+                    let (rule, entry_start) = (*rule, self.absolute(pos.pos()));
+                    events.next();
+                    if rule == Rule::dict_entry {
+                        entries.push(self.dict_entry_rest(events, entry_start));
+                    } else {
+                        self.finish(events, entry_start);
+                    }
                 }
-                ExprKind::Tuple(items)
+                ExprKind::Dict(entries)
             }
-            Rule::string => match self.string(pair) {
-                Some(decoded) => ExprKind::String(decoded),
+            Rule::list => ExprKind::List(self.items(events, start)),
+            Rule::tuple => ExprKind::Tuple(self.items(events, start)),
+            Rule::string => match self.next_leaf(events) {
+                Some(content) => match self.string(content) {
+                    Some(decoded) => ExprKind::String(decoded),
+                    None => ExprKind::Error,
+                },
                 None => ExprKind::Error,
             },
-            Rule::integer => match pair.as_str().parse::<i64>() {
+            Rule::external_import => self.external_import(events, start),
+            Rule::quoter => match (self.next_leaf(events), self.next_leaf(events)) {
+                (Some(tag), Some(content)) => ExprKind::Quoter(Quoter {
+                    tag: self.text_of(tag).to_owned(),
+                    content: self.text_of(content).to_owned(),
+                    content_span: content,
+                }),
+                _ => ExprKind::Error,
+            },
+            _ => ExprKind::Error,
+        };
+        let end = self.finish(events, start);
+        let span = Span::new(start, end);
+        let kind = match rule {
+            Rule::variable => ExprKind::Var(self.text_of(span).to_owned()),
+            Rule::boolean => ExprKind::Bool(self.text_of(span) == "true"),
+            Rule::integer => match self.text_of(span).parse::<i64>() {
                 Ok(integer) => ExprKind::Integer(integer),
                 Err(_) => {
                     self.diagnostics.push(integer_out_of_range(span));
                     ExprKind::Error
                 }
             },
-            Rule::decimal => match pair.as_str().parse::<f64>() {
+            Rule::decimal => match self.text_of(span).parse::<f64>() {
                 Ok(decimal) => ExprKind::Decimal(decimal),
                 // The grammar only admits digits around one point, which always parses; this
                 // arm exists so that an impossible failure is an error node, not a panic.
                 Err(_) => ExprKind::Error,
             },
-            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::variable => ExprKind::Var(pair.as_str().to_owned()),
-            Rule::external_import => self.external_import(pair),
-            Rule::quoter => {
-                let mut inner = pair.into_inner();
-                match (inner.next(), inner.next()) {
-                    (Some(tag), Some(content)) => ExprKind::Quoter(Quoter {
-                        tag: tag.as_str().to_owned(),
-                        content: content.as_str().to_owned(),
-                        content_span: self.span(&content),
-                    }),
-                    _ => ExprKind::Error,
+            Rule::tuple => {
+                if let ExprKind::Tuple(items) = &kind
+                    && items.len() < 2
+                {
+                    self.diagnostics.push(tuple_too_short(span, items.len()));
                 }
+                kind
             }
-            _ => ExprKind::Error,
+            _ => kind,
         };
         Expr::new(kind, span)
     }
 
-    pub fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner().peekable();
-        let key = self.next_identifier(&mut inner, span);
-        inner.next_if(|next| next.as_rule() == Rule::colon_token);
-        let value = self.next_expression(&mut inner, span);
-        let span = key.span.to(value.span);
-        DictEntry { key, value, span }
-    }
-
-    /// The expressions of a list or tuple, skipping its punctuation.
-    fn items(&mut self, pair: Pair<'_, Rule>) -> Vec<Expr> {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner().peekable();
+    /// The expressions of a list or tuple whose `Start` token was just read, skipping its
+    /// punctuation. The list's own `End` token is left for the caller.
+    fn items(&mut self, events: &mut Events<'_>, start: usize) -> Vec<Expr> {
         let mut items = Vec::new();
-        while let Some(next) = inner.peek() {
-            if is_punctuation(next.as_rule()) {
-                inner.next();
+        while let Some(Token::Start { rule, pos }) = events.peek() {
+            if is_punctuation(*rule) {
+                let punctuation_start = self.absolute(pos.pos());
+                events.next();
+                self.finish(events, punctuation_start);
             } else {
-                items.push(self.next_expression(&mut inner, span));
+                items.push(self.next_expression(events, start));
             }
         }
         items
     }
 
-    /// The decoded text of a `string` pair, or `None` after reporting a bad escape.
-    fn string(&mut self, pair: Pair<'_, Rule>) -> Option<String> {
-        let content = pair.into_inner().next()?;
-        let content_start = self.span(&content).start;
-        match escapes::decode_string(content.as_str()) {
+    /// The decoded text of a string whose content has the absolute span `content`, or `None`
+    /// after reporting a bad escape.
+    fn string(&mut self, content: Span) -> Option<String> {
+        match escapes::decode_string(self.text_of(content)) {
             Ok(decoded) => Some(decoded),
             Err(error) => {
-                let span = Span::new(content_start + error.start, content_start + error.end);
+                let span = Span::new(content.start + error.start, content.start + error.end);
                 self.diagnostics.push(
                     Diagnostic::error(error.message, span, error.label).with_help(error.help),
                 );
@@ -173,22 +275,39 @@ impl Lowering<'_> {
         }
     }
 
-    fn external_import(&mut self, pair: Pair<'_, Rule>) -> ExprKind {
+    /// The import whose `Start` token was just read; its own `End` token is left for the caller.
+    fn external_import(&mut self, events: &mut Events<'_>, start: usize) -> ExprKind {
         let mut kind_and_name = None;
         let mut path = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::named_import => {
-                    kind_and_name = Some((ImportKind::Named, self.identifier(part)))
-                }
-                Rule::default_import => {
-                    kind_and_name = Some((ImportKind::Default, self.identifier(part)));
+        while let Some(Token::Start { rule, pos }) = events.peek() {
+            let (rule, part_start) = (*rule, self.absolute(pos.pos()));
+            events.next();
+            match rule {
+                Rule::named_import | Rule::default_import => {
+                    let end = self.finish(events, part_start);
+                    let span = Span::new(part_start, end);
+                    let kind = if rule == Rule::named_import {
+                        ImportKind::Named
+                    } else {
+                        ImportKind::Default
+                    };
+                    let name = Ident {
+                        name: self.text_of(span).to_owned(),
+                        span,
+                    };
+                    kind_and_name = Some((kind, name));
                 }
                 Rule::string => {
-                    let path_span = self.span(&part);
-                    path = self.string(part).map(|decoded| (decoded, path_span));
+                    let content = self.next_leaf(events);
+                    let end = self.finish(events, part_start);
+                    let path_span = Span::new(part_start, end);
+                    path = content
+                        .and_then(|content| self.string(content))
+                        .map(|decoded| (decoded, path_span));
                 }
-                _ => {}
+                _ => {
+                    self.finish(events, start);
+                }
             }
         }
         match (kind_and_name, path) {

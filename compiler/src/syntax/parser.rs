@@ -38,17 +38,13 @@ pub fn parse(source: &str) -> Parsed {
         && let Ok(mut files) = WaspGrammar::parse(Rule::file, source)
     {
         let mut lowering = Lowering {
+            text: source,
             offset: 0,
             diagnostics: &mut diagnostics,
         };
         let decls = files
             .next()
-            .map(|file| {
-                file.into_inner()
-                    .filter(|pair| pair.as_rule() == Rule::declaration)
-                    .map(|declaration| lowering.declaration(declaration))
-                    .collect()
-            })
+            .map(|file| lowering.file(file))
             .unwrap_or_default();
         return Parsed {
             module: Module { decls },
@@ -100,6 +96,7 @@ impl Recovering<'_> {
                     };
                     let end = position + declaration.as_span().end();
                     let mut lowering = Lowering {
+                        text: rest,
                         offset: position,
                         diagnostics: &mut self.diagnostics,
                     };
@@ -183,6 +180,7 @@ impl Recovering<'_> {
                     };
                     position = key_start + entry.as_span().end();
                     let mut lowering = Lowering {
+                        text: entry_text,
                         offset: key_start,
                         diagnostics: &mut self.diagnostics,
                     };
