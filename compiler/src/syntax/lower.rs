@@ -10,14 +10,17 @@
 //! 64 bits and unknown string escapes. Each is reported once and the tree is still built.
 
 use super::ast::{Decl, DictEntry, Expr, ExprKind, ExtImport, Ident, ImportKind, Quoter, Span};
-use super::escapes;
 use super::grammar::Rule;
+use super::{escapes, scan};
 use crate::diagnostics::Diagnostic;
 use pest::Token;
 use pest::iterators::{Pair, Tokens};
-use std::iter::Peekable;
 
-type Events<'text> = Peekable<Tokens<'text, Rule>>;
+/// One token of pest's output with its position already made absolute.
+enum Event {
+    Start(Rule, usize),
+    End(usize),
+}
 
 /// Lowers the output of one parse step over `text`, which began at byte `offset` of the file.
 pub(super) struct Lowering<'text, 'diagnostics> {
@@ -29,19 +32,14 @@ pub(super) struct Lowering<'text, 'diagnostics> {
 impl Lowering<'_, '_> {
     /// Every declaration of a `file` pair, in source order.
     pub fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Decl> {
-        let mut events = pair.tokens().peekable();
+        let mut events = pair.tokens();
         events.next();
         let mut decls = Vec::new();
-        while let Some(event) = events.next() {
-            match event {
-                Token::Start {
-                    rule: Rule::declaration,
-                    pos,
-                } => decls.push(self.declaration_rest(&mut events, self.absolute(pos.pos()))),
-                Token::Start { pos, .. } => {
-                    self.finish(&mut events, self.absolute(pos.pos()));
-                }
-                Token::End { .. } => break,
+        while let Some(Event::Start(rule, start)) = self.next_event(&mut events) {
+            if rule == Rule::declaration {
+                decls.push(self.declaration_rest(&mut events, start));
+            } else {
+                self.finish(&mut events, start);
             }
         }
         decls
@@ -49,13 +47,13 @@ impl Lowering<'_, '_> {
 
     pub fn declaration(&mut self, pair: Pair<'_, Rule>) -> Decl {
         let start = self.absolute(pair.as_span().start());
-        let mut events = pair.tokens().peekable();
+        let mut events = pair.tokens();
         events.next();
         self.declaration_rest(&mut events, start)
     }
 
-    /// The declaration whose `Start` token (at `start`) was just read.
-    fn declaration_rest(&mut self, events: &mut Events<'_>, start: usize) -> Decl {
+    /// The declaration whose `Start` token (at `start`) was just read, up to its `End` token.
+    fn declaration_rest(&mut self, events: &mut Tokens<'_, Rule>, start: usize) -> Decl {
         let kind = self.next_identifier(events, start);
         let name = self.next_identifier(events, start);
         let body = self.next_expression(events, start);
@@ -72,15 +70,16 @@ impl Lowering<'_, '_> {
 
     pub fn dict_entry(&mut self, pair: Pair<'_, Rule>) -> DictEntry {
         let start = self.absolute(pair.as_span().start());
-        let mut events = pair.tokens().peekable();
+        let mut events = pair.tokens();
         events.next();
         self.dict_entry_rest(&mut events, start)
     }
 
-    /// The dict entry whose `Start` token (at `start`) was just read.
-    fn dict_entry_rest(&mut self, events: &mut Events<'_>, start: usize) -> DictEntry {
+    /// The dict entry whose `Start` token (at `start`) was just read, up to its `End` token.
+    fn dict_entry_rest(&mut self, events: &mut Tokens<'_, Rule>, start: usize) -> DictEntry {
         let key = self.next_identifier(events, start);
-        self.skip_if(events, Rule::colon_token);
+        // The colon.
+        self.next_leaf(events, start);
         let value = self.next_expression(events, start);
         self.finish(events, start);
         let span = key.span.to(value.span);
@@ -91,11 +90,18 @@ impl Lowering<'_, '_> {
         position + self.offset
     }
 
+    fn next_event(&self, events: &mut Tokens<'_, Rule>) -> Option<Event> {
+        match events.next()? {
+            Token::Start { rule, pos } => Some(Event::Start(rule, self.absolute(pos.pos()))),
+            Token::End { pos, .. } => Some(Event::End(self.absolute(pos.pos()))),
+        }
+    }
+
     /// Reads the rest of the pair whose `Start` token was just read, up to and including its
     /// `End`, and returns its absolute end. Atomic pairs end right away; for others this skips
     /// their inner pairs. A stream that ends early (which the grammar rules out) ends at the
     /// absolute position `fallback`.
-    fn finish(&self, events: &mut Events<'_>, fallback: usize) -> usize {
+    fn finish(&self, events: &mut Tokens<'_, Rule>, fallback: usize) -> usize {
         let mut depth = 0usize;
         for event in events.by_ref() {
             match event {
@@ -107,28 +113,14 @@ impl Lowering<'_, '_> {
         fallback
     }
 
-    /// Skips the next pair when it has the given rule (punctuation the tree does not keep).
-    fn skip_if(&self, events: &mut Events<'_>, wanted: Rule) -> bool {
-        match events.peek() {
-            Some(Token::Start { rule, pos }) if *rule == wanted => {
-                let start = self.absolute(pos.pos());
-                events.next();
-                self.finish(events, start);
-                true
-            }
-            _ => false,
+    /// The absolute span of the next pair (read whole). The grammar guarantees that there is one;
+    /// if not, this returns an empty span at `fallback`.
+    fn next_leaf(&self, events: &mut Tokens<'_, Rule>, fallback: usize) -> Span {
+        match self.next_event(events) {
+            Some(Event::Start(_, start)) => Span::new(start, self.finish(events, start)),
+            Some(Event::End(end)) => Span::new(end, end),
+            None => Span::new(fallback, fallback),
         }
-    }
-
-    /// The absolute span of the next pair (read whole), when there is one.
-    fn next_leaf(&self, events: &mut Events<'_>) -> Option<Span> {
-        let Some(Token::Start { pos, .. }) = events.peek() else {
-            return None;
-        };
-        let start = self.absolute(pos.pos());
-        events.next();
-        let end = self.finish(events, start);
-        Some(Span::new(start, end))
     }
 
     /// The source text of an absolute span (empty for a span outside the parsed text, which
@@ -140,124 +132,141 @@ impl Lowering<'_, '_> {
     }
 
     /// The next pair as an identifier; the grammar guarantees one, but a missing one becomes an
-    /// empty name at `fallback` rather than a panic.
-    fn next_identifier(&self, events: &mut Events<'_>, fallback: usize) -> Ident {
-        match self.next_leaf(events) {
-            Some(span) => Ident {
-                name: self.text_of(span).to_owned(),
-                span,
-            },
-            None => Ident {
-                name: String::new(),
-                span: Span::new(fallback, fallback),
-            },
+    /// empty name rather than a panic.
+    fn next_identifier(&self, events: &mut Tokens<'_, Rule>, fallback: usize) -> Ident {
+        let span = self.next_leaf(events, fallback);
+        Ident {
+            name: self.text_of(span).to_owned(),
+            span,
         }
     }
 
-    /// The next expression: a value pair, followed by an `optional_mark` pair when the value is
-    /// marked with `?` (the grammar's `expression` rule is silent to keep pairs few).
-    fn next_expression(&mut self, events: &mut Events<'_>, fallback: usize) -> Expr {
-        let Some(Token::Start { rule, pos }) = events.peek() else {
-            return Expr::new(ExprKind::Error, Span::new(fallback, fallback));
-        };
-        let (rule, start) = (*rule, self.absolute(pos.pos()));
-        events.next();
+    /// The next expression. The grammar guarantees one; a missing one is an error node.
+    fn next_expression(&mut self, events: &mut Tokens<'_, Rule>, fallback: usize) -> Expr {
+        match self.next_event(events) {
+            Some(Event::Start(rule, start)) => self.expression_rest(events, rule, start),
+            Some(Event::End(_)) | None => Expr::new(ExprKind::Error, Span::new(fallback, fallback)),
+        }
+    }
+
+    /// The expression whose value's `Start` token (rule `rule`, at absolute `start`) was just
+    /// read: the value, marked optional when a `?` follows it. The grammar's `?` is silent (it
+    /// produces no pair, which keeps pest's output small), so it is found in the text: it is
+    /// the first thing after the value and the trivia behind it.
+    fn expression_rest(&mut self, events: &mut Tokens<'_, Rule>, rule: Rule, start: usize) -> Expr {
         let value = self.value_rest(events, rule, start);
-        match events.peek() {
-            Some(Token::Start {
-                rule: Rule::optional_mark,
-                ..
-            }) => {
-                events.next();
-                let mark_end = self.finish(events, start);
-                let optional_span = value.span.to(Span::new(start, mark_end));
-                Expr::new(ExprKind::Optional(Box::new(value)), optional_span)
-            }
-            _ => value,
+        let value_end = value.span.end.saturating_sub(self.offset);
+        let after_trivia = self.absolute(scan::skip_trivia(self.text, value_end));
+        if self.text_of(Span::new(after_trivia, after_trivia + 1)) == "?" {
+            let optional_span = value.span.to(Span::new(after_trivia, after_trivia + 1));
+            Expr::new(ExprKind::Optional(Box::new(value)), optional_span)
+        } else {
+            value
         }
     }
 
-    /// The value whose `Start` token (rule `rule`, at absolute `start`) was just read.
-    fn value_rest(&mut self, events: &mut Events<'_>, rule: Rule, start: usize) -> Expr {
-        let kind = match rule {
+    /// The value whose `Start` token (rule `rule`, at absolute `start`) was just read, up to
+    /// and including its `End` token.
+    fn value_rest(&mut self, events: &mut Tokens<'_, Rule>, rule: Rule, start: usize) -> Expr {
+        let (kind, end) = match rule {
             Rule::dict => {
                 let mut entries = Vec::new();
-                while let Some(Token::Start { rule, pos }) = events.peek() {
-                    let (rule, entry_start) = (*rule, self.absolute(pos.pos()));
-                    events.next();
-                    if rule == Rule::dict_entry {
-                        entries.push(self.dict_entry_rest(events, entry_start));
-                    } else {
-                        self.finish(events, entry_start);
+                let mut end = start;
+                while let Some(event) = self.next_event(events) {
+                    match event {
+                        Event::Start(Rule::dict_entry, entry_start) => {
+                            entries.push(self.dict_entry_rest(events, entry_start));
+                        }
+                        Event::Start(_, punctuation_start) => {
+                            self.finish(events, punctuation_start);
+                        }
+                        Event::End(dict_end) => {
+                            end = dict_end;
+                            break;
+                        }
                     }
                 }
-                ExprKind::Dict(entries)
+                (ExprKind::Dict(entries), end)
             }
-            Rule::list => ExprKind::List(self.items(events, start)),
-            Rule::tuple => ExprKind::Tuple(self.items(events, start)),
-            Rule::string => match self.next_leaf(events) {
-                Some(content) => match self.string(content) {
+            Rule::list => {
+                let (items, end) = self.items_rest(events, start);
+                (ExprKind::List(items), end)
+            }
+            Rule::tuple => {
+                let (items, end) = self.items_rest(events, start);
+                let span = Span::new(start, end);
+                if items.len() < 2 {
+                    self.diagnostics.push(tuple_too_short(span, items.len()));
+                }
+                (ExprKind::Tuple(items), end)
+            }
+            Rule::string => {
+                let content = self.next_leaf(events, start);
+                let kind = match self.string(content) {
                     Some(decoded) => ExprKind::String(decoded),
                     None => ExprKind::Error,
-                },
-                None => ExprKind::Error,
-            },
-            Rule::external_import => self.external_import(events, start),
-            Rule::quoter => match (self.next_leaf(events), self.next_leaf(events)) {
-                (Some(tag), Some(content)) => ExprKind::Quoter(Quoter {
+                };
+                (kind, self.finish(events, start))
+            }
+            Rule::external_import => self.external_import_rest(events, start),
+            Rule::quoter => {
+                let tag = self.next_leaf(events, start);
+                let content = self.next_leaf(events, start);
+                let kind = ExprKind::Quoter(Quoter {
                     tag: self.text_of(tag).to_owned(),
                     content: self.text_of(content).to_owned(),
                     content_span: content,
-                }),
-                _ => ExprKind::Error,
-            },
-            _ => ExprKind::Error,
+                });
+                (kind, self.finish(events, start))
+            }
+            // The remaining values are atomic: their text is all there is.
+            _ => {
+                let end = self.finish(events, start);
+                (self.atomic_value(rule, Span::new(start, end)), end)
+            }
         };
-        let end = self.finish(events, start);
-        let span = Span::new(start, end);
-        let kind = match rule {
-            Rule::variable => ExprKind::Var(self.text_of(span).to_owned()),
-            Rule::boolean => ExprKind::Bool(self.text_of(span) == "true"),
-            Rule::integer => match self.text_of(span).parse::<i64>() {
+        Expr::new(kind, Span::new(start, end))
+    }
+
+    /// An atomic value (variable, boolean or number) from its text.
+    fn atomic_value(&mut self, rule: Rule, span: Span) -> ExprKind {
+        let text = self.text_of(span);
+        match rule {
+            Rule::variable => ExprKind::Var(text.to_owned()),
+            Rule::boolean => ExprKind::Bool(text == "true"),
+            Rule::integer => match text.parse::<i64>() {
                 Ok(integer) => ExprKind::Integer(integer),
                 Err(_) => {
                     self.diagnostics.push(integer_out_of_range(span));
                     ExprKind::Error
                 }
             },
-            Rule::decimal => match self.text_of(span).parse::<f64>() {
+            Rule::decimal => match text.parse::<f64>() {
                 Ok(decimal) => ExprKind::Decimal(decimal),
                 // The grammar only admits digits around one point, which always parses; this
                 // arm exists so that an impossible failure is an error node, not a panic.
                 Err(_) => ExprKind::Error,
             },
-            Rule::tuple => {
-                if let ExprKind::Tuple(items) = &kind
-                    && items.len() < 2
-                {
-                    self.diagnostics.push(tuple_too_short(span, items.len()));
-                }
-                kind
-            }
-            _ => kind,
-        };
-        Expr::new(kind, span)
+            _ => ExprKind::Error,
+        }
     }
 
     /// The expressions of a list or tuple whose `Start` token was just read, skipping its
-    /// punctuation. The list's own `End` token is left for the caller.
-    fn items(&mut self, events: &mut Events<'_>, start: usize) -> Vec<Expr> {
+    /// punctuation, and the absolute end of the list or tuple.
+    fn items_rest(&mut self, events: &mut Tokens<'_, Rule>, start: usize) -> (Vec<Expr>, usize) {
         let mut items = Vec::new();
-        while let Some(Token::Start { rule, pos }) = events.peek() {
-            if is_punctuation(*rule) {
-                let punctuation_start = self.absolute(pos.pos());
-                events.next();
-                self.finish(events, punctuation_start);
-            } else {
-                items.push(self.next_expression(events, start));
+        while let Some(event) = self.next_event(events) {
+            match event {
+                Event::Start(rule, item_start) if is_punctuation(rule) => {
+                    self.finish(events, item_start);
+                }
+                Event::Start(rule, item_start) => {
+                    items.push(self.expression_rest(events, rule, item_start));
+                }
+                Event::End(end) => return (items, end),
             }
         }
-        items
+        (items, start)
     }
 
     /// The decoded text of a string whose content has the absolute span `content`, or `None`
@@ -275,17 +284,19 @@ impl Lowering<'_, '_> {
         }
     }
 
-    /// The import whose `Start` token was just read; its own `End` token is left for the caller.
-    fn external_import(&mut self, events: &mut Events<'_>, start: usize) -> ExprKind {
+    /// The import whose `Start` token was just read, and its absolute end.
+    fn external_import_rest(
+        &mut self,
+        events: &mut Tokens<'_, Rule>,
+        start: usize,
+    ) -> (ExprKind, usize) {
         let mut kind_and_name = None;
         let mut path = None;
-        while let Some(Token::Start { rule, pos }) = events.peek() {
-            let (rule, part_start) = (*rule, self.absolute(pos.pos()));
-            events.next();
-            match rule {
-                Rule::named_import | Rule::default_import => {
-                    let end = self.finish(events, part_start);
-                    let span = Span::new(part_start, end);
+        let mut end = start;
+        while let Some(event) = self.next_event(events) {
+            match event {
+                Event::Start(rule @ (Rule::named_import | Rule::default_import), part_start) => {
+                    let span = Span::new(part_start, self.finish(events, part_start));
                     let kind = if rule == Rule::named_import {
                         ImportKind::Named
                     } else {
@@ -297,20 +308,21 @@ impl Lowering<'_, '_> {
                     };
                     kind_and_name = Some((kind, name));
                 }
-                Rule::string => {
-                    let content = self.next_leaf(events);
-                    let end = self.finish(events, part_start);
-                    let path_span = Span::new(part_start, end);
-                    path = content
-                        .and_then(|content| self.string(content))
-                        .map(|decoded| (decoded, path_span));
+                Event::Start(Rule::string, part_start) => {
+                    let content = self.next_leaf(events, part_start);
+                    let path_span = Span::new(part_start, self.finish(events, part_start));
+                    path = self.string(content).map(|decoded| (decoded, path_span));
                 }
-                _ => {
-                    self.finish(events, start);
+                Event::Start(_, part_start) => {
+                    self.finish(events, part_start);
+                }
+                Event::End(import_end) => {
+                    end = import_end;
+                    break;
                 }
             }
         }
-        match (kind_and_name, path) {
+        let kind = match (kind_and_name, path) {
             (Some((kind, name)), Some((path, path_span))) => ExprKind::Import(ExtImport {
                 kind,
                 name,
@@ -318,7 +330,8 @@ impl Lowering<'_, '_> {
                 path_span,
             }),
             _ => ExprKind::Error,
-        }
+        };
+        (kind, end)
     }
 }
 

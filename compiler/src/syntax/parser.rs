@@ -202,12 +202,14 @@ impl Recovering<'_> {
 /// A stand-in for a declaration that failed to parse but whose type and name were readable, so
 /// that later passes know the name exists and do not report it as missing. Its body is an error.
 fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<Decl> {
-    let start = skip_trivia(source, position);
+    let start = scan::skip_trivia(source, position);
     let ((type_start, type_end), (name_start, name_end)) = scan::declaration_head(source, start)?;
     if name_end > error_at {
         return None;
     }
-    let body_start = skip_trivia(source, name_end).min(error_at).max(name_end);
+    let body_start = scan::skip_trivia(source, name_end)
+        .min(error_at)
+        .max(name_end);
     let body_span = Span::new(body_start, error_at.max(body_start));
     Some(Decl {
         kind: Ident {
@@ -221,27 +223,4 @@ fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<
         body: Expr::new(ExprKind::Error, body_span),
         span: Span::new(type_start, body_span.end),
     })
-}
-
-/// Skips whitespace and complete comments from `position`.
-fn skip_trivia(source: &str, mut position: usize) -> usize {
-    let bytes = source.as_bytes();
-    loop {
-        while position < bytes.len() && bytes[position].is_ascii_whitespace() {
-            position += 1;
-        }
-        if bytes[position..].starts_with(b"//") {
-            position = bytes[position..]
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .map_or(bytes.len(), |offset| position + offset);
-        } else if bytes[position..].starts_with(b"/*") {
-            match source[position + 2..].find("*/") {
-                Some(close) => position += 2 + close + 2,
-                None => return position,
-            }
-        } else {
-            return position;
-        }
-    }
 }

@@ -101,6 +101,29 @@ fn starts_identifier_in_quoter(bytes: &[u8], content_start: usize, position: usi
     true
 }
 
+/// Skips trivia from `position` exactly as the grammar's `WHITESPACE` reads it: space, `\t` to
+/// `\r`, `// ...` up to the line feed and complete `/* ... */` comments. An unterminated block
+/// comment is not trivia, so this stops at its `/*`.
+pub(super) fn skip_trivia(text: &str, mut position: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        while position < bytes.len() && matches!(bytes[position], b' ' | b'\t'..=b'\r') {
+            position += 1;
+        }
+        let rest = bytes.get(position..).unwrap_or_default();
+        if rest.starts_with(b"//") {
+            position = memchr_newline(bytes, position);
+        } else if rest.starts_with(b"/*") {
+            match text[position + 2..].find("*/") {
+                Some(close) => position += 2 + close + 2,
+                None => return position,
+            }
+        } else {
+            return position;
+        }
+    }
+}
+
 /// The token that starts at `position` (which should not be inside trivia).
 pub(super) fn token_at(text: &str, position: usize) -> FoundToken {
     let bytes = text.as_bytes();
