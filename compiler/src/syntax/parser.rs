@@ -38,17 +38,13 @@ pub fn parse(source: &str) -> Parsed {
         && let Ok(mut files) = WaspGrammar::parse(Rule::file, source)
     {
         let mut lowering = Lowering {
+            text: source,
             offset: 0,
             diagnostics: &mut diagnostics,
         };
         let decls = files
             .next()
-            .map(|file| {
-                file.into_inner()
-                    .filter(|pair| pair.as_rule() == Rule::declaration)
-                    .map(|declaration| lowering.declaration(declaration))
-                    .collect()
-            })
+            .map(|file| lowering.file(file))
             .unwrap_or_default();
         return Parsed {
             module: Module { decls },
@@ -100,6 +96,7 @@ impl Recovering<'_> {
                     };
                     let end = position + declaration.as_span().end();
                     let mut lowering = Lowering {
+                        text: rest,
                         offset: position,
                         diagnostics: &mut self.diagnostics,
                     };
@@ -183,6 +180,7 @@ impl Recovering<'_> {
                     };
                     position = key_start + entry.as_span().end();
                     let mut lowering = Lowering {
+                        text: entry_text,
                         offset: key_start,
                         diagnostics: &mut self.diagnostics,
                     };
@@ -204,12 +202,14 @@ impl Recovering<'_> {
 /// A stand-in for a declaration that failed to parse but whose type and name were readable, so
 /// that later passes know the name exists and do not report it as missing. Its body is an error.
 fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<Decl> {
-    let start = skip_trivia(source, position);
+    let start = scan::skip_trivia(source, position);
     let ((type_start, type_end), (name_start, name_end)) = scan::declaration_head(source, start)?;
     if name_end > error_at {
         return None;
     }
-    let body_start = skip_trivia(source, name_end).min(error_at).max(name_end);
+    let body_start = scan::skip_trivia(source, name_end)
+        .min(error_at)
+        .max(name_end);
     let body_span = Span::new(body_start, error_at.max(body_start));
     Some(Decl {
         kind: Ident {
@@ -223,27 +223,4 @@ fn broken_declaration(source: &str, position: usize, error_at: usize) -> Option<
         body: Expr::new(ExprKind::Error, body_span),
         span: Span::new(type_start, body_span.end),
     })
-}
-
-/// Skips whitespace and complete comments from `position`.
-fn skip_trivia(source: &str, mut position: usize) -> usize {
-    let bytes = source.as_bytes();
-    loop {
-        while position < bytes.len() && bytes[position].is_ascii_whitespace() {
-            position += 1;
-        }
-        if bytes[position..].starts_with(b"//") {
-            position = bytes[position..]
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .map_or(bytes.len(), |offset| position + offset);
-        } else if bytes[position..].starts_with(b"/*") {
-            match source[position + 2..].find("*/") {
-                Some(close) => position += 2 + close + 2,
-                None => return position,
-            }
-        } else {
-            return position;
-        }
-    }
 }

@@ -366,6 +366,27 @@ fn optional_type_extension() {
 }
 
 #[test]
+fn optional_mark_may_follow_trivia() {
+    // The `?` is found in the text after the value, so it must be found behind any trivia the
+    // grammar skips: spaces, a vertical tab, line breaks and both kinds of comments.
+    insta::assert_snapshot!(check("type T { a: String /* c */ ?, b: [Int]\u{b}\n  // c\n  ?, c: D/**/, e: F// ?\n }"), @"
+    decl type T 0..73
+      dict 7..73
+        a: 9..28
+          optional 12..28
+            var 12..18 String
+        b: 30..50
+          optional 33..50
+            list 33..38
+              var 34..37 Int
+        c: 52..56
+          var 55..56 D
+        e: 62..66
+          var 65..66 F
+    ");
+}
+
+#[test]
 fn optional_mark_may_not_repeat() {
     insta::assert_snapshot!(check(r#"type T { a: String?? }"#), @"
     decl type T 0..19
