@@ -220,11 +220,8 @@ namespace Namespace{index} {{
 "#,
         function = namespace_function(index),
         auth = index.is_multiple_of(2),
-        encoding = if index.is_multiple_of(3) {
-            "msgpack"
-        } else {
-            "json"
-        },
+        // One Socket.IO server has one parser, so every namespace uses the root's encoding.
+        encoding = "msgpack",
     );
 }
 

@@ -9,7 +9,7 @@
 //!    declarations and resolve their references and imports (files are read through
 //!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
 //!    every name they look up was collected in pass 1;
-//! 5. cross-declaration rules (unique route and namespace paths);
+//! 5. cross-declaration rules (unique route and namespace paths, one encoding for all namespaces);
 //! 6. the IR is assembled, only when there were no errors.
 //!
 //! Analysis never panics and does no I/O of its own.
@@ -17,6 +17,7 @@
 mod app;
 mod auth;
 mod declarations;
+mod encodings;
 mod entities;
 mod fields;
 mod imports;
@@ -122,6 +123,18 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
             .iter()
             .map(|checked| (checked.namespace.path.as_str(), checked.path_span)),
         "namespace path",
+        &mut diagnostics,
+    );
+    let root_socket = checked_app
+        .as_ref()
+        .and_then(|checked| checked.root_socket.as_ref())
+        .and_then(Option::as_ref);
+    let checked_namespaces: Vec<&ir::Namespace> =
+        namespaces.iter().map(|checked| &checked.namespace).collect();
+    encodings::check_one_encoding(
+        root_socket,
+        &checked_namespaces,
+        &declarations,
         &mut diagnostics,
     );
 
