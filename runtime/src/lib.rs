@@ -41,7 +41,8 @@ pub mod socket;
 /// Re-exported so generated code and server functions use the same versions as the runtime.
 pub use {axum, serde_json, socketioxide, tokio};
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with request traces at `debug`).
+/// Logs to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default `info`, with
+/// request traces at `debug`).
 /// Calling it twice is harmless.
 pub fn init_tracing() {
     use tracing_subscriber::filter::Targets;
@@ -51,8 +52,16 @@ pub fn init_tracing() {
         .ok()
         .and_then(|directives| directives.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    // Colour only a terminal, and never when NO_COLOR is set: logs piped to a file or a process
+    // manager must stay plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(colour),
+        )
         .with(filter)
         .try_init();
 }

@@ -192,6 +192,7 @@ type RootHandshake {
 /// A namespace with its own payload and handshake types.
 fn write_namespace(spec: &mut String, index: usize, entities: usize) {
     let entity = entity_name(index % entities);
+    // Every namespace uses the root webSocket's encoding: one Socket.IO server has one parser.
     let _ = write!(
         spec,
         r#"type Message{index} {{
@@ -214,14 +215,12 @@ namespace Namespace{index} {{
     serverToClient: {{ message: Message{index}, history: [Message{index}], joined: RootMessage? }},
   }},
   handshake: Handshake{index},
-  encoding: {encoding},
+  encoding: msgpack,
 }}
 
 "#,
         function = namespace_function(index),
         auth = index.is_multiple_of(2),
-        // One Socket.IO server has one parser, so every namespace uses the root's encoding.
-        encoding = "msgpack",
     );
 }
 

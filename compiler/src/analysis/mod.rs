@@ -129,8 +129,10 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
         .as_ref()
         .and_then(|checked| checked.root_socket.as_ref())
         .and_then(Option::as_ref);
-    let checked_namespaces: Vec<&ir::Namespace> =
-        namespaces.iter().map(|checked| &checked.namespace).collect();
+    let checked_namespaces: Vec<&ir::Namespace> = namespaces
+        .iter()
+        .map(|checked| &checked.namespace)
+        .collect();
     encodings::check_one_encoding(
         root_socket,
         &checked_namespaces,
