@@ -8,6 +8,8 @@
 
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
+#[path = "support/wasp_corpus.rs"]
+mod wasp_corpus;
 
 use appc::analysis::{self, MemoryFiles};
 use appc::diagnostics::{ColorMode, SourceFile, render_all};
@@ -238,49 +240,15 @@ fn the_synthetic_benchmark_project_passes_the_analyzer() {
     }
 }
 
-/// The Wasp corpus (`shared/wasp-corpus` beside the repository, or `APPC_WASP_CORPUS`); `None`
-/// when it is not there, in which case the corpus tests say so and pass.
-fn wasp_corpus() -> Option<PathBuf> {
-    let corpus = match std::env::var_os("APPC_WASP_CORPUS") {
-        Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasp-corpus"),
-    };
-    if corpus.is_dir() {
-        Some(corpus)
-    } else {
-        eprintln!(
-            "SKIPPED: the Wasp corpus was not found at {}",
-            corpus.display()
-        );
-        None
-    }
-}
-
-fn wasp_files(directory: &Path, found: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(directory).expect("readable corpus directory") {
-        let path = entry.expect("readable directory entry").path();
-        if path.is_dir() {
-            wasp_files(&path, found);
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "wasp")
-        {
-            found.push(path);
-        }
-    }
-}
-
 /// Real Wasp specs are a good source of everything a user may write: analyzing every corpus file
 /// that parses must not panic, must point every label inside the file, and must keep the IR
 /// exactly for error-free specs. (Most of them are rejected: their code is JavaScript, not Rust.)
 #[test]
 fn analyzing_the_wasp_corpus_never_panics_and_spans_stay_in_the_file() {
-    let Some(corpus) = wasp_corpus() else {
+    let Some(corpus) = wasp_corpus::directory() else {
         return;
     };
-    let mut paths = Vec::new();
-    wasp_files(&corpus, &mut paths);
-    paths.sort();
+    let paths = wasp_corpus::wasp_files(&corpus);
     let mut analyzed = 0;
     for path in &paths {
         let source = fs::read_to_string(path).expect("corpus files are UTF-8");
@@ -319,7 +287,7 @@ fn analyzing_the_wasp_corpus_never_panics_and_spans_stay_in_the_file() {
 /// does not generate yet, each named precisely.
 #[test]
 fn the_wasp_websockets_example_is_explained() {
-    let Some(corpus) = wasp_corpus() else {
+    let Some(corpus) = wasp_corpus::directory() else {
         return;
     };
     let path = corpus.join("newer/waspc/examples/websockets-test/main.wasp");

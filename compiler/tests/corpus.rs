@@ -5,9 +5,12 @@
 //! The corpus is another project's data and is not copied into this repository; where it is
 //! absent the tests say so loudly and pass.
 
+#[path = "support/wasp_corpus.rs"]
+mod wasp_corpus;
+
 use appc::diagnostics::{ColorMode, SourceFile, render_all};
 use appc::syntax;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The deliberately invalid inputs under `v0.17/waspc/test/Analyzer/ParserTest/parseStatementsTests/`.
 const INVALID_FILES: &[&str] = &[
@@ -24,39 +27,6 @@ const INVALID_FILES: &[&str] = &[
 ];
 
 const INVALID_DIRECTORY: &str = "v0.17/waspc/test/Analyzer/ParserTest/parseStatementsTests";
-
-fn corpus_directory() -> Option<PathBuf> {
-    let directory = match std::env::var_os("APPC_WASP_CORPUS") {
-        Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasp-corpus"),
-    };
-    if directory.is_dir() {
-        Some(directory)
-    } else {
-        eprintln!(
-            "\n==========\nSKIPPED: the Wasp corpus was not found at {}\nset APPC_WASP_CORPUS to its folder to run the corpus tests\n==========\n",
-            directory.display()
-        );
-        None
-    }
-}
-
-fn wasp_files(directory: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            wasp_files(&path, found);
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "wasp")
-        {
-            found.push(path);
-        }
-    }
-}
 
 fn is_invalid(corpus: &Path, path: &Path) -> bool {
     INVALID_FILES
@@ -93,12 +63,10 @@ fn rendered(name: &str, text: &str, diagnostics: &[appc::diagnostics::Diagnostic
 
 #[test]
 fn every_valid_corpus_file_parses_without_diagnostics() {
-    let Some(corpus) = corpus_directory() else {
+    let Some(corpus) = wasp_corpus::directory() else {
         return;
     };
-    let mut files = Vec::new();
-    wasp_files(&corpus, &mut files);
-    files.sort();
+    let files = wasp_corpus::wasp_files(&corpus);
     assert!(
         files.len() > 50,
         "expected the corpus to hold many files, found {}",
@@ -169,7 +137,7 @@ fn wasp_position(text: &str, span: appc::syntax::ast::Span) -> (usize, usize, us
 
 #[test]
 fn invalid_parser_test_inputs_are_rejected_with_precise_diagnostics() {
-    let Some(corpus) = corpus_directory() else {
+    let Some(corpus) = wasp_corpus::directory() else {
         return;
     };
     for name in INVALID_FILES {
@@ -187,7 +155,7 @@ fn invalid_parser_test_inputs_are_rejected_with_precise_diagnostics() {
 
 #[test]
 fn reference_positions_match_wasps_parser() {
-    let Some(corpus) = corpus_directory() else {
+    let Some(corpus) = wasp_corpus::directory() else {
         return;
     };
     let read = |name: &str| {
