@@ -84,6 +84,6 @@ fn synthetic_project_has_the_files_its_spec_imports() {
         .find(|(path, _)| path == "src/server/sockets.rs")
         .expect("sockets file")
         .1;
-    assert!(sockets.contains("pub fn root_socket()"));
-    assert!(sockets.contains("pub fn namespace_socket_4()"));
+    assert!(sockets.contains("pub async fn root_socket()"));
+    assert!(sockets.contains("pub async fn namespace_socket_4()"));
 }

@@ -66,7 +66,7 @@ pub fn synthetic_project_files(size: SyntheticSize) -> Vec<(String, String)> {
     for name in std::iter::once("root_socket".to_owned())
         .chain((0..size.namespaces).map(namespace_function))
     {
-        let _ = writeln!(sockets, "pub fn {name}() {{}}\n");
+        let _ = writeln!(sockets, "pub async fn {name}() {{}}\n");
     }
     files.push(("src/server/sockets.rs".to_owned(), sockets));
     for index in 0..size.pages {

@@ -12,7 +12,7 @@ use super::ir::{ClientImport, ImportKind as IrImportKind, ServerFunction};
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{ExtImport, ImportKind};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Display;
 
 /// Reads project files for import checks, remembering what it read.
@@ -27,22 +27,20 @@ pub struct ImportChecker<'f> {
 /// What the scan found in one Rust file.
 struct RustFile {
     functions: Vec<RustFunction>,
-    /// The names of the public functions, for quick lookups: one file often serves many imports.
-    public_names: HashSet<String>,
+    /// The public functions by name, with whether each is `async`, for quick lookups: one file
+    /// often serves many imports.
+    public: HashMap<String, bool>,
 }
 
 impl RustFile {
     fn scan(source: &str) -> Self {
         let functions = rust_functions(source);
-        let public_names = functions
+        let public = functions
             .iter()
             .filter(|function| function.public)
-            .map(|function| function.name.clone())
+            .map(|function| (function.name.clone(), function.is_async))
             .collect();
-        RustFile {
-            functions,
-            public_names,
-        }
+        RustFile { functions, public }
     }
 }
 
@@ -52,6 +50,8 @@ pub struct RustFunction {
     pub name: String,
     /// Declared `pub` (not `pub(crate)` or private).
     pub public: bool,
+    /// Declared `async fn`.
+    pub is_async: bool,
 }
 
 impl<'f> ImportChecker<'f> {
@@ -119,10 +119,11 @@ impl<'f> ImportChecker<'f> {
             );
             return None;
         };
-        if rust_file.public_names.contains(function) {
+        if let Some(&is_async) = rust_file.public.get(function) {
             return Some(ServerFunction {
                 file,
                 function: function.to_string(),
+                is_async,
             });
         }
         let functions = &rust_file.functions;
@@ -306,9 +307,11 @@ pub fn rust_functions(source: &str) -> Vec<RustFunction> {
             Token::Punct('}') => depth = depth.saturating_sub(1),
             Token::Word("fn") if depth == 0 => {
                 if let Some(Token::Word(name)) = tokens.get(index + 1) {
+                    let qualifiers = &tokens[..index];
                     functions.push(RustFunction {
                         name: (*name).to_string(),
-                        public: preceded_by_pub(&tokens[..index]),
+                        public: preceded_by_pub(qualifiers),
+                        is_async: declared_async(qualifiers),
                     });
                 }
             }
@@ -316,6 +319,20 @@ pub fn rust_functions(source: &str) -> Vec<RustFunction> {
         }
     }
     functions
+}
+
+/// True when the qualifiers right before `fn` (`pub async unsafe fn`) include `async`.
+fn declared_async(before: &[Token]) -> bool {
+    before
+        .iter()
+        .rev()
+        .take_while(|token| {
+            matches!(
+                token,
+                Token::Word("const" | "async" | "unsafe" | "extern") | Token::Literal
+            )
+        })
+        .any(|token| *token == Token::Word("async"))
 }
 
 /// True when the tokens before `fn` are `pub` followed only by qualifiers (`const`, `async`,
@@ -504,6 +521,13 @@ mod tests {
         let all = rust_functions(source);
         assert_eq!(all.len(), 3);
         assert!(!all[2].public);
+        let asyncness: Vec<bool> = all.iter().map(|function| function.is_async).collect();
+        assert_eq!(asyncness, [false, true, false]);
+        let qualified = rust_functions(
+            "pub async unsafe fn a() {}
+pub const fn b() {}",
+        );
+        assert!(qualified[0].is_async && !qualified[1].is_async);
     }
 
     #[test]

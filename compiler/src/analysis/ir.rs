@@ -125,6 +125,8 @@ pub struct ServerFunction {
     pub file: String,
     /// The function name, e.g. `chat_socket`.
     pub function: String,
+    /// Declared `pub async fn` (socket functions must be; the generated server awaits them).
+    pub is_async: bool,
 }
 
 /// A TypeScript/JavaScript import in the team's client code.

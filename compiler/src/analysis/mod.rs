@@ -400,9 +400,12 @@ mod tests {
 
     #[test]
     fn the_root_web_socket_comes_before_namespaces_in_the_ir() {
-        let files: MemoryFiles = [("src/server/s.rs", "pub fn root() {}\npub fn other() {}")]
-            .into_iter()
-            .collect();
+        let files: MemoryFiles = [(
+            "src/server/s.rs",
+            "pub async fn root() {}\npub async fn other() {}",
+        )]
+        .into_iter()
+        .collect();
         let analysis = analyze_text(
             "namespace Other { path: \"/other\", fn: import { other } from \"@src/server/s.rs\" }\napp A { title: \"A\", webSocket: { fn: import { root } from \"@src/server/s.rs\" } }",
             &files,
@@ -443,7 +446,7 @@ mod tests {
         #[test]
         fn analysis_never_panics(fragments in prop::collection::vec(spec_fragment(), 0..12)) {
             let text = fragments.concat();
-            let files: MemoryFiles = [("src/server/f.rs", "pub fn f() {}")].into_iter().collect();
+            let files: MemoryFiles = [("src/server/f.rs", "pub async fn f() {}")].into_iter().collect();
             let parsed = syntax::parse(&text);
             let analysis = analyze(&parsed.module, &files);
             let has_errors = diagnostics::has_errors(&analysis.diagnostics);

@@ -245,7 +245,25 @@ fn check_common(
     let function = fields.get("fn").and_then(|value| {
         let what = format_args!("`fn` of {owner}");
         let import = fields::expect_import(value, &what, diagnostics)?;
-        context.imports.server_function(import, &what, diagnostics)
+        let function = context.imports.server_function(import, &what, diagnostics)?;
+        if !function.is_async {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "the socket function `{}` in `{}` must be async",
+                        function.function, function.file
+                    ),
+                    import.name.span,
+                    "declared `pub fn`",
+                )
+                .with_help(format!(
+                    "declare it `pub async fn {}(socket, ctx)`: the server awaits it once for every connection",
+                    function.function
+                )),
+            );
+            return None;
+        }
+        Some(function)
     });
     let entities = match fields.get("entities") {
         Some(value) => entity_list(

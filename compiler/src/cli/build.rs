@@ -64,11 +64,6 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         return Ok(Outcome::SpecErrors);
     };
 
-    if let Some(problem) = first_function_not_async(&spec, &project_root) {
-        eprintln!("error: {problem}");
-        return Ok(Outcome::SpecErrors);
-    }
-
     let out_dir = appc_dir.join("out");
     stage(color, "Generating", &out_dir.display().to_string());
     let options = ServerOptions {
@@ -144,40 +139,6 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         project_root.display()
     );
     Ok(Outcome::Success)
-}
-
-/// The generated server awaits every socket `fn`, but the analyzer also accepts a plain `pub fn`.
-/// Rather than let rustc report "`()` is not a future" inside generated code, this names the
-/// team's function and says what to write.
-fn first_function_not_async(spec: &analysis::ir::AppSpec, project_root: &Path) -> Option<String> {
-    spec.namespaces.iter().find_map(|namespace| {
-        let function = &namespace.function;
-        let source = std::fs::read_to_string(project_root.join(&function.file)).ok()?;
-        (!declares_async_fn(&source, &function.function)).then(|| {
-            format!(
-                "the socket function `{}` in `{}` must be async; declare it as `pub async fn {}(socket: crate::app::{}::Socket, ctx: crate::app::{}::Context)`",
-                function.function,
-                function.file,
-                function.function,
-                crate::codegen::server::namespace_module(namespace),
-                crate::codegen::server::namespace_module(namespace),
-            )
-        })
-    })
-}
-
-/// Whether `source` declares `async fn name` (a light textual check, enough to tell the two
-/// forms the analyzer accepts apart).
-fn declares_async_fn(source: &str, name: &str) -> bool {
-    source.lines().any(|line| {
-        let words: Vec<&str> = line
-            .split(|character: char| !(character.is_alphanumeric() || character == '_'))
-            .filter(|word| !word.is_empty())
-            .collect();
-        words
-            .windows(3)
-            .any(|window| window == ["async", "fn", name])
-    })
 }
 
 /// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).
@@ -351,14 +312,6 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn async_socket_functions_are_told_apart_from_plain_ones() {
-        let source = "pub async fn chat_socket(socket: Socket, ctx: Context) {}\npub fn other() {}";
-        assert!(declares_async_fn(source, "chat_socket"));
-        assert!(!declares_async_fn(source, "other"));
-        assert!(!declares_async_fn("pub fn chat_socket() {}", "chat_socket"));
-    }
 
     #[test]
     fn compiler_messages_name_the_team_file() {

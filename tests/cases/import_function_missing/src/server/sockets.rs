@@ -1,7 +1,7 @@
 //! Example socket setup for an analyzer case.
 
 /// Sets up the namespace's handlers.
-pub fn chat_socket() {}
+pub async fn chat_socket() {}
 
 /// Greets a new connection.
 pub async fn greet() {}

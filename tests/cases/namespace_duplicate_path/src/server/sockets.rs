@@ -1,4 +1,4 @@
 //! Example socket setup for an analyzer case.
 
 /// Sets up the namespace's handlers.
-pub fn chat_socket() {}
+pub async fn chat_socket() {}

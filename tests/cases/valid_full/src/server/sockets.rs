@@ -1,5 +1,5 @@
 /// Sets up the root namespace.
-pub fn root_socket() {}
+pub async fn root_socket() {}
 
 /// Sets up the rooms namespace.
 pub async fn rooms_socket() {}

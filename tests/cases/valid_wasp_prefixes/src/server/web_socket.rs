@@ -1,2 +1,2 @@
 /// Sets up the root namespace.
-pub fn web_socket() {}
+pub async fn web_socket() {}
