@@ -86,6 +86,10 @@ struct ComparisonArguments {
     /// first: `npm install --no-save better-sqlite3@12.11.1 --prefix bench/node`)
     #[arg(long)]
     node_store_messages: bool,
+    /// Where the servers' SQLite database files go (default: the temporary directory); a
+    /// tmpfs such as /dev/shm takes the disk's fsync cost out of the chat's inserts
+    #[arg(long)]
+    database_dir: Option<PathBuf>,
     /// The core the servers are pinned to (with taskset)
     #[arg(long, default_value_t = 1)]
     server_core: usize,
@@ -268,6 +272,7 @@ async fn compare_servers(
                 .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/node"))),
             server_core: (!arguments.common.no_pin).then_some(arguments.server_core),
             node_store_messages: arguments.node_store_messages,
+            database_directory: arguments.database_dir.clone(),
         },
         servers: arguments
             .servers

@@ -141,6 +141,8 @@ pub struct ServerCommands {
     /// Whether the Node anchor's chat stores messages in SQLite as the generated appc chat does
     /// (`STORE_MESSAGES=1`; needs better-sqlite3 installed in the Node directory).
     pub node_store_messages: bool,
+    /// Where the servers' SQLite database files go (the system's temporary directory by default).
+    pub database_directory: Option<PathBuf>,
 }
 
 /// A running server process, stopped (with its whole process group) when dropped.
@@ -209,8 +211,12 @@ impl ServerProcess {
         };
         // A generated appc server keeps its data in SQLite; each run gets a fresh database file
         // so that one scenario's messages do not become the next one's history.
+        let database_directory = commands
+            .database_directory
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
         let database_path =
-            std::env::temp_dir().join(format!("appc-bench-{}-{port}.db", std::process::id()));
+            database_directory.join(format!("appc-bench-{}-{port}.db", std::process::id()));
         remove_database_files(&database_path);
         command
             .env("PORT", port.to_string())

@@ -21,6 +21,7 @@ fn commands() -> ServerCommands {
         node_directory: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/node")),
         server_core: None,
         node_store_messages: false,
+        database_directory: None,
     }
 }
 
