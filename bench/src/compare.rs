@@ -171,6 +171,8 @@ pub struct Report {
     pub machine: Machine,
     pub encoding: Encoding,
     pub appc_server: String,
+    pub appc_echo_server: String,
+    pub node_stores_messages: bool,
     pub pinning: String,
     pub idle: Option<ScenarioReport<IdleResult>>,
     pub broadcast: Option<ScenarioReport<BroadcastResult>>,
@@ -184,7 +186,9 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
         mode: plan.name,
         machine,
         encoding: settings.encoding,
-        appc_server: settings.commands.appc_binary.display().to_string(),
+        appc_server: settings.commands.appc_chat_binary.display().to_string(),
+        appc_echo_server: settings.commands.appc_echo_binary.display().to_string(),
+        node_stores_messages: settings.commands.node_store_messages,
         pinning: match (settings.client_core, settings.commands.server_core) {
             (Some(client), Some(server)) => {
                 format!("load generator on core {client}, servers on core {server} (taskset)")

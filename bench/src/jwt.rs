@@ -18,6 +18,9 @@ pub struct Claims {
     pub sub: String,
     /// The user name the chat shows next to a message.
     pub username: String,
+    /// When the token was issued, in seconds since the Unix epoch. appc's runtime requires it.
+    #[serde(default)]
+    pub iat: u64,
     /// Expiry, in seconds since the Unix epoch.
     pub exp: u64,
 }
@@ -107,6 +110,7 @@ mod tests {
         Claims {
             sub: "7".to_string(),
             username: "user-7".to_string(),
+            iat: 1_700_000_000,
             exp: 4_000_000_000,
         }
     }

@@ -63,15 +63,33 @@ struct CommonArguments {
 struct ComparisonArguments {
     #[command(flatten)]
     common: CommonArguments,
-    /// The appc server binary; today the hand-written stand-in, later the binary `appc build` makes
+    /// The appc server binary for both apps (the hand-written stand-in by default)
     #[arg(long)]
     appc_bin: Option<PathBuf>,
+    /// The appc server for the idle and broadcast scenarios, for example the generated
+    /// `examples/chat/.appc/build/server` (overrides --appc-bin)
+    #[arg(long)]
+    appc_chat_bin: Option<PathBuf>,
+    /// The appc server for the echo scenario, for example the generated
+    /// `examples/uppercase/.appc/build/server`, which speaks msgpack: run echo with
+    /// `--encoding msgpack` (overrides --appc-bin)
+    #[arg(long)]
+    appc_echo_bin: Option<PathBuf>,
     /// The raw-WebSocket limit server binary
     #[arg(long)]
     limit_bin: Option<PathBuf>,
     /// The Node anchor's directory (server.mjs, validate.mjs, node_modules)
     #[arg(long)]
     node_dir: Option<PathBuf>,
+    /// Make the Node anchor's chat store every message in SQLite and send the history on
+    /// connect, as the generated appc chat does (install better-sqlite3 in the Node directory
+    /// first: `npm install --no-save better-sqlite3@12.11.1 --prefix bench/node`)
+    #[arg(long)]
+    node_store_messages: bool,
+    /// Where the servers' SQLite database files go (default: the temporary directory); a
+    /// tmpfs such as /dev/shm takes the disk's fsync cost out of the chat's inserts
+    #[arg(long)]
+    database_dir: Option<PathBuf>,
     /// The core the servers are pinned to (with taskset)
     #[arg(long, default_value_t = 1)]
     server_core: usize,
@@ -235,11 +253,17 @@ async fn compare_servers(
     if arguments.no_validation {
         plan.validation = None;
     }
+    let appc_binary = arguments
+        .appc_bin
+        .clone()
+        .unwrap_or_else(|| sibling_binary("standin-server"));
     let settings = RunSettings {
         commands: ServerCommands {
-            appc_binary: arguments
-                .appc_bin
-                .unwrap_or_else(|| sibling_binary("standin-server")),
+            appc_chat_binary: arguments
+                .appc_chat_bin
+                .clone()
+                .unwrap_or_else(|| appc_binary.clone()),
+            appc_echo_binary: arguments.appc_echo_bin.clone().unwrap_or(appc_binary),
             limit_binary: arguments
                 .limit_bin
                 .unwrap_or_else(|| sibling_binary("raw-limit-server")),
@@ -247,6 +271,8 @@ async fn compare_servers(
                 .node_dir
                 .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/node"))),
             server_core: (!arguments.common.no_pin).then_some(arguments.server_core),
+            node_store_messages: arguments.node_store_messages,
+            database_directory: arguments.database_dir.clone(),
         },
         servers: arguments
             .servers

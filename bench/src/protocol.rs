@@ -63,9 +63,11 @@ pub enum Incoming {
     Other,
 }
 
-/// The namespace connect packet for `/`, carrying `{ token }` as the handshake's `auth`.
+/// The namespace connect packet for `/`, carrying `{ token, name, age }` as the handshake's
+/// `auth`. The generated uppercase app declares a typed `{ name, age }` handshake beside the
+/// token; the other servers ignore the two extra fields.
 pub fn connect(encoding: Encoding, token: &str) -> Message {
-    let auth = serde_json::json!({ "token": token });
+    let auth = serde_json::json!({ "token": token, "name": "bench", "age": 30 });
     match encoding {
         Encoding::Json => Message::text(format!("40{auth}")),
         Encoding::Msgpack => Message::binary(msgpack_packet(SOCKET_IO_CONNECT, auth)),
@@ -248,7 +250,7 @@ mod tests {
     fn json_packets_match_the_socket_io_wire_format() {
         assert_eq!(
             connect(Encoding::Json, "abc"),
-            Message::text(r#"40{"token":"abc"}"#)
+            Message::text(r#"40{"age":30,"name":"bench","token":"abc"}"#)
         );
         assert_eq!(
             event(Encoding::Json, "chatMessage", "hi \"there\""),

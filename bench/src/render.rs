@@ -21,7 +21,20 @@ pub fn markdown(report: &Report) -> String {
         machine.load_average_at_start,
         report.pinning
     );
-    let _ = writeln!(out, "appc server: `{}`.", report.appc_server);
+    let _ = writeln!(
+        out,
+        "appc server: `{}` (chat), `{}` (uppercase).",
+        report.appc_server, report.appc_echo_server
+    );
+    let _ = writeln!(
+        out,
+        "Node chat stores messages in SQLite: {}.",
+        if report.node_stores_messages {
+            "yes"
+        } else {
+            "no"
+        }
+    );
 
     if let Some(idle) = &report.idle {
         let _ = writeln!(out, "\n### idle\n");

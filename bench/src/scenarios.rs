@@ -154,6 +154,7 @@ pub async fn connect_many(target: Target, count: usize, options: &ConnectOptions
             let claims = jwt::Claims {
                 sub: index.to_string(),
                 username: format!("user-{index}"),
+                iat: jwt::unix_now(),
                 exp: expiry,
             };
             let token = jwt::mint(options.jwt_secret.as_bytes(), &claims);

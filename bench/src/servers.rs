@@ -127,14 +127,22 @@ impl ServerKind {
 /// How to start each server.
 #[derive(Debug, Clone)]
 pub struct ServerCommands {
-    /// The appc server binary (`standin-server` until the generator exists).
-    pub appc_binary: PathBuf,
+    /// The appc chat server: the stand-in (`standin-server`, the default) or the binary
+    /// `appc build examples/chat` generates.
+    pub appc_chat_binary: PathBuf,
+    /// The appc uppercase echo server: the stand-in or the generated `examples/uppercase` binary.
+    pub appc_echo_binary: PathBuf,
     /// The raw-WebSocket limit binary.
     pub limit_binary: PathBuf,
     /// The directory holding the Node anchor's `server.mjs` and its installed `node_modules`.
     pub node_directory: PathBuf,
     /// The CPU core the servers are pinned to, or none to leave them unpinned.
     pub server_core: Option<usize>,
+    /// Whether the Node anchor's chat stores messages in SQLite as the generated appc chat does
+    /// (`STORE_MESSAGES=1`; needs better-sqlite3 installed in the Node directory).
+    pub node_store_messages: bool,
+    /// Where the servers' SQLite database files go (the system's temporary directory by default).
+    pub database_directory: Option<PathBuf>,
 }
 
 /// A running server process, stopped (with its whole process group) when dropped.
@@ -142,6 +150,7 @@ pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
     pub kind: ServerKind,
+    database_path: PathBuf,
 }
 
 impl ServerProcess {
@@ -155,7 +164,10 @@ impl ServerProcess {
     ) -> anyhow::Result<ServerProcess> {
         let port = free_loopback_port()?;
         let (program, arguments): (PathBuf, Vec<String>) = match kind {
-            ServerKind::Appc => (commands.appc_binary.clone(), vec![]),
+            ServerKind::Appc => match app {
+                AppKind::Chat => (commands.appc_chat_binary.clone(), vec![]),
+                AppKind::Uppercase => (commands.appc_echo_binary.clone(), vec![]),
+            },
             ServerKind::Limit => (commands.limit_binary.clone(), vec![]),
             ServerKind::Node => (
                 PathBuf::from("node"),
@@ -197,11 +209,34 @@ impl ServerProcess {
                 command
             }
         };
+        // A generated appc server keeps its data in SQLite; each run gets a fresh database file
+        // so that one scenario's messages do not become the next one's history.
+        let database_directory = commands
+            .database_directory
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        let database_path =
+            database_directory.join(format!("appc-bench-{}-{port}.db", std::process::id()));
+        remove_database_files(&database_path);
         command
             .env("PORT", port.to_string())
+            .env("HOST", "127.0.0.1")
+            .env("APPC_ENV", "production")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", database_path.display()),
+            )
             .env("APP", app.name())
             .env("JWT_SECRET", jwt_secret)
             .env("ENCODING", encoding.name())
+            .env(
+                "STORE_MESSAGES",
+                if commands.node_store_messages {
+                    "1"
+                } else {
+                    "0"
+                },
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -226,8 +261,15 @@ impl ServerProcess {
             child,
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             kind,
+            database_path: database_path.clone(),
         };
         server.wait_until_listening(Duration::from_secs(30))?;
+        // The generated chat looks up the token's user on every connection, as a real app does,
+        // so the users the load generator signs tokens for (ids 0 to 65,535) must exist. The
+        // stand-in, Node and the limit never create the file, and nothing is seeded for them.
+        if kind == ServerKind::Appc && app == AppKind::Chat && database_path.exists() {
+            seed_users(&database_path)?;
+        }
         Ok(server)
     }
 
@@ -284,6 +326,43 @@ impl Drop for ServerProcess {
         // SAFETY: as above; SIGKILL ends a server that ignored SIGTERM.
         unsafe { libc::kill(-process_group, libc::SIGKILL) };
         let _ = self.child.wait();
+        remove_database_files(&self.database_path);
+    }
+}
+
+/// How many users [`seed_users`] creates: more than any scenario's connections.
+const SEEDED_USERS: u32 = 65_536;
+
+/// Inserts the users with ids 0 to 65,535 (`user-<id>`, the names in the load generator's
+/// tokens) into a generated server's SQLite database, with the `sqlite3` command-line tool. Signing
+/// them up over HTTP would spend minutes hashing passwords no scenario uses.
+fn seed_users(database_path: &Path) -> anyhow::Result<()> {
+    let statement = format!(
+        "WITH RECURSIVE ids(id) AS (SELECT 0 UNION ALL SELECT id + 1 FROM ids WHERE id < {}) \
+         INSERT OR IGNORE INTO \"User\" (id, username) SELECT id, 'user-' || id FROM ids;",
+        SEEDED_USERS - 1
+    );
+    let output = Command::new("sqlite3")
+        .arg(database_path)
+        .arg(statement)
+        .output()
+        .context("could not run `sqlite3` to create the benchmark users: install the sqlite3 command-line tool")?;
+    if !output.status.success() {
+        bail!(
+            "sqlite3 could not create the benchmark users in {}: {}",
+            database_path.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Removes a SQLite database and its journal files, if they exist.
+fn remove_database_files(database_path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = database_path.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
     }
 }
 

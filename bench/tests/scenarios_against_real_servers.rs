@@ -15,10 +15,13 @@ const SECRET: &str = "integration-test-secret";
 
 fn commands() -> ServerCommands {
     ServerCommands {
-        appc_binary: PathBuf::from(env!("CARGO_BIN_EXE_standin-server")),
+        appc_chat_binary: PathBuf::from(env!("CARGO_BIN_EXE_standin-server")),
+        appc_echo_binary: PathBuf::from(env!("CARGO_BIN_EXE_standin-server")),
         limit_binary: PathBuf::from(env!("CARGO_BIN_EXE_raw-limit-server")),
         node_directory: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/node")),
         server_core: None,
+        node_store_messages: false,
+        database_directory: None,
     }
 }
 
