@@ -416,194 +416,144 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator > 0.0 && numerator.is_finite()).then(|| numerator / denominator)
 }
 
+impl<T> ScenarioReport<T> {
+    /// Records `metric(appc) / metric(other)` under `name` when both servers were measured, and
+    /// returns it so that a goal can be judged on it.
+    fn record_ratio(
+        &mut self,
+        name: &'static str,
+        other: &str,
+        metric: impl Fn(&T) -> Option<f64>,
+    ) -> Option<f64> {
+        let appc = self.results.get("appc").and_then(&metric)?;
+        let other = self.results.get(other).and_then(&metric)?;
+        let value = ratio(appc, other)?;
+        self.ratios.insert(name, value);
+        Some(value)
+    }
+
+    fn push_goal(&mut self, goal: &str, measured: String, met: bool) {
+        self.goals.push(Goal {
+            goal: goal.to_string(),
+            measured,
+            met,
+        });
+    }
+}
+
 fn idle_ratios(scenario: &mut ScenarioReport<IdleResult>) {
-    let per_connection = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .and_then(|result| result.rss_per_connection_bytes)
-    };
-    let (appc, node, limit) = (
-        per_connection("appc"),
-        per_connection("node"),
-        per_connection("limit"),
+    let per_connection = |result: &IdleResult| result.rss_per_connection_bytes;
+    if let Some(value) = scenario.record_ratio(
+        "memory_per_connection_appc_over_node",
+        "node",
+        per_connection,
+    ) {
+        scenario.push_goal(
+            "memory per connection at most 1/5 of Node's",
+            format!("appc/node = {value:.3}"),
+            value <= 0.2,
+        );
+    }
+    scenario.record_ratio(
+        "memory_per_connection_appc_over_limit",
+        "limit",
+        per_connection,
     );
-    if let (Some(appc), Some(node)) = (appc, node)
-        && let Some(value) = ratio(appc, node)
-    {
-        scenario
-            .ratios
-            .insert("memory_per_connection_appc_over_node", value);
-        scenario.goals.push(Goal {
-            goal: "memory per connection at most 1/5 of Node's".to_string(),
-            measured: format!("appc/node = {value:.3}"),
-            met: value <= 0.2,
-        });
-    }
-    if let (Some(appc), Some(limit)) = (appc, limit)
-        && let Some(value) = ratio(appc, limit)
-    {
-        scenario
-            .ratios
-            .insert("memory_per_connection_appc_over_limit", value);
-    }
     if let Some(appc) = scenario.results.get("appc") {
-        scenario.goals.push(Goal {
-            goal: "at least 50,000 authenticated connections held with 0 drops".to_string(),
-            measured: format!(
-                "{} held of {} requested, {} failed, {} dropped",
-                appc.connected - appc.dropped.min(appc.connected),
-                appc.connections_requested,
-                appc.failed,
-                appc.dropped
-            ),
-            met: appc.connected >= 50_000 && appc.dropped == 0 && appc.failed == 0,
-        });
+        let measured = format!(
+            "{} held of {} requested, {} failed, {} dropped",
+            appc.connected - appc.dropped.min(appc.connected),
+            appc.connections_requested,
+            appc.failed,
+            appc.dropped
+        );
+        let met = appc.connected >= 50_000 && appc.dropped == 0 && appc.failed == 0;
+        scenario.push_goal(
+            "at least 50,000 authenticated connections held with 0 drops",
+            measured,
+            met,
+        );
     }
 }
 
 fn broadcast_ratios(scenario: &mut ScenarioReport<BroadcastResult>) {
-    let rate = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .map(|result| result.deliveries_per_second)
-    };
-    let p99 = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .map(|result| result.latency.p99_us as f64)
-    };
-    if let (Some(appc), Some(node)) = (rate("appc"), rate("node"))
-        && let Some(value) = ratio(appc, node)
+    let rate = |result: &BroadcastResult| Some(result.deliveries_per_second);
+    let p99 = |result: &BroadcastResult| Some(result.latency.p99_us as f64);
+    let efficiency = |result: &BroadcastResult| result.deliveries_per_server_cpu_second;
+    if let Some(value) = scenario.record_ratio("deliveries_per_second_appc_over_node", "node", rate)
     {
-        scenario
-            .ratios
-            .insert("deliveries_per_second_appc_over_node", value);
-        scenario.goals.push(Goal {
-            goal: "deliveries per second at least 5x Node's".to_string(),
-            measured: format!("appc/node = {value:.2}"),
-            met: value >= 5.0,
-        });
+        scenario.push_goal(
+            "deliveries per second at least 5x Node's",
+            format!("appc/node = {value:.2}"),
+            value >= 5.0,
+        );
     }
-    if let (Some(appc), Some(limit)) = (rate("appc"), rate("limit"))
-        && let Some(value) = ratio(appc, limit)
+    if let Some(value) =
+        scenario.record_ratio("deliveries_per_second_appc_over_limit", "limit", rate)
     {
-        scenario
-            .ratios
-            .insert("deliveries_per_second_appc_over_limit", value);
-        scenario.goals.push(Goal {
-            goal: "deliveries per second at least 60% of the raw-WebSocket limit".to_string(),
-            measured: format!("appc/limit = {value:.2}"),
-            met: value >= 0.6,
-        });
+        scenario.push_goal(
+            "deliveries per second at least 60% of the raw-WebSocket limit",
+            format!("appc/limit = {value:.2}"),
+            value >= 0.6,
+        );
     }
-    if let (Some(appc), Some(node)) = (p99("appc"), p99("node"))
-        && let Some(value) = ratio(appc, node)
-    {
-        scenario.ratios.insert("p99_latency_appc_over_node", value);
-        scenario.goals.push(Goal {
-            goal: "p99 latency lower than Node's".to_string(),
-            measured: format!("appc/node = {value:.3}"),
-            met: value < 1.0,
-        });
+    if let Some(value) = scenario.record_ratio("p99_latency_appc_over_node", "node", p99) {
+        scenario.push_goal(
+            "p99 latency lower than Node's",
+            format!("appc/node = {value:.3}"),
+            value < 1.0,
+        );
     }
-    if let (Some(appc), Some(limit)) = (p99("appc"), p99("limit"))
-        && let Some(value) = ratio(appc, limit)
-    {
-        scenario.ratios.insert("p99_latency_appc_over_limit", value);
-    }
-    let efficiency = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .and_then(|result| result.deliveries_per_server_cpu_second)
-    };
-    for (other, name) in [
-        ("node", "deliveries_per_server_cpu_second_appc_over_node"),
-        ("limit", "deliveries_per_server_cpu_second_appc_over_limit"),
-    ] {
-        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
-            && let Some(value) = ratio(appc, other)
-        {
-            scenario.ratios.insert(name, value);
-        }
-    }
-    for (server, result) in &scenario.results {
-        if *server == "appc" {
-            scenario.goals.push(Goal {
-                goal: "no message lost".to_string(),
-                measured: format!("{} lost of {}", result.lost, result.expected_deliveries),
-                met: result.lost == 0,
-            });
-        }
+    scenario.record_ratio("p99_latency_appc_over_limit", "limit", p99);
+    scenario.record_ratio(
+        "deliveries_per_server_cpu_second_appc_over_node",
+        "node",
+        efficiency,
+    );
+    scenario.record_ratio(
+        "deliveries_per_server_cpu_second_appc_over_limit",
+        "limit",
+        efficiency,
+    );
+    if let Some(appc) = scenario.results.get("appc") {
+        let measured = format!("{} lost of {}", appc.lost, appc.expected_deliveries);
+        let met = appc.lost == 0;
+        scenario.push_goal("no message lost", measured, met);
     }
 }
 
 fn echo_ratios(scenario: &mut ScenarioReport<EchoResult>) {
-    let rate = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .map(|result| result.round_trips_per_second)
-    };
-    let p99 = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .map(|result| result.latency.p99_us as f64)
-    };
-    if let (Some(appc), Some(node)) = (rate("appc"), rate("node"))
-        && let Some(value) = ratio(appc, node)
+    let rate = |result: &EchoResult| Some(result.round_trips_per_second);
+    let p99 = |result: &EchoResult| Some(result.latency.p99_us as f64);
+    let efficiency = |result: &EchoResult| result.round_trips_per_server_cpu_second;
+    if let Some(value) =
+        scenario.record_ratio("round_trips_per_second_appc_over_node", "node", rate)
     {
-        scenario
-            .ratios
-            .insert("round_trips_per_second_appc_over_node", value);
-        scenario.goals.push(Goal {
-            goal: "round trips per second at least 3x Node's".to_string(),
-            measured: format!("appc/node = {value:.2}"),
-            met: value >= 3.0,
-        });
+        scenario.push_goal(
+            "round trips per second at least 3x Node's",
+            format!("appc/node = {value:.2}"),
+            value >= 3.0,
+        );
     }
-    if let (Some(appc), Some(limit)) = (rate("appc"), rate("limit"))
-        && let Some(value) = ratio(appc, limit)
-    {
-        scenario
-            .ratios
-            .insert("round_trips_per_second_appc_over_limit", value);
+    scenario.record_ratio("round_trips_per_second_appc_over_limit", "limit", rate);
+    scenario.record_ratio(
+        "round_trips_per_server_cpu_second_appc_over_node",
+        "node",
+        efficiency,
+    );
+    scenario.record_ratio(
+        "round_trips_per_server_cpu_second_appc_over_limit",
+        "limit",
+        efficiency,
+    );
+    if let Some(value) = scenario.record_ratio("p99_latency_appc_over_node", "node", p99) {
+        scenario.push_goal(
+            "p99 latency lower than Node's",
+            format!("appc/node = {value:.3}"),
+            value < 1.0,
+        );
     }
-    let efficiency = |server: &str| {
-        scenario
-            .results
-            .get(server)
-            .and_then(|result| result.round_trips_per_server_cpu_second)
-    };
-    for (other, name) in [
-        ("node", "round_trips_per_server_cpu_second_appc_over_node"),
-        ("limit", "round_trips_per_server_cpu_second_appc_over_limit"),
-    ] {
-        if let (Some(appc), Some(other)) = (efficiency("appc"), efficiency(other))
-            && let Some(value) = ratio(appc, other)
-        {
-            scenario.ratios.insert(name, value);
-        }
-    }
-    if let (Some(appc), Some(node)) = (p99("appc"), p99("node"))
-        && let Some(value) = ratio(appc, node)
-    {
-        scenario.ratios.insert("p99_latency_appc_over_node", value);
-        scenario.goals.push(Goal {
-            goal: "p99 latency lower than Node's".to_string(),
-            measured: format!("appc/node = {value:.3}"),
-            met: value < 1.0,
-        });
-    }
-    if let (Some(appc), Some(limit)) = (p99("appc"), p99("limit"))
-        && let Some(value) = ratio(appc, limit)
-    {
-        scenario.ratios.insert("p99_latency_appc_over_limit", value);
-    }
+    scenario.record_ratio("p99_latency_appc_over_limit", "limit", p99);
 }
 
 /// Runs the same small broadcast with `bench/node/validate.mjs` (the real socket.io-client) and
