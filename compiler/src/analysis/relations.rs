@@ -140,15 +140,7 @@ fn resolve_relation(
             if this_has_key {
                 ok = false;
                 diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "list relation field `{}` cannot hold a foreign key",
-                            field.name
-                        ),
-                        attribute.fields_span.unwrap_or(field_span),
-                        "`fields` on a list field",
-                    )
-                    .with_help(
+                    list_field_holds_key(&field.name, attribute.fields_span, field_span).with_help(
                         "a many-to-many relation needs no `fields` or `references`: remove them",
                     ),
                 );
@@ -178,15 +170,8 @@ fn resolve_relation(
             if this_has_key {
                 ok = false;
                 diagnostics.push(
-                    Diagnostic::error(
-                        format!(
-                            "list relation field `{}` cannot hold a foreign key",
-                            field.name
-                        ),
-                        attribute.fields_span.unwrap_or(field_span),
-                        "`fields` on a list field",
-                    )
-                    .with_help(format!(
+                    list_field_holds_key(&field.name, attribute.fields_span, field_span)
+                        .with_help(format!(
                         "move `fields` and `references` to field `{}` of entity `{target_name}`",
                         opposite.name
                     )),
@@ -453,4 +438,18 @@ fn lower_first(name: &str) -> String {
         Some(first) => first.to_lowercase().chain(characters).collect(),
         None => String::new(),
     }
+}
+
+/// A list side of a relation (`messages Message[]`) with `@relation(fields: ...)`: the foreign key
+/// belongs on the other side, or nowhere for many-to-many.
+fn list_field_holds_key(
+    field_name: &str,
+    fields_span: Option<Span>,
+    field_span: Span,
+) -> Diagnostic {
+    Diagnostic::error(
+        format!("list relation field `{field_name}` cannot hold a foreign key"),
+        fields_span.unwrap_or(field_span),
+        "`fields` on a list field",
+    )
 }
