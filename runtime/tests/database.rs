@@ -639,3 +639,129 @@ async fn concurrent_server_starts_migrate_one_after_the_other() {
         );
     }
 }
+
+/// Many concurrent writes, as a chat under load makes them: on SQLite they are applied by the
+/// group-commit writer in shared transactions. Each write must still succeed or fail on its
+/// own (a taken username or a missing author fails only that write), and a write that
+/// returned must be visible to every later read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_succeed_or_fail_one_by_one() {
+    let (databases, _directory) = fresh_databases().await;
+    for database in databases {
+        let system = database.system();
+        migrate(&database, &[User::schema(), Message::schema()])
+            .await
+            .unwrap();
+        let users = database.table::<User>();
+        let author = users.create(user("author")).await.unwrap();
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for index in 0..400_i64 {
+            let database = database.clone();
+            tasks.spawn(async move {
+                let messages = database.table::<Message>();
+                let users = database.table::<User>();
+                // Every tenth write names a user that does not exist, every seventh is a user
+                // whose name is taken; the others must all be stored.
+                let outcome = if index % 10 == 0 {
+                    messages
+                        .create(message("orphan", None, Some(1_000_000 + index)))
+                        .await
+                        .map(|created| created.id)
+                } else if index % 7 == 0 {
+                    users
+                        .create(user("author"))
+                        .await
+                        .map(|created| created.id.to_string())
+                } else {
+                    messages
+                        .create(message(&format!("message {index}"), None, Some(author.id)))
+                        .await
+                        .map(|created| created.id)
+                };
+                if let Ok(id) = &outcome
+                    && index % 7 != 0
+                {
+                    // Read-your-writes through another (pooled) connection.
+                    let found = database.table::<Message>().find(id.clone()).await.unwrap();
+                    assert!(
+                        found.is_some(),
+                        "message {index} is not readable after create"
+                    );
+                }
+                (index, outcome)
+            });
+        }
+        let mut stored = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let (index, outcome) = joined.unwrap();
+            if index % 10 == 0 {
+                let error = outcome.expect_err("a message by a missing author was stored");
+                assert!(
+                    error.to_string().to_lowercase().contains("foreign key"),
+                    "{system:?}: {error}"
+                );
+            } else if index % 7 == 0 {
+                let error = outcome.expect_err("a taken username was stored twice");
+                assert!(error.is_unique_violation(), "{system:?}: {error}");
+            } else {
+                outcome.unwrap_or_else(|error| panic!("{system:?}: write {index} failed: {error}"));
+                stored += 1;
+            }
+        }
+        let messages = database.table::<Message>();
+        assert_eq!(
+            messages.count(Query::new()).await.unwrap(),
+            stored,
+            "{system:?}"
+        );
+        assert_eq!(users.count(Query::new()).await.unwrap(), 1, "{system:?}");
+
+        // Updates and deletes go the same way.
+        let all = messages.find_many(Query::new()).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, row) in all.into_iter().enumerate() {
+            let messages = messages.clone();
+            tasks.spawn(async move {
+                if index % 2 == 0 {
+                    assert!(messages.delete(row.id).await.unwrap());
+                } else {
+                    let update = MessageUpdate {
+                        text: Some("edited".to_owned()),
+                        ..Default::default()
+                    };
+                    let updated = messages.update(row.id, update).await.unwrap().unwrap();
+                    assert_eq!(updated.text, "edited");
+                }
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.unwrap();
+        }
+        assert_eq!(
+            messages
+                .count(Query::new().filter("text", "edited"))
+                .await
+                .unwrap(),
+            stored / 2,
+            "{system:?}"
+        );
+        assert_eq!(
+            messages.count(Query::new()).await.unwrap(),
+            stored / 2,
+            "{system:?}"
+        );
+
+        // Closing applies what is queued; writes after it fail instead of hanging.
+        let pending = messages.create(message("last", None, Some(author.id)));
+        let (created, ()) = tokio::join!(pending, database.close());
+        let _ = created;
+        assert!(
+            messages
+                .create(message("too late", None, None))
+                .await
+                .is_err(),
+            "{system:?}: a write after close succeeded"
+        );
+    }
+}

@@ -215,29 +215,31 @@ impl<E: Entity> Table<E> {
         Ok(self.find_many(query.limit(1)).await?.into_iter().next())
     }
 
-    /// Inserts a row and returns it as stored (with generated id and defaults).
+    /// Inserts a row and returns it as stored (with generated id and defaults), once it is
+    /// committed. On SQLite, writes made at the same time from many tasks are committed together
+    /// by one writer connection (group commit); each still succeeds or fails on its own.
     pub async fn create(&self, new: E::New) -> Result<E, DbError> {
-        let mut pooled = self.database.acquire().await?;
+        let mut target = self.database.write_target().await?;
         let row = RowOps::new(E::schema())
-            .insert(&mut pooled.conn(), new.into_columns())
+            .insert(&mut target.conn(), new.into_columns())
             .await?;
         E::from_row(&row)
     }
 
     /// Writes the `Some` fields of `update` to the row with this id; `None` if there is no such row.
     pub async fn update(&self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
-        let mut pooled = self.database.acquire().await?;
+        let mut target = self.database.write_target().await?;
         let row = RowOps::new(E::schema())
-            .update(&mut pooled.conn(), id.into(), update.into_columns())
+            .update(&mut target.conn(), id.into(), update.into_columns())
             .await?;
         row.as_ref().map(E::from_row).transpose()
     }
 
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
-        let mut pooled = self.database.acquire().await?;
+        let mut target = self.database.write_target().await?;
         RowOps::new(E::schema())
-            .delete(&mut pooled.conn(), id.into())
+            .delete(&mut target.conn(), id.into())
             .await
     }
 

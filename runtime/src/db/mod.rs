@@ -10,6 +10,7 @@ mod migrate;
 mod schema;
 mod sql;
 mod value;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,7 +24,8 @@ pub use migrate::{MigrationError, MigrationReport, migrate};
 pub use schema::{ColumnDefault, ColumnSchema, ForeignKey, SqlType, TableSchema, quote_identifier};
 pub use value::{FromValue, Row, Value};
 
-pub(crate) use sql::{Pooled, RowOps};
+pub(crate) use sql::{Conn, Pooled, RowOps};
+use writer::SqliteWriter;
 
 /// Which database system the app runs on, from the spec's `db.system`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,11 +118,16 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool,
+    /// SQLite only: the group-commit writer that applies single-row writes made outside
+    /// transactions (see `writer.rs`).
+    writer: Option<SqliteWriter>,
 }
 
 impl Database {
     /// Connects to `sqlite://PATH` (creating the file, in WAL mode with `synchronous = NORMAL` and
-    /// foreign keys on) or to `postgres://...`.
+    /// foreign keys on) or to `postgres://...`. On SQLite it also starts the group-commit writer
+    /// on the current tokio runtime: one more connection that applies the single-row writes
+    /// of [`Table`] (outside transactions) in shared transactions.
     pub async fn connect(url: &str) -> Result<Database, DbError> {
         match DbSystem::from_url(url) {
             Some(DbSystem::Sqlite) => {
@@ -136,10 +143,12 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?;
+                let writer = SqliteWriter::start(&options).await?;
                 Ok(Database {
                     pool: Pool::Sqlite(pool),
+                    writer: Some(writer),
                 })
             }
             Some(DbSystem::Postgres) => {
@@ -151,6 +160,7 @@ impl Database {
                     .await?;
                 Ok(Database {
                     pool: Pool::Postgres(pool),
+                    writer: None,
                 })
             }
             None => Err(DbError::UnsupportedUrl {
@@ -211,12 +221,25 @@ impl Database {
         }
     }
 
-    /// Closes every connection, waiting for the ones in use to be returned.
+    /// Closes every connection, waiting for the ones in use to be returned and for queued
+    /// writes to be applied.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
+    }
+
+    /// Where a single-row write outside a transaction goes: SQLite's group-commit writer, or a
+    /// pooled PostgreSQL connection (PostgreSQL has no single-writer lock to queue on).
+    pub(crate) async fn write_target(&self) -> Result<WriteTarget<'_>, DbError> {
+        Ok(match &self.writer {
+            Some(writer) => WriteTarget::Writer(writer),
+            None => WriteTarget::Pooled(self.acquire().await?),
+        })
     }
 
     pub(crate) async fn acquire(&self) -> Result<Pooled, DbError> {
@@ -224,5 +247,20 @@ impl Database {
             Pool::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
             Pool::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
         })
+    }
+}
+
+/// See [`Database::write_target`].
+pub(crate) enum WriteTarget<'d> {
+    Writer(&'d SqliteWriter),
+    Pooled(Pooled),
+}
+
+impl WriteTarget<'_> {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            WriteTarget::Writer(writer) => Conn::SqliteWriter(writer),
+            WriteTarget::Pooled(pooled) => pooled.conn(),
+        }
     }
 }

@@ -7,16 +7,21 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row as _, Sqlite, SqliteConnection};
+use sqlx::{
+    Arguments as _, AssertSqlSafe, PgConnection, Postgres, Row as _, Sqlite, SqliteConnection,
+};
 
 use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
 use super::value::{Row, Value, format_timestamp};
+use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
 use super::{DbError, DbSystem, Order, Query as EntityQuery};
 
-/// A borrowed connection of either system, from a pool or inside a transaction.
+/// A borrowed connection of either system, from a pool or inside a transaction, or SQLite's
+/// group-commit writer (for single-row writes outside transactions).
 pub(crate) enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
+    SqliteWriter(&'c SqliteWriter),
 }
 
 /// A connection checked out of the pool for one operation.
@@ -44,7 +49,7 @@ pub(crate) struct Param {
 impl Conn<'_> {
     pub(crate) fn system(&self) -> DbSystem {
         match self {
-            Conn::Sqlite(_) => DbSystem::Sqlite,
+            Conn::Sqlite(_) | Conn::SqliteWriter(_) => DbSystem::Sqlite,
             Conn::Postgres(_) => DbSystem::Postgres,
         }
     }
@@ -53,8 +58,22 @@ impl Conn<'_> {
     pub(crate) async fn execute(&mut self, sql: &str, params: Vec<Param>) -> Result<u64, DbError> {
         match self {
             Conn::Sqlite(connection) => {
-                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                let query =
+                    sqlx::query_with(AssertSqlSafe(sql.to_owned()), sqlite_arguments(params)?);
                 Ok(query.execute(&mut **connection).await?.rows_affected())
+            }
+            Conn::SqliteWriter(writer) => {
+                match writer
+                    .write(
+                        sql.to_owned(),
+                        sqlite_arguments(params)?,
+                        WriteKind::Affected,
+                    )
+                    .await?
+                {
+                    WriteOutcome::Affected(count) => Ok(count),
+                    WriteOutcome::Rows(rows) => Ok(rows.len() as u64),
+                }
             }
             Conn::Postgres(connection) => {
                 let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
@@ -71,13 +90,6 @@ impl Conn<'_> {
         table: &TableSchema,
     ) -> Result<Vec<Row>, DbError> {
         match self {
-            Conn::Sqlite(connection) => {
-                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                let rows = query.fetch_all(&mut **connection).await?;
-                rows.iter()
-                    .map(|row| decode_sqlite_row(row, table))
-                    .collect()
-            }
             Conn::Postgres(connection) => {
                 let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
                 let rows = query.fetch_all(&mut **connection).await?;
@@ -85,6 +97,39 @@ impl Conn<'_> {
                     .map(|row| decode_postgres_row(row, table))
                     .collect()
             }
+            _ => self
+                .fetch_sqlite_rows(sql, params)
+                .await?
+                .iter()
+                .map(|row| decode_sqlite_row(row, table))
+                .collect(),
+        }
+    }
+
+    /// Runs a query on SQLite, through the connection or the writer; empty on PostgreSQL,
+    /// whose callers never come here.
+    async fn fetch_sqlite_rows(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Vec<SqliteRow>, DbError> {
+        let arguments = sqlite_arguments(params)?;
+        match self {
+            Conn::Sqlite(connection) => {
+                Ok(sqlx::query_with(AssertSqlSafe(sql.to_owned()), arguments)
+                    .fetch_all(&mut **connection)
+                    .await?)
+            }
+            Conn::SqliteWriter(writer) => {
+                match writer
+                    .write(sql.to_owned(), arguments, WriteKind::Rows)
+                    .await?
+                {
+                    WriteOutcome::Rows(rows) => Ok(rows),
+                    WriteOutcome::Affected(_) => Ok(Vec::new()),
+                }
+            }
+            Conn::Postgres(_) => Ok(Vec::new()),
         }
     }
 
@@ -95,19 +140,17 @@ impl Conn<'_> {
         params: Vec<Param>,
     ) -> Result<i64, DbError> {
         match self {
-            Conn::Sqlite(connection) => {
-                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                Ok(query
-                    .fetch_one(&mut **connection)
-                    .await?
-                    .try_get::<i64, _>(0)?)
-            }
             Conn::Postgres(connection) => {
                 let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
                 Ok(query
                     .fetch_one(&mut **connection)
                     .await?
                     .try_get::<i64, _>(0)?)
+            }
+            _ => {
+                let rows = self.fetch_sqlite_rows(sql, params).await?;
+                let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+                Ok(row.try_get::<i64, _>(0)?)
             }
         }
     }
@@ -119,9 +162,20 @@ impl Conn<'_> {
         params: Vec<Param>,
     ) -> Result<Vec<Vec<Option<String>>>, DbError> {
         match self {
-            Conn::Sqlite(connection) => {
-                let query = bind_all_sqlite(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
                 let rows = query.fetch_all(&mut **connection).await?;
+                rows.iter()
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|index| row.try_get::<Option<String>, _>(index))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(DbError::from)
+                    })
+                    .collect()
+            }
+            _ => {
+                let rows = self.fetch_sqlite_rows(sql, params).await?;
                 rows.iter()
                     .map(|row| {
                         (0..row.len())
@@ -132,18 +186,6 @@ impl Conn<'_> {
                                         .map(|number| number.map(|number| number.to_string()))
                                 })
                             })
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(DbError::from)
-                    })
-                    .collect()
-            }
-            Conn::Postgres(connection) => {
-                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                let rows = query.fetch_all(&mut **connection).await?;
-                rows.iter()
-                    .map(|row| {
-                        (0..row.len())
-                            .map(|index| row.try_get::<Option<String>, _>(index))
                             .collect::<Result<Vec<_>, _>>()
                             .map_err(DbError::from)
                     })
@@ -166,24 +208,24 @@ fn coerce(value: Value, sql_type: SqlType) -> Value {
     }
 }
 
-fn bind_all_sqlite(
-    mut query: Query<'static, Sqlite, SqliteArguments>,
-    params: Vec<Param>,
-) -> Query<'static, Sqlite, SqliteArguments> {
+/// The SQLite arguments for `params`, in order.
+fn sqlite_arguments(params: Vec<Param>) -> Result<SqliteArguments, DbError> {
+    let mut arguments = SqliteArguments::default();
     for param in params {
-        query = match coerce(param.value, param.sql_type) {
-            Value::Null => query.bind(None::<String>),
-            Value::Bool(flag) => query.bind(flag),
-            Value::Int(number) => query.bind(number),
-            Value::Float(number) => query.bind(number),
-            Value::Text(text) => query.bind(text),
+        let added = match coerce(param.value, param.sql_type) {
+            Value::Null => arguments.add(None::<String>),
+            Value::Bool(flag) => arguments.add(flag),
+            Value::Int(number) => arguments.add(number),
+            Value::Float(number) => arguments.add(number),
+            Value::Text(text) => arguments.add(text),
             // Timestamps are stored as fixed-width RFC 3339 text so that text order is time order.
-            Value::DateTime(timestamp) => query.bind(format_timestamp(&timestamp)),
-            Value::Json(document) => query.bind(document.to_string()),
-            Value::Bytes(bytes) => query.bind(bytes),
+            Value::DateTime(timestamp) => arguments.add(format_timestamp(&timestamp)),
+            Value::Json(document) => arguments.add(document.to_string()),
+            Value::Bytes(bytes) => arguments.add(bytes),
         };
+        added.map_err(sqlx::Error::Encode)?;
     }
-    query
+    Ok(arguments)
 }
 
 fn bind_all_postgres(
