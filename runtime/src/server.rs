@@ -266,7 +266,10 @@ impl Server {
             router =
                 router.fallback_service(ServeDir::new(&directory).fallback(ServeFile::new(index)));
         }
-        let mut router = router.layer(socket_layer);
+        let mut router = router
+            .layer(socket_layer)
+            // Outside the Socket.IO layer, so Engine.IO stores the compact copy.
+            .layer(tower::util::MapRequestLayer::new(compact_socket_request));
         if let Some(cors) = cors_layer(&config.cors_origins) {
             router = router.layer(cors);
         }
@@ -342,6 +345,72 @@ impl BoundServer {
         state.database.close().await;
         tracing::info!("server stopped");
         Ok(())
+    }
+}
+
+/// Copies the URI and headers of a Socket.IO request into allocations of their own.
+///
+/// hyper parses a request without copying: the URI and every header value are slices of the
+/// connection's 8 KiB read buffer. Engine.IO keeps the parts of the request that opened a
+/// session for the session's whole life (`socket.req_parts()`), and with them that buffer:
+/// about 8 KiB per idle connection (BENCHMARKS.md). The copies hold only the bytes they need.
+fn compact_socket_request<B>(request: axum::http::Request<B>) -> axum::http::Request<B> {
+    if !request.uri().path().starts_with("/socket.io") {
+        return request;
+    }
+    let (mut parts, body) = request.into_parts();
+    if let Ok(uri) = axum::http::Uri::try_from(parts.uri.to_string()) {
+        parts.uri = uri;
+    }
+    let headers = std::mem::take(&mut parts.headers);
+    let mut compact = axum::http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let name = axum::http::HeaderName::from_bytes(name.as_str().as_bytes())
+            .unwrap_or_else(|_| name.clone());
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        compact.append(name, copy);
+    }
+    parts.headers = compact;
+    axum::http::Request::from_parts(parts, body)
+}
+
+/// The environment variable that sets how many threads run the server's tasks.
+pub const WORKER_THREADS_VARIABLE: &str = "APPC_WORKER_THREADS";
+
+/// The tokio runtime the generated `main` runs the server on.
+///
+/// `APPC_WORKER_THREADS` sets the number of worker threads; by default there is one per core the
+/// process may use (which `taskset` or a container's CPU set limits). With one thread the
+/// runtime is single-threaded: on one core the multi-threaded scheduler only adds wake-ups
+/// across threads (measured in BENCHMARKS.md). Database drivers and blocking work (password
+/// hashing) keep their own threads either way.
+pub fn async_runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
+    let threads = match std::env::var(WORKER_THREADS_VARIABLE) {
+        Ok(value) => worker_threads_from(&value)?,
+        Err(_) => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+    };
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
+fn worker_threads_from(value: &str) -> Result<usize, std::io::Error> {
+    match value.trim().parse::<usize>() {
+        Ok(threads) if threads > 0 => Ok(threads),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{WORKER_THREADS_VARIABLE} is `{value}`; set it to a number of threads of at least 1, or unset it for one per core"
+            ),
+        )),
     }
 }
 
@@ -425,5 +494,82 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::http::{HeaderName, Request, Uri};
+
+    fn points_into(buffer: &Bytes, bytes: &[u8]) -> bool {
+        let start = buffer.as_ptr() as usize;
+        let address = bytes.as_ptr() as usize;
+        address >= start && address < start + buffer.len()
+    }
+
+    /// A request as hyper hands it over: URI and header values are slices of one read buffer.
+    fn request_sharing(buffer: &Bytes, path: &str) -> Request<()> {
+        let text = std::str::from_utf8(buffer).unwrap();
+        let path_start = text.find(path).unwrap();
+        let value_start = text.find("websocket").unwrap();
+        let uri =
+            Uri::from_maybe_shared(buffer.slice(path_start..path_start + path.len())).unwrap();
+        let value =
+            HeaderValue::from_maybe_shared(buffer.slice(value_start..value_start + 9)).unwrap();
+        let mut request = Request::builder().uri(uri).body(()).unwrap();
+        request.headers_mut().insert(header::UPGRADE, value.clone());
+        request
+            .headers_mut()
+            .insert(HeaderName::from_static("x-custom"), value);
+        request
+    }
+
+    #[test]
+    fn socket_requests_stop_sharing_the_connection_read_buffer() {
+        let path = "/socket.io/?EIO=4&transport=websocket";
+        let buffer = Bytes::from(format!("GET {path} HTTP/1.1\r\nupgrade: websocket\r\n\r\n"));
+        let request = request_sharing(&buffer, path);
+        assert!(points_into(&buffer, request.uri().path().as_bytes()));
+        assert!(points_into(
+            &buffer,
+            request.headers()[header::UPGRADE].as_bytes()
+        ));
+
+        let compact = compact_socket_request(request);
+        assert_eq!(compact.uri().to_string(), path);
+        assert!(!points_into(&buffer, compact.uri().path().as_bytes()));
+        for name in [header::UPGRADE.as_str(), "x-custom"] {
+            let value = &compact.headers()[name];
+            assert_eq!(value, "websocket");
+            assert!(
+                !points_into(&buffer, value.as_bytes()),
+                "{name} still shares the buffer"
+            );
+        }
+    }
+
+    #[test]
+    fn other_requests_are_left_alone() {
+        let path = "/auth/login";
+        let buffer = Bytes::from(format!(
+            "POST {path} HTTP/1.1\r\nupgrade: websocket\r\n\r\n"
+        ));
+        let request = compact_socket_request(request_sharing(&buffer, path));
+        assert!(points_into(&buffer, request.uri().path().as_bytes()));
+    }
+
+    #[test]
+    fn worker_threads_must_be_a_positive_number() {
+        assert_eq!(worker_threads_from("4").unwrap(), 4);
+        assert_eq!(worker_threads_from(" 1 ").unwrap(), 1);
+        for bad in ["0", "-2", "many", ""] {
+            let error = worker_threads_from(bad).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("APPC_WORKER_THREADS is `{bad}`; set it to")),
+                "{error}"
+            );
+        }
     }
 }

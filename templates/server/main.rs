@@ -2,7 +2,7 @@
 //! on every build).
 //!
 //! It reads its configuration from the environment (`PORT`, `HOST`, `DATABASE_URL`,
-//! `JWT_SECRET`, `CORS_ORIGINS`), creates or updates the database schema, and serves the app's
+//! `JWT_SECRET`, `CORS_ORIGINS`, `APPC_WORKER_THREADS`), creates or updates the database schema, and serves the app's
 //! HTTP routes and Socket.IO namespaces until SIGTERM or Ctrl-C. The typed API that the team's
 //! code uses is in [`app`].
 
@@ -14,9 +14,20 @@ pub mod app;
 pub mod {{ module.name }};
 {%- endfor %}
 
-#[::appc_runtime::tokio::main(crate = "::appc_runtime::tokio")]
-async fn main() -> ::std::process::ExitCode {
+fn main() -> ::std::process::ExitCode {
     ::appc_runtime::init_tracing();
+    // One worker thread per core by default, or `APPC_WORKER_THREADS`; a single thread runs
+    // tokio's single-threaded scheduler.
+    match ::appc_runtime::server::async_runtime() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            ::std::eprintln!("error: {error}");
+            ::std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ::std::process::ExitCode {
     let defaults = ::appc_runtime::config::ConfigDefaults::new(".appc")
         .db_system(::appc_runtime::db::DbSystem::{{ db_system }});
     let config = match ::appc_runtime::config::Config::from_env(defaults) {

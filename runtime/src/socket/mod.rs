@@ -129,6 +129,7 @@ impl SocketSettings {
             // of broadcasts 1.26 M of 2 M deliveries were lost to slow readers (BENCHMARKS.md).
             // The queue grows only when a client reads slowly, so idle memory does not change.
             .max_buffer_size(SOCKET_PACKET_QUEUE_LENGTH)
+            .ws_read_buffer_size(WEBSOCKET_READ_BUFFER_SIZE)
             .max_payload(self.max_payload)
             .ping_interval(self.ping_interval)
             .ping_timeout(self.ping_timeout)
@@ -149,6 +150,12 @@ impl SocketSettings {
 
 /// How many outgoing packets each socket may have queued before emits to it fail.
 const SOCKET_PACKET_QUEUE_LENGTH: usize = 65_536;
+
+/// The initial size of each WebSocket connection's read buffer (tungstenite's default is 4 KiB).
+/// It is held for the life of every connection, idle or not, while Socket.IO frames from
+/// clients are mostly far smaller; a larger frame grows the buffer as needed. 1 KiB saves
+/// 3 KiB per connection (BENCHMARKS.md).
+const WEBSOCKET_READ_BUFFER_SIZE: usize = 1024;
 
 /// The room every authenticated socket of a user joins.
 pub fn user_room(user_id: &UserId) -> String {
