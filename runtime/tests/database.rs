@@ -765,3 +765,52 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
         );
     }
 }
+
+/// A write that fails for a reason other than a constraint (here: its table was never created)
+/// makes SQLite's group-commit writer roll its batch back and apply the other writes one by one;
+/// each of them must then be stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_does_not_lose_or_repeat_the_others() {
+    let (databases, _directory) = fresh_databases().await;
+    for database in databases {
+        let system = database.system();
+        // Only the user table exists, so every message insert fails with "no such table".
+        migrate(&database, &[User::schema()]).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for index in 0..300 {
+            let database = database.clone();
+            tasks.spawn(async move {
+                if index % 3 == 0 {
+                    let created = database
+                        .table::<Message>()
+                        .create(message("nowhere", None, None))
+                        .await;
+                    (index, created.map(|_| ()))
+                } else {
+                    let created = database
+                        .table::<User>()
+                        .create(user(&format!("user {index}")))
+                        .await;
+                    (index, created.map(|_| ()))
+                }
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (index, outcome) = joined.unwrap();
+            if index % 3 == 0 {
+                assert!(outcome.is_err(), "{system:?}: message {index} was stored");
+            } else {
+                outcome.unwrap_or_else(|error| panic!("{system:?}: user {index} failed: {error}"));
+            }
+        }
+        let users = database.table::<User>();
+        assert_eq!(users.count(Query::new()).await.unwrap(), 200, "{system:?}");
+        for index in (0..300).filter(|index| index % 3 != 0) {
+            let stored = users
+                .count(Query::new().filter("username", format!("user {index}")))
+                .await
+                .unwrap();
+            assert_eq!(stored, 1, "{system:?}: user {index} stored {stored} times");
+        }
+    }
+}
