@@ -16,17 +16,23 @@
 //! use appc_runtime::config::{Config, ConfigDefaults};
 //! use appc_runtime::server::Server;
 //!
-//! #[tokio::main]
-//! async fn main() {
+//! fn main() {
 //!     appc_runtime::init_tracing();
-//!     let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
+//!     // One worker thread per usable core, or `APPC_WORKER_THREADS`.
+//!     let runtime = appc_runtime::server::async_runtime().unwrap_or_else(|error| {
 //!         eprintln!("error: {error}");
 //!         std::process::exit(1);
 //!     });
-//!     if let Err(error) = Server::new(config).serve().await {
-//!         eprintln!("error: {error}");
-//!         std::process::exit(1);
-//!     }
+//!     runtime.block_on(async {
+//!         let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
+//!             eprintln!("error: {error}");
+//!             std::process::exit(1);
+//!         });
+//!         if let Err(error) = Server::new(config).serve().await {
+//!             eprintln!("error: {error}");
+//!             std::process::exit(1);
+//!         }
+//!     });
 //! }
 //! ```
 
