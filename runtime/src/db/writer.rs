@@ -142,18 +142,12 @@ async fn run(mut connection: SqliteConnection, mut receiver: mpsc::Receiver<Mess
 
 /// Applies every request of `batch` (emptying it) and answers each caller.
 async fn apply_batch(connection: &mut SqliteConnection, batch: &mut Vec<WriteRequest>) {
-    match batch.len() {
-        0 => {}
+    if batch.len() > 1 {
+        apply_in_one_transaction(connection, batch).await;
+    } else {
         // A lone write needs no explicit transaction: autocommit is one commit too, with two
         // round trips fewer.
-        1 => {
-            let request = batch.pop().expect("the batch holds one request");
-            let outcome = run_statement(connection, request.sql, request.arguments, request.kind)
-                .await
-                .map_err(DbError::from);
-            let _ = request.reply.send(outcome);
-        }
-        _ => apply_in_one_transaction(connection, batch).await,
+        apply_one_by_one(connection, batch.drain(..).map(Pending::Unsent)).await;
     }
 }
 
