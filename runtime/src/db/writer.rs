@@ -110,32 +110,38 @@ impl SqliteWriter {
 async fn run(mut connection: SqliteConnection, mut receiver: mpsc::Receiver<Message>) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut close_replies = Vec::new();
     while receiver.recv_many(&mut messages, MAX_BATCH).await > 0 {
-        let mut close_reply = None;
-        for message in messages.drain(..) {
-            match message {
-                Message::Write(request) => batch.push(request),
-                // Writes queued after a close are not accepted: the receiver is closed below.
-                Message::Close(reply) => {
-                    close_reply = Some(reply);
-                    break;
-                }
+        sort_messages(messages.drain(..), &mut batch, &mut close_replies);
+        if !close_replies.is_empty() {
+            // No write is accepted after this point; every write already queued is applied.
+            receiver.close();
+            while let Ok(message) = receiver.try_recv() {
+                sort_messages(std::iter::once(message), &mut batch, &mut close_replies);
             }
         }
         apply_batch(&mut connection, &mut batch).await;
-        if let Some(reply) = close_reply {
-            receiver.close();
-            while let Ok(message) = receiver.try_recv() {
-                if let Message::Write(request) = message {
-                    batch.push(request);
-                }
-            }
-            apply_batch(&mut connection, &mut batch).await;
+        if !close_replies.is_empty() {
             if let Err(error) = connection.close().await {
                 tracing::debug!(%error, "closing the SQLite writer connection failed");
             }
-            let _ = reply.send(());
+            for reply in close_replies {
+                let _ = reply.send(());
+            }
             return;
+        }
+    }
+}
+
+fn sort_messages(
+    messages: impl Iterator<Item = Message>,
+    batch: &mut Vec<WriteRequest>,
+    close_replies: &mut Vec<oneshot::Sender<()>>,
+) {
+    for message in messages {
+        match message {
+            Message::Write(request) => batch.push(request),
+            Message::Close(reply) => close_replies.push(reply),
         }
     }
 }
