@@ -258,6 +258,9 @@ struct RouterTsx {
     imports: Vec<String>,
     root_component: Option<String>,
     routes: Vec<RouteView>,
+    /// Whether the spec declares React Router's catch-all `*` itself (then it replaces the
+    /// generated not-found route).
+    has_catch_all: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -310,6 +313,7 @@ impl RouterTsx {
             imports,
             root_component,
             routes,
+            has_catch_all: spec.routes.iter().any(|route| route.path == "*"),
         }
     }
 }

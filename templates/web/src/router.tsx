@@ -17,13 +17,17 @@ export const router = createBrowserRouter([
 {%- for route in routes %}
       { path: {{ route.path_literal }}, element: {{ route.element }} },
 {%- endfor %}
+{%- if !has_catch_all %}
       { path: '*', element: <appc.NotFound /> },
+{%- endif %}
     ],
   },
 {%- else %}
 {%- for route in routes %}
   { path: {{ route.path_literal }}, element: {{ route.element }} },
 {%- endfor %}
+{%- if !has_catch_all %}
   { path: '*', element: <appc.NotFound /> },
+{%- endif %}
 {%- endif %}
 ]);
