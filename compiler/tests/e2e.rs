@@ -332,6 +332,23 @@ fn the_chat_binary_serves_its_web_client_with_a_fallback_for_client_routes() {
     server.stop();
 }
 
+/// The generated SDK in a real browser: the uppercase page (`useSocket` with the typed handshake,
+/// `useSocketListener`, the msgpack parser) in Debian's chromium, driven by playwright-core.
+#[test]
+fn uppercase_page_echoes_in_a_real_browser_through_the_generated_sdk() {
+    let binary = built_example("uppercase");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    assert!(
+        e2e_scripts_dir()
+            .join("node_modules/playwright-core")
+            .is_dir(),
+        "playwright-core is missing; run `npm ci --prefix tests/e2e` first"
+    );
+    run_scenario(&server, "browser_uppercase.mjs", &[]);
+    server.stop();
+}
+
 #[test]
 fn generated_rust_is_rustfmt_clean_and_a_second_build_rewrites_nothing() {
     built_example("chat");

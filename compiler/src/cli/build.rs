@@ -1,5 +1,6 @@
-//! `appc build`: check the spec, generate the server, compile it with cargo and place the binary
-//! at `<project>/.appc/build/server`.
+//! `appc build`: check the spec, generate the server, build the web client when the spec has
+//! pages (see [`web`](super::web)), compile the server with cargo and place the binary at
+//! `<project>/.appc/build/server`.
 //!
 //! This is where generation meets the disk and processes: generated Rust is formatted with
 //! rustfmt, files are written only when their contents changed (so cargo rebuilds only what a
