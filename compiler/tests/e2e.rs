@@ -317,7 +317,7 @@ fn the_server_creates_its_schema_on_first_start_only() {
 }
 
 #[test]
-fn the_chat_binary_serves_its_web_client_with_a_fallback_for_client_routes() {
+fn the_chat_binary_alone_serves_its_embedded_web_client_with_a_fallback_for_client_routes() {
     let binary = built_example("chat");
     let web = repository_root().join("examples/chat/.appc/build/web");
     assert!(
@@ -325,9 +325,12 @@ fn the_chat_binary_serves_its_web_client_with_a_fallback_for_client_routes() {
         "appc build bundled the web client into {}",
         web.display()
     );
-    // The server starts in a temporary folder: it finds the bundle beside its binary.
+    // The binary alone, copied to a temporary folder without the bundle: it carries the web
+    // client inside (one file is the whole app).
     let data = tempfile::tempdir().unwrap();
-    let server = RunningServer::start(&binary, data.path());
+    let alone = data.path().join("chat-server");
+    std::fs::copy(&binary, &alone).unwrap();
+    let server = RunningServer::start(&alone, data.path());
     run_scenario(&server, "web.mjs", &["serves", "Chat"]);
     server.stop();
 }

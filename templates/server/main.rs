@@ -7,6 +7,9 @@
 //! code uses is in [`app`].
 
 pub mod app;
+{%- if web_client %}
+mod appc_web_client;
+{%- endif %}
 {%- for module in team_modules %}
 
 /// The team's `{{ module.file }}`, compiled as it is.
@@ -42,7 +45,18 @@ async fn main() -> ::std::process::ExitCode {
 {%- for module in namespace_modules %}
         .namespace_with_state(app::{{ module }}::namespace)
 {%- endfor %}
-        .static_dir(web_dir());
+        ;
+{%- if web_client %}
+    // The web client embedded in the binary; without one (a build that had no bundle yet), the
+    // bundle on disk.
+    let server = if appc_web_client::is_embedded() {
+        server.routes(|router| router.fallback(appc_web_client::serve))
+    } else {
+        server.static_dir(web_dir())
+    };
+{%- else %}
+    let server = server.static_dir(web_dir());
+{%- endif %}
     match server.serve().await {
         Ok(()) => ::std::process::ExitCode::SUCCESS,
         Err(error) => {

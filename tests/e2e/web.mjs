@@ -40,6 +40,12 @@ const scenarios = {
     assert.equal(bundle.status, 200, `${script[1]} answers`);
     assert.match(bundle.type, /javascript/);
     assert.ok(bundle.body.length > 1000, "the bundle holds the app");
+    // Hashed assets never change, so browsers may keep them; index.html is always revalidated.
+    const headers = (await fetch(new URL(script[1], url))).headers;
+    assert.match(headers.get("cache-control") ?? "", /immutable/);
+    assert.equal((await fetch(new URL("/", url))).headers.get("cache-control"), "no-cache");
+    const post = await fetch(new URL("/login", url), { method: "POST" });
+    assert.equal(post.status, 405, "only GET and HEAD reach the web client");
 
     // The server's own routes are not swallowed by the fallback.
     const me = await get("/auth/me");
