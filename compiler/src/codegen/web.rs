@@ -126,7 +126,6 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 app_name: app_name.clone(),
                 has_auth,
                 msgpack,
-                type_imports: web_socket_type_imports(&namespaces),
                 default_path: first.path_literal.clone(),
                 default_path_text: first.path.clone(),
                 namespaces: namespaces.clone(),
@@ -472,26 +471,12 @@ impl NamespaceView {
     }
 }
 
-/// The names `webSocket.ts` imports from `./types`: every event map and handshake type.
-fn web_socket_type_imports(namespaces: &[NamespaceView]) -> Vec<String> {
-    let mut names = BTreeSet::new();
-    for namespace in namespaces {
-        names.insert(namespace.server_to_client.clone());
-        names.insert(namespace.client_to_server.clone());
-        if let Some(handshake) = &namespace.handshake {
-            names.insert(handshake.clone());
-        }
-    }
-    names.into_iter().collect()
-}
-
 #[derive(Template)]
 #[template(path = "web/src/appc/webSocket.ts", escape = "none")]
 struct WebSocketTs {
     app_name: String,
     has_auth: bool,
     msgpack: bool,
-    type_imports: Vec<String>,
     default_path: String,
     default_path_text: String,
     namespaces: Vec<NamespaceView>,

@@ -14,11 +14,8 @@ import * as msgpackParser from 'socket.io-msgpack-parser';
 {%- if has_auth %}
 import { getAuthToken, onAuthTokenChange } from './auth';
 {%- endif %}
-import type {
-{%- for name in type_imports %}
-  {{ name }},
-{%- endfor %}
-} from './types';
+// Qualified (`types.Visitor`), so that no name of the spec can clash with this module's own.
+import type * as types from './types';
 
 /**
  * Where a socket stands. `reconnecting`: the connection dropped (or could not be made) and the
@@ -50,11 +47,11 @@ export interface Namespaces {
 {%- for namespace in namespaces %}
   /** {{ namespace.title }}. */
   {{ namespace.path_literal }}: {
-    serverToClient: {{ namespace.server_to_client }};
-    clientToServer: {{ namespace.client_to_server }};
+    serverToClient: types.{{ namespace.server_to_client }};
+    clientToServer: types.{{ namespace.client_to_server }};
 {%- if let Some(handshake) = namespace.handshake %}
     /** `handshake` is sent on every connection; the server refuses the socket without it. */
-    options: SocketOptions & { handshake?: {{ handshake }} };
+    options: SocketOptions & { handshake?: types.{{ handshake }} };
 {%- else %}
     options: SocketOptions;
 {%- endif %}
