@@ -7,6 +7,9 @@
 //! code uses is in [`app`].
 
 pub mod app;
+{%- if web_client %}
+mod appc_web_client;
+{%- endif %}
 {%- for module in team_modules %}
 
 /// The team's `{{ module.file }}`, compiled as it is.
@@ -53,12 +56,36 @@ async fn serve() -> ::std::process::ExitCode {
 {%- for module in namespace_modules %}
         .namespace_with_state(app::{{ module }}::namespace)
 {%- endfor %}
-        .static_dir(".appc/build/web");
+        ;
+{%- if web_client %}
+    // The web client embedded in the binary; without one (a build that had no bundle yet), the
+    // bundle on disk.
+    let server = if appc_web_client::is_embedded() {
+        server.routes(|router| router.fallback(appc_web_client::serve))
+    } else {
+        server.static_dir(web_dir())
+    };
+{%- else %}
+    let server = server.static_dir(web_dir());
+{%- endif %}
     match server.serve().await {
         Ok(()) => ::std::process::ExitCode::SUCCESS,
         Err(error) => {
             ::std::eprintln!("error: {error}");
             ::std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The web client that `appc build` bundled: `web/` beside this binary (`appc build` puts both in
+/// `.appc/build/`), so the binary serves it from any working folder; otherwise (a binary run
+/// from cargo's target folder) `.appc/build/web` under the working folder.
+fn web_dir() -> ::std::path::PathBuf {
+    let beside_binary = ::std::env::current_exe()
+        .ok()
+        .and_then(|executable| executable.parent().map(|folder| folder.join("web")));
+    match beside_binary {
+        ::std::option::Option::Some(folder) if folder.is_dir() => folder,
+        _ => ::std::path::PathBuf::from(".appc/build/web"),
     }
 }

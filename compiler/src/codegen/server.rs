@@ -1,6 +1,7 @@
 //! The server generator: from the IR, the cargo workspace in `.appc/out/` and the server crate in
 //! `.appc/out/server/` (its `Cargo.toml`, `main.rs`, and the `crate::app` module with entities,
-//! records and one typed socket module per namespace).
+//! records and one typed socket module per namespace; with pages, a build script that embeds the
+//! bundled web client and the module that serves it).
 //!
 //! Each item kind has one askama template in `templates/server/`; this module only builds their
 //! view models (plain strings and lists, computed with [`rust_names`](super::rust_names)).
@@ -11,6 +12,7 @@ use super::rust_names::{
     ENTITIES_MODULE, TYPES_MODULE, escape_keyword, payload_type, scalar_type, snake_identifier,
     sql_type, string_literal,
 };
+use super::web;
 use crate::analysis::ir::{
     AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
     RecordType,
@@ -84,6 +86,20 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&namespace),
         ));
     }
+    if web::has_web_client(spec) {
+        // The bundled web client goes into the binary: a build script lists its files.
+        let app_name = spec.app.name.clone();
+        files.push(GeneratedFile::new(
+            format!("{SERVER_DIR}/build.rs"),
+            render(&BuildScript {
+                app_name: app_name.clone(),
+            }),
+        ));
+        files.push(GeneratedFile::new(
+            format!("{SERVER_DIR}/src/appc_web_client.rs"),
+            render(&WebClientModule { app_name }),
+        ));
+    }
     files.extend(runtime_bundle::runtime_files());
     files
 }
@@ -105,6 +121,18 @@ fn render(template: &impl Template) -> String {
     template
         .render()
         .unwrap_or_else(|error| panic!("a server template failed to render: {error}"))
+}
+
+#[derive(Template)]
+#[template(path = "server/build.rs", escape = "none")]
+struct BuildScript {
+    app_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "server/web_client.rs", escape = "none")]
+struct WebClientModule {
+    app_name: String,
 }
 
 #[derive(Template)]
@@ -142,6 +170,8 @@ struct MainRs {
     db_system: &'static str,
     encoding: &'static str,
     namespace_modules: Vec<String>,
+    /// Whether the app has a web client, which the binary embeds and serves.
+    web_client: bool,
 }
 
 impl MainRs {
@@ -189,6 +219,7 @@ impl MainRs {
                 .iter()
                 .map(|namespace| namespace.module.clone())
                 .collect(),
+            web_client: web::has_web_client(spec),
         }
     }
 }
