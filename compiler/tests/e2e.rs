@@ -2,8 +2,11 @@
 //! free port with a temporary SQLite database, and node scripts drive it with the real
 //! `socket.io-client` (tests/e2e/*.mjs), over WebSocket and HTTP long-polling.
 //!
+//! The chat's web pages are also driven in a real browser: Debian's chromium (`/usr/bin/chromium`)
+//! through playwright-core (tests/e2e/browser_chat.mjs).
+//!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
-//! it). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
+//! it, and installs chromium when it is missing). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
 //! compiled dependencies (scripts/test.sh does that too).
 
 use std::net::TcpListener;
@@ -17,6 +20,13 @@ const JWT_SECRET: &str = "e2e-secret-0123456789abcdef0123456789abcdef";
 
 /// How long one node scenario may take before it is killed and the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the browser scenario may take: starting chromium and several page loads are slower
+/// than socket.io-client alone.
+const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Debian's chromium, the only browser the tests use (they never download one).
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,13 +104,20 @@ struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `binary` with `database` and waits until it accepts connections.
+    /// Starts `binary` in `data_dir`, with its SQLite database there, and waits until it
+    /// accepts connections.
     fn start(binary: &Path, data_dir: &Path) -> RunningServer {
+        RunningServer::start_in(binary, data_dir, data_dir)
+    }
+
+    /// Like [`RunningServer::start`], but runs the binary in `working_dir`: the project folder,
+    /// from which the server serves the web client (`.appc/build/web`).
+    fn start_in(binary: &Path, data_dir: &Path, working_dir: &Path) -> RunningServer {
         let port = free_port();
         let log_path = data_dir.join(format!("server-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("the log file can be created");
         let child = Command::new(binary)
-            .current_dir(data_dir)
+            .current_dir(working_dir)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env(
@@ -178,11 +195,35 @@ fn free_port() -> u16 {
 /// Runs `node tests/e2e/<script> <url> <args...>` and fails the test with its output (and the
 /// server's log) unless it passes within [`SCENARIO_TIMEOUT`].
 fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
-    let scripts = e2e_scripts_dir();
+    assert_e2e_package_installed("socket.io-client");
+    run_node_script(server, script, args, SCENARIO_TIMEOUT);
+}
+
+/// Runs a playwright-core script of `tests/e2e` against the server in Debian's chromium, within
+/// [`BROWSER_SCENARIO_TIMEOUT`]. A missing chromium fails the test: it is never skipped.
+fn run_browser_scenario(server: &RunningServer, script: &str) {
     assert!(
-        scripts.join("node_modules/socket.io-client").is_dir(),
-        "the e2e node packages are missing; run `npm ci --prefix tests/e2e` (or `bash scripts/test.sh`) first"
+        Path::new(CHROMIUM).is_file(),
+        "the browser tests need Debian's chromium at {CHROMIUM}; install it with `apt-get install chromium` (scripts/test.sh does it)"
     );
+    assert_e2e_package_installed("playwright-core");
+    run_node_script(server, script, &[], BROWSER_SCENARIO_TIMEOUT);
+}
+
+fn assert_e2e_package_installed(package: &str) {
+    assert!(
+        e2e_scripts_dir()
+            .join("node_modules")
+            .join(package)
+            .is_dir(),
+        "the e2e node package {package} is missing; run `npm ci --prefix tests/e2e` (or `bash scripts/test.sh`) first"
+    );
+}
+
+/// Runs `node tests/e2e/<script> <url> <args...>` and fails the test with its output (and the
+/// server's log) unless it passes within `timeout`.
+fn run_node_script(server: &RunningServer, script: &str, args: &[&str], timeout: Duration) {
+    let scripts = e2e_scripts_dir();
     let mut child = Command::new("node")
         .arg(scripts.join(script))
         .arg(&server.url)
@@ -192,7 +233,7 @@ fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("node runs; install Node.js 18 or later");
-    let deadline = Instant::now() + SCENARIO_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().expect("node can be waited for") {
             break status;
@@ -200,7 +241,7 @@ fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("node {script} {args:?} did not finish within {SCENARIO_TIMEOUT:?}");
+            panic!("node {script} {args:?} did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -224,6 +265,22 @@ fn chat_logged_in_and_anonymous_clients_see_each_others_messages() {
     for transport in TRANSPORTS {
         run_scenario(&server, "chat.mjs", &["conversation", transport]);
     }
+    server.stop();
+}
+
+#[test]
+fn chat_pages_work_in_a_real_browser_for_two_users_and_after_logout() {
+    let binary = built_example("chat");
+    let project = repository_root().join("examples/chat");
+    let index = project.join(".appc/build/web/index.html");
+    assert!(
+        index.is_file(),
+        "appc build wrote no web client at {}",
+        index.display()
+    );
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start_in(&binary, data.path(), &project);
+    run_browser_scenario(&server, "browser_chat.mjs");
     server.stop();
 }
 
