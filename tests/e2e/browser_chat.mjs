@@ -146,6 +146,13 @@ async function scenario(browser) {
   await expectConnected(bobPage);
   await expectText(bobPage.getByTestId("current-user"), "bob");
 
+  // Leaving the chat and coming back within the app (the shared socket stays open) shows the
+  // history again.
+  await alicePage.getByRole("link", { name: "Sign up", exact: true }).click();
+  await alicePage.getByRole("link", { name: "Chat", exact: true }).click();
+  await waitFor(async () => (await messagesOf(alicePage)).length === 3, "the history after returning to the chat");
+  await expectConnected(alicePage);
+
   // Logging back in shows inline errors for a wrong password, then succeeds.
   await alicePage.getByRole("link", { name: "Log in", exact: true }).click();
   await alicePage.getByLabel("Username", { exact: true }).fill("alice");

@@ -16,10 +16,20 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 };
 
 export function MainPage() {
-  const { socket, status } = useSocket();
+  const { socket, status, refreshAuthToken } = useSocket();
   const { user } = useAuth();
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [draft, setDraft] = useState("");
+
+  // The socket is shared by the whole app and outlives this page. When the page opens again on a
+  // socket that is already connected (after a visit to the login page, say), the history went to
+  // the earlier page: reconnecting asks the server for it again, as Wasp does on mount.
+  useEffect(() => {
+    if (socket.connected) {
+      refreshAuthToken();
+    }
+    // Only on mount: later reconnections bring their own history.
+  }, []);
 
   // The server sends the latest messages on every (re)connection, so the history replaces the
   // list instead of being added to it: a reconnection never shows a message twice.
