@@ -9,6 +9,7 @@
 
 use super::check::locate_spec;
 use super::disk_files::DiskFiles;
+use super::web;
 use super::write::write_generated;
 use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
 use crate::analysis;
@@ -88,6 +89,12 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         summary.unchanged
     );
 
+    // The web client first: type errors in the team's pages show up in seconds, before cargo's
+    // longer work.
+    if let Some(outcome) = web_client(&project_root, &spec, color)? {
+        return Ok(outcome);
+    }
+
     let profile = if args.debug { "debug" } else { "release" };
     stage(
         color,
@@ -141,8 +148,35 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Writes, type-checks and bundles the web client when the app has pages. Returns the outcome
+/// to stop with when a Node tool failed on the team's code (its output has been printed).
+fn web_client(
+    project_root: &Path,
+    spec: &analysis::ir::AppSpec,
+    color: bool,
+) -> anyhow::Result<Option<Outcome>> {
+    let Some((web_dir, summary)) = web::write_web_project(project_root, spec)? else {
+        return Ok(None);
+    };
+    stage(color, "Generating", &web_dir.display().to_string());
+    eprintln!(
+        "             {} files written, {} unchanged, {} removed",
+        summary.written.len(),
+        summary.unchanged,
+        summary.removed.len()
+    );
+    match web::check_and_build_web(&web_dir, color) {
+        Ok(()) => Ok(None),
+        Err(error) if error.is::<web::WebToolFailed>() => {
+            eprintln!("error: {error}");
+            Ok(Some(Outcome::BuildFailed))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).
-fn stage(color: bool, verb: &str, what: &str) {
+pub(crate) fn stage(color: bool, verb: &str, what: &str) {
     if color {
         eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {what}");
     } else {

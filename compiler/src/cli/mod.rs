@@ -6,6 +6,7 @@
 mod build;
 mod check;
 mod disk_files;
+pub mod web;
 mod write;
 
 use clap::{Parser, Subcommand, ValueEnum};
