@@ -2,11 +2,8 @@
 //! free port with a temporary SQLite database, and node scripts drive it with the real
 //! `socket.io-client` (tests/e2e/*.mjs), over WebSocket and HTTP long-polling.
 //!
-//! The chat's web pages are also driven in a real browser: Debian's chromium (`/usr/bin/chromium`)
-//! through playwright-core (tests/e2e/browser_chat.mjs).
-//!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
-//! it, and installs chromium when it is missing). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
+//! it). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
 //! compiled dependencies (scripts/test.sh does that too).
 
 use std::net::TcpListener;
@@ -268,6 +265,9 @@ fn chat_logged_in_and_anonymous_clients_see_each_others_messages() {
     server.stop();
 }
 
+/// The chat's pages in a real browser: Debian's chromium driven by playwright-core
+/// (tests/e2e/browser_chat.mjs, which saves screenshots when it fails). `npm ci --prefix
+/// tests/e2e` installs playwright-core; scripts/test.sh also installs chromium when it is missing.
 #[test]
 fn chat_pages_work_in_a_real_browser_for_two_users_and_after_logout() {
     let binary = built_example("chat");
