@@ -102,20 +102,13 @@ struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `binary` in `data_dir`, with its SQLite database there, and waits until it
-    /// accepts connections.
+    /// Starts `binary` with `database` and waits until it accepts connections.
     fn start(binary: &Path, data_dir: &Path) -> RunningServer {
-        RunningServer::start_in(binary, data_dir, data_dir)
-    }
-
-    /// Like [`RunningServer::start`], but runs the binary in `working_dir`: the project folder,
-    /// from which the server serves the web client (`.appc/build/web`).
-    fn start_in(binary: &Path, data_dir: &Path, working_dir: &Path) -> RunningServer {
         let port = free_port();
         let log_path = data_dir.join(format!("server-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("the log file can be created");
         let child = Command::new(binary)
-            .current_dir(working_dir)
+            .current_dir(data_dir)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env(
@@ -279,8 +272,9 @@ fn chat_pages_work_in_a_real_browser_for_two_users_and_after_logout() {
         "appc build wrote no web client at {}",
         index.display()
     );
+    // The server starts in a temporary folder: it serves the bundle beside its binary.
     let data = tempfile::tempdir().unwrap();
-    let server = RunningServer::start_in(&binary, data.path(), &project);
+    let server = RunningServer::start(&binary, data.path());
     run_browser_scenario(&server, "browser_chat.mjs");
     server.stop();
 }
