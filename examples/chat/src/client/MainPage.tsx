@@ -57,7 +57,15 @@ export function MainPage() {
       <section className="chat" aria-labelledby="chat-heading">
         <div className="chat-top">
           <h1 id="chat-heading">Messages</h1>
-          <StatusIndicator status={status} />
+          <div className="chat-connection">
+            <StatusIndicator status={status} />
+            {status === "failed" || status === "disconnected" ? (
+              // The client has stopped trying on its own; let the user ask for another attempt.
+              <button type="button" className="button button--quiet button--small" onClick={refreshAuthToken}>
+                Reconnect
+              </button>
+            ) : null}
+          </div>
         </div>
         <MessageList messages={messages} ownUsername={user?.username ?? null} />
         <form className="composer" onSubmit={sendMessage}>
