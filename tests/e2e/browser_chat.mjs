@@ -23,7 +23,9 @@ if (!url) {
   process.exit(2);
 }
 if (!existsSync(CHROMIUM)) {
-  console.error(`FAILED: chromium is missing at ${CHROMIUM}; install it with \`apt-get install chromium\` (scripts/test.sh does it)`);
+  console.error(
+    `FAILED: chromium is missing at ${CHROMIUM}; install it with \`apt-get install chromium\` (scripts/test.sh does it)`,
+  );
   process.exit(1);
 }
 
@@ -64,18 +66,21 @@ async function sendMessage(page, text) {
 /** Waits until the page's message list holds a message with this author and text. */
 async function expectMessage(page, username, text) {
   const exactText = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-  const message = page.getByTestId("message").filter({ has: page.getByTestId("message-text").filter({ hasText: exactText }) });
+  const textOfMessage = page.getByTestId("message-text").filter({ hasText: exactText });
+  const message = page.getByTestId("message").filter({ has: textOfMessage });
   await expectText(message.getByTestId("message-username"), username);
 }
 
 async function expectConnected(page) {
   const indicator = page.getByTestId("connection-status");
-  await waitFor(async () => (await indicator.getAttribute("data-status")) === "connected", "the indicator to say connected");
+  const isConnected = async () => (await indicator.getAttribute("data-status")) === "connected";
+  await waitFor(isConnected, "the indicator to say connected");
   assert.equal((await indicator.innerText()).trim(), "Connected");
 }
 
 async function expectText(locator, expected) {
-  await waitFor(async () => (await locator.count()) === 1 && (await locator.innerText()).trim() === expected, `${locator} to read \`${expected}\``);
+  const reads = async () => (await locator.count()) === 1 && (await locator.innerText()).trim() === expected;
+  await waitFor(reads, `${locator} to read \`${expected}\``);
 }
 
 /** Polls `condition` until it holds, failing after STEP_TIMEOUT_MS with what was awaited. */

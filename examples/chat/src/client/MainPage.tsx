@@ -61,7 +61,11 @@ export function MainPage() {
             <StatusIndicator status={status} />
             {status === "failed" || status === "disconnected" ? (
               // The client has stopped trying on its own; let the user ask for another attempt.
-              <button type="button" className="button button--quiet button--small" onClick={refreshAuthToken}>
+              <button
+                type="button"
+                className="button button--quiet button--small"
+                onClick={refreshAuthToken}
+              >
                 Reconnect
               </button>
             ) : null}
