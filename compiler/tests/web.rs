@@ -152,3 +152,28 @@ fn a_second_generation_rewrites_nothing_and_removes_deleted_team_files() {
         vec![web_dir.join("src/ext-src/client/Extra.tsx")]
     );
 }
+
+#[test]
+fn an_app_without_pages_gets_no_web_client_and_loses_an_old_bundle() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("main.wasp"),
+        "app Quiet { title: \"Quiet\" }\n",
+    )
+    .unwrap();
+    let old_bundle = project.path().join(".appc/build/web");
+    std::fs::create_dir_all(&old_bundle).unwrap();
+    std::fs::write(old_bundle.join("index.html"), "<p>old</p>").unwrap();
+
+    let spec = analyzed(project.path());
+    assert!(
+        web::write_web_project(project.path(), &spec)
+            .unwrap()
+            .is_none()
+    );
+    assert!(!project.path().join(".appc/out/web").exists());
+    assert!(
+        !old_bundle.exists(),
+        "the server must not serve pages the spec no longer has"
+    );
+}

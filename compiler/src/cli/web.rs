@@ -42,6 +42,11 @@ pub fn web_dir(project_root: &Path) -> PathBuf {
     project_root.join(".appc/out").join(WEB_DIR)
 }
 
+/// Where `vite build` puts the bundle: `<project>/.appc/build/web` (see `vite.config.ts`).
+pub fn bundle_dir(project_root: &Path) -> PathBuf {
+    project_root.join(".appc/build/web")
+}
+
 /// The team's client files (everything under `src/client/` and `src/shared/`, recursively), as
 /// (path relative to the project root with `/` separators, contents), sorted.
 pub fn team_client_files(project_root: &Path) -> anyhow::Result<Vec<(String, String)>> {
@@ -90,12 +95,19 @@ fn collect_files(
 
 /// Generates the web project of `spec` and writes it to `<project>/.appc/out/web` (only files
 /// that changed; files an earlier build generated and this one does not are removed). Returns
-/// the web folder and what was written, or `None` when the app has no pages (no web client).
+/// the web folder and what was written, or `None` when the app has no pages (no web client):
+/// then a bundle left in `.appc/build/web` by an earlier build is removed, so that the server
+/// does not serve pages the spec no longer has.
 pub fn write_web_project(
     project_root: &Path,
     spec: &AppSpec,
 ) -> anyhow::Result<Option<(PathBuf, WriteSummary)>> {
     if !web::has_web_client(spec) {
+        let bundle = bundle_dir(project_root);
+        if bundle.is_dir() {
+            std::fs::remove_dir_all(&bundle)
+                .with_context(|| format!("cannot remove `{}`", bundle.display()))?;
+        }
         return Ok(None);
     }
     let options = WebOptions {
