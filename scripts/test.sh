@@ -13,6 +13,19 @@ command -v rustfmt >/dev/null || { echo "error: rustfmt is missing; install it (
 command -v node >/dev/null || { echo "error: node is missing; install Node.js 18 or later (the end-to-end tests drive servers with socket.io-client)" >&2; exit 2; }
 command -v npm >/dev/null || { echo "error: npm is missing; install it with Node.js" >&2; exit 2; }
 
+# The browser test (compiler/tests/e2e.rs, tests/e2e/browser_chat.mjs) drives Debian's chromium
+# with playwright-core; it never downloads a browser, so install the distribution's one here.
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing chromium for the browser tests (apt-get)"
+  command -v apt-get >/dev/null || { echo "error: /usr/bin/chromium is missing and there is no apt-get; install Debian's chromium package" >&2; exit 2; }
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  install_chromium() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+  # The package lists may be missing or stale on a fresh machine: refresh them only if needed.
+  install_chromium || { "${as_root[@]}" apt-get update -q && install_chromium; }
+fi
+echo "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
+
 # Every cargo build of this run, including the apps that end-to-end tests generate, shares one target dir.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

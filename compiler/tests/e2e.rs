@@ -19,6 +19,13 @@ const JWT_SECRET: &str = "e2e-secret-0123456789abcdef0123456789abcdef";
 /// How long one node scenario may take before it is killed and the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the browser scenario may take: starting chromium and several page loads are slower
+/// than socket.io-client alone.
+const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Debian's chromium, the only browser the tests use (they never download one).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -179,11 +186,35 @@ fn free_port() -> u16 {
 /// Runs `node tests/e2e/<script> <url> <args...>` and fails the test with its output (and the
 /// server's log) unless it passes within [`SCENARIO_TIMEOUT`].
 fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
-    let scripts = e2e_scripts_dir();
+    assert_e2e_package_installed("socket.io-client");
+    run_node_script(server, script, args, SCENARIO_TIMEOUT);
+}
+
+/// Runs a playwright-core script of `tests/e2e` against the server in Debian's chromium, within
+/// [`BROWSER_SCENARIO_TIMEOUT`]. A missing chromium fails the test: it is never skipped.
+fn run_browser_scenario(server: &RunningServer, script: &str) {
     assert!(
-        scripts.join("node_modules/socket.io-client").is_dir(),
-        "the e2e node packages are missing; run `npm ci --prefix tests/e2e` (or `bash scripts/test.sh`) first"
+        Path::new(CHROMIUM).is_file(),
+        "the browser tests need Debian's chromium at {CHROMIUM}; install it with `apt-get install chromium` (scripts/test.sh does it)"
     );
+    assert_e2e_package_installed("playwright-core");
+    run_node_script(server, script, &[], BROWSER_SCENARIO_TIMEOUT);
+}
+
+fn assert_e2e_package_installed(package: &str) {
+    assert!(
+        e2e_scripts_dir()
+            .join("node_modules")
+            .join(package)
+            .is_dir(),
+        "the e2e node package {package} is missing; run `npm ci --prefix tests/e2e` (or `bash scripts/test.sh`) first"
+    );
+}
+
+/// Runs `node tests/e2e/<script> <url> <args...>` and fails the test with its output (and the
+/// server's log) unless it passes within `timeout`.
+fn run_node_script(server: &RunningServer, script: &str, args: &[&str], timeout: Duration) {
+    let scripts = e2e_scripts_dir();
     let mut child = Command::new("node")
         .arg(scripts.join(script))
         .arg(&server.url)
@@ -193,7 +224,7 @@ fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("node runs; install Node.js 18 or later");
-    let deadline = Instant::now() + SCENARIO_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().expect("node can be waited for") {
             break status;
@@ -201,7 +232,7 @@ fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("node {script} {args:?} did not finish within {SCENARIO_TIMEOUT:?}");
+            panic!("node {script} {args:?} did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -225,6 +256,26 @@ fn chat_logged_in_and_anonymous_clients_see_each_others_messages() {
     for transport in TRANSPORTS {
         run_scenario(&server, "chat.mjs", &["conversation", transport]);
     }
+    server.stop();
+}
+
+/// The chat's pages in a real browser: Debian's chromium driven by playwright-core
+/// (tests/e2e/browser_chat.mjs, which saves screenshots when it fails). `npm ci --prefix
+/// tests/e2e` installs playwright-core; scripts/test.sh also installs chromium when it is missing.
+#[test]
+fn chat_pages_work_in_a_real_browser_for_two_users_and_after_logout() {
+    let binary = built_example("chat");
+    let project = repository_root().join("examples/chat");
+    let index = project.join(".appc/build/web/index.html");
+    assert!(
+        index.is_file(),
+        "appc build wrote no web client at {}",
+        index.display()
+    );
+    // The server starts in a temporary folder: it serves the bundle beside its binary.
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_browser_scenario(&server, "browser_chat.mjs");
     server.stop();
 }
 

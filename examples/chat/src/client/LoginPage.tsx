@@ -1,4 +1,20 @@
-// The login form. A minimal placeholder until the generated auth helpers exist.
+// The login page: a username and a password; on success the chat opens at `/`.
+import { Link } from "react-router";
+import { login } from "@appc/auth";
+import { AuthForm } from "./AuthForm";
+
 export function LoginPage() {
-  return <h1>Log in</h1>;
+  return (
+    <AuthForm
+      title="Log in"
+      submitLabel="Log in"
+      passwordAutoComplete="current-password"
+      submit={login}
+      footer={
+        <>
+          New here? <Link to="/signup">Create an account</Link>
+        </>
+      }
+    />
+  );
 }
