@@ -106,13 +106,22 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&build_dir)
         .with_context(|| format!("cannot create `{}`", build_dir.display()))?;
     let binary = build_dir.join("server");
-    // Removing first lets a running server keep its (now unlinked) binary while the new one is
-    // copied in; copying over a running executable fails on Linux.
-    let _ = std::fs::remove_file(&binary);
-    std::fs::copy(&executable, &binary).with_context(|| {
+    // A temporary file in the same folder and a rename: a server still running from the old
+    // binary is never written to (that fails with ETXTBSY on Linux), and nobody ever sees a
+    // half-copied file.
+    let temporary = build_dir.join(format!(".server.{}.tmp", std::process::id()));
+    std::fs::copy(&executable, &temporary).with_context(|| {
         format!(
             "cannot copy `{}` to `{}`",
             executable.display(),
+            temporary.display()
+        )
+    })?;
+    std::fs::rename(&temporary, &binary).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!(
+            "cannot move `{}` to `{}`",
+            temporary.display(),
             binary.display()
         )
     })?;
