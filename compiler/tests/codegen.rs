@@ -1,10 +1,12 @@
 //! The server generator's output for the example apps, as insta snapshots that hold the whole
 //! generated crate (formatted with rustfmt, as `appc build` writes it), so a change to a template
 //! shows up in review as a change to real generated code. The end-to-end tests (e2e.rs) compile
-//! and run the same output. Update with `INSTA_UPDATE=always cargo test --test codegen`.
+//! and run the same output. The web client's files are snapshotted the same way (web_check.rs
+//! type-checks them with the real tsc). Update with `INSTA_UPDATE=always cargo test --test codegen`.
 
 use appc::analysis::{self, MemoryFiles};
 use appc::codegen::server::{self, ServerOptions};
+use appc::codegen::web::{self, WebOptions};
 use appc::syntax;
 use std::io::Write;
 use std::path::Path;
@@ -67,6 +69,54 @@ fn rustfmt(source: &str) -> String {
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "generated code parses as Rust");
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// The generated web project of `examples/<example>`, without the copies of the team's files
+/// (they are the example's own files), in one text.
+fn generated_web(example: &str) -> String {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(example);
+    let spec_text = std::fs::read_to_string(project.join("main.wasp")).unwrap();
+    let mut files = MemoryFiles::new();
+    let mut team_files = Vec::new();
+    for folder in ["src/server", "src/client"] {
+        for entry in std::fs::read_dir(project.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = format!("{folder}/{}", path.file_name().unwrap().to_string_lossy());
+            let contents = std::fs::read_to_string(&path).unwrap();
+            files.insert(relative.clone(), contents.clone());
+            if folder == "src/client" {
+                team_files.push((relative, contents));
+            }
+        }
+    }
+    team_files.sort();
+    let parsed = syntax::parse(&spec_text);
+    let spec = analysis::analyze(&parsed.module, &files)
+        .spec
+        .expect("the example has no errors");
+
+    let generated = web::generate(&spec, &WebOptions { team_files });
+    let mut text = String::new();
+    for file in &generated {
+        if file.path.starts_with(web::TEAM_FILES_DIR) {
+            text.push_str(&format!("=== {} (copied) ===\n", file.path));
+        } else {
+            text.push_str(&format!("=== {} ===\n{}\n", file.path, file.contents));
+        }
+    }
+    text
+}
+
+#[test]
+fn chat_web() {
+    insta::assert_snapshot!(generated_web("chat"));
+}
+
+#[test]
+fn uppercase_web() {
+    insta::assert_snapshot!(generated_web("uppercase"));
 }
 
 #[test]

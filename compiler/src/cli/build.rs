@@ -10,6 +10,7 @@
 use super::check::locate_spec;
 use super::disk_files::DiskFiles;
 use super::process;
+use super::web;
 use super::write::write_generated;
 use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
 use crate::analysis;
@@ -37,6 +38,11 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::SpecErrors);
     };
+    // The web client first: type errors in the team's pages show up in seconds, before cargo's
+    // longer work.
+    if let Some(outcome) = web_client(&project.root, &spec, output.color)? {
+        return Ok(outcome);
+    }
     let profile = if args.debug { "debug" } else { "release" };
     let Some(binary) = compile_server(&project, &spec, args.debug, output)? else {
         eprintln!(
@@ -234,6 +240,33 @@ fn install_binary(executable: &Path, binary: &Path) -> anyhow::Result<()> {
             binary.display()
         )
     })
+}
+
+/// Writes, type-checks and bundles the web client when the app has pages. Returns the outcome
+/// to stop with when a Node tool failed on the team's code (its output has been printed).
+fn web_client(
+    project_root: &Path,
+    spec: &analysis::ir::AppSpec,
+    color: bool,
+) -> anyhow::Result<Option<Outcome>> {
+    let Some((web_dir, summary)) = web::write_web_project(project_root, spec)? else {
+        return Ok(None);
+    };
+    stage(color, "Generating", &web_dir.display().to_string());
+    eprintln!(
+        "             {} files written, {} unchanged, {} removed",
+        summary.written.len(),
+        summary.unchanged,
+        summary.removed.len()
+    );
+    match web::check_and_build_web(&web_dir, color) {
+        Ok(()) => Ok(None),
+        Err(error) if error.is::<web::WebToolFailed>() => {
+            eprintln!("error: {error}");
+            Ok(Some(Outcome::BuildFailed))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).

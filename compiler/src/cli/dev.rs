@@ -11,6 +11,7 @@
 
 use super::build::{self, BuildOutput, Project};
 use super::process;
+use super::web;
 use super::{ColorChoice, DevArgs, Outcome, stderr_wants_color};
 use anyhow::{Context, bail};
 use notify::{EventKind, RecursiveMode};
@@ -29,6 +30,9 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 /// How long a started server may take to accept connections before appc stops waiting.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the Vite dev server may take to accept connections.
+const VITE_START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The port used when neither `--port` nor `PORT` says otherwise.
 const DEFAULT_PORT: u16 = 3000;
 
@@ -46,9 +50,11 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     let _watcher = watch(&project, sender)?;
     let mut session = DevSession {
         project,
-        port,
+        public_port: port,
+        internal_port: None,
         color,
         server: None,
+        vite: None,
     };
     session.rebuild(Rebuild::First);
     while let Ok(mut changed) = changes.recv() {
@@ -58,9 +64,9 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         }
         changed.sort();
         changed.dedup();
-        let only_client_files = changed
-            .iter()
-            .all(|path| path.starts_with(session.project.root.join("src/client")));
+        // The watcher reports absolute paths.
+        let client_dir = absolute(&session.project.root).join("src/client");
+        let only_client_files = changed.iter().all(|path| path.starts_with(&client_dir));
         session.rebuild(if only_client_files {
             Rebuild::ClientFiles(changed)
         } else {
@@ -69,6 +75,7 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     }
     // The watcher stopped (its thread ended); nothing more will change.
     session.stop_server();
+    session.stop_vite();
     Ok(Outcome::Success)
 }
 
@@ -189,11 +196,17 @@ enum Rebuild {
     ClientFiles(Vec<PathBuf>),
 }
 
+/// What `appc dev` runs. With pages, Vite serves the public port (the one URL to open) and
+/// proxies the server's routes to the server on an internal port; without pages the server
+/// listens on the public port itself.
 struct DevSession {
     project: Project,
-    port: u16,
+    public_port: u16,
+    /// The server's port behind Vite, chosen the first time the app has pages.
+    internal_port: Option<u16>,
     color: bool,
     server: Option<Child>,
+    vite: Option<Child>,
 }
 
 impl DevSession {
@@ -233,15 +246,18 @@ impl DevSession {
                         StatusKind::Success,
                         &format!(
                             "Open http://127.0.0.1:{}   (Ctrl-C stops; every save rebuilds)",
-                            self.port
+                            self.public_port
                         ),
                     );
                 }
             }
             Ok(BuildResult::ClientUpdated) => self.status(
                 StatusKind::Success,
-                &format!("Updated client files in {seconds:.1} s; the server keeps running"),
+                &format!(
+                    "Updated client files in {seconds:.1} s; Vite reloads the page, the server keeps running"
+                ),
             ),
+            Ok(BuildResult::WebToolFailed(error)) => self.failure(seconds, &error),
             Ok(BuildResult::SpecErrors) => self.failure(seconds, "the spec has errors (above)"),
             Ok(BuildResult::CompileErrors) => self.failure(
                 seconds,
@@ -265,7 +281,23 @@ impl DevSession {
         let Some(spec) = build::check_and_generate(&self.project, output)? else {
             return Ok(BuildResult::SpecErrors);
         };
-        if matches!(reason, Rebuild::ClientFiles(_)) && self.server.is_some() {
+        // The web project is written on every build: for a client-only change this copy is all
+        // there is to do, and Vite hot-reloads from it.
+        let web_dir = match web::write_web_project(&self.project.root, &spec)? {
+            Some((web_dir, _)) => match web::install_web_dependencies(&web_dir, self.color) {
+                Ok(()) => Some(web_dir),
+                Err(error) if error.is::<web::WebToolFailed>() => {
+                    return Ok(BuildResult::WebToolFailed("npm install failed".to_owned()));
+                }
+                Err(error) => return Err(error),
+            },
+            None => None,
+        };
+        let web_layout_unchanged = web_dir.is_some() == self.vite.is_some();
+        if matches!(reason, Rebuild::ClientFiles(_))
+            && self.server.is_some()
+            && web_layout_unchanged
+        {
             return Ok(BuildResult::ClientUpdated);
         }
         let Some(binary) = build::compile_server(&self.project, &spec, true, output)? else {
@@ -273,14 +305,32 @@ impl DevSession {
         };
         // Only now, with a new binary in place, does the old server go: never two at once.
         self.stop_server();
-        self.start_server(&binary)
+        match web_dir {
+            Some(web_dir) => {
+                let internal_port = match self.internal_port {
+                    Some(port) => port,
+                    None => free_port()?,
+                };
+                self.internal_port = Some(internal_port);
+                let result = self.start_server(&binary, internal_port)?;
+                if self.vite.is_none() && matches!(result, BuildResult::Served) {
+                    self.start_vite(&web_dir, internal_port)?;
+                }
+                Ok(result)
+            }
+            None => {
+                // The spec no longer has pages: the server takes the public port back.
+                self.stop_vite();
+                self.start_server(&binary, self.public_port)
+            }
+        }
     }
 
-    fn start_server(&mut self, binary: &Path) -> anyhow::Result<BuildResult> {
+    fn start_server(&mut self, binary: &Path, port: u16) -> anyhow::Result<BuildResult> {
         let mut command = Command::new(absolute(binary));
         command
             .current_dir(&self.project.root)
-            .env("PORT", self.port.to_string())
+            .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -299,14 +349,13 @@ impl DevSession {
                 process::forget(&child);
                 return Ok(BuildResult::ServerExited(status.to_string()));
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 break;
             }
             if Instant::now() > deadline {
                 process::stop_group(&mut child);
                 bail!(
-                    "the server did not accept connections on port {} within {} s",
-                    self.port,
+                    "the server did not accept connections on port {port} within {} s",
                     SERVER_START_TIMEOUT.as_secs()
                 );
             }
@@ -319,6 +368,51 @@ impl DevSession {
     fn stop_server(&mut self) {
         if let Some(mut server) = self.server.take() {
             process::stop_group(&mut server);
+        }
+    }
+
+    /// Starts the Vite dev server on the public port, proxying to the server on
+    /// `internal_port`, and waits until it accepts connections. It keeps running across server
+    /// restarts and reloads the page itself when the copied client files change.
+    fn start_vite(&mut self, web_dir: &Path, internal_port: u16) -> anyhow::Result<()> {
+        let server_url = format!("http://127.0.0.1:{internal_port}");
+        let mut command = web::vite_dev_command(web_dir, self.public_port, &server_url);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = process::spawn_in_own_group(&mut command)
+            .context("cannot start the Vite dev server")?;
+        let prefix = self.prefix("web");
+        if let Some(stdout) = child.stdout.take() {
+            forward_lines(stdout, prefix.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            forward_lines(stderr, prefix);
+        }
+        let deadline = Instant::now() + VITE_START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                process::forget(&child);
+                bail!("the Vite dev server exited ({status}); see its output above");
+            }
+            if TcpStream::connect(("127.0.0.1", self.public_port)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                process::stop_group(&mut child);
+                bail!(
+                    "the Vite dev server did not accept connections on port {} within {} s",
+                    self.public_port,
+                    VITE_START_TIMEOUT.as_secs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        self.vite = Some(child);
+        Ok(())
+    }
+
+    fn stop_vite(&mut self) {
+        if let Some(mut vite) = self.vite.take() {
+            process::stop_group(&mut vite);
         }
     }
 
@@ -379,6 +473,8 @@ impl DevSession {
 enum BuildResult {
     Served,
     ClientUpdated,
+    /// npm (or another Node tool) failed on the web project; its output has been printed.
+    WebToolFailed(String),
     SpecErrors,
     CompileErrors,
     ServerExited(String),
@@ -399,6 +495,13 @@ fn forward_lines(stream: impl Read + Send + 'static, prefix: String) {
             eprintln!("{prefix}{line}");
         }
     });
+}
+
+/// A port that was free a moment ago (the OS picks it).
+fn free_port() -> anyhow::Result<u16> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("cannot find a free port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -9,6 +9,7 @@ mod dev;
 mod disk_files;
 mod new;
 mod process;
+pub mod web;
 mod write;
 
 use clap::{Parser, Subcommand, ValueEnum};

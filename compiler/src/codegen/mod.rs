@@ -7,11 +7,16 @@
 //! - [`server`]: the generated server crate (`.appc/out/server/`) and the cargo workspace around it;
 //! - [`runtime_bundle`]: the runtime crate's sources, embedded in `appc` at compile time and written
 //!   to `.appc/out/runtime/`, so a generated server builds without the appc source tree;
-//! - [`rust_names`]: how IR names and types become Rust names and types.
+//! - [`rust_names`]: how IR names and types become Rust names and types;
+//! - [`web`]: the generated web client (`.appc/out/web/`): a Vite + React + TypeScript project
+//!   with the typed SDK the team's pages import (`@appc/webSocket`, `@appc/auth`, `@appc/types`);
+//! - [`ts_names`]: how IR names and types become TypeScript names and types.
 
 pub mod runtime_bundle;
 pub mod rust_names;
 pub mod server;
+pub mod ts_names;
+pub mod web;
 
 /// One generated file: a path relative to the output folder (`.appc/out/`) with `/` separators,
 /// and its contents.

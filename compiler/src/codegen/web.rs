@@ -1,0 +1,530 @@
+//! The web generator: from the IR, the Vite + React + TypeScript project in `.appc/out/web/`
+//! (`package.json`, `index.html`, `tsconfig.json`, `vite.config.ts`, the app entry and its
+//! react-router routes) with the typed SDK in `src/appc/` that the team's pages import as
+//! `@appc/types`, `@appc/webSocket` and `@appc/auth`, and a copy of the team's client files in
+//! `src/ext-src/`.
+//!
+//! Like the server generator it is pure: the CLI reads the team's files and passes their
+//! contents in [`WebOptions`], writes the returned files and runs npm, tsc and Vite. Each file
+//! has one askama template in `templates/web/`; this module only builds their view models
+//! (strings computed with [`ts_names`](super::ts_names)).
+
+use super::GeneratedFile;
+use super::ts_names::{event_map_prefix, html_escape, ts_scalar_type, ts_string_literal, ts_type};
+use crate::analysis::ir::{AppSpec, ClientImport, Encoding, EntityFieldKind, Event, ImportKind};
+use askama::Template;
+use heck::ToKebabCase;
+use std::collections::BTreeSet;
+
+/// The folder of the web project inside the output folder (`.appc/out/web`).
+pub const WEB_DIR: &str = "web";
+
+/// The folder inside the web project that holds the copy of the team's `src/` files.
+pub const TEAM_FILES_DIR: &str = "src/ext-src";
+
+/// What the generator needs besides the IR.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// The team's client files (`src/client/**` and `src/shared/**`) as (path relative to the
+    /// project root with `/` separators, contents); each is copied to `src/ext-src/` so that it
+    /// resolves `react` and the SDK from the generated project.
+    pub team_files: Vec<(String, String)>,
+}
+
+/// The npm packages of the generated project, pinned to exact versions (`package.json`).
+/// npm's lockfile then pins their own dependencies on the first install.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageVersions {
+    pub react: &'static str,
+    pub react_dom: &'static str,
+    pub react_router: &'static str,
+    pub socket_io_client: &'static str,
+    pub socket_io_msgpack_parser: &'static str,
+    pub types_react: &'static str,
+    pub types_react_dom: &'static str,
+    pub vite_plugin_react: &'static str,
+    pub typescript: &'static str,
+    pub vite: &'static str,
+}
+
+/// The versions appc's tests run against. socket.io-client matches the one the end-to-end tests
+/// drive the server with; Vite 7 (not 8) and TypeScript 5.9 (not 6 or the native 7) are the
+/// long-established lines of each.
+pub const PACKAGE_VERSIONS: PackageVersions = PackageVersions {
+    react: "19.3.1",
+    react_dom: "19.3.1",
+    react_router: "7.18.5",
+    socket_io_client: "4.8.1",
+    socket_io_msgpack_parser: "3.0.2",
+    types_react: "19.3.0",
+    types_react_dom: "19.3.0",
+    vite_plugin_react: "5.2.0",
+    typescript: "5.9.3",
+    vite: "7.3.8",
+};
+
+/// Whether the app has a web client at all: only specs with at least one `page` get one.
+pub fn has_web_client(spec: &AppSpec) -> bool {
+    !spec.pages.is_empty()
+}
+
+/// The web project; paths are relative to `.appc/out/web/`. Empty when the app has no pages.
+pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
+    if !has_web_client(spec) {
+        return Vec::new();
+    }
+    let app_name = spec.app.name.clone();
+    let has_auth = spec.auth.is_some();
+    let msgpack = spec
+        .namespaces
+        .iter()
+        .any(|namespace| namespace.encoding == Encoding::Msgpack);
+    let namespaces: Vec<NamespaceView> = spec.namespaces.iter().map(NamespaceView::new).collect();
+
+    let mut files = vec![
+        GeneratedFile::new(
+            "package.json",
+            render(&PackageJson {
+                package_name: format!("{}-web", app_name.to_kebab_case()),
+                app_name: app_name.clone(),
+                versions: PACKAGE_VERSIONS,
+                msgpack,
+            }),
+        ),
+        GeneratedFile::new(
+            "index.html",
+            render(&IndexHtml {
+                title: html_escape(&spec.app.title),
+                head: spec.app.head.clone(),
+            }),
+        ),
+        GeneratedFile::new("tsconfig.json", render(&TsConfig)),
+        GeneratedFile::new("vite.config.ts", render(&ViteConfig)),
+        GeneratedFile::new("src/main.tsx", render(&MainTsx::new(spec))),
+        GeneratedFile::new("src/router.tsx", render(&RouterTsx::new(spec))),
+        GeneratedFile::new(
+            "src/appc/routing.tsx",
+            render(&RoutingTsx {
+                app_name: app_name.clone(),
+                has_auth,
+            }),
+        ),
+        GeneratedFile::new(
+            "src/appc/types.ts",
+            render(&TypesTs::new(spec, &namespaces)),
+        ),
+    ];
+    if let Some(first) = namespaces.first() {
+        files.push(GeneratedFile::new(
+            "src/appc/webSocket.ts",
+            render(&WebSocketTs {
+                app_name: app_name.clone(),
+                has_auth,
+                msgpack,
+                type_imports: web_socket_type_imports(&namespaces),
+                default_path: first.path_literal.clone(),
+                default_path_text: first.path.clone(),
+                namespaces: namespaces.clone(),
+            }),
+        ));
+    }
+    if let Some(auth) = &spec.auth {
+        files.push(GeneratedFile::new(
+            "src/appc/auth.ts",
+            render(&AuthTs {
+                app_name,
+                user_entity: auth.user_entity.clone(),
+            }),
+        ));
+    }
+    for (path, contents) in &options.team_files {
+        let inside_src = path.strip_prefix("src/").unwrap_or(path);
+        files.push(GeneratedFile::new(
+            format!("{TEAM_FILES_DIR}/{inside_src}"),
+            contents.clone(),
+        ));
+    }
+    files
+}
+
+/// Renders a template. The templates are compiled with the binary and their inputs are plain
+/// strings, so rendering can only fail on a bug in a template, which tests would catch.
+fn render(template: &impl Template) -> String {
+    template
+        .render()
+        .unwrap_or_else(|error| panic!("a web template failed to render: {error}"))
+}
+
+/// How generated code imports a team file: `@src/client/MainPage` for `src/client/MainPage.tsx`.
+fn team_specifier(file: &str) -> String {
+    let inside_src = file.strip_prefix("src/").unwrap_or(file);
+    let without_extension = [".tsx", ".ts", ".jsx", ".js"]
+        .iter()
+        .find_map(|extension| inside_src.strip_suffix(extension))
+        .unwrap_or(inside_src);
+    format!("@src/{without_extension}")
+}
+
+/// An import statement that binds the team's export to `local`.
+fn import_statement(import: &ClientImport, local: &str) -> String {
+    let specifier = ts_string_literal(&team_specifier(&import.file));
+    match import.kind {
+        ImportKind::Default => format!("import {local} from {specifier};"),
+        ImportKind::Named if import.name == local => {
+            format!("import {{ {local} }} from {specifier};")
+        }
+        ImportKind::Named => format!("import {{ {} as {local} }} from {specifier};", import.name),
+    }
+}
+
+/// JSX needs component names that start with an upper-case letter.
+fn component_name(name: &str) -> String {
+    let mut characters = name.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/package.json", escape = "none")]
+struct PackageJson {
+    package_name: String,
+    app_name: String,
+    versions: PackageVersions,
+    msgpack: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/index.html", escape = "none")]
+struct IndexHtml {
+    title: String,
+    /// `app.head`: lines of HTML written into `<head>` as they are.
+    head: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "web/tsconfig.json", escape = "none")]
+struct TsConfig;
+
+#[derive(Template)]
+#[template(path = "web/vite.config.ts", escape = "none")]
+struct ViteConfig;
+
+#[derive(Template)]
+#[template(path = "web/src/main.tsx", escape = "none")]
+struct MainTsx {
+    app_name: String,
+    setup_import: Option<String>,
+    setup_function: Option<String>,
+}
+
+/// Names `main.tsx` binds itself, which the imported setup function must not take.
+const MAIN_NAMES: &[&str] = &[
+    "StrictMode",
+    "createRoot",
+    "RouterProvider",
+    "router",
+    "render",
+];
+
+impl MainTsx {
+    fn new(spec: &AppSpec) -> Self {
+        let setup = spec.client.setup_fn.as_ref().map(|import| {
+            let local = if MAIN_NAMES.contains(&import.name.as_str()) {
+                format!("{}Setup", import.name)
+            } else {
+                import.name.clone()
+            };
+            (import_statement(import, &local), local)
+        });
+        MainTsx {
+            app_name: spec.app.name.clone(),
+            setup_import: setup.as_ref().map(|(statement, _)| statement.clone()),
+            setup_function: setup.map(|(_, local)| local),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/src/router.tsx", escape = "none")]
+struct RouterTsx {
+    app_name: String,
+    imports: Vec<String>,
+    root_component: Option<String>,
+    routes: Vec<RouteView>,
+}
+
+#[derive(Debug, Clone)]
+struct RouteView {
+    path_literal: String,
+    /// The JSX the route renders: the page's component, inside `RequireAuth` for `authRequired`.
+    element: String,
+}
+
+impl RouterTsx {
+    fn new(spec: &AppSpec) -> Self {
+        // Every page is bound to its declaration name, which the analyzer keeps unique.
+        let mut imports: Vec<String> = spec
+            .pages
+            .iter()
+            .map(|page| import_statement(&page.component, &component_name(&page.name)))
+            .collect();
+        let page_names: BTreeSet<String> = spec
+            .pages
+            .iter()
+            .map(|page| component_name(&page.name))
+            .collect();
+        let root_component = spec.client.root_component.as_ref().map(|import| {
+            let mut local = component_name(&import.name);
+            if page_names.contains(&local) {
+                local.push_str("Root");
+            }
+            imports.push(import_statement(import, &local));
+            local
+        });
+        let redirect = spec
+            .auth
+            .as_ref()
+            .map(|auth| ts_string_literal(&auth.on_auth_failed_redirect_to));
+        let routes = spec
+            .routes
+            .iter()
+            .filter_map(|route| {
+                let page = spec.page(&route.page)?;
+                let component = format!("<{} />", component_name(&page.name));
+                let element = match (&redirect, page.auth_required) {
+                    (Some(redirect), true) => format!(
+                        "<appc.RequireAuth redirectTo={{{redirect}}}>{component}</appc.RequireAuth>"
+                    ),
+                    _ => component,
+                };
+                Some(RouteView {
+                    path_literal: ts_string_literal(&route.path),
+                    element,
+                })
+            })
+            .collect();
+        RouterTsx {
+            app_name: spec.app.name.clone(),
+            imports,
+            root_component,
+            routes,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/routing.tsx", escape = "none")]
+struct RoutingTsx {
+    app_name: String,
+    has_auth: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/types.ts", escape = "none")]
+struct TypesTs {
+    app_name: String,
+    records: Vec<InterfaceView>,
+    entities: Vec<InterfaceView>,
+    namespaces: Vec<NamespaceView>,
+}
+
+#[derive(Debug, Clone)]
+struct InterfaceView {
+    name: String,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Debug, Clone)]
+struct FieldView {
+    name: String,
+    ts_type: String,
+}
+
+impl TypesTs {
+    fn new(spec: &AppSpec, namespaces: &[NamespaceView]) -> Self {
+        let records = spec
+            .types
+            .iter()
+            .map(|record| InterfaceView {
+                name: record.name.clone(),
+                fields: record
+                    .fields
+                    .iter()
+                    .map(|field| FieldView {
+                        name: field.name.clone(),
+                        ts_type: ts_type(&field.field_type),
+                    })
+                    .collect(),
+            })
+            .collect();
+        // The server's entity structs (and `/auth/me`) carry the scalar columns only.
+        let entities = spec
+            .entities
+            .iter()
+            .map(|entity| InterfaceView {
+                name: entity.name.clone(),
+                fields: entity
+                    .fields
+                    .iter()
+                    .filter_map(|field| match &field.kind {
+                        EntityFieldKind::Scalar { scalar } => {
+                            let base = ts_scalar_type(*scalar);
+                            Some(FieldView {
+                                name: field.name.clone(),
+                                ts_type: if field.optional {
+                                    format!("{base} | null")
+                                } else {
+                                    base.to_owned()
+                                },
+                            })
+                        }
+                        EntityFieldKind::Relation(_) => None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        TypesTs {
+            app_name: spec.app.name.clone(),
+            records,
+            entities,
+            namespaces: namespaces.to_vec(),
+        }
+    }
+}
+
+/// One namespace as the SDK sees it.
+#[derive(Debug, Clone)]
+struct NamespaceView {
+    path: String,
+    path_literal: String,
+    /// How comments name it: "the app's webSocket (`/`)".
+    description: String,
+    /// The same, capitalized, for a comment of its own.
+    title: String,
+    server_to_client: String,
+    client_to_server: String,
+    handshake: Option<String>,
+    auto_connect: bool,
+    server_events: Vec<EventView>,
+    client_events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone)]
+struct EventView {
+    name: String,
+    /// The listener type socket.io-client expects in an event map.
+    signature: String,
+}
+
+impl EventView {
+    fn new(event: &Event) -> Self {
+        let payload = ts_type(&event.payload);
+        let signature = match &event.ack {
+            Some(ack) => format!(
+                "(payload: {payload}, ack: (reply: {}) => void) => void",
+                ts_type(ack)
+            ),
+            None => format!("(payload: {payload}) => void"),
+        };
+        EventView {
+            name: event.name.clone(),
+            signature,
+        }
+    }
+}
+
+impl NamespaceView {
+    fn new(namespace: &crate::analysis::ir::Namespace) -> Self {
+        let prefix = event_map_prefix(namespace);
+        let description = if namespace.path == "/" {
+            "the app's webSocket (`/`)".to_owned()
+        } else {
+            format!("namespace `{}` (`{}`)", namespace.name, namespace.path)
+        };
+        NamespaceView {
+            path: namespace.path.clone(),
+            path_literal: ts_string_literal(&namespace.path),
+            title: component_name(&description),
+            description,
+            server_to_client: format!("{prefix}ServerToClientEvents"),
+            client_to_server: format!("{prefix}ClientToServerEvents"),
+            handshake: namespace.handshake.clone(),
+            auto_connect: namespace.auto_connect,
+            server_events: namespace
+                .server_to_client
+                .iter()
+                .map(EventView::new)
+                .collect(),
+            client_events: namespace
+                .client_to_server
+                .iter()
+                .map(EventView::new)
+                .collect(),
+        }
+    }
+}
+
+/// The names `webSocket.ts` imports from `./types`: every event map and handshake type.
+fn web_socket_type_imports(namespaces: &[NamespaceView]) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    for namespace in namespaces {
+        names.insert(namespace.server_to_client.clone());
+        names.insert(namespace.client_to_server.clone());
+        if let Some(handshake) = &namespace.handshake {
+            names.insert(handshake.clone());
+        }
+    }
+    names.into_iter().collect()
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/webSocket.ts", escape = "none")]
+struct WebSocketTs {
+    app_name: String,
+    has_auth: bool,
+    msgpack: bool,
+    type_imports: Vec<String>,
+    default_path: String,
+    default_path_text: String,
+    namespaces: Vec<NamespaceView>,
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/auth.ts", escape = "none")]
+struct AuthTs {
+    app_name: String,
+    user_entity: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_files_are_imported_through_the_src_alias_without_extension() {
+        assert_eq!(
+            team_specifier("src/client/MainPage.tsx"),
+            "@src/client/MainPage"
+        );
+        assert_eq!(team_specifier("src/shared/util.js"), "@src/shared/util");
+        let import = ClientImport {
+            file: "src/client/Main.tsx".to_owned(),
+            kind: ImportKind::Named,
+            name: "MainPage".to_owned(),
+        };
+        assert_eq!(
+            import_statement(&import, "Main"),
+            "import { MainPage as Main } from '@src/client/Main';"
+        );
+        let default = ClientImport {
+            kind: ImportKind::Default,
+            ..import
+        };
+        assert_eq!(
+            import_statement(&default, "Main"),
+            "import Main from '@src/client/Main';"
+        );
+    }
+}
