@@ -243,6 +243,23 @@ fn processes_mentioning(text: &str) -> Vec<String> {
     found
 }
 
+/// A plain HTTP/1.1 GET on 127.0.0.1, returning the raw response (status line, headers, body).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
 fn replace_in_file(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "`{from}` is not in {}", path.display());
@@ -271,6 +288,35 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
         matched,
         "the first server does not answer as before:\n{printed}"
     );
+
+    // The chat has pages: the one URL serves them (Vite) and proxies the socket (above).
+    let page = http_get(port, "/");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("<div id=\"root\""),
+        "the pages are not served on port {port}:\n{page}"
+    );
+
+    // A client-only save refreshes the web project; the server is not rebuilt or restarted.
+    let main_page = project.path().join("src/client/MainPage.tsx");
+    let mut page_source = std::fs::read_to_string(&main_page).unwrap();
+    page_source.push_str("\n// edited while appc dev runs\n");
+    std::fs::write(&main_page, page_source).unwrap();
+    let updated = dev.wait_for_output(seen, "Updated client files", REBUILD_TIMEOUT);
+    assert!(
+        !dev.output()[seen..updated].contains("server restarted"),
+        "a client-only change restarted the server:\n{}",
+        dev.output()
+    );
+    let copied = project
+        .path()
+        .join(".appc/out/web/src/ext-src/client/MainPage.tsx");
+    assert!(
+        std::fs::read_to_string(&copied)
+            .unwrap()
+            .contains("edited while appc dev runs"),
+        "the edited page was not copied into the web project"
+    );
+    seen = updated;
 
     // A one-line change to the server's code: the new behaviour answers after the rebuild.
     replace_in_file(
