@@ -6,8 +6,14 @@
 //! queue up in the channel and produce exactly one more build, and there is never more than one
 //! server. A failed check or compile prints its errors and leaves the last good server running.
 //!
-//! Every child (cargo, the server) runs in its own process group (`process.rs`), so Ctrl-C ends
-//! all of them and nothing is left behind.
+//! When the spec has pages, the Vite dev server listens on the public port (the one URL to open)
+//! and proxies `/auth`, `/api` and `/socket.io` to the server on an internal port. A save under
+//! `src/client/` only copies the files into the generated web project (`cli::web`), where Vite
+//! hot-reloads them; the server is neither rebuilt nor restarted. Without pages the server
+//! listens on the public port itself.
+//!
+//! Every child (cargo, the server, Vite) runs in its own process group (`process.rs`), so Ctrl-C
+//! ends all of them and nothing is left behind.
 
 use super::build::{self, BuildOutput, Project};
 use super::process;
