@@ -318,14 +318,29 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
     );
     seen = updated;
 
-    // A one-line change to the server's code: the new behaviour answers after the rebuild.
+    // A one-line change to the server's code, saved twice in quick succession: one rebuild,
+    // and the new behaviour answers after it.
     replace_in_file(
         &chat_rs,
         "const ANONYMOUS_USERNAME: &str = \"unknown\";",
+        "const ANONYMOUS_USERNAME: &str = \"guest-draft\";",
+    );
+    replace_in_file(
+        &chat_rs,
+        "const ANONYMOUS_USERNAME: &str = \"guest-draft\";",
         "const ANONYMOUS_USERNAME: &str = \"guest\";",
     );
+    let before_rebuild = seen;
     seen = dev.wait_for_output(seen, "server restarted", REBUILD_TIMEOUT);
     wait_for_anonymous_username(&dev, &url, "guest", Duration::from_secs(30));
+    // Time enough for a second rebuild to show up, had the two saves caused two.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        dev.output()[before_rebuild..].matches("Changed ").count(),
+        1,
+        "two quick saves did not give exactly one rebuild:\n{}",
+        dev.output()
+    );
 
     // A compile error: printed with the team's path, and the last good server keeps answering.
     replace_in_file(
