@@ -9,10 +9,15 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The process groups started and not yet known to have ended (a group's id is its leader's pid).
 static RUNNING_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Set once a signal has asked appc to stop, so that children ending now are not reported as
+/// failures.
+static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// How long a group may take to end after SIGTERM before it is killed outright.
 const GRACE_PERIOD: Duration = Duration::from_secs(3);
@@ -64,11 +69,17 @@ pub fn stop_all_on_signal() -> anyhow::Result<()> {
         .name("signals".to_owned())
         .spawn(move || {
             if signals.forever().next().is_some() {
+                STOPPING.store(true, Ordering::SeqCst);
                 stop_all_groups();
                 std::process::exit(130);
             }
         })?;
     Ok(())
+}
+
+/// Whether appc is stopping because of a signal (its children are being ended on purpose).
+pub fn is_stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
 }
 
 /// Ends every registered group: SIGTERM to all, a grace period for their leaders to exit, then
