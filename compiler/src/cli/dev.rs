@@ -29,9 +29,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// How long the watcher waits after the last event of a burst before reporting it: editors
-/// write a file in several steps, and "save all" touches many files at once.
-const DEBOUNCE: Duration = Duration::from_millis(150);
+/// How long the watcher waits after an event before reporting it: editors write a file in
+/// several steps, and "save all" touches many files at once.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// The debouncer reports each event once it is old enough, so the events of one burst can
+/// arrive in two batches a tick apart; the loop waits this long for another batch before it
+/// starts a build, so one burst of saves gives one build.
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// How long a started server may take to accept connections before appc stops waiting.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,8 +69,9 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     };
     session.rebuild(Rebuild::First);
     while let Ok(mut changed) = changes.recv() {
-        // Batches that arrived during the last build are handled together: one more build.
-        while let Ok(more) = changes.try_recv() {
+        // Batches that arrived during the last build, or that follow within the settle time,
+        // are handled together: one more build.
+        while let Ok(more) = changes.recv_timeout(SETTLE) {
             changed.extend(more);
         }
         changed.sort();
