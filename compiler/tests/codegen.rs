@@ -74,9 +74,15 @@ fn rustfmt(source: &str) -> String {
 /// The generated web project of `examples/<example>`, without the copies of the team's files
 /// (they are the example's own files), in one text.
 fn generated_web(example: &str) -> String {
-    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(example);
+    generated_web_of(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example),
+    )
+}
+
+/// The generated web project of the project at `project`, as [`generated_web`] shows it.
+fn generated_web_of(project: &Path) -> String {
     let spec_text = std::fs::read_to_string(project.join("main.wasp")).unwrap();
     let mut files = MemoryFiles::new();
     let mut team_files = Vec::new();
@@ -117,6 +123,15 @@ fn chat_web() {
 #[test]
 fn uppercase_web() {
     insta::assert_snapshot!(generated_web("uppercase"));
+}
+
+/// The fixture with a root component, a default import, `authRequired` pages, a handshake, acks
+/// in both directions and a namespace without client-to-server events.
+#[test]
+fn full_api_web() {
+    insta::assert_snapshot!(generated_web_of(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/full_api")
+    ));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! End to end: `appc build` generates and compiles the example apps, each binary is started on a
-//! free port with a temporary SQLite database, and node scripts drive it with the real
-//! `socket.io-client` (tests/e2e/*.mjs), over WebSocket and HTTP long-polling.
+//! End to end: `appc build` generates and compiles the example apps (server and web client), each
+//! binary is started on a free port with a temporary SQLite database, and node scripts drive it
+//! with the real `socket.io-client` (tests/e2e/*.mjs), over WebSocket and HTTP long-polling, and
+//! check over HTTP that it serves the bundled web client.
 //!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
 //! it). Set CARGO_TARGET_DIR to the workspace's `target/` so the generated servers reuse the
@@ -316,15 +317,53 @@ fn the_server_creates_its_schema_on_first_start_only() {
 }
 
 #[test]
+fn the_chat_binary_serves_its_web_client_with_a_fallback_for_client_routes() {
+    let binary = built_example("chat");
+    let web = repository_root().join("examples/chat/.appc/build/web");
+    assert!(
+        web.join("index.html").is_file(),
+        "appc build bundled the web client into {}",
+        web.display()
+    );
+    // The server starts in a temporary folder: it finds the bundle beside its binary.
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_scenario(&server, "web.mjs", &["serves", "Chat"]);
+    server.stop();
+}
+
+/// The generated SDK in a real browser: the uppercase page (`useSocket` with the typed handshake,
+/// `useSocketListener`, the msgpack parser) in Debian's chromium, driven by playwright-core.
+#[test]
+fn uppercase_page_echoes_in_a_real_browser_through_the_generated_sdk() {
+    let binary = built_example("uppercase");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    assert!(
+        e2e_scripts_dir()
+            .join("node_modules/playwright-core")
+            .is_dir(),
+        "playwright-core is missing; run `npm ci --prefix tests/e2e` first"
+    );
+    run_scenario(&server, "browser_uppercase.mjs", &[]);
+    server.stop();
+}
+
+#[test]
 fn generated_rust_is_rustfmt_clean_and_a_second_build_rewrites_nothing() {
     built_example("chat");
     let project = repository_root().join("examples/chat");
     let output = appc_build(&project, &["--debug"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches(" 0 files written").count(),
+        2,
+        "an unchanged project rewrites no generated file, neither the server's nor the web client's:\n{stderr}"
+    );
     assert!(
-        stderr.contains(" 0 files written"),
-        "an unchanged project rewrites no generated file:\n{stderr}"
+        stderr.contains("web client is up to date"),
+        "an unchanged web client is not bundled again:\n{stderr}"
     );
 
     let server_src = project.join(".appc/out/server/src");

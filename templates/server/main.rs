@@ -42,12 +42,25 @@ async fn main() -> ::std::process::ExitCode {
 {%- for module in namespace_modules %}
         .namespace_with_state(app::{{ module }}::namespace)
 {%- endfor %}
-        .static_dir(".appc/build/web");
+        .static_dir(web_dir());
     match server.serve().await {
         Ok(()) => ::std::process::ExitCode::SUCCESS,
         Err(error) => {
             ::std::eprintln!("error: {error}");
             ::std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The web client that `appc build` bundled: `web/` beside this binary (`appc build` puts both in
+/// `.appc/build/`), so the binary serves it from any working folder; otherwise (a binary run
+/// from cargo's target folder) `.appc/build/web` under the working folder.
+fn web_dir() -> ::std::path::PathBuf {
+    let beside_binary = ::std::env::current_exe()
+        .ok()
+        .and_then(|executable| executable.parent().map(|folder| folder.join("web")));
+    match beside_binary {
+        ::std::option::Option::Some(folder) if folder.is_dir() => folder,
+        _ => ::std::path::PathBuf::from(".appc/build/web"),
     }
 }

@@ -1,5 +1,6 @@
-//! `appc build`: check the spec, generate the server, compile it with cargo and place the binary
-//! at `<project>/.appc/build/server`.
+//! `appc build`: check the spec, generate the server, build the web client when the spec has
+//! pages (see [`web`](super::web)), compile the server with cargo and place the binary at
+//! `<project>/.appc/build/server`.
 //!
 //! This is where generation meets the disk and processes: generated Rust is formatted with
 //! rustfmt, files are written only when their contents changed (so cargo rebuilds only what a
@@ -259,10 +260,20 @@ fn web_client(
         summary.unchanged,
         summary.removed.len()
     );
+    if summary.written.is_empty()
+        && summary.removed.is_empty()
+        && web::web_build_is_current(&web_dir)
+    {
+        stage(color, "Fresh", "the web client is up to date");
+        return Ok(None);
+    }
     match web::check_and_build_web(&web_dir, color) {
         Ok(()) => Ok(None),
         Err(error) if error.is::<web::WebToolFailed>() => {
-            eprintln!("error: {error}");
+            eprintln!(
+                "error: {error} on the web client; fix the errors above (paths are relative to `{}`), then run `appc build` again",
+                project_root.display()
+            );
             Ok(Some(Outcome::BuildFailed))
         }
         Err(error) => Err(error),

@@ -50,13 +50,17 @@ pub enum Command {
     )]
     Check(CheckArgs),
 
-    /// Check a spec, generate the server and compile it into `.appc/build/server`
+    /// Check a spec, generate the server and the web client, and build them into `.appc/build/`
     #[command(
-        long_about = "Check a spec, generate the server and compile it into `.appc/build/server`.\n\n\
+        long_about = "Check a spec, generate the server and the web client, and build them into `.appc/build/`.\n\n\
             Generated code goes to `<project>/.appc/out/` (only changed files are rewritten), cargo \
             builds in `<project>/.appc/target/` (or CARGO_TARGET_DIR when set), and the binary is \
             copied to `<project>/.appc/build/server`. Compiler errors in the team's Rust files are \
-            shown with their paths in the project.",
+            shown with their paths in the project.\n\n\
+            When the spec has pages, the web client is generated into `<project>/.appc/out/web/`, \
+            its packages are installed with npm (only when they changed), it is type-checked with \
+            tsc and bundled with Vite into `<project>/.appc/build/web/`, which the binary serves. \
+            This needs Node.js and npm on PATH.",
         after_help = "Examples:\n  appc build                 release build of ./main.wasp\n  \
             appc build examples/chat   build another project\n  \
             appc build --debug         faster dev-profile build while iterating\n\n\

@@ -21,13 +21,17 @@ const TEAM_FOLDERS: &[&str] = &["src/client", "src/shared"];
 /// `npm install` installed. Inside `node_modules`, so that deleting it forces a new install.
 const INSTALL_STAMP: &str = "node_modules/.appc-installed-package.json";
 
+/// The file in the web project that says the last `check_and_build_web` succeeded: removed when
+/// it starts, written when it ends well.
+const BUILD_STAMP: &str = ".appc-built";
+
 /// The oldest Node.js the pinned Vite runs on.
 const MINIMUM_NODE: (u64, u64) = (20, 19);
 
 /// A Node tool (npm, tsc, Vite) ran and failed; its output has been printed. `appc build` exits
 /// with 1 for these (a problem in the team's code or dependencies), not 2.
 #[derive(Debug, thiserror::Error)]
-#[error("{tool} failed; fix the errors above, then run `appc build` again")]
+#[error("{tool} failed")]
 pub struct WebToolFailed {
     /// What failed, as the stage line named it (`tsc`, `vite build`, `npm install`).
     pub tool: String,
@@ -176,9 +180,18 @@ pub fn build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
 
 /// Installs, type-checks and bundles the web project: what `appc build` does after writing it.
 pub fn check_and_build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
+    let stamp = web_dir.join(BUILD_STAMP);
+    let _ = std::fs::remove_file(&stamp);
     install_web_dependencies(web_dir, color)?;
     typecheck_web(web_dir, color)?;
-    build_web(web_dir, color)
+    build_web(web_dir, color)?;
+    std::fs::write(&stamp, "").with_context(|| format!("cannot write `{}`", stamp.display()))
+}
+
+/// Whether the bundle in `.appc/build/web` is what `check_and_build_web` made from the web
+/// project as it is now; the caller knows that no file of the project changed since.
+pub fn web_build_is_current(web_dir: &Path) -> bool {
+    web_dir.join(BUILD_STAMP).is_file() && web_dir.join("../../build/web/index.html").is_file()
 }
 
 /// The Vite dev server for the web project on `127.0.0.1:<port>`, proxying the server's routes

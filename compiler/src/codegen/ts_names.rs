@@ -22,6 +22,8 @@ pub fn ts_type(type_ref: &TypeRef) -> String {
             TypeRef::Optional { .. } => format!("({})[]", ts_type(item)),
             _ => format!("{}[]", ts_type(item)),
         },
+        // `unknown` already includes `null`.
+        TypeRef::Optional { inner } if **inner == TypeRef::Json => "unknown".to_owned(),
         TypeRef::Optional { inner } => format!("{} | null", ts_type(inner)),
     }
 }

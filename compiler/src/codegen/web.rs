@@ -107,6 +107,11 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
             render(&RoutingTsx {
                 app_name: app_name.clone(),
                 has_auth,
+                redirect_literal: spec
+                    .auth
+                    .as_ref()
+                    .map(|auth| ts_string_literal(&auth.on_auth_failed_redirect_to))
+                    .unwrap_or_default(),
             }),
         ),
         GeneratedFile::new(
@@ -253,6 +258,9 @@ struct RouterTsx {
     imports: Vec<String>,
     root_component: Option<String>,
     routes: Vec<RouteView>,
+    /// Whether the spec declares React Router's catch-all `*` itself (then it replaces the
+    /// generated not-found route).
+    has_catch_all: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -283,21 +291,16 @@ impl RouterTsx {
             imports.push(import_statement(import, &local));
             local
         });
-        let redirect = spec
-            .auth
-            .as_ref()
-            .map(|auth| ts_string_literal(&auth.on_auth_failed_redirect_to));
         let routes = spec
             .routes
             .iter()
             .filter_map(|route| {
                 let page = spec.page(&route.page)?;
                 let component = format!("<{} />", component_name(&page.name));
-                let element = match (&redirect, page.auth_required) {
-                    (Some(redirect), true) => format!(
-                        "<appc.RequireAuth redirectTo={{{redirect}}}>{component}</appc.RequireAuth>"
-                    ),
-                    _ => component,
+                let element = if page.auth_required && spec.auth.is_some() {
+                    format!("<appc.RequireAuth>{component}</appc.RequireAuth>")
+                } else {
+                    component
                 };
                 Some(RouteView {
                     path_literal: ts_string_literal(&route.path),
@@ -310,6 +313,7 @@ impl RouterTsx {
             imports,
             root_component,
             routes,
+            has_catch_all: spec.routes.iter().any(|route| route.path == "*"),
         }
     }
 }
@@ -319,6 +323,8 @@ impl RouterTsx {
 struct RoutingTsx {
     app_name: String,
     has_auth: bool,
+    /// `auth.onAuthFailedRedirectTo` as a string literal (empty without auth).
+    redirect_literal: String,
 }
 
 #[derive(Template)]

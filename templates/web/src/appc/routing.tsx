@@ -5,17 +5,20 @@ import type { ReactNode } from 'react';
 import { Link, Navigate } from 'react-router';
 import { useAuth } from './auth';
 
+/** Where pages with `authRequired: true` send visitors who are not logged in. */
+const ON_AUTH_FAILED_REDIRECT_TO = {{ redirect_literal }};
+
 /**
- * Shows `children` to a logged-in user and sends everybody else to `redirectTo`
- * (`onAuthFailedRedirectTo` in `main.wasp`); renders nothing while a stored token is checked.
+ * Shows `children` (a page with `authRequired: true`) to a logged-in user and sends everybody
+ * else to `onAuthFailedRedirectTo`; renders nothing while a stored token is checked.
  */
-export function RequireAuth({ children, redirectTo }: { children: ReactNode; redirectTo: string }) {
+export function RequireAuth({ children }: { children: ReactNode }) {
   const { user, isLoading } = useAuth();
   if (isLoading) {
     return null;
   }
   if (user === null) {
-    return <Navigate to={redirectTo} replace />;
+    return <Navigate to={ON_AUTH_FAILED_REDIRECT_TO} replace />;
   }
   return children;
 }
