@@ -522,3 +522,27 @@ fn new_refuses_a_non_empty_folder_and_bad_names() {
         assert!(!workspace.path().join(bad).exists(), "{bad} was created");
     }
 }
+
+#[test]
+fn the_minimal_template_builds_into_a_server_and_a_web_client() {
+    let workspace = tempfile::tempdir().unwrap();
+    let created = appc(&["new", "hello", "--template", "minimal"], workspace.path());
+    assert!(created.status.success());
+    let project = workspace.path().join("hello");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_appc"));
+    command
+        .args(["build", "--debug", "--color", "never"])
+        .current_dir(&project);
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command.env("CARGO_TARGET_DIR", repository_root().join("target"));
+    }
+    let output = command.output().expect("appc build runs");
+    // `appc build` type-checks the page with a strict tsc before bundling it.
+    assert!(
+        output.status.success(),
+        "the minimal template does not build:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(project.join(".appc/build/server").is_file());
+    assert!(project.join(".appc/build/web/index.html").is_file());
+}

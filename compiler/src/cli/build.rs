@@ -429,6 +429,8 @@ fn run_cargo(
     }
     let status = child.wait().context("cargo did not finish")?;
     process::forget(&child);
+    // Ctrl-C ended cargo: appc is about to exit, and a "did not compile" would be misleading.
+    process::wait_here_if_stopping();
     if !status.success() {
         return Ok(None);
     }

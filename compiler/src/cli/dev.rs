@@ -241,10 +241,8 @@ impl DevSession {
             }
         }
         let result = self.build_and_restart(&reason, output);
-        if process::is_stopping() {
-            // Ctrl-C ended the build's or the server's processes on purpose; that is no failure.
-            return;
-        }
+        // Ctrl-C ended the build's or the server's processes on purpose; that is no failure.
+        process::wait_here_if_stopping();
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(BuildResult::Served) => {

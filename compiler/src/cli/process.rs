@@ -82,6 +82,14 @@ pub fn is_stopping() -> bool {
     STOPPING.load(Ordering::SeqCst)
 }
 
+/// When appc is stopping, blocks the calling thread until the signal thread has ended the
+/// children and exited, so that a child ended on purpose is not reported as a failure.
+pub fn wait_here_if_stopping() {
+    while is_stopping() {
+        std::thread::park_timeout(Duration::from_secs(1));
+    }
+}
+
 /// Ends every registered group: SIGTERM to all, a grace period for their leaders to exit, then
 /// SIGKILL to whatever is left.
 fn stop_all_groups() {
