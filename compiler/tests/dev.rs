@@ -154,14 +154,30 @@ impl DevProcess {
 }
 
 impl Drop for DevProcess {
+    /// After a failed assertion: Ctrl-C first, so that appc stops the server and Vite it
+    /// started (they run in process groups of their own, which killing appc's would miss),
+    /// then SIGKILL for whatever is left of appc's group.
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // SAFETY: as above; the negative pid addresses appc's own process group.
-            unsafe {
-                libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-            }
-            let _ = self.child.wait();
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
         }
+        let pid = self.child.id() as i32;
+        // SAFETY: kill has no memory effects; the pid is our child's.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // SAFETY: as above; the negative pid addresses appc's own process group.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
     }
 }
 
