@@ -73,8 +73,10 @@ pub enum Command {
     #[command(
         long_about = "Build and serve the app, then rebuild and restart it on every save.\n\n\
             Checks the spec, generates and compiles the server (debug profile, in \
-            `<project>/.appc/target` unless CARGO_TARGET_DIR is set) and starts it. Then it watches \
-            `main.wasp` and `src/`: a save re-checks, regenerates what changed, rebuilds and \
+            `<project>/.appc/target` unless CARGO_TARGET_DIR is set) and starts it. When the spec has \
+            pages, the Vite dev server listens on the port and proxies /auth, /api and /socket.io \
+            to the server on an internal port; a save in src/client/ is hot-reloaded without \
+            rebuilding the server. Then it watches `main.wasp` and `src/`: a save re-checks, regenerates what changed, rebuilds and \
             restarts the server. Several saves in quick succession give one rebuild. Errors in the \
             spec or the team's code are printed and the last good server keeps running. Ctrl-C \
             stops everything appc started.",
