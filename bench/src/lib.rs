@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod compare;
+pub mod dev_loop;
 pub mod jwt;
 pub mod payload;
 pub mod protocol;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use appc_bench::client::{ServerProtocol, SourceAddresses, Target};
 use appc_bench::compare::{self, Plan, RunSettings, ScenarioKind};
+use appc_bench::dev_loop;
 use appc_bench::protocol::Encoding;
 use appc_bench::scenarios::{self, BroadcastConfig, ConnectOptions, EchoConfig, IdleConfig};
 use appc_bench::servers::{ServerCommands, ServerKind, sibling_binary};
@@ -34,6 +35,28 @@ enum Command {
     Full(ComparisonArguments),
     /// One scenario against a server that is already running
     Run(RunArguments),
+    /// `appc dev`'s edit-to-serving latency: from a one-line save (a server `.rs` file, then
+    /// the spec) to the new behaviour answering on a socket, on a copy of the chat example
+    DevLoop(DevLoopArguments),
+}
+
+#[derive(Args)]
+struct DevLoopArguments {
+    /// The `appc` binary (default: `appc` beside this binary, e.g. target/release/appc)
+    #[arg(long)]
+    appc: Option<PathBuf>,
+    /// The chat example to copy
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/chat"))]
+    example: PathBuf,
+    /// Measured saves of each kind
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+    /// The port `appc dev` serves on (default: one the OS says is free)
+    #[arg(long)]
+    port: Option<u16>,
+    /// Print everything `appc dev` prints
+    #[arg(long)]
+    verbose: bool,
 }
 
 #[derive(Args, Clone)]
@@ -190,6 +213,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = match &cli.command {
         Command::Quick(arguments) | Command::Full(arguments) => arguments.common.clone(),
         Command::Run(arguments) => arguments.common.clone(),
+        // The dev loop measures appc and cargo, which must not inherit the load generator's
+        // pinning to one core or its scheduling class, so it returns before any of that.
+        Command::DevLoop(arguments) => return run_dev_loop(arguments),
     };
     if common.realtime {
         system::use_realtime_scheduling()
@@ -222,7 +248,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))
         }
         Command::Run(arguments) => runtime.block_on(run_one(arguments, file_descriptor_limit)),
+        Command::DevLoop(_) => unreachable!("the dev loop returned before pinning"),
     }
+}
+
+fn run_dev_loop(arguments: &DevLoopArguments) -> anyhow::Result<ExitCode> {
+    let settings = dev_loop::DevLoopSettings {
+        appc: arguments
+            .appc
+            .clone()
+            .unwrap_or_else(|| sibling_binary("appc")),
+        example: arguments.example.clone(),
+        runs: arguments.runs.max(1),
+        port: match arguments.port {
+            Some(port) => port,
+            None => std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port(),
+        },
+        verbose: arguments.verbose,
+    };
+    let report = dev_loop::run(&settings)?;
+    let server = dev_loop::median(&report.server_change_seconds);
+    let spec = dev_loop::median(&report.spec_change_seconds);
+    let verdict = |median: f64| if median < 5.0 { "met" } else { "missed" };
+    let list = |values: &[f64]| {
+        values
+            .iter()
+            .map(|value| format!("{value:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("appc dev, edit to serving (goal: median under 5 s after the first build)");
+    println!(
+        "  first build and start      {:.1} s",
+        report.first_build_seconds
+    );
+    println!(
+        "  server .rs change          median {server:.2} s ({}) [{}]",
+        verdict(server),
+        list(&report.server_change_seconds)
+    );
+    println!(
+        "  spec change                median {spec:.2} s ({}) [{}]",
+        verdict(spec),
+        list(&report.spec_change_seconds)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn compare_servers(

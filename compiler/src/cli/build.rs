@@ -10,6 +10,7 @@
 
 use super::check::locate_spec;
 use super::disk_files::DiskFiles;
+use super::process;
 use super::web;
 use super::write::write_generated;
 use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
@@ -26,23 +27,119 @@ use std::time::Instant;
 
 pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let color = stderr_wants_color(color);
-    let spec_path = locate_spec(&args.path)?;
-    let project_root = spec_path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let appc_dir = project_root.join(".appc");
+    let output = BuildOutput {
+        color: stderr_wants_color(color),
+        progress: true,
+    };
+    let project = Project::locate(&args.path)?;
+    let Some(spec) = check_and_generate(&project, output)? else {
+        eprintln!(
+            "error: `{}` has errors; fix them, then run `appc build` again",
+            project.spec_path.display()
+        );
+        return Ok(Outcome::SpecErrors);
+    };
+    // The web client first: type errors in the team's pages show up in seconds, before cargo's
+    // longer work.
+    if let Some(outcome) = web_client(&project.root, &spec, output.color)? {
+        return Ok(outcome);
+    }
+    let profile = if args.debug { "debug" } else { "release" };
+    let Some(binary) = compile_server(&project, &spec, args.debug, output)? else {
+        eprintln!(
+            "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `appc build` again",
+            project.root.display()
+        );
+        return Ok(Outcome::BuildFailed);
+    };
+    let size = std::fs::metadata(&binary)
+        .map(|metadata| metadata.len())
+        .unwrap_or_default();
+    stage(
+        output.color,
+        "Finished",
+        &format!(
+            "{} ({:.1} MB, {profile}) in {:.1}s",
+            binary.display(),
+            size as f64 / 1_000_000.0,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    let secret_hint = if args.debug {
+        ""
+    } else {
+        "JWT_SECRET=<at least 32 random bytes> "
+    };
+    eprintln!(
+        "Run it from `{}` with: {secret_hint}PORT=3000 .appc/build/server",
+        project.root.display()
+    );
+    Ok(Outcome::Success)
+}
 
-    stage(color, "Checking", &spec_path.display().to_string());
-    let bytes = std::fs::read(&spec_path)
+/// Where a project's spec, generated code and build output live.
+#[derive(Debug, Clone)]
+pub(super) struct Project {
+    /// The spec file (`main.wasp`, or the file named on the command line).
+    pub spec_path: PathBuf,
+    /// The folder holding the spec and the team's `src/`.
+    pub root: PathBuf,
+    /// `<root>/.appc`: generated code, cargo's target folder, the built server.
+    pub appc_dir: PathBuf,
+}
+
+impl Project {
+    /// The project of a spec file, or of a folder containing `main.wasp`.
+    pub fn locate(path: &Path) -> anyhow::Result<Project> {
+        let spec_path = locate_spec(path)?;
+        let root = spec_path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let appc_dir = root.join(".appc");
+        Ok(Project {
+            spec_path,
+            root,
+            appc_dir,
+        })
+    }
+
+    /// Where the built server binary is placed.
+    pub fn server_binary(&self) -> PathBuf {
+        self.appc_dir.join("build").join("server")
+    }
+}
+
+/// How much a build prints besides errors.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BuildOutput {
+    /// Whether stderr gets ANSI colours.
+    pub color: bool,
+    /// Stage lines and cargo's progress; `appc dev` turns them off after its first build so
+    /// that a rebuild prints one status line.
+    pub progress: bool,
+}
+
+/// Checks the spec, printing its diagnostics, and when it has no errors writes the generated
+/// server into `.appc/out/` (only files that changed). Returns the IR, or `None` when the spec
+/// has errors (they have been printed).
+pub(super) fn check_and_generate(
+    project: &Project,
+    output: BuildOutput,
+) -> anyhow::Result<Option<analysis::ir::AppSpec>> {
+    let color = output.color;
+    let spec_path = &project.spec_path;
+    if output.progress {
+        stage(color, "Checking", &spec_path.display().to_string());
+    }
+    let bytes = std::fs::read(spec_path)
         .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
     let parsed = syntax::parse_bytes(&bytes);
     let mut all_diagnostics = parsed.diagnostics;
     let mut spec = None;
     if !diagnostics::has_errors(&all_diagnostics) {
-        let analysis = analysis::analyze(&parsed.module, &DiskFiles::new(&project_root));
+        let analysis = analysis::analyze(&parsed.module, &DiskFiles::new(&project.root));
         all_diagnostics.extend(analysis.diagnostics);
         spec = analysis.spec;
     }
@@ -62,14 +159,15 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         diagnostics::render_all(&all_diagnostics, &source, color_mode)
     );
     let Some(spec) = spec.filter(|_| !diagnostics::has_errors(&all_diagnostics)) else {
-        eprintln!("error: `{display_name}` has errors; fix them, then run `appc build` again");
-        return Ok(Outcome::SpecErrors);
+        return Ok(None);
     };
 
-    let out_dir = appc_dir.join("out");
-    stage(color, "Generating", &out_dir.display().to_string());
+    let out_dir = project.appc_dir.join("out");
+    if output.progress {
+        stage(color, "Generating", &out_dir.display().to_string());
+    }
     let options = ServerOptions {
-        team_files: team_files(&project_root)?,
+        team_files: team_files(&project.root)?,
     };
     let files = format_rust_files(server::generate(&spec, &options));
     let pairs: Vec<(String, String)> = files
@@ -84,69 +182,65 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         std::fs::write(&lockfile, runtime_bundle::workspace_lockfile())
             .with_context(|| format!("cannot write `{}`", lockfile.display()))?;
     }
-    eprintln!(
-        "             {} files written, {} unchanged",
-        summary.written.len(),
-        summary.unchanged
-    );
-
-    // The web client first: type errors in the team's pages show up in seconds, before cargo's
-    // longer work.
-    if let Some(outcome) = web_client(&project_root, &spec, color)? {
-        return Ok(outcome);
-    }
-
-    let profile = if args.debug { "debug" } else { "release" };
-    stage(
-        color,
-        "Compiling",
-        &format!("the server with cargo ({profile})"),
-    );
-    let Some(executable) = run_cargo(&out_dir, &appc_dir, &spec, args.debug, color)? else {
+    if output.progress {
         eprintln!(
-            "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `appc build` again",
-            project_root.display()
+            "             {} files written, {} unchanged",
+            summary.written.len(),
+            summary.unchanged
         );
-        return Ok(Outcome::BuildFailed);
-    };
+    }
+    Ok(Some(spec))
+}
 
-    let build_dir = appc_dir.join("build");
-    std::fs::create_dir_all(&build_dir)
+/// Compiles the generated server with cargo and places the binary at `.appc/build/server`.
+/// Returns its path, or `None` when it did not compile (the errors have been printed with the
+/// team's paths).
+pub(super) fn compile_server(
+    project: &Project,
+    spec: &analysis::ir::AppSpec,
+    debug: bool,
+    output: BuildOutput,
+) -> anyhow::Result<Option<PathBuf>> {
+    let profile = if debug { "debug" } else { "release" };
+    if output.progress {
+        stage(
+            output.color,
+            "Compiling",
+            &format!("the server with cargo ({profile})"),
+        );
+    }
+    let out_dir = project.appc_dir.join("out");
+    let Some(executable) = run_cargo(&out_dir, &project.appc_dir, spec, debug, output)? else {
+        return Ok(None);
+    };
+    let binary = project.server_binary();
+    install_binary(&executable, &binary)?;
+    Ok(Some(binary))
+}
+
+/// Copies the executable cargo built to `binary` through a temporary file in the same folder
+/// and a rename, so a server still running from the old binary is never written to (that fails
+/// with ETXTBSY on Linux) and no one ever sees a half-copied file.
+fn install_binary(executable: &Path, binary: &Path) -> anyhow::Result<()> {
+    let build_dir = binary.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(build_dir)
         .with_context(|| format!("cannot create `{}`", build_dir.display()))?;
-    let binary = build_dir.join("server");
-    // Removing first lets a running server keep its (now unlinked) binary while the new one is
-    // copied in; copying over a running executable fails on Linux.
-    let _ = std::fs::remove_file(&binary);
-    std::fs::copy(&executable, &binary).with_context(|| {
+    let temporary = build_dir.join(format!(".server.{}.tmp", std::process::id()));
+    std::fs::copy(executable, &temporary).with_context(|| {
         format!(
             "cannot copy `{}` to `{}`",
             executable.display(),
-            binary.display()
+            temporary.display()
         )
     })?;
-    let size = std::fs::metadata(&binary)
-        .map(|metadata| metadata.len())
-        .unwrap_or_default();
-    stage(
-        color,
-        "Finished",
-        &format!(
-            "{} ({:.1} MB, {profile}) in {:.1}s",
-            binary.display(),
-            size as f64 / 1_000_000.0,
-            started.elapsed().as_secs_f64()
-        ),
-    );
-    let secret_hint = if args.debug {
-        ""
-    } else {
-        "JWT_SECRET=<at least 32 random bytes> "
-    };
-    eprintln!(
-        "Run it from `{}` with: {secret_hint}PORT=3000 .appc/build/server",
-        project_root.display()
-    );
-    Ok(Outcome::Success)
+    std::fs::rename(&temporary, binary).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!(
+            "cannot move `{}` to `{}`",
+            temporary.display(),
+            binary.display()
+        )
+    })
 }
 
 /// Writes, type-checks and bundles the web client when the app has pages. Returns the outcome
@@ -187,7 +281,7 @@ fn web_client(
 }
 
 /// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).
-pub(crate) fn stage(color: bool, verb: &str, what: &str) {
+pub(super) fn stage(color: bool, verb: &str, what: &str) {
     if color {
         eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {what}");
     } else {
@@ -274,8 +368,9 @@ fn run_cargo(
     appc_dir: &Path,
     spec: &analysis::ir::AppSpec,
     debug: bool,
-    color: bool,
+    output: BuildOutput,
 ) -> anyhow::Result<Option<PathBuf>> {
+    let color = output.color;
     let binary_name = server::binary_name(spec);
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
@@ -294,6 +389,9 @@ fn run_cargo(
     if !debug {
         command.arg("--release");
     }
+    if !output.progress {
+        command.arg("--quiet");
+    }
     // A target folder chosen by the caller wins (tests share the repository's); otherwise every
     // generated app of the project shares `.appc/target`.
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
@@ -301,8 +399,7 @@ fn run_cargo(
             .arg("--target-dir")
             .arg(absolute(&appc_dir.join("target")));
     }
-    let mut child = command
-        .spawn()
+    let mut child = process::spawn_in_own_group(&mut command)
         .context("cannot run cargo; install Rust (https://rustup.rs) so that `cargo` is on PATH")?;
     let stdout = child.stdout.take().context("cargo has no stdout")?;
     let mut executable = None;
@@ -331,6 +428,9 @@ fn run_cargo(
         }
     }
     let status = child.wait().context("cargo did not finish")?;
+    process::forget(&child);
+    // Ctrl-C ended cargo: appc is about to exit, and a "did not compile" would be misleading.
+    process::wait_here_if_stopping();
     if !status.success() {
         return Ok(None);
     }

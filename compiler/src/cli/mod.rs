@@ -5,7 +5,10 @@
 
 mod build;
 mod check;
+mod dev;
 mod disk_files;
+mod new;
+mod process;
 pub mod web;
 mod write;
 
@@ -65,6 +68,62 @@ pub enum Command {
             Exit status: 0 built, 1 errors in the spec or in the team's code, 2 usage or I/O errors."
     )]
     Build(BuildArgs),
+
+    /// Build and serve the app, then rebuild and restart it on every save
+    #[command(
+        long_about = "Build and serve the app, then rebuild and restart it on every save.\n\n\
+            Checks the spec, generates and compiles the server (debug profile, in \
+            `<project>/.appc/target` unless CARGO_TARGET_DIR is set) and starts it. When the spec has \
+            pages, the Vite dev server listens on the port and proxies /auth, /api and /socket.io \
+            to the server on an internal port; a save in src/client/ is hot-reloaded without \
+            rebuilding the server. Then it watches `main.wasp` and `src/`: a save re-checks, regenerates what changed, rebuilds and \
+            restarts the server. Several saves in quick succession give one rebuild. Errors in the \
+            spec or the team's code are printed and the last good server keeps running. Ctrl-C \
+            stops everything appc started.",
+        after_help = "Examples:\n  appc dev                   serve ./main.wasp on http://127.0.0.1:3000\n  \
+            appc dev --port 8080       another port (PORT works too)\n  \
+            appc dev examples/chat     another project\n\n\
+            Exit status: 2 when the port is taken or the project cannot be read; otherwise it runs until stopped."
+    )]
+    Dev(DevArgs),
+
+    /// Create a project folder from a template, ready for `appc dev`
+    #[command(
+        after_help = "Examples:\n  appc new my-chat                     the chat app (auth, stored messages, pages)\n  \
+            appc new hello --template minimal    one page and one socket event\n\n\
+            The app's name in main.wasp is derived from the folder's name (my-chat -> MyChat).\n\n\
+            Exit status: 0 created, 2 when the folder exists and is not empty or the name is not allowed."
+    )]
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// The port of the one URL to open (default: PORT from the environment, else 3000)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The folder to create; its name (ASCII letters, digits, `-`, `_`) becomes the app's name
+    pub name: PathBuf,
+
+    /// What the new app starts from
+    #[arg(long, value_enum, default_value_t = Template::Chat)]
+    pub template: Template,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// The chat example: sign-up and login, stored messages, a signed-in-only namespace, three pages
+    Chat,
+    /// One page and one socket event
+    Minimal,
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,9 +188,19 @@ pub enum Outcome {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color;
+    // Commands that start processes put each in its own group, which then no longer receives
+    // the terminal's Ctrl-C; appc forwards it (and SIGTERM) and exits once they have ended.
+    if matches!(cli.command, Command::Build(_) | Command::Dev(_))
+        && let Err(error) = process::stop_all_on_signal()
+    {
+        eprintln!("error: cannot handle Ctrl-C: {error:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Check(args) => check::run(&args, color),
         Command::Build(args) => build::run(&args, color),
+        Command::Dev(args) => dev::run(&args, color),
+        Command::New(args) => new::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
