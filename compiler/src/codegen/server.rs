@@ -696,3 +696,57 @@ impl NamespaceView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespace_named(name: &str) -> Namespace {
+        Namespace {
+            name: name.to_owned(),
+            path: format!("/{}", name.to_lowercase()),
+            function: ServerFunction {
+                file: "src/server/sockets.rs".to_owned(),
+                function: "socket".to_owned(),
+                is_async: true,
+            },
+            entities: Vec::new(),
+            auth_required: false,
+            auto_connect: true,
+            handshake: None,
+            encoding: Encoding::Json,
+            client_to_server: Vec::new(),
+            server_to_client: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn namespaces_never_take_the_generated_modules_names() {
+        // `crate::app::server` holds the hooks' context; a namespace `Server` must not replace it.
+        assert_eq!(
+            namespace_module(&namespace_named("Server")),
+            "server_namespace"
+        );
+        assert_eq!(
+            namespace_module(&namespace_named("Types")),
+            "types_namespace"
+        );
+        assert_eq!(
+            namespace_module(&namespace_named("ChatRooms")),
+            "chat_rooms"
+        );
+    }
+
+    #[test]
+    fn team_functions_are_reached_through_their_files_modules() {
+        let function = ServerFunction {
+            file: "src/server/type.rs".to_owned(),
+            function: "seed_dev_data".to_owned(),
+            is_async: true,
+        };
+        assert_eq!(
+            team_function_path(&function),
+            "crate::r#type::seed_dev_data"
+        );
+    }
+}
