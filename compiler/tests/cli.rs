@@ -191,3 +191,28 @@ fn build_is_listed_and_stops_before_cargo_on_spec_problems() {
     );
     assert!(!plain.path().join(".appc/out").exists());
 }
+
+#[test]
+fn db_seed_explains_itself_and_refuses_a_spec_without_seeds_before_building() {
+    let here = Path::new(".");
+    let help = appc(&["db", "seed", "--help"], here);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    assert!(
+        text.contains("run one of the spec's `db.seeds`") && text.contains("--name <NAME>"),
+        "{text}"
+    );
+
+    let project = project_with_spec("app Plain {\n  title: \"Plain\"\n}\n");
+    let output = appc(&["db", "seed", "--color", "never"], project.path());
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error: `./main.wasp` declares no seeds; add a `pub async fn` to `src/server/seeds.rs` and list it"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !project.path().join(".appc/build").exists(),
+        "nothing is built for a spec without seeds"
+    );
+}

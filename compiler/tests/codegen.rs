@@ -15,9 +15,17 @@ use std::process::{Command, Stdio};
 /// The generated server crate of `examples/<example>` (without the embedded runtime and the
 /// workspace manifest, which are copies of appc's own files), formatted, in one text.
 fn generated_server(example: &str) -> String {
-    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(example);
+    generated_server_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example),
+        |path| path.starts_with("server/"),
+    )
+}
+
+/// The generated files of the project at `project` whose paths `wanted` accepts, as
+/// [`generated_server`] shows them.
+fn generated_server_files(project: &Path, wanted: impl Fn(&str) -> bool) -> String {
     let spec_text = std::fs::read_to_string(project.join("main.wasp")).unwrap();
     let mut files = MemoryFiles::new();
     let mut team_files = Vec::new();
@@ -39,10 +47,7 @@ fn generated_server(example: &str) -> String {
 
     let generated = server::generate(&spec, &ServerOptions { team_files });
     let mut text = String::new();
-    for file in generated
-        .iter()
-        .filter(|file| file.path.starts_with("server/"))
-    {
+    for file in generated.iter().filter(|file| wanted(&file.path)) {
         let contents = if file.is_rust() {
             rustfmt(&file.contents)
         } else {
@@ -142,4 +147,14 @@ fn chat_server() {
 #[test]
 fn uppercase_server() {
     insta::assert_snapshot!(generated_server("uppercase"));
+}
+
+/// The fixture's `server.setupFn`, `server.middlewareConfigFn` and two `db.seeds`: how `main.rs`
+/// hands them to the runtime and the context module they receive.
+#[test]
+fn full_api_server_hooks() {
+    insta::assert_snapshot!(generated_server_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/full_api"),
+        |path| path == "server/src/main.rs" || path == "server/src/app/server.rs",
+    ));
 }

@@ -37,21 +37,28 @@ fn e2e_scripts_dir() -> PathBuf {
     repository_root().join("tests/e2e")
 }
 
-/// Runs `appc build` on a project and returns its output.
-fn appc_build(project: &Path, extra_args: &[&str]) -> Output {
+/// `appc <arguments> <project> --color never`, sharing the workspace's target folder unless the
+/// caller chose one, so dependencies compiled for the workspace are reused.
+fn appc_command(arguments: &[&str], project: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_appc"));
     command
-        .arg("build")
-        .args(extra_args)
+        .args(arguments)
         .arg(project)
         .arg("--color")
         .arg("never");
-    // Share the workspace's target folder unless the caller chose one, so dependencies compiled
-    // for the workspace are reused.
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
         command.env("CARGO_TARGET_DIR", repository_root().join("target"));
     }
-    command.output().expect("the appc binary runs")
+    command
+}
+
+/// Runs `appc build` on a project and returns its output.
+fn appc_build(project: &Path, extra_args: &[&str]) -> Output {
+    let mut arguments = vec!["build"];
+    arguments.extend_from_slice(extra_args);
+    appc_command(&arguments, project)
+        .output()
+        .expect("the appc binary runs")
 }
 
 /// Builds an example once per test run (tests share the result) with `--debug`, and returns
@@ -107,17 +114,7 @@ impl RunningServer {
         let port = free_port();
         let log_path = data_dir.join(format!("server-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("the log file can be created");
-        let child = Command::new(binary)
-            .current_dir(data_dir)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", data_dir.join("app.db").display()),
-            )
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("APPC_ENV", "production")
-            .env("RUST_LOG", "info")
+        let child = server_command(binary, data_dir, port)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -173,6 +170,26 @@ impl Drop for RunningServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The server `binary` configured as the tests run it: production mode, `port`, and a SQLite
+/// database in `data_dir`.
+fn server_command(binary: &Path, data_dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(data_dir)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", database_url(data_dir))
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("APPC_ENV", "production")
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// The SQLite database of the tests' servers in `data_dir`.
+fn database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("app.db").display())
 }
 
 /// A port that was free a moment ago (the OS picks it; the listener is closed right away).
@@ -472,4 +489,92 @@ fn acknowledgements_travel_both_ways() {
         run_scenario(&server, "full_api.mjs", &["acks", transport]);
     }
     server.stop();
+}
+
+/// `appc db seed` on the fixture: without `--name` it lists the seeds; `--name seed_dev_data`
+/// builds and runs the seed on the database the server then serves; the server's setup function
+/// ran before it listened and the middleware's route and layer answer (server_hooks.mjs).
+#[test]
+fn seeds_the_setup_function_and_the_middleware_work_end_to_end() {
+    let project = repository_root().join("compiler/tests/fixtures/full_api");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let seed = |arguments: &[&str]| {
+        appc_command(arguments, &project)
+            .env("DATABASE_URL", database_url(data.path()))
+            .env("JWT_SECRET", JWT_SECRET)
+            .output()
+            .expect("the appc binary runs")
+    };
+
+    let unnamed = seed(&["db", "seed"]);
+    let stderr = String::from_utf8_lossy(&unnamed.stderr);
+    assert_eq!(unnamed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("declares 2 seeds; choose one with `--name`")
+            && stderr.contains("seed_dev_data  (src/server/seeds.rs)")
+            && stderr.contains("seed_rooms     (src/server/seeds.rs)"),
+        "several seeds and no --name list the seeds:\n{stderr}"
+    );
+
+    let seeded = seed(&["db", "seed", "--name", "seed_dev_data"]);
+    let stdout = String::from_utf8_lossy(&seeded.stdout);
+    let stderr = String::from_utf8_lossy(&seeded.stderr);
+    assert!(seeded.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("seeded the database with `seed_dev_data` in `src/server/seeds.rs`"),
+        "the binary says what ran:\n{stdout}"
+    );
+
+    // The seed creates `ada`, so a second run fails with the seed's own error and status 1.
+    let again = seed(&["db", "seed", "--name", "seed_dev_data"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the seed `seed_dev_data` in `src/server/seeds.rs` failed: 409 (username_taken): username `ada` is already taken"),
+        "the seed's error is shown:\n{stderr}"
+    );
+
+    let server = RunningServer::start(&binary, data.path());
+    run_scenario(&server, "server_hooks.mjs", &[]);
+    server.stop();
+}
+
+/// A setup function that returns an error stops the start: the server exits with status 1,
+/// prints the function's message, and never listens.
+#[test]
+fn a_failing_setup_function_stops_the_server_with_its_message() {
+    let binary = built_project(&repository_root().join("compiler/tests/fixtures/full_api"));
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = server_command(&binary, data.path(), port)
+        .env("FULL_API_FAIL_SETUP", "the e2e test asked")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the server can be waited for") {
+            break status;
+        }
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the server listened although its setup failed"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child
+        .wait_with_output()
+        .expect("the server's output can be read");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the server's setup function `setup` in `src/server/setup.rs` failed: the setup was told to fail: the e2e test asked; the server did not start"),
+        "the setup function's message is printed:\n{stderr}"
+    );
 }

@@ -4,8 +4,8 @@
 //! ([`config`]), the database pool, typed entity access and migrations ([`db`]),
 //! username/password auth with JWTs ([`auth`]), the Socket.IO layer with its authentication
 //! middleware and validated payloads ([`socket`]), the [`context::Context`] handed to the
-//! team's server functions, and the [`server::Server`] that serves it all. It never depends on
-//! the compiler.
+//! team's server functions, the team's setup function, middleware and seeds ([`hooks`]), and
+//! the [`server::Server`] that serves it all. It never depends on the compiler.
 //!
 //! The mode is explicit: `APPC_ENV=production` or `APPC_ENV=development`, defaulting to what
 //! the generated `main` passes (see [`config`]).
@@ -41,6 +41,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod hooks;
 pub mod server;
 pub mod socket;
 

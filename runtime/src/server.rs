@@ -1,7 +1,9 @@
 //! The `serve` entry point the generated `main` calls: connects the database, migrates it,
-//! builds the router (auth routes, the team's routes, the Socket.IO layer, CORS, tracing, the
-//! web client's static files), binds, logs the URL, and shuts down gracefully on SIGTERM or
-//! SIGINT: it stops accepting, lets in-flight requests finish, and closes sockets cleanly.
+//! builds the router (auth routes, the team's routes, the web client's static files, the team's
+//! `server.middlewareConfigFn`, the Socket.IO layer, CORS, tracing), awaits the team's
+//! `server.setupFn`, binds, logs the URL, and shuts down gracefully on SIGTERM or SIGINT: it
+//! stops accepting, lets in-flight requests finish, and closes sockets cleanly. [`Server::run`]
+//! is the binary's whole command line: serving, or running one of the `db.seeds`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Auth, UserTableError, auth_routes};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
+use crate::hooks::{BoxError, Hook, HookOutcome, SeedError, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
 
 /// What every handler can reach: the database, auth, the socket emitter and the config.
@@ -79,6 +82,14 @@ pub enum ServeError {
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
+    /// The team's `server.setupFn` returned an error.
+    #[error("the server's setup function {function} failed: {source}; the server did not start")]
+    Setup {
+        /// The function, as `name` in `file`.
+        function: String,
+        /// Its error.
+        source: BoxError,
+    },
 }
 
 type RoutesFn = Box<dyn FnOnce(Router<AppState>) -> Router<AppState> + Send>;
@@ -122,6 +133,9 @@ pub struct Server {
     namespaces: Vec<Box<dyn FnOnce(AppState) -> NamespaceConfig + Send>>,
     routes: Vec<RoutesFn>,
     static_dir: Option<PathBuf>,
+    middleware: Vec<RoutesFn>,
+    setup: Option<Hook>,
+    seeds: Vec<Hook>,
 }
 
 impl std::fmt::Debug for Server {
@@ -153,6 +167,9 @@ impl Server {
             namespaces: Vec::new(),
             routes: Vec::new(),
             static_dir: None,
+            middleware: Vec::new(),
+            setup: None,
+            seeds: Vec::new(),
         }
     }
 
@@ -212,15 +229,129 @@ impl Server {
         self
     }
 
+    /// Hands the HTTP router to the team's `server.middlewareConfigFn` once it holds every
+    /// route (auth, the app's routes, the web client): routes the function adds are served and
+    /// layers it adds wrap all of them. Socket.IO is outside its reach, as in Wasp, so a layer
+    /// meant for HTTP requests (a timeout, compression) cannot break long-lived connections.
+    pub fn middleware(
+        mut self,
+        configure: impl FnOnce(Router<AppState>) -> Router<AppState> + Send + 'static,
+    ) -> Self {
+        self.middleware.push(Box::new(configure));
+        self
+    }
+
+    /// Sets the team's `server.setupFn`, `name` in `file`: awaited once after the database is
+    /// migrated and before the port is bound; an error stops the start with
+    /// [`ServeError::Setup`].
+    pub fn setup<Run, Output, Outcome>(mut self, name: &str, file: &str, run: Run) -> Self
+    where
+        Run: FnOnce(AppState) -> Output + Send + 'static,
+        Output: Future<Output = Outcome> + Send + 'static,
+        Outcome: HookOutcome,
+    {
+        self.setup = Some(Hook::new(name, file, run));
+        self
+    }
+
+    /// Adds one of the team's `db.seeds`, `name` in `file`, which `seed NAME` runs.
+    pub fn seed<Run, Output, Outcome>(mut self, name: &str, file: &str, run: Run) -> Self
+    where
+        Run: FnOnce(AppState) -> Output + Send + 'static,
+        Output: Future<Output = Outcome> + Send + 'static,
+        Outcome: HookOutcome,
+    {
+        self.seeds.push(Hook::new(name, file, run));
+        self
+    }
+
+    /// Does what the binary's command line asks (see [`ServerCommand`]): serves, or runs one
+    /// seed, printing any error on stderr. Returns the exit status: 0 done, 1 failed, 2 a wrong
+    /// command line.
+    pub async fn run(self, arguments: impl IntoIterator<Item = String>) -> std::process::ExitCode {
+        use std::process::ExitCode;
+        let command = match ServerCommand::from_args(arguments) {
+            Ok(command) => command,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        match command {
+            ServerCommand::Help => {
+                println!("{USAGE}");
+                ExitCode::SUCCESS
+            }
+            ServerCommand::ListSeeds => {
+                eprintln!(
+                    "error: {}",
+                    crate::hooks::unknown_seed_message(None, &self.seeds)
+                );
+                ExitCode::from(2)
+            }
+            ServerCommand::Seed(name) => match self.run_seed(&name).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(SeedError::Unknown(message)) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(2)
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            ServerCommand::Serve => match self.serve().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+        }
+    }
+
+    /// Connects, migrates, runs the seed named `name` with a context over every entity, and
+    /// closes the database. It prints what ran on stdout; the setup function does not run.
+    pub async fn run_seed(mut self, name: &str) -> Result<(), SeedError> {
+        let Some(index) = self.seeds.iter().position(|seed| seed.name == name) else {
+            return Err(SeedError::Unknown(crate::hooks::unknown_seed_message(
+                Some(name),
+                &self.seeds,
+            )));
+        };
+        let seed = self.seeds.swap_remove(index);
+        let (state, _socket_layer) = self.connect_and_migrate().await?;
+        let started = std::time::Instant::now();
+        let description = seed.describe();
+        let result = (seed.run)(state.clone()).await;
+        // Writes queued on SQLite's group-commit writer are applied before the process exits.
+        state.database.close().await;
+        match result {
+            Ok(()) => {
+                println!(
+                    "seeded the database with {description} in {} ms",
+                    started.elapsed().as_millis()
+                );
+                Ok(())
+            }
+            Err(source) => Err(SeedError::Failed {
+                function: description,
+                source,
+            }),
+        }
+    }
+
     /// Starts everything, serves until SIGTERM or SIGINT, then shuts down gracefully.
     pub async fn serve(self) -> Result<(), ServeError> {
         self.bind().await?.run_until(shutdown_signal()).await
     }
 
-    /// Connects, migrates and binds without serving yet; tests use this to learn the address
-    /// (with `PORT=0`) and to stop the server with their own signal.
-    pub async fn bind(self) -> Result<BoundServer, ServeError> {
-        let config = Arc::new(self.config);
+    /// Connects, opens auth, migrates, and builds the Socket.IO layer and the app state; the
+    /// parts of the builder that serve HTTP are left for [`Server::bind`].
+    async fn connect_and_migrate(
+        &mut self,
+    ) -> Result<(AppState, socketioxide::layer::SocketIoLayer), ServeError> {
+        let config = Arc::new(self.config.clone());
         ensure_sqlite_directory(&config.database_url)?;
         let database = Database::connect(&config.database_url).await?;
         let auth = match &self.user_table {
@@ -245,15 +376,23 @@ impl Server {
 
         let (socket_layer, io) = self.socket_settings.build_layer(auth.clone());
         let state = AppState {
-            database: database.clone(),
-            auth: auth.clone(),
+            database,
+            auth,
             emitter: Emitter::new(io),
-            config: config.clone(),
+            config,
         };
-        for build in self.namespaces {
+        for build in std::mem::take(&mut self.namespaces) {
             build(state.clone()).register(state.emitter.io());
         }
+        Ok((state, socket_layer))
+    }
 
+    /// Connects, migrates, awaits the setup function and binds without serving yet; tests use
+    /// this to learn the address (with `PORT=0`) and to stop the server with their own signal.
+    pub async fn bind(mut self) -> Result<BoundServer, ServeError> {
+        let (state, socket_layer) = self.connect_and_migrate().await?;
+        let config = state.config.clone();
+        let auth = state.auth.clone();
         let mut router: Router<AppState> = Router::new();
         if auth.is_enabled() {
             router = router.merge(auth_routes());
@@ -266,6 +405,9 @@ impl Server {
             router =
                 router.fallback_service(ServeDir::new(&directory).fallback(ServeFile::new(index)));
         }
+        for configure in self.middleware {
+            router = configure(router);
+        }
         let mut router = router
             .layer(socket_layer)
             // Outside the Socket.IO layer, so Engine.IO stores the compact copy.
@@ -276,6 +418,15 @@ impl Server {
         let router = router
             .layer(TraceLayer::new_for_http())
             .with_state(state.clone());
+
+        // The team's setup runs on the migrated database before the port is bound, so no
+        // request reaches an app that is not ready, and a failure leaves no port half-open.
+        if let Some(setup) = self.setup {
+            let function = setup.describe();
+            (setup.run)(state.clone())
+                .await
+                .map_err(|source| ServeError::Setup { function, source })?;
+        }
 
         let address = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(address)

@@ -6,6 +6,9 @@
 //! - [`entities`]: one struct per `entity`, with `New*` (insert) and `*Update` structs; the
 //!   context's `entities` field gives typed access to the tables a function may use;
 //! - [`types`]: one serde struct per `type` declaration;
+//! - [`server`]: the `Context` that `server.setupFn` and `db.seeds` functions receive (every
+//!   entity, the database, auth, the emitter, the configuration) and the `Router` that
+//!   `server.middlewareConfigFn` adjusts;
 {%- for namespace in namespaces %}
 //! - [`{{ namespace.module }}`]: the socket API of `{{ namespace.name }}` (path `{{ namespace.path }}`): its
 //!   `Socket` with one `on_*` method per client-to-server event and `emit_*` methods per
@@ -20,6 +23,7 @@
 #![allow(dead_code)]
 
 pub mod entities;
+pub mod server;
 pub mod types;
 {%- for namespace in namespaces %}
 pub mod {{ namespace.module }};

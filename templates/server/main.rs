@@ -3,8 +3,9 @@
 //!
 //! It reads its configuration from the environment (`PORT`, `HOST`, `DATABASE_URL`,
 //! `JWT_SECRET`, `CORS_ORIGINS`, `APPC_WORKER_THREADS`), creates or updates the database schema, and serves the app's
-//! HTTP routes and Socket.IO namespaces until SIGTERM or Ctrl-C. The typed API that the team's
-//! code uses is in [`app`].
+//! HTTP routes and Socket.IO namespaces until SIGTERM or Ctrl-C. With the arguments
+//! `seed NAME` it runs one of the app's `db.seeds` instead and exits. The typed API that the
+//! team's code uses is in [`app`].
 
 pub mod app;
 {%- if web_client %}
@@ -22,7 +23,7 @@ fn main() -> ::std::process::ExitCode {
     // One worker thread per core by default, or `APPC_WORKER_THREADS`; a single thread runs
     // tokio's single-threaded scheduler.
     match ::appc_runtime::server::async_runtime() {
-        Ok(runtime) => runtime.block_on(serve()),
+        Ok(runtime) => runtime.block_on(run()),
         Err(error) => {
             ::std::eprintln!("error: {error}");
             ::std::process::ExitCode::FAILURE
@@ -30,7 +31,7 @@ fn main() -> ::std::process::ExitCode {
     }
 }
 
-async fn serve() -> ::std::process::ExitCode {
+async fn run() -> ::std::process::ExitCode {
     let defaults = ::appc_runtime::config::ConfigDefaults::new(".appc")
         .db_system(::appc_runtime::db::DbSystem::{{ db_system }});
     let config = match ::appc_runtime::config::Config::from_env(defaults) {
@@ -68,13 +69,27 @@ async fn serve() -> ::std::process::ExitCode {
 {%- else %}
     let server = server.static_dir(web_dir());
 {%- endif %}
-    match server.serve().await {
-        Ok(()) => ::std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            ::std::eprintln!("error: {error}");
-            ::std::process::ExitCode::FAILURE
-        }
-    }
+{%- if let Some(middleware) = middleware %}
+    // `server.middlewareConfigFn`: the team's routes and layers around the app's HTTP routes.
+    let server = server.middleware({{ middleware.path }});
+{%- endif %}
+{%- if let Some(setup) = setup %}
+    // `server.setupFn`: awaited once the database is migrated, before the port is bound.
+    let server = server.setup({{ setup.name_literal }}, {{ setup.file_literal }}, |state| {
+        {{ setup.path }}(app::server::Context::new(&state))
+    });
+{%- endif %}
+{%- for seed in seeds %}
+    // `db.seeds`: run by `server seed {{ seed.name }}` (`appc db seed --name {{ seed.name }}`).
+    let server = server.seed({{ seed.name_literal }}, {{ seed.file_literal }}, |state| {
+        {{ seed.path }}(app::server::Context::new(&state))
+    });
+{%- endfor %}
+    // No arguments serve the app; `seed NAME` runs a seed and exits.
+    let arguments = ::std::env::args_os()
+        .skip(1)
+        .map(|argument| argument.to_string_lossy().into_owned());
+    server.run(arguments).await
 }
 
 /// The web client that `appc build` bundled: `web/` beside this binary (`appc build` puts both in

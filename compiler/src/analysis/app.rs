@@ -5,7 +5,9 @@ use super::declarations::Declarations;
 use super::entities::CheckedEntity;
 use super::fields::{self, DictShape, FieldSpec};
 use super::imports::ImportChecker;
-use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, Namespace, ServerConfig};
+use super::ir::{
+    App, Auth, ClientConfig, Database, DatabaseSystem, Namespace, ServerConfig, ServerFunction,
+};
 use super::sockets::{self, SocketContext};
 use super::types::CheckedRecords;
 use crate::diagnostics::Diagnostic;
@@ -239,11 +241,12 @@ fn check_db(
             for item in items {
                 let seed = fields::expect_import(item, &"an item of `db.seeds`", diagnostics)
                     .and_then(|import| {
-                        context.imports.server_function(
+                        let seed = context.imports.server_function(
                             import,
                             &"a seed in `db.seeds`",
                             diagnostics,
-                        )
+                        )?;
+                        check_asyncness(&seed, import.name.span, HookKind::Seed, diagnostics)
                     });
                 match seed {
                     Some(seed) => seeds.push(seed),
@@ -274,21 +277,84 @@ fn check_server(
         unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let mut function = |key: &str, diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
+    let mut function = |key: &str, kind: HookKind, diagnostics: &mut Vec<Diagnostic>| match fields
+        .get(key)
+    {
         Some(value) => {
             let what = format_args!("`server.{key}`");
             fields::expect_import(value, &what, diagnostics)
-                .and_then(|import| context.imports.server_function(import, &what, diagnostics))
+                .and_then(|import| {
+                    let function = context
+                        .imports
+                        .server_function(import, &what, diagnostics)?;
+                    check_asyncness(&function, import.name.span, kind, diagnostics)
+                })
                 .map(Some)
         }
         None => Some(None),
     };
-    let setup_fn = function("setupFn", diagnostics);
-    let middleware_config_fn = function("middlewareConfigFn", diagnostics);
+    let setup_fn = function("setupFn", HookKind::Setup, diagnostics);
+    let middleware_config_fn = function("middlewareConfigFn", HookKind::Middleware, diagnostics);
     Some(ServerConfig {
         setup_fn: setup_fn?,
         middleware_config_fn: middleware_config_fn?,
     })
+}
+
+/// The team's server functions that the generated server calls outside a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HookKind {
+    /// `server.setupFn`: awaited once before the server accepts connections.
+    Setup,
+    /// `server.middlewareConfigFn`: called while the router is built, so it cannot be async.
+    Middleware,
+    /// An item of `db.seeds`: awaited by `appc db seed`.
+    Seed,
+}
+
+/// Setup functions and seeds are awaited, so they are `pub async fn`; the middleware function
+/// transforms the router synchronously, so it is a plain `pub fn`.
+fn check_asyncness(
+    function: &ServerFunction,
+    name_span: Span,
+    kind: HookKind,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ServerFunction> {
+    let name = &function.function;
+    let file = &function.file;
+    let (must_be_async, message, help) = match kind {
+        HookKind::Setup => (
+            true,
+            format!("the setup function `{name}` in `{file}` must be async"),
+            format!(
+                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
+            ),
+        ),
+        HookKind::Seed => (
+            true,
+            format!("the seed `{name}` in `{file}` must be async"),
+            format!(
+                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
+            ),
+        ),
+        HookKind::Middleware => (
+            false,
+            format!("the middleware function `{name}` in `{file}` must not be async"),
+            format!(
+                "declare it `pub fn {name}(router: crate::app::server::Router) -> crate::app::server::Router`: it adds routes and layers while the router is built, before anything runs"
+            ),
+        ),
+    };
+    if function.is_async == must_be_async {
+        return Some(function.clone());
+    }
+    let label = if function.is_async {
+        "declared `pub async fn`"
+    } else {
+        "declared `pub fn`"
+    };
+    diagnostics.push(Diagnostic::error(message, name_span, label).with_help(help));
+    None
 }
 
 fn check_client(

@@ -39,19 +39,11 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::SpecErrors);
     };
-    // The web client first: type errors in the team's pages show up in seconds, before cargo's
-    // longer work.
-    if let Some(outcome) = web_client(&project.root, &spec, output.color)? {
-        return Ok(outcome);
-    }
-    let profile = if args.debug { "debug" } else { "release" };
-    let Some(binary) = compile_server(&project, &spec, args.debug, output)? else {
-        eprintln!(
-            "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `appc build` again",
-            project.root.display()
-        );
-        return Ok(Outcome::BuildFailed);
+    let binary = match build_checked(&project, &spec, args.debug, output, "appc build")? {
+        Ok(binary) => binary,
+        Err(outcome) => return Ok(outcome),
     };
+    let profile = if args.debug { "debug" } else { "release" };
     let size = std::fs::metadata(&binary)
         .map(|metadata| metadata.len())
         .unwrap_or_default();
@@ -75,6 +67,34 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         project.root.display()
     );
     Ok(Outcome::Success)
+}
+
+/// The steps of a build after the spec was checked and generated: the web client (when the
+/// spec has pages), then the server. Returns the installed binary, or the outcome to stop with
+/// when the team's code did not compile (the errors have been printed, followed by a line that
+/// says to run `command` again).
+pub(super) fn build_checked(
+    project: &Project,
+    spec: &analysis::ir::AppSpec,
+    debug: bool,
+    output: BuildOutput,
+    command: &str,
+) -> anyhow::Result<Result<PathBuf, Outcome>> {
+    // The web client first: type errors in the team's pages show up in seconds, before cargo's
+    // longer work.
+    if let Some(outcome) = web_client(&project.root, spec, output.color, command)? {
+        return Ok(Err(outcome));
+    }
+    match compile_server(project, spec, debug, output)? {
+        Some(binary) => Ok(Ok(binary)),
+        None => {
+            eprintln!(
+                "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `{command}` again",
+                project.root.display()
+            );
+            Ok(Err(Outcome::BuildFailed))
+        }
+    }
 }
 
 /// Where a project's spec, generated code and build output live.
@@ -249,6 +269,7 @@ fn web_client(
     project_root: &Path,
     spec: &analysis::ir::AppSpec,
     color: bool,
+    command: &str,
 ) -> anyhow::Result<Option<Outcome>> {
     let Some((web_dir, summary)) = web::write_web_project(project_root, spec)? else {
         return Ok(None);
@@ -271,7 +292,7 @@ fn web_client(
         Ok(()) => Ok(None),
         Err(error) if error.is::<web::WebToolFailed>() => {
             eprintln!(
-                "error: {error} on the web client; fix the errors above (paths are relative to `{}`), then run `appc build` again",
+                "error: {error} on the web client; fix the errors above (paths are relative to `{}`), then run `{command}` again",
                 project_root.display()
             );
             Ok(Some(Outcome::BuildFailed))

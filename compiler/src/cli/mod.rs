@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod db;
 mod dev;
 mod disk_files;
 mod new;
@@ -95,6 +96,40 @@ pub enum Command {
             Exit status: 0 created, 2 when the folder exists and is not empty or the name is not allowed."
     )]
     New(NewArgs),
+
+    /// Work with the app's database
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Build the project (debug) and run one of the spec's `db.seeds` on its database
+    #[command(
+        long_about = "Build the project (debug) and run one of the spec's `db.seeds` on its database.\n\n\
+            Checks and builds the project as `appc build --debug` does, then runs the server binary \
+            as `server seed NAME` in the project folder: it creates or updates the database schema, \
+            awaits the seed `pub async fn NAME(ctx: crate::app::server::Context)` (every entity, \
+            the database, auth to create users with passwords, the configuration), prints what \
+            ran and exits. The database is the server's: DATABASE_URL, or `.appc/app.db` by \
+            default (the one `appc dev` serves).",
+        after_help = "Examples:\n  appc db seed                         the only seed of ./main.wasp\n  \
+            appc db seed --name seed_dev_data    one of several seeds\n  \
+            DATABASE_URL=postgres://... appc db seed examples/chat\n\n\
+            Exit status: 0 seeded, 1 errors in the spec, in the team's code or returned by the seed, 2 usage or I/O errors (no such seed, several seeds and no --name)."
+    )]
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// The seed to run: a function listed in `db.seeds` (needed when there are several)
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -183,6 +218,8 @@ pub enum Outcome {
     SpecErrors,
     /// The generated server (or the team's code in it) did not compile; the errors have been printed.
     BuildFailed,
+    /// A seed returned an error; its message has been printed.
+    SeedFailed,
 }
 
 pub fn main() -> ExitCode {
@@ -190,8 +227,10 @@ pub fn main() -> ExitCode {
     let color = cli.color;
     // Commands that start processes put each in its own group, which then no longer receives
     // the terminal's Ctrl-C; appc forwards it (and SIGTERM) and exits once they have ended.
-    if matches!(cli.command, Command::Build(_) | Command::Dev(_))
-        && let Err(error) = process::stop_all_on_signal()
+    if matches!(
+        cli.command,
+        Command::Build(_) | Command::Dev(_) | Command::Db(_)
+    ) && let Err(error) = process::stop_all_on_signal()
     {
         eprintln!("error: cannot handle Ctrl-C: {error:#}");
         return ExitCode::from(2);
@@ -201,10 +240,11 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(&args, color),
         Command::Dev(args) => dev::run(&args, color),
         Command::New(args) => new::run(&args),
+        Command::Db(DbCommand::Seed(args)) => db::seed(&args, color),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::SpecErrors | Outcome::BuildFailed) => ExitCode::from(1),
+        Ok(Outcome::SpecErrors | Outcome::BuildFailed | Outcome::SeedFailed) => ExitCode::from(1),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)

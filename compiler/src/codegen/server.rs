@@ -1,7 +1,8 @@
 //! The server generator: from the IR, the cargo workspace in `.appc/out/` and the server crate in
-//! `.appc/out/server/` (its `Cargo.toml`, `main.rs`, and the `crate::app` module with entities,
-//! records and one typed socket module per namespace; with pages, a build script that embeds the
-//! bundled web client and the module that serves it).
+//! `.appc/out/server/` (its `Cargo.toml`, `main.rs` with the team's setup function, middleware and
+//! seeds wired in, and the `crate::app` module with entities, records, the hooks' context
+//! (`crate::app::server`) and one typed socket module per namespace; with pages, a build script
+//! that embeds the bundled web client and the module that serves it).
 //!
 //! Each item kind has one askama template in `templates/server/`; this module only builds their
 //! view models (plain strings and lists, computed with [`rust_names`](super::rust_names)).
@@ -15,7 +16,7 @@ use super::rust_names::{
 use super::web;
 use crate::analysis::ir::{
     AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
-    RecordType,
+    RecordType, ServerFunction,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -72,6 +73,10 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&EntitiesModule {
                 entities: spec.entities.iter().map(EntityView::new).collect(),
             }),
+        ),
+        GeneratedFile::new(
+            format!("{SERVER_DIR}/src/app/server.rs"),
+            render(&ServerHooksModule::new(spec)),
         ),
         GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/types.rs"),
@@ -172,6 +177,82 @@ struct MainRs {
     namespace_modules: Vec<String>,
     /// Whether the app has a web client, which the binary embeds and serves.
     web_client: bool,
+    /// `server.setupFn`.
+    setup: Option<HookView>,
+    /// `server.middlewareConfigFn`.
+    middleware: Option<HookView>,
+    /// `db.seeds`, in the spec's order.
+    seeds: Vec<HookView>,
+}
+
+/// One of the team's server hooks (`server.setupFn`, `server.middlewareConfigFn`, a seed).
+#[derive(Debug, Clone)]
+struct HookView {
+    /// The function's name, which is also the seed's name for `appc db seed --name`.
+    name: String,
+    name_literal: String,
+    /// The team's file, relative to the project root.
+    file: String,
+    file_literal: String,
+    /// The function as a path from the crate root, e.g. `crate::seeds::seed_dev_data`.
+    path: String,
+}
+
+impl HookView {
+    fn new(function: &ServerFunction) -> Self {
+        HookView {
+            name: function.function.clone(),
+            name_literal: string_literal(&function.function),
+            file: function.file.clone(),
+            file_literal: string_literal(&function.file),
+            path: team_function_path(function),
+        }
+    }
+}
+
+/// The path from the crate root to a function in the team's code: each team file is a module
+/// named after its file (`src/server/chat.rs` is `crate::chat`).
+fn team_function_path(function: &ServerFunction) -> String {
+    let team_module = function
+        .file
+        .rsplit('/')
+        .next()
+        .unwrap_or(&function.file)
+        .trim_end_matches(".rs")
+        .to_owned();
+    format!(
+        "crate::{}::{}",
+        escape_keyword(team_module),
+        function.function
+    )
+}
+
+/// `crate::app::server`: the context of setup functions and seeds, with every entity.
+#[derive(Template)]
+#[template(path = "server/server_hooks.rs", escape = "none")]
+struct ServerHooksModule {
+    entities: Vec<EntityFieldView>,
+    setup: Option<HookView>,
+    middleware: Option<HookView>,
+    seeds: Vec<HookView>,
+}
+
+impl ServerHooksModule {
+    fn new(spec: &AppSpec) -> Self {
+        ServerHooksModule {
+            entities: spec
+                .entities
+                .iter()
+                .map(|entity| EntityFieldView {
+                    field: snake_identifier(&entity.name),
+                    entity: entity.name.clone(),
+                })
+                .collect(),
+            setup: spec.server.setup_fn.as_ref().map(HookView::new),
+            middleware: spec.server.middleware_config_fn.as_ref().map(HookView::new),
+            seeds: spec.db.seeds.iter().map(HookView::new).collect(),
+        }
+    }
 }
 
 impl MainRs {
@@ -220,6 +301,9 @@ impl MainRs {
                 .map(|namespace| namespace.module.clone())
                 .collect(),
             web_client: web::has_web_client(spec),
+            setup: spec.server.setup_fn.as_ref().map(HookView::new),
+            middleware: spec.server.middleware_config_fn.as_ref().map(HookView::new),
+            seeds: spec.db.seeds.iter().map(HookView::new).collect(),
         }
     }
 }
@@ -557,7 +641,7 @@ fn describe_type(type_ref: &crate::analysis::ir::TypeRef) -> String {
 }
 
 /// Module names the generated `crate::app` module already uses.
-const RESERVED_MODULES: &[&str] = &["entities", "types"];
+const RESERVED_MODULES: &[&str] = &["entities", "server", "types"];
 
 /// The name of a namespace's module under `crate::app` (`webSocket` becomes `web_socket`).
 pub fn namespace_module(namespace: &Namespace) -> String {
@@ -573,25 +657,13 @@ pub fn namespace_module(namespace: &Namespace) -> String {
 impl NamespaceView {
     fn new(namespace: &Namespace) -> Self {
         let module = namespace_module(namespace);
-        let team_module = namespace
-            .function
-            .file
-            .rsplit('/')
-            .next()
-            .unwrap_or(&namespace.function.file)
-            .trim_end_matches(".rs")
-            .to_owned();
         NamespaceView {
             name: namespace.name.clone(),
             file_stem: module.clone(),
             module,
             path: namespace.path.clone(),
             path_literal: string_literal(&namespace.path),
-            function: format!(
-                "crate::{}::{}",
-                escape_keyword(team_module),
-                namespace.function.function
-            ),
+            function: team_function_path(&namespace.function),
             function_file: namespace.function.file.clone(),
             entities: namespace
                 .entities
@@ -622,5 +694,59 @@ impl NamespaceView {
                 .map(EventView::new)
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespace_named(name: &str) -> Namespace {
+        Namespace {
+            name: name.to_owned(),
+            path: format!("/{}", name.to_lowercase()),
+            function: ServerFunction {
+                file: "src/server/sockets.rs".to_owned(),
+                function: "socket".to_owned(),
+                is_async: true,
+            },
+            entities: Vec::new(),
+            auth_required: false,
+            auto_connect: true,
+            handshake: None,
+            encoding: Encoding::Json,
+            client_to_server: Vec::new(),
+            server_to_client: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn namespaces_never_take_the_generated_modules_names() {
+        // `crate::app::server` holds the hooks' context; a namespace `Server` must not replace it.
+        assert_eq!(
+            namespace_module(&namespace_named("Server")),
+            "server_namespace"
+        );
+        assert_eq!(
+            namespace_module(&namespace_named("Types")),
+            "types_namespace"
+        );
+        assert_eq!(
+            namespace_module(&namespace_named("ChatRooms")),
+            "chat_rooms"
+        );
+    }
+
+    #[test]
+    fn team_functions_are_reached_through_their_files_modules() {
+        let function = ServerFunction {
+            file: "src/server/type.rs".to_owned(),
+            function: "seed_dev_data".to_owned(),
+            is_async: true,
+        };
+        assert_eq!(
+            team_function_path(&function),
+            "crate::r#type::seed_dev_data"
+        );
     }
 }

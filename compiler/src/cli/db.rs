@@ -1,0 +1,102 @@
+//! `appc db seed`: build the project as `appc build --debug` does, then run one of the spec's
+//! `db.seeds` through the server binary's `seed NAME` command, which migrates the database,
+//! awaits the seed with a context over every entity, prints what ran and exits 0 or 1.
+//!
+//! The binary runs in the project folder with appc's environment, so it seeds the database the
+//! server would use there: `DATABASE_URL`, or `.appc/app.db` by default (the one `appc dev`
+//! serves).
+
+use super::build::{self, BuildOutput, Project};
+use super::process;
+use super::{ColorChoice, Outcome, SeedArgs, stderr_wants_color};
+use crate::analysis::ir::{AppSpec, ServerFunction};
+use anyhow::{Context, bail};
+use std::process::{Command, Stdio};
+
+pub fn seed(args: &SeedArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
+    let output = BuildOutput {
+        color: stderr_wants_color(color),
+        progress: true,
+    };
+    let project = Project::locate(&args.path)?;
+    let Some(spec) = build::check_and_generate(&project, output)? else {
+        eprintln!(
+            "error: `{}` has errors; fix them, then run `appc db seed` again",
+            project.spec_path.display()
+        );
+        return Ok(Outcome::SpecErrors);
+    };
+    // The seed is chosen before anything is compiled, so a wrong name costs no build.
+    let seed = choose_seed(&spec, &project, args.name.as_deref())?.clone();
+    let binary = match build::build_checked(&project, &spec, true, output, "appc db seed")? {
+        Ok(binary) => binary,
+        Err(outcome) => return Ok(outcome),
+    };
+    build::stage(
+        output.color,
+        "Seeding",
+        &format!("the database with `{}` ({})", seed.function, seed.file),
+    );
+    let mut command = Command::new(std::path::absolute(&binary).unwrap_or(binary.clone()));
+    command
+        .args(["seed", &seed.function])
+        .current_dir(&project.root)
+        .stdin(Stdio::null());
+    let mut child = process::spawn_in_own_group(&mut command)
+        .with_context(|| format!("cannot run `{}`", binary.display()))?;
+    let status = child
+        .wait()
+        .with_context(|| format!("`{}` did not finish", binary.display()))?;
+    process::forget(&child);
+    process::wait_here_if_stopping();
+    if status.success() {
+        Ok(Outcome::Success)
+    } else {
+        eprintln!(
+            "error: the seed `{}` did not finish; its message is above",
+            seed.function
+        );
+        Ok(Outcome::SeedFailed)
+    }
+}
+
+/// The seed `--name` names, or the only one; otherwise an error that lists them.
+fn choose_seed<'s>(
+    spec: &'s AppSpec,
+    project: &Project,
+    name: Option<&str>,
+) -> anyhow::Result<&'s ServerFunction> {
+    let seeds = &spec.db.seeds;
+    let spec_path = project.spec_path.display();
+    if seeds.is_empty() {
+        bail!(
+            "`{spec_path}` declares no seeds; add a `pub async fn` to `src/server/seeds.rs` and list it: `db: {{ seeds: [import {{ seed_dev_data }} from \"@src/server/seeds.rs\"] }}`"
+        );
+    }
+    let width = seeds
+        .iter()
+        .map(|seed| seed.function.len())
+        .max()
+        .unwrap_or(0);
+    let listed = || {
+        seeds
+            .iter()
+            .map(|seed| format!("\n  {:width$}  ({})", seed.function, seed.file))
+            .collect::<String>()
+    };
+    match name {
+        Some(name) => match seeds.iter().find(|seed| seed.function == name) {
+            Some(seed) => Ok(seed),
+            None => bail!(
+                "`{spec_path}` has no seed `{name}`; choose one of `db.seeds` with `--name`:{}",
+                listed()
+            ),
+        },
+        None if seeds.len() == 1 => Ok(&seeds[0]),
+        None => bail!(
+            "`{spec_path}` declares {} seeds; choose one with `--name`:{}",
+            seeds.len(),
+            listed()
+        ),
+    }
+}

@@ -1,0 +1,3 @@
+pub fn seed_users() {}
+
+pub async fn seed_rooms() {}

@@ -1,0 +1,3 @@
+pub fn setup() {}
+
+pub async fn middleware() {}
