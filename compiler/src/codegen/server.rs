@@ -97,7 +97,11 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
         ));
         files.push(GeneratedFile::new(
             format!("{SERVER_DIR}/src/appc_web_client.rs"),
-            render(&WebClientModule { app_name }),
+            render(&WebClientModule {
+                app_name,
+                base_path_literal: format!("{:?}", web::base_path(spec)),
+                base_location_literal: format!("{:?}", format!("{}/", web::base_path(spec))),
+            }),
         ));
     }
     files.extend(runtime_bundle::runtime_files());
@@ -133,6 +137,10 @@ struct BuildScript {
 #[template(path = "server/web_client.rs", escape = "none")]
 struct WebClientModule {
     app_name: String,
+    /// `client.baseDir` without a trailing `/` (`""` at the root), as a Rust string literal.
+    base_path_literal: String,
+    /// The same with a trailing `/`, where `/` redirects to, as a Rust string literal.
+    base_location_literal: String,
 }
 
 #[derive(Template)]

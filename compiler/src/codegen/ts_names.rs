@@ -3,7 +3,6 @@
 //! Rust types in [`rust_names`](super::rust_names)).
 
 use crate::analysis::ir::{Namespace, ScalarType, TypeRef};
-use heck::ToUpperCamelCase;
 
 /// The TypeScript type of a payload, handshake or record field type.
 ///
@@ -45,11 +44,7 @@ pub fn ts_scalar_type(scalar: ScalarType) -> &'static str {
 /// The prefix of a namespace's event map names in `@appc/types`: none for the app's root
 /// webSocket (`ServerToClientEvents`), the declared name otherwise (`InboxServerToClientEvents`).
 pub fn event_map_prefix(namespace: &Namespace) -> String {
-    if namespace.path == "/" {
-        String::new()
-    } else {
-        namespace.name.to_upper_camel_case()
-    }
+    namespace.event_map_prefix()
 }
 
 /// A single-quoted TypeScript string literal for `text`, with escapes.
