@@ -41,6 +41,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod json;
 pub mod server;
 pub mod socket;
 

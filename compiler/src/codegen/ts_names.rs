@@ -29,13 +29,14 @@ pub fn ts_type(type_ref: &TypeRef) -> String {
 
 /// The TypeScript type of an entity's scalar column (without `| null` for `?`).
 ///
-/// 64-bit integers travel as JSON numbers, so a `BigInt` beyond 2^53 loses precision in the
-/// browser; `Bytes` is serde's default for `Vec<u8>`, an array of numbers.
+/// A `BigInt` travels as a decimal string (`appc_runtime::json::big_int`), since a JavaScript
+/// number is exact only up to 2^53 (`BigInt(value)` turns it into a JavaScript bigint); `Int`
+/// stays a number. `Bytes` is serde's default for `Vec<u8>`, an array of numbers.
 pub fn ts_scalar_type(scalar: ScalarType) -> &'static str {
     match scalar {
-        ScalarType::String | ScalarType::DateTime => "string",
+        ScalarType::String | ScalarType::DateTime | ScalarType::BigInt => "string",
         ScalarType::Boolean => "boolean",
-        ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal => "number",
+        ScalarType::Int | ScalarType::Float | ScalarType::Decimal => "number",
         ScalarType::Json => "unknown",
         ScalarType::Bytes => "number[]",
     }
