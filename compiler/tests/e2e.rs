@@ -479,6 +479,19 @@ fn every_kind_of_generated_api_compiles_without_warnings() {
     assert!(binary.is_file());
 }
 
+/// `client.baseDir: "/app"`: the binary serves the bundle under `/app/` (with the client-route
+/// fallback there) and keeps `/auth` at the root; in chromium the assets load, typed links carry
+/// the prefix and the login redirect stays under it.
+#[test]
+fn a_web_client_with_a_base_dir_is_served_and_navigates_under_its_prefix() {
+    let binary = built_project(&repository_root().join("compiler/tests/fixtures/full_api"));
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_scenario(&server, "web.mjs", &["under", "Full"]);
+    run_browser_scenario(&server, "browser_base_dir.mjs");
+    server.stop();
+}
+
 #[test]
 fn acknowledgements_travel_both_ways() {
     let project = repository_root().join("compiler/tests/fixtures/full_api");

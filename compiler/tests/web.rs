@@ -62,7 +62,13 @@ fn analyzed(project: &Path) -> analysis::ir::AppSpec {
 
 /// Generates, installs and type-checks the web project of a copy of `examples/<example>`.
 fn typecheck_example(example: &str) {
-    let project = copy_project(&repository_root().join("examples").join(example));
+    typecheck_project(&repository_root().join("examples").join(example));
+}
+
+/// Generates, installs and type-checks the web project of a copy of `project`.
+fn typecheck_project(project: &Path) {
+    let example = project.display().to_string();
+    let project = copy_project(project);
     let spec = analyzed(project.path());
     let (web_dir, summary) = web::write_web_project(project.path(), &spec)
         .unwrap()
@@ -86,6 +92,62 @@ fn the_chat_web_project_type_checks_strictly() {
 #[test]
 fn the_uppercase_web_project_type_checks_strictly() {
     typecheck_example("uppercase");
+}
+
+/// The fixture has `client.baseDir: "/app"`, a route with a parameter (`/rooms/:id`) and pages
+/// that link with `@appc/router`.
+#[test]
+fn the_full_api_web_project_with_a_base_dir_and_typed_links_type_checks_strictly() {
+    typecheck_project(&repository_root().join("compiler/tests/fixtures/full_api"));
+}
+
+#[test]
+fn a_link_to_an_undeclared_route_or_with_wrong_params_fails_appc_build() {
+    let project = copy_project(&repository_root().join("compiler/tests/fixtures/full_api"));
+    // A missing parameter, a misspelled parameter, a path no route declares, a route name that
+    // is not declared; the last line is correct.
+    std::fs::write(
+        project.path().join("src/client/MainPage.tsx"),
+        "import { Link, routes } from '@appc/router';\n\
+         \n\
+         export default function Main() {\n\
+         \x20 const a = <Link to=\"/rooms/:id\">Room</Link>;\n\
+         \x20 const b = routes.RoomsRoute.build({ params: { room: 1 } });\n\
+         \x20 const c = <Link to=\"/chat\">Chat</Link>;\n\
+         \x20 const d = routes.ChatRoute.to;\n\
+         \x20 const e = routes.RoomsRoute.build({ params: { id: 'lobby' }, hash: 'latest' });\n\
+         \x20 return <main>{a}{b}{c}{d}{e}</main>;\n\
+         }\n",
+    )
+    .unwrap();
+    let spec = analyzed(project.path());
+    let (web_dir, _) = web::write_web_project(project.path(), &spec)
+        .unwrap()
+        .unwrap();
+    web::install_web_dependencies(&web_dir, false).unwrap();
+    let output = Command::new(web_dir.join("node_modules/.bin/tsc"))
+        .args([
+            "--noEmit",
+            "--project",
+            "tsconfig.json",
+            "--pretty",
+            "false",
+        ])
+        .current_dir(&web_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    for line in [4, 5, 6, 7] {
+        assert!(
+            stdout.contains(&format!("src/ext-src/client/MainPage.tsx({line},")),
+            "tsc reports line {line}:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("MainPage.tsx(8,"),
+        "a correct link type-checks:\n{stdout}"
+    );
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod hooks;
+pub mod json;
 pub mod server;
 pub mod socket;
 

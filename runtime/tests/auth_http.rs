@@ -340,3 +340,29 @@ fn decode_base64_url(text: &str) -> Vec<u8> {
     }
     bytes
 }
+
+/// A `BigInt` column of the user (marked `json_string`) reaches the client as a decimal string,
+/// exactly, in the signup answer and in `/auth/me`; an `Int` column stays a number.
+#[tokio::test]
+async fn big_integer_user_fields_travel_as_strings() {
+    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, Value};
+    let beyond_doubles: i64 = 9_007_199_254_740_993;
+    let mut table = <User as appc_runtime::db::Entity>::schema().clone();
+    table.columns.push(
+        ColumnSchema::new("karma", SqlType::Integer)
+            .default(ColumnDefault::Value(Value::from(beyond_doubles)))
+            .json_string(),
+    );
+    table.columns.push(
+        ColumnSchema::new("level", SqlType::Integer)
+            .default(ColumnDefault::Value(Value::from(3_i64))),
+    );
+    let server = TestServer::start(|server| server.user_table(table)).await;
+    let (token, user) = signup(&server, "carol", "correct horse battery").await;
+    assert_eq!(user["karma"], "9007199254740993", "{user}");
+    assert_eq!(user["level"], 3, "{user}");
+    let me = http("GET", &server.url("/auth/me"), None, Some(&token)).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.body["karma"], "9007199254740993");
+    server.stop().await;
+}

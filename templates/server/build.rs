@@ -11,13 +11,17 @@ use std::path::{Path, PathBuf};
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let bundle = manifest_dir.join("../../build/web");
+    // Relative to this crate, so cargo checks this project's bundle even when another project
+    // with the same app name used the target folder last. Cargo scans a folder for changed
+    // files (a new bundle rebuilds the server) and reruns the script while the path is missing.
+    println!("cargo:rerun-if-changed=../../build/web");
+    // `appc build` sets it to this project's bundle: a build of another project with the same
+    // app name in a shared target folder reruns the script even if both bundles are older than
+    // its last run.
+    println!("cargo:rerun-if-env-changed=APPC_WEB_BUNDLE");
     let mut files = Vec::new();
     if let Ok(bundle) = bundle.canonicalize() {
-        // Cargo scans a folder given here for changed files, so a new bundle rebuilds the server.
-        println!("cargo:rerun-if-changed={}", bundle.display());
         collect_files(&bundle, &bundle, &mut files);
-    } else {
-        println!("cargo:rerun-if-changed=build.rs");
     }
     files.sort();
     let mut code = String::from("/// The bundled web client's files: (URL path, contents), sorted by path.\npub static WEB_ASSETS: &[(&str, &[u8])] = &[\n");

@@ -12,6 +12,9 @@ pub struct {{ entity.name }} {
 {%- if let Some(rename) = field.serde_rename %}
     #[serde(rename = "{{ rename }}")]
 {%- endif %}
+{%- if let Some(with) = field.serde_with %}
+    #[serde(with = "{{ with }}")]
+{%- endif %}
     pub {{ field.rust_name }}: {{ field.rust_type }},
 {%- endfor %}
 }

@@ -4,11 +4,21 @@
 //! Every path that is not one of the bundle's files gets `index.html`, so the client's routes
 //! (`/login`) survive a reload. Hashed assets (`/assets/*`) may be cached for good; `index.html`
 //! is revalidated on every visit so a new deployment is picked up at once.
+//!
+//! The pages live under `client.baseDir` (`BASE_PATH`); with a prefix, `/` redirects to it and
+//! other paths outside it are not found. The server's own routes (`/auth`, `/socket.io`) stay at
+//! the root and never reach this fallback.
 
 use ::appc_runtime::axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use ::appc_runtime::axum::response::{IntoResponse, Response};
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+
+/// `client.baseDir` without its trailing `/`: empty when the pages are at the root.
+const BASE_PATH: &str = {{ base_path_literal }};
+
+/// Where `/` redirects to when the pages are under a prefix: the prefix with a trailing `/`.
+const BASE_LOCATION: &str = {{ base_location_literal }};
 
 /// Whether the binary carries a bundle (`appc build` made one before compiling).
 pub fn is_embedded() -> bool {
@@ -20,8 +30,16 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    let requested = match uri.path() {
-        "/" => "/index.html",
+    let Some(inside_base) = path_inside_base(uri.path()) else {
+        if uri.path() == "/" {
+            // Visitors of the bare host are sent to the pages.
+            let location = HeaderValue::from_static(BASE_LOCATION);
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
+        }
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let requested = match inside_base {
+        "" | "/" => "/index.html",
         path => path,
     };
     let (path, contents) = match find(requested).or_else(|| find("/index.html")) {
@@ -41,6 +59,13 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         return (headers, ()).into_response();
     }
     (headers, *contents).into_response()
+}
+
+/// The part of a request path under `BASE_PATH` (`/chat/1` of `/app/chat/1`; empty for `/app`
+/// itself), or `None` when the path is outside it.
+fn path_inside_base(path: &str) -> ::std::option::Option<&str> {
+    let rest = path.strip_prefix(BASE_PATH)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
 fn find(path: &str) -> ::std::option::Option<(&'static str, &'static &'static [u8])> {

@@ -7,6 +7,9 @@ import { defineConfig } from 'vite';
 const serverUrl = process.env.APPC_SERVER_URL ?? 'http://127.0.0.1:3001';
 
 export default defineConfig({
+  // `client.baseDir`: the pages and their assets are served under this prefix (in development
+  // too); the server's routes proxied below stay at the root.
+  base: {{ base_literal }},
   plugins: [react()],
   resolve: {
     alias: [

@@ -38,6 +38,22 @@ run(`full_api acks over ${transport}`, async () => {
   assert.ok(Array.isArray(recent));
   assert.ok(recent.some((entry) => entry.text === "hello with acks" && entry.pinned === true));
 
+  // `BigInt` columns travel as decimal strings, exact beyond JavaScript's 2^53, both ways and
+  // through the database.
+  assert.equal(stored.views, "0", "a BigInt arrives as a string");
+  assert.equal(stored.reach, null);
+  const huge = "9223372036854775807";
+  const beyondDoubles = "9007199254740993";
+  const recounted = await client
+    .timeout(WAIT_MS)
+    .emitWithAck("recount", { ...stored, views: huge, reach: beyondDoubles });
+  assert.equal(recounted.id, stored.id);
+  assert.equal(recounted.views, huge, "i64::MAX comes back exactly");
+  assert.equal(recounted.reach, beyondDoubles, "2^53 + 1 comes back exactly");
+  const negative = await client.timeout(WAIT_MS).emitWithAck("recount", { ...stored, views: "-5", reach: null });
+  assert.equal(negative.views, "-5");
+  assert.equal(negative.reach, null);
+
   // An invalid payload for an acknowledged event is answered with an ack error naming the field.
   const rejected = await client.timeout(WAIT_MS).emitWithAck("join", { since: null });
   assert.equal(rejected.error.code, "invalid_payload");

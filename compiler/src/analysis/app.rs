@@ -390,7 +390,29 @@ fn check_client(
     let base_dir = match fields.get("baseDir") {
         Some(value) => {
             fields::expect_string(value, &"`client.baseDir`", diagnostics).and_then(|base_dir| {
-                if base_dir.starts_with('/') {
+                if let Some(bad) = base_dir.chars().find(|character| !is_url_path_character(*character)) {
+                    // It becomes a URL prefix in the bundle's links, the router and the server's
+                    // `Location` header, so it must need no escaping anywhere.
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!("`client.baseDir` cannot contain {bad:?}"),
+                            value.span,
+                            "not a plain URL path",
+                        )
+                        .with_help("use letters, digits, `-`, `_`, `.`, `~` and `/` (for example `\"/app\"`)"),
+                    );
+                    None
+                } else if base_dir.contains("//") {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "`client.baseDir` has an empty segment (`//`)",
+                            value.span,
+                            "not a plain URL path",
+                        )
+                        .with_help(format!("write `\"{}\"`", collapse_slashes(base_dir))),
+                    );
+                    None
+                } else if base_dir.starts_with('/') {
                     Some(base_dir.to_string())
                 } else {
                     diagnostics.push(
@@ -417,4 +439,20 @@ fn check_client(
 /// The component extensions pages accept, shared with `pages`.
 pub fn component_extensions() -> &'static [&'static str] {
     &COMPONENT_EXTENSIONS
+}
+
+/// The characters a `client.baseDir` may hold: RFC 3986's unreserved ones and `/`.
+fn is_url_path_character(character: char) -> bool {
+    character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.' | '~' | '/')
+}
+
+/// `path` with every run of `/` made one.
+fn collapse_slashes(path: &str) -> String {
+    let mut collapsed = String::with_capacity(path.len());
+    for character in path.chars() {
+        if !(character == '/' && collapsed.ends_with('/')) {
+            collapsed.push(character);
+        }
+    }
+    collapsed
 }

@@ -140,6 +140,20 @@ pub struct ClientImport {
     pub name: String,
 }
 
+impl Namespace {
+    /// The prefix of the namespace's event map names in the web client's `@appc/types`: none
+    /// for the app's root webSocket (`ServerToClientEvents`), the declared name in upper camel
+    /// case otherwise (`InboxServerToClientEvents`). The analyzer keeps `type` and entity names
+    /// clear of them.
+    pub fn event_map_prefix(&self) -> String {
+        if self.path == "/" {
+            String::new()
+        } else {
+            heck::ToUpperCamelCase::to_upper_camel_case(self.name.as_str())
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ImportKind {

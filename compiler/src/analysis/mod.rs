@@ -9,13 +9,15 @@
 //!    declarations and resolve their references and imports (files are read through
 //!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
 //!    every name they look up was collected in pass 1;
-//! 5. cross-declaration rules (unique route and namespace paths, one encoding for all namespaces);
+//! 5. cross-declaration rules (unique route and namespace paths, one encoding for all namespaces,
+//!    no `type` or entity named like a generated web client type);
 //! 6. the IR is assembled, only when there were no errors.
 //!
 //! Analysis never panics and does no I/O of its own.
 
 mod app;
 mod auth;
+mod client_names;
 mod declarations;
 mod encodings;
 mod entities;
@@ -144,6 +146,18 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
         .of_kind(DeclKind::Page)
         .map(|decl| pages::check_page(decl, &mut imports, app_has_auth, &mut diagnostics))
         .collect();
+    // Only an app with pages gets a web client, whose `@appc/types` must not declare a name twice.
+    if !pages.is_empty() {
+        let all_namespaces: Vec<&ir::Namespace> = root_socket
+            .into_iter()
+            .chain(checked_namespaces.iter().copied())
+            .collect();
+        client_names::report_clashes_with_event_maps(
+            &declarations,
+            &all_namespaces,
+            &mut diagnostics,
+        );
+    }
     let routes: Vec<Option<pages::CheckedRoute>> = declarations
         .of_kind(DeclKind::Route)
         .map(|decl| pages::check_route(decl, &declarations, &mut diagnostics))

@@ -413,6 +413,13 @@ fn run_cargo(
     if !output.progress {
         command.arg("--quiet");
     }
+    // The server's build script embeds this project's web bundle. Two projects with the same app
+    // name that share a target folder share that script's output too (cargo's hash of a path
+    // package does not include where the project is), so the script reruns when this changes.
+    command.env(
+        "APPC_WEB_BUNDLE",
+        absolute(&appc_dir.join("build").join(crate::codegen::web::WEB_DIR)),
+    );
     // A target folder chosen by the caller wins (tests share the repository's); otherwise every
     // generated app of the project shares `.appc/target`.
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {

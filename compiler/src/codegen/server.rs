@@ -16,7 +16,7 @@ use super::rust_names::{
 use super::web;
 use crate::analysis::ir::{
     AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
-    RecordType, ServerFunction,
+    RecordType, ScalarType, ServerFunction,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -102,7 +102,11 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
         ));
         files.push(GeneratedFile::new(
             format!("{SERVER_DIR}/src/appc_web_client.rs"),
-            render(&WebClientModule { app_name }),
+            render(&WebClientModule {
+                app_name,
+                base_path_literal: format!("{:?}", web::base_path(spec)),
+                base_location_literal: format!("{:?}", format!("{}/", web::base_path(spec))),
+            }),
         ));
     }
     files.extend(runtime_bundle::runtime_files());
@@ -138,6 +142,10 @@ struct BuildScript {
 #[template(path = "server/web_client.rs", escape = "none")]
 struct WebClientModule {
     app_name: String,
+    /// `client.baseDir` without a trailing `/` (`""` at the root), as a Rust string literal.
+    base_path_literal: String,
+    /// The same with a trailing `/`, where `/` redirects to, as a Rust string literal.
+    base_location_literal: String,
 }
 
 #[derive(Template)]
@@ -368,6 +376,8 @@ struct ColumnView {
     column: String,
     /// `Some(column)` when the Rust name differs from the column name.
     serde_rename: Option<String>,
+    /// The module that (de)serializes the field, for `BigInt` (as a string).
+    serde_with: Option<&'static str>,
     /// The field type in the entity struct (with `Option` for `?`).
     rust_type: String,
     /// Whether the column may be left out on insert (`?`, a default or `@updatedAt`).
@@ -444,6 +454,12 @@ impl EntityView {
                 if field.is_updated_at {
                     schema.push_str(".updated_at()");
                 }
+                // A `BigInt` beyond 2^53 would lose precision as a JavaScript number, so it
+                // travels as a string, in the entity struct and in the auth routes' user alike.
+                let big_int = *scalar == ScalarType::BigInt;
+                if big_int {
+                    schema.push_str(".json_string()");
+                }
                 if let Some(default) = &field.default {
                     schema.push_str(&format!(".default({})", column_default(default)));
                 }
@@ -463,6 +479,11 @@ impl EntityView {
                     describe_column(field.optional, field.default.as_ref(), field.is_updated_at);
                 Some(ColumnView {
                     serde_rename: (bare_name != field.name).then(|| field.name.clone()),
+                    serde_with: big_int.then_some(if field.optional {
+                        "::appc_runtime::json::optional_big_int"
+                    } else {
+                        "::appc_runtime::json::big_int"
+                    }),
                     rust_name,
                     column: string_literal(&field.name),
                     rust_type,

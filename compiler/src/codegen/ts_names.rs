@@ -3,7 +3,6 @@
 //! Rust types in [`rust_names`](super::rust_names)).
 
 use crate::analysis::ir::{Namespace, ScalarType, TypeRef};
-use heck::ToUpperCamelCase;
 
 /// The TypeScript type of a payload, handshake or record field type.
 ///
@@ -30,13 +29,14 @@ pub fn ts_type(type_ref: &TypeRef) -> String {
 
 /// The TypeScript type of an entity's scalar column (without `| null` for `?`).
 ///
-/// 64-bit integers travel as JSON numbers, so a `BigInt` beyond 2^53 loses precision in the
-/// browser; `Bytes` is serde's default for `Vec<u8>`, an array of numbers.
+/// A `BigInt` travels as a decimal string (`appc_runtime::json::big_int`), since a JavaScript
+/// number is exact only up to 2^53 (`BigInt(value)` turns it into a JavaScript bigint); `Int`
+/// stays a number. `Bytes` is serde's default for `Vec<u8>`, an array of numbers.
 pub fn ts_scalar_type(scalar: ScalarType) -> &'static str {
     match scalar {
-        ScalarType::String | ScalarType::DateTime => "string",
+        ScalarType::String | ScalarType::DateTime | ScalarType::BigInt => "string",
         ScalarType::Boolean => "boolean",
-        ScalarType::Int | ScalarType::BigInt | ScalarType::Float | ScalarType::Decimal => "number",
+        ScalarType::Int | ScalarType::Float | ScalarType::Decimal => "number",
         ScalarType::Json => "unknown",
         ScalarType::Bytes => "number[]",
     }
@@ -45,11 +45,7 @@ pub fn ts_scalar_type(scalar: ScalarType) -> &'static str {
 /// The prefix of a namespace's event map names in `@appc/types`: none for the app's root
 /// webSocket (`ServerToClientEvents`), the declared name otherwise (`InboxServerToClientEvents`).
 pub fn event_map_prefix(namespace: &Namespace) -> String {
-    if namespace.path == "/" {
-        String::new()
-    } else {
-        namespace.name.to_upper_camel_case()
-    }
+    namespace.event_map_prefix()
 }
 
 /// A single-quoted TypeScript string literal for `text`, with escapes.

@@ -1,7 +1,7 @@
 //! The web generator: from the IR, the Vite + React + TypeScript project in `.appc/out/web/`
 //! (`package.json`, `index.html`, `tsconfig.json`, `vite.config.ts`, the app entry and its
 //! react-router routes) with the typed SDK in `src/appc/` that the team's pages import as
-//! `@appc/types`, `@appc/webSocket` and `@appc/auth`, and a copy of the team's client files in
+//! `@appc/types`, `@appc/webSocket`, `@appc/auth` and `@appc/router`, and a copy of the team's client files in
 //! `src/ext-src/`.
 //!
 //! Like the server generator it is pure: the CLI reads the team's files and passes their
@@ -68,6 +68,14 @@ pub fn has_web_client(spec: &AppSpec) -> bool {
     !spec.pages.is_empty()
 }
 
+/// `client.baseDir` as a URL path prefix without a trailing `/`: `""` for the default `/`,
+/// `"/app"` for `"/app"` or `"/app/"`. The web client's pages and assets live under it; the
+/// server's own routes (`/auth`, `/api`, `/socket.io`) stay at the root, where the server
+/// answers them whatever prefix the pages have.
+pub fn base_path(spec: &AppSpec) -> String {
+    spec.client.base_dir.trim_end_matches('/').to_owned()
+}
+
 /// The web project; paths are relative to `.appc/out/web/`. Empty when the app has no pages.
 pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
     if !has_web_client(spec) {
@@ -99,7 +107,12 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
             }),
         ),
         GeneratedFile::new("tsconfig.json", render(&TsConfig)),
-        GeneratedFile::new("vite.config.ts", render(&ViteConfig)),
+        GeneratedFile::new(
+            "vite.config.ts",
+            render(&ViteConfig {
+                base_literal: ts_string_literal(&format!("{}/", base_path(spec))),
+            }),
+        ),
         GeneratedFile::new("src/main.tsx", render(&MainTsx::new(spec))),
         GeneratedFile::new("src/router.tsx", render(&RouterTsx::new(spec))),
         GeneratedFile::new(
@@ -114,6 +127,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                     .unwrap_or_default(),
             }),
         ),
+        GeneratedFile::new("src/appc/router.tsx", render(&TypedRoutesTsx::new(spec))),
         GeneratedFile::new(
             "src/appc/types.ts",
             render(&TypesTs::new(spec, &namespaces)),
@@ -213,7 +227,10 @@ struct TsConfig;
 
 #[derive(Template)]
 #[template(path = "web/vite.config.ts", escape = "none")]
-struct ViteConfig;
+struct ViteConfig {
+    /// Vite's `base`: `client.baseDir` with a trailing `/` (`'/app/'`).
+    base_literal: String,
+}
 
 #[derive(Template)]
 #[template(path = "web/src/main.tsx", escape = "none")]
@@ -260,6 +277,8 @@ struct RouterTsx {
     /// Whether the spec declares React Router's catch-all `*` itself (then it replaces the
     /// generated not-found route).
     has_catch_all: bool,
+    /// React Router's `basename` (`client.baseDir`), when it is not the root.
+    basename_literal: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,7 +332,67 @@ impl RouterTsx {
             root_component,
             routes,
             has_catch_all: spec.routes.iter().any(|route| route.path == "*"),
+            basename_literal: Some(base_path(spec))
+                .filter(|base| !base.is_empty())
+                .map(|base| ts_string_literal(&base)),
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/router.tsx", escape = "none")]
+struct TypedRoutesTsx {
+    app_name: String,
+    routes: Vec<TypedRouteView>,
+}
+
+#[derive(Debug, Clone)]
+struct TypedRouteView {
+    /// The route's declaration name, the key in `routes`.
+    name: String,
+    path_literal: String,
+    /// The TypeScript type of its parameters: `{ id: ParamValue }`, `{}` without any.
+    params_type: String,
+}
+
+impl TypedRoutesTsx {
+    fn new(spec: &AppSpec) -> Self {
+        let routes = spec
+            .routes
+            .iter()
+            .map(|route| TypedRouteView {
+                name: route.name.clone(),
+                path_literal: ts_string_literal(&route.path),
+                params_type: route_params_type(&route.path),
+            })
+            .collect();
+        TypedRoutesTsx {
+            app_name: spec.app.name.clone(),
+            routes,
+        }
+    }
+}
+
+/// The parameters of a react-router path as a TypeScript object type: `:id` is required,
+/// `:lang?` optional, and the `*` rest optional (a link may leave it empty).
+fn route_params_type(path: &str) -> String {
+    let params: Vec<String> = path
+        .split('/')
+        .filter_map(|segment| {
+            if segment == "*" {
+                return Some("'*'?: ParamValue".to_owned());
+            }
+            let name = segment.strip_prefix(':')?;
+            Some(match name.strip_suffix('?') {
+                Some(optional) => format!("{}?: ParamValue", ts_string_literal(optional)),
+                None => format!("{}: ParamValue", ts_string_literal(name)),
+            })
+        })
+        .collect();
+    if params.is_empty() {
+        "{}".to_owned()
+    } else {
+        format!("{{ {} }}", params.join("; "))
     }
 }
 
@@ -492,6 +571,16 @@ struct AuthTs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_params_follow_react_router_segments() {
+        assert_eq!(route_params_type("/"), "{}");
+        assert_eq!(route_params_type("/chat/:id"), "{ 'id': ParamValue }");
+        assert_eq!(
+            route_params_type("/:lang?/docs/*"),
+            "{ 'lang'?: ParamValue; '*'?: ParamValue }"
+        );
+    }
 
     #[test]
     fn team_files_are_imported_through_the_src_alias_without_extension() {

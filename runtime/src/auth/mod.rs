@@ -76,6 +76,8 @@ pub struct AuthUser {
     id: UserId,
     username: String,
     row: Row,
+    /// The columns whose integers travel as JSON strings (`BigInt`; see [`crate::json`]).
+    json_string_columns: Vec<String>,
 }
 
 impl AuthUser {
@@ -101,7 +103,17 @@ impl AuthUser {
 
     /// The user as a JSON object without the password hash.
     pub fn to_json(&self) -> serde_json::Value {
-        self.row.to_json_without(&[PASSWORD_HASH_COLUMN])
+        let mut json = self.row.to_json_without(&[PASSWORD_HASH_COLUMN]);
+        if let serde_json::Value::Object(fields) = &mut json {
+            for column in &self.json_string_columns {
+                if let Some(value) = fields.get_mut(column)
+                    && let Some(number) = value.as_i64()
+                {
+                    *value = serde_json::Value::String(number.to_string());
+                }
+            }
+        }
+        json
     }
 }
 
@@ -418,9 +430,14 @@ impl Auth {
     }
 
     fn user_from_row(&self, row: Row) -> Result<AuthUser, ApiError> {
-        let primary_key = self
-            .enabled()?
-            .user_table
+        let user_table = &self.enabled()?.user_table;
+        let json_string_columns = user_table
+            .columns
+            .iter()
+            .filter(|column| column.json_string)
+            .map(|column| column.name.clone())
+            .collect();
+        let primary_key = user_table
             .primary_key()
             .map(|column| column.name.clone())
             .unwrap_or_default();
@@ -434,7 +451,12 @@ impl Auth {
             }
         };
         let username = row.get::<String>(USERNAME_COLUMN)?;
-        Ok(AuthUser { id, username, row })
+        Ok(AuthUser {
+            id,
+            username,
+            row,
+            json_string_columns,
+        })
     }
 }
 

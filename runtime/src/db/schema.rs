@@ -118,6 +118,9 @@ pub struct ColumnSchema {
     pub updated_at: bool,
     /// The referenced table and column, if any.
     pub foreign_key: Option<ForeignKey>,
+    /// Whether the column's integers travel as JSON strings (Prisma `BigInt`; see
+    /// [`crate::json`]) where the runtime itself turns a row into JSON (the auth routes' user).
+    pub json_string: bool,
 }
 
 impl ColumnSchema {
@@ -132,6 +135,7 @@ impl ColumnSchema {
             unique: false,
             updated_at: false,
             foreign_key: None,
+            json_string: false,
         }
     }
 
@@ -162,6 +166,13 @@ impl ColumnSchema {
     /// Makes updates set the column to the current time.
     pub fn updated_at(mut self) -> Self {
         self.updated_at = true;
+        self
+    }
+
+    /// Makes the column's integers travel as JSON strings (Prisma `BigInt`, beyond what a
+    /// JavaScript number holds exactly).
+    pub fn json_string(mut self) -> Self {
+        self.json_string = true;
         self
     }
 

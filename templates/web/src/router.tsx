@@ -30,4 +30,11 @@ export const router = createBrowserRouter([
   { path: '*', element: <appc.NotFound /> },
 {%- endif %}
 {%- endif %}
-]);
+]
+{%- if let Some(basename) = basename_literal -%}
+, {
+  // `client.baseDir`: every route (and every `Link`) is under this prefix.
+  basename: {{ basename }},
+}
+{%- endif -%}
+);

@@ -3,6 +3,7 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import { AuthError, type User } from "@appc/auth";
+import { routes } from "@appc/router";
 import { Layout } from "./Layout";
 
 export interface Credentials {
@@ -39,7 +40,7 @@ export function AuthForm({
     setIsSubmitting(true);
     try {
       await submit({ username, password });
-      navigate("/");
+      navigate(routes.RootRoute.to);
     } catch (caught) {
       setError(describeError(caught));
       setIsSubmitting(false);

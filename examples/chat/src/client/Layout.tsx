@@ -2,7 +2,7 @@
 // (a user's name, or "anonymous" with links to log in and sign up), then the page itself.
 // It imports the one stylesheet of the app, so every page that uses the layout is styled.
 import type { ReactNode } from "react";
-import { Link } from "react-router";
+import { Link } from "@appc/router";
 import { logout, useAuth } from "@appc/auth";
 import "./chat.css";
 

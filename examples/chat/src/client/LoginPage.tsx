@@ -1,5 +1,5 @@
 // The login page: a username and a password; on success the chat opens at `/`.
-import { Link } from "react-router";
+import { Link } from "@appc/router";
 import { login } from "@appc/auth";
 import { AuthForm } from "./AuthForm";
 

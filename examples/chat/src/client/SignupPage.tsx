@@ -1,6 +1,6 @@
 // The signup page: choosing a username and a password; signing up also logs in, then the chat
 // opens at `/`. The hints repeat the server's rules so most mistakes are avoided up front.
-import { Link } from "react-router";
+import { Link } from "@appc/router";
 import { signup } from "@appc/auth";
 import { AuthForm } from "./AuthForm";
 

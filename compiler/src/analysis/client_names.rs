@@ -1,0 +1,56 @@
+//! Names the generated web client takes for itself: the event maps of `@appc/types`
+//! (`ServerToClientEvents`, `<Namespace>ClientToServerEvents`) live in the same TypeScript module
+//! as an interface per `type` and per entity, so a declaration with one of those names would
+//! merge with the event map (TypeScript merges interfaces of one name) and silently mistype both.
+//! This pass reports such a declaration, when the app has a web client at all.
+
+use super::declarations::{DeclKind, Declarations};
+use super::ir::Namespace;
+use crate::diagnostics::Diagnostic;
+
+/// The interfaces `@appc/types` declares for one namespace: its server-to-client and
+/// client-to-server event maps.
+pub fn event_map_names(namespace: &Namespace) -> [String; 2] {
+    let prefix = namespace.event_map_prefix();
+    [
+        format!("{prefix}ServerToClientEvents"),
+        format!("{prefix}ClientToServerEvents"),
+    ]
+}
+
+/// Reports every `type` or entity named like an event map of `@appc/types`.
+pub fn report_clashes_with_event_maps(
+    declarations: &Declarations,
+    namespaces: &[&Namespace],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for namespace in namespaces {
+        let description = if namespace.path == "/" {
+            "the app's webSocket".to_owned()
+        } else {
+            format!("namespace `{}`", namespace.name)
+        };
+        for generated in event_map_names(namespace) {
+            let Some((kind, decl)) = declarations.lookup(&generated) else {
+                continue;
+            };
+            if !matches!(kind, DeclKind::Type | DeclKind::Entity) {
+                continue;
+            }
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "{} `{generated}` has the name of a generated web client type",
+                        kind.keyword()
+                    ),
+                    decl.name.span,
+                    "clashes with the event map in `@appc/types`",
+                )
+                .with_help(format!(
+                    "`@appc/types` declares `{generated}` for the events of {description}; rename this {} (for example `{generated}Data`)",
+                    kind.keyword()
+                )),
+            );
+        }
+    }
+}
