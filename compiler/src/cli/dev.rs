@@ -663,7 +663,7 @@ impl TypeChecker {
                     );
                 }
             } else {
-                for line in web::team_tool_output(&text).lines() {
+                for line in tidy_lines(&web::team_tool_output(&text)) {
                     eprintln!("{prefix}{line}");
                 }
                 status_line(
@@ -687,6 +687,23 @@ impl TypeChecker {
             process::stop_group(&mut child);
         }
     }
+}
+
+/// A tool's output without leading and trailing empty lines, and with runs of empty lines
+/// (tsc's pretty output has them) shortened to one: prefixed, they read as noise.
+fn tidy_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let blank = line.trim().is_empty();
+        let previous_blank = lines.last().is_none_or(|last| last.trim().is_empty());
+        if !(blank && previous_blank) {
+            lines.push(line);
+        }
+    }
+    while lines.last().is_some_and(|last| last.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -753,6 +770,15 @@ mod tests {
         for name in ["chat.rs", "MainPage.tsx", ".env", "swp.rs"] {
             assert!(!is_editor_temporary_file(name), "{name}");
         }
+    }
+
+    #[test]
+    fn tool_output_loses_its_extra_empty_lines() {
+        assert_eq!(
+            tidy_lines("\nerror one\n\n  code\n\n\nFound 1 error\n\n"),
+            vec!["error one", "", "  code", "", "Found 1 error"]
+        );
+        assert!(tidy_lines("\n\n").is_empty());
     }
 
     #[test]
