@@ -21,8 +21,8 @@
 //! (`src/client/MainPage.tsx(6,15)`) and never stop anything from being served; a newer save
 //! restarts it, and a calm line says when the types are fine again.
 //!
-//! Every child (cargo, the server, Vite, npm, tsc) runs in its own process group (`process.rs`), so Ctrl-C
-//! ends all of them and nothing is left behind.
+//! Every child (cargo, the server, Vite, npm, tsc) runs in its own process group
+//! (`process.rs`), so Ctrl-C ends all of them and nothing is left behind.
 
 use super::build::{self, BuildOutput, Project};
 use super::process;
@@ -235,7 +235,6 @@ fn is_editor_temporary_file(name: &str) -> bool {
 }
 
 /// What triggered a rebuild.
-#[derive(Debug)]
 enum Rebuild {
     /// `appc dev` has just started.
     First,
