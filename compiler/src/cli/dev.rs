@@ -716,18 +716,65 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// named by the team's paths.
 fn forward_lines(stream: impl Read + Send + 'static, prefix: String, web_dir: Option<PathBuf>) {
     std::thread::spawn(move || {
+        let mut proxy_noise = ProxyNoiseFilter::default();
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
             // Vite frames its banner with empty lines; `web | ` alone reads like a glitch.
             if line.trim().is_empty() {
                 continue;
             }
-            match &web_dir {
-                Some(web_dir) => eprintln!("{prefix}{}", team_paths_in_vite_line(&line, web_dir)),
-                None => eprintln!("{prefix}{line}"),
+            let Some(web_dir) = &web_dir else {
+                eprintln!("{prefix}{line}");
+                continue;
+            };
+            for line in proxy_noise.filter(line) {
+                eprintln!("{prefix}{}", team_paths_in_vite_line(&line, web_dir));
             }
         }
     });
+}
+
+/// Drops Vite's proxy errors that only say the server restarted. Every restart resets the
+/// connections Vite proxies to it (a browser's socket, a request in flight), and Vite logs each
+/// one with a Node stack trace (`[vite] ws proxy error:`, `Error: read ECONNRESET`,
+/// `    at ...`); appc's own status line already says that the server restarted. Other proxy
+/// errors are passed on whole.
+#[derive(Default)]
+struct ProxyNoiseFilter {
+    /// A `[vite] ... proxy ... error` line, held until the next line says which error it was.
+    held_header: Option<String>,
+    /// Inside a dropped error: its stack lines are dropped too.
+    dropping_stack: bool,
+}
+
+impl ProxyNoiseFilter {
+    /// The lines to print for `line` (none, the line itself, or a held line before it).
+    fn filter(&mut self, line: String) -> Vec<String> {
+        if self.dropping_stack {
+            if line.trim_start().starts_with("at ") {
+                return Vec::new();
+            }
+            self.dropping_stack = false;
+        }
+        if let Some(header) = self.held_header.take() {
+            let restart_noise = line.starts_with("Error: ")
+                && ["ECONNRESET", "ECONNREFUSED", "EPIPE", "socket hang up"]
+                    .iter()
+                    .any(|error| line.contains(error));
+            if restart_noise {
+                self.dropping_stack = true;
+                return Vec::new();
+            }
+            let mut lines = vec![header];
+            lines.extend(self.filter(line));
+            return lines;
+        }
+        if line.contains("[vite]") && line.contains("proxy") && line.contains("error") {
+            self.held_header = Some(line);
+            return Vec::new();
+        }
+        vec![line]
+    }
 }
 
 /// Vite names the copies of the team's files by absolute path in errors
@@ -778,6 +825,35 @@ mod tests {
             vec!["error one", "", "  code", "", "Found 1 error"]
         );
         assert!(tidy_lines("\n\n").is_empty());
+    }
+
+    #[test]
+    fn proxy_errors_of_a_restart_are_dropped_and_others_kept() {
+        let mut filter = ProxyNoiseFilter::default();
+        let mut printed = Vec::new();
+        for line in [
+            "6:03:38 AM [vite] ws proxy error:",
+            "Error: read ECONNRESET",
+            "    at TCP.onStreamRead (node:internal/stream_base_commons:218:20)",
+            "6:03:38 AM [vite] ws proxy socket error:",
+            "Error: write EPIPE",
+            "    at afterWriteDispatched (node:internal/stream_base_commons:161:15)",
+            "6:03:39 AM [vite] (client) hmr update /src/ext-src/client/MainPage.tsx",
+            "6:03:40 AM [vite] http proxy error: /auth/me",
+            "Error: self-signed certificate",
+            "    at TLSSocket.onConnectSecure (node:_tls_wrap:1677:34)",
+        ] {
+            printed.extend(filter.filter(line.to_owned()));
+        }
+        assert_eq!(
+            printed,
+            vec![
+                "6:03:39 AM [vite] (client) hmr update /src/ext-src/client/MainPage.tsx",
+                "6:03:40 AM [vite] http proxy error: /auth/me",
+                "Error: self-signed certificate",
+                "    at TLSSocket.onConnectSecure (node:_tls_wrap:1677:34)",
+            ]
+        );
     }
 
     #[test]
