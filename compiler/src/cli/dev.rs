@@ -78,7 +78,7 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         server: None,
         vite: None,
         type_checker: TypeChecker::new(color),
-        web_project_written: None,
+        type_check_pending: None,
     };
     // A cancelled build comes back here, to be merged with the save that cancelled it.
     let mut cancelled = session.rebuild(Rebuild::First);
@@ -256,8 +256,9 @@ struct DevSession {
     server: Option<Child>,
     vite: Option<Child>,
     type_checker: TypeChecker,
-    /// Set by a build that wrote the web project: the folder to type-check once it is done.
-    web_project_written: Option<PathBuf>,
+    /// Set by a build that changed the web project (or before tsc ever ran): the folder to
+    /// type-check once the build is done.
+    type_check_pending: Option<PathBuf>,
 }
 
 impl DevSession {
@@ -268,7 +269,6 @@ impl DevSession {
         let started = Instant::now();
         // A cancellation aimed at an earlier build that had already finished means nothing now.
         process::take_build_cancelled();
-        self.web_project_written = None;
         let output = BuildOutput {
             color: self.color,
             // The first build shows cargo's progress (it may take a while); later ones are quiet.
@@ -302,7 +302,8 @@ impl DevSession {
             return Some(reason);
         }
         // Vite does not type-check: tsc runs beside the server and Vite, which keep serving.
-        if let Some(web_dir) = self.web_project_written.take() {
+        // (After a cancelled build it stays pending: the next build may write nothing new.)
+        if let Some(web_dir) = self.type_check_pending.take() {
             self.type_checker.start(&web_dir, self.prefix("tsc"));
         }
         match result {
@@ -370,8 +371,16 @@ impl DevSession {
         // The web project is written on every build: for a client-only change this copy is all
         // there is to do, and Vite hot-reloads from it.
         let web_dir = match web::write_web_project(&self.project.root, &spec)? {
-            Some((web_dir, _)) => match web::install_web_dependencies(&web_dir, self.color) {
-                Ok(()) => Some(web_dir),
+            Some((web_dir, summary)) => match web::install_web_dependencies(&web_dir, self.color) {
+                Ok(()) => {
+                    // A server-only change leaves the web project as it was: no need to spend
+                    // a core on tsc while the next save may be compiling.
+                    let changed = !summary.written.is_empty() || !summary.removed.is_empty();
+                    if changed || !self.type_checker.has_started() {
+                        self.type_check_pending = Some(web_dir.clone());
+                    }
+                    Some(web_dir)
+                }
                 Err(error) if error.is::<web::WebToolFailed>() => {
                     return Ok(BuildResult::WebToolFailed("npm install failed".to_owned()));
                 }
@@ -379,7 +388,6 @@ impl DevSession {
             },
             None => None,
         };
-        self.web_project_written = web_dir.clone();
         let web_layout_unchanged = web_dir.is_some() == self.vite.is_some();
         if matches!(reason, Rebuild::ClientFiles(_))
             && self.server.is_some()
@@ -595,6 +603,8 @@ struct TypeChecker {
     /// The running tsc, shared with the thread that reads its output. Whoever takes the child
     /// out owns it: this struct to stop it, the thread to wait for it and report.
     running: Option<Arc<Mutex<Option<Child>>>>,
+    /// Whether a run was ever started.
+    started: bool,
     /// Whether the last finished run found errors (or has not run yet: `None`).
     last_run_failed: Arc<Mutex<Option<bool>>>,
 }
@@ -604,6 +614,7 @@ impl TypeChecker {
         TypeChecker {
             color,
             running: None,
+            started: false,
             last_run_failed: Arc::new(Mutex::new(None)),
         }
     }
@@ -612,6 +623,7 @@ impl TypeChecker {
     /// cannot start is reported in a status line.
     fn start(&mut self, web_dir: &Path, prefix: String) {
         self.stop();
+        self.started = true;
         let mut command = web::typecheck_command(web_dir, self.color);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = match process::spawn_in_own_group(&mut command) {
@@ -673,6 +685,10 @@ impl TypeChecker {
             }
             *last = Some(!succeeded);
         });
+    }
+
+    fn has_started(&self) -> bool {
+        self.started
     }
 
     /// Stops the running tsc, if any, without a report (a run that already finished reports
@@ -758,9 +774,15 @@ impl ProxyNoiseFilter {
         }
         if let Some(header) = self.held_header.take() {
             let restart_noise = line.starts_with("Error: ")
-                && ["ECONNRESET", "ECONNREFUSED", "EPIPE", "socket hang up"]
-                    .iter()
-                    .any(|error| line.contains(error));
+                && [
+                    "ECONNRESET",
+                    "ECONNREFUSED",
+                    "EPIPE",
+                    "socket hang up",
+                    "ended by the other party",
+                ]
+                .iter()
+                .any(|error| line.contains(error));
             if restart_noise {
                 self.dropping_stack = true;
                 return Vec::new();
