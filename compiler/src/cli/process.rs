@@ -228,6 +228,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cancelling_the_build_ends_it_and_says_so_once() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 300"]);
+        let mut child = spawn_cancellable(&mut command).unwrap();
+        assert!(cancel_build());
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "the cancelled build ended well: {status}"
+        );
+        forget(&child);
+        assert!(take_build_cancelled());
+        assert!(
+            !take_build_cancelled(),
+            "the cancellation was reported twice"
+        );
+        assert!(!cancel_build(), "a finished build can still be cancelled");
+        assert!(!lock_groups().contains(&child.id()));
+    }
+
+    #[test]
+    fn output_in_own_group_collects_output_and_status_like_command_output() {
+        let output =
+            output_in_own_group(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]))
+                .unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "out\n");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "err\n");
+        assert_eq!(output.status.code(), Some(3));
+    }
+
     /// Whether a process exists and has not ended (a zombie waiting to be reaped has ended).
     fn is_running(pid: i32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
