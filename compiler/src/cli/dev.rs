@@ -639,6 +639,8 @@ impl TypeChecker {
                 return;
             }
         };
+        // A type check is worth having soon, but not at the cost of the next compile.
+        process::lower_priority(&child);
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let slot = Arc::new(Mutex::new(Some(child)));

@@ -51,6 +51,15 @@ pub fn spawn_cancellable(command: &mut Command) -> io::Result<Child> {
     Ok(child)
 }
 
+/// Lowers a background child's CPU priority (nice 10), so that on a busy machine it yields to
+/// the work someone is waiting for (a compile, the server). Best effort: failure changes nothing.
+pub fn lower_priority(child: &Child) {
+    // SAFETY: setpriority only changes the scheduling of the process `child.id()`, our child.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, child.id(), 10);
+    }
+}
+
 /// Ends the running cancellable build's process group (SIGKILL: its output is of no use any
 /// more, and cargo's build lock is released when it dies). Returns whether one was running.
 /// The one waiting for the build sees it fail, and [`take_build_cancelled`] says why.
