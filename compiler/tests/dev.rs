@@ -394,6 +394,18 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
         dev.output()
     );
 
+    // Saving a file unchanged gives the same binary: the server keeps running (and keeps its
+    // clients' connections) instead of restarting.
+    let before_unchanged = seen;
+    let unchanged_source = std::fs::read_to_string(&chat_rs).unwrap();
+    std::fs::write(&chat_rs, unchanged_source).unwrap();
+    seen = dev.wait_for_output(seen, "the server is unchanged", REBUILD_TIMEOUT);
+    assert!(
+        !dev.output()[before_unchanged..seen].contains("server restarted"),
+        "a save without changes restarted the server:\n{}",
+        dev.output()
+    );
+
     // A save while cargo compiles the previous one cancels that build and starts over: the
     // cancelled build never replaces the server, and the final one has the latest behaviour.
     let before_cancel = seen;

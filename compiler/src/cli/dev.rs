@@ -336,6 +336,12 @@ impl DevSession {
                     }
                 }
             }
+            Ok(BuildResult::ServerUnchanged) => self.status(
+                StatusKind::Success,
+                &format!(
+                    "Rebuilt in {seconds:.1} s; the server is unchanged and keeps running"
+                ),
+            ),
             Ok(BuildResult::ClientUpdated) => self.status(
                 StatusKind::Success,
                 &format!(
@@ -404,6 +410,15 @@ impl DevSession {
         let Some(binary) = compiled? else {
             return Ok(BuildResult::CompileErrors);
         };
+        // A save that changed nothing the server is made of (an editor's save of an unchanged
+        // file, a spec change that only concerns the pages) gives the very same binary: the
+        // running server is kept, and so are its clients' connections.
+        if web_layout_unchanged
+            && let Some(server) = &self.server
+            && runs_the_same_binary(server, &binary)
+        {
+            return Ok(BuildResult::ServerUnchanged);
+        }
         // Only now, with a new binary in place, does the old server go: never two at once.
         self.stop_server();
         match web_dir {
@@ -572,6 +587,8 @@ enum BuildResult {
     ServerExited(String),
     /// A newer save cancelled the compile; the running server was left alone.
     Cancelled,
+    /// The build gave the binary the running server already runs; it was left alone.
+    ServerUnchanged,
 }
 
 #[derive(Clone, Copy)]
@@ -809,6 +826,23 @@ fn team_paths_in_vite_line(line: &str, web_dir: &Path) -> String {
     line.replace(&format!("{}/{copies}", web_dir.display()), "src/")
         .replace(&format!("/{copies}"), "src/")
         .replace(&copies, "src/")
+}
+
+/// Whether the running `server` runs exactly the file `binary` holds now. Its own executable is
+/// still readable through `/proc` after the build renamed a new binary over the old one.
+fn runs_the_same_binary(server: &Child, binary: &Path) -> bool {
+    let running = PathBuf::from(format!("/proc/{}/exe", server.id()));
+    let (Ok(running_size), Ok(new_size)) = (std::fs::metadata(&running), std::fs::metadata(binary))
+    else {
+        return false;
+    };
+    if running_size.len() != new_size.len() {
+        return false;
+    }
+    match (std::fs::read(&running), std::fs::read(binary)) {
+        (Ok(running), Ok(new)) => running == new,
+        _ => false,
+    }
 }
 
 /// A port that was free a moment ago (the OS picks it).
