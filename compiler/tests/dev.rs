@@ -334,6 +334,42 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
     );
     seen = updated;
 
+    // A type error in a page: tsc (in the background) names the team's file, and the pages and
+    // the server keep being served, as Vite does not type-check.
+    replace_in_file(
+        &main_page,
+        "socket.emit(\"chatMessage\", text)",
+        "socket.emit(\"chatMesage\", text)",
+    );
+    let type_errors = dev.wait_for_output(seen, "Type errors in the pages", REBUILD_TIMEOUT);
+    let type_error_output = dev.output()[seen..type_errors].to_owned();
+    assert!(
+        type_error_output.contains("tsc | src/client/MainPage.tsx(")
+            && type_error_output.contains("chatMesage"),
+        "the type error does not name the team's page:\n{type_error_output}"
+    );
+    assert!(
+        !type_error_output.contains("ext-src"),
+        "the type error names the generated copy:\n{type_error_output}"
+    );
+    let page = http_get(port, "/");
+    assert!(
+        page.starts_with("HTTP/1.1 200"),
+        "a page type error stopped the pages from being served:\n{page}"
+    );
+    let (matched, printed) = anonymous_username_is(&url, "unknown");
+    assert!(
+        matched,
+        "the server stopped answering after a page type error:\n{printed}"
+    );
+    seen = type_errors;
+    replace_in_file(
+        &main_page,
+        "socket.emit(\"chatMesage\", text)",
+        "socket.emit(\"chatMessage\", text)",
+    );
+    seen = dev.wait_for_output(seen, "Types ok", REBUILD_TIMEOUT);
+
     // A one-line change to the server's code, saved twice in quick succession: one rebuild,
     // and the new behaviour answers after it.
     replace_in_file(
@@ -357,6 +393,64 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
         "two quick saves did not give exactly one rebuild:\n{}",
         dev.output()
     );
+
+    // Saving a file unchanged gives the same binary: the server keeps running (and keeps its
+    // clients' connections) instead of restarting.
+    let before_unchanged = seen;
+    let unchanged_source = std::fs::read_to_string(&chat_rs).unwrap();
+    std::fs::write(&chat_rs, unchanged_source).unwrap();
+    seen = dev.wait_for_output(seen, "the server is unchanged", REBUILD_TIMEOUT);
+    assert!(
+        !dev.output()[before_unchanged..seen].contains("server restarted"),
+        "a save without changes restarted the server:\n{}",
+        dev.output()
+    );
+
+    // A save while cargo compiles the previous one cancels that build and starts over: the
+    // cancelled build never replaces the server, and the final one has the latest behaviour.
+    let before_cancel = seen;
+    replace_in_file(
+        &chat_rs,
+        "const ANONYMOUS_USERNAME: &str = \"guest\";",
+        "const ANONYMOUS_USERNAME: &str = \"outdated\";",
+    );
+    let manifest = project
+        .path()
+        .join(".appc/out/Cargo.toml")
+        .display()
+        .to_string();
+    let deadline = Instant::now() + REBUILD_TIMEOUT;
+    while processes_mentioning(&manifest).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "cargo did not start after a save:\n{}",
+            dev.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    replace_in_file(
+        &chat_rs,
+        "const ANONYMOUS_USERNAME: &str = \"outdated\";",
+        "const ANONYMOUS_USERNAME: &str = \"latest\";",
+    );
+    seen = dev.wait_for_output(seen, "A newer save cancelled this build", REBUILD_TIMEOUT);
+    seen = dev.wait_for_output(seen, "server restarted", REBUILD_TIMEOUT);
+    wait_for_anonymous_username(&dev, &url, "latest", Duration::from_secs(30));
+    assert_eq!(
+        dev.output()[before_cancel..]
+            .matches("server restarted")
+            .count(),
+        1,
+        "the cancelled build started a server too:\n{}",
+        dev.output()
+    );
+    replace_in_file(
+        &chat_rs,
+        "const ANONYMOUS_USERNAME: &str = \"latest\";",
+        "const ANONYMOUS_USERNAME: &str = \"guest\";",
+    );
+    seen = dev.wait_for_output(seen, "server restarted", REBUILD_TIMEOUT);
+    wait_for_anonymous_username(&dev, &url, "guest", Duration::from_secs(30));
 
     // A compile error: printed with the team's path, and the last good server keeps answering.
     replace_in_file(

@@ -405,6 +405,9 @@ fn run_cargo(
         } else {
             "json"
         })
+        // cargo's own lines (progress, errors) go straight to the terminal: coloured exactly
+        // when appc's are (`--color`, `NO_COLOR`).
+        .args(["--color", if color { "always" } else { "never" }])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if !debug {
@@ -427,7 +430,8 @@ fn run_cargo(
             .arg("--target-dir")
             .arg(absolute(&appc_dir.join("target")));
     }
-    let mut child = process::spawn_in_own_group(&mut command)
+    // Cancellable: under `appc dev` a newer save ends this build and starts over.
+    let mut child = process::spawn_cancellable(&mut command)
         .context("cannot run cargo; install Rust (https://rustup.rs) so that `cargo` is on PATH")?;
     let stdout = child.stdout.take().context("cargo has no stdout")?;
     let mut executable = None;

@@ -2,9 +2,13 @@
 //!
 //! One loop owns everything: it waits for a batch of file changes (notify, debounced), decides
 //! what the batch needs, runs the build on this thread and swaps the server when the build
-//! succeeded. Because builds run one at a time on the loop's thread, saves made during a build
-//! queue up in the channel and produce exactly one more build, and there is never more than one
-//! server. A failed check or compile prints its errors and leaves the last good server running.
+//! succeeded. Because builds run one at a time on the loop's thread, there is never more than
+//! one server. A save of the spec or server code while cargo compiles cancels that cargo (the
+//! watcher kills its process group, `process::cancel_build`): its result would be out of date
+//! anyway, so the loop starts over with the newer files and the latest save is served as soon
+//! as possible. Other saves made during a build queue up in the channel and produce exactly one
+//! more build. A failed or cancelled build never replaces the running server; a failed one
+//! prints its errors and leaves the last good server running.
 //!
 //! When the spec has pages, the Vite dev server listens on the public port (the one URL to open)
 //! and proxies `/auth`, `/api` and `/socket.io` to the server on an internal port. A save under
@@ -12,13 +16,19 @@
 //! hot-reloads them; the server is neither rebuilt nor restarted. Without pages the server
 //! listens on the public port itself.
 //!
-//! Every child (cargo, the server, Vite) runs in its own process group (`process.rs`), so Ctrl-C
-//! ends all of them and nothing is left behind.
+//! Vite does not type-check, so after every build that wrote the web project `tsc --noEmit`
+//! runs in the background ([`TypeChecker`]): its errors are printed with the team's paths
+//! (`src/client/MainPage.tsx(6,15)`) and never stop anything from being served; a newer save
+//! restarts it, and a calm line says when the types are fine again.
+//!
+//! Every child (cargo, the server, Vite, npm, tsc) runs in its own process group
+//! (`process.rs`), so Ctrl-C ends all of them and nothing is left behind.
 
 use super::build::{self, BuildOutput, Project};
 use super::process;
 use super::web;
 use super::{ColorChoice, DevArgs, Outcome, stderr_wants_color};
+use crate::codegen::web::TEAM_FILES_DIR;
 use anyhow::{Context, bail};
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
@@ -26,7 +36,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// How long the watcher waits after an event before reporting it: editors write a file in
@@ -59,6 +69,7 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
 
     let (sender, changes) = mpsc::channel();
     let _watcher = watch(&project, sender)?;
+    let client_dir = absolute(&project.root).join("src/client");
     let mut session = DevSession {
         project,
         public_port: port,
@@ -66,8 +77,11 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         color,
         server: None,
         vite: None,
+        type_checker: TypeChecker::new(color),
+        type_check_pending: None,
     };
-    session.rebuild(Rebuild::First);
+    // A cancelled build comes back here, to be merged with the save that cancelled it.
+    let mut cancelled = session.rebuild(Rebuild::First);
     while let Ok(mut changed) = changes.recv() {
         // Batches that arrived during the last build, or that follow within the settle time,
         // are handled together: one more build.
@@ -76,19 +90,32 @@ pub fn run(args: &DevArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         }
         changed.sort();
         changed.dedup();
-        // The watcher reports absolute paths.
-        let client_dir = absolute(&session.project.root).join("src/client");
-        let only_client_files = changed.iter().all(|path| path.starts_with(&client_dir));
-        session.rebuild(if only_client_files {
-            Rebuild::ClientFiles(changed)
-        } else {
-            Rebuild::Server(changed)
-        });
+        let reason = match cancelled.take() {
+            // The first build starts over as the first build (it shows progress and the URL).
+            Some(Rebuild::First) => Rebuild::First,
+            // The cancelled build's changes still need a server build, whatever came since.
+            Some(Rebuild::Server(mut earlier)) | Some(Rebuild::ClientFiles(mut earlier)) => {
+                earlier.extend(changed);
+                earlier.sort();
+                earlier.dedup();
+                Rebuild::Server(earlier)
+            }
+            None if only_client_files(&changed, &client_dir) => Rebuild::ClientFiles(changed),
+            None => Rebuild::Server(changed),
+        };
+        cancelled = session.rebuild(reason);
     }
     // The watcher stopped (its thread ended); nothing more will change.
+    session.type_checker.stop();
     session.stop_server();
     session.stop_vite();
     Ok(Outcome::Success)
+}
+
+/// Whether every changed path (absolute, as the watcher reports them) is under `src/client/`:
+/// then the server need not be rebuilt.
+fn only_client_files(changed: &[PathBuf], client_dir: &Path) -> bool {
+    changed.iter().all(|path| path.starts_with(client_dir))
 }
 
 /// `PORT` from the environment, or the default.
@@ -133,6 +160,7 @@ fn watch(
     let root = absolute(&project.root);
     let spec_path = absolute(&project.spec_path);
     let filter_root = root.clone();
+    let client_dir = root.join("src/client");
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         let Ok(events) = result else {
             return;
@@ -150,8 +178,16 @@ fn watch(
             .flat_map(|event| event.event.paths)
             .filter(|path| is_watched(path, &filter_root, &spec_path))
             .collect();
-        if !paths.is_empty() {
-            let _ = sender.send(paths);
+        if paths.is_empty() {
+            return;
+        }
+        let needs_server_build = !only_client_files(&paths, &client_dir);
+        // Sent before cancelling, so the loop finds the newer save when the build returns.
+        let _ = sender.send(paths);
+        if needs_server_build {
+            // A cargo still compiling older files would only delay the newer ones. A save
+            // under `src/client/` does not cancel: the server does not need it.
+            process::cancel_build();
         }
     })
     .context("cannot watch the project's files")?;
@@ -219,13 +255,20 @@ struct DevSession {
     color: bool,
     server: Option<Child>,
     vite: Option<Child>,
+    type_checker: TypeChecker,
+    /// Set by a build that changed the web project (or before tsc ever ran): the folder to
+    /// type-check once the build is done.
+    type_check_pending: Option<PathBuf>,
 }
 
 impl DevSession {
     /// Runs one build and reports it in one status line; never fails, so the loop goes on after
-    /// any error (the last good server keeps running).
-    fn rebuild(&mut self, reason: Rebuild) {
+    /// any error (the last good server keeps running). Returns the reason back when a newer
+    /// save cancelled the build, so that the next build covers its changes too.
+    fn rebuild(&mut self, reason: Rebuild) -> Option<Rebuild> {
         let started = Instant::now();
+        // A cancellation aimed at an earlier build that had already finished means nothing now.
+        process::take_build_cancelled();
         let output = BuildOutput {
             color: self.color,
             // The first build shows cargo's progress (it may take a while); later ones are quiet.
@@ -244,6 +287,25 @@ impl DevSession {
         // Ctrl-C ended the build's or the server's processes on purpose; that is no failure.
         process::wait_here_if_stopping();
         let seconds = started.elapsed().as_secs_f64();
+        if matches!(result, Ok(BuildResult::Cancelled)) {
+            let keeps = if self.server.is_some() {
+                " (the running server keeps serving meanwhile)"
+            } else {
+                ""
+            };
+            self.status(
+                StatusKind::Info,
+                &format!(
+                    "A newer save cancelled this build after {seconds:.1} s; starting over with the latest files{keeps}"
+                ),
+            );
+            return Some(reason);
+        }
+        // Vite does not type-check: tsc runs beside the server and Vite, which keep serving.
+        // (After a cancelled build it stays pending: the next build may write nothing new.)
+        if let Some(web_dir) = self.type_check_pending.take() {
+            self.type_checker.start(&web_dir, self.prefix("tsc"));
+        }
         match result {
             Ok(BuildResult::Served) => {
                 let summary = if matches!(reason, Rebuild::First) {
@@ -263,8 +325,23 @@ impl DevSession {
                             self.public_port
                         ),
                     );
+                    // The server logs its own (internal) address; say which one to use.
+                    if let Some(internal_port) = self.internal_port.filter(|_| self.vite.is_some()) {
+                        self.status(
+                            StatusKind::Info,
+                            &format!(
+                                "Vite serves the pages there and forwards /auth, /api and /socket.io to the server on port {internal_port}"
+                            ),
+                        );
+                    }
                 }
             }
+            Ok(BuildResult::ServerUnchanged) => self.status(
+                StatusKind::Success,
+                &format!(
+                    "Rebuilt in {seconds:.1} s; the server is unchanged and keeps running"
+                ),
+            ),
             Ok(BuildResult::ClientUpdated) => self.status(
                 StatusKind::Success,
                 &format!(
@@ -283,8 +360,10 @@ impl DevSession {
                     "The new server exited right after starting ({status}); see its log above, fix it and save again"
                 ),
             ),
+            Ok(BuildResult::Cancelled) => {}
             Err(error) => self.failure(seconds, &format!("{error:#}")),
         }
+        None
     }
 
     fn build_and_restart(
@@ -298,8 +377,16 @@ impl DevSession {
         // The web project is written on every build: for a client-only change this copy is all
         // there is to do, and Vite hot-reloads from it.
         let web_dir = match web::write_web_project(&self.project.root, &spec)? {
-            Some((web_dir, _)) => match web::install_web_dependencies(&web_dir, self.color) {
-                Ok(()) => Some(web_dir),
+            Some((web_dir, summary)) => match web::install_web_dependencies(&web_dir, self.color) {
+                Ok(()) => {
+                    // A server-only change leaves the web project as it was: no need to spend
+                    // a core on tsc while the next save may be compiling.
+                    let changed = !summary.written.is_empty() || !summary.removed.is_empty();
+                    if changed || !self.type_checker.has_started() {
+                        self.type_check_pending = Some(web_dir.clone());
+                    }
+                    Some(web_dir)
+                }
                 Err(error) if error.is::<web::WebToolFailed>() => {
                     return Ok(BuildResult::WebToolFailed("npm install failed".to_owned()));
                 }
@@ -314,9 +401,24 @@ impl DevSession {
         {
             return Ok(BuildResult::ClientUpdated);
         }
-        let Some(binary) = build::compile_server(&self.project, &spec, true, output)? else {
+        let compiled = build::compile_server(&self.project, &spec, true, output);
+        // Checked before the result: a cancelled cargo fails, and a build cancelled just as it
+        // finished still compiled older files than the latest save. Neither replaces the server.
+        if process::take_build_cancelled() {
+            return Ok(BuildResult::Cancelled);
+        }
+        let Some(binary) = compiled? else {
             return Ok(BuildResult::CompileErrors);
         };
+        // A save that changed nothing the server is made of (an editor's save of an unchanged
+        // file, a spec change that only concerns the pages) gives the very same binary: the
+        // running server is kept, and so are its clients' connections.
+        if web_layout_unchanged
+            && let Some(server) = &self.server
+            && runs_the_same_binary(server, &binary)
+        {
+            return Ok(BuildResult::ServerUnchanged);
+        }
         // Only now, with a new binary in place, does the old server go: never two at once.
         self.stop_server();
         match web_dir {
@@ -352,10 +454,10 @@ impl DevSession {
             .with_context(|| format!("cannot start `{}`", binary.display()))?;
         let prefix = self.prefix("server");
         if let Some(stdout) = child.stdout.take() {
-            forward_lines(stdout, prefix.clone());
+            forward_lines(stdout, prefix.clone(), None);
         }
         if let Some(stderr) = child.stderr.take() {
-            forward_lines(stderr, prefix);
+            forward_lines(stderr, prefix, None);
         }
         let deadline = Instant::now() + SERVER_START_TIMEOUT;
         loop {
@@ -396,10 +498,10 @@ impl DevSession {
             .context("cannot start the Vite dev server")?;
         let prefix = self.prefix("web");
         if let Some(stdout) = child.stdout.take() {
-            forward_lines(stdout, prefix.clone());
+            forward_lines(stdout, prefix.clone(), Some(absolute(web_dir)));
         }
         if let Some(stderr) = child.stderr.take() {
-            forward_lines(stderr, prefix);
+            forward_lines(stderr, prefix, Some(absolute(web_dir)));
         }
         let deadline = Instant::now() + VITE_START_TIMEOUT;
         loop {
@@ -438,7 +540,7 @@ impl DevSession {
         };
         self.status(
             StatusKind::Error,
-            &format!("Build failed in {seconds:.1} s: {what}; {keeps}. Save again to retry"),
+            &format!("Build failed in {seconds:.1} s: {what}; {keeps}. Fix it and save to rebuild"),
         );
     }
 
@@ -462,16 +564,7 @@ impl DevSession {
     }
 
     fn status(&self, kind: StatusKind, message: &str) {
-        if !self.color {
-            eprintln!("[appc] {message}");
-            return;
-        }
-        let style = match kind {
-            StatusKind::Info => "1",
-            StatusKind::Success => "1;32",
-            StatusKind::Error => "1;31",
-        };
-        eprintln!("\x1b[{style}m[appc] {message}\x1b[0m");
+        status_line(self.color, kind, message);
     }
 
     /// `server | ` (dimmed on a terminal) for the lines a child prints.
@@ -492,6 +585,10 @@ enum BuildResult {
     SpecErrors,
     CompileErrors,
     ServerExited(String),
+    /// A newer save cancelled the compile; the running server was left alone.
+    Cancelled,
+    /// The build gave the binary the running server already runs; it was left alone.
+    ServerUnchanged,
 }
 
 #[derive(Clone, Copy)]
@@ -501,14 +598,251 @@ enum StatusKind {
     Error,
 }
 
-/// Prints every line a child writes, with `prefix`, on a thread of its own (until the pipe closes).
-fn forward_lines(stream: impl Read + Send + 'static, prefix: String) {
+/// One `[appc]` line: bold on a terminal, green for success and red for errors.
+fn status_line(color: bool, kind: StatusKind, message: &str) {
+    if !color {
+        eprintln!("[appc] {message}");
+        return;
+    }
+    let style = match kind {
+        StatusKind::Info => "1",
+        StatusKind::Success => "1;32",
+        StatusKind::Error => "1;31",
+    };
+    eprintln!("\x1b[{style}m[appc] {message}\x1b[0m");
+}
+
+/// Runs `tsc --noEmit` on the web project in the background, one run at a time: starting a run
+/// stops the one still running (its files are out of date). Each run prints its errors with the
+/// team's paths, or, when the previous run had errors, a line saying the types are fine again.
+struct TypeChecker {
+    color: bool,
+    /// The running tsc, shared with the thread that reads its output. Whoever takes the child
+    /// out owns it: this struct to stop it, the thread to wait for it and report.
+    running: Option<Arc<Mutex<Option<Child>>>>,
+    /// Whether a run was ever started.
+    started: bool,
+    /// Whether the last finished run found errors (or has not run yet: `None`).
+    last_run_failed: Arc<Mutex<Option<bool>>>,
+}
+
+impl TypeChecker {
+    fn new(color: bool) -> TypeChecker {
+        TypeChecker {
+            color,
+            running: None,
+            started: false,
+            last_run_failed: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Starts tsc on `web_dir`, stopping a run that is still going. Never fails: a tsc that
+    /// cannot start is reported in a status line.
+    fn start(&mut self, web_dir: &Path, prefix: String) {
+        self.stop();
+        self.started = true;
+        let mut command = web::typecheck_command(web_dir, self.color);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = match process::spawn_in_own_group(&mut command) {
+            Ok(child) => child,
+            Err(error) => {
+                status_line(
+                    self.color,
+                    StatusKind::Error,
+                    &format!(
+                        "cannot run tsc to type-check the pages ({error}); delete `.appc/out/web/node_modules` and save again to reinstall"
+                    ),
+                );
+                return;
+            }
+        };
+        // A type check is worth having soon, but not at the cost of the next compile.
+        process::lower_priority(&child);
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let slot = Arc::new(Mutex::new(Some(child)));
+        self.running = Some(Arc::clone(&slot));
+        let color = self.color;
+        let last_run_failed = Arc::clone(&self.last_run_failed);
+        std::thread::spawn(move || {
+            // tsc writes its diagnostics to stdout; stderr only when it crashes, and little.
+            let mut text = String::new();
+            if let Some(mut stdout) = stdout {
+                let _ = stdout.read_to_string(&mut text);
+            }
+            if let Some(mut stderr) = stderr {
+                let _ = stderr.read_to_string(&mut text);
+            }
+            // The child is gone from the slot when this run was stopped: a newer one reports.
+            let Some(mut child) = lock(&slot).take() else {
+                return;
+            };
+            let status = child.wait();
+            process::forget(&child);
+            if process::is_stopping() {
+                return;
+            }
+            let succeeded = status.is_ok_and(|status| status.success());
+            let mut last = lock(&last_run_failed);
+            if succeeded {
+                if *last != Some(false) {
+                    status_line(
+                        color,
+                        StatusKind::Success,
+                        "Types ok: tsc finds no errors in the pages",
+                    );
+                }
+            } else {
+                for line in tidy_lines(&web::team_tool_output(&text)) {
+                    eprintln!("{prefix}{line}");
+                }
+                status_line(
+                    color,
+                    StatusKind::Error,
+                    "Type errors in the pages (above, paths relative to the project); the pages and the server are still served. Fix them and save",
+                );
+            }
+            *last = Some(!succeeded);
+        });
+    }
+
+    fn has_started(&self) -> bool {
+        self.started
+    }
+
+    /// Stops the running tsc, if any, without a report (a run that already finished reports
+    /// in full: its thread took the child out first).
+    fn stop(&mut self) {
+        let Some(slot) = self.running.take() else {
+            return;
+        };
+        let child = lock(&slot).take();
+        if let Some(mut child) = child {
+            process::stop_group(&mut child);
+        }
+    }
+}
+
+/// A tool's output without leading and trailing empty lines, and with runs of empty lines
+/// (tsc's pretty output has them) shortened to one: prefixed, they read as noise.
+fn tidy_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let blank = line.trim().is_empty();
+        let previous_blank = lines.last().is_none_or(|last| last.trim().is_empty());
+        if !(blank && previous_blank) {
+            lines.push(line);
+        }
+    }
+    while lines.last().is_some_and(|last| last.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Prints every line a child writes, with `prefix`, on a thread of its own (until the pipe
+/// closes). With the web project's folder (Vite's lines), the copies of the team's files are
+/// named by the team's paths.
+fn forward_lines(stream: impl Read + Send + 'static, prefix: String, web_dir: Option<PathBuf>) {
     std::thread::spawn(move || {
+        let mut proxy_noise = ProxyNoiseFilter::default();
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
-            eprintln!("{prefix}{line}");
+            // Vite frames its banner with empty lines; `web | ` alone reads like a glitch.
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Some(web_dir) = &web_dir else {
+                eprintln!("{prefix}{line}");
+                continue;
+            };
+            for line in proxy_noise.filter(line) {
+                eprintln!("{prefix}{}", team_paths_in_vite_line(&line, web_dir));
+            }
         }
     });
+}
+
+/// Drops Vite's proxy errors that only say the server restarted. Every restart resets the
+/// connections Vite proxies to it (a browser's socket, a request in flight), and Vite logs each
+/// one with a Node stack trace (`[vite] ws proxy error:`, `Error: read ECONNRESET`,
+/// `    at ...`); appc's own status line already says that the server restarted. Other proxy
+/// errors are passed on whole.
+#[derive(Default)]
+struct ProxyNoiseFilter {
+    /// A `[vite] ... proxy ... error` line, held until the next line says which error it was.
+    held_header: Option<String>,
+    /// Inside a dropped error: its stack lines are dropped too.
+    dropping_stack: bool,
+}
+
+impl ProxyNoiseFilter {
+    /// The lines to print for `line` (none, the line itself, or a held line before it).
+    fn filter(&mut self, line: String) -> Vec<String> {
+        if self.dropping_stack {
+            if line.trim_start().starts_with("at ") {
+                return Vec::new();
+            }
+            self.dropping_stack = false;
+        }
+        if let Some(header) = self.held_header.take() {
+            let restart_noise = line.starts_with("Error: ")
+                && [
+                    "ECONNRESET",
+                    "ECONNREFUSED",
+                    "EPIPE",
+                    "socket hang up",
+                    "ended by the other party",
+                ]
+                .iter()
+                .any(|error| line.contains(error));
+            if restart_noise {
+                self.dropping_stack = true;
+                return Vec::new();
+            }
+            let mut lines = vec![header];
+            lines.extend(self.filter(line));
+            return lines;
+        }
+        if line.contains("[vite]") && line.contains("proxy") && line.contains("error") {
+            self.held_header = Some(line);
+            return Vec::new();
+        }
+        vec![line]
+    }
+}
+
+/// Vite names the copies of the team's files by absolute path in errors
+/// (`/p/.appc/out/web/src/ext-src/client/MainPage.tsx:4:3`) and by URL in hot-reload lines
+/// (`/src/ext-src/client/MainPage.tsx`); both become the team's path (`src/client/MainPage.tsx`).
+fn team_paths_in_vite_line(line: &str, web_dir: &Path) -> String {
+    let copies = format!("{TEAM_FILES_DIR}/");
+    line.replace(&format!("{}/{copies}", web_dir.display()), "src/")
+        .replace(&format!("/{copies}"), "src/")
+        .replace(&copies, "src/")
+}
+
+/// Whether the running `server` runs exactly the file `binary` holds now. Its own executable is
+/// still readable through `/proc` after the build renamed a new binary over the old one.
+fn runs_the_same_binary(server: &Child, binary: &Path) -> bool {
+    let running = PathBuf::from(format!("/proc/{}/exe", server.id()));
+    let (Ok(running_size), Ok(new_size)) = (std::fs::metadata(&running), std::fs::metadata(binary))
+    else {
+        return false;
+    };
+    if running_size.len() != new_size.len() {
+        return false;
+    }
+    match (std::fs::read(&running), std::fs::read(binary)) {
+        (Ok(running), Ok(new)) => running == new,
+        _ => false,
+    }
 }
 
 /// A port that was free a moment ago (the OS picks it).
@@ -540,6 +874,63 @@ mod tests {
         for name in ["chat.rs", "MainPage.tsx", ".env", "swp.rs"] {
             assert!(!is_editor_temporary_file(name), "{name}");
         }
+    }
+
+    #[test]
+    fn tool_output_loses_its_extra_empty_lines() {
+        assert_eq!(
+            tidy_lines("\nerror one\n\n  code\n\n\nFound 1 error\n\n"),
+            vec!["error one", "", "  code", "", "Found 1 error"]
+        );
+        assert!(tidy_lines("\n\n").is_empty());
+    }
+
+    #[test]
+    fn proxy_errors_of_a_restart_are_dropped_and_others_kept() {
+        let mut filter = ProxyNoiseFilter::default();
+        let mut printed = Vec::new();
+        for line in [
+            "6:03:38 AM [vite] ws proxy error:",
+            "Error: read ECONNRESET",
+            "    at TCP.onStreamRead (node:internal/stream_base_commons:218:20)",
+            "6:03:38 AM [vite] ws proxy socket error:",
+            "Error: write EPIPE",
+            "    at afterWriteDispatched (node:internal/stream_base_commons:161:15)",
+            "6:03:39 AM [vite] (client) hmr update /src/ext-src/client/MainPage.tsx",
+            "6:03:40 AM [vite] http proxy error: /auth/me",
+            "Error: self-signed certificate",
+            "    at TLSSocket.onConnectSecure (node:_tls_wrap:1677:34)",
+        ] {
+            printed.extend(filter.filter(line.to_owned()));
+        }
+        assert_eq!(
+            printed,
+            vec![
+                "6:03:39 AM [vite] (client) hmr update /src/ext-src/client/MainPage.tsx",
+                "6:03:40 AM [vite] http proxy error: /auth/me",
+                "Error: self-signed certificate",
+                "    at TLSSocket.onConnectSecure (node:_tls_wrap:1677:34)",
+            ]
+        );
+    }
+
+    #[test]
+    fn vite_lines_name_the_team_files() {
+        let web_dir = Path::new("/p/.appc/out/web");
+        assert_eq!(
+            team_paths_in_vite_line(
+                "5:53:26 AM [vite] (client) hmr update /src/ext-src/client/MainPage.tsx",
+                web_dir
+            ),
+            "5:53:26 AM [vite] (client) hmr update src/client/MainPage.tsx"
+        );
+        assert_eq!(
+            team_paths_in_vite_line(
+                "[plugin:vite:esbuild] /p/.appc/out/web/src/ext-src/client/MainPage.tsx:4:3: ERROR",
+                web_dir
+            ),
+            "[plugin:vite:esbuild] src/client/MainPage.tsx:4:3: ERROR"
+        );
     }
 
     #[test]

@@ -78,7 +78,10 @@ pub enum Command {
             pages, the Vite dev server listens on the port and proxies /auth, /api and /socket.io \
             to the server on an internal port; a save in src/client/ is hot-reloaded without \
             rebuilding the server. Then it watches `main.wasp` and `src/`: a save re-checks, regenerates what changed, rebuilds and \
-            restarts the server. Several saves in quick succession give one rebuild. Errors in the \
+            restarts the server. Several saves in quick succession give one rebuild, and a save \
+            during a compile cancels it and starts over with the newer files. tsc type-checks the \
+            pages in the background after every build and client save; its errors are printed but \
+            do not stop the pages from being served. Errors in the \
             spec or the team's code are printed and the last good server keeps running. Ctrl-C \
             stops everything appc started.",
         after_help = "Examples:\n  appc dev                   serve ./main.wasp on http://127.0.0.1:3000\n  \

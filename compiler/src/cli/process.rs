@@ -1,13 +1,16 @@
-//! The child processes appc starts (cargo, the app's server, the Vite dev server): each runs in
+//! The child processes appc starts (cargo, the app's server, npm, tsc, Vite): each runs in
 //! its own process group, so stopping one stops everything it started in turn (rustc under
 //! cargo, esbuild under Vite), and Ctrl-C or SIGTERM to appc stops them all before appc exits.
 //!
 //! A child in its own group no longer receives the terminal's Ctrl-C, which is why every group
 //! is registered here and [`stop_all_on_signal`] forwards the end to them.
+//!
+//! One child at a time may be marked as the build that a newer save cancels (cargo under
+//! `appc dev`): [`spawn_cancellable`] and [`cancel_build`].
 
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +21,13 @@ static RUNNING_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// Set once a signal has asked appc to stop, so that children ending now are not reported as
 /// failures.
 static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// The process group of the build a newer save may cancel, while it runs.
+static CANCELLABLE_BUILD: Mutex<Option<u32>> = Mutex::new(None);
+
+/// Set when [`cancel_build`] ended the cancellable build; read and cleared by
+/// [`take_build_cancelled`].
+static BUILD_CANCELLED: AtomicBool = AtomicBool::new(false);
 
 /// How long a group may take to end after SIGTERM before it is killed outright.
 const GRACE_PERIOD: Duration = Duration::from_secs(3);
@@ -32,9 +42,66 @@ pub fn spawn_in_own_group(command: &mut Command) -> io::Result<Child> {
     Ok(child)
 }
 
+/// Like [`spawn_in_own_group`], and marks the child as the build that [`cancel_build`] ends.
+/// [`forget`] unmarks it.
+pub fn spawn_cancellable(command: &mut Command) -> io::Result<Child> {
+    let mut cancellable = lock(&CANCELLABLE_BUILD);
+    let child = spawn_in_own_group(command)?;
+    *cancellable = Some(child.id());
+    Ok(child)
+}
+
+/// Lowers a background child's CPU priority (nice 10), so that on a busy machine it yields to
+/// the work someone is waiting for (a compile, the server). Best effort: failure changes nothing.
+pub fn lower_priority(child: &Child) {
+    // SAFETY: setpriority only changes the scheduling of the process `child.id()`, our child.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, child.id(), 10);
+    }
+}
+
+/// Ends the running cancellable build's process group (SIGKILL: its output is of no use any
+/// more, and cargo's build lock is released when it dies). Returns whether one was running.
+/// The one waiting for the build sees it fail, and [`take_build_cancelled`] says why.
+pub fn cancel_build() -> bool {
+    let cancellable = lock(&CANCELLABLE_BUILD);
+    let Some(pid) = *cancellable else {
+        return false;
+    };
+    BUILD_CANCELLED.store(true, Ordering::SeqCst);
+    signal_group(pid, libc::SIGKILL);
+    true
+}
+
+/// Whether [`cancel_build`] ended a build since the last call; clears the mark.
+pub fn take_build_cancelled() -> bool {
+    BUILD_CANCELLED.swap(false, Ordering::SeqCst)
+}
+
+/// Runs `command` to completion as the leader of its own process group (so a signal to appc
+/// ends it and everything it started) and collects its output, like `Command::output`. When
+/// appc is being stopped, blocks here instead of returning the killed child's failure.
+pub fn output_in_own_group(command: &mut Command) -> io::Result<Output> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = spawn_in_own_group(command)?;
+    let pid = child.id();
+    let output = child.wait_with_output();
+    forget_pid(pid);
+    wait_here_if_stopping();
+    output
+}
+
 /// Removes a child that has ended (and was waited for) from the registry.
 pub fn forget(child: &Child) {
-    lock_groups().retain(|pid| *pid != child.id());
+    forget_pid(child.id());
+}
+
+fn forget_pid(pid: u32) {
+    let mut cancellable = lock(&CANCELLABLE_BUILD);
+    if *cancellable == Some(pid) {
+        *cancellable = None;
+    }
+    lock_groups().retain(|running| *running != pid);
 }
 
 /// Stops a child's whole process group: SIGTERM, then SIGKILL when it has not ended within the
@@ -127,7 +194,11 @@ fn signal_group(pid: u32, signal: libc::c_int) {
 }
 
 fn lock_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
-    RUNNING_GROUPS
+    lock(&RUNNING_GROUPS)
+}
+
+fn lock<T>(mutex: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -164,6 +235,37 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn cancelling_the_build_ends_it_and_says_so_once() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 300"]);
+        let mut child = spawn_cancellable(&mut command).unwrap();
+        assert!(cancel_build());
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "the cancelled build ended well: {status}"
+        );
+        forget(&child);
+        assert!(take_build_cancelled());
+        assert!(
+            !take_build_cancelled(),
+            "the cancellation was reported twice"
+        );
+        assert!(!cancel_build(), "a finished build can still be cancelled");
+        assert!(!lock_groups().contains(&child.id()));
+    }
+
+    #[test]
+    fn output_in_own_group_collects_output_and_status_like_command_output() {
+        let output =
+            output_in_own_group(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]))
+                .unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "out\n");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "err\n");
+        assert_eq!(output.status.code(), Some(3));
     }
 
     /// Whether a process exists and has not ended (a zombie waiting to be reaped has ended).

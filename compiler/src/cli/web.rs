@@ -7,6 +7,7 @@
 //! relative to the team's project (`src/client/MainPage.tsx`), as `appc build` does for rustc.
 
 use super::build::stage;
+use super::process;
 use super::write::{WriteSummary, write_generated};
 use crate::analysis::ir::AppSpec;
 use crate::codegen::web::{self, TEAM_FILES_DIR, WEB_DIR, WebOptions};
@@ -133,12 +134,13 @@ pub fn install_web_dependencies(web_dir: &Path, color: bool) -> anyhow::Result<(
     }
     require_node()?;
     stage(color, "Installing", "web dependencies (npm)");
-    let output = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--no-update-notifier"])
-        .current_dir(web_dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| missing_tool(error, "npm"))?;
+    let output = process::output_in_own_group(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--no-update-notifier"])
+            .current_dir(web_dir)
+            .stdin(Stdio::null()),
+    )
+    .map_err(|error| missing_tool(error, "npm"))?;
     if !output.status.success() {
         print_output(&output);
         return Err(WebToolFailed {
@@ -156,10 +158,25 @@ pub fn install_web_dependencies(web_dir: &Path, color: bool) -> anyhow::Result<(
 pub fn typecheck_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
     require_node()?;
     stage(color, "Checking", "web types (tsc)");
-    let output = tsc_command(web_dir, color)
-        .output()
+    let output = process::output_in_own_group(&mut typecheck_command(web_dir, color))
         .map_err(|error| missing_tool(error, "tsc"))?;
     tool_succeeded("tsc", &output)
+}
+
+/// `tsc --noEmit` on the web project (strict, from its `tsconfig.json`), coloured when `color`.
+/// The caller runs it; its messages name the copies of the team's files, which
+/// [`team_tool_output`] turns back into the team's paths.
+pub fn typecheck_command(web_dir: &Path, color: bool) -> Command {
+    let mut command = node_tool(web_dir, "tsc");
+    command
+        .args(["--noEmit", "--project", "tsconfig.json", "--pretty"])
+        .arg(if color { "true" } else { "false" });
+    command
+}
+
+/// A Node tool's output with paths relative to the team's project (see [`project_paths`]).
+pub fn team_tool_output(text: &str) -> String {
+    project_paths(text, &format!(".appc/out/{WEB_DIR}/"))
 }
 
 /// Bundles the web project with `vite build` into `<project>/.appc/build/web` (the folder the
@@ -167,8 +184,7 @@ pub fn typecheck_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
 pub fn build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
     require_node()?;
     stage(color, "Building", "web (vite)");
-    let output = vite_build_command(web_dir)
-        .output()
+    let output = process::output_in_own_group(&mut vite_build_command(web_dir))
         .map_err(|error| missing_tool(error, "vite"))?;
     tool_succeeded("vite build", &output)
 }
@@ -187,8 +203,9 @@ pub fn check_and_build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
     stage(color, "Checking", "web types (tsc)");
     stage(color, "Building", "web (vite)");
     let (tsc, vite) = std::thread::scope(|scope| {
-        let tsc = scope.spawn(|| tsc_command(web_dir, color).output());
-        let vite = vite_build_command(web_dir).output();
+        let tsc =
+            scope.spawn(|| process::output_in_own_group(&mut typecheck_command(web_dir, color)));
+        let vite = process::output_in_own_group(&mut vite_build_command(web_dir));
         // The thread only waits for a process; it cannot panic.
         let tsc = tsc
             .join()
@@ -200,15 +217,6 @@ pub fn check_and_build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
     tool_succeeded("tsc", &tsc)?;
     tool_succeeded("vite build", &vite)?;
     std::fs::write(&stamp, "").with_context(|| format!("cannot write `{}`", stamp.display()))
-}
-
-/// `tsc --noEmit` on the web project, strict (the generated `tsconfig.json`).
-fn tsc_command(web_dir: &Path, color: bool) -> Command {
-    let mut command = node_tool(web_dir, "tsc");
-    command
-        .args(["--noEmit", "--project", "tsconfig.json", "--pretty"])
-        .arg(if color { "true" } else { "false" });
-    command
 }
 
 /// `vite build`, which writes the bundle to `.appc/build/web` (see `vite.config.ts`).
@@ -305,10 +313,9 @@ fn missing_tool(error: std::io::Error, tool: &str) -> anyhow::Error {
 fn print_output(output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let web_prefix = format!(".appc/out/{WEB_DIR}/");
     for text in [stdout, stderr] {
         if !text.trim().is_empty() {
-            eprint!("{}", project_paths(&text, &web_prefix));
+            eprint!("{}", team_tool_output(&text));
             if !text.ends_with('\n') {
                 eprintln!();
             }
