@@ -24,7 +24,8 @@ run("full_api server hooks", async () => {
   assert.deepEqual(body.users, ["ada"], "the seed created exactly one user");
 
   // The layer wraps the app's other HTTP routes too: the web client and auth.
-  const page = await fetch(new URL("/rooms/1", url));
+  // The fixture's pages live under `client.baseDir` ("/app").
+  const page = await fetch(new URL("/app/rooms/1", url));
   assert.equal(page.status, 200);
   assert.equal(page.headers.get("x-full-api"), "middleware", "the layer wraps the web client");
   const login = await fetch(new URL("/auth/login", url), {
