@@ -25,26 +25,7 @@ pub const PATH: &str = {{ path_literal }};
 pub const ENCODING: &str = "{{ encoding }}";
 
 /// The entities this namespace's functions may use (`entities` in `main.wasp`).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
-pub struct Entities {
-{%- for entity in entities %}
-    /// The `{{ entity.entity }}` table.
-    pub {{ entity.field }}: ::appc_runtime::db::Table<crate::app::entities::{{ entity.entity }}>,
-{%- endfor %}
-}
-
-impl ::appc_runtime::context::EntitySet for Entities {
-    fn from_database(database: &::appc_runtime::db::Database) -> Self {
-{%- if entities.is_empty() %}
-        let _ = database;
-{%- endif %}
-        Entities {
-{%- for entity in entities %}
-            {{ entity.field }}: database.table(),
-{%- endfor %}
-        }
-    }
-}
+{% include "server/entity_set.rs" %}
 
 /// What this namespace's functions receive besides their payload: the socket's user (from the
 /// handshake token), typed access to the listed entities, the raw database and the emitter.

@@ -13,26 +13,7 @@
 //! converts into [`BoxError`] (such as `anyhow::Error`).
 
 /// Every entity of the app, for setup functions and seeds.
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
-pub struct Entities {
-{%- for entity in entities %}
-    /// The `{{ entity.entity }}` table.
-    pub {{ entity.field }}: ::appc_runtime::db::Table<crate::app::entities::{{ entity.entity }}>,
-{%- endfor %}
-}
-
-impl ::appc_runtime::context::EntitySet for Entities {
-    fn from_database(database: &::appc_runtime::db::Database) -> Self {
-{%- if entities.is_empty() %}
-        let _ = database;
-{%- endif %}
-        Entities {
-{%- for entity in entities %}
-            {{ entity.field }}: database.table(),
-{%- endfor %}
-        }
-    }
-}
+{% include "server/entity_set.rs" %}
 
 /// What a setup function or a seed receives: `entities` (every entity), `database`, `auth`
 /// (`ctx.auth.signup(username, password)` creates a user who can log in), `emitter` and
