@@ -276,6 +276,29 @@ fn chat_logged_in_and_anonymous_clients_see_each_others_messages() {
     server.stop();
 }
 
+/// `server --help` and a wrong command line are answered before the configuration is read: in
+/// production mode without `JWT_SECRET`, help still prints and a typo still says what is allowed.
+#[test]
+fn the_server_binary_answers_help_and_bad_arguments_without_configuration() {
+    let binary = built_example("chat");
+    let data = tempfile::tempdir().unwrap();
+    let run = |arguments: &[&str]| {
+        Command::new(&binary)
+            .args(arguments)
+            .current_dir(data.path())
+            .env("APPC_ENV", "production")
+            .env_remove("JWT_SECRET")
+            .output()
+            .expect("the server binary runs")
+    };
+    let help = run(&["--help"]);
+    assert!(help.status.success(), "server --help failed: {help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("server seed NAME"));
+    let typo = run(&["sede"]);
+    assert_eq!(typo.status.code(), Some(2), "{typo:?}");
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("unexpected arguments `sede`"));
+}
+
 /// The chat's pages in a real browser: Debian's chromium driven by playwright-core
 /// (tests/e2e/browser_chat.mjs, which saves screenshots when it fails). `npm ci --prefix
 /// tests/e2e` installs playwright-core; scripts/test.sh also installs chromium when it is missing.

@@ -265,6 +265,25 @@ impl Server {
         self
     }
 
+    /// Answers `--help` and a malformed command line on its own, before the caller reads the
+    /// configuration, so that `server --help` works without `JWT_SECRET`. Returns the exit
+    /// status when the command line is answered, `None` when the caller goes on to [`Server::run`].
+    pub fn answer_usage(
+        arguments: impl IntoIterator<Item = String>,
+    ) -> Option<std::process::ExitCode> {
+        match ServerCommand::from_args(arguments) {
+            Ok(ServerCommand::Help) => {
+                println!("{USAGE}");
+                Some(std::process::ExitCode::SUCCESS)
+            }
+            Ok(_) => None,
+            Err(message) => {
+                eprintln!("error: {message}");
+                Some(std::process::ExitCode::from(2))
+            }
+        }
+    }
+
     /// Does what the binary's command line asks (see [`ServerCommand`]): serves, or runs one
     /// seed, printing any error on stderr. Returns the exit status: 0 done, 1 failed, 2 a wrong
     /// command line.

@@ -19,6 +19,12 @@ pub mod {{ module.name }};
 {%- endfor %}
 
 fn main() -> ::std::process::ExitCode {
+    // `--help` and a wrong command line are answered before the configuration is read.
+    if let ::std::option::Option::Some(exit) =
+        ::appc_runtime::server::Server::answer_usage(arguments())
+    {
+        return exit;
+    }
     ::appc_runtime::init_tracing();
     // One worker thread per core by default, or `APPC_WORKER_THREADS`; a single thread runs
     // tokio's single-threaded scheduler.
@@ -86,10 +92,14 @@ async fn run() -> ::std::process::ExitCode {
     });
 {%- endfor %}
     // No arguments serve the app; `seed NAME` runs a seed and exits.
-    let arguments = ::std::env::args_os()
+    server.run(arguments()).await
+}
+
+/// The command line after the program's name.
+fn arguments() -> impl ::std::iter::Iterator<Item = ::std::string::String> {
+    ::std::env::args_os()
         .skip(1)
-        .map(|argument| argument.to_string_lossy().into_owned());
-    server.run(arguments).await
+        .map(|argument| argument.to_string_lossy().into_owned())
 }
 
 /// The web client that `appc build` bundled: `web/` beside this binary (`appc build` puts both in
