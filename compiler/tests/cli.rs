@@ -216,3 +216,36 @@ fn db_seed_explains_itself_and_refuses_a_spec_without_seeds_before_building() {
         "nothing is built for a spec without seeds"
     );
 }
+
+/// A spec with pages needs Node.js for its web client: without `node` on PATH, `appc build`
+/// stops before cargo with exit 2 and says what to install.
+#[test]
+fn build_without_node_says_how_to_install_it() {
+    let project = project_with_spec(
+        "app NoNode {\n  title: \"No node\"\n}\n\nroute RootRoute { path: \"/\", to: MainPage }\npage MainPage {\n  component: import { MainPage } from \"@src/client/MainPage.tsx\"\n}\n",
+    );
+    let client = project.path().join("src/client");
+    std::fs::create_dir_all(&client).unwrap();
+    std::fs::write(
+        client.join("MainPage.tsx"),
+        "export function MainPage() {\n  return <h1>Hello</h1>;\n}\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_appc"))
+        .args(["build", "--debug", "--color", "never", "."])
+        .current_dir(project.path())
+        .env("PATH", project.path().join("no-tools-here"))
+        .output()
+        .expect("the appc binary runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("needs Node.js and npm on PATH")
+            && message.contains("apt-get install nodejs npm"),
+        "{message}"
+    );
+    assert!(
+        !project.path().join(".appc/build/server").exists(),
+        "nothing was compiled"
+    );
+}
