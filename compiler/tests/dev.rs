@@ -504,6 +504,13 @@ fn dev_rebuilds_on_save_keeps_the_last_good_server_and_stops_everything_on_ctrl_
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "something still listens on port {port} after Ctrl-C"
     );
+    // The last line says so (read by the output thread, which may lag a moment behind the exit).
+    let farewell = "[appc] stopped: everything appc dev started has ended";
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !dev.output().contains(farewell) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dev.output().contains(farewell), "{}", dev.output());
 }
 
 #[test]

@@ -230,10 +230,15 @@ pub fn main() -> ExitCode {
     let color = cli.color;
     // Commands that start processes put each in its own group, which then no longer receives
     // the terminal's Ctrl-C; appc forwards it (and SIGTERM) and exits once they have ended.
+    let farewell = match cli.command {
+        // appc dev's children print until they end; one last line says that all of them did.
+        Command::Dev(_) => Some("[appc] stopped: everything appc dev started has ended"),
+        _ => None,
+    };
     if matches!(
         cli.command,
         Command::Build(_) | Command::Dev(_) | Command::Db(_)
-    ) && let Err(error) = process::stop_all_on_signal()
+    ) && let Err(error) = process::stop_all_on_signal(farewell)
     {
         eprintln!("error: cannot handle Ctrl-C: {error:#}");
         return ExitCode::from(2);

@@ -128,8 +128,9 @@ pub fn stop_group(child: &mut Child) {
 }
 
 /// Starts a thread that, on SIGINT (Ctrl-C), SIGTERM or SIGHUP, ends every registered process
-/// group and then exits appc with 130 (the shell's code for an interrupted command).
-pub fn stop_all_on_signal() -> anyhow::Result<()> {
+/// group, prints `farewell` (when given) and then exits appc with 130 (the shell's code for an
+/// interrupted command).
+pub fn stop_all_on_signal(farewell: Option<&'static str>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new()
@@ -138,6 +139,9 @@ pub fn stop_all_on_signal() -> anyhow::Result<()> {
             if signals.forever().next().is_some() {
                 STOPPING.store(true, Ordering::SeqCst);
                 stop_all_groups();
+                if let Some(farewell) = farewell {
+                    eprintln!("{farewell}");
+                }
                 std::process::exit(130);
             }
         })?;
