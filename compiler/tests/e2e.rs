@@ -433,13 +433,7 @@ fn uppercase_page_echoes_in_a_real_browser_through_the_generated_sdk() {
     let binary = built_example("uppercase");
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
-    assert!(
-        e2e_scripts_dir()
-            .join("node_modules/playwright-core")
-            .is_dir(),
-        "playwright-core is missing; run `npm ci --prefix tests/e2e` first"
-    );
-    run_scenario(&server, "browser_uppercase.mjs", &[]);
+    run_browser_scenario(&server, "browser_uppercase.mjs");
     server.stop();
 }
 

@@ -7,46 +7,22 @@
 // On failure the page is saved as a PNG (the path is printed).
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-
-/** Debian's chromium; the tests never download a browser. */
-const CHROMIUM = "/usr/bin/chromium";
-/** How long one step (a click, a text to appear) may take before the scenario fails. */
-const STEP_TIMEOUT_MS = 10_000;
+import { launchChromium, Pages } from "./browser.mjs";
 
 const [url] = process.argv.slice(2);
 if (!url) {
   console.error("usage: node browser_base_dir.mjs <server url>");
   process.exit(2);
 }
-if (!existsSync(CHROMIUM)) {
-  console.error(`FAILED: chromium is missing at ${CHROMIUM}; install it with \`apt-get install chromium\``);
-  process.exit(1);
-}
-
-/** Uncaught exceptions, console errors and failed requests of the page: a working client has none. */
-const pageErrors = [];
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const context = await browser.newContext();
-context.setDefaultTimeout(STEP_TIMEOUT_MS);
-const page = await context.newPage();
-page.on("pageerror", (error) => pageErrors.push(`uncaught ${error.stack ?? error}`));
-page.on("console", (message) => {
+/** The page, with its uncaught exceptions, console errors and failed requests: a working client has none. */
+const pages = new Pages();
+const browser = await launchChromium();
+const page = await pages.open(browser, "page", {
   // Browsers ask for `/favicon.ico` at the root, outside the prefix, where nothing is served.
-  if (message.type() === "error" && !message.location().url.endsWith("/favicon.ico")) {
-    pageErrors.push(`console error: ${message.text()} (${message.location().url})`);
-  }
+  ignoreConsoleError: (message) => message.location().url.endsWith("/favicon.ico"),
 });
 page.on("response", (response) => {
-  if (response.status() >= 400) pageErrors.push(`${response.status()} for ${response.url()}`);
+  if (response.status() >= 400) pages.errors.push(`${response.status()} for ${response.url()}`);
 });
 const pathname = () => new URL(page.url()).pathname;
 
@@ -73,14 +49,11 @@ try {
   await page.waitForURL((current) => current.pathname === "/app/" || current.pathname === "/app");
   await page.getByRole("heading", { name: "Full" }).waitFor();
 
-  assert.deepEqual(pageErrors, [], "the page raised no errors and no request failed");
+  assert.deepEqual(pages.errors, [], "the page raised no errors and no request failed");
   console.log("ok: base dir in chromium");
 } catch (error) {
-  const folder = mkdtempSync(join(tmpdir(), "appc-browser-base-dir-"));
-  const path = join(folder, "page.png");
-  await page.screenshot({ path, fullPage: true }).catch(() => {});
-  console.error(`screenshot: ${path}`);
-  console.error(`FAILED: base dir in chromium: ${error?.stack ?? error}\npage errors: ${pageErrors.join("\n") || "none"}`);
+  await pages.screenshotAll("base-dir", "failure");
+  console.error(`FAILED: base dir in chromium: ${error?.stack ?? error}\npage errors: ${pages.errors.join("\n") || "none"}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

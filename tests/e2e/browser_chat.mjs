@@ -6,15 +6,8 @@
 // are saved on success too, to look at the pages.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium, Pages, STEP_TIMEOUT_MS } from "./browser.mjs";
 
-/** Debian's chromium; the tests never download a browser. */
-const CHROMIUM = "/usr/bin/chromium";
-/** How long one step (a click, a text to appear) may take before the scenario fails. */
-const STEP_TIMEOUT_MS = 10_000;
 const PASSWORD = "correct horse battery";
 
 const [url] = process.argv.slice(2);
@@ -22,28 +15,11 @@ if (!url) {
   console.error("usage: node browser_chat.mjs <server url>");
   process.exit(2);
 }
-if (!existsSync(CHROMIUM)) {
-  console.error(
-    `FAILED: chromium is missing at ${CHROMIUM}; install it with \`apt-get install chromium\` (scripts/test.sh does it)`,
-  );
-  process.exit(1);
-}
+/** Every page opened, so all of them can be photographed when something fails. */
+const pages = new Pages();
 
-/** Every page opened, by name, so all of them can be photographed when something fails. */
-const pages = new Map();
-/** Uncaught exceptions and console errors of the pages: a working client has none. */
-const pageErrors = [];
-
-async function openUser(browser, name) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`${name}: uncaught ${error.stack ?? error}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") pageErrors.push(`${name}: console error: ${message.text()}`);
-  });
-  pages.set(name, page);
-  return page;
+function openUser(browser, name) {
+  return pages.open(browser, name, { contextOptions: { viewport: { width: 1000, height: 760 } } });
 }
 
 /** Signs up through the signup form and waits for the chat at `/` to be connected. */
@@ -167,47 +143,21 @@ async function scenario(browser) {
   await expectMessage(bobPage, "alice", "Back as Alice");
 
   // The login error above is a 401 the browser reports in the console; only other errors count.
-  const unexpectedErrors = pageErrors.filter((error) => !/status of 401/.test(error));
+  const unexpectedErrors = pages.errors.filter((error) => !/status of 401/.test(error));
   assert.deepEqual(unexpectedErrors, [], "the pages ran without errors");
 }
 
-async function screenshotAll(reason) {
-  const directory = join(tmpdir(), `appc-browser-chat-${process.pid}`);
-  mkdirSync(directory, { recursive: true });
-  for (const [name, page] of pages) {
-    const path = join(directory, `${name}.png`);
-    try {
-      await page.screenshot({ path, fullPage: true });
-      console.error(`${reason}: screenshot of ${name}'s page: ${path}`);
-    } catch (error) {
-      console.error(`${reason}: no screenshot of ${name}'s page: ${error}`);
-    }
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let failed = false;
 try {
   await scenario(browser);
-  if (process.env.APPC_SCREENSHOTS === "1") await screenshotAll("requested");
+  if (process.env.APPC_SCREENSHOTS === "1") await pages.screenshotAll("chat", "requested");
   console.log("ok: browser chat");
 } catch (error) {
   failed = true;
   console.error(`FAILED: browser chat: ${error?.stack ?? error}`);
-  if (pageErrors.length > 0) console.error(`errors in the pages:\n${pageErrors.join("\n")}`);
-  await screenshotAll("failure");
+  if (pages.errors.length > 0) console.error(`errors in the pages:\n${pages.errors.join("\n")}`);
+  await pages.screenshotAll("chat", "failure");
 } finally {
   await browser.close();
 }

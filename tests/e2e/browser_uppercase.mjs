@@ -6,41 +6,15 @@
 // On failure every page is saved as a PNG (the paths are printed).
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-
-/** Debian's chromium; the tests never download a browser. */
-const CHROMIUM = "/usr/bin/chromium";
-/** How long one step (a click, a text to appear) may take before the scenario fails. */
-const STEP_TIMEOUT_MS = 10_000;
+import { launchChromium, Pages } from "./browser.mjs";
 
 const [url] = process.argv.slice(2);
 if (!url) {
   console.error("usage: node browser_uppercase.mjs <server url>");
   process.exit(2);
 }
-if (!existsSync(CHROMIUM)) {
-  console.error(`FAILED: chromium is missing at ${CHROMIUM}; install it with \`apt-get install chromium\``);
-  process.exit(1);
-}
-
-const pages = new Map();
-/** Uncaught exceptions and console errors of the pages: a working client has none. */
-const pageErrors = [];
-
-async function openVisitor(browser, name) {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`${name}: uncaught ${error.stack ?? error}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") pageErrors.push(`${name}: console error: ${message.text()}`);
-  });
-  pages.set(name, page);
-  return page;
-}
+/** Every page opened, so all of them can be photographed when something fails. */
+const pages = new Pages();
 
 /** Opens the page, joins with a name and an age, and waits for the server's greeting. */
 async function joinAs(page, name, age) {
@@ -61,14 +35,10 @@ async function answers(page) {
   return page.locator(".answers li").allTextContents();
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
-  const ada = await openVisitor(browser, "ada");
-  const bob = await openVisitor(browser, "bob");
+  const ada = await pages.open(browser, "ada");
+  const bob = await pages.open(browser, "bob");
   await joinAs(ada, "Ada", 36);
   await joinAs(bob, "Bob", 41);
 
@@ -87,16 +57,11 @@ try {
   await ada.goto(new URL("/no/such/page", url).toString());
   await ada.getByRole("heading", { name: "Page not found" }).waitFor();
 
-  assert.deepEqual(pageErrors, [], "the pages raised no errors");
+  assert.deepEqual(pages.errors, [], "the pages raised no errors");
   console.log("ok: uppercase in chromium");
 } catch (error) {
-  const folder = mkdtempSync(join(tmpdir(), "appc-browser-uppercase-"));
-  for (const [name, page] of pages) {
-    const path = join(folder, `${name}.png`);
-    await page.screenshot({ path, fullPage: true }).catch(() => {});
-    console.error(`screenshot: ${path}`);
-  }
-  console.error(`FAILED: uppercase in chromium: ${error?.stack ?? error}\npage errors: ${pageErrors.join("\n") || "none"}`);
+  await pages.screenshotAll("uppercase", "failure");
+  console.error(`FAILED: uppercase in chromium: ${error?.stack ?? error}\npage errors: ${pages.errors.join("\n") || "none"}`);
   process.exitCode = 1;
 } finally {
   await browser.close();
