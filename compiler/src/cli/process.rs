@@ -8,7 +8,7 @@
 //! One child at a time may be marked as the build that a newer save cancels (cargo under
 //! `appc dev`): [`spawn_cancellable`] and [`cancel_build`].
 
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
@@ -139,8 +139,10 @@ pub fn stop_all_on_signal(farewell: Option<&'static str>) -> anyhow::Result<()> 
             if signals.forever().next().is_some() {
                 STOPPING.store(true, Ordering::SeqCst);
                 stop_all_groups();
+                // Not `eprintln!`: when whoever read appc's output is gone (a closed pipe), it
+                // would panic this thread before the exit below, and appc would wait forever.
                 if let Some(farewell) = farewell {
-                    eprintln!("{farewell}");
+                    let _ = writeln!(io::stderr(), "{farewell}");
                 }
                 std::process::exit(130);
             }
