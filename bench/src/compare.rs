@@ -205,84 +205,41 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
         validations: Vec::new(),
     };
     if settings.scenarios.contains(&ScenarioKind::Idle) {
-        let mut scenario = ScenarioReport::default();
-        for &server_kind in &settings.servers {
-            eprintln!(
-                "idle: {} connections on {}",
-                plan.idle.connections,
-                server_kind.name()
-            );
-            match start(settings, server_kind, AppKind::Chat) {
-                Ok(server) => {
-                    let target = target_of(&server, settings.encoding);
-                    let rss = || server.resident_bytes();
-                    let result = scenarios::idle(target, &plan.idle, &settings.connect, &rss).await;
-                    scenario.results.insert(server_kind.name(), result);
-                }
-                Err(error) => {
-                    scenario
-                        .errors
-                        .insert(server_kind.name(), format!("{error:#}"));
-                }
-            }
-            settle().await;
-        }
+        let announce =
+            |server: &str| format!("idle: {} connections on {server}", plan.idle.connections);
+        let mut scenario = on_each_server(settings, AppKind::Chat, announce, async |server| {
+            let target = target_of(server, settings.encoding);
+            let rss = || server.resident_bytes();
+            scenarios::idle(target, &plan.idle, &settings.connect, &rss).await
+        })
+        .await;
         idle_ratios(&mut scenario);
         report.idle = Some(scenario);
     }
     if settings.scenarios.contains(&ScenarioKind::Broadcast) {
-        let mut scenario = ScenarioReport::default();
-        for &server_kind in &settings.servers {
-            eprintln!(
-                "broadcast: {} clients, {} senders at {}/s on {}",
-                plan.broadcast.clients,
-                plan.broadcast.senders,
-                plan.broadcast.rate_per_sender,
-                server_kind.name()
-            );
-            match start(settings, server_kind, AppKind::Chat) {
-                Ok(server) => {
-                    let target = target_of(&server, settings.encoding);
-                    let cpu = || server.cpu_seconds();
-                    let result =
-                        scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu)
-                            .await;
-                    scenario.results.insert(server_kind.name(), result);
-                }
-                Err(error) => {
-                    scenario
-                        .errors
-                        .insert(server_kind.name(), format!("{error:#}"));
-                }
-            }
-            settle().await;
-        }
+        let announce = |server: &str| {
+            format!(
+                "broadcast: {} clients, {} senders at {}/s on {server}",
+                plan.broadcast.clients, plan.broadcast.senders, plan.broadcast.rate_per_sender
+            )
+        };
+        let mut scenario = on_each_server(settings, AppKind::Chat, announce, async |server| {
+            let target = target_of(server, settings.encoding);
+            let cpu = || server.cpu_seconds();
+            scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu).await
+        })
+        .await;
         broadcast_ratios(&mut scenario);
         report.broadcast = Some(scenario);
     }
     if settings.scenarios.contains(&ScenarioKind::Echo) {
-        let mut scenario = ScenarioReport::default();
-        for &server_kind in &settings.servers {
-            eprintln!(
-                "echo: {} clients on {}",
-                plan.echo.clients,
-                server_kind.name()
-            );
-            match start(settings, server_kind, AppKind::Uppercase) {
-                Ok(server) => {
-                    let target = target_of(&server, settings.encoding);
-                    let cpu = || server.cpu_seconds();
-                    let result = scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await;
-                    scenario.results.insert(server_kind.name(), result);
-                }
-                Err(error) => {
-                    scenario
-                        .errors
-                        .insert(server_kind.name(), format!("{error:#}"));
-                }
-            }
-            settle().await;
-        }
+        let announce = |server: &str| format!("echo: {} clients on {server}", plan.echo.clients);
+        let mut scenario = on_each_server(settings, AppKind::Uppercase, announce, async |server| {
+            let target = target_of(server, settings.encoding);
+            let cpu = || server.cpu_seconds();
+            scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await
+        })
+        .await;
         echo_ratios(&mut scenario);
         report.echo = Some(scenario);
     }
@@ -384,6 +341,33 @@ pub fn quick_checks(report: &Report) -> usize {
         .as_ref()
         .map_or(0, |scenario| scenario.results.len() + scenario.errors.len());
     idle + broadcast + echo + report.validations.len()
+}
+
+/// Runs one scenario on every server of the run, one after the other (each started for it and
+/// stopped after it), recording each result, or why a server could not be started.
+async fn on_each_server<T>(
+    settings: &RunSettings,
+    app: AppKind,
+    announce: impl Fn(&str) -> String,
+    measure: impl AsyncFn(&ServerProcess) -> T,
+) -> ScenarioReport<T> {
+    let mut scenario = ScenarioReport::default();
+    for &server_kind in &settings.servers {
+        eprintln!("{}", announce(server_kind.name()));
+        match start(settings, server_kind, app) {
+            Ok(server) => {
+                let result = measure(&server).await;
+                scenario.results.insert(server_kind.name(), result);
+            }
+            Err(error) => {
+                scenario
+                    .errors
+                    .insert(server_kind.name(), format!("{error:#}"));
+            }
+        }
+        settle().await;
+    }
+    scenario
 }
 
 fn start(settings: &RunSettings, kind: ServerKind, app: AppKind) -> anyhow::Result<ServerProcess> {
