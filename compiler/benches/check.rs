@@ -8,7 +8,7 @@
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
-use appc::analysis::{self, MemoryFiles};
+use appc_core::analysis::{self, MemoryFiles};
 use synthetic::{SyntheticSize, synthetic_project_files};
 
 fn main() {
@@ -36,7 +36,7 @@ fn check_synthetic_spec(bencher: divan::Bencher) {
     bencher
         .counter(divan::counter::BytesCount::of_str(&spec))
         .bench(|| {
-            let parsed = appc::syntax::parse(divan::black_box(&spec));
+            let parsed = appc_core::syntax::parse(divan::black_box(&spec));
             let analysis = analysis::analyze(&parsed.module, &files);
             assert!(analysis.spec.is_some());
             analysis
@@ -47,7 +47,7 @@ fn check_synthetic_spec(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 30)]
 fn analyze_synthetic_spec(bencher: divan::Bencher) {
     let (spec, files) = project(SyntheticSize::LARGE);
-    let parsed = appc::syntax::parse(&spec);
+    let parsed = appc_core::syntax::parse(&spec);
     bencher.bench(|| analysis::analyze(divan::black_box(&parsed.module), &files));
 }
 
@@ -57,5 +57,5 @@ fn parse_synthetic_spec(bencher: divan::Bencher) {
     let (spec, _) = project(SyntheticSize::LARGE);
     bencher
         .counter(divan::counter::BytesCount::of_str(&spec))
-        .bench(|| appc::syntax::parse(divan::black_box(&spec)));
+        .bench(|| appc_core::syntax::parse(divan::black_box(&spec)));
 }

@@ -16,7 +16,7 @@ fn parse_synthetic_spec(bencher: divan::Bencher) {
     let spec = synthetic_spec(SyntheticSize::LARGE);
     bencher
         .counter(divan::counter::BytesCount::of_str(&spec))
-        .bench(|| appc::syntax::parse(divan::black_box(&spec)));
+        .bench(|| appc_core::syntax::parse(divan::black_box(&spec)));
 }
 
 /// A small spec of the same shape: per-parse overhead dominates here.
@@ -25,5 +25,5 @@ fn parse_corpus_like_small_spec(bencher: divan::Bencher) {
     let spec = synthetic_spec(SyntheticSize::SMALL);
     bencher
         .counter(divan::counter::BytesCount::of_str(&spec))
-        .bench(|| appc::syntax::parse(divan::black_box(&spec)));
+        .bench(|| appc_core::syntax::parse(divan::black_box(&spec)));
 }

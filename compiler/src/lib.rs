@@ -1,11 +1,8 @@
-//! `appc`: the compiler library behind the `appc` binary.
+//! `appc`: the command-line compiler, the only part of appc that touches the file system,
+//! processes and the terminal.
 //!
-//! The pipeline flows one way: [`syntax`] parses a spec into an AST, [`analysis`] resolves it into
-//! the `AppSpec` IR, [`codegen`] renders files from the IR, and [`cli`] (the only module that
-//! touches the file system, processes or the terminal) writes them. [`diagnostics`] is shared by all.
+//! Parsing, analysis, code generation and diagnostics live in the pure `appc-core` crate; [`cli`]
+//! reads the spec and the team's files, calls [`appc_core::compile`] and the generators, writes
+//! what changed, and runs rustfmt, cargo, npm, tsc and Vite.
 
-pub mod analysis;
 pub mod cli;
-pub mod codegen;
-pub mod diagnostics;
-pub mod syntax;

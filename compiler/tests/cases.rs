@@ -11,9 +11,9 @@ mod synthetic;
 #[path = "support/wasp_corpus.rs"]
 mod wasp_corpus;
 
-use appc::analysis::{self, MemoryFiles};
-use appc::diagnostics::{ColorMode, SourceFile, render_all};
-use appc::syntax;
+use appc_core::analysis::{self, MemoryFiles};
+use appc_core::diagnostics::{ColorMode, SourceFile, render_all};
+use appc_core::syntax;
 use std::fs;
 use std::path::{Path, PathBuf};
 

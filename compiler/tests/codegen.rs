@@ -4,10 +4,10 @@
 //! and run the same output. The web client's files are snapshotted the same way (web_check.rs
 //! type-checks them with the real tsc). Update with `INSTA_UPDATE=always cargo test --test codegen`.
 
-use appc::analysis::{self, MemoryFiles};
-use appc::codegen::server::{self, ServerOptions};
-use appc::codegen::web::{self, WebOptions};
-use appc::syntax;
+use appc_core::analysis::{self, MemoryFiles};
+use appc_core::codegen::server::{self, ServerOptions};
+use appc_core::codegen::web::{self, WebOptions};
+use appc_core::syntax;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -8,8 +8,8 @@
 #[path = "support/wasp_corpus.rs"]
 mod wasp_corpus;
 
-use appc::diagnostics::{ColorMode, SourceFile, render_all};
-use appc::syntax;
+use appc_core::diagnostics::{ColorMode, SourceFile, render_all};
+use appc_core::syntax;
 use std::path::Path;
 
 /// The deliberately invalid inputs under `v0.17/waspc/test/Analyzer/ParserTest/parseStatementsTests/`.
@@ -57,7 +57,7 @@ fn cursor_stands_for_a_missing_value(text: &str) -> bool {
     })
 }
 
-fn rendered(name: &str, text: &str, diagnostics: &[appc::diagnostics::Diagnostic]) -> String {
+fn rendered(name: &str, text: &str, diagnostics: &[appc_core::diagnostics::Diagnostic]) -> String {
     render_all(diagnostics, &SourceFile { name, text }, ColorMode::Plain)
 }
 
@@ -125,7 +125,7 @@ fn every_valid_corpus_file_parses_without_diagnostics() {
 }
 
 /// 1-based `(line, first column, last column)` of a byte span, the way Wasp reports positions.
-fn wasp_position(text: &str, span: appc::syntax::ast::Span) -> (usize, usize, usize) {
+fn wasp_position(text: &str, span: appc_core::syntax::ast::Span) -> (usize, usize, usize) {
     let line_start = text[..span.start]
         .rfind('\n')
         .map_or(0, |newline| newline + 1);

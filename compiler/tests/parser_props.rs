@@ -3,9 +3,9 @@
 //! deletions, truncations); fixed tests feed known-nasty inputs (deep nesting, NUL bytes, invalid
 //! UTF-8, unterminated strings, quoters and comments, thousands of errors).
 
-use appc::diagnostics::{ColorMode, Diagnostic, SourceFile, render_all};
-use appc::syntax::ast::{Expr, ExprKind, Module, Span};
-use appc::syntax::{self, MAX_NESTING_DEPTH, Parsed};
+use appc_core::diagnostics::{ColorMode, Diagnostic, SourceFile, render_all};
+use appc_core::syntax::ast::{Expr, ExprKind, Module, Span};
+use appc_core::syntax::{self, MAX_NESTING_DEPTH, Parsed};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

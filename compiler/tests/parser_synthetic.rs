@@ -4,7 +4,7 @@
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
 
-use appc::syntax::ast::ExprKind;
+use appc_core::syntax::ast::ExprKind;
 use std::collections::HashSet;
 use synthetic::{SyntheticSize, synthetic_project_files, synthetic_spec};
 
@@ -17,7 +17,7 @@ fn large_synthetic_spec_parses_cleanly_and_has_about_20000_lines() {
         "the large synthetic spec has {lines} lines, {} bytes",
         spec.len()
     );
-    let parsed = appc::syntax::parse(&spec);
+    let parsed = appc_core::syntax::parse(&spec);
     assert!(
         parsed.diagnostics.is_empty(),
         "{:?}",
@@ -42,7 +42,7 @@ fn large_synthetic_spec_parses_cleanly_and_has_about_20000_lines() {
 #[test]
 fn synthetic_names_are_unique_and_routes_point_at_pages() {
     let spec = synthetic_spec(SyntheticSize::SMALL);
-    let parsed = appc::syntax::parse(&spec);
+    let parsed = appc_core::syntax::parse(&spec);
     assert!(parsed.diagnostics.is_empty());
     let mut names = HashSet::new();
     for decl in &parsed.module.decls {

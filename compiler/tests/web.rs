@@ -6,9 +6,9 @@
 //! folders are left to the end-to-end tests. npm installs from its cache after the first run.
 //! Node.js and npm must be on PATH (scripts/test.sh runs `npm ci` for the e2e tests anyway).
 
-use appc::analysis::{self, MemoryFiles};
 use appc::cli::web;
-use appc::syntax;
+use appc_core::analysis::{self, MemoryFiles};
+use appc_core::syntax;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

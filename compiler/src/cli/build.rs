@@ -14,12 +14,11 @@ use super::process;
 use super::web;
 use super::write::write_generated;
 use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
-use crate::analysis;
-use crate::codegen::server::{self, ServerOptions, TEAM_FILE_PREFIX};
-use crate::codegen::{GeneratedFile, runtime_bundle};
-use crate::diagnostics::{self, ColorMode, SourceFile};
-use crate::syntax;
 use anyhow::{Context, bail};
+use appc_core::analysis;
+use appc_core::codegen::server::{self, ServerOptions, TEAM_FILE_PREFIX};
+use appc_core::codegen::{GeneratedFile, runtime_bundle};
+use appc_core::diagnostics::{self, ColorMode, SourceFile};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -155,14 +154,11 @@ pub(super) fn check_and_generate(
     }
     let bytes = std::fs::read(spec_path)
         .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
-    let parsed = syntax::parse_bytes(&bytes);
-    let mut all_diagnostics = parsed.diagnostics;
-    let mut spec = None;
-    if !diagnostics::has_errors(&all_diagnostics) {
-        let analysis = analysis::analyze(&parsed.module, &DiskFiles::new(&project.root));
-        all_diagnostics.extend(analysis.diagnostics);
-        spec = analysis.spec;
-    }
+    let compiled = appc_core::compile(
+        &bytes,
+        &DiskFiles::new(&project.root),
+        appc_core::Stop::AfterAnalysis,
+    );
     let text = String::from_utf8_lossy(&bytes);
     let display_name = spec_path.display().to_string();
     let source = SourceFile {
@@ -176,9 +172,9 @@ pub(super) fn check_and_generate(
     };
     eprint!(
         "{}",
-        diagnostics::render_all(&all_diagnostics, &source, color_mode)
+        diagnostics::render_all(&compiled.diagnostics, &source, color_mode)
     );
-    let Some(spec) = spec.filter(|_| !diagnostics::has_errors(&all_diagnostics)) else {
+    let Some(spec) = compiled.spec else {
         return Ok(None);
     };
 
@@ -421,7 +417,11 @@ fn run_cargo(
     // package does not include where the project is), so the script reruns when this changes.
     command.env(
         "APPC_WEB_BUNDLE",
-        absolute(&appc_dir.join("build").join(crate::codegen::web::WEB_DIR)),
+        absolute(
+            &appc_dir
+                .join("build")
+                .join(appc_core::codegen::web::WEB_DIR),
+        ),
     );
     // A target folder chosen by the caller wins (tests share the repository's); otherwise every
     // generated app of the project shares `.appc/target`.

@@ -2,10 +2,9 @@
 
 use super::disk_files::DiskFiles;
 use super::{CheckArgs, ColorChoice, Emit, Format, Outcome, stderr_wants_color};
-use crate::analysis;
-use crate::diagnostics::{self, ColorMode, Diagnostic, Severity, SourceFile};
-use crate::syntax;
 use anyhow::{Context, bail};
+use appc_core::Stop;
+use appc_core::diagnostics::{self, ColorMode, Diagnostic, Severity, SourceFile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,19 +14,18 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
     let display_name = spec_path.display().to_string();
 
-    let parsed = syntax::parse_bytes(&bytes);
-    let mut diagnostics = parsed.diagnostics;
-    let mut ir_json = None;
-    // Analysis of a tree with syntax errors would mostly repeat them in other words, so it runs
-    // only on a file that parsed cleanly, as rustc does.
-    if !args.syntax_only && !diagnostics::has_errors(&diagnostics) {
-        let project_root = spec_path.parent().unwrap_or(Path::new("."));
-        let analysis = analysis::analyze(&parsed.module, &DiskFiles::new(project_root));
-        diagnostics.extend(analysis.diagnostics);
-        if let (Some(Emit::Ir), Some(spec)) = (args.emit, &analysis.spec) {
-            ir_json = Some(serde_json::to_string_pretty(spec)?);
-        }
-    }
+    let project_root = spec_path.parent().unwrap_or(Path::new("."));
+    let stop = if args.syntax_only {
+        Stop::AfterParsing
+    } else {
+        Stop::AfterAnalysis
+    };
+    let compiled = appc_core::compile(&bytes, &DiskFiles::new(project_root), stop);
+    let ir_json = match (args.emit, &compiled.spec) {
+        (Some(Emit::Ir), Some(spec)) => Some(serde_json::to_string_pretty(spec)?),
+        _ => None,
+    };
+    let diagnostics = compiled.diagnostics;
 
     let text = String::from_utf8_lossy(&bytes);
     let source = SourceFile {
@@ -129,7 +127,7 @@ fn summary(diagnostics: &[Diagnostic], file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::ast::Span;
+    use appc_core::syntax::ast::Span;
 
     #[test]
     fn summary_counts_errors_and_warnings() {

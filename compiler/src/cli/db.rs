@@ -9,8 +9,8 @@
 use super::build::{self, BuildOutput, Project};
 use super::process;
 use super::{ColorChoice, Outcome, SeedArgs, stderr_wants_color};
-use crate::analysis::ir::{AppSpec, ServerFunction};
 use anyhow::{Context, bail};
+use appc_core::analysis::ir::{AppSpec, ServerFunction};
 use std::process::{Command, Stdio};
 
 pub fn seed(args: &SeedArgs, color: ColorChoice) -> anyhow::Result<Outcome> {

@@ -1,6 +1,6 @@
 //! The project's files on disk, as the analyzer sees them through [`ProjectFiles`].
 
-use crate::analysis::ProjectFiles;
+use appc_core::analysis::ProjectFiles;
 use std::path::{Component, Path, PathBuf};
 
 /// Reads files below one project root. Paths that would leave the root (`..`, absolute paths) are

@@ -5,8 +5,8 @@
 //! `templates/new/minimal`. The app's name in `main.wasp` is derived from the folder's name.
 
 use super::{NewArgs, Outcome, Template};
-use crate::syntax::{self, ast::ExprKind};
 use anyhow::{Context, bail};
+use appc_core::syntax::{self, ast::ExprKind};
 use heck::ToUpperCamelCase;
 use std::path::Path;
 

@@ -9,9 +9,9 @@
 use super::build::stage;
 use super::process;
 use super::write::{WriteSummary, write_generated};
-use crate::analysis::ir::AppSpec;
-use crate::codegen::web::{self, TEAM_FILES_DIR, WEB_DIR, WebOptions};
 use anyhow::{Context, bail};
+use appc_core::analysis::ir::AppSpec;
+use appc_core::codegen::web::{self, TEAM_FILES_DIR, WEB_DIR, WebOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

@@ -4,7 +4,7 @@
 
 use pest_derive::Parser;
 
-/// The parser pest_derive builds from `spec/wasp.pest` (the path is relative to `compiler/`).
+/// The parser pest_derive builds from `spec/wasp.pest` (the path is relative to `compiler/core/`).
 #[derive(Parser)]
-#[grammar = "../spec/wasp.pest"]
+#[grammar = "../../spec/wasp.pest"]
 pub(super) struct WaspGrammar;
