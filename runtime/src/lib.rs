@@ -38,6 +38,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod context;
 pub mod db;
 pub mod error;
