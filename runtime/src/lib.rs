@@ -38,6 +38,7 @@
 
 pub mod auth;
 pub mod config;
+mod connections;
 pub mod context;
 pub mod db;
 pub mod error;
@@ -45,6 +46,7 @@ pub mod hooks;
 pub mod json;
 pub mod server;
 pub mod socket;
+pub mod throttled_log;
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.
 pub use {axum, serde_json, socketioxide, tokio};
