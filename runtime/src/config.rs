@@ -392,7 +392,7 @@ impl Config {
         let redis_url = non_empty("REDIS_URL")
             .map(|url| validate_redis_url(&url))
             .transpose()?;
-        let limits = Limits::from_variables(&non_empty)?;
+        let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
             host,
