@@ -10,6 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "checking tools"
 command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust from your package manager or rustup" >&2; exit 2; }
 command -v rustfmt >/dev/null || { echo "error: rustfmt is missing; install it (rustup component add rustfmt)" >&2; exit 2; }
+bash scripts/require-rust.sh
 command -v node >/dev/null || { echo "error: node is missing; install Node.js 18 or later (the end-to-end tests drive servers with socket.io-client)" >&2; exit 2; }
 command -v npm >/dev/null || { echo "error: npm is missing; install it with Node.js" >&2; exit 2; }
 
