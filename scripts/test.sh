@@ -34,7 +34,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 if [ -d "${APPC_WASP_CORPUS:-$root/../shared/wasp-corpus}" ]; then
   echo "Wasp corpus found: the parser's corpus tests will run"
 else
-  echo "WARNING: no Wasp corpus at ../shared/wasp-corpus (or \$APPC_WASP_CORPUS): the corpus tests will be SKIPPED" >&2
+  echo "WARNING: no Wasp corpus at ../shared/wasp-corpus (or \$APPC_WASP_CORPUS): the corpus tests will be SKIPPED (and fail where CI is set)" >&2
 fi
 
 step "starting a throwaway PostgreSQL for the PostgreSQL tests"
