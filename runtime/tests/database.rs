@@ -646,7 +646,8 @@ async fn concurrent_server_starts_migrate_one_after_the_other() {
 /// returned must be visible to every later read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_succeed_or_fail_one_by_one() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, directory) = fresh_databases().await;
+    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
     for database in databases {
         let system = database.system();
         migrate(&database, &[User::schema(), Message::schema()])
@@ -752,10 +753,35 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
             "{system:?}"
         );
 
-        // Closing applies what is queued; writes after it fail instead of hanging.
+        // Closing applies what is queued; writes after it fail instead of hanging. `join!` polls
+        // the write first, so it is queued (SQLite) or under way (PostgreSQL) when `close` starts.
         let pending = messages.create(message("last", None, Some(author.id)));
         let (created, ()) = tokio::join!(pending, database.close());
-        let _ = created;
+        match system {
+            DbSystem::Sqlite => {
+                let created = created.expect("the write queued before close was applied");
+                assert_eq!(created.text, "last");
+                // Stored for good, not only answered: a new connection to the file finds it.
+                let reopened = Database::connect(&sqlite_url).await.unwrap();
+                let stored_last = reopened
+                    .table::<Message>()
+                    .count(Query::new().filter("text", "last"))
+                    .await
+                    .unwrap();
+                assert_eq!(stored_last, 1, "the flushed write is in the database file");
+                reopened.close().await;
+            }
+            // PostgreSQL has no write queue: a write that had its connection completes, one still
+            // waiting for a connection is refused as the pool closes. Nothing else may happen.
+            DbSystem::Postgres => match created {
+                Ok(created) => assert_eq!(created.text, "last"),
+                Err(DbError::Sqlx(sqlx_error)) => assert!(
+                    sqlx_error.to_string().contains("closed"),
+                    "a write racing close failed for another reason: {sqlx_error}"
+                ),
+                Err(other) => panic!("a write racing close failed for another reason: {other}"),
+            },
+        }
         assert!(
             messages
                 .create(message("too late", None, None))
