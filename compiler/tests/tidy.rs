@@ -31,7 +31,8 @@ const DOCUMENTS: &[&str] = &[
     "runtime/README.md",
 ];
 
-/// Every `.rs` file below `directory`, sorted.
+/// Every `.rs` file below `directory`, sorted, leaving out what builds and installs put there
+/// (`.appc/` of fixtures built by the tests, `target/`, `node_modules/`): those are not ours.
 fn rust_files(directory: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![directory.to_path_buf()];
@@ -41,8 +42,11 @@ fn rust_files(directory: &Path) -> Vec<PathBuf> {
         };
         for entry in entries {
             let path = entry.expect("readable directory entry").path();
+            let name = path.file_name().unwrap_or_default();
             if path.is_dir() {
-                pending.push(path);
+                if name != ".appc" && name != "target" && name != "node_modules" {
+                    pending.push(path);
+                }
             } else if path.extension().is_some_and(|extension| extension == "rs") {
                 found.push(path);
             }
