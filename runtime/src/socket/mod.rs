@@ -3,8 +3,8 @@
 //! payloads ([`Payload`]) and a cloneable [`Emitter`] for sending from anywhere.
 //!
 //! On connect, the middleware reads `auth.token` from the handshake. A valid token puts the
-//! [`AuthUser`] on the socket (handlers extract it with `Extension<AuthUser>` or
-//! `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
+//! [`AuthUser`] on the socket (raw socketioxide handlers extract it with `Extension<AuthUser>`
+//! or `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
 //! [`Emitter::to_user`] reaches every tab of that user. On a namespace with `auth: true`, a
 //! missing or invalid token is refused with a `connect_error` whose message starts with
 //! `unauthorized:` and says why.
@@ -26,7 +26,7 @@ use socketioxide::{ParserConfig, SocketIo, TransportType};
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 
 pub use payload::{Payload, PayloadError, decode_payload};
-pub use socketioxide::extract::{AckSender, Extension, MaybeExtension};
+pub use socketioxide::extract::AckSender;
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
 /// every namespace.
@@ -55,7 +55,7 @@ pub enum Transports {
 ///
 /// ```
 /// use std::time::Duration;
-/// use appc_runtime::socket::{Encoding, SocketSettings, Transports};
+/// use appc_runtime::codegen::{Encoding, SocketSettings, Transports};
 /// let settings = SocketSettings::default()
 ///     .max_payload(64 * 1024)
 ///     .ping_interval(Duration::from_secs(20))
@@ -188,7 +188,7 @@ type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
 /// and the function called for each connection.
 ///
 /// ```
-/// use appc_runtime::socket::{Connection, NamespaceConfig, Payload};
+/// use appc_runtime::codegen::{Connection, NamespaceConfig, Payload};
 /// use socketioxide::extract::SocketRef;
 ///
 /// #[derive(serde::Deserialize)]
@@ -371,7 +371,7 @@ async fn authenticate(
 /// tasks, other sockets' handlers.
 ///
 /// ```no_run
-/// # async fn example(emitter: appc_runtime::socket::Emitter, user_id: appc_runtime::auth::UserId) {
+/// # async fn example(emitter: appc_runtime::Emitter, user_id: appc_runtime::UserId) {
 /// emitter.to_all("/", "announcement", &"maintenance at noon").await.ok();
 /// emitter.to_room("/chat", "general", "chatMessage", &serde_json::json!({ "text": "hi" })).await.ok();
 /// emitter.to_user("/", &user_id, "notification", &"you have mail").await.ok();
@@ -382,20 +382,69 @@ pub struct Emitter {
     io: SocketIo,
 }
 
-/// An emit that could not be sent.
+/// An emit that could not be sent, with socketioxide's own error as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
     /// No namespace with this path is registered.
     #[error("no socket namespace `{0}` is registered; declare it in main.wasp")]
     UnknownNamespace(String),
-    /// The payload could not be encoded or the adapter failed.
-    #[error("could not emit `{event}`: {message}")]
-    Failed {
+    /// A send to one socket failed: the payload could not be encoded, or the socket is closed
+    /// or too far behind to queue more.
+    #[error("could not send `{event}`: {source}")]
+    Send {
         /// The event.
         event: String,
-        /// The cause.
-        message: String,
+        /// socketioxide's error.
+        source: socketioxide::SendError,
     },
+    /// A send to several sockets failed: the payload could not be encoded, or some sockets
+    /// could not take it.
+    #[error("could not broadcast `{event}`: {source}")]
+    Broadcast {
+        /// The event.
+        event: String,
+        /// socketioxide's error.
+        source: socketioxide::BroadcastError,
+    },
+    /// The client's acknowledgement did not come in time or did not decode as the declared type.
+    #[error("`{event}` was not acknowledged: {source}")]
+    Ack {
+        /// The event.
+        event: String,
+        /// socketioxide's error.
+        source: socketioxide::AckError,
+    },
+}
+
+/// Sends `event` to one socket (a generated `Socket::emit_*` method).
+pub fn emit_to_socket<T: Serialize + ?Sized>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<(), EmitError> {
+    socket.emit(event, data).map_err(|source| EmitError::Send {
+        event: event.to_owned(),
+        source,
+    })
+}
+
+/// Sends `event` to one socket and waits for its acknowledgement, decoded as `Reply` (a generated
+/// `Socket::emit_*` method for an event with `ack`).
+pub async fn emit_to_socket_with_ack<T: Serialize + ?Sized, Reply: DeserializeOwned>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<Reply, EmitError> {
+    let acknowledgement = socket
+        .emit_with_ack::<T, Reply>(event, data)
+        .map_err(|source| EmitError::Send {
+            event: event.to_owned(),
+            source,
+        })?;
+    acknowledgement.await.map_err(|source| EmitError::Ack {
+        event: event.to_owned(),
+        source,
+    })
 }
 
 impl Emitter {
@@ -427,9 +476,9 @@ impl Emitter {
         operators
             .emit(event.to_owned(), data)
             .await
-            .map_err(|error| EmitError::Failed {
+            .map_err(|source| EmitError::Broadcast {
                 event: event.to_owned(),
-                message: error.to_string(),
+                source,
             })
     }
 
