@@ -382,7 +382,9 @@ pub struct Emitter {
     io: SocketIo,
 }
 
-/// An emit that could not be sent, with socketioxide's own error as its source.
+/// An emit that could not be sent, with socketioxide's own error as its source where that error
+/// can cross threads. It is `Send + Sync`, so `?` converts it into a
+/// [`BoxError`](crate::BoxError) (or `anyhow::Error`) like any other error.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
     /// No namespace with this path is registered.
@@ -397,14 +399,31 @@ pub enum EmitError {
         /// socketioxide's error.
         source: socketioxide::SendError,
     },
-    /// A send to several sockets failed: the payload could not be encoded, or some sockets
-    /// could not take it.
-    #[error("could not broadcast `{event}`: {source}")]
-    Broadcast {
+    /// The payload of a send to several sockets could not be encoded.
+    #[error("could not encode `{event}`: {source}")]
+    Encode {
         /// The event.
         event: String,
         /// socketioxide's error.
-        source: socketioxide::BroadcastError,
+        source: socketioxide::ParserError,
+    },
+    /// Some sockets of a send to several sockets could not take it: they closed, or they are too
+    /// far behind to queue more (the others received it).
+    #[error("could not send `{event}` to {} of its sockets: {}", .failed.len(), describe_socket_errors(.failed))]
+    Sockets {
+        /// The event.
+        event: String,
+        /// One error per socket that did not get it.
+        failed: Vec<socketioxide::SocketError>,
+    },
+    /// The adapter that carries sends to other server processes failed. Its error cannot be
+    /// shared between threads, so only its message is kept.
+    #[error("could not send `{event}` to the other server processes: {message}")]
+    Adapter {
+        /// The event.
+        event: String,
+        /// The adapter's message.
+        message: String,
     },
     /// The client's acknowledgement did not come in time or did not decode as the declared type.
     #[error("`{event}` was not acknowledged: {source}")]
@@ -414,6 +433,25 @@ pub enum EmitError {
         /// socketioxide's error.
         source: socketioxide::AckError,
     },
+}
+
+fn describe_socket_errors(errors: &[socketioxide::SocketError]) -> String {
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    messages.join(", ")
+}
+
+impl EmitError {
+    fn from_broadcast(event: &str, error: socketioxide::BroadcastError) -> EmitError {
+        let event = event.to_owned();
+        match error {
+            socketioxide::BroadcastError::Serialize(source) => EmitError::Encode { event, source },
+            socketioxide::BroadcastError::Socket(failed) => EmitError::Sockets { event, failed },
+            socketioxide::BroadcastError::Adapter(error) => EmitError::Adapter {
+                event,
+                message: error.to_string(),
+            },
+        }
+    }
 }
 
 /// Sends `event` to one socket (a generated `Socket::emit_*` method).
@@ -476,10 +514,7 @@ impl Emitter {
         operators
             .emit(event.to_owned(), data)
             .await
-            .map_err(|source| EmitError::Broadcast {
-                event: event.to_owned(),
-                source,
-            })
+            .map_err(|error| EmitError::from_broadcast(event, error))
     }
 
     /// Sends to every socket of a namespace.
@@ -519,5 +554,39 @@ impl Emitter {
     /// Disconnects every socket cleanly (used on shutdown).
     pub async fn close(&self) {
         self.io.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emit_errors_convert_into_the_hooks_error_type() {
+        fn assert_thread_safe<T: Send + Sync + 'static>() {}
+        assert_thread_safe::<EmitError>();
+        let error: crate::BoxError = EmitError::UnknownNamespace("/chat".to_owned()).into();
+        assert_eq!(
+            error.to_string(),
+            "no socket namespace `/chat` is registered; declare it in main.wasp"
+        );
+    }
+
+    #[test]
+    fn a_broadcast_that_some_sockets_missed_says_how_many() {
+        let error = EmitError::from_broadcast(
+            "chatMessage",
+            socketioxide::BroadcastError::Socket(vec![
+                socketioxide::SocketError::Closed,
+                socketioxide::SocketError::InternalChannelFull,
+            ]),
+        );
+        assert!(matches!(&error, EmitError::Sockets { failed, .. } if failed.len() == 2));
+        assert!(
+            error
+                .to_string()
+                .starts_with("could not send `chatMessage` to 2 of its sockets: "),
+            "{error}"
+        );
     }
 }
