@@ -4,10 +4,10 @@
 
 mod common;
 
-use appc_runtime::db::{
-    ColumnDefault, ColumnSchema, Database, DbError, DbSystem, Entity, MigrationError, Order, Query,
-    SqlType, TableSchema, Value, migrate,
+use appc_runtime::codegen::{
+    ColumnDefault, ColumnSchema, Entity, MigrationError, SqlType, TableSchema, migrate,
 };
+use appc_runtime::{Database, DbError, DbSystem, Order, Query, Value};
 use common::{Message, MessageUpdate, NewMessage, NewUser, User, UserUpdate};
 
 /// A fresh database of every available system. The temporary directory keeps the SQLite file
@@ -418,7 +418,7 @@ async fn execute(database: &Database, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Reads every row of a table, ordered by id, through the untyped access.
-async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runtime::db::Row> {
+async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runtime::Row> {
     database
         .find_rows(schema, Query::new().order_by("id", Order::Asc))
         .await
@@ -542,7 +542,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
         // Raw SQL does not touch it; typed updates do.
         struct Draft;
         struct Changes(Vec<(&'static str, Value)>);
-        impl appc_runtime::db::IntoColumns for Changes {
+        impl appc_runtime::codegen::IntoColumns for Changes {
             fn into_columns(self) -> Vec<(&'static str, Value)> {
                 self.0
             }
@@ -564,7 +564,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
             fn schema() -> &'static TableSchema {
                 &DRAFT
             }
-            fn from_row(_: &appc_runtime::db::Row) -> Result<Self, DbError> {
+            fn from_row(_: &appc_runtime::Row) -> Result<Self, DbError> {
                 Ok(Draft)
             }
         }
