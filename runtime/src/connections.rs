@@ -32,17 +32,7 @@ use crate::throttled_log::ThrottledLog;
 /// The key connections and login attempts are counted under: an IPv4 address, or the /64
 /// network of an IPv6 address (one subscriber usually holds a whole /64, so counting single
 /// IPv6 addresses would let one client open as many slots as it likes).
-///
-/// ```
-/// use appc_runtime::server::client_address_key;
-/// use std::net::IpAddr;
-/// let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-/// let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-/// assert_eq!(client_address_key(one), client_address_key(other));
-/// let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
-/// assert_eq!(client_address_key(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
-/// ```
-pub fn client_address_key(address: IpAddr) -> IpAddr {
+pub(crate) fn client_address_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -287,6 +277,17 @@ async fn wait_after_accept_error(error: &std::io::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_bit_network() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_address_key(one), client_address_key(other));
+        assert_ne!(client_address_key(one), client_address_key(elsewhere));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(client_address_key(mapped), IpAddr::from([10, 0, 0, 1]));
+    }
 
     #[test]
     fn connections_are_counted_per_address_and_in_total() {

@@ -5,17 +5,10 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Counts events and says when one line about them may be written.
-///
-/// ```
-/// use appc_runtime::throttled_log::ThrottledLog;
-/// let log = ThrottledLog::new(std::time::Duration::from_secs(60));
-/// assert_eq!(log.note(), Some(1)); // the first event is logged at once
-/// assert_eq!(log.note(), None); // the next ones are counted
-/// assert_eq!(log.note(), None);
-/// ```
+/// Counts events and says when one line about them may be written: the first event at once,
+/// then one line per interval reporting every event since the last line.
 #[derive(Debug)]
-pub struct ThrottledLog {
+pub(crate) struct ThrottledLog {
     interval: Duration,
     state: Mutex<State>,
 }
@@ -28,7 +21,7 @@ struct State {
 
 impl ThrottledLog {
     /// At most one line per `interval`.
-    pub fn new(interval: Duration) -> ThrottledLog {
+    pub(crate) fn new(interval: Duration) -> ThrottledLog {
         ThrottledLog {
             interval,
             state: Mutex::new(State {
@@ -40,7 +33,7 @@ impl ThrottledLog {
 
     /// Counts one event. Returns how many events the line should report (this one included)
     /// when a line is due, `None` when the event is only counted.
-    pub fn note(&self) -> Option<u64> {
+    pub(crate) fn note(&self) -> Option<u64> {
         let mut state = self
             .state
             .lock()

@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 
 use appc_runtime::axum::body::Bytes;
 use appc_runtime::axum::routing::post;
-use appc_runtime::db::Entity;
-use appc_runtime::socket::{Connection, NamespaceConfig};
-use appc_runtime::socketioxide::extract::AckSender;
+use appc_runtime::codegen::{AckSender, Connection, Entity, NamespaceConfig};
 use common::{Packet, SocketClient, TestServer, User, http, signup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

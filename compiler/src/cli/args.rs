@@ -100,7 +100,7 @@ pub enum DbCommand {
         long_about = "Build the project (debug) and run one of the spec's `db.seeds` on its database.\n\n\
             Checks and builds the project as `appc build --debug` does, then runs the server binary \
             as `server seed NAME` in the project folder: it creates or updates the database schema, \
-            awaits the seed `pub async fn NAME(ctx: crate::app::server::Context)` (every entity, \
+            awaits the seed `pub async fn NAME(ctx: crate::app::server::ServerContext)` (every entity, \
             the database, auth to create users with passwords, the configuration), prints what \
             ran and exits. The database is the server's: DATABASE_URL, or `.appc/app.db` by \
             default (the one `appc dev` serves).",

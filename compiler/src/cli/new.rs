@@ -140,7 +140,8 @@ fn project_readme(folder_name: &str, template_name: &str) -> String {
     format!(
         "# {folder_name}\n\
          \n\
-         An app built with [appc](https://example.invalid/appc), created from its `{template_name}` template.\n\
+         An app built with appc, created from its `{template_name}` template. `appc --help` lists\n\
+         the commands; the README of appc's source tree describes the spec and the generated code.\n\
          \n\
          ```sh\n\
          appc dev            # build, serve on http://127.0.0.1:3000 and rebuild on every save\n\
@@ -154,7 +155,8 @@ fn project_readme(folder_name: &str, template_name: &str) -> String {
          - `src/client/`: the React pages `main.wasp` imports.\n\
          - `.appc/`: generated code and build output (ignored by git).\n\
          \n\
-         `appc dev` needs Rust (cargo) and, for the pages, Node.js with npm.\n"
+         `appc dev` needs Rust {rust_version} or newer (cargo) and, for the pages, Node.js with npm.\n",
+        rust_version = env!("CARGO_PKG_RUST_VERSION")
     )
 }
 

@@ -25,13 +25,6 @@ use crate::error::ApiError;
 pub const CREDENTIALS_BODY_LIMIT: usize = 16 * 1024;
 
 /// The auth routes, for a router whose state contains the [`Auth`] service.
-///
-/// ```
-/// use appc_runtime::auth::{Auth, auth_routes};
-/// fn app(auth: Auth) -> axum::Router {
-///     auth_routes().with_state(auth)
-/// }
-/// ```
 pub fn auth_routes<S>() -> Router<S>
 where
     Auth: FromRef<S>,
@@ -44,7 +37,7 @@ where
         .route("/auth/me", get(me))
 }
 
-/// The client's address key (see [`crate::server::client_address_key`]), when the request came
+/// The client's address key (see [`crate::connections::client_address_key`]), when the request came
 /// through the server's own listener.
 struct ClientAddress(Option<IpAddr>);
 
@@ -56,7 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| crate::server::client_address_key(address.ip())),
+                .map(|ConnectInfo(address)| crate::connections::client_address_key(address.ip())),
         ))
     }
 }
@@ -129,7 +122,7 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 /// other requests get 401 with the reason.
 ///
 /// ```
-/// use appc_runtime::auth::AuthUser;
+/// use appc_runtime::AuthUser;
 /// async fn profile(user: AuthUser) -> String {
 ///     format!("hello {}", user.username())
 /// }
@@ -158,7 +151,7 @@ where
 /// `Option<AuthUser>`: the user for a valid token, `None` for a missing or invalid one.
 ///
 /// ```
-/// use appc_runtime::auth::AuthUser;
+/// use appc_runtime::AuthUser;
 /// async fn greeting(user: Option<AuthUser>) -> String {
 ///     user.map_or("hello stranger".to_owned(), |user| format!("hello {}", user.username()))
 /// }

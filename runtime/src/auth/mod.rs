@@ -28,11 +28,8 @@ use crate::db::{
 };
 use crate::error::ApiError;
 
-pub use http::{CREDENTIALS_BODY_LIMIT, auth_routes, bearer_token};
-pub use rules::{
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
-    check_password_length, check_password_rules, normalize_username,
-};
+pub(crate) use http::auth_routes;
+use rules::{check_password_length, check_password_rules, normalize_username};
 
 use hashing::PasswordHashing;
 use throttle::LoginThrottle;
@@ -303,10 +300,10 @@ impl Auth {
     }
 
     /// Counts one login or signup attempt from `address` (the client address key, see
-    /// [`crate::server::client_address_key`]) for `username`, or refuses it with 429 and
+    /// [`crate::connections::client_address_key`]) for `username`, or refuses it with 429 and
     /// `Retry-After` (`APPC_LOGIN_ATTEMPTS_PER_MINUTE`, `APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP`).
     /// The HTTP routes call it; the team's own code (seeds) is not throttled.
-    pub fn throttle_attempt(
+    pub(crate) fn throttle_attempt(
         &self,
         address: Option<IpAddr>,
         username: &str,

@@ -19,13 +19,6 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// Checks a username against the rules and returns its stored (lower-case) form.
-///
-/// ```
-/// use appc_runtime::auth::normalize_username;
-/// assert_eq!(normalize_username("Alice_1").unwrap(), "alice_1");
-/// assert!(normalize_username("al").is_err());
-/// assert!(normalize_username("_alice").is_err());
-/// ```
 pub fn normalize_username(username: &str) -> Result<String, ApiError> {
     let length = username.chars().count();
     if length < USERNAME_MIN_CHARS {
@@ -65,12 +58,6 @@ fn is_username_character(character: char) -> bool {
 }
 
 /// Checks a new password against the rules.
-///
-/// ```
-/// use appc_runtime::auth::check_password_rules;
-/// assert!(check_password_rules("correct horse").is_ok());
-/// assert!(check_password_rules("short").is_err());
-/// ```
 pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(ApiError::invalid_field(
@@ -90,12 +77,6 @@ pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
 
 /// Checks only the upper bound, which login applies too: hashing cost grows with the
 /// password, and no account can have a longer one.
-///
-/// ```
-/// use appc_runtime::auth::check_password_length;
-/// assert!(check_password_length("short").is_ok());
-/// assert!(check_password_length(&"x".repeat(129)).is_err());
-/// ```
 pub fn check_password_length(password: &str) -> Result<(), ApiError> {
     // Counting stops past the limit, so a huge password costs no more than a long one.
     if password.chars().nth(PASSWORD_MAX_CHARS).is_some() {
