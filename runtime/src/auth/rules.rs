@@ -1,4 +1,5 @@
-//! The username and password rules for `usernameAndPassword` auth, checked on signup.
+//! The username and password rules for `usernameAndPassword` auth, checked on signup (login
+//! checks only the password's upper bound).
 //!
 //! - A username is 3 to 32 characters: ASCII letters, digits, `_`, `.` and `-`, starting with a
 //!   letter or a digit. Usernames are case-insensitive: they are stored and compared in lower
@@ -18,13 +19,6 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// Checks a username against the rules and returns its stored (lower-case) form.
-///
-/// ```
-/// use appc_runtime::auth::normalize_username;
-/// assert_eq!(normalize_username("Alice_1").unwrap(), "alice_1");
-/// assert!(normalize_username("al").is_err());
-/// assert!(normalize_username("_alice").is_err());
-/// ```
 pub fn normalize_username(username: &str) -> Result<String, ApiError> {
     let length = username.chars().count();
     if length < USERNAME_MIN_CHARS {
@@ -64,30 +58,31 @@ fn is_username_character(character: char) -> bool {
 }
 
 /// Checks a new password against the rules.
-///
-/// ```
-/// use appc_runtime::auth::check_password_rules;
-/// assert!(check_password_rules("correct horse").is_ok());
-/// assert!(check_password_rules("short").is_err());
-/// ```
 pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
-    let length = password.chars().count();
-    if length < PASSWORD_MIN_CHARS {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(ApiError::invalid_field(
             "password",
             format!("password must be at least {PASSWORD_MIN_CHARS} characters long"),
         ));
     }
-    if length > PASSWORD_MAX_CHARS {
-        return Err(ApiError::invalid_field(
-            "password",
-            format!("password must be at most {PASSWORD_MAX_CHARS} characters long"),
-        ));
-    }
+    check_password_length(password)?;
     if password.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "password",
             "password must not be only whitespace",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks only the upper bound, which login applies too: hashing cost grows with the
+/// password, and no account can have a longer one.
+pub fn check_password_length(password: &str) -> Result<(), ApiError> {
+    // Counting stops past the limit, so a huge password costs no more than a long one.
+    if password.chars().nth(PASSWORD_MAX_CHARS).is_some() {
+        return Err(ApiError::invalid_field(
+            "password",
+            format!("password must be at most {PASSWORD_MAX_CHARS} characters long"),
         ));
     }
     Ok(())

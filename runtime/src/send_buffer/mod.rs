@@ -44,23 +44,12 @@ use frames::FrameScanner;
 /// While a connection is plain HTTP, writes wait once this many bytes are buffered.
 pub const HTTP_WRITE_WATERMARK: usize = 64 * 1024;
 
-/// The default cap on the bytes one WebSocket connection may owe its client (1 MiB).
-pub const DEFAULT_SEND_BUFFER_LIMIT: usize = 1024 * 1024;
-
 /// The error message of a write refused because the client does not keep up.
 pub const SLOW_CLIENT_MESSAGE: &str = "the client is not reading what the server sends";
 
 /// The error message of a read refused because the client answers pings it was not sent.
 pub const UNASKED_PONG_MESSAGE: &str =
     "the client sends heartbeat answers the server did not ask for";
-
-/// How many connections were closed because their client did not keep up, since the process
-/// started.
-pub fn slow_client_disconnects() -> u64 {
-    SLOW_CLIENT_DISCONNECTS.load(Ordering::Relaxed)
-}
-
-static SLOW_CLIENT_DISCONNECTS: AtomicU64 = AtomicU64::new(0);
 
 /// A client TCP connection whose outbound bytes are buffered with a cap (see the module docs).
 pub struct BoundedConnection {
@@ -74,6 +63,8 @@ struct Shared {
     stream: TcpStream,
     peer: Option<SocketAddr>,
     send_buffer_limit: usize,
+    /// Counts the connections closed because their client did not keep up.
+    slow_clients: Arc<AtomicU64>,
     outbound: Mutex<Outbound>,
 }
 
@@ -109,14 +100,16 @@ impl Outbound {
 }
 
 impl BoundedConnection {
-    /// Wraps an accepted stream; `send_buffer_limit` caps what a WebSocket may owe its client.
-    pub fn new(stream: TcpStream, send_buffer_limit: usize) -> Self {
+    /// Wraps an accepted stream; `send_buffer_limit` caps what a WebSocket may owe its client,
+    /// and `slow_clients` counts the connections closed for not keeping up.
+    pub fn new(stream: TcpStream, send_buffer_limit: usize, slow_clients: Arc<AtomicU64>) -> Self {
         let peer = stream.peer_addr().ok();
         BoundedConnection {
             shared: Arc::new(Shared {
                 stream,
                 peer,
                 send_buffer_limit,
+                slow_clients,
                 outbound: Mutex::new(Outbound::default()),
             }),
             incoming_frames: FrameScanner::default(),
@@ -124,8 +117,9 @@ impl BoundedConnection {
         }
     }
 
-    /// The bytes buffered for the client right now (for tests and metrics).
-    pub fn buffered_bytes(&self) -> usize {
+    /// The bytes buffered for the client right now.
+    #[cfg(test)]
+    fn buffered_bytes(&self) -> usize {
         self.shared.lock().pending.len()
     }
 }
@@ -157,7 +151,7 @@ impl Shared {
         outbound.failed = Some(io::ErrorKind::WriteZero);
         // Free what was held at once: the connection is going away.
         outbound.pending = VecDeque::new();
-        SLOW_CLIENT_DISCONNECTS.fetch_add(1, Ordering::Relaxed);
+        self.slow_clients.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
             client = %self.peer_ip(),
             owed_bytes = owed,
@@ -258,6 +252,7 @@ impl AsyncRead for BoundedConnection {
                 });
             this.pongs_received += pongs;
             if this.pongs_received > pings_sent + 1 {
+                this.shared.slow_clients.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     client = %this.shared.peer_ip(),
                     pings_sent,
@@ -377,6 +372,13 @@ mod tests {
     /// A connected pair: the server side wrapped, the client side bare, with small kernel
     /// buffers so a client that does not read is felt quickly.
     async fn pair(limit: usize) -> (BoundedConnection, TcpStream) {
+        pair_counting(limit, Arc::default()).await
+    }
+
+    async fn pair_counting(
+        limit: usize,
+        slow_clients: Arc<AtomicU64>,
+    ) -> (BoundedConnection, TcpStream) {
         // Accepted sockets inherit the listener's send buffer size.
         let listening = tokio::net::TcpSocket::new_v4().unwrap();
         listening.set_send_buffer_size(4096).unwrap();
@@ -389,14 +391,18 @@ mod tests {
             socket.connect(address).await.unwrap()
         });
         let (server, _) = listener.accept().await.unwrap();
-        (BoundedConnection::new(server, limit), client.await.unwrap())
+        (
+            BoundedConnection::new(server, limit, slow_clients),
+            client.await.unwrap(),
+        )
     }
 
     const UPGRADE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
 
     #[tokio::test]
     async fn a_websocket_whose_client_does_not_read_is_refused_at_the_cap() {
-        let (mut server, _client) = pair(256 * 1024).await;
+        let slow_clients = Arc::new(AtomicU64::new(0));
+        let (mut server, _client) = pair_counting(256 * 1024, slow_clients.clone()).await;
         server.write_all(UPGRADE).await.unwrap();
         let chunk = vec![b'x'; 16 * 1024];
         let mut accepted = 0usize;
@@ -413,7 +419,7 @@ mod tests {
         };
         assert_eq!(error.to_string(), SLOW_CLIENT_MESSAGE);
         assert!(server.buffered_bytes() == 0, "the buffer is freed at once");
-        assert!(slow_client_disconnects() >= 1);
+        assert_eq!(slow_clients.load(Ordering::Relaxed), 1);
         // Later writes fail the same way.
         assert!(server.write(b"more").await.is_err());
     }
