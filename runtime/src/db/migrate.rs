@@ -6,9 +6,12 @@
 
 use chrono::Utc;
 
+use super::database::Database;
+use super::error::DbError;
 use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
 use super::sql::{Conn, Param};
-use super::{Database, DbError, DbSystem, Value};
+use super::system::DbSystem;
+use super::value::{Value, format_timestamp};
 
 /// What a successful migration changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +74,7 @@ pub async fn migrate(
     database: &Database,
     tables: &[&TableSchema],
 ) -> Result<MigrationReport, MigrationError> {
-    let mut transaction = super::Transaction::begin_immediate(database).await?;
+    let mut transaction = database.begin_transaction(true).await?;
     let system = database.system();
     let mut steps = Vec::new();
     let mut problems = Vec::new();
@@ -235,7 +238,7 @@ fn literal(system: DbSystem, value: &Value) -> String {
         Value::Int(number) => number.to_string(),
         Value::Float(number) => format!("{number:?}"),
         Value::Text(text) => quoted(text),
-        Value::DateTime(timestamp) => quoted(&super::value::format_timestamp(timestamp)),
+        Value::DateTime(timestamp) => quoted(&format_timestamp(timestamp)),
         Value::Json(document) => quoted(&document.to_string()),
         Value::Bytes(bytes) => {
             let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();

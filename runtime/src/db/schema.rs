@@ -2,7 +2,8 @@
 //! keys. The generator emits one [`TableSchema`] per entity; migrations compare it with the live
 //! database and entity access builds its SQL from it.
 
-use super::DbSystem;
+use super::system::DbSystem;
+use super::value::Value;
 
 /// The portable column types entities use. Each maps to one SQL type per database system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,7 +88,7 @@ pub enum ColumnDefault {
     /// The runtime stores the current time (`@default(now())`).
     Now,
     /// A constant (`@default(0)`, `@default("general")`, `@default(false)`).
-    Value(super::Value),
+    Value(Value),
 }
 
 /// A foreign key from one column to another table's column (`@relation(fields, references)`).

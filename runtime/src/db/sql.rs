@@ -11,10 +11,12 @@ use sqlx::{
     Arguments as _, AssertSqlSafe, PgConnection, Postgres, Row as _, Sqlite, SqliteConnection,
 };
 
+use super::error::DbError;
+use super::query::{Order, Query as EntityQuery};
 use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::system::DbSystem;
 use super::value::{Row, Value, format_timestamp};
 use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
-use super::{DbError, DbSystem, Order, Query as EntityQuery};
 
 /// A borrowed connection of either system, from a pool or inside a transaction, or SQLite's
 /// group-commit writer (for single-row writes outside transactions).
@@ -36,6 +38,37 @@ impl Pooled {
             Pooled::Sqlite(connection) => Conn::Sqlite(connection),
             Pooled::Postgres(connection) => Conn::Postgres(connection),
         }
+    }
+}
+
+/// An open transaction of either system, owning its pooled connection; dropping it rolls back.
+pub(crate) enum OwnedTransaction {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl OwnedTransaction {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => Conn::Sqlite(transaction),
+            OwnedTransaction::Postgres(transaction) => Conn::Postgres(transaction),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), DbError> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => transaction.commit().await?,
+            OwnedTransaction::Postgres(transaction) => transaction.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), DbError> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => transaction.rollback().await?,
+            OwnedTransaction::Postgres(transaction) => transaction.rollback().await?,
+        }
+        Ok(())
     }
 }
 
@@ -343,7 +376,7 @@ impl Placeholders {
     }
 }
 
-/// Schema-level row operations: what [`super::Table`] runs for an entity, and what auth runs on
+/// Schema-level row operations: what `Table` (in `entity.rs`) runs for an entity, and what auth runs on
 /// the user table whose Rust type it does not know.
 pub(crate) struct RowOps<'t> {
     pub(crate) table: &'t TableSchema,

@@ -1,5 +1,5 @@
 //! Group commit for SQLite: one writer connection, owned by one task, applies the single-row
-//! writes (`create`, `update`, `delete`) of every [`super::Table`] in shared transactions.
+//! writes (`create`, `update`, `delete`) of every `Table` in shared transactions.
 //!
 //! SQLite admits one writer at a time and every commit costs a WAL append, lock traffic and a
 //! round trip to the connection's thread. Under a burst (a chat where many sockets post at once)
@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::DbError;
+use super::error::DbError;
 
 /// The most statements one transaction applies; more wait for the next one, so a long queue
 /// still commits (and answers its callers) in steps of bounded latency.
