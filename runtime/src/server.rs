@@ -379,6 +379,9 @@ impl Server {
         for column in &report.added_columns {
             tracing::info!(column, "added column");
         }
+        for index in &report.created_indexes {
+            tracing::info!(index, "created index");
+        }
 
         let (socket_layer, io) = self.socket_settings.build_layer(auth.clone());
         let state = AppState {

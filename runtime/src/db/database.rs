@@ -114,6 +114,19 @@ impl Database {
             .await
     }
 
+    /// How the database would run `find_rows(table, query)` (and so a typed `find_many`): one
+    /// line per step of SQLite's `EXPLAIN QUERY PLAN` (`SCAN Message USING INDEX
+    /// Message_createdAt_idx`) or of PostgreSQL's `EXPLAIN`. Use it to check that a frequent
+    /// query is served by an index (`@@index([...])` in the entity).
+    pub async fn query_plan(
+        &self,
+        table: &TableSchema,
+        query: &Query,
+    ) -> Result<Vec<String>, DbError> {
+        let mut pooled = self.acquire().await?;
+        RowOps::new(table).query_plan(&mut pooled.conn(), query).await
+    }
+
     /// The raw SQLite pool, for queries the typed layer does not cover.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.pool {

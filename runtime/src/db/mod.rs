@@ -25,7 +25,10 @@ pub use entity::{Entity, IntoColumns, Table, Transaction, TxTable};
 pub use error::DbError;
 pub use migrate::{MigrationError, MigrationReport, migrate};
 pub use query::{Order, Query};
-pub use schema::{ColumnDefault, ColumnSchema, ForeignKey, SqlType, TableSchema};
+pub use schema::{
+    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType, TableSchema,
+    index_name,
+};
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};
 

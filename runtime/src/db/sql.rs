@@ -438,12 +438,13 @@ impl<'t> RowOps<'t> {
         })
     }
 
-    pub(crate) async fn find_many(
+    /// The `SELECT` of `query` and its parameters, in `system`'s dialect.
+    fn select_sql(
         &self,
-        conn: &mut Conn<'_>,
+        system: DbSystem,
         query: &EntityQuery,
-    ) -> Result<Vec<Row>, DbError> {
-        let mut placeholders = Placeholders::new(conn.system());
+    ) -> Result<(String, Vec<Param>), DbError> {
+        let mut placeholders = Placeholders::new(system);
         let mut sql = format!(
             "SELECT {} FROM {}",
             self.select_list(),
@@ -467,12 +468,44 @@ impl<'t> RowOps<'t> {
         }
         if let Some(offset) = query.offset {
             // SQLite only accepts OFFSET after a LIMIT; -1 means no limit there.
-            if query.limit.is_none() && conn.system() == DbSystem::Sqlite {
+            if query.limit.is_none() && system == DbSystem::Sqlite {
                 sql.push_str(" LIMIT -1");
             }
             sql.push_str(&format!(" OFFSET {offset}"));
         }
-        conn.fetch_rows(&sql, placeholders.params, self.table).await
+        Ok((sql, placeholders.params))
+    }
+
+    pub(crate) async fn find_many(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<Vec<Row>, DbError> {
+        let (sql, params) = self.select_sql(conn.system(), query)?;
+        conn.fetch_rows(&sql, params, self.table).await
+    }
+
+    /// How the database would run `find_many(query)`: SQLite's `EXPLAIN QUERY PLAN` details
+    /// (`SEARCH Message USING INDEX ...`), or PostgreSQL's `EXPLAIN` lines.
+    pub(crate) async fn query_plan(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<Vec<String>, DbError> {
+        let system = conn.system();
+        let (sql, params) = self.select_sql(system, query)?;
+        let explain = match system {
+            DbSystem::Sqlite => "EXPLAIN QUERY PLAN",
+            DbSystem::Postgres => "EXPLAIN",
+        };
+        let rows = conn
+            .fetch_text_rows(&format!("{explain} {sql}"), params)
+            .await?;
+        // SQLite's rows are (id, parent, notused, detail); PostgreSQL's are one text column.
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut row| row.pop().flatten())
+            .collect())
     }
 
     pub(crate) async fn find_by_id(
