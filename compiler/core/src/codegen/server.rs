@@ -15,8 +15,8 @@ use super::rust_names::{escape_keyword, snake_identifier};
 use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
-    AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
-    RecordType, ScalarType, ServerFunction, TypeRef,
+    AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex, Event,
+    IndexOrigin, Namespace, RecordType, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -350,6 +350,8 @@ struct EntityView {
     /// The type of the `@id` field.
     id_scalar: ScalarType,
     fields: Vec<ColumnView>,
+    /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them.
+    indexes: Vec<EntityIndex>,
 }
 
 /// One scalar field of an entity: its names and what the spec says about it. The template
@@ -446,6 +448,7 @@ impl EntityView {
             schema_static: format!("{}_SCHEMA", entity.name.to_shouty_snake_case()),
             id_scalar,
             fields,
+            indexes: entity.indexes.clone(),
         }
     }
 }
