@@ -32,4 +32,4 @@ pub use schema::{
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};
 
-pub(crate) use sql::RowOps;
+pub(crate) use sql::{Pooled, RowOps};
