@@ -17,8 +17,9 @@ pub use crate::server::{
 // Entities: their schema as data, the traits generated structs implement, migrations.
 pub use crate::context::EntitySet;
 pub use crate::db::{
-    ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns, MAX_IDENTIFIER_BYTES,
-    MigrationError, MigrationReport, SqlType, TableSchema, index_name, migrate,
+    ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
+    MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,
+    migrate,
 };
 pub use crate::json::{big_int, optional_big_int};
 

@@ -1,6 +1,8 @@
 //! [`SocketContext`]: what the team's socket functions and event handlers receive besides their
 //! payload: the socket's user, typed access to exactly the entities the spec lists for that
-//! namespace, the raw database, and the emitter. (Setup functions and seeds receive a
+//! namespace, the raw database, and the emitter. While the context's tables or database live,
+//! its handler counts as running (see `handlers.rs`): shutdown waits for it before closing the
+//! database, so keep them only as long as the work that needs them. (Setup functions and seeds receive a
 //! [`ServerContext`](crate::ServerContext) instead.)
 //!
 //! The generator emits one entity set per function (a struct of [`Table`](crate::Table)s
@@ -74,10 +76,13 @@ pub struct SocketContext<Entities> {
 impl<Entities: EntitySet> SocketContext<Entities> {
     /// The context over the app's state for a handler that uses `Entities`, on behalf of `user`.
     pub fn new(state: &AppState, user: Option<AuthUser>) -> Self {
+        // The context's database handle (and every table built on it) counts this handler as
+        // running, so shutdown lets it finish its writes before closing the database.
+        let database = state.database.for_handler(state.handlers.token());
         SocketContext {
             user,
-            entities: Entities::from_database(&state.database),
-            database: state.database.clone(),
+            entities: Entities::from_database(&database),
+            database,
             emitter: state.emitter.clone(),
         }
     }

@@ -62,6 +62,7 @@ mod connections;
 mod context;
 mod db;
 mod error;
+mod handlers;
 mod hooks;
 mod json;
 mod send_buffer;

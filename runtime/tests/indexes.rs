@@ -110,12 +110,18 @@ async fn indexes_come_with_a_new_table_and_are_added_to_an_existing_one() {
             .unwrap();
         assert_eq!(
             report.created_indexes,
-            ["Membership_userId_roomId_key", "Membership_roomId_joinedAt_idx"],
+            [
+                "Membership_userId_roomId_key",
+                "Membership_roomId_joinedAt_idx"
+            ],
             "{system:?}"
         );
         assert_eq!(
             index_names(&database, "Membership").await,
-            ["Membership_roomId_joinedAt_idx", "Membership_userId_roomId_key"],
+            [
+                "Membership_roomId_joinedAt_idx",
+                "Membership_userId_roomId_key"
+            ],
             "{system:?}"
         );
         // Migrating again finds them by name and changes nothing.

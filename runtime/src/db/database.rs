@@ -19,7 +19,8 @@ use super::schema::TableSchema;
 use super::sql::{Conn, OwnedTransaction, Pooled, RowOps};
 use super::system::DbSystem;
 use super::value::Row;
-use super::writer::SqliteWriter;
+use super::writer::{RestartPolicy, SqliteWriter};
+use crate::handlers::HandlerToken;
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -41,6 +42,9 @@ pub struct Database {
     /// SQLite only: the group-commit writer that applies single-row writes made outside
     /// transactions (see `writer.rs`).
     writer: Option<SqliteWriter>,
+    /// The socket handler this handle was made for (see [`Database::for_handler`]): it counts
+    /// as running while any clone of the handle, or a table built on it, lives.
+    _handler: Option<HandlerToken>,
 }
 
 impl Database {
@@ -65,10 +69,11 @@ impl Database {
                     .max_connections(8)
                     .connect_with(options.clone())
                     .await?;
-                let writer = SqliteWriter::start(&options).await?;
+                let writer = SqliteWriter::start(&options, RestartPolicy::default()).await?;
                 Ok(Database {
                     pool: Pool::Sqlite(pool),
                     writer: Some(writer),
+                    _handler: None,
                 })
             }
             Some(DbSystem::Postgres) => {
@@ -81,11 +86,24 @@ impl Database {
                 Ok(Database {
                     pool: Pool::Postgres(pool),
                     writer: None,
+                    _handler: None,
                 })
             }
             None => Err(DbError::UnsupportedUrl {
                 scheme: url.split(':').next().unwrap_or_default().to_owned(),
             }),
+        }
+    }
+
+    /// A handle on the same pool that keeps `handler` counted as running while it, a clone of
+    /// it or a table built on it lives: the database a socket handler's context holds, so that
+    /// shutdown waits for the handler's writes before closing the pool. Whatever part of the
+    /// context the handler keeps (its tables, the raw database), the count follows it.
+    pub(crate) fn for_handler(&self, handler: HandlerToken) -> Database {
+        Database {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+            _handler: Some(handler),
         }
     }
 
@@ -124,7 +142,9 @@ impl Database {
         query: &Query,
     ) -> Result<Vec<String>, DbError> {
         let mut pooled = self.acquire().await?;
-        RowOps::new(table).query_plan(&mut pooled.conn(), query).await
+        RowOps::new(table)
+            .query_plan(&mut pooled.conn(), query)
+            .await
     }
 
     /// The raw SQLite pool, for queries the typed layer does not cover.
@@ -140,6 +160,32 @@ impl Database {
         match &self.pool {
             Pool::Postgres(pool) => Some(pool),
             Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Completes, with the reason, if SQLite's group-commit writer gives up after failing
+    /// again and again (see `writer.rs`); never on PostgreSQL or while the writer works. The
+    /// server waits for it next to its shutdown signal and stops with an error.
+    pub async fn writer_stopped(&self) -> String {
+        match &self.writer {
+            Some(writer) => writer.stopped().await.to_string(),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Why SQLite's group-commit writer gave up, if it has.
+    pub fn writer_stop_reason(&self) -> Option<String> {
+        self.writer
+            .as_ref()
+            .and_then(|writer| writer.stop_reason())
+            .map(|reason| reason.to_string())
+    }
+
+    /// Tests only: makes SQLite's writer panic while it applies its next batch.
+    #[cfg(test)]
+    pub(crate) async fn panic_writer_for_test(&self) {
+        if let Some(writer) = &self.writer {
+            writer.panic_for_test().await;
         }
     }
 

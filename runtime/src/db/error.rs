@@ -31,6 +31,20 @@ pub enum DbError {
         /// The table.
         table: String,
     },
+    /// SQLite's writer failed while applying the batch that held this write (it restarts and
+    /// applies later writes): the write may or may not have been applied.
+    #[error(
+        "the database writer failed while applying this write, which may or may not have been applied; check before writing it again"
+    )]
+    WriteInterrupted,
+    /// SQLite's writer gave up after failing again and again; the server is stopping.
+    #[error(
+        "the database writer stopped ({reason}) and the server is shutting down; the write was not applied, send it again once the server is back"
+    )]
+    WriterStopped {
+        /// Why the writer gave up.
+        reason: String,
+    },
     /// The `DATABASE_URL` names a database system this runtime does not support.
     #[error(
         "unsupported database url scheme in `{scheme}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"

@@ -26,8 +26,8 @@ pub use error::DbError;
 pub use migrate::{MigrationError, MigrationReport, migrate};
 pub use query::{Order, Query};
 pub use schema::{
-    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType, TableSchema,
-    index_name,
+    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
+    TableSchema, index_name,
 };
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};

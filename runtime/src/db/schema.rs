@@ -308,7 +308,8 @@ impl TableSchema {
     /// Adds a unique index over `columns` (`@@unique([...])`): the database refuses a second
     /// row with the same values in all of them.
     pub fn unique_index(mut self, columns: &[&str]) -> Self {
-        self.indexes.push(IndexSchema::new(&self.name, columns, true));
+        self.indexes
+            .push(IndexSchema::new(&self.name, columns, true));
         self
     }
 
@@ -336,8 +337,14 @@ mod tests {
 
     #[test]
     fn long_index_names_are_cut_to_what_postgres_keeps_and_stay_distinct() {
-        let columns_a = ["aVeryLongColumnNameThatGoesOnAndOn", "anotherLongColumnName"];
-        let columns_b = ["aVeryLongColumnNameThatGoesOnAndOn", "anotherLongColumnNameB"];
+        let columns_a = [
+            "aVeryLongColumnNameThatGoesOnAndOn",
+            "anotherLongColumnName",
+        ];
+        let columns_b = [
+            "aVeryLongColumnNameThatGoesOnAndOn",
+            "anotherLongColumnNameB",
+        ];
         let name_a = index_name("MembershipOfUsersInRooms", &columns_a, true);
         let name_b = index_name("MembershipOfUsersInRooms", &columns_b, true);
         assert_eq!(name_a.len(), MAX_IDENTIFIER_BYTES);
@@ -345,7 +352,10 @@ mod tests {
         assert_ne!(name_a, name_b);
         assert!(name_a.starts_with("MembershipOfUsersInRooms_aVeryLong"));
         // Deterministic: the same declaration always gives the same name.
-        assert_eq!(name_a, index_name("MembershipOfUsersInRooms", &columns_a, true));
+        assert_eq!(
+            name_a,
+            index_name("MembershipOfUsersInRooms", &columns_a, true)
+        );
         // Exactly at the limit, a name is kept as is.
         let table = "T".repeat(MAX_IDENTIFIER_BYTES - "_c_idx".len());
         assert_eq!(index_name(&table, &["c"], false), format!("{table}_c_idx"));
@@ -353,7 +363,11 @@ mod tests {
 
     #[test]
     fn cutting_a_long_name_respects_character_boundaries() {
-        let name = index_name("Tabelle", &["größeGrößeGrößeGrößeGrößeGrößeGrößeGrößeGröße"], false);
+        let name = index_name(
+            "Tabelle",
+            &["größeGrößeGrößeGrößeGrößeGrößeGrößeGrößeGröße"],
+            false,
+        );
         assert!(name.len() <= MAX_IDENTIFIER_BYTES);
     }
 }
