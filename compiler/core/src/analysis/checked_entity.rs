@@ -5,7 +5,9 @@
 //! A leaf, so that `entities` and `relations` share it without importing each other. The IR's
 //! [`Entity`] is built from it once every check has run ([`CheckedEntity::into_entity`]).
 
-use super::ir::{Entity, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, ReferentialAction};
+use super::ir::{
+    Entity, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, ReferentialAction,
+};
 use super::suggest;
 use crate::syntax::ast::{Decl, Span};
 
@@ -64,10 +66,15 @@ impl CheckedEntity<'_> {
             }
             // An index serves a lookup by any prefix of its fields, so one that starts with the
             // foreign key (the id, a unique field or a declared index) already covers it.
-            let starts_with_key =
-                |group: &[String]| group.len() >= relation.fields.len() && group[..relation.fields.len()] == relation.fields[..];
+            let starts_with_key = |group: &[String]| {
+                group.len() >= relation.fields.len()
+                    && group[..relation.fields.len()] == relation.fields[..]
+            };
             let covered = starts_with_key(std::slice::from_ref(&self.id_field))
-                || self.unique_constraints.iter().any(|group| starts_with_key(group))
+                || self
+                    .unique_constraints
+                    .iter()
+                    .any(|group| starts_with_key(group))
                 || indexes.iter().any(|index| starts_with_key(&index.fields));
             if !covered {
                 indexes.push(EntityIndex {

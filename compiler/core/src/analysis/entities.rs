@@ -612,7 +612,12 @@ fn existing_index_over(checked: &CheckedEntity, fields: &[String]) -> Option<Str
         let kind = if index.unique { "unique" } else { "index" };
         return Some(format!("an `@@{kind}`"));
     }
-    if fields.len() == 1 && checked.unique_constraints.iter().any(|group| group == fields) {
+    if fields.len() == 1
+        && checked
+            .unique_constraints
+            .iter()
+            .any(|group| group == fields)
+    {
         return Some(format!("`@unique` on `{}`", fields[0]));
     }
     None
