@@ -230,8 +230,19 @@ impl TestServer {
         database_url: Option<String>,
         build: impl FnOnce(Server) -> Server,
     ) -> TestServer {
+        TestServer::start_configured(database_url, |_| {}, build).await
+    }
+
+    /// Starts `build(Server)` with the test configuration as `configure` changed it.
+    pub async fn start_configured(
+        database_url: Option<String>,
+        configure: impl FnOnce(&mut Config),
+        build: impl FnOnce(Server) -> Server,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let server = build(Server::new(test_config(data_dir.path(), database_url)));
+        let mut config = test_config(data_dir.path(), database_url);
+        configure(&mut config);
+        let server = build(Server::new(config));
         let bound = server.bind().await.expect("server binds");
         let address = bound.local_address();
         let state = bound.state().clone();
@@ -457,6 +468,17 @@ impl SocketClient {
         let payload = serde_json::json!([event, data]);
         let text = format!("42{}{ack}{payload}", self.namespace_prefix());
         self.send_text(text).await;
+    }
+
+    /// Emits an event the server may refuse by closing the connection: whether the whole frame
+    /// was sent.
+    pub async fn try_emit(&mut self, event: &str, data: serde_json::Value) -> bool {
+        let payload = serde_json::json!([event, data]);
+        let text = format!("42{}{payload}", self.namespace_prefix());
+        matches!(
+            tokio::time::timeout(WAIT, self.stream.send(Frame::text(text))).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Emits raw Socket.IO packet text after the `4` Engine.IO message type.
