@@ -31,7 +31,7 @@ pub struct PayloadError {
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
 /// struct ChatMessage { text: String }
-/// let error = appc_runtime::socket::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
+/// let error = appc_runtime::codegen::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
 /// assert_eq!(error.field.as_deref(), Some("text"));
 /// assert_eq!(error.to_string(), "invalid payload for `chatMessage` at field `text`: invalid type: integer `5`, expected a string");
 /// ```
@@ -65,7 +65,7 @@ pub fn decode_payload<T: DeserializeOwned>(
 /// sender is told why (see the module docs).
 ///
 /// ```
-/// use appc_runtime::socket::Payload;
+/// use appc_runtime::codegen::Payload;
 /// use socketioxide::extract::{AckSender, SocketRef};
 ///
 /// #[derive(serde::Deserialize, serde::Serialize)]

@@ -1,15 +1,12 @@
-//! The `app` declaration: title, head, `wasp`, `auth`, `db`, `server`, `client` and `webSocket`.
+//! The `app` declaration: title, head, `wasp`, `auth` (checked by `auth`), `db`, `server`,
+//! `client` and `webSocket` (checked by `sockets`).
 
 use super::auth;
-use super::declarations::Declarations;
-use super::entities::CheckedEntity;
-use super::fields::{self, DictShape, FieldSpec};
-use super::imports::ImportChecker;
-use super::ir::{
-    App, Auth, ClientConfig, Database, DatabaseSystem, Namespace, ServerConfig, ServerFunction,
-};
-use super::sockets::{self, SocketContext};
-use super::types::CheckedRecords;
+use super::context::Context;
+use super::fields::{self, DictShape, FieldSpec, OptionalField};
+use super::imports::{COMPONENT_EXTENSIONS, SCRIPT_EXTENSIONS};
+use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, ServerConfig, ServerFunction};
+use super::sockets::{self, CheckedSocket};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, Span};
 use std::fmt::Display;
@@ -42,37 +39,33 @@ const CLIENT_FIELDS: [FieldSpec; 3] = [
 ];
 const ENV_UNSUPPORTED: [&str; 1] = ["envValidationSchema"];
 
-const COMPONENT_EXTENSIONS: [&str; 2] = [".tsx", ".jsx"];
-const SCRIPT_EXTENSIONS: [&str; 4] = [".ts", ".tsx", ".js", ".jsx"];
-
-/// Everything the `app` declaration says; a part is `None` when it had errors.
+/// Everything the `app` declaration says; a part is `None` (or `Invalid`) when it had errors.
 pub struct CheckedApp {
     pub app: Option<App>,
-    pub auth: Option<Option<Auth>>,
+    pub auth: OptionalField<Auth>,
     pub db: Option<Database>,
     pub server: Option<ServerConfig>,
     pub client: Option<ClientConfig>,
-    pub root_socket: Option<Option<Namespace>>,
-    /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
-    pub has_auth: bool,
+    /// The root webSocket, the namespace `/`.
+    pub root_socket: OptionalField<CheckedSocket>,
     /// The paths `auth` redirects to, for the check that routes serve them.
     pub auth_redirects: Vec<auth::Redirect>,
 }
 
-/// What the app checks need from the rest of the analysis.
-pub struct AppContext<'c, 'a, 'f> {
-    pub declarations: &'c Declarations<'a>,
-    pub entities: &'c [CheckedEntity<'a>],
-    pub records: &'c CheckedRecords,
-    pub imports: &'c mut ImportChecker<'f>,
+impl CheckedApp {
+    /// Whether the app declares `auth` at all (even with errors inside), for checks elsewhere.
+    pub fn has_auth(&self) -> bool {
+        self.auth.is_written()
+    }
 }
 
 /// Checks the `app` declaration and everything nested in it, including the root webSocket.
+/// `None` when its body is not a dict (which was reported).
 pub fn check(
     decl: &Decl,
-    context: &mut AppContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
-) -> CheckedApp {
+) -> Option<CheckedApp> {
     let owner = format!("app `{}`", decl.name.name);
     let shape = DictShape {
         owner: &owner,
@@ -81,43 +74,29 @@ pub fn check(
         unsupported: &APP_UNSUPPORTED,
         unsupported_help: None,
     };
-    let Some(fields) = fields::check_dict(&decl.body, &shape, diagnostics) else {
-        return CheckedApp {
-            app: None,
-            auth: None,
-            db: None,
-            server: None,
-            client: None,
-            root_socket: None,
-            has_auth: false,
-            auth_redirects: Vec::new(),
-        };
-    };
+    let fields = fields::check_dict(&decl.body, &shape, diagnostics)?;
     let title = fields
         .get("title")
         .and_then(|value| fields::expect_string(value, &"`title` of the app", diagnostics));
-    let wasp_version = match fields.entry("wasp") {
-        Some(entry) => {
-            let shape = DictShape {
-                owner: &"`wasp`",
-                owner_span: entry.key.span,
-                fields: &WASP_FIELDS,
-                unsupported: &[],
-                unsupported_help: None,
-            };
-            fields::check_dict(&entry.value, &shape, diagnostics)
-                .and_then(|wasp| wasp.get("version"))
-                .and_then(|value| fields::expect_string(value, &"`wasp.version`", diagnostics))
-                .map(|version| Some(version.to_string()))
-        }
-        None => Some(None),
-    };
+    let wasp_version = fields.optional("wasp", |entry| {
+        let shape = DictShape {
+            owner: &"`wasp`",
+            owner_span: entry.key.span,
+            fields: &WASP_FIELDS,
+            unsupported: &[],
+            unsupported_help: None,
+        };
+        fields::check_dict(&entry.value, &shape, diagnostics)
+            .and_then(|wasp| wasp.get("version"))
+            .and_then(|value| fields::expect_string(value, &"`wasp.version`", diagnostics))
+            .map(str::to_string)
+    });
     let head = match fields.get("head") {
         Some(value) => string_list(value, &"`head` of the app", diagnostics),
         None => Some(Vec::new()),
     };
-    let app = match (title, wasp_version, head) {
-        (Some(title), Some(wasp_version), Some(head)) => Some(App {
+    let app = match (title, wasp_version.into_ir(), head) {
+        (Some(title), Ok(wasp_version), Some(head)) => Some(App {
             name: decl.name.name.clone(),
             title: title.to_string(),
             wasp_version,
@@ -125,19 +104,16 @@ pub fn check(
         }),
         _ => None,
     };
-    let has_auth = fields.get("auth").is_some();
     let mut auth_redirects = Vec::new();
-    let auth = match fields.entry("auth") {
-        Some(entry) => auth::check_auth(
+    let auth = fields.optional("auth", |entry| {
+        auth::check_auth(
             &entry.value,
             entry.key.span,
             context,
             &mut auth_redirects,
             diagnostics,
         )
-        .map(Some),
-        None => Some(None),
-    };
+    });
     let db = match fields.entry("db") {
         Some(entry) => check_db(&entry.value, entry.key.span, context, diagnostics),
         None => Some(Database {
@@ -156,34 +132,18 @@ pub fn check(
             ..ClientConfig::default()
         }),
     };
-    let root_socket = match fields.entry("webSocket") {
-        Some(entry) => {
-            let mut socket_context = SocketContext {
-                declarations: context.declarations,
-                records: context.records,
-                imports: context.imports,
-                app_has_auth: has_auth,
-            };
-            sockets::check_root(
-                &entry.value,
-                entry.key.span,
-                &mut socket_context,
-                diagnostics,
-            )
-            .map(Some)
-        }
-        None => Some(None),
-    };
-    CheckedApp {
+    let root_socket = fields.optional("webSocket", |entry| {
+        sockets::check_root(&entry.value, entry.key.span, context, diagnostics)
+    });
+    Some(CheckedApp {
         app,
         auth,
         db,
         server,
         client,
         root_socket,
-        has_auth,
         auth_redirects,
-    }
+    })
 }
 
 fn string_list(
@@ -206,7 +166,7 @@ fn string_list(
 fn check_db(
     value: &Expr,
     key_span: Span,
-    context: &mut AppContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Database> {
     let shape = DictShape {
@@ -266,7 +226,7 @@ fn check_db(
 fn check_server(
     value: &Expr,
     key_span: Span,
-    context: &mut AppContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ServerConfig> {
     let shape = DictShape {
@@ -277,27 +237,21 @@ fn check_server(
         unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let mut function = |key: &str, kind: HookKind, diagnostics: &mut Vec<Diagnostic>| match fields
-        .get(key)
-    {
-        Some(value) => {
+    let mut function = |key: &str, kind: HookKind, diagnostics: &mut Vec<Diagnostic>| {
+        fields.optional(key, |entry| {
             let what = format_args!("`server.{key}`");
-            fields::expect_import(value, &what, diagnostics)
-                .and_then(|import| {
-                    let function = context
-                        .imports
-                        .server_function(import, &what, diagnostics)?;
-                    check_asyncness(&function, import.name.span, kind, diagnostics)
-                })
-                .map(Some)
-        }
-        None => Some(None),
+            let import = fields::expect_import(&entry.value, &what, diagnostics)?;
+            let function = context
+                .imports
+                .server_function(import, &what, diagnostics)?;
+            check_asyncness(&function, import.name.span, kind, diagnostics)
+        })
     };
     let setup_fn = function("setupFn", HookKind::Setup, diagnostics);
     let middleware_config_fn = function("middlewareConfigFn", HookKind::Middleware, diagnostics);
     Some(ServerConfig {
-        setup_fn: setup_fn?,
-        middleware_config_fn: middleware_config_fn?,
+        setup_fn: setup_fn.into_ir().ok()?,
+        middleware_config_fn: middleware_config_fn.into_ir().ok()?,
     })
 }
 
@@ -327,14 +281,14 @@ fn check_asyncness(
             true,
             format!("the setup function `{name}` in `{file}` must be async"),
             format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
+                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
             ),
         ),
         HookKind::Seed => (
             true,
             format!("the seed `{name}` in `{file}` must be async"),
             format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
+                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
             ),
         ),
         HookKind::Middleware => (
@@ -360,7 +314,7 @@ fn check_asyncness(
 fn check_client(
     value: &Expr,
     key_span: Span,
-    context: &mut AppContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ClientConfig> {
     let shape = DictShape {
@@ -371,20 +325,15 @@ fn check_client(
         unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let mut import =
-        |key: &str, extensions: &[&str], diagnostics: &mut Vec<Diagnostic>| match fields.get(key) {
-            Some(value) => {
-                let what = format_args!("`client.{key}`");
-                fields::expect_import(value, &what, diagnostics)
-                    .and_then(|import| {
-                        context
-                            .imports
-                            .client_import(import, &what, extensions, diagnostics)
-                    })
-                    .map(Some)
-            }
-            None => Some(None),
-        };
+    let mut import = |key: &str, extensions: &[&str], diagnostics: &mut Vec<Diagnostic>| {
+        fields.optional(key, |entry| {
+            let what = format_args!("`client.{key}`");
+            let import = fields::expect_import(&entry.value, &what, diagnostics)?;
+            context
+                .imports
+                .client_import(import, &what, extensions, diagnostics)
+        })
+    };
     let root_component = import("rootComponent", &COMPONENT_EXTENSIONS, diagnostics);
     let setup_fn = import("setupFn", &SCRIPT_EXTENSIONS, diagnostics);
     let base_dir = match fields.get("baseDir") {
@@ -430,15 +379,10 @@ fn check_client(
         None => Some("/".to_string()),
     };
     Some(ClientConfig {
-        root_component: root_component?,
-        setup_fn: setup_fn?,
+        root_component: root_component.into_ir().ok()?,
+        setup_fn: setup_fn.into_ir().ok()?,
         base_dir: base_dir?,
     })
-}
-
-/// The component extensions pages accept, shared with `pages`.
-pub fn component_extensions() -> &'static [&'static str] {
-    &COMPONENT_EXTENSIONS
 }
 
 /// The characters a `client.baseDir` may hold: RFC 3986's unreserved ones and `/`.

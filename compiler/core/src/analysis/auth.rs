@@ -1,9 +1,9 @@
 //! `app.auth`: the user entity, the login methods and the redirects, and what username-and-password
 //! auth needs from the user entity.
 
-use super::app::AppContext;
+use super::checked_entity::CheckedEntity;
+use super::context::Context;
 use super::declarations::DeclKind;
-use super::entities::CheckedEntity;
 use super::fields::{self, DictShape, FieldSpec};
 use super::ir::{Auth, AuthMethods, EntityFieldKind, ScalarType};
 use crate::diagnostics::Diagnostic;
@@ -52,7 +52,7 @@ const USERNAME_AND_PASSWORD_UNSUPPORTED: [&str; 1] = ["userSignupFields"];
 pub fn check_auth(
     value: &Expr,
     key_span: Span,
-    context: &mut AppContext,
+    context: &mut Context,
     redirects: &mut Vec<Redirect>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Auth> {
@@ -173,10 +173,10 @@ fn check_user_id_and_password_hash(
     reference_span: Span,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let entity_name = entity.entity.name.as_str();
-    if let Some((id_field, id_span)) = entity.field(&entity.entity.id_field)
+    let entity_name = entity.name();
+    if let Some(id_field) = entity.field(&entity.id_field)
         && !matches!(
-            id_field.kind,
+            id_field.field.kind,
             EntityFieldKind::Scalar {
                 scalar: ScalarType::Int | ScalarType::BigInt | ScalarType::String
             }
@@ -185,18 +185,18 @@ fn check_user_id_and_password_hash(
         diagnostics.push(
             Diagnostic::error(
                 format!("the id of user entity `{entity_name}` must be an `Int` or a `String`"),
-                id_span,
+                id_field.name_span,
                 "neither `Int` nor `String`",
             )
             .with_secondary(reference_span, "used as the user entity here")
             .with_help("declare it as `id Int @id @default(autoincrement())` or `id String @id @default(uuid())`"),
         );
     }
-    if let Some((_, span)) = entity.field(PASSWORD_HASH_FIELD) {
+    if let Some(password_hash) = entity.field(PASSWORD_HASH_FIELD) {
         diagnostics.push(
             Diagnostic::error(
                 format!("the user entity `{entity_name}` declares `{PASSWORD_HASH_FIELD}`, which appc manages itself"),
-                span,
+                password_hash.name_span,
                 "reserved for the password hash",
             )
             .with_secondary(reference_span, "used as the user entity here")
@@ -216,12 +216,12 @@ fn check_username_field(
 ) {
     let Some(entity) = entities
         .iter()
-        .find(|checked| checked.entity.name == entity_name)
+        .find(|checked| checked.name() == entity_name)
     else {
         return;
     };
     check_user_id_and_password_hash(entity, reference_span, diagnostics);
-    let Some((field, field_span)) = entity.field("username") else {
+    let Some(username) = entity.field("username") else {
         diagnostics.push(
             Diagnostic::error(
                 format!("the user entity `{entity_name}` has no `username` field"),
@@ -235,6 +235,7 @@ fn check_username_field(
         );
         return;
     };
+    let (field, field_span) = (&username.field, username.name_span);
     let is_string = matches!(
         field.kind,
         EntityFieldKind::Scalar {
@@ -254,11 +255,10 @@ fn check_username_field(
         return;
     }
     let is_unique = entity
-        .entity
         .unique_constraints
         .iter()
         .any(|group| group.len() == 1 && group[0] == "username")
-        || entity.entity.id_field == "username";
+        || entity.id_field == "username";
     if !is_unique {
         diagnostics.push(
             Diagnostic::error(

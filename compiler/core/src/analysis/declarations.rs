@@ -9,7 +9,9 @@ use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Module, Span};
 use std::collections::HashMap;
 
-/// The declaration types appc understands.
+/// The declaration types appc understands. A new kind starts here: a variant, its place in
+/// `ALL` and its names in `keyword`, `with_article` and `plural`; the exhaustive match in
+/// `check_declarations` (`analysis/mod.rs`) then asks for its check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeclKind {
     App,
@@ -21,6 +23,7 @@ pub enum DeclKind {
 }
 
 impl DeclKind {
+    /// Every kind, in the order help texts list them.
     const ALL: [DeclKind; 6] = [
         DeclKind::App,
         DeclKind::Entity,

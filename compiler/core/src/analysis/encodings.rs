@@ -2,106 +2,67 @@
 //!
 //! A Socket.IO server has one packet parser for all its namespaces (socketioxide sets it on the
 //! server, as socket.io does), so a namespace whose `encoding` differs from the others' could not
-//! be served as written. This is reported instead of silently using the first one.
+//! be served as written. This is reported instead of silently using the first one. The places it
+//! points at were kept by `sockets` while it checked each socket.
 
-use super::declarations::{DeclKind, Declarations};
-use super::ir::{Encoding, Namespace};
+use super::ir::Encoding;
+use super::sockets::CheckedSocket;
 use crate::diagnostics::Diagnostic;
-use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
+use crate::syntax::ast::Span;
 
-/// Reports every namespace whose encoding differs from the first one's (the app's root webSocket
-/// when there is one, else the first `namespace`).
-pub fn check_one_encoding(
-    root: Option<&Namespace>,
-    namespaces: &[&Namespace],
-    declarations: &Declarations,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let root_place = root.zip(declarations.app).map(|(namespace, app_decl)| {
-        let socket_dict = dict_entry(&app_decl.body, "webSocket");
-        let written = socket_dict.and_then(|dict| dict_entry(dict, "encoding"));
-        let fallback = socket_dict.map_or(app_decl.name.span, |dict| dict.span);
-        Place::new(namespace, "the app's `webSocket`", written, fallback)
-    });
-    let namespace_decls: Vec<&Decl> = declarations.of_kind(DeclKind::Namespace).collect();
-    let namespace_places = namespaces.iter().filter_map(|namespace| {
-        let decl = namespace_decls
-            .iter()
-            .find(|decl| decl.name.name == namespace.name)?;
-        let written = dict_entry(&decl.body, "encoding");
-        let owner = format!("namespace `{}`", namespace.name);
-        Some(Place::new(namespace, &owner, written, decl.name.span))
-    });
-    let mut places = root_place.into_iter().chain(namespace_places);
-    let Some(first) = places.next() else {
+/// Reports every socket whose encoding differs from the first one's. `sockets` are in the order
+/// the rule reads them: the app's root webSocket when there is one, then the namespaces.
+pub fn check_one_encoding(sockets: &[&CheckedSocket], diagnostics: &mut Vec<Diagnostic>) {
+    let Some((first, others)) = sockets.split_first() else {
         return;
     };
-    for place in places.filter(|place| place.encoding != first.encoding) {
+    let first_encoding = first.namespace.encoding;
+    for socket in others
+        .iter()
+        .filter(|socket| socket.namespace.encoding != first_encoding)
+    {
+        let encoding = socket.namespace.encoding;
         let help = format!(
             "a Socket.IO server has one parser for all its namespaces: {} `encoding: {}` here, or change {} to `{}`",
-            if place.written.is_some() {
+            if socket.encoding_span.is_some() {
                 "write"
             } else {
                 "add"
             },
-            name_of(first.encoding),
-            first.owner,
-            name_of(place.encoding),
+            name_of(first_encoding),
+            first.description(),
+            name_of(encoding),
         );
         diagnostics.push(
             Diagnostic::error(
                 format!(
                     "{} uses encoding `{}`, but {} uses `{}`",
-                    place.owner,
-                    name_of(place.encoding),
-                    first.owner,
-                    name_of(first.encoding)
+                    socket.description(),
+                    name_of(encoding),
+                    first.description(),
+                    name_of(first_encoding)
                 ),
-                place.written.unwrap_or(place.fallback),
-                format!("`{}` here", name_of(place.encoding)),
+                encoding_place(socket),
+                format!("`{}` here", name_of(encoding)),
             )
             .with_secondary(
-                first.written.unwrap_or(first.fallback),
-                format!("`{}` here", name_of(first.encoding)),
+                encoding_place(first),
+                format!("`{}` here", name_of(first_encoding)),
             )
             .with_help(help),
         );
     }
 }
 
-/// Where a namespace's encoding comes from: the written `encoding` value, or (for the default
-/// `json`) the place that declares the namespace.
-struct Place {
-    encoding: Encoding,
-    owner: String,
-    written: Option<Span>,
-    fallback: Span,
-}
-
-impl Place {
-    fn new(namespace: &Namespace, owner: &str, written: Option<&Expr>, fallback: Span) -> Self {
-        Place {
-            encoding: namespace.encoding,
-            owner: owner.to_string(),
-            written: written.map(|value| value.span),
-            fallback,
-        }
-    }
+/// Where a socket's encoding comes from: the written `encoding` value, or (for the default
+/// `json`) the place that declares the socket.
+fn encoding_place(socket: &CheckedSocket) -> Span {
+    socket.encoding_span.unwrap_or(socket.declared_span)
 }
 
 fn name_of(encoding: Encoding) -> &'static str {
     match encoding {
         Encoding::Json => "json",
         Encoding::Msgpack => "msgpack",
-    }
-}
-
-fn dict_entry<'e>(expr: &'e Expr, key: &str) -> Option<&'e Expr> {
-    match &expr.kind {
-        ExprKind::Dict(entries) => entries
-            .iter()
-            .find(|entry| entry.key.name == key)
-            .map(|entry| &entry.value),
-        _ => None,
     }
 }

@@ -1,54 +1,16 @@
 //! Entities: checks the PSL body of every `entity` on its own (field types, attributes, defaults,
-//! exactly one `@id`), then hands the relations between them to `relations`.
+//! exactly one `@id`). The relations between entities are checked afterwards by `relations`,
+//! which reads what this pass produced ([`CheckedEntity`]).
 
+use super::checked_entity::{CheckedEntity, CheckedField, RelationAttribute, field_help};
 use super::declarations::{DeclKind, Declarations};
 use super::ir::{
-    DefaultValue, Entity, EntityField, EntityFieldKind, ReferentialAction, Relation, ScalarType,
+    DefaultValue, EntityField, EntityFieldKind, ReferentialAction, Relation, ScalarType,
 };
 use super::psl::{self, Attribute, ValueKind};
-use super::relations;
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, ExprKind, Span};
-
-/// An entity as checked, with the spans later passes point at.
-pub struct CheckedEntity<'a> {
-    pub decl: &'a Decl,
-    pub entity: Entity,
-    /// The span of each field's name, parallel to `entity.fields`.
-    pub field_spans: Vec<Span>,
-    /// What each field's `@relation(...)` said (empty for scalar fields and relation fields
-    /// without one); parallel to `entity.fields`.
-    pub relation_attributes: Vec<RelationAttribute>,
-    /// True when some field was dropped (its type is unknown or its line could not be read); a
-    /// field that seems missing may then just be that dropped field, so it is not reported.
-    pub has_unresolved_fields: bool,
-}
-
-impl CheckedEntity<'_> {
-    pub fn field(&self, name: &str) -> Option<(&EntityField, Span)> {
-        self.entity
-            .fields
-            .iter()
-            .zip(&self.field_spans)
-            .find(|(field, _)| field.name == name)
-            .map(|(field, span)| (field, *span))
-    }
-}
-
-/// What `@relation(...)` says, with spans.
-#[derive(Default)]
-pub struct RelationAttribute {
-    pub name: Option<String>,
-    pub fields: Vec<(String, Span)>,
-    pub fields_span: Option<Span>,
-    pub references: Vec<(String, Span)>,
-    pub references_span: Option<Span>,
-    pub on_delete: Option<ReferentialAction>,
-    pub on_update: Option<ReferentialAction>,
-    /// True when an argument was reported as malformed; the key is then not checked further.
-    pub malformed: bool,
-}
 
 const SCALARS: [(&str, ScalarType); 9] = [
     ("String", ScalarType::String),
@@ -73,17 +35,16 @@ const REFERENTIAL_ACTIONS: [(&str, ReferentialAction); 5] = [
     ("SetDefault", ReferentialAction::SetDefault),
 ];
 
-/// Checks every entity of the spec, then the relations between them.
+/// Checks every entity of the spec on its own. A relation field comes out pointing at its target
+/// entity only; `relations` fills in the rest.
 pub fn check<'a>(
     declarations: &Declarations<'a>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<CheckedEntity<'a>> {
-    let mut entities: Vec<CheckedEntity<'a>> = declarations
+    declarations
         .of_kind(DeclKind::Entity)
         .filter_map(|decl| check_entity(decl, declarations, diagnostics))
-        .collect();
-    relations::resolve_relations(&mut entities, diagnostics);
-    entities
+        .collect()
 }
 
 fn check_entity<'a>(
@@ -128,21 +89,16 @@ fn check_entity<'a>(
     let psl_had_errors = diagnostics.len() > errors_before_psl;
     let mut checked = CheckedEntity {
         decl,
-        entity: Entity {
-            name: entity_name.to_string(),
-            fields: Vec::new(),
-            id_field: String::new(),
-            unique_constraints: Vec::new(),
-            indexes: Vec::new(),
-        },
-        field_spans: Vec::new(),
-        relation_attributes: Vec::new(),
+        fields: Vec::new(),
+        id_field: String::new(),
+        unique_constraints: Vec::new(),
+        indexes: Vec::new(),
         // A line that could not be read may have declared a field that later lines use.
         has_unresolved_fields: psl_had_errors,
     };
     let mut id_span: Option<Span> = None;
     for field in &model.fields {
-        if let Some(first) = checked.field(&field.name).map(|(_, span)| span) {
+        if let Some(first) = checked.field(&field.name).map(|first| first.name_span) {
             diagnostics.push(
                 Diagnostic::error(
                     format!(
@@ -225,18 +181,17 @@ fn check_entity<'a>(
                 );
             } else {
                 id_span = Some(field.name_span);
-                checked.entity.id_field = field.name.clone();
+                checked.id_field = field.name.clone();
             }
         }
         if entity_field.is_unique {
-            checked
-                .entity
-                .unique_constraints
-                .push(vec![field.name.clone()]);
+            checked.unique_constraints.push(vec![field.name.clone()]);
         }
-        checked.entity.fields.push(entity_field);
-        checked.field_spans.push(field.name_span);
-        checked.relation_attributes.push(relation_attribute);
+        checked.fields.push(CheckedField {
+            field: entity_field,
+            name_span: field.name_span,
+            relation_attribute,
+        });
     }
     let mut has_composite_id = false;
     for attribute in &model.block_attributes {
@@ -682,7 +637,7 @@ fn apply_block_attribute(
     checked: &mut CheckedEntity,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let entity_name = checked.entity.name.clone();
+    let entity_name = checked.name().to_string();
     match attribute.name.as_str() {
         "unique" | "index" => {
             let Some(first) = attribute.arguments.first() else {
@@ -700,7 +655,7 @@ fn apply_block_attribute(
             let mut group = Vec::new();
             for (name, span) in names {
                 match checked.field(&name) {
-                    Some((field, _)) if matches!(field.kind, EntityFieldKind::Scalar { .. }) => {
+                    Some(found) if matches!(found.field.kind, EntityFieldKind::Scalar { .. }) => {
                         group.push(name)
                     }
                     Some(_) => diagnostics.push(
@@ -723,9 +678,9 @@ fn apply_block_attribute(
                 }
             }
             if attribute.name == "unique" {
-                checked.entity.unique_constraints.push(group);
+                checked.unique_constraints.push(group);
             } else {
-                checked.entity.indexes.push(group);
+                checked.indexes.push(group);
             }
         }
         "map" => diagnostics.push(
@@ -759,17 +714,4 @@ fn apply_block_attribute(
             );
         }
     }
-}
-
-/// A did-you-mean over the fields of an entity, or the list of its fields.
-pub fn field_help(checked: &CheckedEntity, name: &str) -> String {
-    let names: Vec<&str> = checked
-        .entity
-        .fields
-        .iter()
-        .map(|field| field.name.as_str())
-        .collect();
-    suggest::help_for_unknown(name, &names, "fields", || {
-        format!("add a field `{name}` to entity `{}`", checked.entity.name)
-    })
 }

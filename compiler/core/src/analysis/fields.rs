@@ -3,7 +3,8 @@
 //! Every dict-bodied declaration and nested dict (`app`, `auth`, `webSocket`, `events`, ...) is
 //! checked here the same way: unknown keys get a did-you-mean, duplicate keys point at both places,
 //! missing required keys say what to add, and values of the wrong shape say what was expected.
-//! Keys that Wasp knows but appc does not support yet are named as such instead of as typos.
+//! Keys that Wasp knows but appc does not support yet are named as such instead of as typos. An
+//! optional key comes out as an [`OptionalField`]: not written, valid, or written with errors.
 
 use super::suggest;
 use crate::diagnostics::Diagnostic;
@@ -59,6 +60,71 @@ impl<'a> Fields<'a> {
 
     pub fn entry(&self, name: &str) -> Option<&'a DictEntry> {
         self.entries.iter().find(|entry| entry.key.name == name)
+    }
+
+    /// Checks the optional key `name` with `check` when it is written; `check` returns `None`
+    /// when it reported errors.
+    pub fn optional<T>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&'a DictEntry) -> Option<T>,
+    ) -> OptionalField<T> {
+        match self.entry(name) {
+            None => OptionalField::Absent,
+            Some(entry) => match check(entry) {
+                Some(value) => OptionalField::Valid(value),
+                None => OptionalField::Invalid,
+            },
+        }
+    }
+}
+
+/// An optional key of a dict, once checked. It keeps apart what `Option<Option<T>>` would blur:
+/// a key that is not written, and one that is written with errors.
+#[derive(Debug)]
+pub enum OptionalField<T> {
+    /// The key is not written.
+    Absent,
+    /// The key is written and its value is valid.
+    Valid(T),
+    /// The key is written with errors, which were reported.
+    Invalid,
+}
+
+/// A value was written with errors, which were reported, so it has no place in the IR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorsReported;
+
+impl<T> OptionalField<T> {
+    /// Whether the key is written, valid or not.
+    pub fn is_written(&self) -> bool {
+        !matches!(self, OptionalField::Absent)
+    }
+
+    /// The valid value, if any.
+    pub fn as_valid(&self) -> Option<&T> {
+        match self {
+            OptionalField::Valid(value) => Some(value),
+            OptionalField::Absent | OptionalField::Invalid => None,
+        }
+    }
+
+    /// The valid value, or `default` when the key is not written or invalid (an invalid value
+    /// was reported as an error, so its default never reaches the IR).
+    pub fn valid_or(self, default: T) -> T {
+        match self {
+            OptionalField::Valid(value) => value,
+            OptionalField::Absent | OptionalField::Invalid => default,
+        }
+    }
+
+    /// The value for the IR, where a key that is not written is `None`.
+    pub fn into_ir(self) -> Result<Option<T>, ErrorsReported> {
+        match self {
+            OptionalField::Absent => Ok(None),
+            OptionalField::Valid(value) => Ok(Some(value)),
+            OptionalField::Invalid => Err(ErrorsReported),
+        }
     }
 }
 

@@ -7,13 +7,18 @@
 //! must name an existing file with an allowed extension. Files are read through [`ProjectFiles`],
 //! once each.
 
-use super::ProjectFiles;
 use super::ir::{ClientImport, ImportKind as IrImportKind, ServerFunction};
+use super::project_files::ProjectFiles;
 use super::suggest;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{ExtImport, ImportKind};
 use std::collections::HashMap;
 use std::fmt::Display;
+
+/// The extensions of a React component file (`page.component`, `client.rootComponent`).
+pub const COMPONENT_EXTENSIONS: [&str; 2] = [".tsx", ".jsx"];
+/// The extensions of a client script (`client.setupFn`).
+pub const SCRIPT_EXTENSIONS: [&str; 4] = [".ts", ".tsx", ".js", ".jsx"];
 
 /// Reads project files for import checks, remembering what it read.
 pub struct ImportChecker<'f> {

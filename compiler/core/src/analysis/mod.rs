@@ -3,21 +3,39 @@
 //! It runs as ordered passes that cannot fail and that collect diagnostics, so one run reports
 //! every mistake in a spec:
 //! 1. `declarations` collects declarations by name and kind (references may point forward);
-//! 2. `entities` checks each entity's PSL body, then `relations` links the entities;
+//! 2. `entities` checks each entity's PSL body (read by `psl`), then `relations` links the
+//!    entities;
 //! 3. `types` checks `type` records;
-//! 4. `app` (with `auth`), `sockets` and `pages` check the fields of the other
-//!    declarations and resolve their references and imports (files are read through
+//! 4. `check_declarations` checks every other declaration with the module of its kind: the `app`
+//!    (`app`, with `auth` and the root webSocket from `sockets`) first, since the others need to
+//!    know whether it declares `auth`, then each `namespace` (`sockets`), `page` and `route`
+//!    (`pages`) in source order. Each check reads passes 1 to 3 through the shared
+//!    `context::Context` and resolves its imports with it (files are read through
 //!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
 //!    every name they look up was collected in pass 1;
-//! 5. cross-declaration rules (unique route and namespace paths, one encoding for all namespaces,
-//!    no `type` or entity named like a generated web client type);
-//! 6. the IR is assembled, only when there were no errors.
+//! 5. `check_rules_across_declarations`: unique route and namespace paths, one encoding for all
+//!    namespaces (`encodings`), no `type` or entity named like a generated web client type
+//!    (`client_names`), auth redirects that a route serves;
+//! 6. `assemble` builds the IR, only when there were no errors.
+//!
+//! Each pass keeps the spans its later rules point at next to what it checked (one struct per
+//! checked field or declaration), so no pass walks the AST again. The data that several passes
+//! share lives in leaves that import no pass: `context` (what pass 4 reads), `checked_entity`
+//! (entities as checked), `fields` (dict shapes), `imports`, `suggest`, `project_files` and `ir`.
+//!
+//! Adding a declaration kind: a variant of `declarations::DeclKind` with its keyword, article and
+//! plural; a module whose `check_<kind>(decl, &mut Context, app_has_auth, &mut diagnostics)`
+//! returns the checked declaration (`None` after errors); its arm in `check_declarations` (the
+//! compiler points there, the match is exhaustive) with a list in `CheckedDeclarations`; and its
+//! part of the IR in `ir` and `assemble`.
 //!
 //! Analysis never panics and does no I/O of its own.
 
 mod app;
 mod auth;
+mod checked_entity;
 mod client_names;
+mod context;
 mod declarations;
 mod encodings;
 mod entities;
@@ -25,54 +43,24 @@ mod fields;
 mod imports;
 pub mod ir;
 mod pages;
+mod project_files;
 mod psl;
 mod relations;
 mod sockets;
 mod suggest;
 mod types;
 
+pub use project_files::{MemoryFiles, ProjectFiles};
+
 use crate::diagnostics::{self, Diagnostic};
 use crate::syntax::ast;
-use declarations::DeclKind;
+use checked_entity::CheckedEntity;
+use context::Context;
+use declarations::{DeclKind, Declarations};
+use imports::ImportChecker;
+use sockets::CheckedSocket;
 use std::collections::BTreeMap;
-
-/// Read access to the team's project files (the CLI reads the disk, tests use [`MemoryFiles`]).
-pub trait ProjectFiles {
-    /// The text of a file given relative to the project root with '/' separators
-    /// (e.g. "src/server/chat.rs"); None when it does not exist or cannot be read as UTF-8.
-    fn read(&self, relative_path: &str) -> Option<String>;
-}
-
-/// An in-memory project tree, for tests and benchmarks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryFiles(BTreeMap<String, String>);
-
-impl MemoryFiles {
-    pub fn new() -> Self {
-        MemoryFiles::default()
-    }
-
-    /// Adds or replaces a file at `relative_path` ('/' separators).
-    pub fn insert(&mut self, relative_path: impl Into<String>, text: impl Into<String>) {
-        self.0.insert(relative_path.into(), text.into());
-    }
-}
-
-impl ProjectFiles for MemoryFiles {
-    fn read(&self, relative_path: &str) -> Option<String> {
-        self.0.get(relative_path).cloned()
-    }
-}
-
-impl<P: Into<String>, T: Into<String>> FromIterator<(P, T)> for MemoryFiles {
-    fn from_iter<I: IntoIterator<Item = (P, T)>>(iter: I) -> Self {
-        MemoryFiles(
-            iter.into_iter()
-                .map(|(path, text)| (path.into(), text.into()))
-                .collect(),
-        )
-    }
-}
+use types::{CheckedRecord, CheckedRecords};
 
 /// The result of analysis: the IR when the spec has no errors, and every diagnostic, ordered by
 /// position in the spec file. Parts of the tree that the parser could not build
@@ -87,158 +75,182 @@ pub struct Analysis {
 /// Checks a parsed spec and resolves it into an [`ir::AppSpec`].
 pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
     let mut diagnostics = Vec::new();
-    let mut imports = imports::ImportChecker::new(files);
 
     let declarations = declarations::collect(module, &mut diagnostics);
-    let checked_entities = entities::check(&declarations, &mut diagnostics);
+    let mut entities = entities::check(&declarations, &mut diagnostics);
+    relations::resolve_relations(&mut entities, &mut diagnostics);
     let records = types::check_records(&declarations, &mut diagnostics);
-
-    let checked_app = declarations.app.map(|decl| {
-        let mut context = app::AppContext {
-            declarations: &declarations,
-            entities: &checked_entities,
-            records: &records,
-            imports: &mut imports,
-        };
-        app::check(decl, &mut context, &mut diagnostics)
-    });
-    let app_has_auth = checked_app.as_ref().is_some_and(|checked| checked.has_auth);
-
-    let mut namespaces = Vec::new();
-    let mut all_namespaces_ok = true;
-    {
-        let mut context = sockets::SocketContext {
-            declarations: &declarations,
-            records: &records,
-            imports: &mut imports,
-            app_has_auth,
-        };
-        for decl in declarations.of_kind(DeclKind::Namespace) {
-            match sockets::check_namespace(decl, &mut context, &mut diagnostics) {
-                Some(namespace) => namespaces.push(namespace),
-                None => all_namespaces_ok = false,
-            }
-        }
-    }
-    report_duplicate_paths(
-        namespaces
-            .iter()
-            .map(|checked| (checked.namespace.path.as_str(), checked.path_span)),
-        "namespace path",
-        &mut diagnostics,
-    );
-    let root_socket = checked_app
-        .as_ref()
-        .and_then(|checked| checked.root_socket.as_ref())
-        .and_then(Option::as_ref);
-    let checked_namespaces: Vec<&ir::Namespace> = namespaces
-        .iter()
-        .map(|checked| &checked.namespace)
-        .collect();
-    encodings::check_one_encoding(
-        root_socket,
-        &checked_namespaces,
-        &declarations,
-        &mut diagnostics,
-    );
-
-    let pages: Vec<Option<ir::Page>> = declarations
-        .of_kind(DeclKind::Page)
-        .map(|decl| pages::check_page(decl, &mut imports, app_has_auth, &mut diagnostics))
-        .collect();
-    // Only an app with pages gets a web client, whose `@appc/types` must not declare a name twice.
-    if !pages.is_empty() {
-        let all_namespaces: Vec<&ir::Namespace> = root_socket
-            .into_iter()
-            .chain(checked_namespaces.iter().copied())
-            .collect();
-        client_names::report_clashes_with_event_maps(
-            &declarations,
-            &all_namespaces,
-            &mut diagnostics,
-        );
-    }
-    let routes: Vec<Option<pages::CheckedRoute>> = declarations
-        .of_kind(DeclKind::Route)
-        .map(|decl| pages::check_route(decl, &declarations, &mut diagnostics))
-        .collect();
-    report_duplicate_paths(
-        routes
-            .iter()
-            .flatten()
-            .map(|checked| (checked.route.path.as_str(), checked.path_span)),
-        "route path",
-        &mut diagnostics,
-    );
-
-    // Without routes the app has no pages yet (or is a socket-only backend), so there is nothing
-    // to redirect to; with routes, every redirect should land on one.
-    if let Some(checked_app) = &checked_app
-        && !routes.is_empty()
-        && routes.iter().all(Option::is_some)
-    {
-        let route_paths: Vec<&str> = routes
-            .iter()
-            .flatten()
-            .map(|checked| checked.route.path.as_str())
-            .collect();
-        report_redirects_without_route(&checked_app.auth_redirects, &route_paths, &mut diagnostics);
-    }
+    let mut context = Context {
+        declarations: &declarations,
+        entities: &entities,
+        records: &records,
+        imports: ImportChecker::new(files),
+    };
+    let checked = check_declarations(&mut context, &mut diagnostics);
+    check_rules_across_declarations(&declarations, &checked, &mut diagnostics);
 
     // Diagnostics in file order read like a compiler's; the sort is stable, so several
     // diagnostics at one place keep the order in which the passes found them.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
-    if diagnostics::has_errors(&diagnostics) || !all_namespaces_ok {
+    if diagnostics::has_errors(&diagnostics) {
         return Analysis {
             spec: None,
             diagnostics,
         };
     }
-    let spec = assemble(
-        checked_app,
-        checked_entities,
-        records,
-        namespaces,
-        pages,
-        routes,
-    );
+    let spec = assemble(checked, entities, records);
     Analysis { spec, diagnostics }
 }
 
-/// Builds the IR from the checked parts; `None` if any part is missing (which only happens when
-/// an error was reported).
-fn assemble(
-    checked_app: Option<app::CheckedApp>,
-    checked_entities: Vec<entities::CheckedEntity>,
-    records: types::CheckedRecords,
-    namespaces: Vec<sockets::CheckedNamespace>,
+/// What pass 4 found: the app, and one list per other declaration kind it checks, in source
+/// order, where `None` marks a declaration with errors. Entities and `type` records come from
+/// passes 2 and 3.
+struct CheckedDeclarations {
+    /// `None` when the spec has no app or the app's body is not a dict.
+    app: Option<app::CheckedApp>,
+    namespaces: Vec<Option<CheckedSocket>>,
     pages: Vec<Option<ir::Page>>,
     routes: Vec<Option<pages::CheckedRoute>>,
-) -> Option<ir::AppSpec> {
-    let checked_app = checked_app?;
-    let mut all_namespaces: Vec<ir::Namespace> = Vec::new();
-    if let Some(root) = checked_app.root_socket? {
-        all_namespaces.push(root);
+}
+
+impl CheckedDeclarations {
+    /// The sockets that checked, in the order of the IR: the root webSocket, then the namespaces.
+    fn sockets(&self) -> Vec<&CheckedSocket> {
+        let root = self
+            .app
+            .as_ref()
+            .and_then(|checked_app| checked_app.root_socket.as_valid());
+        root.into_iter()
+            .chain(self.namespaces.iter().flatten())
+            .collect()
     }
-    all_namespaces.extend(namespaces.into_iter().map(|checked| checked.namespace));
+}
+
+/// Pass 4: checks every declaration with the module of its kind. This is where a declaration
+/// kind is dispatched to its checks.
+fn check_declarations(
+    context: &mut Context,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CheckedDeclarations {
+    let declarations = context.declarations;
+    // The app first: namespaces and pages need to know whether it declares `auth`.
+    let app = declarations
+        .app
+        .and_then(|decl| app::check(decl, context, diagnostics));
+    let app_has_auth = app.as_ref().is_some_and(app::CheckedApp::has_auth);
+    let mut checked = CheckedDeclarations {
+        app,
+        namespaces: Vec::new(),
+        pages: Vec::new(),
+        routes: Vec::new(),
+    };
+    for &(kind, decl) in &declarations.all {
+        match kind {
+            // Checked above, before every other declaration.
+            DeclKind::App => {}
+            // Checked whole by passes 2 and 3, since every other kind may refer to them.
+            DeclKind::Entity | DeclKind::Type => {}
+            DeclKind::Namespace => checked.namespaces.push(sockets::check_namespace(
+                decl,
+                context,
+                app_has_auth,
+                diagnostics,
+            )),
+            DeclKind::Page => {
+                checked
+                    .pages
+                    .push(pages::check_page(decl, context, app_has_auth, diagnostics))
+            }
+            DeclKind::Route => checked
+                .routes
+                .push(pages::check_route(decl, context, diagnostics)),
+        }
+    }
+    checked
+}
+
+/// Pass 5: the rules that read several declarations.
+fn check_rules_across_declarations(
+    declarations: &Declarations,
+    checked: &CheckedDeclarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    report_duplicate_paths(
+        checked
+            .namespaces
+            .iter()
+            .flatten()
+            .filter_map(|socket| Some((socket.namespace.path.as_str(), socket.path_span?))),
+        "namespace path",
+        diagnostics,
+    );
+    let sockets = checked.sockets();
+    encodings::check_one_encoding(&sockets, diagnostics);
+    // Only an app with pages gets a web client, whose `@appc/types` must not declare a name twice.
+    if !checked.pages.is_empty() {
+        let namespaces: Vec<&ir::Namespace> =
+            sockets.iter().map(|socket| &socket.namespace).collect();
+        client_names::report_clashes_with_event_maps(declarations, &namespaces, diagnostics);
+    }
+    report_duplicate_paths(
+        checked
+            .routes
+            .iter()
+            .flatten()
+            .map(|route| (route.route.path.as_str(), route.path_span)),
+        "route path",
+        diagnostics,
+    );
+    // Without routes the app has no pages yet (or is a socket-only backend), so there is nothing
+    // to redirect to; with routes, every redirect should land on one.
+    if let Some(checked_app) = &checked.app
+        && !checked.routes.is_empty()
+        && checked.routes.iter().all(Option::is_some)
+    {
+        let route_paths: Vec<&str> = checked
+            .routes
+            .iter()
+            .flatten()
+            .map(|route| route.route.path.as_str())
+            .collect();
+        report_redirects_without_route(&checked_app.auth_redirects, &route_paths, diagnostics);
+    }
+}
+
+/// Pass 6: builds the IR from the checked parts; `None` if any part is missing (which only
+/// happens when an error was reported).
+fn assemble(
+    checked: CheckedDeclarations,
+    entities: Vec<CheckedEntity>,
+    records: CheckedRecords,
+) -> Option<ir::AppSpec> {
+    let checked_app = checked.app?;
+    let mut namespaces: Vec<ir::Namespace> = Vec::new();
+    if let Some(root) = checked_app.root_socket.into_ir().ok()? {
+        namespaces.push(root.namespace);
+    }
+    for socket in checked.namespaces {
+        namespaces.push(socket?.namespace);
+    }
     Some(ir::AppSpec {
         app: checked_app.app?,
-        auth: checked_app.auth?,
+        auth: checked_app.auth.into_ir().ok()?,
         db: checked_app.db?,
         server: checked_app.server?,
         client: checked_app.client?,
-        entities: checked_entities
+        entities: entities
             .into_iter()
-            .map(|checked| checked.entity)
+            .map(CheckedEntity::into_entity)
             .collect(),
         types: records
             .list
             .into_iter()
-            .map(|checked| checked.record)
+            .map(CheckedRecord::into_record)
             .collect(),
-        namespaces: all_namespaces,
-        pages: pages.into_iter().collect::<Option<Vec<_>>>()?,
-        routes: routes
+        namespaces,
+        pages: checked.pages.into_iter().collect::<Option<Vec<_>>>()?,
+        routes: checked
+            .routes
             .into_iter()
             .map(|checked| checked.map(|checked| checked.route))
             .collect::<Option<Vec<_>>>()?,
@@ -351,16 +363,6 @@ mod tests {
     }
 
     #[test]
-    fn memory_files_collect_from_pairs_and_read_back() {
-        let files: MemoryFiles = [("src/server/a.rs", "pub fn a() {}")].into_iter().collect();
-        assert_eq!(
-            files.read("src/server/a.rs").as_deref(),
-            Some("pub fn a() {}")
-        );
-        assert_eq!(files.read("src/server/b.rs"), None);
-    }
-
-    #[test]
     fn references_may_point_forward_and_resolve_in_the_ir() {
         let files: MemoryFiles = [("src/client/Main.tsx", "export default () => null")]
             .into_iter()
@@ -429,6 +431,29 @@ mod tests {
         assert_eq!(paths, ["/", "/other"]);
         assert_eq!(spec.namespaces[1].name, "Other");
         assert!(spec.namespaces[0].auto_connect);
+    }
+
+    /// The encoding rule points at the places `sockets` kept: the written `encoding` value, or
+    /// the root webSocket's dict when it relies on the default.
+    #[test]
+    fn a_differing_encoding_points_at_the_value_and_at_the_default_web_socket() {
+        let files: MemoryFiles = [("src/server/s.rs", "pub async fn f() {}")]
+            .into_iter()
+            .collect();
+        let spec = "app A { title: \"A\", webSocket: { fn: import { f } from \"@src/server/s.rs\" } }\nnamespace N { path: \"/n\", fn: import { f } from \"@src/server/s.rs\", encoding: msgpack }";
+        let analysis = analyze_text(spec, &files);
+        assert_eq!(
+            messages(&analysis),
+            ["namespace `N` uses encoding `msgpack`, but the app's `webSocket` uses `json`"]
+        );
+        let diagnostic = &analysis.diagnostics[0];
+        let text_at = |span: ast::Span| &spec[span.start..span.end];
+        assert_eq!(text_at(diagnostic.primary.span), "msgpack");
+        assert_eq!(
+            text_at(diagnostic.secondary[0].span),
+            "{ fn: import { f } from \"@src/server/s.rs\" }"
+        );
+        assert!(analysis.spec.is_none());
     }
 
     /// Fragments of spec text, glued at random: mostly-plausible specs with every kind of mistake.

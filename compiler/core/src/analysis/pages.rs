@@ -1,10 +1,10 @@
-//! Pages and routes: `page.component` imports a `.tsx`/`.jsx` file, `route.to` names a page, and
-//! route paths are unique.
+//! Pages and routes: `page.component` imports a `.tsx`/`.jsx` file and `route.to` names a page.
+//! Routes keep the span of their path for the rule that route paths are unique.
 
-use super::app::component_extensions;
-use super::declarations::{DeclKind, Declarations};
+use super::context::Context;
+use super::declarations::DeclKind;
 use super::fields::{self, DictShape, FieldSpec};
-use super::imports::ImportChecker;
+use super::imports::COMPONENT_EXTENSIONS;
 use super::ir::{Page, Route};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Span};
@@ -23,10 +23,11 @@ const ROUTE_FIELDS: [FieldSpec; 2] = [
     FieldSpec::required("to", "to: MainPage"),
 ];
 
-/// Checks a `page`: its component import and `authRequired`.
+/// Checks a `page`: its component import and `authRequired`, which needs `auth` in the app
+/// (`app_has_auth`).
 pub fn check_page(
     decl: &Decl,
-    imports: &mut ImportChecker,
+    context: &mut Context,
     app_has_auth: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Page> {
@@ -43,7 +44,9 @@ pub fn check_page(
     let component = fields.get("component").and_then(|value| {
         let what = format_args!("`component` of {owner}");
         let import = fields::expect_import(value, &what, diagnostics)?;
-        imports.client_import(import, &what, component_extensions(), diagnostics)
+        context
+            .imports
+            .client_import(import, &what, &COMPONENT_EXTENSIONS, diagnostics)
     });
     let auth_required = match fields.entry("authRequired") {
         Some(entry) => {
@@ -86,7 +89,7 @@ pub struct CheckedRoute {
 /// Checks a `route`: its path and the page it shows.
 pub fn check_route(
     decl: &Decl,
-    declarations: &Declarations,
+    context: &Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CheckedRoute> {
     let route_name = &decl.name.name;
@@ -121,7 +124,9 @@ pub fn check_route(
     let page = fields.get("to").and_then(|value| {
         let (name, span) =
             fields::expect_reference(value, &format_args!("`to` of {owner}"), diagnostics)?;
-        declarations.resolve(name, span, DeclKind::Page, diagnostics)?;
+        context
+            .declarations
+            .resolve(name, span, DeclKind::Page, diagnostics)?;
         Some(name.to_string())
     });
     Some(CheckedRoute {

@@ -1,10 +1,11 @@
 //! Relations between entities: checks `@relation(fields: [...], references: [...])` against both
 //! entities and pairs each relation field with its opposite field, so that the IR names both sides.
 //!
-//! Runs once every entity has been checked on its own, because each side reads the other.
+//! Runs once every entity has been checked on its own (by `entities`), because each side reads
+//! the other.
 
-use super::entities::{CheckedEntity, RelationAttribute, field_help};
-use super::ir::{EntityField, EntityFieldKind, Relation};
+use super::checked_entity::{CheckedEntity, CheckedField, field_help};
+use super::ir::{EntityFieldKind, Relation};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::Span;
 use std::collections::HashMap;
@@ -14,63 +15,58 @@ pub fn resolve_relations(entities: &mut [CheckedEntity], diagnostics: &mut Vec<D
     let index_by_name: HashMap<String, usize> = entities
         .iter()
         .enumerate()
-        .map(|(index, checked)| (checked.entity.name.clone(), index))
+        .map(|(index, checked)| (checked.name().to_string(), index))
         .collect();
     // Computed first and applied afterwards, because each side reads the other.
     let mut resolved: Vec<(usize, usize, Relation)> = Vec::new();
     for (entity_index, checked) in entities.iter().enumerate() {
-        for (field_index, field) in checked.entity.fields.iter().enumerate() {
-            let EntityFieldKind::Relation(relation) = &field.kind else {
+        for (field_index, checked_field) in checked.fields.iter().enumerate() {
+            let EntityFieldKind::Relation(relation) = &checked_field.field.kind else {
                 continue;
             };
             let Some(&target_index) = index_by_name.get(&relation.target_entity) else {
                 // The target entity failed its own checks; that was reported already.
                 continue;
             };
-            let attribute = &checked.relation_attributes[field_index];
             let target = &entities[target_index];
-            if let Some(relation) =
-                resolve_relation(checked, field_index, attribute, target, diagnostics)
-            {
+            if let Some(relation) = resolve_relation(checked, field_index, target, diagnostics) {
                 resolved.push((entity_index, field_index, relation));
             }
         }
     }
     for (entity_index, field_index, relation) in resolved {
-        entities[entity_index].entity.fields[field_index].kind =
-            EntityFieldKind::Relation(relation);
+        entities[entity_index].fields[field_index].field.kind = EntityFieldKind::Relation(relation);
     }
 }
 
 fn resolve_relation(
     checked: &CheckedEntity,
     field_index: usize,
-    attribute: &RelationAttribute,
     target: &CheckedEntity,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Relation> {
-    let field = &checked.entity.fields[field_index];
-    let field_span = checked.field_spans[field_index];
-    let entity_name = checked.entity.name.as_str();
-    let target_name = target.entity.name.as_str();
+    let checked_field = &checked.fields[field_index];
+    let field = &checked_field.field;
+    let field_span = checked_field.name_span;
+    let attribute = &checked_field.relation_attribute;
+    let entity_name = checked.name();
+    let target_name = target.name();
     // On a list field, `fields` are wrong in themselves (reported below); checking what they
     // name would only add noise.
-    let mut ok =
-        field.list || check_foreign_key(checked, field, field_span, attribute, target, diagnostics);
+    let mut ok = field.list || check_foreign_key(checked, checked_field, target, diagnostics);
 
     // The opposite side: a field of the target whose type is this entity, with the same relation
     // name, that is not this very field (self-relations have both sides in one entity).
     let opposites: Vec<usize> = target
-        .entity
         .fields
         .iter()
         .enumerate()
         .filter(|(index, candidate)| {
-            let EntityFieldKind::Relation(candidate_relation) = &candidate.kind else {
+            let EntityFieldKind::Relation(candidate_relation) = &candidate.field.kind else {
                 return false;
             };
-            let same_field = target.entity.name == checked.entity.name && *index == field_index;
-            let candidate_name = target.relation_attributes[*index].name.as_deref();
+            let same_field = target.name() == checked.name() && *index == field_index;
+            let candidate_name = candidate.relation_attribute.name.as_deref();
             candidate_relation.target_entity == entity_name
                 && !same_field
                 && candidate_name == attribute.name.as_deref()
@@ -121,17 +117,17 @@ fn resolve_relation(
                     field_span,
                     "ambiguous relation",
                 )
-                .with_secondary(target.field_spans[*first], "could be this field")
-                .with_secondary(target.field_spans[*second], "or this one")
+                .with_secondary(target.fields[*first].name_span, "could be this field")
+                .with_secondary(target.fields[*second].name_span, "or this one")
                 .with_help("name each relation on both sides with `@relation(\"Name\")`"),
             );
             return None;
         }
     };
-    let opposite = &target.entity.fields[opposite_index];
-    let opposite_attribute = &target.relation_attributes[opposite_index];
+    let opposite_field = &target.fields[opposite_index];
+    let opposite = &opposite_field.field;
     let this_has_key = attribute.fields_span.is_some();
-    let opposite_has_key = opposite_attribute.fields_span.is_some();
+    let opposite_has_key = opposite_field.relation_attribute.fields_span.is_some();
     // Each problem of the pair is reported once, from the side that comes first.
     let reports_for_pair =
         (entity_name, field.name.as_str()) <= (target_name, opposite.name.as_str());
@@ -192,7 +188,7 @@ fn resolve_relation(
                         field_span,
                         "one side",
                     )
-                    .with_secondary(target.field_spans[opposite_index], "other side")
+                    .with_secondary(opposite_field.name_span, "other side")
                     .with_help("write `@relation(fields: [...], references: [...])` on exactly one of the two fields"),
                 );
             } else if this_has_key && !is_unique_key(checked, &attribute.fields) {
@@ -246,17 +242,18 @@ fn resolve_relation(
 /// Checks `fields` and `references` of one relation field; true when they are sound.
 fn check_foreign_key(
     checked: &CheckedEntity,
-    field: &EntityField,
-    field_span: Span,
-    attribute: &RelationAttribute,
+    checked_field: &CheckedField,
     target: &CheckedEntity,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> bool {
+    let field = &checked_field.field;
+    let field_span = checked_field.name_span;
+    let attribute = &checked_field.relation_attribute;
     if attribute.malformed {
         return false;
     }
     let before = diagnostics.len();
-    let target_name = target.entity.name.as_str();
+    let target_name = target.name();
     match (attribute.fields_span, attribute.references_span) {
         (None, None) => return true,
         (Some(span), None) => diagnostics.push(
@@ -310,10 +307,7 @@ fn check_foreign_key(
                 if local.is_none() && !checked.has_unresolved_fields {
                     diagnostics.push(
                         Diagnostic::error(
-                            format!(
-                                "cannot find field `{name}` in entity `{}`",
-                                checked.entity.name
-                            ),
+                            format!("cannot find field `{name}` in entity `{}`", checked.name()),
                             *span,
                             "no such field",
                         )
@@ -330,9 +324,10 @@ fn check_foreign_key(
                         .with_help(field_help(target, reference)),
                     );
                 }
-                let (Some((local, _)), Some((remote, _))) = (local, remote) else {
+                let (Some(local), Some(remote)) = (local, remote) else {
                     continue;
                 };
+                let (local, remote) = (&local.field, &remote.field);
                 if let (
                     EntityFieldKind::Scalar { scalar: local_type },
                     EntityFieldKind::Scalar {
@@ -368,8 +363,8 @@ fn check_foreign_key(
                 .iter()
                 .map(|(name, _)| name.clone())
                 .collect();
-            let is_key = referenced == [target.entity.id_field.clone()]
-                || target.entity.unique_constraints.contains(&referenced);
+            let is_key = referenced == [target.id_field.clone()]
+                || target.unique_constraints.contains(&referenced);
             if !referenced.is_empty()
                 && referenced.iter().all(|name| target.field(name).is_some())
                 && !is_key
@@ -387,7 +382,7 @@ fn check_foreign_key(
             let optional_key = attribute.fields.iter().find(|(name, _)| {
                 checked
                     .field(name)
-                    .is_some_and(|(key_field, _)| key_field.optional)
+                    .is_some_and(|key_field| key_field.field.optional)
             });
             if let Some((name, span)) = optional_key
                 && !field.optional
@@ -416,19 +411,18 @@ fn check_foreign_key(
 /// Whether `fields` are the entity's id or one of its unique constraints.
 fn is_unique_key(checked: &CheckedEntity, fields: &[(String, Span)]) -> bool {
     let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
-    names == [checked.entity.id_field.as_str()]
+    names == [checked.id_field.as_str()]
         || checked
-            .entity
             .unique_constraints
             .iter()
             .any(|group| group.iter().map(String::as_str).eq(names.iter().copied()))
 }
 
 fn default_reference<'e>(target: &'e CheckedEntity) -> &'e str {
-    if target.entity.id_field.is_empty() {
+    if target.id_field.is_empty() {
         "id"
     } else {
-        &target.entity.id_field
+        &target.id_field
     }
 }
 

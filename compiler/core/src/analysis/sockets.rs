@@ -3,12 +3,13 @@
 //! Both become an IR [`Namespace`]: the root webSocket is the namespace `/`, every `namespace`
 //! declaration has its own `path`. This module checks their fields, resolves their `fn` import,
 //! entities, handshake type and event payload types, and rejects Socket.IO's reserved event names.
+//! It keeps the spans that the rules across namespaces (unique paths, one encoding) point at.
 
+use super::context::Context;
 use super::declarations::{DeclKind, Declarations};
 use super::fields::{self, DictShape, FieldSpec, Fields};
-use super::imports::ImportChecker;
 use super::ir::{Encoding, Event, Namespace};
-use super::types::{self, CheckedRecords};
+use super::types;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
 use std::fmt::Display;
@@ -76,28 +77,35 @@ const ACK_FIELDS: [FieldSpec; 2] = [
     FieldSpec::required("ack", "ack: Bool"),
 ];
 
-/// What socket checks need from the rest of the analysis.
-pub struct SocketContext<'c, 'a, 'f> {
-    pub declarations: &'c Declarations<'a>,
-    pub records: &'c CheckedRecords,
-    pub imports: &'c mut ImportChecker<'f>,
-    /// Whether the app declares `auth` (needed by `auth: true`).
-    pub app_has_auth: bool,
+/// A checked socket (the root webSocket or a `namespace`) with the places that rules across
+/// namespaces point at.
+pub struct CheckedSocket {
+    pub namespace: Namespace,
+    /// Where the socket is declared: the root webSocket's dict, or the namespace's name.
+    pub declared_span: Span,
+    /// Where the `path` value is written; `None` for the root webSocket, whose path `/` is implied.
+    pub path_span: Option<Span>,
+    /// Where the `encoding` value is written; `None` when it is not (the default `json`).
+    pub encoding_span: Option<Span>,
 }
 
-/// A checked `namespace` with the span of its path, for the uniqueness check.
-pub struct CheckedNamespace {
-    pub namespace: Namespace,
-    pub path_span: Span,
+impl CheckedSocket {
+    /// How rules across namespaces name it: "the app's `webSocket`" or "namespace `Chat`".
+    pub fn description(&self) -> String {
+        match self.path_span {
+            None => "the app's `webSocket`".to_string(),
+            Some(_) => format!("namespace `{}`", self.namespace.name),
+        }
+    }
 }
 
 /// Checks `app.webSocket`, whose key is at `key_span`.
 pub fn check_root(
     expr: &Expr,
     key_span: Span,
-    context: &mut SocketContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Namespace> {
+) -> Option<CheckedSocket> {
     let shape = DictShape {
         owner: &"`webSocket`",
         owner_span: key_span,
@@ -106,9 +114,9 @@ pub fn check_root(
         unsupported_help: None,
     };
     let fields = fields::check_dict(expr, &shape, diagnostics)?;
-    let auto_connect = fields
-        .get("autoConnect")
-        .map(|value| fields::expect_bool(value, &"`autoConnect` of `webSocket`", diagnostics));
+    let auto_connect = fields.optional("autoConnect", |entry| {
+        fields::expect_bool(&entry.value, &"`autoConnect` of `webSocket`", diagnostics)
+    });
     let namespace = check_common(
         &fields,
         "webSocket",
@@ -118,18 +126,25 @@ pub fn check_root(
         context,
         diagnostics,
     );
-    Some(Namespace {
-        auto_connect: auto_connect.flatten().unwrap_or(true),
-        ..namespace?
+    Some(CheckedSocket {
+        namespace: Namespace {
+            auto_connect: auto_connect.valid_or(true),
+            ..namespace?
+        },
+        declared_span: expr.span,
+        path_span: None,
+        encoding_span: fields.get("encoding").map(|value| value.span),
     })
 }
 
-/// Checks a `namespace` declaration.
+/// Checks a `namespace` declaration; `app_has_auth` says whether the app declares `auth`, which
+/// `auth: true` needs.
 pub fn check_namespace(
     decl: &Decl,
-    context: &mut SocketContext,
+    context: &mut Context,
+    app_has_auth: bool,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<CheckedNamespace> {
+) -> Option<CheckedSocket> {
     let name = decl.name.name.as_str();
     let owner = format_args!("namespace `{name}`");
     let shape = DictShape {
@@ -153,7 +168,7 @@ pub fn check_namespace(
                 &format_args!("`auth` of {owner}"),
                 diagnostics,
             );
-            if auth == Some(true) && !context.app_has_auth {
+            if auth == Some(true) && !app_has_auth {
                 diagnostics.push(
                     Diagnostic::error(
                         format!("{owner} requires auth, but the app has no `auth`"),
@@ -178,12 +193,14 @@ pub fn check_namespace(
         context,
         diagnostics,
     );
-    Some(CheckedNamespace {
+    Some(CheckedSocket {
         namespace: Namespace {
             path: path?,
             ..namespace?
         },
-        path_span: path_value?.span,
+        declared_span: decl.name.span,
+        path_span: Some(path_value?.span),
+        encoding_span: fields.get("encoding").map(|value| value.span),
     })
 }
 
@@ -239,7 +256,7 @@ fn check_common(
     owner: &dyn Display,
     path: &str,
     auth_required: bool,
-    context: &mut SocketContext,
+    context: &mut Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Namespace> {
     let function = fields.get("fn").and_then(|value| {
@@ -274,10 +291,9 @@ fn check_common(
         ),
         None => Some(Vec::new()),
     };
-    let handshake = match fields.get("handshake") {
-        Some(value) => check_handshake(value, owner, context, diagnostics).map(Some),
-        None => Some(None),
-    };
+    let handshake = fields.optional("handshake", |entry| {
+        check_handshake(&entry.value, owner, context, diagnostics)
+    });
     let encoding = match fields.get("encoding") {
         Some(value) => fields::expect_choice(
             value,
@@ -306,7 +322,7 @@ fn check_common(
         entities: entities?,
         auth_required,
         auto_connect: true,
-        handshake: handshake?,
+        handshake: handshake.into_ir().ok()?,
         encoding: encoding?,
         client_to_server,
         server_to_client,
@@ -314,7 +330,7 @@ fn check_common(
 }
 
 /// `[Message, User]`: every item names a declared entity. Returns the names in order.
-pub fn entity_list(
+fn entity_list(
     value: &Expr,
     what: &dyn Display,
     declarations: &Declarations,
@@ -358,7 +374,7 @@ pub fn entity_list(
 fn check_handshake(
     value: &Expr,
     owner: &dyn Display,
-    context: &SocketContext,
+    context: &Context,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<String> {
     let (name, span) =
@@ -367,16 +383,15 @@ fn check_handshake(
         .declarations
         .resolve(name, span, DeclKind::Type, diagnostics)?;
     let record = context.records.get(name)?;
-    if let Some(index) = record
-        .record
+    if let Some(token) = record
         .fields
         .iter()
-        .position(|field| field.name == "token")
+        .find(|checked| checked.field.name == "token")
     {
         diagnostics.push(
             Diagnostic::error(
                 format!("the handshake type `{name}` has a field named `token`, which is reserved"),
-                record.field_spans[index],
+                token.name_span,
                 "reserved handshake field",
             )
             .with_secondary(span, format!("`{name}` is used as the handshake of {owner} here"))

@@ -16,8 +16,30 @@ const BUILT_INS: [&str; 6] = ["String", "Int", "Float", "Bool", "DateTime", "Jso
 
 /// A `type` declaration as checked, with the spans of its field names.
 pub struct CheckedRecord {
-    pub record: RecordType,
-    pub field_spans: Vec<Span>,
+    pub name: String,
+    /// The fields whose types resolved, in declaration order.
+    pub fields: Vec<CheckedRecordField>,
+}
+
+/// One field of a `type` declaration as checked.
+pub struct CheckedRecordField {
+    pub field: RecordField,
+    /// Where the field's name is written.
+    pub name_span: Span,
+}
+
+impl CheckedRecord {
+    /// The IR record.
+    pub fn into_record(self) -> RecordType {
+        RecordType {
+            name: self.name,
+            fields: self
+                .fields
+                .into_iter()
+                .map(|checked| checked.field)
+                .collect(),
+        }
+    }
 }
 
 /// The checked `type` declarations in source order, with an index by name.
@@ -44,31 +66,29 @@ pub fn check_records(
         let Some(entries) = fields::expect_dict(&decl.body, &owner, diagnostics) else {
             continue;
         };
-        let mut record = RecordType {
+        let mut record = CheckedRecord {
             name: decl.name.name.clone(),
             fields: Vec::new(),
         };
-        let mut field_spans = Vec::new();
         for entry in fields::unique_entries(entries, &owner, diagnostics) {
             let key = &entry.key.name;
             let what = format_args!("field `{key}` of {owner}");
             if let Some(field_type) = resolve(&entry.value, &what, declarations, diagnostics) {
-                record.fields.push(RecordField {
-                    name: entry.key.name.clone(),
-                    field_type,
+                record.fields.push(CheckedRecordField {
+                    field: RecordField {
+                        name: entry.key.name.clone(),
+                        field_type,
+                    },
+                    name_span: entry.key.span,
                 });
-                field_spans.push(entry.key.span);
             }
         }
-        records.push(CheckedRecord {
-            record,
-            field_spans,
-        });
+        records.push(record);
     }
     let index_by_name = records
         .iter()
         .enumerate()
-        .map(|(index, checked)| (checked.record.name.clone(), index))
+        .map(|(index, checked)| (checked.name.clone(), index))
         .collect();
     let checked = CheckedRecords {
         list: records,
@@ -91,17 +111,18 @@ fn report_records_that_contain_themselves(
         .iter()
         .map(|checked| {
             checked
-                .record
                 .fields
                 .iter()
                 .enumerate()
-                .filter_map(|(field_index, field)| match &field.field_type {
-                    TypeRef::Record { name } => records
-                        .index_by_name
-                        .get(name)
-                        .map(|target| (field_index, *target)),
-                    _ => None,
-                })
+                .filter_map(
+                    |(field_index, checked_field)| match &checked_field.field.field_type {
+                        TypeRef::Record { name } => records
+                            .index_by_name
+                            .get(name)
+                            .map(|target| (field_index, *target)),
+                        _ => None,
+                    },
+                )
                 .collect()
         })
         .collect();
@@ -114,20 +135,20 @@ fn report_records_that_contain_themselves(
             let steps: Vec<String> = cycle
                 .iter()
                 .map(|(record, field)| {
-                    let record = &records.list[*record].record;
-                    format!("`{}.{}`", record.name, record.fields[*field].name)
+                    let record = &records.list[*record];
+                    format!("`{}.{}`", record.name, record.fields[*field].field.name)
                 })
                 .collect();
             let (first_record, first_field) = cycle[0];
             let start_record = &records.list[first_record];
-            let name = &start_record.record.name;
+            let name = &start_record.name;
             diagnostics.push(
                 Diagnostic::error(
                     format!(
                         "type `{name}` contains itself through {}, so no value of it can exist",
                         steps.join(" -> ")
                     ),
-                    start_record.field_spans[first_field],
+                    start_record.fields[first_field].name_span,
                     format!("leads back to `{name}`"),
                 )
                 .with_help("make one of these fields optional (`Type?`) or a list (`[Type]`)"),

@@ -3,7 +3,7 @@
 //! Rendering returns strings; deciding where they go and whether the terminal wants colour is the
 //! CLI's business.
 
-use super::{Diagnostic, Severity};
+use super::diagnostic::{Diagnostic, Severity};
 use crate::syntax::ast::Span;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFile;

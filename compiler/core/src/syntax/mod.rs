@@ -14,19 +14,10 @@ mod syntax_errors;
 #[cfg(test)]
 mod tests;
 
+pub use parser::Parsed;
+pub use scan::MAX_NESTING_DEPTH;
+
 use crate::diagnostics::Diagnostic;
-
-/// How deeply dicts, lists and tuples may nest. pest parses by recursive descent, so unbounded
-/// nesting would exhaust the stack; real specs nest fewer than ten levels.
-pub const MAX_NESTING_DEPTH: usize = 100;
-
-/// The result of parsing: the tree (with [`ast::ExprKind::Error`] where the text made no sense)
-/// and every problem found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Parsed {
-    pub module: ast::Module,
-    pub diagnostics: Vec<Diagnostic>,
-}
 
 /// Parses the text of a spec file.
 pub fn parse(source: &str) -> Parsed {

@@ -9,9 +9,18 @@
 use super::ast::{Decl, Expr, ExprKind, Ident, Module, Span};
 use super::grammar::{Rule, WaspGrammar};
 use super::lower::Lowering;
-use super::{MAX_NESTING_DEPTH, Parsed, scan, syntax_errors};
+use super::scan::{self, MAX_NESTING_DEPTH};
+use super::syntax_errors;
 use crate::diagnostics::Diagnostic;
 use pest::Parser;
+
+/// The result of parsing: the tree (with [`ExprKind::Error`] where the text made no sense) and
+/// every problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub module: Module,
+    pub diagnostics: Vec<Diagnostic>,
+}
 
 /// After this many syntax errors parsing stops. Each error costs a scan of the rest of the file
 /// (an unterminated quoter or comment runs to its end), so the cap also keeps hostile inputs from

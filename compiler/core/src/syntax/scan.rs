@@ -5,6 +5,10 @@
 //! These helpers follow the token rules of `spec/wasp.pest`; they never decide whether a file is
 //! valid (the grammar does), they only help to explain and to recover.
 
+/// How deeply dicts, lists and tuples may nest. pest parses by recursive descent, so unbounded
+/// nesting would exhaust the stack; real specs nest fewer than ten levels.
+pub const MAX_NESTING_DEPTH: usize = 100;
+
 /// What kind of token starts at some position of the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum TokenKind {

@@ -5,10 +5,9 @@
 //! an unterminated string, block comment or quoter, a stray closing tag `tag=}`, an extra comma.
 //! Otherwise the message is "expected <what the grammar wanted>, found <the token>".
 
-use super::MAX_NESTING_DEPTH;
 use super::ast::Span;
 use super::grammar::Rule;
-use super::scan::{self, FoundToken, TokenKind};
+use super::scan::{self, FoundToken, MAX_NESTING_DEPTH, TokenKind};
 use crate::diagnostics::Diagnostic;
 use pest::error::{Error, ErrorVariant, InputLocation};
 

@@ -1,0 +1,90 @@
+//! The entity data that `entities` produces and `relations` and `auth` read: each entity as
+//! checked, with one [`CheckedField`] per field that keeps the field and the spans later checks
+//! point at together.
+//!
+//! A leaf, so that `entities` and `relations` share it without importing each other. The IR's
+//! [`Entity`] is built from it once every check has run ([`CheckedEntity::into_entity`]).
+
+use super::ir::{Entity, EntityField, ReferentialAction};
+use super::suggest;
+use crate::syntax::ast::{Decl, Span};
+
+/// An entity as checked, with the spans later passes point at.
+pub struct CheckedEntity<'a> {
+    pub decl: &'a Decl,
+    /// The fields that were resolved, in declaration order.
+    pub fields: Vec<CheckedField>,
+    /// The name of the `@id` field; empty when the entity has none (which was reported).
+    pub id_field: String,
+    /// `@unique` fields and `@@unique([...])` groups, in declaration order.
+    pub unique_constraints: Vec<Vec<String>>,
+    /// `@@index([...])` groups, in declaration order.
+    pub indexes: Vec<Vec<String>>,
+    /// True when some field was dropped (its type is unknown or its line could not be read); a
+    /// field that seems missing may then just be that dropped field, so it is not reported.
+    pub has_unresolved_fields: bool,
+}
+
+/// One field of an entity as checked.
+pub struct CheckedField {
+    pub field: EntityField,
+    /// Where the field's name is written.
+    pub name_span: Span,
+    /// What the field's `@relation(...)` says; empty when it has none (as every scalar field).
+    pub relation_attribute: RelationAttribute,
+}
+
+impl CheckedEntity<'_> {
+    /// The entity's name, as declared.
+    pub fn name(&self) -> &str {
+        &self.decl.name.name
+    }
+
+    /// The field named `name`, if it was resolved.
+    pub fn field(&self, name: &str) -> Option<&CheckedField> {
+        self.fields
+            .iter()
+            .find(|checked| checked.field.name == name)
+    }
+
+    /// The IR entity.
+    pub fn into_entity(self) -> Entity {
+        Entity {
+            name: self.decl.name.name.clone(),
+            fields: self
+                .fields
+                .into_iter()
+                .map(|checked| checked.field)
+                .collect(),
+            id_field: self.id_field,
+            unique_constraints: self.unique_constraints,
+            indexes: self.indexes,
+        }
+    }
+}
+
+/// What `@relation(...)` says, with spans.
+#[derive(Default)]
+pub struct RelationAttribute {
+    pub name: Option<String>,
+    pub fields: Vec<(String, Span)>,
+    pub fields_span: Option<Span>,
+    pub references: Vec<(String, Span)>,
+    pub references_span: Option<Span>,
+    pub on_delete: Option<ReferentialAction>,
+    pub on_update: Option<ReferentialAction>,
+    /// True when an argument was reported as malformed; the key is then not checked further.
+    pub malformed: bool,
+}
+
+/// A did-you-mean over the fields of an entity, or the list of its fields.
+pub fn field_help(checked: &CheckedEntity, name: &str) -> String {
+    let names: Vec<&str> = checked
+        .fields
+        .iter()
+        .map(|checked_field| checked_field.field.name.as_str())
+        .collect();
+    suggest::help_for_unknown(name, &names, "fields", || {
+        format!("add a field `{name}` to entity `{}`", checked.name())
+    })
+}
