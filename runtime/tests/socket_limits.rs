@@ -11,10 +11,9 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use appc_runtime::db::{Entity, Query};
-use appc_runtime::server::AppState;
-use appc_runtime::socket::{AckSender, Connection, NamespaceConfig, SocketLimits, on_in_order};
+use appc_runtime::codegen::{AckSender, Connection, Entity, NamespaceConfig, on_in_order};
 use appc_runtime::socketioxide::extract::SocketRef;
+use appc_runtime::{AppState, Query, SocketLimits};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 /// reads them from `APPC_SOCKET_*` variables.
 ///
 /// ```
-/// use appc_runtime::socket::SocketLimits;
+/// use appc_runtime::SocketLimits;
 /// let limits = SocketLimits::default();
 /// assert_eq!(limits.events_per_second.get(), 20);
 /// assert_eq!(limits.event_burst.get(), 40);
@@ -39,7 +39,7 @@ pub struct SocketLimits {
     /// (`APPC_SOCKET_QUEUED_EVENTS`, default 32). A socket's handlers run one after another,
     /// in the order the events arrived; an event that finds the queue full is refused.
     pub queued_events: NonZeroUsize,
-    /// Refused events a socket may send within [`REFUSAL_WINDOW`] before it is disconnected
+    /// Refused events a socket may send within 10 seconds before it is disconnected
     /// (`APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT`, default 10).
     pub refusals_before_disconnect: NonZeroU32,
     /// How often the user of an authenticated socket is looked up again, so that a deleted user
@@ -49,7 +49,7 @@ pub struct SocketLimits {
 }
 
 /// The window over which [`SocketLimits::refusals_before_disconnect`] is counted.
-pub const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+pub(crate) const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
 
 impl Default for SocketLimits {
     fn default() -> Self {

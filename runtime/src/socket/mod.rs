@@ -34,7 +34,7 @@ use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 
-pub use limits::{REFUSAL_WINDOW, SocketLimits};
+pub use limits::SocketLimits;
 pub use ordered::on_in_order;
 pub use payload::{Payload, PayloadError, decode_payload};
 pub use socketioxide::extract::AckSender;

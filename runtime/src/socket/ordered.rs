@@ -31,7 +31,7 @@ use super::limits::{EventGate, SocketLimits};
 /// reach the handler; a socket that keeps sending them is disconnected.
 ///
 /// ```
-/// use appc_runtime::socket::{on_in_order, AckSender};
+/// use appc_runtime::codegen::{on_in_order, AckSender};
 /// use socketioxide::extract::SocketRef;
 ///
 /// #[derive(serde::Deserialize, serde::Serialize)]
