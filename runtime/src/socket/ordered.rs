@@ -21,6 +21,7 @@ use socketioxide::socket::Socket;
 
 use super::Payload;
 use super::limits::{EventGate, SocketLimits};
+use super::payload::answer_refused_event;
 
 /// Registers `handler` for `event` on `socket`: the payload is decoded as `T` (an invalid one
 /// is answered and skipped, like the [`Payload`] extractor does), and the handler runs after
@@ -105,7 +106,7 @@ where
                     .map(|Event(event)| event)
                     .unwrap_or_default();
                 let body = serde_json::json!({ "error": gate.refusal_body(refusal, &event) });
-                tell(&socket, &mut value, &ack_id, &body);
+                answer_refused_event(&socket, &mut value, &ack_id, &body);
                 if !gate.may_stay_after_refusal() {
                     tracing::warn!(
                         socket = %socket.id,
@@ -132,28 +133,5 @@ where
             payload,
             ack,
         )));
-    }
-}
-
-/// Answers a refused event: on its ack when the client asked for one, else with an `error`
-/// event.
-fn tell<A: Adapter>(
-    socket: &Arc<Socket<A>>,
-    value: &mut Value,
-    ack_id: &Option<i64>,
-    body: &serde_json::Value,
-) {
-    let sent = if ack_id.is_some() {
-        match AckSender::from_message_parts(socket, value, ack_id) {
-            Ok(ack) => ack.send(body).map_err(|error| error.to_string()),
-            Err(never) => match never {},
-        }
-    } else {
-        socket
-            .emit("error", body)
-            .map_err(|error| error.to_string())
-    };
-    if let Err(problem) = sent {
-        tracing::debug!(%problem, "could not tell the client about its refused event");
     }
 }

@@ -28,6 +28,9 @@ use crate::auth::{Auth, TokenRejection, TokenVerificationError};
 #[derive(Clone)]
 struct WatchStop(#[expect(dead_code, reason = "held only to be dropped")] Arc<oneshot::Sender<()>>);
 
+/// About a hundred years: tokens living longer are watched as if they expired then.
+const LONGEST_WATCH_SECONDS: u64 = 100 * 365 * 24 * 60 * 60;
+
 /// The claim the watch needs; the token was verified before this is read.
 #[derive(serde::Deserialize)]
 struct Expiry {
@@ -47,7 +50,11 @@ pub(crate) fn watch_session<A: Adapter>(
         return;
     };
     let seconds_left = exp.saturating_sub(chrono::Utc::now().timestamp());
-    let expires_at = Instant::now() + Duration::from_secs(u64::try_from(seconds_left).unwrap_or(0));
+    // Capped, so that no configured lifetime overflows the clock.
+    let seconds_left = u64::try_from(seconds_left)
+        .unwrap_or(0)
+        .min(LONGEST_WATCH_SECONDS);
+    let expires_at = Instant::now() + Duration::from_secs(seconds_left);
     let (stop, stopped) = oneshot::channel();
     socket.extensions.insert(WatchStop(Arc::new(stop)));
     let watch = SessionWatch {
