@@ -355,8 +355,10 @@ async fn a_socket_is_disconnected_when_its_token_expires() {
 
 #[tokio::test]
 async fn a_socket_is_disconnected_when_its_user_is_deleted() {
-    let mut socket_limits = SocketLimits::default();
-    socket_limits.user_check_interval = Some(Duration::from_millis(500));
+    let socket_limits = SocketLimits {
+        user_check_interval: Some(Duration::from_millis(500)),
+        ..SocketLimits::default()
+    };
     let server = TestServer::start_configured(
         None,
         |config| config.socket_limits = socket_limits,
