@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use appc_runtime::codegen::{AckSender, Connection, Entity, NamespaceConfig, on_in_order};
 use appc_runtime::socketioxide::extract::SocketRef;
-use appc_runtime::{AppState, Query, SocketLimits};
+use appc_runtime::{AppState, Query};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
@@ -80,27 +79,39 @@ fn slow_namespace(started: mpsc::UnboundedSender<String>, gate: Arc<Semaphore>) 
     })
 }
 
-fn limits(per_second: u32, burst: u32, queued: usize, refusals: u32) -> SocketLimits {
-    SocketLimits {
-        events_per_second: NonZeroU32::new(per_second).unwrap(),
-        event_burst: NonZeroU32::new(burst).unwrap(),
-        queued_events: NonZeroUsize::new(queued).unwrap(),
-        refusals_before_disconnect: NonZeroU32::new(refusals).unwrap(),
-        user_check_interval: None,
-    }
+/// The `APPC_SOCKET_*` variables of a server with these limits and no user checks.
+fn limits(
+    per_second: u32,
+    burst: u32,
+    queued: usize,
+    refusals: u32,
+) -> [(&'static str, String); 5] {
+    [
+        ("APPC_SOCKET_EVENTS_PER_SECOND", per_second.to_string()),
+        ("APPC_SOCKET_EVENT_BURST", burst.to_string()),
+        ("APPC_SOCKET_QUEUED_EVENTS", queued.to_string()),
+        (
+            "APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT",
+            refusals.to_string(),
+        ),
+        ("APPC_SOCKET_USER_CHECK_SECS", "0".to_owned()),
+    ]
 }
 
-async fn chat_server(socket_limits: SocketLimits) -> TestServer {
-    TestServer::start_configured(
-        None,
-        |config| config.socket_limits = socket_limits,
-        |server| {
-            server
-                .user_table(User::schema().clone())
-                .tables([Message::schema().clone()])
-                .namespace_with_state(chat_namespace)
-        },
-    )
+fn as_variables<'a>(variables: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    variables
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
+async fn chat_server(variables: &[(&'static str, String)]) -> TestServer {
+    TestServer::start_with(None, &as_variables(variables), |server| {
+        server
+            .user_table(User::schema().clone())
+            .tables([Message::schema().clone()])
+            .namespace_with_state(chat_namespace)
+    })
     .await
 }
 
@@ -131,7 +142,7 @@ async fn packet_within(client: &mut SocketClient, wait: Duration) -> Option<Pack
 
 #[tokio::test]
 async fn websocket_messages_beyond_max_payload_close_the_connection_before_any_handler() {
-    let server = chat_server(SocketLimits::default()).await;
+    let server = chat_server(&[]).await;
     let mut observer = connect(&server, "/", json!({})).await;
 
     for size in [1_000_000, 10_000_000] {
@@ -164,7 +175,7 @@ async fn websocket_messages_beyond_max_payload_close_the_connection_before_any_h
 
 #[tokio::test]
 async fn one_sockets_events_are_stored_acknowledged_and_broadcast_in_the_order_sent() {
-    let server = chat_server(limits(1_000, 1_000, 64, 10)).await;
+    let server = chat_server(&limits(1_000, 1_000, 64, 10)).await;
     let mut observer = connect(&server, "/", json!({})).await;
     let mut sender = connect(&server, "/", json!({})).await;
     let sent: Vec<String> = (1..=51).map(|number| format!("message {number}")).collect();
@@ -207,7 +218,7 @@ async fn one_sockets_events_are_stored_acknowledged_and_broadcast_in_the_order_s
 
 #[tokio::test]
 async fn events_beyond_the_rate_are_refused_and_a_socket_that_keeps_sending_is_disconnected() {
-    let server = chat_server(limits(20, 40, 1_000, 10)).await;
+    let server = chat_server(&limits(20, 40, 1_000, 10)).await;
     let mut sender = connect(&server, "/", json!({})).await;
     let started = Instant::now();
     for number in 0..100 {
@@ -270,9 +281,9 @@ async fn events_beyond_the_queue_of_waiting_handlers_are_refused() {
     let (started_sender, mut started) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(0));
     let namespace = slow_namespace(started_sender, gate.clone());
-    let server = TestServer::start_configured(
+    let server = TestServer::start_with(
         None,
-        |config| config.socket_limits = limits(1_000, 1_000, 4, 10),
+        &as_variables(&limits(1_000, 1_000, 4, 10)),
         |server| server.namespace(namespace),
     )
     .await;
@@ -355,26 +366,18 @@ async fn a_socket_is_disconnected_when_its_token_expires() {
 
 #[tokio::test]
 async fn a_socket_is_disconnected_when_its_user_is_deleted() {
-    let socket_limits = SocketLimits {
-        user_check_interval: Some(Duration::from_millis(500)),
-        ..SocketLimits::default()
-    };
-    let server = TestServer::start_configured(
-        None,
-        |config| config.socket_limits = socket_limits,
-        |server| {
-            server
-                .user_table(User::schema().clone())
-                .tables([Message::schema().clone()])
-                .namespace_with_state(chat_namespace)
-        },
-    )
+    let server = TestServer::start_with(None, &[("APPC_SOCKET_USER_CHECK_SECS", "1")], |server| {
+        server
+            .user_table(User::schema().clone())
+            .tables([Message::schema().clone()])
+            .namespace_with_state(chat_namespace)
+    })
     .await;
     let (token, user) = signup(&server, "pavel", "long enough password").await;
     let mut client = connect(&server, "/", json!({ "token": token })).await;
     // The user is still there at the first check.
     assert!(
-        packet_within(&mut client, Duration::from_millis(800))
+        packet_within(&mut client, Duration::from_millis(1_500))
             .await
             .is_none()
     );
