@@ -70,7 +70,7 @@ fn chat_socket(connection: Connection, ctx: SocketContext<ChatEntities>) {
 
 fn root_namespace(state: AppState) -> NamespaceConfig {
     NamespaceConfig::new("/").on_connect(move |connection: Connection| {
-        let ctx = SocketContext::<ChatEntities>::new(&state, connection.user.clone());
+        let ctx = SocketContext::<ChatEntities>::for_connection(&state, connection.user.clone());
         async move { chat_socket(connection, ctx) }
     })
 }

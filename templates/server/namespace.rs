@@ -86,7 +86,8 @@ impl Socket {
     }
 {%- endif %}
 
-    /// A fresh context for a handler of this socket.
+    /// A fresh context for a handler of this socket. While it (or its tables) lives, the
+    /// handler counts as running: shutdown waits for it before closing the database.
     pub fn context(&self) -> SocketContext {
         SocketContext::new(&self.connection.state, self.connection.user.clone())
     }
@@ -247,7 +248,8 @@ pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::Na
 {%- endif %}
                     },
                 };
-                let context = socket.context();
+                // Not counted as a running handler: the function may keep it for the connection.
+                let context = SocketContext::for_connection(&socket.connection.state, socket.connection.user.clone());
                 crate::{{ function.module }}::{{ function.name }}(socket, context).await;
             }
         })
