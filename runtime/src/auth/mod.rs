@@ -9,7 +9,9 @@
 
 mod hashing;
 mod hs256;
-mod http;
+// `http` builds on this module's types, so its users name `auth::http` itself: re-exporting its
+// routes here would make the two modules import each other.
+pub(crate) mod http;
 mod rules;
 mod throttle;
 
@@ -28,7 +30,6 @@ use crate::db::{
 };
 use crate::error::ApiError;
 
-pub(crate) use http::auth_routes;
 use rules::{check_password_length, check_password_rules, normalize_username};
 
 use hashing::PasswordHashing;
