@@ -6,7 +6,9 @@
 //! - every repository path the documentation cites exists (see [`cited_paths`] for what counts
 //!   as a path), and every `.rs` file a test's or benchmark's module doc names exists;
 //! - the workspace's `rust-version` is at least what every dependency declares (read from
-//!   `cargo metadata`), and the README's "Rust X or newer" says the same version.
+//!   `cargo metadata`), and the README's "Rust X or newer" says the same version;
+//! - no file module of the workspace crates imports, directly or through others, a module that
+//!   imports it back (see [`ModuleGraph`] for what counts as importing).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs;
@@ -461,72 +463,72 @@ const CYCLES_BEING_REMOVED: &[&str] = &[
 /// line numbers stay right: what is left is code, whose paths are references.
 fn strip_comments_and_literals(source: &str) -> String {
     let chars: Vec<char> = source.chars().collect();
-    let mut code = String::with_capacity(source.len());
-    let blank = |code: &mut String, c: char| code.push(if c == '\n' { '\n' } else { ' ' });
+    let length = chars.len();
     let is_identifier = |c: char| c.is_alphanumeric() || c == '_';
+    let mut code = String::with_capacity(source.len());
     let mut index = 0;
-    while index < chars.len() {
+    while index < length {
         let c = chars[index];
         let next = chars.get(index + 1).copied();
-        // The end of a literal or comment that starts at `index`, if one does.
-        let mut end = None;
-        if c == '/' && next == Some('/') {
-            end = Some(
-                (index..chars.len())
+        // Where the comment or literal that starts here ends; `None` when none starts here.
+        let end = if c == '/' && next == Some('/') {
+            Some(
+                (index..length)
                     .find(|&at| chars[at] == '\n')
-                    .unwrap_or(chars.len()),
-            );
+                    .unwrap_or(length),
+            )
         } else if c == '/' && next == Some('*') {
             // Block comments nest.
             let (mut at, mut depth) = (index + 2, 1);
-            while at < chars.len() && depth > 0 {
+            while at < length && depth > 0 {
                 match (chars[at], chars.get(at + 1)) {
                     ('/', Some('*')) => (depth, at) = (depth + 1, at + 2),
                     ('*', Some('/')) => (depth, at) = (depth - 1, at + 2),
                     _ => at += 1,
                 }
             }
-            end = Some(at.min(chars.len()));
-        } else if c == 'r'
-            && (index == 0 || !is_identifier(chars[index - 1]) || {
-                // `br"..."` and `cr"..."` are raw too; the `b` or `c` stays, as a harmless word.
-                let before = chars[index - 1];
-                (before == 'b' || before == 'c') && (index < 2 || !is_identifier(chars[index - 2]))
-            })
-        {
-            // `r"..."`, `r#"..."#`; `r#name` is a raw identifier, not a string.
-            let hashes = chars[index + 1..].iter().take_while(|&&c| c == '#').count();
-            if chars.get(index + 1 + hashes) == Some(&'"') {
-                let closing: Vec<char> = std::iter::once('"')
-                    .chain(std::iter::repeat_n('#', hashes))
-                    .collect();
-                let body = index + 2 + hashes;
-                end = Some(
-                    (body..chars.len())
-                        .find(|&at| chars[at..].starts_with(&closing))
-                        .map_or(chars.len(), |at| at + closing.len()),
-                );
-            }
+            Some(at.min(length))
         } else if c == '"' {
             let mut at = index + 1;
-            while at < chars.len() && chars[at] != '"' {
+            while at < length && chars[at] != '"' {
                 at += if chars[at] == '\\' { 2 } else { 1 };
             }
-            end = Some((at + 1).min(chars.len()));
-        } else if c == '\'' {
-            // `'x'` and `'\n'` are characters; `'a` (no closing quote after one character) is a
-            // lifetime or a label, which stays.
-            if next == Some('\\') {
-                let closing = (index + 3..chars.len()).find(|&at| chars[at] == '\'');
-                end = Some(closing.map_or(chars.len(), |at| at + 1));
-            } else if chars.get(index + 2) == Some(&'\'') {
-                end = Some(index + 3);
+            Some((at + 1).min(length))
+        } else if c == '\'' && next == Some('\\') {
+            // `'\n'`, `'\''`, `'\u{7b}'`.
+            let closing = (index + 3..length).find(|&at| chars[at] == '\'');
+            Some(closing.map_or(length, |at| at + 1))
+        } else if c == '\'' && chars.get(index + 2) == Some(&'\'') {
+            // `'x'`; a lifetime or a label (`'a`) has no closing quote, and stays.
+            Some(index + 3)
+        } else if is_identifier(c) {
+            // A whole word at once, so that the `r` ending `bar` never starts a raw string.
+            let word_end = (index..length)
+                .find(|&at| !is_identifier(chars[at]))
+                .unwrap_or(length);
+            let word = String::from_iter(&chars[index..word_end]);
+            let hashes = chars[word_end..].iter().take_while(|&&c| c == '#').count();
+            let is_raw_string = matches!(word.as_str(), "r" | "br" | "cr")
+                && chars.get(word_end + hashes) == Some(&'"');
+            if !is_raw_string {
+                code.push_str(&word);
+                index = word_end;
+                continue;
             }
-        }
+            // `r#"..."#` ends at a quote followed by as many hashes as it starts with.
+            let closing: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            let body = word_end + hashes + 1;
+            let closing_at = (body..length).find(|&at| chars[at..].starts_with(&closing));
+            Some(closing_at.map_or(length, |at| at + closing.len()))
+        } else {
+            None
+        };
         match end {
             Some(end) => {
                 for &stripped in &chars[index..end] {
-                    blank(&mut code, stripped);
+                    code.push(if stripped == '\n' { '\n' } else { ' ' });
                 }
                 index = end;
             }
@@ -745,7 +747,7 @@ fn read_module_text(tokens: &[Token]) -> ModuleText {
     let mut text = ModuleText::default();
     // The inline modules open at this point, with the brace depth inside each.
     let mut inline: Vec<(String, usize)> = Vec::new();
-    let mut depth = 0;
+    let mut depth = 0usize;
     let mut at = 0;
     while at < tokens.len() {
         let token = tokens[at].text.as_str();
@@ -755,7 +757,7 @@ fn read_module_text(tokens: &[Token]) -> ModuleText {
                 if inline.last().is_some_and(|(_, inside)| *inside == depth) {
                     inline.pop();
                 }
-                depth -= 1;
+                depth = depth.saturating_sub(1);
             }
             _ => {}
         }
@@ -774,15 +776,21 @@ fn read_module_text(tokens: &[Token]) -> ModuleText {
             at += 2;
             continue;
         }
-        let starts_a_path = tokens.get(at + 1).is_some_and(|next| next.text == "::");
-        if token == "::" || (is_word(token) && starts_a_path) {
-            // A path after `::` continues another one (`Type::<T>::new`, `::std::x`): it is
-            // read and dropped, and so are paths that start with a name we do not know here.
-            let start = if token == "::" { at + 1 } else { at };
+        // Where a path starts: at a word followed by `::`, or at the braces of `use {a::b, c};`.
+        // A path after `::` continues another one (`Type::<T>::new`, `::std::x`): it is read
+        // and dropped.
+        let next = tokens.get(at + 1).map(|next| next.text.as_str());
+        let path_start = match (token, next) {
+            ("::", _) => Some((at + 1, false)),
+            ("use", Some("{")) => Some((at + 1, true)),
+            (word, Some("::")) if is_word(word) => Some((at, true)),
+            _ => None,
+        };
+        if let Some((start, kept)) = path_start {
             let mut found = Vec::new();
+            let line = tokens[at].line;
             at = read_use_tree(tokens, start, Vec::new(), &mut found).max(at + 1);
-            if token != "::" {
-                let line = tokens[start].line;
+            if kept {
                 text.paths
                     .extend(found.into_iter().map(|segments| WrittenPath {
                         inline: inline_names(),
@@ -790,19 +798,6 @@ fn read_module_text(tokens: &[Token]) -> ModuleText {
                         line,
                     }));
             }
-            continue;
-        }
-        if token == "use" && tokens.get(at + 1).is_some_and(|next| next.text == "{") {
-            // `use {crate::a, super::b};`
-            let mut found = Vec::new();
-            let line = tokens[at].line;
-            at = read_use_tree(tokens, at + 1, Vec::new(), &mut found);
-            text.paths
-                .extend(found.into_iter().map(|segments| WrittenPath {
-                    inline: inline_names(),
-                    segments,
-                    line,
-                }));
             continue;
         }
         at += 1;
@@ -876,6 +871,13 @@ struct Reference {
 }
 
 /// The file modules of one crate and the references between them.
+///
+/// A file is a module (`a/b.rs` and `a/b/mod.rs` are `a::b`, the crate root is `crate`), found
+/// from the crate root through `mod name;` declarations. Module `m` references module `n` when
+/// `m`'s code, without comments, literals and `#[cfg(test)]` items, names a path that resolves to
+/// `n` or to an item in it: `crate::n::Item`, `super::Item` (the parent), `self::child::Item`,
+/// `child::Item`, each leaf of `use` trees, `pub use` re-exports and paths inside code alike.
+/// `mod child;` itself is containment, not a reference, and paths into other crates are ignored.
 #[derive(Debug)]
 struct ModuleGraph {
     modules: Vec<FileModule>,
