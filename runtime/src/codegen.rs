@@ -26,7 +26,7 @@ pub use crate::json::{big_int, optional_big_int};
 // socket.
 pub use crate::socket::{
     AckSender, Connection, Encoding, NamespaceConfig, Payload, PayloadError, SocketSettings,
-    Transports, decode_payload, emit_to_socket, emit_to_socket_with_ack,
+    Transports, decode_payload, emit_to_socket, emit_to_socket_with_ack, on_in_order,
 };
 
 /// Logs to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default `info`, with

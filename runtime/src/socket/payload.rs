@@ -108,18 +108,30 @@ impl<A: Adapter, T: DeserializeOwned + Send + Sync + 'static> FromMessageParts<A
         };
         result.map(Payload).inspect_err(|error| {
             tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
-            let body = serde_json::json!({ "error": error });
-            let sent = if ack_id.is_some() {
-                match AckSender::from_message_parts(socket, value, ack_id) {
-                    Ok(ack) => ack.send(&body).map_err(|error| error.to_string()),
-                    Err(never) => match never {},
-                }
-            } else {
-                socket.emit("error", &body).map_err(|error| error.to_string())
-            };
-            if let Err(problem) = sent {
-                tracing::debug!(%problem, "could not tell the client about its invalid payload");
-            }
+            answer_refused_event(socket, value, ack_id, &serde_json::json!({ "error": error }));
         })
+    }
+}
+
+/// Tells the sender why its event was not handled: on the event's ack when the client asked
+/// for one, else with an `error` event.
+pub(super) fn answer_refused_event<A: Adapter>(
+    socket: &Arc<Socket<A>>,
+    value: &mut Value,
+    ack_id: &Option<i64>,
+    body: &serde_json::Value,
+) {
+    let sent = if ack_id.is_some() {
+        match AckSender::from_message_parts(socket, value, ack_id) {
+            Ok(ack) => ack.send(body).map_err(|error| error.to_string()),
+            Err(never) => match never {},
+        }
+    } else {
+        socket
+            .emit("error", body)
+            .map_err(|error| error.to_string())
+    };
+    if let Err(problem) = sent {
+        tracing::debug!(%problem, "could not tell the client why its event was not handled");
     }
 }
