@@ -19,8 +19,8 @@ use socketioxide::extract::{AckSender, Event, SocketRef, State};
 use socketioxide::handler::{FromConnectParts, FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 
-use super::Payload;
 use super::limits::{EventGate, SocketLimits};
+use super::payload::Payload;
 use super::payload::answer_refused_event;
 
 /// Registers `handler` for `event` on `socket`: the payload is decoded as `T` (an invalid one
