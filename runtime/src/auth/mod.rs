@@ -9,8 +9,6 @@
 
 mod hashing;
 mod hs256;
-// `http` builds on this module's types, so its users name `auth::http` itself: re-exporting its
-// routes here would make the two modules import each other.
 pub(crate) mod http;
 mod rules;
 mod throttle;
