@@ -10,6 +10,7 @@
 //! `unauthorized:` and says why.
 
 mod payload;
+mod shape;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,7 +26,12 @@ use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 
-pub use payload::{Payload, PayloadError, decode_payload};
+pub use payload::{
+    Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
+};
+pub use shape::{
+    FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
+};
 pub use socketioxide::extract::{AckSender, Extension, MaybeExtension};
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
@@ -176,7 +182,7 @@ impl Connection {
     /// The handshake's `auth` object, without its `token`, decoded as the namespace's
     /// handshake type (validated on connect when the namespace declared it with
     /// [`NamespaceConfig::handshake`]).
-    pub fn handshake<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+    pub fn handshake<T: DeserializeOwned + SpecType>(&self) -> Result<T, PayloadError> {
         decode_payload("handshake", &self.handshake)
     }
 }
@@ -188,21 +194,28 @@ type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
 /// and the function called for each connection.
 ///
 /// ```
-/// use appc_runtime::socket::{Connection, NamespaceConfig, Payload};
+/// use appc_runtime::socket::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
 /// use socketioxide::extract::SocketRef;
 ///
+/// /// `type ChatHandshake { room: String }`, with its spec type as the generator writes it.
 /// #[derive(serde::Deserialize)]
 /// struct ChatHandshake { room: String }
 ///
-/// #[derive(serde::Deserialize, serde::Serialize)]
-/// struct ChatMessage { text: String }
+/// impl SpecType for ChatHandshake {
+///     const SHAPE: Shape = Shape::Record(|| &CHAT_HANDSHAKE);
+/// }
+///
+/// static CHAT_HANDSHAKE: RecordShape = RecordShape {
+///     name: "ChatHandshake",
+///     fields: &[FieldShape { name: "room", shape: Shape::String, max_length: Some(100) }],
+/// };
 ///
 /// let namespace = NamespaceConfig::new("/chat").require_auth().handshake::<ChatHandshake>().on_connect(
 ///     async |connection: Connection| {
 ///         let room = connection.handshake::<ChatHandshake>().map(|handshake| handshake.room).unwrap_or_default();
 ///         connection.socket.join(room.clone());
-///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(message): Payload<ChatMessage>| {
-///             socket.within(room.clone()).emit("chatMessage", &message).await.ok();
+///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(text): Payload<String>| {
+///             socket.within(room.clone()).emit("chatMessage", &text).await.ok();
 ///         });
 ///     },
 /// );
@@ -225,7 +238,9 @@ impl std::fmt::Debug for NamespaceConfig {
     }
 }
 
-fn check_handshake<T: DeserializeOwned>(handshake: &serde_json::Value) -> Result<(), PayloadError> {
+fn check_handshake<T: DeserializeOwned + SpecType>(
+    handshake: &serde_json::Value,
+) -> Result<(), PayloadError> {
     decode_payload::<T>("handshake", handshake).map(|_| ())
 }
 
@@ -248,7 +263,7 @@ impl NamespaceConfig {
     }
 
     /// Refuses sockets whose handshake `auth` object does not decode as `T`.
-    pub fn handshake<T: DeserializeOwned>(mut self) -> Self {
+    pub fn handshake<T: DeserializeOwned + SpecType>(mut self) -> Self {
         self.handshake_check = Some(check_handshake::<T>);
         self
     }
