@@ -1,6 +1,7 @@
 //! Embeds the `appc new` templates (`main.wasp` and `src/` of `examples/chat` and of
-//! `templates/new/minimal`) in the `appc` binary. The folders are walked so that a file added to
-//! them is picked up without editing anything here.
+//! `templates/new/minimal`) in the `appc` binary, and writes one `#[test]` per language case
+//! directory (`tests/cases/<case>/`) for `tests/cases.rs`. The folders are walked so that a file
+//! or case added to them is picked up without editing anything here.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,44 @@ fn main() {
         );
     }
     std::fs::write(out_dir.join("embedded_templates.rs"), templates).expect("OUT_DIR is writable");
+
+    let case_tests = case_tests(&workspace_dir.join("tests/cases"));
+    std::fs::write(out_dir.join("case_tests.rs"), case_tests).expect("OUT_DIR is writable");
+}
+
+/// One `#[test]` per directory of `cases_dir` that holds a `main.wasp`, named after the directory,
+/// so that `cargo test -p appc --test cases <case>` runs one case. Each calls
+/// `case_matches_its_snapshot`, defined in `tests/cases.rs`; `CASE_NAMES` lists them all, so the
+/// test file can check that no directory was missed.
+fn case_tests(cases_dir: &Path) -> String {
+    // A directory is watched with everything below it: a new case directory reruns this script.
+    println!("cargo::rerun-if-changed={}", cases_dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(cases_dir)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", cases_dir.display()))
+        .flatten()
+        .filter(|entry| entry.path().join("main.wasp").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut tests = String::new();
+    for name in &names {
+        let is_identifier = name.starts_with(|first: char| first.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        assert!(
+            is_identifier,
+            "the case directory `{name}` must be named in snake_case (it becomes a test function)"
+        );
+        writeln!(
+            tests,
+            "#[test]\nfn {name}() {{\n    super::case_matches_its_snapshot({name:?});\n}}\n"
+        )
+        .expect("writing to a String cannot fail");
+    }
+    writeln!(tests, "pub const CASE_NAMES: &[&str] = &{names:?};")
+        .expect("writing to a String cannot fail");
+    tests
 }
 
 /// `path` relative to `base`, with `/` separators.

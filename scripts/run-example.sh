@@ -16,6 +16,7 @@ if [ ! -f "examples/$example/main.wasp" ]; then
 fi
 command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust (rustup or your package manager)" >&2; exit 2; }
 command -v rustfmt >/dev/null || { echo "error: rustfmt is missing; install it with \`rustup component add rustfmt\`" >&2; exit 2; }
+bash scripts/require-rust.sh
 
 # The compiler and the generated app share one target folder, so dependencies are compiled once.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"

@@ -21,8 +21,9 @@ pub type WebSocket = WebSocketStream<TcpStream>;
 pub enum ServerProtocol {
     /// Socket.IO v5 over Engine.IO v4, WebSocket transport only.
     SocketIo(Encoding),
-    /// Plain WebSocket frames at `/`, no handshake and no auth (the limit server).
-    RawWebSocket,
+    /// Plain WebSocket frames at `/`, no handshake and no auth (the limit server), carrying the
+    /// Socket.IO event packets of the given parser, so that frames match the other servers'.
+    RawWebSocket(Encoding),
 }
 
 /// A server to load: where it listens and what it speaks.
@@ -112,7 +113,7 @@ async fn open_unbounded(
         ServerProtocol::SocketIo(_) => {
             format!("ws://{}{}", target.address, protocol::SOCKET_IO_PATH)
         }
-        ServerProtocol::RawWebSocket => format!("ws://{}/", target.address),
+        ServerProtocol::RawWebSocket(_) => format!("ws://{}/", target.address),
     };
     // A 4 KiB read buffer instead of tungstenite's 128 KiB keeps tens of thousands of idle
     // connections cheap, and tungstenite zeroes the free part of it before every read, so a

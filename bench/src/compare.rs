@@ -108,7 +108,11 @@ pub struct RunSettings {
     pub commands: ServerCommands,
     pub servers: Vec<ServerKind>,
     pub scenarios: Vec<ScenarioKind>,
+    /// The parser of the chat scenarios (idle, broadcast) and of the validation.
     pub encoding: Encoding,
+    /// The parser of the echo scenario, on every server: the generated uppercase app speaks
+    /// msgpack, so its comparison needs Node and the limit in msgpack too.
+    pub echo_encoding: Encoding,
     pub connect: ConnectOptions,
     /// The core the load generator runs on, for the report.
     pub client_core: Option<usize>,
@@ -170,6 +174,7 @@ pub struct Report {
     pub mode: &'static str,
     pub machine: Machine,
     pub encoding: Encoding,
+    pub echo_encoding: Encoding,
     pub appc_server: String,
     pub appc_echo_server: String,
     pub node_stores_messages: bool,
@@ -186,6 +191,7 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
         mode: plan.name,
         machine,
         encoding: settings.encoding,
+        echo_encoding: settings.echo_encoding,
         appc_server: settings.commands.appc_chat_binary.display().to_string(),
         appc_echo_server: settings.commands.appc_echo_binary.display().to_string(),
         node_stores_messages: settings.commands.node_store_messages,
@@ -207,11 +213,18 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
     if settings.scenarios.contains(&ScenarioKind::Idle) {
         let announce =
             |server: &str| format!("idle: {} connections on {server}", plan.idle.connections);
-        let mut scenario = on_each_server(settings, AppKind::Chat, announce, async |server| {
-            let target = target_of(server, settings.encoding);
-            let rss = || server.resident_bytes();
-            scenarios::idle(target, &plan.idle, &settings.connect, &rss).await
-        })
+        let encoding = settings.encoding;
+        let mut scenario = on_each_server(
+            settings,
+            AppKind::Chat,
+            encoding,
+            announce,
+            async |server| {
+                let target = target_of(server, encoding);
+                let rss = || server.resident_bytes();
+                scenarios::idle(target, &plan.idle, &settings.connect, &rss).await
+            },
+        )
         .await;
         idle_ratios(&mut scenario);
         report.idle = Some(scenario);
@@ -223,22 +236,36 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
                 plan.broadcast.clients, plan.broadcast.senders, plan.broadcast.rate_per_sender
             )
         };
-        let mut scenario = on_each_server(settings, AppKind::Chat, announce, async |server| {
-            let target = target_of(server, settings.encoding);
-            let cpu = || server.cpu_seconds();
-            scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu).await
-        })
+        let encoding = settings.encoding;
+        let mut scenario = on_each_server(
+            settings,
+            AppKind::Chat,
+            encoding,
+            announce,
+            async |server| {
+                let target = target_of(server, encoding);
+                let cpu = || server.cpu_seconds();
+                scenarios::broadcast(target, &plan.broadcast, &settings.connect, &cpu).await
+            },
+        )
         .await;
         broadcast_ratios(&mut scenario);
         report.broadcast = Some(scenario);
     }
     if settings.scenarios.contains(&ScenarioKind::Echo) {
         let announce = |server: &str| format!("echo: {} clients on {server}", plan.echo.clients);
-        let mut scenario = on_each_server(settings, AppKind::Uppercase, announce, async |server| {
-            let target = target_of(server, settings.encoding);
-            let cpu = || server.cpu_seconds();
-            scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await
-        })
+        let encoding = settings.echo_encoding;
+        let mut scenario = on_each_server(
+            settings,
+            AppKind::Uppercase,
+            encoding,
+            announce,
+            async |server| {
+                let target = target_of(server, encoding);
+                let cpu = || server.cpu_seconds();
+                scenarios::echo(target, &plan.echo, &settings.connect, &cpu).await
+            },
+        )
         .await;
         echo_ratios(&mut scenario);
         report.echo = Some(scenario);
@@ -262,8 +289,8 @@ pub async fn run(plan: &Plan, settings: &RunSettings, machine: Machine) -> Repor
     report
 }
 
-/// What a quick run must show: connections held, messages delivered, nothing lost, and the
-/// validation matching. Speed is never asserted.
+/// What a quick run must show: every connection made and held, messages delivered, nothing lost,
+/// every echo client greeted and answered, and the validation matching. Speed is never asserted.
 pub fn quick_failures(report: &Report) -> Vec<String> {
     let mut failures = Vec::new();
     if let Some(idle) = &report.idle {
@@ -287,10 +314,19 @@ pub fn quick_failures(report: &Report) -> Vec<String> {
             failures.push(format!("broadcast on {server}: {error}"));
         }
         for (server, result) in &broadcast.results {
-            if result.delivered == 0 || result.lost != 0 || result.connected != result.clients {
+            if result.delivered == 0
+                || result.lost != 0
+                || result.connected != result.clients
+                || result.dropped_connections != 0
+            {
                 failures.push(format!(
-                    "broadcast on {server}: {} delivered, {} lost, {} of {} connected",
-                    result.delivered, result.lost, result.connected, result.clients
+                    "broadcast on {server}: {} delivered, {} lost, {} of {} connected, {} dropped (first failure: {})",
+                    result.delivered,
+                    result.lost,
+                    result.connected,
+                    result.clients,
+                    result.dropped_connections,
+                    result.first_failure.as_deref().unwrap_or("none")
                 ));
             }
         }
@@ -300,13 +336,21 @@ pub fn quick_failures(report: &Report) -> Vec<String> {
             failures.push(format!("echo on {server}: {error}"));
         }
         for (server, result) in &echo.results {
+            // A client that could not connect sends nothing, so the others' round trips alone
+            // would hide it: every requested client must connect.
             if result.round_trips == 0
+                || result.connected != result.clients
                 || result.missing_greetings != 0
                 || result.dropped_connections != 0
             {
                 failures.push(format!(
-                    "echo on {server}: {} round trips, {} missing greetings, {} dropped",
-                    result.round_trips, result.missing_greetings, result.dropped_connections
+                    "echo on {server}: {} round trips, {} of {} connected, {} missing greetings, {} dropped (first failure: {})",
+                    result.round_trips,
+                    result.connected,
+                    result.clients,
+                    result.missing_greetings,
+                    result.dropped_connections,
+                    result.first_failure.as_deref().unwrap_or("none")
                 ));
             }
         }
@@ -348,13 +392,14 @@ pub fn quick_checks(report: &Report) -> usize {
 async fn on_each_server<T>(
     settings: &RunSettings,
     app: AppKind,
+    encoding: Encoding,
     announce: impl Fn(&str) -> String,
     measure: impl AsyncFn(&ServerProcess) -> T,
 ) -> ScenarioReport<T> {
     let mut scenario = ScenarioReport::default();
     for &server_kind in &settings.servers {
         eprintln!("{}", announce(server_kind.name()));
-        match start(settings, server_kind, app) {
+        match start(settings, server_kind, app, encoding) {
             Ok(server) => {
                 let result = measure(&server).await;
                 scenario.results.insert(server_kind.name(), result);
@@ -370,19 +415,24 @@ async fn on_each_server<T>(
     scenario
 }
 
-fn start(settings: &RunSettings, kind: ServerKind, app: AppKind) -> anyhow::Result<ServerProcess> {
+fn start(
+    settings: &RunSettings,
+    kind: ServerKind,
+    app: AppKind,
+    encoding: Encoding,
+) -> anyhow::Result<ServerProcess> {
     ServerProcess::start(
         &settings.commands,
         kind,
         app,
-        settings.encoding,
+        encoding,
         &settings.connect.jwt_secret,
     )
 }
 
 fn target_of(server: &ServerProcess, encoding: Encoding) -> Target {
     let protocol = match server.kind {
-        ServerKind::Limit => ServerProtocol::RawWebSocket,
+        ServerKind::Limit => ServerProtocol::RawWebSocket(encoding),
         ServerKind::Appc | ServerKind::Node => ServerProtocol::SocketIo(encoding),
     };
     Target {
@@ -559,7 +609,7 @@ async fn validate(
         error: None,
     };
     let outcome: anyhow::Result<()> = async {
-        let server = start(settings, server_kind, AppKind::Chat)?;
+        let server = start(settings, server_kind, AppKind::Chat, settings.encoding)?;
         let url = format!("http://{}", server.address);
         validation.socket_io_client_delivered = Some(run_socket_io_client(
             &settings.commands.node_directory,
@@ -650,4 +700,221 @@ fn run_socket_io_client(
             )
         })?;
     Ok(outcome.delivered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::{CpuUse, Latency};
+
+    fn machine() -> Machine {
+        Machine {
+            cpu_model: "test".to_string(),
+            cores: 2,
+            memory_gib: 1.0,
+            kernel: "test".to_string(),
+            file_descriptor_limit: 1024,
+            load_average_at_start: "0.00".to_string(),
+        }
+    }
+
+    fn idle_result() -> IdleResult {
+        IdleResult {
+            connections_requested: 200,
+            connected: 200,
+            failed: 0,
+            dropped: 0,
+            connect_seconds: 0.5,
+            hold_seconds: 2.0,
+            server_rss_before_bytes: Some(1_000_000),
+            server_rss_held_bytes: Some(2_000_000),
+            rss_per_connection_bytes: Some(5_000.0),
+            first_failure: None,
+        }
+    }
+
+    fn broadcast_result() -> BroadcastResult {
+        BroadcastResult {
+            clients: 50,
+            senders: 5,
+            connected: 50,
+            failed: 0,
+            messages_sent: 100,
+            expected_deliveries: 5_000,
+            delivered: 5_000,
+            lost: 0,
+            dropped_connections: 0,
+            offered_deliveries_per_second: 5_000.0,
+            deliveries_per_second: 5_000.0,
+            elapsed_seconds: 1.0,
+            latency: Latency::default(),
+            cpu: CpuUse::default(),
+            deliveries_per_server_cpu_second: None,
+            first_failure: None,
+        }
+    }
+
+    fn echo_result() -> EchoResult {
+        EchoResult {
+            clients: 20,
+            connected: 20,
+            failed: 0,
+            missing_greetings: 0,
+            round_trips: 10_000,
+            round_trips_per_second: 5_000.0,
+            elapsed_seconds: 2.0,
+            dropped_connections: 0,
+            latency: Latency::default(),
+            cpu: CpuUse::default(),
+            round_trips_per_server_cpu_second: None,
+            first_failure: None,
+        }
+    }
+
+    fn scenario<T>(result: T) -> Option<ScenarioReport<T>> {
+        let mut scenario = ScenarioReport::default();
+        scenario.results.insert("appc", result);
+        Some(scenario)
+    }
+
+    fn validation(matches: bool) -> Validation {
+        Validation {
+            server: "appc",
+            config: ValidationConfig {
+                clients: 20,
+                senders: 5,
+                messages: 100,
+            },
+            expected: 2_000,
+            socket_io_client_delivered: Some(2_000),
+            appc_bench_delivered: Some(if matches { 2_000 } else { 1_999 }),
+            matches,
+            error: None,
+        }
+    }
+
+    /// A quick run in which every server did everything it should.
+    fn passing_report() -> Report {
+        Report {
+            mode: "quick",
+            machine: machine(),
+            encoding: Encoding::Json,
+            echo_encoding: Encoding::Json,
+            appc_server: "standin-server".to_string(),
+            appc_echo_server: "standin-server".to_string(),
+            node_stores_messages: false,
+            pinning: "not pinned".to_string(),
+            idle: scenario(idle_result()),
+            broadcast: scenario(broadcast_result()),
+            echo: scenario(echo_result()),
+            validations: vec![validation(true)],
+        }
+    }
+
+    #[test]
+    fn a_run_where_everything_arrived_passes_every_check() {
+        let report = passing_report();
+        assert_eq!(quick_failures(&report), Vec::<String>::new());
+        assert_eq!(quick_checks(&report), 4);
+    }
+
+    #[test]
+    fn an_echo_client_that_could_not_connect_fails_the_run() {
+        let mut report = passing_report();
+        let echo = report
+            .echo
+            .as_mut()
+            .unwrap()
+            .results
+            .get_mut("appc")
+            .unwrap();
+        echo.connected = 19;
+        echo.failed = 1;
+        echo.first_failure = Some("connection refused".to_string());
+        let failures = quick_failures(&report);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("19 of 20 connected"), "{failures:?}");
+        assert!(failures[0].contains("connection refused"), "{failures:?}");
+    }
+
+    #[test]
+    fn echo_without_round_trips_greetings_or_with_drops_fails() {
+        let breakages: [fn(&mut EchoResult); 3] = [
+            |echo| echo.round_trips = 0,
+            |echo| echo.missing_greetings = 1,
+            |echo| echo.dropped_connections = 1,
+        ];
+        for break_it in breakages {
+            let mut report = passing_report();
+            break_it(
+                report
+                    .echo
+                    .as_mut()
+                    .unwrap()
+                    .results
+                    .get_mut("appc")
+                    .unwrap(),
+            );
+            assert_eq!(quick_failures(&report).len(), 1);
+        }
+    }
+
+    #[test]
+    fn idle_connections_not_made_or_dropped_fail() {
+        let breakages: [fn(&mut IdleResult); 2] =
+            [|idle| idle.connected = 199, |idle| idle.dropped = 1];
+        for break_it in breakages {
+            let mut report = passing_report();
+            break_it(
+                report
+                    .idle
+                    .as_mut()
+                    .unwrap()
+                    .results
+                    .get_mut("appc")
+                    .unwrap(),
+            );
+            assert_eq!(quick_failures(&report).len(), 1);
+        }
+    }
+
+    #[test]
+    fn broadcasts_lost_undelivered_unconnected_or_dropped_fail() {
+        let breakages: [fn(&mut BroadcastResult); 4] = [
+            |broadcast| broadcast.lost = 1,
+            |broadcast| broadcast.delivered = 0,
+            |broadcast| broadcast.connected = 49,
+            |broadcast| broadcast.dropped_connections = 1,
+        ];
+        for break_it in breakages {
+            let mut report = passing_report();
+            break_it(
+                report
+                    .broadcast
+                    .as_mut()
+                    .unwrap()
+                    .results
+                    .get_mut("appc")
+                    .unwrap(),
+            );
+            assert_eq!(quick_failures(&report).len(), 1);
+        }
+    }
+
+    #[test]
+    fn a_server_that_did_not_start_and_a_mismatched_validation_fail() {
+        let mut report = passing_report();
+        report
+            .idle
+            .as_mut()
+            .unwrap()
+            .errors
+            .insert("node", "the node server exited at start".to_string());
+        report.validations.push(validation(false));
+        let failures = quick_failures(&report);
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures[0].contains("idle on node"), "{failures:?}");
+        assert!(failures[1].contains("validation on appc"), "{failures:?}");
+        assert_eq!(quick_checks(&report), 6);
+    }
 }

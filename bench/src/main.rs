@@ -95,9 +95,12 @@ struct ComparisonArguments {
     appc_chat_bin: Option<PathBuf>,
     /// The appc server for the echo scenario, for example the generated
     /// `examples/uppercase/.appc/build/server`, which speaks msgpack: run echo with
-    /// `--encoding msgpack` (overrides --appc-bin)
+    /// `--echo-encoding msgpack` (overrides --appc-bin)
     #[arg(long)]
     appc_echo_bin: Option<PathBuf>,
+    /// The Socket.IO parser of the echo scenario on every server (default: --encoding)
+    #[arg(long, value_enum)]
+    echo_encoding: Option<Encoding>,
     /// The raw-WebSocket limit server binary
     #[arg(long)]
     limit_bin: Option<PathBuf>,
@@ -357,6 +360,7 @@ async fn compare_servers(
             .collect(),
         scenarios: arguments.scenarios.clone(),
         encoding: arguments.common.encoding,
+        echo_encoding: arguments.echo_encoding.unwrap_or(arguments.common.encoding),
         connect: connect_options(&arguments.common, uuid::Uuid::new_v4().to_string()),
         client_core: (!arguments.common.no_pin).then_some(arguments.common.client_core),
         realtime: arguments.common.realtime,
@@ -392,7 +396,7 @@ async fn compare_servers(
 
 async fn run_one(arguments: RunArguments, file_descriptor_limit: u64) -> anyhow::Result<ExitCode> {
     let protocol = if arguments.raw {
-        ServerProtocol::RawWebSocket
+        ServerProtocol::RawWebSocket(arguments.common.encoding)
     } else {
         ServerProtocol::SocketIo(arguments.common.encoding)
     };

@@ -89,6 +89,43 @@ pub fn event(encoding: Encoding, name: &str, text: &str) -> Message {
     }
 }
 
+/// An event packet for `/` with one argument of any serializable shape, encoded as the server side
+/// of Socket.IO sends it; the raw limit server uses it to send the very packets the Socket.IO
+/// servers send, in either parser.
+pub fn event_with_argument<T: Serialize>(encoding: Encoding, name: &str, argument: &T) -> Message {
+    match encoding {
+        Encoding::Json => {
+            let arguments = serde_json::to_string(&(name, argument))
+                .expect("serialising plain values cannot fail");
+            Message::text(format!("42{arguments}"))
+        }
+        Encoding::Msgpack => {
+            let packet = MsgpackEvent {
+                packet_type: SOCKET_IO_EVENT,
+                nsp: "/",
+                data: (name, argument),
+            };
+            Message::binary(
+                rmp_serde::to_vec_named(&packet).expect("serialising plain values cannot fail"),
+            )
+        }
+    }
+}
+
+/// The string argument of an event named `name` for namespace `/`, in either parser.
+pub fn event_string_argument(message: &Message, name: &str) -> Option<String> {
+    match decode(message) {
+        Incoming::Event {
+            name: event,
+            mut arguments,
+        } if event == name && !arguments.is_empty() => match arguments.swap_remove(0) {
+            serde_json::Value::String(text) => Some(text),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The Engine.IO pong that answers a ping.
 pub fn pong() -> Message {
     Message::text("3")
@@ -177,6 +214,15 @@ struct MsgpackPacket {
     data: Option<serde_json::Value>,
 }
 
+/// An event packet serialised straight from its arguments, without a `serde_json::Value`.
+#[derive(Serialize)]
+struct MsgpackEvent<'a, T> {
+    #[serde(rename = "type")]
+    packet_type: u8,
+    nsp: &'a str,
+    data: (&'a str, &'a T),
+}
+
 fn msgpack_packet(packet_type: u8, data: serde_json::Value) -> Vec<u8> {
     let packet = MsgpackPacket {
         packet_type,
@@ -256,6 +302,34 @@ mod tests {
             event(Encoding::Json, "chatMessage", "hi \"there\""),
             Message::text(r#"42["chatMessage","hi \"there\""]"#)
         );
+    }
+
+    #[test]
+    fn events_with_any_argument_round_trip_in_both_parsers() {
+        let argument = serde_json::json!({ "id": "1", "username": "ann", "text": "hi" });
+        for encoding in [Encoding::Json, Encoding::Msgpack] {
+            let frame = event_with_argument(encoding, "chatMessage", &argument);
+            assert_eq!(
+                decode(&frame),
+                Incoming::Event {
+                    name: "chatMessage".to_string(),
+                    arguments: vec![argument.clone()]
+                },
+                "{encoding:?}"
+            );
+            assert!(
+                event_frame_bytes(&frame, "chatMessage").is_some(),
+                "{encoding:?}"
+            );
+            // A string argument is the same packet `event` sends, which the servers read back.
+            let text = event_with_argument(encoding, "uppercase", &"HI");
+            assert_eq!(text, event(encoding, "uppercase", "HI"), "{encoding:?}");
+            assert_eq!(
+                event_string_argument(&text, "uppercase").as_deref(),
+                Some("HI")
+            );
+            assert_eq!(event_string_argument(&text, "greeting"), None);
+        }
     }
 
     #[test]

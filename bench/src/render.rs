@@ -10,9 +10,10 @@ pub fn markdown(report: &Report) -> String {
     let machine = &report.machine;
     let _ = writeln!(
         out,
-        "Mode `{}`, {} encoding. Machine: {}, {} cores, {} GiB, Linux {}, file-descriptor limit {}, load average at start {}. {}.",
+        "Mode `{}`, {} encoding (echo: {}, on every server). Machine: {}, {} cores, {} GiB, Linux {}, file-descriptor limit {}, load average at start {}. {}.",
         report.mode,
         report.encoding.name(),
+        report.echo_encoding.name(),
         machine.cpu_model,
         machine.cores,
         machine.memory_gib,

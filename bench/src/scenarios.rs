@@ -734,11 +734,11 @@ async fn wait_for_uppercase(
 // ---------------------------------------------------------------------------------------------
 // shared helpers
 
-/// The raw limit server speaks the JSON frames of Socket.IO's default parser, without the rest.
+/// The parser whose event packets a server's frames carry (the raw limit server sends the same
+/// packets, without the rest of Socket.IO).
 fn event_encoding(server_protocol: ServerProtocol) -> Encoding {
     match server_protocol {
-        ServerProtocol::SocketIo(encoding) => encoding,
-        ServerProtocol::RawWebSocket => Encoding::Json,
+        ServerProtocol::SocketIo(encoding) | ServerProtocol::RawWebSocket(encoding) => encoding,
     }
 }
 

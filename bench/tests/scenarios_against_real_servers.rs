@@ -38,7 +38,7 @@ fn target(server: &ServerProcess, encoding: Encoding) -> Target {
     Target {
         address: server.address,
         protocol: match server.kind {
-            ServerKind::Limit => ServerProtocol::RawWebSocket,
+            ServerKind::Limit => ServerProtocol::RawWebSocket(encoding),
             _ => ServerProtocol::SocketIo(encoding),
         },
     }
@@ -89,24 +89,26 @@ async fn broadcast_delivers_every_message_to_every_client_in_both_encodings() {
 }
 
 #[tokio::test]
-async fn the_raw_limit_server_delivers_the_same_counts() {
-    let server = ServerProcess::start(
-        &commands(),
-        ServerKind::Limit,
-        AppKind::Chat,
-        Encoding::Json,
-        SECRET,
-    )
-    .expect("the limit server starts");
-    let result = scenarios::broadcast(
-        target(&server, Encoding::Json),
-        &small_broadcast(),
-        &options(SECRET),
-        &|| server.cpu_seconds(),
-    )
-    .await;
-    assert_eq!(result.delivered, 900);
-    assert_eq!(result.lost, 0);
+async fn the_raw_limit_server_delivers_the_same_counts_in_both_encodings() {
+    for encoding in [Encoding::Json, Encoding::Msgpack] {
+        let server = ServerProcess::start(
+            &commands(),
+            ServerKind::Limit,
+            AppKind::Chat,
+            encoding,
+            SECRET,
+        )
+        .expect("the limit server starts");
+        let result = scenarios::broadcast(
+            target(&server, encoding),
+            &small_broadcast(),
+            &options(SECRET),
+            &|| server.cpu_seconds(),
+        )
+        .await;
+        assert_eq!(result.delivered, 900, "{encoding:?}");
+        assert_eq!(result.lost, 0, "{encoding:?}");
+    }
 }
 
 #[tokio::test]
@@ -129,33 +131,33 @@ async fn a_token_signed_with_another_secret_is_refused() {
 
 #[tokio::test]
 async fn echo_answers_every_input_in_upper_case_after_the_greeting() {
-    for kind in [ServerKind::Appc, ServerKind::Limit] {
-        let server = ServerProcess::start(
-            &commands(),
-            kind,
-            AppKind::Uppercase,
-            Encoding::Json,
-            SECRET,
-        )
-        .expect("the server starts");
+    for (kind, encoding) in [
+        (ServerKind::Appc, Encoding::Json),
+        (ServerKind::Limit, Encoding::Json),
+        (ServerKind::Appc, Encoding::Msgpack),
+        (ServerKind::Limit, Encoding::Msgpack),
+    ] {
+        let server = ServerProcess::start(&commands(), kind, AppKind::Uppercase, encoding, SECRET)
+            .expect("the server starts");
         let config = EchoConfig {
             clients: 10,
             duration: Duration::from_millis(500),
             payload_bytes: 64,
         };
         let result = scenarios::echo(
-            target(&server, Encoding::Json),
+            target(&server, encoding),
             &config,
             &options(SECRET),
             &|| server.cpu_seconds(),
         )
         .await;
-        assert_eq!(result.connected, 10, "{kind:?}");
-        assert_eq!(result.missing_greetings, 0, "{kind:?}");
-        assert_eq!(result.dropped_connections, 0, "{kind:?}");
-        assert!(result.round_trips >= 10, "{kind:?}: {}", result.round_trips);
+        let case = format!("{kind:?} in {encoding:?}");
+        assert_eq!(result.connected, 10, "{case}");
+        assert_eq!(result.missing_greetings, 0, "{case}");
+        assert_eq!(result.dropped_connections, 0, "{case}");
+        assert!(result.round_trips >= 10, "{case}: {}", result.round_trips);
         assert_eq!(result.latency.samples, result.round_trips);
-        assert!(result.cpu.server_cpu_seconds.is_some(), "{kind:?}");
+        assert!(result.cpu.server_cpu_seconds.is_some(), "{case}");
     }
 }
 

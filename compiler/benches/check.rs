@@ -9,6 +9,7 @@
 mod synthetic;
 
 use appc_core::analysis::{self, MemoryFiles};
+use appc_core::{Stop, compile};
 use synthetic::{SyntheticSize, synthetic_project_files};
 
 fn main() {
@@ -29,17 +30,21 @@ fn project(size: SyntheticSize) -> (String, MemoryFiles) {
     (spec, files)
 }
 
-/// Parse + analyze: what `appc check` does between reading the files and printing.
+/// Parse + analyze through the front door: what `appc check` does between reading the files and
+/// printing.
 #[divan::bench(sample_count = 30)]
 fn check_synthetic_spec(bencher: divan::Bencher) {
     let (spec, files) = project(SyntheticSize::LARGE);
     bencher
         .counter(divan::counter::BytesCount::of_str(&spec))
         .bench(|| {
-            let parsed = appc_core::syntax::parse(divan::black_box(&spec));
-            let analysis = analysis::analyze(&parsed.module, &files);
-            assert!(analysis.spec.is_some());
-            analysis
+            let compiled = compile(
+                divan::black_box(spec.as_bytes()),
+                &files,
+                Stop::AfterAnalysis,
+            );
+            assert!(compiled.spec.is_some());
+            compiled
         });
 }
 

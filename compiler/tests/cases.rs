@@ -1,10 +1,12 @@
 //! The analyzer's case directories: `tests/cases/<case>/main.wasp` plus an optional `src/` tree.
 //!
-//! Each case is parsed and analyzed for real, with its `src/` tree loaded into `MemoryFiles`. A case
-//! with diagnostics snapshots them rendered as plain text (message, `file:line:column`, the source
-//! line with carets under the span, labels and help); a valid case snapshots its IR as JSON. One
-//! snapshot per case, named after its directory (`snapshots/cases__<case>.snap`). Update snapshots
-//! with `INSTA_UPDATE=always cargo test --test cases` or `cargo insta review`.
+//! Each case is one test, named after its directory (`compiler/build.rs` writes them), so
+//! `cargo test -p appc --test cases <case>` runs one. A case is compiled for real through
+//! `appc_core::compile`, with its `src/` tree loaded into `MemoryFiles`. A case with diagnostics
+//! snapshots them rendered as plain text (message, `file:line:column`, the source line with carets
+//! under the span, labels and help); a valid case snapshots its IR as JSON. One snapshot per case,
+//! named after its directory (`snapshots/cases__<case>.snap`). Update snapshots with
+//! `INSTA_UPDATE=always cargo test --test cases` or `cargo insta review`.
 
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
@@ -13,9 +15,14 @@ mod wasp_corpus;
 
 use appc_core::analysis::{self, MemoryFiles};
 use appc_core::diagnostics::{ColorMode, SourceFile, render_all};
-use appc_core::syntax;
+use appc_core::{Compiled, Stop, compile, syntax};
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// One `#[test]` per case directory, and `CASE_NAMES`, written by `compiler/build.rs`.
+mod case {
+    include!(concat!(env!("OUT_DIR"), "/case_tests.rs"));
+}
 
 fn cases_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases")
@@ -44,64 +51,103 @@ fn load_tree(root: &Path, directory: &Path, files: &mut MemoryFiles) {
     }
 }
 
-/// What a case snapshots: rendered diagnostics, or the IR when there are none.
-fn run_case(case_directory: &Path) -> String {
-    let source = fs::read_to_string(case_directory.join("main.wasp")).expect("case has main.wasp");
+/// The project at `directory` (`main.wasp` and its `src/` tree) through the front door.
+fn compile_project(directory: &Path) -> (String, Compiled) {
+    let source = fs::read_to_string(directory.join("main.wasp")).expect("project has main.wasp");
     let mut files = MemoryFiles::new();
-    load_tree(case_directory, &case_directory.join("src"), &mut files);
-    let parsed = syntax::parse(&source);
-    let analysis = analysis::analyze(&parsed.module, &files);
-    assert_eq!(
-        analysis.spec.is_some(),
-        !analysis.diagnostics.iter().any(|d| d.is_error()),
-        "the IR exists exactly when analysis found no errors"
-    );
-    let mut diagnostics = parsed.diagnostics;
-    diagnostics.extend(analysis.diagnostics);
-    if diagnostics.is_empty() {
-        let spec = analysis
+    load_tree(directory, &directory.join("src"), &mut files);
+    let compiled = compile(source.as_bytes(), &files, Stop::AfterAnalysis);
+    (source, compiled)
+}
+
+/// What a case snapshots: rendered diagnostics, or the IR when there are none.
+fn case_output(source: &str, compiled: Compiled) -> String {
+    if compiled.diagnostics.is_empty() {
+        let spec = compiled
             .spec
             .expect("a spec without diagnostics always has an IR");
         return serde_json::to_string_pretty(&spec).expect("the IR serializes");
     }
     let file = SourceFile {
         name: "main.wasp",
-        text: &source,
+        text: source,
     };
-    render_all(&diagnostics, &file, ColorMode::Plain)
+    render_all(&compiled.diagnostics, &file, ColorMode::Plain)
 }
 
+/// The test of one case directory: it parses cleanly (cases test analysis), its name says whether
+/// it is valid, and its output matches its snapshot.
+fn case_matches_its_snapshot(name: &str) {
+    let case_directory = cases_root().join(name);
+    let (source, compiled) = compile_project(&case_directory);
+    let syntax_diagnostics =
+        compile(source.as_bytes(), &MemoryFiles::new(), Stop::AfterParsing).diagnostics;
+    assert!(
+        syntax_diagnostics.is_empty(),
+        "case {name} must parse cleanly (it tests analysis): {syntax_diagnostics:?}"
+    );
+    assert_eq!(
+        compiled.spec.is_some(),
+        !compiled.has_errors(),
+        "the IR exists exactly when analysis found no errors"
+    );
+    case_name_says_whether_the_spec_is_valid(name, &compiled);
+    let output = case_output(&source, compiled);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_input_file(case_directory.join("main.wasp"));
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, output));
+}
+
+/// Valid cases must not be valid by accident: each case whose name starts with `valid_` produces
+/// an IR, each `warning_` case produces an IR and only warnings, and every other case reports at
+/// least one error.
+fn case_name_says_whether_the_spec_is_valid(name: &str, compiled: &Compiled) {
+    let diagnostics = &compiled.diagnostics;
+    if name.starts_with("warning_") {
+        assert!(
+            compiled.spec.is_some(),
+            "warning case {name} produced no IR"
+        );
+        assert!(
+            !diagnostics.is_empty() && !compiled.has_errors(),
+            "warning case {name} must have warnings and no errors: {diagnostics:?}"
+        );
+    } else if name.starts_with("valid_") {
+        assert!(
+            compiled.spec.is_some() && diagnostics.is_empty(),
+            "valid case {name} must produce an IR and no diagnostics: {diagnostics:?}"
+        );
+    } else {
+        assert!(
+            compiled.spec.is_none(),
+            "case {name} should report an error"
+        );
+        assert!(compiled.has_errors(), "case {name} has no error");
+    }
+}
+
+/// The build script writes the case tests when `tests/cases/` changes; this catches a list that is
+/// out of date anyway (a directory without its test, or a test whose directory is gone).
 #[test]
-fn every_case_matches_its_snapshot() {
-    let mut case_directories: Vec<PathBuf> = fs::read_dir(cases_root())
+fn every_case_directory_has_its_test() {
+    let mut directories: Vec<String> = fs::read_dir(cases_root())
         .expect("tests/cases exists")
         .map(|entry| entry.expect("readable directory entry").path())
         .filter(|path| path.join("main.wasp").is_file())
+        .map(|path| {
+            path.file_name()
+                .expect("case directories have names")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
-    case_directories.sort();
-    assert!(!case_directories.is_empty(), "no cases found");
-    let mut failures = Vec::new();
-    for case_directory in &case_directories {
-        let name = case_directory
-            .file_name()
-            .expect("case directories have names")
-            .to_string_lossy()
-            .into_owned();
-        let output = run_case(case_directory);
-        // Each case is checked on its own so that one mismatch does not hide the others.
-        let result = std::panic::catch_unwind(|| {
-            let mut settings = insta::Settings::clone_current();
-            settings.set_input_file(case_directory.join("main.wasp"));
-            settings.set_omit_expression(true);
-            settings.bind(|| insta::assert_snapshot!(name.as_str(), output));
-        });
-        if result.is_err() {
-            failures.push(name);
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "cases that differ from their snapshots: {failures:?}"
+    directories.sort();
+    assert!(!directories.is_empty(), "no cases found");
+    assert_eq!(
+        directories,
+        case::CASE_NAMES,
+        "the generated case tests are out of date: run `touch tests/cases` and test again"
     );
 }
 
@@ -112,90 +158,22 @@ fn examples_pass_the_analyzer() {
     let examples_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     for name in ["chat", "uppercase"] {
         let example_directory = examples_root.join(name);
-        let source = fs::read_to_string(example_directory.join("main.wasp")).unwrap();
-        let mut files = MemoryFiles::new();
-        load_tree(
-            &example_directory,
-            &example_directory.join("src"),
-            &mut files,
-        );
-        let parsed = syntax::parse(&source);
-        assert!(
-            parsed.diagnostics.is_empty(),
-            "{name}: {:?}",
-            parsed.diagnostics
-        );
-        let analysis = analysis::analyze(&parsed.module, &files);
+        let (source, compiled) = compile_project(&example_directory);
         let file = SourceFile {
             name: "main.wasp",
             text: &source,
         };
         assert!(
-            analysis.diagnostics.is_empty(),
+            compiled.diagnostics.is_empty(),
             "{name}:\n{}",
-            render_all(&analysis.diagnostics, &file, ColorMode::Plain)
+            render_all(&compiled.diagnostics, &file, ColorMode::Plain)
         );
-        let spec = analysis.spec.expect("a clean analysis has an IR");
+        let spec = compiled.spec.expect("a clean compile has an IR");
         let json = serde_json::to_string_pretty(&spec).unwrap();
         let mut settings = insta::Settings::clone_current();
         settings.set_input_file(example_directory.join("main.wasp"));
         settings.set_omit_expression(true);
         settings.bind(|| insta::assert_snapshot!(format!("example_{name}"), json));
-    }
-}
-
-/// Valid cases must not be valid by accident: each case whose name starts with `valid_` produces
-/// an IR, each `warning_` case produces an IR and only warnings, and every other case reports at
-/// least one error.
-#[test]
-fn case_names_say_whether_the_spec_is_valid() {
-    for entry in fs::read_dir(cases_root()).expect("tests/cases exists") {
-        let case_directory = entry.expect("readable directory entry").path();
-        if !case_directory.join("main.wasp").is_file() {
-            continue;
-        }
-        let name = case_directory
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let source = fs::read_to_string(case_directory.join("main.wasp")).unwrap();
-        let mut files = MemoryFiles::new();
-        load_tree(&case_directory, &case_directory.join("src"), &mut files);
-        let parsed = syntax::parse(&source);
-        assert!(
-            parsed.diagnostics.is_empty(),
-            "case {name} must parse cleanly (it tests analysis): {:?}",
-            parsed.diagnostics
-        );
-        let analysis = analysis::analyze(&parsed.module, &files);
-        if name.starts_with("warning_") {
-            assert!(
-                analysis.spec.is_some(),
-                "warning case {name} produced no IR"
-            );
-            assert!(
-                !analysis.diagnostics.is_empty()
-                    && analysis.diagnostics.iter().all(|d| !d.is_error()),
-                "warning case {name} must have warnings and no errors: {:?}",
-                analysis.diagnostics
-            );
-        } else if name.starts_with("valid_") {
-            assert!(
-                analysis.spec.is_some() && analysis.diagnostics.is_empty(),
-                "valid case {name} must produce an IR and no diagnostics: {:?}",
-                analysis.diagnostics
-            );
-        } else {
-            assert!(
-                analysis.spec.is_none(),
-                "case {name} should report an error"
-            );
-            assert!(
-                analysis.diagnostics.iter().any(|d| d.is_error()),
-                "case {name} has no error"
-            );
-        }
     }
 }
 
@@ -216,25 +194,23 @@ fn the_synthetic_benchmark_project_passes_the_analyzer() {
                 files.insert(path, text);
             }
         }
-        let parsed = syntax::parse(&spec);
-        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        let analysis = analysis::analyze(&parsed.module, &files);
+        let compiled = compile(spec.as_bytes(), &files, Stop::AfterAnalysis);
         let file = SourceFile {
             name: "main.wasp",
             text: &spec,
         };
         // Warnings are fine (the generator's app redirects to `/login`, which no route serves);
-        // errors would stop the analysis before the IR.
+        // errors (in the syntax or the analysis) would leave no IR.
         assert!(
-            !analysis.diagnostics.iter().any(|d| d.is_error()),
+            !compiled.has_errors(),
             "{}",
             render_all(
-                &analysis.diagnostics[..analysis.diagnostics.len().min(5)],
+                &compiled.diagnostics[..compiled.diagnostics.len().min(5)],
                 &file,
                 ColorMode::Plain
             )
         );
-        let spec = analysis.spec.expect("a clean analysis has an IR");
+        let spec = compiled.spec.expect("a clean compile has an IR");
         assert_eq!(spec.namespaces.len(), size.namespaces + 1);
         assert_eq!(spec.pages.len(), size.pages);
     }
@@ -243,6 +219,8 @@ fn the_synthetic_benchmark_project_passes_the_analyzer() {
 /// Real Wasp specs are a good source of everything a user may write: analyzing every corpus file
 /// that parses must not panic, must point every label inside the file, and must keep the IR
 /// exactly for error-free specs. (Most of them are rejected: their code is JavaScript, not Rust.)
+/// This checks the analysis stage alone, on purpose, so it calls the parser and the analyzer
+/// itself instead of `compile`.
 #[test]
 fn analyzing_the_wasp_corpus_never_panics_and_spans_stay_in_the_file() {
     let Some(corpus) = wasp_corpus::directory() else {
@@ -292,14 +270,13 @@ fn the_wasp_websockets_example_is_explained() {
     };
     let path = corpus.join("newer/waspc/examples/websockets-test/main.wasp");
     let source = fs::read_to_string(&path).expect("the websockets example is in the corpus");
-    let parsed = syntax::parse(&source);
-    assert!(parsed.diagnostics.is_empty());
-    let analysis = analysis::analyze(&parsed.module, &MemoryFiles::new());
+    // The example parses cleanly, so every diagnostic is the analysis's.
+    let compiled = compile(source.as_bytes(), &MemoryFiles::new(), Stop::AfterAnalysis);
     let file = SourceFile {
         name: "main.wasp",
         text: &source,
     };
-    let rendered = render_all(&analysis.diagnostics, &file, ColorMode::Plain);
+    let rendered = render_all(&compiled.diagnostics, &file, ColorMode::Plain);
     insta::with_settings!({ omit_expression => true }, {
         insta::assert_snapshot!("wasp_corpus_websockets_test", rendered);
     });

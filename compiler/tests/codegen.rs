@@ -1,13 +1,13 @@
 //! The server generator's output for the example apps, as insta snapshots that hold the whole
 //! generated crate (formatted with rustfmt, as `appc build` writes it), so a change to a template
 //! shows up in review as a change to real generated code. The end-to-end tests (e2e.rs) compile
-//! and run the same output. The web client's files are snapshotted the same way (web_check.rs
+//! and run the same output. The web client's files are snapshotted the same way (web.rs
 //! type-checks them with the real tsc). Update with `INSTA_UPDATE=always cargo test --test codegen`.
 
-use appc_core::analysis::{self, MemoryFiles};
+use appc_core::analysis::MemoryFiles;
 use appc_core::codegen::server::{self, ServerOptions};
 use appc_core::codegen::web::{self, WebOptions};
-use appc_core::syntax;
+use appc_core::{Stop, compile};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -41,9 +41,9 @@ fn generated_server_files(project: &Path, wanted: impl Fn(&str) -> bool) -> Stri
         let relative = format!("src/client/{}", path.file_name().unwrap().to_string_lossy());
         files.insert(relative, std::fs::read_to_string(&path).unwrap());
     }
-    let parsed = syntax::parse(&spec_text);
-    let analysis = analysis::analyze(&parsed.module, &files);
-    let spec = analysis.spec.expect("the example has no errors");
+    let spec = compile(spec_text.as_bytes(), &files, Stop::AfterAnalysis)
+        .spec
+        .expect("the example has no errors");
 
     let generated = server::generate(&spec, &ServerOptions { team_files });
     let mut text = String::new();
@@ -103,8 +103,7 @@ fn generated_web_of(project: &Path) -> String {
         }
     }
     team_files.sort();
-    let parsed = syntax::parse(&spec_text);
-    let spec = analysis::analyze(&parsed.module, &files)
+    let spec = compile(spec_text.as_bytes(), &files, Stop::AfterAnalysis)
         .spec
         .expect("the example has no errors");
 

@@ -3,7 +3,7 @@
 //! parser-test inputs must be rejected at the places Wasp's own parser reports.
 //!
 //! The corpus is another project's data and is not copied into this repository; where it is
-//! absent the tests say so loudly and pass.
+//! absent the tests say so loudly and pass, except in CI (`CI` set), where they fail.
 
 #[path = "support/wasp_corpus.rs"]
 mod wasp_corpus;
@@ -183,5 +183,21 @@ fn reference_positions_match_wasps_parser() {
         diagnostics
             .iter()
             .all(|diagnostic| diagnostic.message == "a tuple needs at least 2 items, found 1")
+    );
+}
+
+#[test]
+fn a_missing_corpus_is_skipped_locally_and_fails_in_ci() {
+    let missing = tempfile::tempdir()
+        .expect("a temporary folder")
+        .path()
+        .join("no-corpus-here");
+    assert_eq!(wasp_corpus::locate(Some(missing.clone()), false), Ok(None));
+    let error = wasp_corpus::locate(Some(missing), true).expect_err("CI fails without the corpus");
+    assert!(error.contains("APPC_WASP_CORPUS"), "{error}");
+    let present = tempfile::tempdir().expect("a temporary folder");
+    assert_eq!(
+        wasp_corpus::locate(Some(present.path().to_path_buf()), true),
+        Ok(Some(present.path().to_path_buf()))
     );
 }

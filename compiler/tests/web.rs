@@ -8,7 +8,7 @@
 
 use appc::cli::web;
 use appc_core::analysis::{self, MemoryFiles};
-use appc_core::syntax;
+use appc_core::{Stop, compile};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,8 +54,7 @@ fn analyzed(project: &Path) -> analysis::ir::AppSpec {
             files.insert(relative, std::fs::read_to_string(&path).unwrap());
         }
     }
-    let parsed = syntax::parse(&spec_text);
-    analysis::analyze(&parsed.module, &files)
+    compile(spec_text.as_bytes(), &files, Stop::AfterAnalysis)
         .spec
         .expect("the project has no errors")
 }

@@ -198,7 +198,8 @@ impl Config {
     /// fills in variables the environment does not set.
     ///
     /// ```no_run
-    /// use appc_runtime::config::{Config, ConfigDefaults};
+    /// use appc_runtime::Config;
+    /// use appc_runtime::codegen::ConfigDefaults;
     /// let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
     ///     eprintln!("error: {error}");
     ///     std::process::exit(1);
@@ -217,7 +218,8 @@ impl Config {
     /// process environment).
     ///
     /// ```
-    /// use appc_runtime::config::{Config, ConfigDefaults, Mode};
+    /// use appc_runtime::codegen::ConfigDefaults;
+    /// use appc_runtime::{Config, Mode};
     /// let defaults = ConfigDefaults::new("/tmp/unused").mode(Mode::Production);
     /// let error = Config::from_variables(defaults, |_| None).unwrap_err();
     /// assert!(error.to_string().starts_with("JWT_SECRET is required in production"));

@@ -1,13 +1,16 @@
-//! The context handed to the team's server functions: the current user, typed access to
-//! exactly the entities the spec lists for that function, the raw database, and the emitter.
+//! [`SocketContext`]: what the team's socket functions and event handlers receive besides their
+//! payload: the socket's user, typed access to exactly the entities the spec lists for that
+//! namespace, the raw database, and the emitter. (Setup functions and seeds receive a
+//! [`ServerContext`](crate::ServerContext) instead.)
 //!
-//! The generator emits one entity set per function (a struct of [`Table`](crate::db::Table)s
+//! The generator emits one entity set per function (a struct of [`Table`](crate::Table)s
 //! implementing [`EntitySet`]); the function then reads `ctx.entities.message`:
 //!
 //! ```
-//! use appc_runtime::context::{Context, EntitySet};
-//! use appc_runtime::db::{Database, Table};
-//! # use appc_runtime::db::{DbError, Entity, IntoColumns, Row, TableSchema, Value};
+//! use appc_runtime::codegen::EntitySet;
+//! use appc_runtime::{Database, DbError, Query, SocketContext, Table};
+//! # use appc_runtime::codegen::{Entity, IntoColumns, TableSchema};
+//! # use appc_runtime::{Row, Value};
 //! # pub struct Message;
 //! # pub struct NewMessage;
 //! # impl IntoColumns for NewMessage { fn into_columns(self) -> Vec<(&'static str, Value)> { Vec::new() } }
@@ -30,18 +33,18 @@
 //! }
 //!
 //! /// The team's code.
-//! async fn post_message(ctx: Context<ChatEntities>, text: String) -> Result<(), DbError> {
+//! async fn post_message(ctx: SocketContext<ChatEntities>, text: String) -> Result<(), DbError> {
 //!     let Some(user) = &ctx.user else { return Ok(()) };
 //!     println!("{} posts {text}", user.username());
-//!     let count = ctx.entities.message.count(appc_runtime::db::Query::new()).await?;
+//!     let count = ctx.entities.message.count(Query::new()).await?;
 //!     println!("{count} messages so far");
 //!     Ok(())
 //! }
 //! ```
 
+use crate::app_state::AppState;
 use crate::auth::AuthUser;
 use crate::db::Database;
-use crate::server::AppState;
 use crate::socket::Emitter;
 
 /// A generated struct of typed tables: the entities one server function may use.
@@ -55,9 +58,9 @@ impl EntitySet for () {
     fn from_database(_: &Database) -> Self {}
 }
 
-/// What a server function receives besides its own arguments.
+/// What a socket function or event handler receives besides its own arguments.
 #[derive(Debug, Clone)]
-pub struct Context<Entities> {
+pub struct SocketContext<Entities> {
     /// The logged-in user, if any.
     pub user: Option<AuthUser>,
     /// Typed access to the entities the spec lists for this function.
@@ -68,14 +71,14 @@ pub struct Context<Entities> {
     pub emitter: Emitter,
 }
 
-impl AppState {
-    /// The context for a function that uses `Entities`, on behalf of `user`.
-    pub fn context<Entities: EntitySet>(&self, user: Option<AuthUser>) -> Context<Entities> {
-        Context {
+impl<Entities: EntitySet> SocketContext<Entities> {
+    /// The context over the app's state for a handler that uses `Entities`, on behalf of `user`.
+    pub fn new(state: &AppState, user: Option<AuthUser>) -> Self {
+        SocketContext {
             user,
-            entities: Entities::from_database(&self.database),
-            database: self.database.clone(),
-            emitter: self.emitter.clone(),
+            entities: Entities::from_database(&state.database),
+            database: state.database.clone(),
+            emitter: state.emitter.clone(),
         }
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 /// An HTTP error response. Messages are lower-case sentences that say what to do.
 ///
 /// ```
-/// use appc_runtime::error::ApiError;
+/// use appc_runtime::ApiError;
 /// let error = ApiError::invalid_field("username", "username must be at least 3 characters long");
 /// assert_eq!(error.status().as_u16(), 400);
 /// ```

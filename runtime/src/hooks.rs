@@ -9,8 +9,8 @@
 //! `anyhow::Error`, a `String`), so `?` works on every error the runtime returns:
 //!
 //! ```
-//! use appc_runtime::context::EntitySet;
-//! use appc_runtime::hooks::{BoxError, ServerContext};
+//! use appc_runtime::codegen::EntitySet;
+//! use appc_runtime::{BoxError, ServerContext};
 //!
 //! async fn setup<Entities: EntitySet>(ctx: ServerContext<Entities>) -> Result<(), BoxError> {
 //!     if ctx.config.port == 0 {
@@ -24,11 +24,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::app_state::AppState;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::context::EntitySet;
 use crate::db::Database;
-use crate::server::AppState;
 use crate::socket::Emitter;
 
 /// The error a setup function or a seed may return: anything that converts with `?` or
@@ -76,7 +76,7 @@ impl<Entities: EntitySet> ServerContext<Entities> {
 #[diagnostic::on_unimplemented(
     message = "a server setup function or seed must return `()` or `Result<(), E>` with an error that converts into `BoxError`, not `{Self}`",
     label = "this function's return type is not allowed",
-    note = "declare it `pub async fn name(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`"
+    note = "declare it `pub async fn name(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`"
 )]
 pub trait HookOutcome {
     /// The outcome as a result.
@@ -162,25 +162,6 @@ impl ServerCommand {
             )),
         }
     }
-}
-
-/// Why a seed did not run to the end.
-#[derive(Debug, thiserror::Error)]
-pub enum SeedError {
-    /// The database could not be opened or migrated.
-    #[error(transparent)]
-    Prepare(#[from] crate::server::ServeError),
-    /// No seed has that name.
-    #[error("{0}")]
-    Unknown(String),
-    /// The seed returned an error.
-    #[error("the seed {function} failed: {source}")]
-    Failed {
-        /// The seed, as `name` in `file`.
-        function: String,
-        /// Its error.
-        source: BoxError,
-    },
 }
 
 /// The message for a seed name that is not declared: the seeds there are, or how to add one.

@@ -4,7 +4,7 @@
 //! (`"9223372036854775807"`), which the web client types as `string`.
 //!
 //! Generated entity structs use these modules with `#[serde(with = "...")]`; the auth routes
-//! apply the same rule to the user's row (see [`crate::db::ColumnSchema::json_string`]).
+//! apply the same rule to the user's row (see [`crate::codegen::ColumnSchema::json_string`]).
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::http::{HeaderValue, Method, header};
 use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
@@ -19,43 +18,12 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::app_state::AppState;
 use crate::auth::{Auth, UserTableError, auth_routes};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
-use crate::hooks::{BoxError, Hook, HookOutcome, SeedError, ServerCommand, USAGE};
+use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
-
-/// What every handler can reach: the database, auth, the socket emitter and the config.
-/// Generated code builds each handler's context (user, `entities`) from it.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The connection pool.
-    pub database: Database,
-    /// The auth service ([`Auth::disabled`] for apps without auth).
-    pub auth: Auth,
-    /// Emits to sockets from anywhere.
-    pub emitter: Emitter,
-    /// The resolved configuration.
-    pub config: Arc<Config>,
-}
-
-impl FromRef<AppState> for Auth {
-    fn from_ref(state: &AppState) -> Auth {
-        state.auth.clone()
-    }
-}
-
-impl FromRef<AppState> for Database {
-    fn from_ref(state: &AppState) -> Database {
-        state.database.clone()
-    }
-}
-
-impl FromRef<AppState> for Emitter {
-    fn from_ref(state: &AppState) -> Emitter {
-        state.emitter.clone()
-    }
-}
 
 /// Why the server did not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -92,19 +60,38 @@ pub enum ServeError {
     },
 }
 
+/// Why a seed did not run to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Prepare(#[from] ServeError),
+    /// No seed has that name.
+    #[error("{0}")]
+    Unknown(String),
+    /// The seed returned an error.
+    #[error("the seed {function} failed: {source}")]
+    Failed {
+        /// The seed, as `name` in `file`.
+        function: String,
+        /// Its error.
+        source: BoxError,
+    },
+}
+
 type RoutesFn = Box<dyn FnOnce(Router<AppState>) -> Router<AppState> + Send>;
 
 /// Describes the server to start. The generated `main` fills it from the spec.
 ///
 /// ```no_run
-/// use appc_runtime::config::{Config, ConfigDefaults};
-/// use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
-/// use appc_runtime::server::Server;
-/// use appc_runtime::socket::NamespaceConfig;
+/// use appc_runtime::Config;
+/// use appc_runtime::codegen::{
+///     ColumnDefault, ColumnSchema, ConfigDefaults, NamespaceConfig, Server, SqlType, TableSchema,
+/// };
 ///
 /// #[tokio::main]
 /// async fn main() {
-///     appc_runtime::init_tracing();
+///     appc_runtime::codegen::init_tracing();
 ///     let config = Config::from_env(ConfigDefaults::new(".appc")).unwrap_or_else(|error| {
 ///         eprintln!("error: {error}");
 ///         std::process::exit(1);

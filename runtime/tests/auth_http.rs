@@ -5,15 +5,14 @@
 
 mod common;
 
-use appc_runtime::auth::AuthUser;
 use appc_runtime::axum::routing::get;
-use appc_runtime::db::Database;
+use appc_runtime::{AuthUser, Database};
 use common::{TEST_SECRET, TestServer, User, http, signup};
 
 async fn auth_server() -> TestServer {
     TestServer::start(|server| {
         server
-            .user_table(<User as appc_runtime::db::Entity>::schema().clone())
+            .user_table(<User as appc_runtime::codegen::Entity>::schema().clone())
             .routes(|router| {
                 router.route(
                     "/whoami",
@@ -306,7 +305,7 @@ async fn tokens_expire_after_seven_days_by_default() {
 async fn the_token_lifetime_is_configurable() {
     let server = TestServer::start(|server| {
         server
-            .user_table(<User as appc_runtime::db::Entity>::schema().clone())
+            .user_table(<User as appc_runtime::codegen::Entity>::schema().clone())
             .token_lifetime(std::time::Duration::from_secs(3600))
     })
     .await;
@@ -345,9 +344,10 @@ fn decode_base64_url(text: &str) -> Vec<u8> {
 /// exactly, in the signup answer and in `/auth/me`; an `Int` column stays a number.
 #[tokio::test]
 async fn big_integer_user_fields_travel_as_strings() {
-    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, Value};
+    use appc_runtime::Value;
+    use appc_runtime::codegen::{ColumnDefault, ColumnSchema, SqlType};
     let beyond_doubles: i64 = 9_007_199_254_740_993;
-    let mut table = <User as appc_runtime::db::Entity>::schema().clone();
+    let mut table = <User as appc_runtime::codegen::Entity>::schema().clone();
     table.columns.push(
         ColumnSchema::new("karma", SqlType::Integer)
             .default(ColumnDefault::Value(Value::from(beyond_doubles)))

@@ -4,10 +4,10 @@
 
 mod common;
 
-use appc_runtime::db::{
-    ColumnDefault, ColumnSchema, Database, DbError, DbSystem, Entity, MigrationError, Order, Query,
-    SqlType, TableSchema, Value, migrate,
+use appc_runtime::codegen::{
+    ColumnDefault, ColumnSchema, Entity, MigrationError, SqlType, TableSchema, migrate,
 };
+use appc_runtime::{Database, DbError, DbSystem, Order, Query, Value};
 use common::{Message, MessageUpdate, NewMessage, NewUser, User, UserUpdate};
 
 /// A fresh database of every available system. The temporary directory keeps the SQLite file
@@ -418,7 +418,7 @@ async fn execute(database: &Database, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 /// Reads every row of a table, ordered by id, through the untyped access.
-async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runtime::db::Row> {
+async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runtime::Row> {
     database
         .find_rows(schema, Query::new().order_by("id", Order::Asc))
         .await
@@ -542,7 +542,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
         // Raw SQL does not touch it; typed updates do.
         struct Draft;
         struct Changes(Vec<(&'static str, Value)>);
-        impl appc_runtime::db::IntoColumns for Changes {
+        impl appc_runtime::codegen::IntoColumns for Changes {
             fn into_columns(self) -> Vec<(&'static str, Value)> {
                 self.0
             }
@@ -564,7 +564,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
             fn schema() -> &'static TableSchema {
                 &DRAFT
             }
-            fn from_row(_: &appc_runtime::db::Row) -> Result<Self, DbError> {
+            fn from_row(_: &appc_runtime::Row) -> Result<Self, DbError> {
                 Ok(Draft)
             }
         }
@@ -646,7 +646,8 @@ async fn concurrent_server_starts_migrate_one_after_the_other() {
 /// returned must be visible to every later read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_succeed_or_fail_one_by_one() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, directory) = fresh_databases().await;
+    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
     for database in databases {
         let system = database.system();
         migrate(&database, &[User::schema(), Message::schema()])
@@ -752,10 +753,35 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
             "{system:?}"
         );
 
-        // Closing applies what is queued; writes after it fail instead of hanging.
+        // Closing applies what is queued; writes after it fail instead of hanging. `join!` polls
+        // the write first, so it is queued (SQLite) or under way (PostgreSQL) when `close` starts.
         let pending = messages.create(message("last", None, Some(author.id)));
         let (created, ()) = tokio::join!(pending, database.close());
-        let _ = created;
+        match system {
+            DbSystem::Sqlite => {
+                let created = created.expect("the write queued before close was applied");
+                assert_eq!(created.text, "last");
+                // Stored for good, not only answered: a new connection to the file finds it.
+                let reopened = Database::connect(&sqlite_url).await.unwrap();
+                let stored_last = reopened
+                    .table::<Message>()
+                    .count(Query::new().filter("text", "last"))
+                    .await
+                    .unwrap();
+                assert_eq!(stored_last, 1, "the flushed write is in the database file");
+                reopened.close().await;
+            }
+            // PostgreSQL has no write queue: a write that had its connection completes, one still
+            // waiting for a connection is refused as the pool closes. Nothing else may happen.
+            DbSystem::Postgres => match created {
+                Ok(created) => assert_eq!(created.text, "last"),
+                Err(DbError::Sqlx(sqlx_error)) => assert!(
+                    sqlx_error.to_string().contains("closed"),
+                    "a write racing close failed for another reason: {sqlx_error}"
+                ),
+                Err(other) => panic!("a write racing close failed for another reason: {other}"),
+            },
+        }
         assert!(
             messages
                 .create(message("too late", None, None))

@@ -7,10 +7,8 @@ mod common;
 use appc_runtime::axum::http::HeaderValue;
 use appc_runtime::axum::response::Response;
 use appc_runtime::axum::routing::get;
-use appc_runtime::context::EntitySet;
-use appc_runtime::db::{Database, Entity, Query, Table};
-use appc_runtime::hooks::{BoxError, SeedError, ServerContext};
-use appc_runtime::server::{ServeError, Server};
+use appc_runtime::codegen::{Entity, EntitySet, SeedError, ServeError, Server};
+use appc_runtime::{BoxError, Database, Query, ServerContext, Table};
 use common::{Message, NewMessage, TestServer, User, http, test_config};
 
 /// What the generator emits as `crate::app::server::Entities`: every entity of the app.

@@ -6,10 +6,9 @@
 
 mod common;
 
-use appc_runtime::db::Entity;
-use appc_runtime::socket::{
-    AckSender, Connection, Encoding, FieldShape, NamespaceConfig, Payload, RecordShape, Shape,
-    SocketSettings, SpecType,
+use appc_runtime::codegen::{
+    AckSender, Connection, Encoding, Entity, FieldShape, NamespaceConfig, Payload, RecordShape,
+    Shape, SocketSettings, SpecType,
 };
 use common::{MsgPackClient, SocketClient, TestServer, User};
 use serde_json::{Value, json};

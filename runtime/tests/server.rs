@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use appc_runtime::axum::routing::get;
-use appc_runtime::db::Entity;
+use appc_runtime::codegen::Entity;
 use common::{TestServer, User, http, http_with_headers, signup};
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn auth_works_end_to_end_on_postgres() {
 
 #[tokio::test]
 async fn auth_works_with_uuid_user_ids() {
-    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    use appc_runtime::codegen::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
     let account = TableSchema::new("Account")
         .column(
             ColumnSchema::new("id", SqlType::Text)
@@ -67,7 +67,7 @@ async fn auth_works_with_uuid_user_ids() {
 
 #[tokio::test]
 async fn a_user_entity_that_signup_cannot_fill_is_refused_at_start_up() {
-    use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+    use appc_runtime::codegen::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
     let id = || {
         ColumnSchema::new("id", SqlType::Integer)
             .primary_key()
@@ -95,7 +95,7 @@ async fn a_user_entity_that_signup_cannot_fill_is_refused_at_start_up() {
     for (user_table, expected) in cases {
         let data_dir = tempfile::tempdir().unwrap();
         let config = common::test_config(data_dir.path(), None);
-        let error = appc_runtime::server::Server::new(config)
+        let error = appc_runtime::codegen::Server::new(config)
             .user_table(user_table)
             .bind()
             .await
@@ -196,9 +196,9 @@ async fn cors_allows_only_configured_origins() {
 
     let data_dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", data_dir.path().join("cors.db").display());
-    let config = appc_runtime::config::Config::from_variables(
-        appc_runtime::config::ConfigDefaults::new(data_dir.path())
-            .mode(appc_runtime::config::Mode::Production),
+    let config = appc_runtime::Config::from_variables(
+        appc_runtime::codegen::ConfigDefaults::new(data_dir.path())
+            .mode(appc_runtime::Mode::Production),
         |name| match name {
             "PORT" => Some("0".to_owned()),
             "JWT_SECRET" => Some(common::TEST_SECRET.to_owned()),
@@ -208,7 +208,7 @@ async fn cors_allows_only_configured_origins() {
         },
     )
     .unwrap();
-    let bound = appc_runtime::server::Server::new(config)
+    let bound = appc_runtime::codegen::Server::new(config)
         .user_table(User::schema().clone())
         .bind()
         .await

@@ -5,17 +5,14 @@
 
 mod common;
 
-use appc_runtime::auth::AuthUser;
 use appc_runtime::axum::extract::State;
 use appc_runtime::axum::routing::post;
-use appc_runtime::context::{Context, EntitySet};
-use appc_runtime::db::{Database, Entity, Table};
-use appc_runtime::server::AppState;
-use appc_runtime::socket::{
-    AckSender, Connection, Emitter, Encoding, FieldShape, MaybeExtension, NamespaceConfig, Payload,
+use appc_runtime::codegen::{
+    AckSender, Connection, Encoding, Entity, EntitySet, FieldShape, NamespaceConfig, Payload,
     RecordShape, Shape, SocketSettings, SpecType,
 };
-use appc_runtime::socketioxide::extract::SocketRef;
+use appc_runtime::socketioxide::extract::{MaybeExtension, SocketRef};
+use appc_runtime::{AppState, AuthUser, Database, Emitter, SocketContext, Table};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;
 
@@ -35,7 +32,7 @@ impl EntitySet for ChatEntities {
 
 /// The team's socket function, written as a user of the runtime would: it stores each chat
 /// message through the context's entities and broadcasts the stored row.
-fn chat_socket(connection: Connection, ctx: Context<ChatEntities>) {
+fn chat_socket(connection: Connection, ctx: SocketContext<ChatEntities>) {
     greet(&connection);
     connection.socket.on(
         "chatMessage",
@@ -74,7 +71,7 @@ fn chat_socket(connection: Connection, ctx: Context<ChatEntities>) {
 
 fn root_namespace(state: AppState) -> NamespaceConfig {
     NamespaceConfig::new("/").on_connect(move |connection: Connection| {
-        let ctx = state.context::<ChatEntities>(connection.user.clone());
+        let ctx = SocketContext::<ChatEntities>::new(&state, connection.user.clone());
         async move { chat_socket(connection, ctx) }
     })
 }

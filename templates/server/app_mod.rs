@@ -6,17 +6,17 @@
 //! - [`entities`]: one struct per `entity`, with `New*` (insert) and `*Update` structs; the
 //!   context's `entities` field gives typed access to the tables a function may use;
 //! - [`types`]: one serde struct per `type` declaration;
-//! - [`server`]: the `Context` that `server.setupFn` and `db.seeds` functions receive (every
+//! - [`server`]: the `ServerContext` that `server.setupFn` and `db.seeds` functions receive (every
 //!   entity, the database, auth, the emitter, the configuration) and the `Router` that
 //!   `server.middlewareConfigFn` adjusts;
 {%- for namespace in namespaces %}
 //! - [`{{ namespace.module }}`]: the socket API of `{{ namespace.name }}` (path `{{ namespace.path }}`): its
-//!   `Socket` with one `on_*` method per client-to-server event and `emit_*` methods per
-//!   server-to-client event, and the `Context` its `fn` receives;
+//!   `Socket` with one `on_*` and one `emit_*` method per event, its `Emitter` (to send to
+//!   every socket, a room or a user), and the `SocketContext` its `fn` receives;
 {%- endfor %}
 //!
 //! For example, a socket function reads: `pub async fn chat_socket(socket:
-//! crate::app::web_socket::Socket, ctx: crate::app::web_socket::Context)`.
+//! crate::app::web_socket::Socket, ctx: crate::app::web_socket::SocketContext)`.
 
 // The whole API is generated whatever the app uses of it; items the team's code does not call
 // are expected, not dead code to clean up.

@@ -2,7 +2,50 @@
 //! reached through their foreign key fields), a `New*` struct for inserts and an `*Update`
 //! struct for partial updates. Handlers reach the tables through `ctx.entities`; each table
 //! offers `find`, `find_many`, `find_first`, `create`, `update`, `delete` and `count`
-//! (see `appc_runtime::db::Table`).
+//! (see `appc_runtime::Table`).
+{#- The Rust type of a column in the entity struct: `Option` for `?`. -#}
+{%- macro column_type(field) -%}
+{%- if field.optional -%}
+::std::option::Option<{{ field.scalar|column_type }}>
+{%- else -%}
+{{ field.scalar|column_type }}
+{%- endif -%}
+{%- endmacro -%}
+
+{#- A column's `ColumnSchema`: its name and SQL type, then one builder call per attribute. -#}
+{%- macro column_schema(field) -%}
+::appc_runtime::codegen::ColumnSchema::new({{ field.column|rust_string }}, ::appc_runtime::codegen::SqlType::{{ field.scalar|sql_type }})
+{%- if field.primary_key %}.primary_key(){% endif -%}
+{%- if field.optional %}.nullable(){% endif -%}
+{%- if field.unique %}.unique(){% endif -%}
+{%- if field.updated_at %}.updated_at(){% endif -%}
+{%- if field.big_int %}.json_string(){% endif -%}
+{%- if let Some(default) = field.default %}.default({% call column_default(default) %}{% endcall %}){% endif -%}
+{%- if let Some((table, column)) = field.references %}.references({{ table|rust_string }}, {{ column|rust_string }}){% endif -%}
+{%- endmacro -%}
+
+{#- A column's `@default(...)` as the runtime's `ColumnDefault`. The runtime has no cuid
+    generator; a random UUID is unique in the same way. -#}
+{%- macro column_default(default) -%}
+{%- match default -%}
+{%- when DefaultValue::Autoincrement -%}
+::appc_runtime::codegen::ColumnDefault::Autoincrement
+{%- when DefaultValue::Now -%}
+::appc_runtime::codegen::ColumnDefault::Now
+{%- when DefaultValue::Uuid -%}
+::appc_runtime::codegen::ColumnDefault::Uuid
+{%- when DefaultValue::Cuid -%}
+::appc_runtime::codegen::ColumnDefault::Uuid
+{%- when DefaultValue::String(text) -%}
+::appc_runtime::codegen::ColumnDefault::Value(::appc_runtime::Value::from({{ text|rust_string }}))
+{%- when DefaultValue::Int(number) -%}
+::appc_runtime::codegen::ColumnDefault::Value(::appc_runtime::Value::from({{ number }}_i64))
+{%- when DefaultValue::Float(number) -%}
+::appc_runtime::codegen::ColumnDefault::Value(::appc_runtime::Value::from({{ number|rust_f64 }}))
+{%- when DefaultValue::Bool(flag) -%}
+::appc_runtime::codegen::ColumnDefault::Value(::appc_runtime::Value::from({{ flag }}))
+{%- endmatch -%}
+{%- endmacro %}
 {%- for entity in entities %}
 
 /// A row of the `{{ entity.name }}` table (`entity {{ entity.name }}` in `main.wasp`).
@@ -12,80 +55,84 @@ pub struct {{ entity.name }} {
 {%- if let Some(rename) = field.serde_rename %}
     #[serde(rename = "{{ rename }}")]
 {%- endif %}
-{%- if let Some(with) = field.serde_with %}
-    #[serde(with = "{{ with }}")]
+{%- if field.big_int %}
+    #[serde(with = "::appc_runtime::codegen::{% if field.optional %}optional_big_int{% else %}big_int{% endif %}")]
 {%- endif %}
-    pub {{ field.rust_name }}: {{ field.rust_type }},
+    pub {{ field.rust_name }}: {% call column_type(field) %}{% endcall %},
 {%- endfor %}
 }
 
 /// A new `{{ entity.name }}` row, for `create`.
 #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::default::Default)]
-pub struct {{ entity.new_name }} {
+pub struct New{{ entity.name }} {
 {%- for field in entity.fields %}
 {%- if !field.doc.is_empty() %}
     /// {{ field.doc }}
 {%- endif %}
-    pub {{ field.rust_name }}: {{ field.insert_type }},
+{%- if field.insert_optional %}
+    pub {{ field.rust_name }}: ::std::option::Option<{{ field.scalar|column_type }}>,
+{%- else %}
+    pub {{ field.rust_name }}: {{ field.scalar|column_type }},
+{%- endif %}
 {%- endfor %}
 }
 
 /// Changes to a `{{ entity.name }}` row, for `update`: only `Some` fields are written.
 #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::default::Default)]
-pub struct {{ entity.update_name }} {
+pub struct {{ entity.name }}Update {
 {%- for field in entity.fields %}
-    pub {{ field.rust_name }}: ::std::option::Option<{{ field.rust_type }}>,
+    pub {{ field.rust_name }}: ::std::option::Option<{% call column_type(field) %}{% endcall %}>,
 {%- endfor %}
 }
 
-static {{ entity.schema_static }}: ::std::sync::LazyLock<::appc_runtime::db::TableSchema> =
+static {{ entity.schema_static }}: ::std::sync::LazyLock<::appc_runtime::codegen::TableSchema> =
     ::std::sync::LazyLock::new(|| {
-        ::appc_runtime::db::TableSchema::new("{{ entity.name }}")
+        ::appc_runtime::codegen::TableSchema::new("{{ entity.name }}")
 {%- for field in entity.fields %}
-            .column({{ field.schema }})
+            .column({% call column_schema(field) %}{% endcall %})
 {%- endfor %}
     });
 
-impl ::appc_runtime::db::Entity for {{ entity.name }} {
-    type Id = {{ entity.id_type }};
-    type New = {{ entity.new_name }};
-    type Update = {{ entity.update_name }};
+impl ::appc_runtime::codegen::Entity for {{ entity.name }} {
+    type Id = {{ entity.id_scalar|column_type }};
+    type New = New{{ entity.name }};
+    type Update = {{ entity.name }}Update;
 
-    fn schema() -> &'static ::appc_runtime::db::TableSchema {
+    fn schema() -> &'static ::appc_runtime::codegen::TableSchema {
         &{{ entity.schema_static }}
     }
 
-    fn from_row(row: &::appc_runtime::db::Row) -> ::std::result::Result<Self, ::appc_runtime::db::DbError> {
+    fn from_row(row: &::appc_runtime::Row) -> ::std::result::Result<Self, ::appc_runtime::DbError> {
         ::std::result::Result::Ok({{ entity.name }} {
 {%- for field in entity.fields %}
-            {{ field.rust_name }}: row.get({{ field.column }})?,
+            {{ field.rust_name }}: row.get({{ field.column|rust_string }})?,
 {%- endfor %}
         })
     }
 }
 
-impl ::appc_runtime::db::IntoColumns for {{ entity.new_name }} {
-    fn into_columns(self) -> ::std::vec::Vec<(&'static str, ::appc_runtime::db::Value)> {
+impl ::appc_runtime::codegen::IntoColumns for New{{ entity.name }} {
+    fn into_columns(self) -> ::std::vec::Vec<(&'static str, ::appc_runtime::Value)> {
         let mut columns = ::std::vec::Vec::new();
 {%- for field in entity.fields %}
 {%- if field.insert_optional %}
         if let ::std::option::Option::Some(value) = self.{{ field.rust_name }} {
-            columns.push(({{ field.column }}, ::appc_runtime::db::Value::from(value)));
+            columns.push(({{ field.column|rust_string }}, ::appc_runtime::Value::from(value)));
         }
 {%- else %}
-        columns.push(({{ field.column }}, ::appc_runtime::db::Value::from(self.{{ field.rust_name }})));
+        columns.push(({{ field.column|rust_string }}, ::appc_runtime::Value::from(self.{{ field.rust_name }})));
 {%- endif %}
 {%- endfor %}
         columns
     }
 }
 
-impl ::appc_runtime::db::IntoColumns for {{ entity.update_name }} {
-    fn into_columns(self) -> ::std::vec::Vec<(&'static str, ::appc_runtime::db::Value)> {
+impl ::appc_runtime::codegen::IntoColumns for {{ entity.name }}Update {
+    fn into_columns(self) -> ::std::vec::Vec<(&'static str, ::appc_runtime::Value)> {
         let mut columns = ::std::vec::Vec::new();
 {%- for field in entity.fields %}
         if let ::std::option::Option::Some(value) = self.{{ field.rust_name }} {
-            columns.push(({{ field.column }}, ::appc_runtime::db::Value::from(value)));
+            columns.push(({{ field.column|rust_string }}, ::appc_runtime::Value::from(value)));
         }
 {%- endfor %}
         columns

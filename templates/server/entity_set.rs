@@ -5,12 +5,12 @@
 pub struct Entities {
 {%- for entity in entities %}
     /// The `{{ entity.entity }}` table.
-    pub {{ entity.field }}: ::appc_runtime::db::Table<crate::app::entities::{{ entity.entity }}>,
+    pub {{ entity.field }}: ::appc_runtime::Table<crate::app::entities::{{ entity.entity }}>,
 {%- endfor %}
 }
 
-impl ::appc_runtime::context::EntitySet for Entities {
-    fn from_database(database: &::appc_runtime::db::Database) -> Self {
+impl ::appc_runtime::codegen::EntitySet for Entities {
+    fn from_database(database: &::appc_runtime::Database) -> Self {
 {%- if entities.is_empty() %}
         let _ = database;
 {%- endif %}

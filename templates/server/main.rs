@@ -21,14 +21,14 @@ pub mod {{ module.name }};
 fn main() -> ::std::process::ExitCode {
     // `--help` and a wrong command line are answered before the configuration is read.
     if let ::std::option::Option::Some(exit) =
-        ::appc_runtime::server::Server::answer_usage(arguments())
+        ::appc_runtime::codegen::Server::answer_usage(arguments())
     {
         return exit;
     }
-    ::appc_runtime::init_tracing();
+    ::appc_runtime::codegen::init_tracing();
     // One worker thread per core by default, or `APPC_WORKER_THREADS`; a single thread runs
     // tokio's single-threaded scheduler.
-    match ::appc_runtime::server::async_runtime() {
+    match ::appc_runtime::codegen::async_runtime() {
         Ok(runtime) => runtime.block_on(run()),
         Err(error) => {
             ::std::eprintln!("error: {error}");
@@ -38,27 +38,37 @@ fn main() -> ::std::process::ExitCode {
 }
 
 async fn run() -> ::std::process::ExitCode {
-    let defaults = ::appc_runtime::config::ConfigDefaults::new(".appc")
-        .db_system(::appc_runtime::db::DbSystem::{{ db_system }});
-    let config = match ::appc_runtime::config::Config::from_env(defaults) {
+    let defaults = ::appc_runtime::codegen::ConfigDefaults::new(".appc")
+{%- match db_system %}
+{%- when DatabaseSystem::Sqlite %}
+        .db_system(::appc_runtime::DbSystem::Sqlite);
+{%- when DatabaseSystem::Postgresql %}
+        .db_system(::appc_runtime::DbSystem::Postgres);
+{%- endmatch %}
+    let config = match ::appc_runtime::Config::from_env(defaults) {
         Ok(config) => config,
         Err(error) => {
             ::std::eprintln!("error: {error}");
             return ::std::process::ExitCode::FAILURE;
         }
     };
-    let server = ::appc_runtime::server::Server::new(config)
-{%- if let Some(user_table) = user_table %}
-        .user_table({{ user_table }}.clone())
+    let server = ::appc_runtime::codegen::Server::new(config)
+{%- if let Some(user_entity) = user_entity %}
+        .user_table(<crate::app::entities::{{ user_entity }} as ::appc_runtime::codegen::Entity>::schema().clone())
 {%- endif %}
         .tables([
 {%- for table in tables %}
-            {{ table }}.clone(),
+            <crate::app::entities::{{ table }} as ::appc_runtime::codegen::Entity>::schema().clone(),
 {%- endfor %}
         ])
         .socket_settings(
-            ::appc_runtime::socket::SocketSettings::default()
-                .encoding(::appc_runtime::socket::Encoding::{{ encoding }}),
+            ::appc_runtime::codegen::SocketSettings::default()
+{%- match encoding %}
+{%- when Encoding::Json %}
+                .encoding(::appc_runtime::codegen::Encoding::Json),
+{%- when Encoding::Msgpack %}
+                .encoding(::appc_runtime::codegen::Encoding::MsgPack),
+{%- endmatch %}
         )
 {%- for module in namespace_modules %}
         .namespace_with_state(app::{{ module }}::namespace)
@@ -77,18 +87,18 @@ async fn run() -> ::std::process::ExitCode {
 {%- endif %}
 {%- if let Some(middleware) = middleware %}
     // `server.middlewareConfigFn`: the team's routes and layers around the app's HTTP routes.
-    let server = server.middleware({{ middleware.path }});
+    let server = server.middleware(crate::{{ middleware.module }}::{{ middleware.name }});
 {%- endif %}
 {%- if let Some(setup) = setup %}
     // `server.setupFn`: awaited once the database is migrated, before the port is bound.
-    let server = server.setup({{ setup.name_literal }}, {{ setup.file_literal }}, |state| {
-        {{ setup.path }}(app::server::Context::new(&state))
+    let server = server.setup({{ setup.name|rust_string }}, {{ setup.file|rust_string }}, |state| {
+        crate::{{ setup.module }}::{{ setup.name }}(app::server::ServerContext::new(&state))
     });
 {%- endif %}
 {%- for seed in seeds %}
     // `db.seeds`: run by `server seed {{ seed.name }}` (`appc db seed --name {{ seed.name }}`).
-    let server = server.seed({{ seed.name_literal }}, {{ seed.file_literal }}, |state| {
-        {{ seed.path }}(app::server::Context::new(&state))
+    let server = server.seed({{ seed.name|rust_string }}, {{ seed.file|rust_string }}, |state| {
+        crate::{{ seed.module }}::{{ seed.name }}(app::server::ServerContext::new(&state))
     });
 {%- endfor %}
     // No arguments serve the app; `seed NAME` runs a seed and exits.

@@ -1,9 +1,11 @@
 //! The typed socket API of `{{ name }}` (Socket.IO namespace `{{ path }}`), generated from its
 //! `events` in `main.wasp`; do not edit.
 //!
-//! For every connection the server calls the team's `{{ function }}` (in
-//! `{{ function_file }}`) with a [`Socket`] and a [`Context`]. The function registers its event
-//! handlers on the socket (`socket.on_*`) and may emit right away (`socket.emit_*`).
+//! For every connection the server calls the team's `crate::{{ function.module }}::{{ function.name }}` (in
+//! `{{ function.file }}`) with a [`Socket`] and a [`SocketContext`]. The function registers its
+//! event handlers on the socket (`socket.on_*`) and may emit right away (`socket.emit_*`); to
+//! send to every socket, a room or a user it uses the namespace's [`Emitter`]
+//! (`socket.emitter().emit_*_to_all(..)`).
 //! Payloads that do not match their declared type never reach a handler: the sender gets an
 //! `error` event (or an ack error) naming the event and the field.
 {%- if auth_required %}
@@ -13,13 +15,13 @@
 {%- endif %}
 {%- if let Some(handshake) = handshake %}
 //!
-//! Clients connect with a typed handshake: the fields of `{{ handshake_name }}` travel in the
+//! Clients connect with a typed handshake: the fields of `{{ handshake }}` travel in the
 //! Socket.IO `auth` payload beside `token`. A connection whose handshake does not decode is
 //! refused with a `connect_error` naming the field.
 {%- endif %}
 
 /// The namespace path.
-pub const PATH: &str = {{ path_literal }};
+pub const PATH: &str = {{ path|rust_string }};
 
 /// The packet encoding of this namespace (`encoding` in `main.wasp`).
 pub const ENCODING: &str = "{{ encoding }}";
@@ -29,15 +31,12 @@ pub const ENCODING: &str = "{{ encoding }}";
 
 /// What this namespace's functions receive besides their payload: the socket's user (from the
 /// handshake token), typed access to the listed entities, the raw database and the emitter.
-pub type Context = ::appc_runtime::context::Context<Entities>;
+pub type SocketContext = ::appc_runtime::SocketContext<Entities>;
 {%- if let Some(handshake) = handshake %}
 
 /// The typed handshake of this namespace.
-pub type Handshake = {{ handshake }};
+pub type Handshake = crate::app::types::{{ handshake }};
 {%- endif %}
-
-/// Why an emit failed (the socket disconnected, or the payload could not be encoded).
-pub type EmitError = ::std::string::String;
 
 /// One connected socket of `{{ path }}`. Cheap to clone: handlers receive their own copy.
 #[derive(::std::clone::Clone)]
@@ -50,10 +49,10 @@ pub struct Socket {
 /// itself: a handler stored on a socket that also held that socket would never be freed.
 #[derive(::std::clone::Clone)]
 struct ConnectionState {
-    state: ::appc_runtime::server::AppState,
-    user: ::std::option::Option<::appc_runtime::auth::AuthUser>,
+    state: ::appc_runtime::AppState,
+    user: ::std::option::Option<::appc_runtime::AuthUser>,
 {%- if let Some(handshake) = handshake %}
-    handshake: ::std::sync::Arc<{{ handshake }}>,
+    handshake: ::std::sync::Arc<crate::app::types::{{ handshake }}>,
 {%- endif %}
 }
 
@@ -70,23 +69,23 @@ impl Socket {
     }
 
     /// The logged-in user of this socket, if its handshake carried a valid token.
-    pub fn user(&self) -> ::std::option::Option<&::appc_runtime::auth::AuthUser> {
+    pub fn user(&self) -> ::std::option::Option<&::appc_runtime::AuthUser> {
         self.connection.user.as_ref()
     }
 {%- if let Some(handshake) = handshake %}
 
     /// The handshake the client connected with (validated on connect).
-    pub fn handshake(&self) -> &{{ handshake }} {
+    pub fn handshake(&self) -> &crate::app::types::{{ handshake }} {
         &self.connection.handshake
     }
 {%- endif %}
 
     /// A fresh context for a handler of this socket.
-    pub fn context(&self) -> Context {
-        self.connection.state.context::<Entities>(self.connection.user.clone())
+    pub fn context(&self) -> SocketContext {
+        SocketContext::new(&self.connection.state, self.connection.user.clone())
     }
 
-    /// Adds this socket to a room (see the `emit_*_to_room` methods).
+    /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]).
     pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
         self.socket.join(room.into());
     }
@@ -101,7 +100,8 @@ impl Socket {
         let _ = self.socket.clone().disconnect();
     }
 
-    /// The emitter of this namespace, to send from outside a handler (it can be cloned and kept).
+    /// The emitter of this namespace: sends to every socket, a room or a user, from a handler or,
+    /// cloned and kept, from anywhere.
     pub fn emitter(&self) -> Emitter {
         Emitter::new(self.connection.state.emitter.clone())
     }
@@ -112,21 +112,21 @@ impl Socket {
     }
 {%- for event in client_events %}
 
-    /// Handles `{{ event.name }}` ({{ event.payload_description }}) from this client.
-{%- if let Some(ack_type) = event.ack_type %}
+    /// Handles `{{ event.name }}` ({{ event.payload|wasp_type }}) from this client.
+{%- if let Some(ack) = event.ack %}
     /// The client waits for an acknowledgement: the handler's return value is sent back.
     pub fn on_{{ event.method }}<Handler, Reply>(&self, handler: Handler)
     where
-        Handler: ::std::ops::Fn(Socket, Context, {{ event.payload_type }}) -> Reply + ::std::marker::Send + ::std::marker::Sync + 'static,
-        Reply: ::std::future::Future<Output = {{ ack_type }}> + ::std::marker::Send + 'static,
+        Handler: ::std::ops::Fn(Socket, SocketContext, {{ event.payload|rust_type }}) -> Reply + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Reply: ::std::future::Future<Output = {{ ack|rust_type }}> + ::std::marker::Send + 'static,
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
         self.socket.on(
-            {{ event.name_literal }},
+            {{ event.name|rust_string }},
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::socket::Payload(payload): ::appc_runtime::socket::Payload<{{ event.payload_type }}>,
-                  ack: ::appc_runtime::socket::AckSender| {
+                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>,
+                  ack: ::appc_runtime::codegen::AckSender| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
                 async move {
@@ -140,15 +140,15 @@ impl Socket {
 {%- else %}
     pub fn on_{{ event.method }}<Handler, Done>(&self, handler: Handler)
     where
-        Handler: ::std::ops::Fn(Socket, Context, {{ event.payload_type }}) -> Done + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Handler: ::std::ops::Fn(Socket, SocketContext, {{ event.payload|rust_type }}) -> Done + ::std::marker::Send + ::std::marker::Sync + 'static,
         Done: ::std::future::Future<Output = ()> + ::std::marker::Send + 'static,
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
         self.socket.on(
-            {{ event.name_literal }},
+            {{ event.name|rust_string }},
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::socket::Payload(payload): ::appc_runtime::socket::Payload<{{ event.payload_type }}>| {
+                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
                 async move {
@@ -162,86 +162,68 @@ impl Socket {
 {%- endfor %}
 {%- for event in server_events %}
 
-{% if let Some(ack_type) = event.ack_type %}
-    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to this socket and waits for its acknowledgement.
-    pub async fn emit_{{ event.method }}(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<{{ ack_type }}, EmitError> {
-        let acknowledgement = self
-            .socket
-            .emit_with_ack::<_, {{ ack_type }}>({{ event.name_literal }}, payload)
-            .map_err(|error| error.to_string())?;
-        acknowledgement.await.map_err(|error| error.to_string())
+{% if let Some(ack) = event.ack %}
+    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to this socket and waits for its acknowledgement.
+    pub async fn emit_{{ event.method }}(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<{{ ack|rust_type }}, ::appc_runtime::EmitError> {
+        ::appc_runtime::codegen::emit_to_socket_with_ack(&self.socket, {{ event.name|rust_string }}, payload).await
     }
 {%- else %}
-    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to this socket.
-    pub fn emit_{{ event.method }}(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.socket.emit({{ event.name_literal }}, payload).map_err(|error| error.to_string())
+    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to this socket.
+    pub fn emit_{{ event.method }}(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        ::appc_runtime::codegen::emit_to_socket(&self.socket, {{ event.name|rust_string }}, payload)
     }
 {%- endif %}
-
-    /// Sends `{{ event.name }}` to every socket of the namespace, this one included.
-    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter().emit_{{ event.method }}_to_all(payload).await
-    }
-
-    /// Sends `{{ event.name }}` to every socket in `room`, this one included if it joined.
-    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter().emit_{{ event.method }}_to_room(room, payload).await
-    }
-
-    /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs).
-    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::auth::UserId, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter().emit_{{ event.method }}_to_user(user, payload).await
-    }
 {%- endfor %}
 }
 
-/// Sends this namespace's server-to-client events from anywhere in the server: build it from a
-/// context (`Emitter::new(ctx.emitter.clone())`) or a socket (`socket.emitter()`).
+/// Sends this namespace's server-to-client events to every socket, a room or a user, from
+/// anywhere in the server: get it from a socket (`socket.emitter()`) or build it from a context
+/// (`Emitter::new(ctx.emitter.clone())`).
 #[derive(::std::fmt::Debug, ::std::clone::Clone)]
 pub struct Emitter {
-    emitter: ::appc_runtime::socket::Emitter,
+    emitter: ::appc_runtime::Emitter,
 }
 
 impl Emitter {
     /// Wraps the app's emitter.
-    pub fn new(emitter: ::appc_runtime::socket::Emitter) -> Self {
+    pub fn new(emitter: ::appc_runtime::Emitter) -> Self {
         Emitter { emitter }
     }
 {%- for event in server_events %}
 
-    /// Sends `{{ event.name }}` ({{ event.payload_description }}) to every socket of the namespace.
-    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter.to_all(PATH, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to every socket of the namespace.
+    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_all(PATH, {{ event.name|rust_string }}, payload).await
     }
 
     /// Sends `{{ event.name }}` to every socket in `room`.
-    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter.to_room(PATH, room, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_room(PATH, room, {{ event.name|rust_string }}, payload).await
     }
 
-    /// Sends `{{ event.name }}` to every socket of one logged-in user.
-    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::auth::UserId, payload: &{{ event.payload_type }}) -> ::std::result::Result<(), EmitError> {
-        self.emitter.to_user(PATH, user, {{ event.name_literal }}, payload).await.map_err(|error| error.to_string())
+    /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs).
+    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::UserId, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_user(PATH, user, {{ event.name|rust_string }}, payload).await
     }
 {%- endfor %}
 }
 
 /// The namespace as the runtime serves it: the token check{% if auth_required %} (a token is required){% endif %}{% if handshake.is_some() %}, the handshake validation{% endif %},
-/// then the team's `{{ function }}` for each connection.
-pub fn namespace(state: ::appc_runtime::server::AppState) -> ::appc_runtime::socket::NamespaceConfig {
-    ::appc_runtime::socket::NamespaceConfig::new(PATH)
+/// then the team's `crate::{{ function.module }}::{{ function.name }}` for each connection.
+pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::NamespaceConfig {
+    ::appc_runtime::codegen::NamespaceConfig::new(PATH)
 {%- if auth_required %}
         .require_auth()
 {%- endif %}
 {%- if let Some(handshake) = handshake %}
-        .handshake::<{{ handshake }}>()
+        .handshake::<crate::app::types::{{ handshake }}>()
 {%- endif %}
-        .on_connect(move |connection: ::appc_runtime::socket::Connection| {
+        .on_connect(move |connection: ::appc_runtime::codegen::Connection| {
             let state = state.clone();
             async move {
 {%- if let Some(handshake) = handshake %}
                 // The connect middleware has already refused handshakes that do not decode.
-                let ::std::result::Result::Ok(handshake) = connection.handshake::<{{ handshake }}>() else {
+                let ::std::result::Result::Ok(handshake) = connection.handshake::<crate::app::types::{{ handshake }}>() else {
                     let _ = connection.socket.disconnect();
                     return;
                 };
@@ -257,7 +239,7 @@ pub fn namespace(state: ::appc_runtime::server::AppState) -> ::appc_runtime::soc
                     },
                 };
                 let context = socket.context();
-                {{ function }}(socket, context).await;
+                crate::{{ function.module }}::{{ function.name }}(socket, context).await;
             }
         })
 }

@@ -9,7 +9,7 @@ pub struct {{ record.name }} {
 {%- if let Some(rename) = field.serde_rename %}
     #[serde(rename = "{{ rename }}")]
 {%- endif %}
-    pub {{ field.rust_name }}: {{ field.rust_type }},
+    pub {{ field.rust_name }}: {{ field.field_type|rust_type }},
 {%- endfor %}
 }
 {%- endfor %}

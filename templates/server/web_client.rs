@@ -15,10 +15,10 @@ use ::appc_runtime::axum::response::{IntoResponse, Response};
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// `client.baseDir` without its trailing `/`: empty when the pages are at the root.
-const BASE_PATH: &str = {{ base_path_literal }};
+const BASE_PATH: &str = {{ base_path|rust_string }};
 
 /// Where `/` redirects to when the pages are under a prefix: the prefix with a trailing `/`.
-const BASE_LOCATION: &str = {{ base_location_literal }};
+const BASE_LOCATION: &str = {{ "{}/"|format(base_path)|rust_string }};
 
 /// Whether the binary carries a bundle (`appc build` made one before compiling).
 pub fn is_embedded() -> bool {

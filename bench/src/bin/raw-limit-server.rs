@@ -1,21 +1,25 @@
 //! The raw-WebSocket LIMIT server: what this machine gives for the benchmark apps' traffic with
 //! nothing on top of WebSocket. It exchanges the same logical messages as the Socket.IO servers,
-//! byte for byte the same JSON text frames (`42["chatMessage",{"id","username","text"}]`,
-//! `42["greeting",..]`, `42["uppercase",..]`), so frame sizes match, but it omits everything
-//! Socket.IO adds: the Engine.IO handshake and heartbeats, namespaces and the connect packet,
-//! acknowledgements, per-socket packet buffers, the JWT check, and any database.
+//! byte for byte the same event packets in the parser the run uses (`ENCODING`): JSON text frames
+//! (`42["chatMessage",{"id","username","text"}]`, `42["greeting",..]`, `42["uppercase",..]`) or
+//! msgpack binary frames (`{type: 2, nsp: "/", data: [name, argument]}`), so frame sizes and the
+//! encoding work match, but it omits everything Socket.IO adds: the Engine.IO handshake and
+//! heartbeats, namespaces and the connect packet, acknowledgements, per-socket packet buffers, the
+//! JWT check, and any database.
 //!
-//! Environment: `PORT` (default 3000) and `APP` (`chat` or `uppercase`), like the other servers.
+//! Environment: `PORT` (default 3000), `APP` (`chat` or `uppercase`) and `ENCODING` (`json`, the
+//! default, or `msgpack`), like the other servers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use appc_bench::protocol::{self, Encoding};
 use appc_bench::servers::{AppKind, ServerEnvironment};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// How many broadcast frames may wait for the slowest connection before it misses some. Large,
 /// so that a missed frame means the server truly could not keep up.
@@ -39,12 +43,14 @@ fn main() -> anyhow::Result<()> {
 async fn serve(environment: ServerEnvironment) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", environment.port)).await?;
     println!(
-        "raw-limit-server ({}) listening on 127.0.0.1:{}",
+        "raw-limit-server ({}, {}) listening on 127.0.0.1:{}",
         environment.app.name(),
+        environment.encoding.name(),
         environment.port
     );
-    let (hub, _) = broadcast::channel::<Utf8Bytes>(BROADCAST_CAPACITY);
+    let (hub, _) = broadcast::channel::<Message>(BROADCAST_CAPACITY);
     let app = environment.app;
+    let encoding = environment.encoding;
     let accept_loop = async {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -53,7 +59,7 @@ async fn serve(environment: ServerEnvironment) -> anyhow::Result<()> {
             let _ = stream.set_nodelay(true);
             let hub = hub.clone();
             tokio::spawn(async move {
-                let _ = handle_connection(stream, app, hub).await;
+                let _ = handle_connection(stream, app, encoding, hub).await;
             });
         }
     };
@@ -67,7 +73,8 @@ async fn serve(environment: ServerEnvironment) -> anyhow::Result<()> {
 async fn handle_connection(
     stream: TcpStream,
     app: AppKind,
-    hub: broadcast::Sender<Utf8Bytes>,
+    encoding: Encoding,
+    hub: broadcast::Sender<Message>,
 ) -> anyhow::Result<()> {
     // The same 4 KiB read buffer socketioxide uses by default, instead of tungstenite's 128 KiB,
     // so that memory per connection compares like with like.
@@ -79,19 +86,20 @@ async fn handle_connection(
     );
     match app {
         AppKind::Uppercase => {
-            let greeting = serde_json::to_string(&("greeting", format!("hello {username}")))?;
+            let greeting = format!("hello {username}");
             websocket
-                .send(Message::text(format!("42{greeting}")))
+                .send(protocol::event_with_argument(
+                    encoding, "greeting", &greeting,
+                ))
                 .await?;
             while let Some(frame) = websocket.next().await {
-                let Message::Text(text) = frame? else {
+                let Some(input) = event_argument(&frame?, "textInput") else {
                     continue;
                 };
-                let Some(input) = event_argument(&text, "textInput") else {
-                    continue;
-                };
-                let reply = serde_json::to_string(&("uppercase", input.to_uppercase()))?;
-                websocket.send(Message::text(format!("42{reply}"))).await?;
+                let reply = input.to_uppercase();
+                websocket
+                    .send(protocol::event_with_argument(encoding, "uppercase", &reply))
+                    .await?;
             }
         }
         AppKind::Chat => {
@@ -100,24 +108,22 @@ async fn handle_connection(
                 tokio::select! {
                     frame = websocket.next() => {
                         let Some(frame) = frame else { break };
-                        let Message::Text(text) = frame? else { continue };
-                        let Some(input) = event_argument(&text, "chatMessage") else { continue };
+                        let Some(input) = event_argument(&frame?, "chatMessage") else { continue };
                         let message = ChatMessage {
                             id: uuid::Uuid::new_v4().to_string(),
                             username: &username,
                             text: &input,
                         };
                         // Encoded once per broadcast; every connection sends the same bytes.
-                        let encoded = serde_json::to_string(&("chatMessage", message))?;
-                        let _ = hub.send(Utf8Bytes::from(format!("42{encoded}")));
+                        let _ = hub.send(protocol::event_with_argument(encoding, "chatMessage", &message));
                     }
                     delivery = deliveries.recv() => {
                         match delivery {
                             Ok(frame) => {
-                                websocket.feed(Message::Text(frame)).await?;
+                                websocket.feed(frame).await?;
                                 // Queue whatever else is waiting, then write it all at once.
                                 while let Ok(frame) = deliveries.try_recv() {
-                                    websocket.feed(Message::Text(frame)).await?;
+                                    websocket.feed(frame).await?;
                                 }
                                 websocket.flush().await?;
                             }
@@ -134,9 +140,17 @@ async fn handle_connection(
     Ok(())
 }
 
-/// The string argument of a `42["name","argument"]` frame, if it is that event.
-fn event_argument(frame: &str, name: &str) -> Option<String> {
-    let arguments = frame.strip_prefix("42")?;
-    let (event, argument): (String, String) = serde_json::from_str(arguments).ok()?;
-    (event == name).then_some(argument)
+/// The string argument of an event frame named `name`, in either parser. JSON text frames are
+/// read straight into two strings, as before msgpack was supported, so the JSON figures keep
+/// their cost.
+fn event_argument(frame: &Message, name: &str) -> Option<String> {
+    match frame {
+        Message::Text(text) => {
+            let arguments = text.as_str().strip_prefix("42")?;
+            let (event, argument): (String, String) = serde_json::from_str(arguments).ok()?;
+            (event == name).then_some(argument)
+        }
+        Message::Binary(_) => protocol::event_string_argument(frame, name),
+        _ => None,
+    }
 }

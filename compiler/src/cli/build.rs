@@ -8,12 +8,14 @@
 //! files are shown with the team's own paths (`src/server/chat.rs:12:5`), not the generated
 //! crate's view of them.
 
-use super::check::locate_spec;
+use super::args::{BuildArgs, ColorChoice};
 use super::disk_files::DiskFiles;
 use super::process;
+use super::project::{Project, absolute};
+use super::step::StepError;
+use super::terminal::{self, stage, stderr_wants_color};
 use super::web;
 use super::write::write_generated;
-use super::{BuildArgs, ColorChoice, Outcome, stderr_wants_color};
 use anyhow::{Context, bail};
 use appc_core::analysis;
 use appc_core::codegen::server::{self, ServerOptions, TEAM_FILE_PREFIX};
@@ -24,24 +26,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
+pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
     let started = Instant::now();
     let output = BuildOutput {
         color: stderr_wants_color(color),
         progress: true,
     };
     let project = Project::locate(&args.path)?;
-    let Some(spec) = check_and_generate(&project, output)? else {
-        eprintln!(
-            "error: `{}` has errors; fix them, then run `appc build` again",
-            project.spec_path.display()
-        );
-        return Ok(Outcome::SpecErrors);
-    };
-    let binary = match build_checked(&project, &spec, args.debug, output, "appc build")? {
-        Ok(binary) => binary,
-        Err(outcome) => return Ok(outcome),
-    };
+    let binary = check_and_build(&project, args.debug, output)
+        .inspect_err(|error| print_advice(error, &project, "appc build"))?;
     let profile = if args.debug { "debug" } else { "release" };
     let size = std::fs::metadata(&binary)
         .map(|metadata| metadata.len())
@@ -61,72 +54,43 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     } else {
         "JWT_SECRET=<at least 32 random bytes> "
     };
-    eprintln!(
+    terminal::line(&format!(
         "Run it from `{}` with: {secret_hint}PORT=3000 .appc/build/server",
         project.root.display()
-    );
-    Ok(Outcome::Success)
+    ));
+    Ok(())
+}
+
+/// Every step of a build: check and generate, then [`build_checked`]. Returns the installed
+/// binary.
+fn check_and_build(
+    project: &Project,
+    debug: bool,
+    output: BuildOutput,
+) -> Result<PathBuf, StepError> {
+    let spec = check_and_generate(project, output)?;
+    build_checked(project, &spec, debug, output)
 }
 
 /// The steps of a build after the spec was checked and generated: the web client (when the
-/// spec has pages), then the server. Returns the installed binary, or the outcome to stop with
-/// when the team's code did not compile (the errors have been printed, followed by a line that
-/// says to run `command` again).
+/// spec has pages), then the server. Returns the installed binary.
 pub(super) fn build_checked(
     project: &Project,
     spec: &analysis::ir::AppSpec,
     debug: bool,
     output: BuildOutput,
-    command: &str,
-) -> anyhow::Result<Result<PathBuf, Outcome>> {
+) -> Result<PathBuf, StepError> {
     // The web client first: type errors in the team's pages show up in seconds, before cargo's
     // longer work.
-    if let Some(outcome) = web_client(&project.root, spec, output.color, command)? {
-        return Ok(Err(outcome));
-    }
-    match compile_server(project, spec, debug, output)? {
-        Some(binary) => Ok(Ok(binary)),
-        None => {
-            eprintln!(
-                "error: the server did not compile; fix the errors above (paths are relative to `{}`), then run `{command}` again",
-                project.root.display()
-            );
-            Ok(Err(Outcome::BuildFailed))
-        }
-    }
+    web_client(&project.root, spec, output.color)?;
+    compile_server(project, spec, debug, output)
 }
 
-/// Where a project's spec, generated code and build output live.
-#[derive(Debug, Clone)]
-pub(super) struct Project {
-    /// The spec file (`main.wasp`, or the file named on the command line).
-    pub spec_path: PathBuf,
-    /// The folder holding the spec and the team's `src/`.
-    pub root: PathBuf,
-    /// `<root>/.appc`: generated code, cargo's target folder, the built server.
-    pub appc_dir: PathBuf,
-}
-
-impl Project {
-    /// The project of a spec file, or of a folder containing `main.wasp`.
-    pub fn locate(path: &Path) -> anyhow::Result<Project> {
-        let spec_path = locate_spec(path)?;
-        let root = spec_path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let appc_dir = root.join(".appc");
-        Ok(Project {
-            spec_path,
-            root,
-            appc_dir,
-        })
-    }
-
-    /// Where the built server binary is placed.
-    pub fn server_binary(&self) -> PathBuf {
-        self.appc_dir.join("build").join("server")
+/// Prints the last line of a one-shot command that failed in the spec or the team's code: what
+/// failed and what to do, then run `command` again. Usage and I/O errors are left to `main`.
+pub(super) fn print_advice(error: &StepError, project: &Project, command: &str) {
+    if let Some(advice) = error.advice(&project.spec_path, &project.root, command) {
+        terminal::line(&advice);
     }
 }
 
@@ -141,12 +105,12 @@ pub(super) struct BuildOutput {
 }
 
 /// Checks the spec, printing its diagnostics, and when it has no errors writes the generated
-/// server into `.appc/out/` (only files that changed). Returns the IR, or `None` when the spec
-/// has errors (they have been printed).
+/// server into `.appc/out/` (only files that changed). Returns the IR, or
+/// [`StepError::SpecErrors`] when the spec has errors (they have been printed).
 pub(super) fn check_and_generate(
     project: &Project,
     output: BuildOutput,
-) -> anyhow::Result<Option<analysis::ir::AppSpec>> {
+) -> Result<analysis::ir::AppSpec, StepError> {
     let color = output.color;
     let spec_path = &project.spec_path;
     if output.progress {
@@ -170,12 +134,13 @@ pub(super) fn check_and_generate(
     } else {
         ColorMode::Plain
     };
-    eprint!(
-        "{}",
-        diagnostics::render_all(&compiled.diagnostics, &source, color_mode)
-    );
+    terminal::text(&diagnostics::render_all(
+        &compiled.diagnostics,
+        &source,
+        color_mode,
+    ));
     let Some(spec) = compiled.spec else {
-        return Ok(None);
+        return Err(StepError::SpecErrors);
     };
 
     let out_dir = project.appc_dir.join("out");
@@ -199,24 +164,25 @@ pub(super) fn check_and_generate(
             .with_context(|| format!("cannot write `{}`", lockfile.display()))?;
     }
     if output.progress {
-        eprintln!(
+        terminal::line(&format!(
             "             {} files written, {} unchanged",
             summary.written.len(),
             summary.unchanged
-        );
+        ));
     }
-    Ok(Some(spec))
+    Ok(spec)
 }
 
 /// Compiles the generated server with cargo and places the binary at `.appc/build/server`.
-/// Returns its path, or `None` when it did not compile (the errors have been printed with the
-/// team's paths).
+/// Returns its path, [`StepError::CompileFailed`] when it did not compile (the errors have been
+/// printed with the team's paths), or [`StepError::Cancelled`] when a newer save under
+/// `appc dev` ended cargo.
 pub(super) fn compile_server(
     project: &Project,
     spec: &analysis::ir::AppSpec,
     debug: bool,
     output: BuildOutput,
-) -> anyhow::Result<Option<PathBuf>> {
+) -> Result<PathBuf, StepError> {
     let profile = if debug { "debug" } else { "release" };
     if output.progress {
         stage(
@@ -226,12 +192,16 @@ pub(super) fn compile_server(
         );
     }
     let out_dir = project.appc_dir.join("out");
-    let Some(executable) = run_cargo(&out_dir, &project.appc_dir, spec, debug, output)? else {
-        return Ok(None);
-    };
+    let compiled = run_cargo(&out_dir, &project.appc_dir, spec, debug, output);
+    // Checked before the result: a cancelled cargo fails, and a build cancelled just as it
+    // finished still compiled older files than the latest save. Neither may be installed.
+    if process::take_build_cancelled() {
+        return Err(StepError::Cancelled);
+    }
+    let executable = compiled?;
     let binary = project.server_binary();
     install_binary(&executable, &binary)?;
-    Ok(Some(binary))
+    Ok(binary)
 }
 
 /// Copies the executable cargo built to `binary` through a temporary file in the same folder
@@ -259,51 +229,31 @@ fn install_binary(executable: &Path, binary: &Path) -> anyhow::Result<()> {
     })
 }
 
-/// Writes, type-checks and bundles the web client when the app has pages. Returns the outcome
-/// to stop with when a Node tool failed on the team's code (its output has been printed).
+/// Writes, type-checks and bundles the web client when the app has pages; a Node tool that
+/// fails on the team's code is [`StepError::WebToolFailed`] (its output has been printed).
 fn web_client(
     project_root: &Path,
     spec: &analysis::ir::AppSpec,
     color: bool,
-    command: &str,
-) -> anyhow::Result<Option<Outcome>> {
+) -> Result<(), StepError> {
     let Some((web_dir, summary)) = web::write_web_project(project_root, spec)? else {
-        return Ok(None);
+        return Ok(());
     };
     stage(color, "Generating", &web_dir.display().to_string());
-    eprintln!(
+    terminal::line(&format!(
         "             {} files written, {} unchanged, {} removed",
         summary.written.len(),
         summary.unchanged,
         summary.removed.len()
-    );
+    ));
     if summary.written.is_empty()
         && summary.removed.is_empty()
         && web::web_build_is_current(&web_dir)
     {
         stage(color, "Fresh", "the web client is up to date");
-        return Ok(None);
+        return Ok(());
     }
-    match web::check_and_build_web(&web_dir, color) {
-        Ok(()) => Ok(None),
-        Err(error) if error.is::<web::WebToolFailed>() => {
-            eprintln!(
-                "error: {error} on the web client; fix the errors above (paths are relative to `{}`), then run `{command}` again",
-                project_root.display()
-            );
-            Ok(Some(Outcome::BuildFailed))
-        }
-        Err(error) => Err(error),
-    }
-}
-
-/// Prints a stage line in cargo's style (a right-aligned verb, green and bold on a terminal).
-pub(super) fn stage(color: bool, verb: &str, what: &str) {
-    if color {
-        eprintln!("\x1b[1;32m{verb:>12}\x1b[0m {what}");
-    } else {
-        eprintln!("{verb:>12} {what}");
-    }
+    web::check_and_build_web(&web_dir, color)
 }
 
 /// The team's Rust files directly under `src/server/`, sorted, relative to the project root.
@@ -342,9 +292,9 @@ fn format_rust_files(files: Vec<GeneratedFile>) -> Vec<GeneratedFile> {
                     Ok(formatted) => file.contents = formatted,
                     Err(error) if !warned => {
                         warned = true;
-                        eprintln!(
+                        terminal::line(&format!(
                             "warning: generated code is not formatted: {error:#}; install rustfmt (`rustup component add rustfmt`)"
-                        );
+                        ));
                     }
                     Err(_) => {}
                 }
@@ -378,15 +328,15 @@ fn rustfmt(source: &str) -> anyhow::Result<String> {
 }
 
 /// Runs `cargo build` on the generated workspace, passing its progress through and printing
-/// compiler messages with team paths. Returns the built executable, or `None` if compilation
-/// failed (the errors have been printed).
+/// compiler messages with team paths. Returns the built executable, or
+/// [`StepError::CompileFailed`] (the errors have been printed).
 fn run_cargo(
     out_dir: &Path,
     appc_dir: &Path,
     spec: &analysis::ir::AppSpec,
     debug: bool,
     output: BuildOutput,
-) -> anyhow::Result<Option<PathBuf>> {
+) -> Result<PathBuf, StepError> {
     let color = output.color;
     let binary_name = server::binary_name(spec);
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -435,18 +385,17 @@ fn run_cargo(
         .context("cannot run cargo; install Rust (https://rustup.rs) so that `cargo` is on PATH")?;
     let stdout = child.stdout.take().context("cargo has no stdout")?;
     let mut executable = None;
-    let mut stderr = std::io::stderr();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read cargo's output")?;
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             // Not a JSON message (a build script's output, for instance): show it as it is.
-            writeln!(stderr, "{line}")?;
+            terminal::line(&line);
             continue;
         };
         match message["reason"].as_str() {
             Some("compiler-message") => {
                 if let Some(rendered) = message["message"]["rendered"].as_str() {
-                    write!(stderr, "{}", team_paths(rendered))?;
+                    terminal::text(&team_paths(rendered));
                 }
             }
             Some("compiler-artifact") => {
@@ -464,12 +413,12 @@ fn run_cargo(
     // Ctrl-C ended cargo: appc is about to exit, and a "did not compile" would be misleading.
     process::wait_here_if_stopping();
     if !status.success() {
-        return Ok(None);
+        return Err(StepError::CompileFailed);
     }
-    match executable {
-        Some(executable) => Ok(Some(executable)),
-        None => bail!("cargo built the server but did not report the `{binary_name}` executable"),
-    }
+    executable.ok_or_else(|| {
+        anyhow::anyhow!("cargo built the server but did not report the `{binary_name}` executable")
+            .into()
+    })
 }
 
 /// Compiler messages name files relative to the generated workspace, and the team's files
@@ -480,10 +429,6 @@ fn team_paths(rendered: &str) -> String {
     rendered
         .replace(&format!("server/src/{TEAM_FILE_PREFIX}"), "")
         .replace("--> server/src/", "--> .appc/out/server/src/")
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
 //! `appc check`: parse (and unless `--syntax-only`, analyze) a spec and print what is wrong.
 
+use super::args::{CheckArgs, ColorChoice, Emit, Format};
 use super::disk_files::DiskFiles;
-use super::{CheckArgs, ColorChoice, Emit, Format, Outcome, stderr_wants_color};
-use anyhow::{Context, bail};
+use super::project::locate_spec;
+use super::step::StepError;
+use super::terminal::stderr_wants_color;
+use anyhow::Context;
 use appc_core::Stop;
 use appc_core::diagnostics::{self, ColorMode, Diagnostic, Severity, SourceFile};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub fn run(args: &CheckArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
+/// Prints the spec's diagnostics (and the IR with `--emit ir`); the summary line is the last
+/// word, so [`StepError::SpecErrors`] needs no further advice.
+pub fn run(args: &CheckArgs, color: ColorChoice) -> Result<(), StepError> {
     let spec_path = locate_spec(&args.path)?;
     let bytes = std::fs::read(&spec_path)
         .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
@@ -22,7 +27,9 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
     };
     let compiled = appc_core::compile(&bytes, &DiskFiles::new(project_root), stop);
     let ir_json = match (args.emit, &compiled.spec) {
-        (Some(Emit::Ir), Some(spec)) => Some(serde_json::to_string_pretty(spec)?),
+        (Some(Emit::Ir), Some(spec)) => {
+            Some(serde_json::to_string_pretty(spec).context("cannot print the IR as JSON")?)
+        }
         _ => None,
     };
     let diagnostics = compiled.diagnostics;
@@ -36,34 +43,12 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
 
     if let Some(ir_json) = ir_json {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{ir_json}")?;
+        writeln!(stdout, "{ir_json}").context("cannot write the IR to stdout")?;
     }
-    Ok(if diagnostics::has_errors(&diagnostics) {
-        Outcome::SpecErrors
-    } else {
-        Outcome::Success
-    })
-}
-
-/// A folder means its `main.wasp`; a file is taken as it is.
-pub(super) fn locate_spec(path: &Path) -> anyhow::Result<PathBuf> {
-    if path.is_dir() {
-        let spec_path = path.join("main.wasp");
-        if !spec_path.is_file() {
-            bail!(
-                "no `main.wasp` in `{}`; pass a spec file or a project folder that contains one",
-                path.display()
-            );
-        }
-        return Ok(spec_path);
+    if diagnostics::has_errors(&diagnostics) {
+        return Err(StepError::SpecErrors);
     }
-    if !path.exists() {
-        bail!(
-            "`{}` does not exist; pass a spec file or a project folder",
-            path.display()
-        );
-    }
-    Ok(path.to_path_buf())
+    Ok(())
 }
 
 fn report(

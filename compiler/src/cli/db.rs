@@ -6,38 +6,38 @@
 //! server would use there: `DATABASE_URL`, or `.appc/app.db` by default (the one `appc dev`
 //! serves).
 
-use super::build::{self, BuildOutput, Project};
+use super::args::{ColorChoice, SeedArgs};
+use super::build::{self, BuildOutput};
 use super::process;
-use super::{ColorChoice, Outcome, SeedArgs, stderr_wants_color};
+use super::project::{Project, absolute};
+use super::step::StepError;
+use super::terminal::{stage, stderr_wants_color};
 use anyhow::{Context, bail};
 use appc_core::analysis::ir::{AppSpec, ServerFunction};
 use std::process::{Command, Stdio};
 
-pub fn seed(args: &SeedArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
+pub fn seed(args: &SeedArgs, color: ColorChoice) -> Result<(), StepError> {
+    let project = Project::locate(&args.path)?;
+    build_and_seed(args, color, &project)
+        .inspect_err(|error| build::print_advice(error, &project, "appc db seed"))
+}
+
+/// Checks and generates the project, chooses the seed, builds (debug) and runs the seed.
+fn build_and_seed(args: &SeedArgs, color: ColorChoice, project: &Project) -> Result<(), StepError> {
     let output = BuildOutput {
         color: stderr_wants_color(color),
         progress: true,
     };
-    let project = Project::locate(&args.path)?;
-    let Some(spec) = build::check_and_generate(&project, output)? else {
-        eprintln!(
-            "error: `{}` has errors; fix them, then run `appc db seed` again",
-            project.spec_path.display()
-        );
-        return Ok(Outcome::SpecErrors);
-    };
+    let spec = build::check_and_generate(project, output)?;
     // The seed is chosen before anything is compiled, so a wrong name costs no build.
-    let seed = choose_seed(&spec, &project, args.name.as_deref())?.clone();
-    let binary = match build::build_checked(&project, &spec, true, output, "appc db seed")? {
-        Ok(binary) => binary,
-        Err(outcome) => return Ok(outcome),
-    };
-    build::stage(
+    let seed = choose_seed(&spec, project, args.name.as_deref())?.clone();
+    let binary = build::build_checked(project, &spec, true, output)?;
+    stage(
         output.color,
         "Seeding",
         &format!("the database with `{}` ({})", seed.function, seed.file),
     );
-    let mut command = Command::new(std::path::absolute(&binary).unwrap_or(binary.clone()));
+    let mut command = Command::new(absolute(&binary));
     command
         .args(["seed", &seed.function])
         .current_dir(&project.root)
@@ -49,15 +49,12 @@ pub fn seed(args: &SeedArgs, color: ColorChoice) -> anyhow::Result<Outcome> {
         .with_context(|| format!("`{}` did not finish", binary.display()))?;
     process::forget(&child);
     process::wait_here_if_stopping();
-    if status.success() {
-        Ok(Outcome::Success)
-    } else {
-        eprintln!(
-            "error: the seed `{}` did not finish; its message is above",
-            seed.function
-        );
-        Ok(Outcome::SeedFailed)
+    if !status.success() {
+        return Err(StepError::SeedFailed {
+            seed: seed.function,
+        });
     }
+    Ok(())
 }
 
 /// The seed `--name` names, or the only one; otherwise an error that lists them.

@@ -4,9 +4,12 @@
 //! exactly as the repository has it (the example the end-to-end tests run), `minimal` is
 //! `templates/new/minimal`. The app's name in `main.wasp` is derived from the folder's name.
 
-use super::{NewArgs, Outcome, Template};
+use super::args::{NewArgs, Template};
+use super::step::StepError;
+use super::terminal;
 use anyhow::{Context, bail};
-use appc_core::syntax::{self, ast::ExprKind};
+use appc_core::analysis::MemoryFiles;
+use appc_core::syntax::ast::ExprKind;
 use heck::ToUpperCamelCase;
 use std::path::Path;
 
@@ -17,7 +20,7 @@ mod embedded {
 /// What every new project ignores: appc's generated code and build output, and npm's packages.
 const GITIGNORE: &str = ".appc/\nnode_modules/\n";
 
-pub fn run(args: &NewArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: &NewArgs) -> Result<(), StepError> {
     let folder = &args.name;
     let folder_name = folder
         .file_name()
@@ -44,15 +47,15 @@ pub fn run(args: &NewArgs) -> anyhow::Result<Outcome> {
         &project_readme(&folder_name, template_name),
     )?;
 
-    eprintln!(
+    terminal::line(&format!(
         "Created `{}` ({template_name} template, app `{app_name}`)",
         folder.display()
-    );
-    eprintln!(
+    ));
+    terminal::line(&format!(
         "Next: cd {} && appc dev   (then open the URL it prints)",
         folder.display()
-    );
-    Ok(Outcome::Success)
+    ));
+    Ok(())
 }
 
 /// The `app` declaration's name for a project folder: `my-chat` -> `MyChat`. Folder names are
@@ -96,8 +99,13 @@ fn refuse_non_empty_folder(folder: &Path) -> anyhow::Result<()> {
 /// name. The spans come from the parser, so comments or strings that happen to contain the old
 /// name are left alone.
 fn rename_app(spec: &str, app_name: &str, title: &str) -> String {
-    let parsed = syntax::parse(spec);
-    let Some(app) = parsed
+    // Parsing needs none of the team's files.
+    let compiled = appc_core::compile(
+        spec.as_bytes(),
+        &MemoryFiles::new(),
+        appc_core::Stop::AfterParsing,
+    );
+    let Some(app) = compiled
         .module
         .decls
         .iter()
@@ -132,7 +140,8 @@ fn project_readme(folder_name: &str, template_name: &str) -> String {
     format!(
         "# {folder_name}\n\
          \n\
-         An app built with [appc](https://example.invalid/appc), created from its `{template_name}` template.\n\
+         An app built with appc, created from its `{template_name}` template. `appc --help` lists\n\
+         the commands; the README of appc's source tree describes the spec and the generated code.\n\
          \n\
          ```sh\n\
          appc dev            # build, serve on http://127.0.0.1:3000 and rebuild on every save\n\
@@ -146,7 +155,8 @@ fn project_readme(folder_name: &str, template_name: &str) -> String {
          - `src/client/`: the React pages `main.wasp` imports.\n\
          - `.appc/`: generated code and build output (ignored by git).\n\
          \n\
-         `appc dev` needs Rust (cargo) and, for the pages, Node.js with npm.\n"
+         `appc dev` needs Rust {rust_version} or newer (cargo) and, for the pages, Node.js with npm.\n",
+        rust_version = env!("CARGO_PKG_RUST_VERSION")
     )
 }
 

@@ -6,8 +6,10 @@
 //! Node tools print paths relative to the web project; [`project_paths`] turns them into paths
 //! relative to the team's project (`src/client/MainPage.tsx`), as `appc build` does for rustc.
 
-use super::build::stage;
 use super::process;
+use super::project::absolute;
+use super::step::StepError;
+use super::terminal::{self, stage};
 use super::write::{WriteSummary, write_generated};
 use anyhow::{Context, bail};
 use appc_core::analysis::ir::AppSpec;
@@ -28,15 +30,6 @@ const BUILD_STAMP: &str = ".appc-built";
 
 /// The oldest Node.js the pinned Vite runs on.
 const MINIMUM_NODE: (u64, u64) = (20, 19);
-
-/// A Node tool (npm, tsc, Vite) ran and failed; its output has been printed. `appc build` exits
-/// with 1 for these (a problem in the team's code or dependencies), not 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{tool} failed")]
-pub struct WebToolFailed {
-    /// What failed, as the stage line named it (`tsc`, `vite build`, `npm install`).
-    pub tool: String,
-}
 
 /// The web project's folder: `<project>/.appc/out/web`.
 pub fn web_dir(project_root: &Path) -> PathBuf {
@@ -102,7 +95,7 @@ fn collect_files(
 pub fn write_web_project(
     project_root: &Path,
     spec: &AppSpec,
-) -> anyhow::Result<Option<(PathBuf, WriteSummary)>> {
+) -> Result<Option<(PathBuf, WriteSummary)>, StepError> {
     if !web::has_web_client(spec) {
         let bundle = bundle_dir(project_root);
         if bundle.is_dir() {
@@ -125,7 +118,7 @@ pub fn write_web_project(
 
 /// Runs `npm install` in the web project when its `package.json` differs from the one the last
 /// successful install saw (or nothing was installed yet). npm writes `package-lock.json`.
-pub fn install_web_dependencies(web_dir: &Path, color: bool) -> anyhow::Result<()> {
+pub fn install_web_dependencies(web_dir: &Path, color: bool) -> Result<(), StepError> {
     let package_json = std::fs::read_to_string(web_dir.join("package.json"))
         .with_context(|| format!("cannot read `{}/package.json`", web_dir.display()))?;
     let stamp = web_dir.join(INSTALL_STAMP);
@@ -143,10 +136,9 @@ pub fn install_web_dependencies(web_dir: &Path, color: bool) -> anyhow::Result<(
     .map_err(|error| missing_tool(error, "npm"))?;
     if !output.status.success() {
         print_output(&output);
-        return Err(WebToolFailed {
+        return Err(StepError::WebToolFailed {
             tool: "npm install".to_owned(),
-        }
-        .into());
+        });
     }
     std::fs::write(&stamp, package_json)
         .with_context(|| format!("cannot write `{}`", stamp.display()))?;
@@ -155,7 +147,7 @@ pub fn install_web_dependencies(web_dir: &Path, color: bool) -> anyhow::Result<(
 
 /// Type-checks the web project (the SDK and the team's files) with `tsc --noEmit`, strict.
 /// Vite does not type-check, so without this a misspelled event would only fail in the browser.
-pub fn typecheck_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
+pub fn typecheck_web(web_dir: &Path, color: bool) -> Result<(), StepError> {
     require_node()?;
     stage(color, "Checking", "web types (tsc)");
     let output = process::output_in_own_group(&mut typecheck_command(web_dir, color))
@@ -181,7 +173,7 @@ pub fn team_tool_output(text: &str) -> String {
 
 /// Bundles the web project with `vite build` into `<project>/.appc/build/web` (the folder the
 /// server binary serves). Vite's output is shown only when it fails.
-pub fn build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
+pub fn build_web(web_dir: &Path, color: bool) -> Result<(), StepError> {
     require_node()?;
     stage(color, "Building", "web (vite)");
     let output = process::output_in_own_group(&mut vite_build_command(web_dir))
@@ -195,7 +187,7 @@ pub fn build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
 /// same time (tsc is single-threaded; BENCHMARKS.md has the figures). A type error still fails
 /// the build, and its messages come first; the bundle Vite made meanwhile is not marked as
 /// current, so the next build makes it again.
-pub fn check_and_build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
+pub fn check_and_build_web(web_dir: &Path, color: bool) -> Result<(), StepError> {
     let stamp = web_dir.join(BUILD_STAMP);
     let _ = std::fs::remove_file(&stamp);
     install_web_dependencies(web_dir, color)?;
@@ -216,7 +208,8 @@ pub fn check_and_build_web(web_dir: &Path, color: bool) -> anyhow::Result<()> {
     let vite = vite.map_err(|error| missing_tool(error, "vite"))?;
     tool_succeeded("tsc", &tsc)?;
     tool_succeeded("vite build", &vite)?;
-    std::fs::write(&stamp, "").with_context(|| format!("cannot write `{}`", stamp.display()))
+    std::fs::write(&stamp, "").with_context(|| format!("cannot write `{}`", stamp.display()))?;
+    Ok(())
 }
 
 /// `vite build`, which writes the bundle to `.appc/build/web` (see `vite.config.ts`).
@@ -227,15 +220,14 @@ fn vite_build_command(web_dir: &Path) -> Command {
 }
 
 /// Prints a failed tool's output and reports the failure; a successful tool stays quiet.
-fn tool_succeeded(tool: &str, output: &Output) -> anyhow::Result<()> {
+fn tool_succeeded(tool: &str, output: &Output) -> Result<(), StepError> {
     if output.status.success() {
         return Ok(());
     }
     print_output(output);
-    Err(WebToolFailed {
+    Err(StepError::WebToolFailed {
         tool: tool.to_owned(),
-    }
-    .into())
+    })
 }
 
 /// Whether the bundle in `.appc/build/web` is what `check_and_build_web` made from the web
@@ -265,10 +257,6 @@ fn node_tool(web_dir: &Path, tool: &str) -> Command {
     let mut command = Command::new(absolute(&web_dir.join("node_modules/.bin").join(tool)));
     command.current_dir(web_dir).stdin(Stdio::null());
     command
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Checks that `node` is on PATH and new enough for the pinned Vite.
@@ -315,9 +303,9 @@ fn print_output(output: &Output) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     for text in [stdout, stderr] {
         if !text.trim().is_empty() {
-            eprint!("{}", team_tool_output(&text));
+            terminal::text(&team_tool_output(&text));
             if !text.ends_with('\n') {
-                eprintln!();
+                terminal::line("");
             }
         }
     }

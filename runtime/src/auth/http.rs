@@ -14,13 +14,6 @@ use super::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError}
 use crate::error::ApiError;
 
 /// The auth routes, for a router whose state contains the [`Auth`] service.
-///
-/// ```
-/// use appc_runtime::auth::{Auth, auth_routes};
-/// fn app(auth: Auth) -> axum::Router {
-///     auth_routes().with_state(auth)
-/// }
-/// ```
 pub fn auth_routes<S>() -> Router<S>
 where
     Auth: FromRef<S>,
@@ -90,7 +83,7 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 /// other requests get 401 with the reason.
 ///
 /// ```
-/// use appc_runtime::auth::AuthUser;
+/// use appc_runtime::AuthUser;
 /// async fn profile(user: AuthUser) -> String {
 ///     format!("hello {}", user.username())
 /// }
@@ -119,7 +112,7 @@ where
 /// `Option<AuthUser>`: the user for a valid token, `None` for a missing or invalid one.
 ///
 /// ```
-/// use appc_runtime::auth::AuthUser;
+/// use appc_runtime::AuthUser;
 /// async fn greeting(user: Option<AuthUser>) -> String {
 ///     user.map_or("hello stranger".to_owned(), |user| format!("hello {}", user.username()))
 /// }

@@ -27,11 +27,8 @@ use crate::db::{
 };
 use crate::error::ApiError;
 
-pub use http::{auth_routes, bearer_token};
-pub use rules::{
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
-    check_password_rules, normalize_username,
-};
+pub(crate) use http::auth_routes;
+use rules::{check_password_rules, normalize_username};
 
 /// The column the runtime adds to the user table for the argon2id hash.
 pub const PASSWORD_HASH_COLUMN: &str = "passwordHash";

@@ -18,13 +18,6 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// Checks a username against the rules and returns its stored (lower-case) form.
-///
-/// ```
-/// use appc_runtime::auth::normalize_username;
-/// assert_eq!(normalize_username("Alice_1").unwrap(), "alice_1");
-/// assert!(normalize_username("al").is_err());
-/// assert!(normalize_username("_alice").is_err());
-/// ```
 pub fn normalize_username(username: &str) -> Result<String, ApiError> {
     let length = username.chars().count();
     if length < USERNAME_MIN_CHARS {
@@ -64,12 +57,6 @@ fn is_username_character(character: char) -> bool {
 }
 
 /// Checks a new password against the rules.
-///
-/// ```
-/// use appc_runtime::auth::check_password_rules;
-/// assert!(check_password_rules("correct horse").is_ok());
-/// assert!(check_password_rules("short").is_err());
-/// ```
 pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
     let length = password.chars().count();
     if length < PASSWORD_MIN_CHARS {

@@ -8,7 +8,8 @@
 //!
 //! ```
 //! use std::sync::LazyLock;
-//! use appc_runtime::db::{ColumnDefault, ColumnSchema, DbError, Entity, IntoColumns, Row, SqlType, TableSchema, Value};
+//! use appc_runtime::codegen::{ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema};
+//! use appc_runtime::{DbError, Row, Value};
 //!
 //! #[derive(Debug, Clone, serde::Serialize)]
 //! pub struct Message {
@@ -72,8 +73,8 @@
 //! }
 //!
 //! // A server function then reads and writes messages like this:
-//! async fn post(database: &appc_runtime::db::Database) -> Result<(), DbError> {
-//!     use appc_runtime::db::{Order, Query};
+//! async fn post(database: &appc_runtime::Database) -> Result<(), DbError> {
+//!     use appc_runtime::{Order, Query};
 //!     let messages = database.table::<Message>();
 //!     let created = messages.create(NewMessage { text: "hello".into(), room: None }).await?;
 //!     let latest = messages.find_many(Query::new().filter("room", "general").order_by("id", Order::Desc).limit(50)).await?;

@@ -62,8 +62,8 @@ enum Step {
 /// order, so list referenced tables first.
 ///
 /// ```no_run
-/// # async fn example(database: appc_runtime::db::Database, user: appc_runtime::db::TableSchema) -> Result<(), appc_runtime::db::MigrationError> {
-/// let report = appc_runtime::db::migrate(&database, &[&user]).await?;
+/// # async fn example(database: appc_runtime::Database, user: appc_runtime::codegen::TableSchema) -> Result<(), appc_runtime::codegen::MigrationError> {
+/// let report = appc_runtime::codegen::migrate(&database, &[&user]).await?;
 /// println!("created {:?}, added {:?}", report.created_tables, report.added_columns);
 /// # Ok(()) }
 /// ```

@@ -21,7 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use entity::{Entity, IntoColumns, Order, Query, Table, Transaction, TxTable};
 pub use migrate::{MigrationError, MigrationReport, migrate};
-pub use schema::{ColumnDefault, ColumnSchema, ForeignKey, SqlType, TableSchema, quote_identifier};
+pub use schema::{ColumnDefault, ColumnSchema, ForeignKey, SqlType, TableSchema};
 pub use value::{FromValue, Row, Value};
 
 pub(crate) use sql::{Conn, Pooled, RowOps};
@@ -110,8 +110,8 @@ enum Pool {
 /// A cloneable handle on the app's connection pool (cloning is cheap and shares the pool).
 ///
 /// ```no_run
-/// # async fn example() -> Result<(), appc_runtime::db::DbError> {
-/// use appc_runtime::db::Database;
+/// # async fn example() -> Result<(), appc_runtime::DbError> {
+/// use appc_runtime::Database;
 /// let database = Database::connect("sqlite://.appc/dev.db").await?;
 /// # Ok(()) }
 /// ```
@@ -185,8 +185,8 @@ impl Database {
     /// Untyped read access: the rows of any declared table, as [`Row`]s.
     ///
     /// ```no_run
-    /// # async fn example(database: appc_runtime::db::Database, table: appc_runtime::db::TableSchema) -> Result<(), appc_runtime::db::DbError> {
-    /// use appc_runtime::db::Query;
+    /// # async fn example(database: appc_runtime::Database, table: appc_runtime::codegen::TableSchema) -> Result<(), appc_runtime::DbError> {
+    /// use appc_runtime::Query;
     /// for row in database.find_rows(&table, Query::new().limit(10)).await? {
     ///     println!("{}", row.to_json_without(&[]));
     /// }

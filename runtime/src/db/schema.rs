@@ -199,7 +199,7 @@ impl ColumnSchema {
 /// One declared table: the schema of an entity.
 ///
 /// ```
-/// use appc_runtime::db::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+/// use appc_runtime::codegen::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
 ///
 /// let message = TableSchema::new("Message")
 ///     .column(ColumnSchema::new("id", SqlType::Integer).primary_key().default(ColumnDefault::Autoincrement))

@@ -208,12 +208,12 @@ impl Row {
     /// Reads one column as a Rust type.
     ///
     /// ```
-    /// # use appc_runtime::db::{Row, Value};
+    /// # use appc_runtime::{Row, Value};
     /// let row = Row::from_values("Message", vec![("text".into(), Value::from("hi")), ("pinned".into(), Value::Null)]);
     /// let text: String = row.get("text")?;
     /// let pinned: Option<bool> = row.get("pinned")?;
     /// assert_eq!((text.as_str(), pinned), ("hi", None));
-    /// # Ok::<(), appc_runtime::db::DbError>(())
+    /// # Ok::<(), appc_runtime::DbError>(())
     /// ```
     pub fn get<T: FromValue>(&self, column: &str) -> Result<T, DbError> {
         let value = self

@@ -3,8 +3,8 @@
 //! payloads ([`Payload`]) and a cloneable [`Emitter`] for sending from anywhere.
 //!
 //! On connect, the middleware reads `auth.token` from the handshake. A valid token puts the
-//! [`AuthUser`] on the socket (handlers extract it with `Extension<AuthUser>` or
-//! `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
+//! [`AuthUser`] on the socket (raw socketioxide handlers extract it with `Extension<AuthUser>`
+//! or `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
 //! [`Emitter::to_user`] reaches every tab of that user. On a namespace with `auth: true`, a
 //! missing or invalid token is refused with a `connect_error` whose message starts with
 //! `unauthorized:` and says why.
@@ -32,7 +32,7 @@ pub use payload::{
 pub use shape::{
     FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
 };
-pub use socketioxide::extract::{AckSender, Extension, MaybeExtension};
+pub use socketioxide::extract::AckSender;
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
 /// every namespace.
@@ -61,7 +61,7 @@ pub enum Transports {
 ///
 /// ```
 /// use std::time::Duration;
-/// use appc_runtime::socket::{Encoding, SocketSettings, Transports};
+/// use appc_runtime::codegen::{Encoding, SocketSettings, Transports};
 /// let settings = SocketSettings::default()
 ///     .max_payload(64 * 1024)
 ///     .ping_interval(Duration::from_secs(20))
@@ -194,7 +194,7 @@ type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
 /// and the function called for each connection.
 ///
 /// ```
-/// use appc_runtime::socket::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
+/// use appc_runtime::codegen::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
 /// use socketioxide::extract::SocketRef;
 ///
 /// /// `type ChatHandshake { room: String }`, with its spec type as the generator writes it.
@@ -386,7 +386,7 @@ async fn authenticate(
 /// tasks, other sockets' handlers.
 ///
 /// ```no_run
-/// # async fn example(emitter: appc_runtime::socket::Emitter, user_id: appc_runtime::auth::UserId) {
+/// # async fn example(emitter: appc_runtime::Emitter, user_id: appc_runtime::UserId) {
 /// emitter.to_all("/", "announcement", &"maintenance at noon").await.ok();
 /// emitter.to_room("/chat", "general", "chatMessage", &serde_json::json!({ "text": "hi" })).await.ok();
 /// emitter.to_user("/", &user_id, "notification", &"you have mail").await.ok();
@@ -397,20 +397,107 @@ pub struct Emitter {
     io: SocketIo,
 }
 
-/// An emit that could not be sent.
+/// An emit that could not be sent, with socketioxide's own error as its source where that error
+/// can cross threads. It is `Send + Sync`, so `?` converts it into a
+/// [`BoxError`](crate::BoxError) (or `anyhow::Error`) like any other error.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
     /// No namespace with this path is registered.
     #[error("no socket namespace `{0}` is registered; declare it in main.wasp")]
     UnknownNamespace(String),
-    /// The payload could not be encoded or the adapter failed.
-    #[error("could not emit `{event}`: {message}")]
-    Failed {
+    /// A send to one socket failed: the payload could not be encoded, or the socket is closed
+    /// or too far behind to queue more.
+    #[error("could not send `{event}`: {source}")]
+    Send {
         /// The event.
         event: String,
-        /// The cause.
+        /// socketioxide's error.
+        source: socketioxide::SendError,
+    },
+    /// The payload of a send to several sockets could not be encoded.
+    #[error("could not encode `{event}`: {source}")]
+    Encode {
+        /// The event.
+        event: String,
+        /// socketioxide's error.
+        source: socketioxide::ParserError,
+    },
+    /// Some sockets of a send to several sockets could not take it: they closed, or they are too
+    /// far behind to queue more (the others received it).
+    #[error("could not send `{event}` to {} of its sockets: {}", .failed.len(), describe_socket_errors(.failed))]
+    Sockets {
+        /// The event.
+        event: String,
+        /// One error per socket that did not get it.
+        failed: Vec<socketioxide::SocketError>,
+    },
+    /// The adapter that carries sends to other server processes failed. Its error cannot be
+    /// shared between threads, so only its message is kept.
+    #[error("could not send `{event}` to the other server processes: {message}")]
+    Adapter {
+        /// The event.
+        event: String,
+        /// The adapter's message.
         message: String,
     },
+    /// The client's acknowledgement did not come in time or did not decode as the declared type.
+    #[error("`{event}` was not acknowledged: {source}")]
+    Ack {
+        /// The event.
+        event: String,
+        /// socketioxide's error.
+        source: socketioxide::AckError,
+    },
+}
+
+fn describe_socket_errors(errors: &[socketioxide::SocketError]) -> String {
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    messages.join(", ")
+}
+
+impl EmitError {
+    fn from_broadcast(event: &str, error: socketioxide::BroadcastError) -> EmitError {
+        let event = event.to_owned();
+        match error {
+            socketioxide::BroadcastError::Serialize(source) => EmitError::Encode { event, source },
+            socketioxide::BroadcastError::Socket(failed) => EmitError::Sockets { event, failed },
+            socketioxide::BroadcastError::Adapter(error) => EmitError::Adapter {
+                event,
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+/// Sends `event` to one socket (a generated `Socket::emit_*` method).
+pub fn emit_to_socket<T: Serialize + ?Sized>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<(), EmitError> {
+    socket.emit(event, data).map_err(|source| EmitError::Send {
+        event: event.to_owned(),
+        source,
+    })
+}
+
+/// Sends `event` to one socket and waits for its acknowledgement, decoded as `Reply` (a generated
+/// `Socket::emit_*` method for an event with `ack`).
+pub async fn emit_to_socket_with_ack<T: Serialize + ?Sized, Reply: DeserializeOwned>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<Reply, EmitError> {
+    let acknowledgement = socket
+        .emit_with_ack::<T, Reply>(event, data)
+        .map_err(|source| EmitError::Send {
+            event: event.to_owned(),
+            source,
+        })?;
+    acknowledgement.await.map_err(|source| EmitError::Ack {
+        event: event.to_owned(),
+        source,
+    })
 }
 
 impl Emitter {
@@ -442,10 +529,7 @@ impl Emitter {
         operators
             .emit(event.to_owned(), data)
             .await
-            .map_err(|error| EmitError::Failed {
-                event: event.to_owned(),
-                message: error.to_string(),
-            })
+            .map_err(|error| EmitError::from_broadcast(event, error))
     }
 
     /// Sends to every socket of a namespace.
@@ -485,5 +569,39 @@ impl Emitter {
     /// Disconnects every socket cleanly (used on shutdown).
     pub async fn close(&self) {
         self.io.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emit_errors_convert_into_the_hooks_error_type() {
+        fn assert_thread_safe<T: Send + Sync + 'static>() {}
+        assert_thread_safe::<EmitError>();
+        let error: crate::BoxError = EmitError::UnknownNamespace("/chat".to_owned()).into();
+        assert_eq!(
+            error.to_string(),
+            "no socket namespace `/chat` is registered; declare it in main.wasp"
+        );
+    }
+
+    #[test]
+    fn a_broadcast_that_some_sockets_missed_says_how_many() {
+        let error = EmitError::from_broadcast(
+            "chatMessage",
+            socketioxide::BroadcastError::Socket(vec![
+                socketioxide::SocketError::Closed,
+                socketioxide::SocketError::InternalChannelFull,
+            ]),
+        );
+        assert!(matches!(&error, EmitError::Sockets { failed, .. } if failed.len() == 2));
+        assert!(
+            error
+                .to_string()
+                .starts_with("could not send `chatMessage` to 2 of its sockets: "),
+            "{error}"
+        );
     }
 }

@@ -50,20 +50,20 @@ pub const UNBOUNDED: usize = usize::MAX;
 /// #[derive(serde::Deserialize, Debug)]
 /// struct ChatMessage { text: String }
 ///
-/// impl appc_runtime::socket::SpecType for ChatMessage {
-///     const SHAPE: appc_runtime::socket::Shape = appc_runtime::socket::Shape::Record(|| &CHAT_MESSAGE);
+/// impl appc_runtime::codegen::SpecType for ChatMessage {
+///     const SHAPE: appc_runtime::codegen::Shape = appc_runtime::codegen::Shape::Record(|| &CHAT_MESSAGE);
 /// }
 ///
-/// static CHAT_MESSAGE: appc_runtime::socket::RecordShape = appc_runtime::socket::RecordShape {
+/// static CHAT_MESSAGE: appc_runtime::codegen::RecordShape = appc_runtime::codegen::RecordShape {
 ///     name: "ChatMessage",
-///     fields: &[appc_runtime::socket::FieldShape {
+///     fields: &[appc_runtime::codegen::FieldShape {
 ///         name: "text",
-///         shape: appc_runtime::socket::Shape::String,
+///         shape: appc_runtime::codegen::Shape::String,
 ///         max_length: None,
 ///     }],
 /// };
 ///
-/// let error = appc_runtime::socket::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
+/// let error = appc_runtime::codegen::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
 /// assert_eq!(error.field.as_deref(), Some("text"));
 /// assert_eq!(error.to_string(), "invalid payload for `chatMessage`: text: expected String, found Int 5");
 /// ```
@@ -118,7 +118,7 @@ fn unreadable_payload(event: &str, parser_error: &str, shape: Shape) -> PayloadE
 /// is the payload's `maxLength` (a `String`'s characters or a list's items), when declared.
 ///
 /// ```
-/// use appc_runtime::socket::Payload;
+/// use appc_runtime::codegen::Payload;
 /// use socketioxide::extract::{AckSender, SocketRef};
 ///
 /// fn register(socket: &SocketRef) {

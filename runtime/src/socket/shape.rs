@@ -146,7 +146,7 @@ impl fmt::Display for ShapeError {
 /// `String`, items of a list; for an optional, of the value when there is one).
 ///
 /// ```
-/// use appc_runtime::socket::{Shape, check_value};
+/// use appc_runtime::codegen::{Shape, check_value};
 /// let error = check_value(&serde_json::json!("two"), Shape::Int, None).unwrap_err();
 /// assert_eq!(error.message, r#"expected Int, found String "two""#);
 /// let error = check_value(&serde_json::json!("héllo"), Shape::String, Some(4)).unwrap_err();

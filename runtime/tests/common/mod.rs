@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use appc_runtime::config::{Config, ConfigDefaults, Mode};
-use appc_runtime::db::{
-    ColumnDefault, ColumnSchema, DbError, Entity, IntoColumns, Row, SqlType, TableSchema, Value,
+use appc_runtime::codegen::{
+    ColumnDefault, ColumnSchema, ConfigDefaults, Entity, IntoColumns, Server, SqlType, TableSchema,
 };
-use appc_runtime::server::{AppState, Server};
+use appc_runtime::{AppState, Config, DbError, Mode, Row, Value};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -215,7 +214,7 @@ pub struct TestServer {
     pub address: SocketAddr,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), appc_runtime::server::ServeError>>,
+    task: tokio::task::JoinHandle<Result<(), appc_runtime::codegen::ServeError>>,
     _data_dir: tempfile::TempDir,
 }
 

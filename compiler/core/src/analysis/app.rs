@@ -281,14 +281,14 @@ fn check_asyncness(
             true,
             format!("the setup function `{name}` in `{file}` must be async"),
             format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
+                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
             ),
         ),
         HookKind::Seed => (
             true,
             format!("the seed `{name}` in `{file}` must be async"),
             format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::Context) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
+                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
             ),
         ),
         HookKind::Middleware => (

@@ -1,16 +1,69 @@
-//! The filters of the server generator: how IR names and types become Rust names and types.
+//! How IR names and types become Rust: the askama filters of the server templates
+//! (`{{ field.field_type|rust_type }}`, `{{ event.name|rust_string }}`), in the manner of
+//! uniffi's filters modules, plus the identifier helpers the view models use for names.
 //!
 //! Every type is written with a full path (`::std::vec::Vec`, `crate::app::types::ChatMessage`)
 //! so that a spec's own names (an entity called `Option`, a type called `Vec`) can never clash
 //! with the names generated code relies on.
+//!
+//! The server generator brings this module into its templates' scope as `filters`, which is
+//! where askama looks for custom filters.
 
 use crate::analysis::ir::{ScalarType, TypeRef};
+use askama::Values;
 use heck::ToSnakeCase;
+use std::fmt::Display;
 
 /// The Rust path of the generated module that holds the `type` records.
-pub const TYPES_MODULE: &str = "crate::app::types";
+const TYPES_MODULE: &str = "crate::app::types";
 /// The Rust path of the generated module that holds the entities.
-pub const ENTITIES_MODULE: &str = "crate::app::entities";
+const ENTITIES_MODULE: &str = "crate::app::entities";
+
+/// `{{ type_ref|rust_type }}`: the Rust type of a payload, handshake or record field type.
+#[askama::filter_fn]
+pub fn rust_type(type_ref: &TypeRef, _: &dyn Values) -> askama::Result<String> {
+    Ok(payload_type(type_ref))
+}
+
+/// `{{ scalar|column_type }}`: the Rust type of an entity's scalar column (without `Option`
+/// for `?`).
+#[askama::filter_fn]
+pub fn column_type(scalar: &ScalarType, _: &dyn Values) -> askama::Result<&'static str> {
+    Ok(scalar_type(*scalar))
+}
+
+/// `{{ scalar|sql_type }}`: the variant of the runtime's portable `SqlType` for a scalar.
+#[askama::filter_fn]
+pub fn sql_type(scalar: &ScalarType, _: &dyn Values) -> askama::Result<&'static str> {
+    Ok(match scalar {
+        ScalarType::String => "Text",
+        ScalarType::Boolean => "Boolean",
+        ScalarType::Int | ScalarType::BigInt => "Integer",
+        ScalarType::Float | ScalarType::Decimal => "Float",
+        ScalarType::DateTime => "DateTime",
+        ScalarType::Json => "Json",
+        ScalarType::Bytes => "Bytes",
+    })
+}
+
+/// `{{ text|rust_string }}`: a Rust string literal for the text, with escapes.
+#[askama::filter_fn]
+pub fn rust_string(text: impl Display, _: &dyn Values) -> askama::Result<String> {
+    Ok(format!("{:?}", text.to_string()))
+}
+
+/// `{{ number|rust_f64 }}`: an `f64` literal that keeps its exact value (`1.0_f64`, not `1`).
+#[askama::filter_fn]
+pub fn rust_f64(number: &f64, _: &dyn Values) -> askama::Result<String> {
+    Ok(format!("{number:?}_f64"))
+}
+
+/// `{{ type_ref|wasp_type }}`: a type as the spec writes it (`[ChatMessage]`, `String?`), for doc
+/// comments.
+#[askama::filter_fn]
+pub fn wasp_type(type_ref: &TypeRef, _: &dyn Values) -> askama::Result<String> {
+    Ok(spec_type(type_ref))
+}
 
 /// A spec name (`createdAt`, `chatMessage`, `webSocket`) as a snake_case Rust identifier,
 /// escaped with `r#` when it is a keyword.
@@ -38,8 +91,7 @@ pub fn escape_keyword(identifier: String) -> String {
     }
 }
 
-/// The Rust type of a payload, handshake or record field type.
-pub fn payload_type(type_ref: &TypeRef) -> String {
+fn payload_type(type_ref: &TypeRef) -> String {
     match type_ref {
         TypeRef::String => "::std::string::String".to_owned(),
         TypeRef::Int => "i64".to_owned(),
@@ -54,8 +106,7 @@ pub fn payload_type(type_ref: &TypeRef) -> String {
     }
 }
 
-/// The Rust type of an entity's scalar column (without `Option` for `?`).
-pub fn scalar_type(scalar: ScalarType) -> &'static str {
+fn scalar_type(scalar: ScalarType) -> &'static str {
     match scalar {
         ScalarType::String => "::std::string::String",
         ScalarType::Boolean => "bool",
@@ -67,22 +118,18 @@ pub fn scalar_type(scalar: ScalarType) -> &'static str {
     }
 }
 
-/// The runtime's portable SQL type for a scalar (`appc_runtime::db::SqlType` variant name).
-pub fn sql_type(scalar: ScalarType) -> &'static str {
-    match scalar {
-        ScalarType::String => "Text",
-        ScalarType::Boolean => "Boolean",
-        ScalarType::Int | ScalarType::BigInt => "Integer",
-        ScalarType::Float | ScalarType::Decimal => "Float",
-        ScalarType::DateTime => "DateTime",
-        ScalarType::Json => "Json",
-        ScalarType::Bytes => "Bytes",
+fn spec_type(type_ref: &TypeRef) -> String {
+    match type_ref {
+        TypeRef::String => "String".to_owned(),
+        TypeRef::Int => "Int".to_owned(),
+        TypeRef::Float => "Float".to_owned(),
+        TypeRef::Bool => "Bool".to_owned(),
+        TypeRef::DateTime => "DateTime".to_owned(),
+        TypeRef::Json => "Json".to_owned(),
+        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
+        TypeRef::List { item } => format!("[{}]", spec_type(item)),
+        TypeRef::Optional { inner } => format!("{}?", spec_type(inner)),
     }
-}
-
-/// A Rust string literal for `text`, with escapes.
-pub fn string_literal(text: &str) -> String {
-    format!("{text:?}")
 }
 
 #[cfg(test)]
@@ -112,5 +159,6 @@ mod tests {
             "::std::vec::Vec<::std::option::Option<crate::app::types::ChatMessage>>"
         );
         assert_eq!(payload_type(&TypeRef::Int), "i64");
+        assert_eq!(spec_type(&nested), "[ChatMessage?]");
     }
 }

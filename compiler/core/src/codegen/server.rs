@@ -4,19 +4,19 @@
 //! (`crate::app::server`) and one typed socket module per namespace; with pages, a build script
 //! that embeds the bundled web client and the module that serves it).
 //!
-//! Each item kind has one askama template in `templates/server/`; this module only builds their
-//! view models (plain strings and lists, computed with [`rust_names`](super::rust_names)).
+//! Each item kind has one askama template in `templates/server/`, which writes all the Rust;
+//! this module only builds their view models: names, flags and IR values, which the templates
+//! turn into Rust with the filters of [`rust_names`](super::rust_names).
 
 use super::GeneratedFile;
 use super::runtime_bundle;
-use super::rust_names::{
-    ENTITIES_MODULE, TYPES_MODULE, escape_keyword, payload_type, scalar_type, snake_identifier,
-    sql_type, string_literal,
-};
+use super::rust_names::{escape_keyword, snake_identifier};
+// askama looks for custom filters in a module named `filters` beside the template structs.
+use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
     AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
-    RecordType, ScalarType, ServerFunction,
+    RecordType, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -104,8 +104,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             format!("{SERVER_DIR}/src/appc_web_client.rs"),
             render(&WebClientModule {
                 app_name,
-                base_path_literal: format!("{:?}", web::base_path(spec)),
-                base_location_literal: format!("{:?}", format!("{}/", web::base_path(spec))),
+                base_path: web::base_path(spec),
             }),
         ));
     }
@@ -142,10 +141,9 @@ struct BuildScript {
 #[template(path = "server/web_client.rs", escape = "none")]
 struct WebClientModule {
     app_name: String,
-    /// `client.baseDir` without a trailing `/` (`""` at the root), as a Rust string literal.
-    base_path_literal: String,
-    /// The same with a trailing `/`, where `/` redirects to, as a Rust string literal.
-    base_location_literal: String,
+    /// `client.baseDir` without a trailing `/` (`""` at the root); the template adds the `/`
+    /// for where `/` redirects to.
+    base_path: String,
 }
 
 #[derive(Template)]
@@ -176,63 +174,55 @@ struct TeamModule {
 struct MainRs {
     app_name: String,
     team_modules: Vec<TeamModule>,
-    /// The user entity's schema (a path to its `schema()`), with auth.
-    user_table: Option<String>,
-    /// Entity schemas to migrate, referenced tables first, without the user entity.
+    /// The user entity, with auth.
+    user_entity: Option<String>,
+    /// The entities whose tables to migrate, referenced tables first, without the user entity.
     tables: Vec<String>,
-    db_system: &'static str,
-    encoding: &'static str,
+    db_system: DatabaseSystem,
+    /// The Socket.IO server's encoding.
+    encoding: Encoding,
     namespace_modules: Vec<String>,
     /// Whether the app has a web client, which the binary embeds and serves.
     web_client: bool,
     /// `server.setupFn`.
-    setup: Option<HookView>,
+    setup: Option<TeamFunctionView>,
     /// `server.middlewareConfigFn`.
-    middleware: Option<HookView>,
+    middleware: Option<TeamFunctionView>,
     /// `db.seeds`, in the spec's order.
-    seeds: Vec<HookView>,
+    seeds: Vec<TeamFunctionView>,
 }
 
-/// One of the team's server hooks (`server.setupFn`, `server.middlewareConfigFn`, a seed).
+/// A function in the team's code (a socket `fn`, `server.setupFn`, `server.middlewareConfigFn`,
+/// a seed); templates reach it as `crate::{{ module }}::{{ name }}`.
 #[derive(Debug, Clone)]
-struct HookView {
-    /// The function's name, which is also the seed's name for `appc db seed --name`.
+struct TeamFunctionView {
+    /// The function's name, which is also a seed's name for `appc db seed --name`.
     name: String,
-    name_literal: String,
+    /// The module of its file under the crate root: each team file is a module named after
+    /// its file (`src/server/chat.rs` is `crate::chat`).
+    module: String,
     /// The team's file, relative to the project root.
     file: String,
-    file_literal: String,
-    /// The function as a path from the crate root, e.g. `crate::seeds::seed_dev_data`.
-    path: String,
 }
 
-impl HookView {
+impl TeamFunctionView {
     fn new(function: &ServerFunction) -> Self {
-        HookView {
+        TeamFunctionView {
             name: function.function.clone(),
-            name_literal: string_literal(&function.function),
+            module: team_module(&function.file),
             file: function.file.clone(),
-            file_literal: string_literal(&function.file),
-            path: team_function_path(function),
         }
     }
 }
 
-/// The path from the crate root to a function in the team's code: each team file is a module
-/// named after its file (`src/server/chat.rs` is `crate::chat`).
-fn team_function_path(function: &ServerFunction) -> String {
-    let team_module = function
-        .file
+/// The module of a team file (`src/server/type.rs` is `r#type`).
+fn team_module(file: &str) -> String {
+    let stem = file
         .rsplit('/')
         .next()
-        .unwrap_or(&function.file)
-        .trim_end_matches(".rs")
-        .to_owned();
-    format!(
-        "crate::{}::{}",
-        escape_keyword(team_module),
-        function.function
-    )
+        .unwrap_or(file)
+        .trim_end_matches(".rs");
+    escape_keyword(stem.to_owned())
 }
 
 /// `crate::app::server`: the context of setup functions and seeds, with every entity.
@@ -240,9 +230,9 @@ fn team_function_path(function: &ServerFunction) -> String {
 #[template(path = "server/server_hooks.rs", escape = "none")]
 struct ServerHooksModule {
     entities: Vec<EntityFieldView>,
-    setup: Option<HookView>,
-    middleware: Option<HookView>,
-    seeds: Vec<HookView>,
+    setup: Option<TeamFunctionView>,
+    middleware: Option<TeamFunctionView>,
+    seeds: Vec<TeamFunctionView>,
 }
 
 impl ServerHooksModule {
@@ -256,9 +246,13 @@ impl ServerHooksModule {
                     entity: entity.name.clone(),
                 })
                 .collect(),
-            setup: spec.server.setup_fn.as_ref().map(HookView::new),
-            middleware: spec.server.middleware_config_fn.as_ref().map(HookView::new),
-            seeds: spec.db.seeds.iter().map(HookView::new).collect(),
+            setup: spec.server.setup_fn.as_ref().map(TeamFunctionView::new),
+            middleware: spec
+                .server
+                .middleware_config_fn
+                .as_ref()
+                .map(TeamFunctionView::new),
+            seeds: spec.db.seeds.iter().map(TeamFunctionView::new).collect(),
         }
     }
 }
@@ -268,56 +262,45 @@ impl MainRs {
         let team_modules = options
             .team_files
             .iter()
-            .map(|file| {
-                let stem = file
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(file)
-                    .trim_end_matches(".rs");
-                TeamModule {
-                    name: escape_keyword(stem.to_owned()),
-                    path_from_main: format!("{TEAM_FILE_PREFIX}{file}"),
-                    file: file.clone(),
-                }
+            .map(|file| TeamModule {
+                name: team_module(file),
+                path_from_main: format!("{TEAM_FILE_PREFIX}{file}"),
+                file: file.clone(),
             })
             .collect();
         let user_entity = spec.auth.as_ref().map(|auth| auth.user_entity.clone());
         let tables = migration_order(&spec.entities)
             .into_iter()
             .filter(|name| Some(name) != user_entity.as_ref())
-            .map(|name| entity_schema_path(&name))
             .collect();
         // A Socket.IO server has one parser for all its namespaces, so the first namespace (the
         // root webSocket when there is one) decides; a different `encoding` on a later namespace
         // is not honoured yet.
-        let encoding = match spec.namespaces.first().map(|namespace| namespace.encoding) {
-            Some(Encoding::Msgpack) => "MsgPack",
-            _ => "Json",
-        };
+        let encoding = spec
+            .namespaces
+            .first()
+            .map_or(Encoding::Json, |namespace| namespace.encoding);
         MainRs {
             app_name: spec.app.name.clone(),
             team_modules,
-            user_table: user_entity.map(|name| entity_schema_path(&name)),
+            user_entity,
             tables,
-            db_system: match spec.db.system {
-                DatabaseSystem::Sqlite => "Sqlite",
-                DatabaseSystem::Postgresql => "Postgres",
-            },
+            db_system: spec.db.system,
             encoding,
             namespace_modules: namespaces
                 .iter()
                 .map(|namespace| namespace.module.clone())
                 .collect(),
             web_client: web::has_web_client(spec),
-            setup: spec.server.setup_fn.as_ref().map(HookView::new),
-            middleware: spec.server.middleware_config_fn.as_ref().map(HookView::new),
-            seeds: spec.db.seeds.iter().map(HookView::new).collect(),
+            setup: spec.server.setup_fn.as_ref().map(TeamFunctionView::new),
+            middleware: spec
+                .server
+                .middleware_config_fn
+                .as_ref()
+                .map(TeamFunctionView::new),
+            seeds: spec.db.seeds.iter().map(TeamFunctionView::new).collect(),
         }
     }
-}
-
-fn entity_schema_path(entity: &str) -> String {
-    format!("<{ENTITIES_MODULE}::{entity} as ::appc_runtime::db::Entity>::schema()")
 }
 
 /// Entities ordered so that every table comes after the tables its foreign keys point at (the
@@ -363,29 +346,35 @@ struct EntitiesModule {
 #[derive(Debug, Clone)]
 struct EntityView {
     name: String,
-    new_name: String,
-    update_name: String,
     schema_static: String,
-    id_type: String,
+    /// The type of the `@id` field.
+    id_scalar: ScalarType,
     fields: Vec<ColumnView>,
 }
 
+/// One scalar field of an entity: its names and what the spec says about it. The template
+/// writes its struct fields, its `ColumnSchema` and its conversions.
 #[derive(Debug, Clone)]
 struct ColumnView {
     rust_name: String,
+    /// The column name, as the spec writes it (and as JSON carries it).
     column: String,
     /// `Some(column)` when the Rust name differs from the column name.
     serde_rename: Option<String>,
-    /// The module that (de)serializes the field, for `BigInt` (as a string).
-    serde_with: Option<&'static str>,
-    /// The field type in the entity struct (with `Option` for `?`).
-    rust_type: String,
+    scalar: ScalarType,
+    /// `?` in the spec.
+    optional: bool,
     /// Whether the column may be left out on insert (`?`, a default or `@updatedAt`).
     insert_optional: bool,
-    /// The type in the `New*` struct.
-    insert_type: String,
-    /// The `ColumnSchema` builder expression.
-    schema: String,
+    primary_key: bool,
+    unique: bool,
+    updated_at: bool,
+    /// A `BigInt` beyond 2^53 would lose precision as a JavaScript number, so it travels as a
+    /// string, in the entity struct and in the auth routes' user alike.
+    big_int: bool,
+    default: Option<DefaultValue>,
+    /// The table and column this column's foreign key points at.
+    references: Option<(String, String)>,
     doc: String,
 }
 
@@ -413,7 +402,7 @@ impl EntityView {
             })
             .flatten()
             .collect();
-        let mut id_type = "i64".to_owned();
+        let mut id_scalar = ScalarType::Int;
         let fields = entity
             .fields
             .iter()
@@ -421,109 +410,43 @@ impl EntityView {
                 let EntityFieldKind::Scalar { scalar } = &field.kind else {
                     return None;
                 };
-                let base = scalar_type(*scalar);
                 if field.is_id {
-                    id_type = base.to_owned();
-                }
-                let rust_type = if field.optional {
-                    format!("::std::option::Option<{base}>")
-                } else {
-                    base.to_owned()
-                };
-                let insert_optional =
-                    field.optional || field.default.is_some() || field.is_updated_at;
-                let insert_type = if insert_optional {
-                    format!("::std::option::Option<{base}>")
-                } else {
-                    base.to_owned()
-                };
-                let mut schema = format!(
-                    "::appc_runtime::db::ColumnSchema::new({}, ::appc_runtime::db::SqlType::{})",
-                    string_literal(&field.name),
-                    sql_type(*scalar)
-                );
-                if field.is_id {
-                    schema.push_str(".primary_key()");
-                }
-                if field.optional {
-                    schema.push_str(".nullable()");
-                }
-                if field.is_unique {
-                    schema.push_str(".unique()");
-                }
-                if field.is_updated_at {
-                    schema.push_str(".updated_at()");
-                }
-                // A `BigInt` beyond 2^53 would lose precision as a JavaScript number, so it
-                // travels as a string, in the entity struct and in the auth routes' user alike.
-                let big_int = *scalar == ScalarType::BigInt;
-                if big_int {
-                    schema.push_str(".json_string()");
-                }
-                if let Some(default) = &field.default {
-                    schema.push_str(&format!(".default({})", column_default(default)));
-                }
-                if let Some((_, table, column)) = foreign_keys
-                    .iter()
-                    .find(|(column, _, _)| *column == field.name)
-                {
-                    schema.push_str(&format!(
-                        ".references({}, {})",
-                        string_literal(table),
-                        string_literal(column)
-                    ));
+                    id_scalar = *scalar;
                 }
                 let rust_name = snake_identifier(&field.name);
                 let bare_name = rust_name.trim_start_matches("r#");
-                let doc =
-                    describe_column(field.optional, field.default.as_ref(), field.is_updated_at);
                 Some(ColumnView {
                     serde_rename: (bare_name != field.name).then(|| field.name.clone()),
-                    serde_with: big_int.then_some(if field.optional {
-                        "::appc_runtime::json::optional_big_int"
-                    } else {
-                        "::appc_runtime::json::big_int"
-                    }),
                     rust_name,
-                    column: string_literal(&field.name),
-                    rust_type,
-                    insert_optional,
-                    insert_type,
-                    schema,
-                    doc,
+                    column: field.name.clone(),
+                    scalar: *scalar,
+                    optional: field.optional,
+                    insert_optional: field.optional
+                        || field.default.is_some()
+                        || field.is_updated_at,
+                    primary_key: field.is_id,
+                    unique: field.is_unique,
+                    updated_at: field.is_updated_at,
+                    big_int: *scalar == ScalarType::BigInt,
+                    default: field.default.clone(),
+                    references: foreign_keys
+                        .iter()
+                        .find(|(column, _, _)| *column == field.name)
+                        .map(|(_, table, column)| (table.clone(), column.clone())),
+                    doc: describe_column(
+                        field.optional,
+                        field.default.as_ref(),
+                        field.is_updated_at,
+                    ),
                 })
             })
             .collect();
         EntityView {
             name: entity.name.clone(),
-            new_name: format!("New{}", entity.name),
-            update_name: format!("{}Update", entity.name),
             schema_static: format!("{}_SCHEMA", entity.name.to_shouty_snake_case()),
-            id_type,
+            id_scalar,
             fields,
         }
-    }
-}
-
-fn column_default(default: &DefaultValue) -> String {
-    let value = |expression: String| {
-        format!(
-            "::appc_runtime::db::ColumnDefault::Value(::appc_runtime::db::Value::from({expression}))"
-        )
-    };
-    match default {
-        DefaultValue::Autoincrement => {
-            "::appc_runtime::db::ColumnDefault::Autoincrement".to_owned()
-        }
-        DefaultValue::Now => "::appc_runtime::db::ColumnDefault::Now".to_owned(),
-        // The runtime has no cuid generator; a random UUID is unique in the same way.
-        DefaultValue::Uuid | DefaultValue::Cuid => {
-            "::appc_runtime::db::ColumnDefault::Uuid".to_owned()
-        }
-        DefaultValue::String(text) => value(string_literal(text)),
-        DefaultValue::Int(number) => value(format!("{number}_i64")),
-        DefaultValue::Float(number) => value(format!("{number:?}_f64")),
-        DefaultValue::Bool(flag) => value(flag.to_string()),
     }
 }
 
@@ -566,7 +489,7 @@ struct RecordView {
 struct RecordFieldView {
     rust_name: String,
     serde_rename: Option<String>,
-    rust_type: String,
+    field_type: TypeRef,
 }
 
 impl RecordView {
@@ -582,7 +505,7 @@ impl RecordView {
                     RecordFieldView {
                         serde_rename: (bare_name != field.name).then(|| field.name.clone()),
                         rust_name,
-                        rust_type: payload_type(&field.field_type),
+                        field_type: field.field_type.clone(),
                     }
                 })
                 .collect(),
@@ -600,14 +523,12 @@ struct NamespaceView {
     module: String,
     file_stem: String,
     path: String,
-    path_literal: String,
-    /// The team's function, as a path from the crate root.
-    function: String,
-    function_file: String,
+    /// The team's socket function.
+    function: TeamFunctionView,
     entities: Vec<EntityFieldView>,
     auth_required: bool,
+    /// The `type` of the typed handshake.
     handshake: Option<String>,
-    handshake_name: String,
     encoding: &'static str,
     client_events: Vec<EventView>,
     server_events: Vec<EventView>,
@@ -623,41 +544,22 @@ struct EntityFieldView {
 struct EventView {
     /// The event name on the wire.
     name: String,
-    name_literal: String,
     /// The event name as a snake_case method suffix.
     method: String,
-    payload_type: String,
-    payload_description: String,
-    ack_type: Option<String>,
+    payload: TypeRef,
+    ack: Option<TypeRef>,
 }
 
 impl EventView {
     fn new(event: &Event) -> Self {
         EventView {
             name: event.name.clone(),
-            name_literal: string_literal(&event.name),
             method: snake_identifier(&event.name)
                 .trim_start_matches("r#")
                 .to_owned(),
-            payload_type: payload_type(&event.payload),
-            payload_description: describe_type(&event.payload),
-            ack_type: event.ack.as_ref().map(payload_type),
+            payload: event.payload.clone(),
+            ack: event.ack.clone(),
         }
-    }
-}
-
-fn describe_type(type_ref: &crate::analysis::ir::TypeRef) -> String {
-    use crate::analysis::ir::TypeRef;
-    match type_ref {
-        TypeRef::String => "String".to_owned(),
-        TypeRef::Int => "Int".to_owned(),
-        TypeRef::Float => "Float".to_owned(),
-        TypeRef::Bool => "Bool".to_owned(),
-        TypeRef::DateTime => "DateTime".to_owned(),
-        TypeRef::Json => "Json".to_owned(),
-        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
-        TypeRef::List { item } => format!("[{}]", describe_type(item)),
-        TypeRef::Optional { inner } => format!("{}?", describe_type(inner)),
     }
 }
 
@@ -683,9 +585,7 @@ impl NamespaceView {
             file_stem: module.clone(),
             module,
             path: namespace.path.clone(),
-            path_literal: string_literal(&namespace.path),
-            function: team_function_path(&namespace.function),
-            function_file: namespace.function.file.clone(),
+            function: TeamFunctionView::new(&namespace.function),
             entities: namespace
                 .entities
                 .iter()
@@ -695,11 +595,7 @@ impl NamespaceView {
                 })
                 .collect(),
             auth_required: namespace.auth_required,
-            handshake_name: namespace.handshake.clone().unwrap_or_default(),
-            handshake: namespace
-                .handshake
-                .as_ref()
-                .map(|name| format!("{TYPES_MODULE}::{name}")),
+            handshake: namespace.handshake.clone(),
             encoding: match namespace.encoding {
                 Encoding::Json => "json",
                 Encoding::Msgpack => "msgpack",
@@ -765,9 +661,10 @@ mod tests {
             function: "seed_dev_data".to_owned(),
             is_async: true,
         };
+        let view = TeamFunctionView::new(&function);
         assert_eq!(
-            team_function_path(&function),
-            "crate::r#type::seed_dev_data"
+            (view.module.as_str(), view.name.as_str()),
+            ("r#type", "seed_dev_data")
         );
     }
 }

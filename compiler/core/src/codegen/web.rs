@@ -344,7 +344,54 @@ impl RouterTsx {
 struct TypedRoutesTsx {
     app_name: String,
     routes: Vec<TypedRouteView>,
+    /// The app's first route, for the examples at the top of the file.
+    first_route: Option<RouteExample>,
+    /// The app's first route with a required parameter, for the `build` and `Link` examples.
+    route_with_params: Option<RouteExample>,
 }
+
+/// A route of the app as the examples at the top of `@appc/router` use it.
+#[derive(Debug, Clone)]
+struct RouteExample {
+    name: String,
+    path: String,
+    /// Its required parameters (`id` of `/chat/:id`); the examples give each the value 7.
+    required_params: Vec<String>,
+    /// The path `build` makes with those values (`/chat/7`), without optional parts.
+    built_path: String,
+}
+
+impl RouteExample {
+    fn new(name: &str, path: &str) -> Self {
+        let mut required_params = Vec::new();
+        let mut built_segments = Vec::new();
+        for segment in path.split('/') {
+            match segment.strip_prefix(':') {
+                Some(param) if !param.ends_with('?') => {
+                    required_params.push(param.to_owned());
+                    built_segments.push(EXAMPLE_PARAM_VALUE.to_string());
+                }
+                // Optional parameters and the `*` rest are left out, as `build` does without them.
+                Some(_) => {}
+                None if segment == "*" => {}
+                None => built_segments.push(segment.to_owned()),
+            }
+        }
+        let built_path = match built_segments.join("/") {
+            joined if joined.is_empty() => "/".to_owned(),
+            joined => joined,
+        };
+        RouteExample {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            required_params,
+            built_path,
+        }
+    }
+}
+
+/// The value the examples give every route parameter.
+const EXAMPLE_PARAM_VALUE: u32 = 7;
 
 #[derive(Debug, Clone)]
 struct TypedRouteView {
@@ -366,9 +413,18 @@ impl TypedRoutesTsx {
                 params_type: route_params_type(&route.path),
             })
             .collect();
+        let examples: Vec<RouteExample> = spec
+            .routes
+            .iter()
+            .map(|route| RouteExample::new(&route.name, &route.path))
+            .collect();
         TypedRoutesTsx {
             app_name: spec.app.name.clone(),
             routes,
+            first_route: examples.first().cloned(),
+            route_with_params: examples
+                .into_iter()
+                .find(|example| !example.required_params.is_empty()),
         }
     }
 }
@@ -575,6 +631,10 @@ mod tests {
     #[test]
     fn route_params_follow_react_router_segments() {
         assert_eq!(route_params_type("/"), "{}");
+        let example = RouteExample::new("DocsRoute", "/:lang?/docs/:id/*");
+        assert_eq!(example.required_params, ["id"]);
+        assert_eq!(example.built_path, "/docs/7");
+        assert_eq!(RouteExample::new("RootRoute", "/").built_path, "/");
         assert_eq!(route_params_type("/chat/:id"), "{ 'id': ParamValue }");
         assert_eq!(
             route_params_type("/:lang?/docs/*"),

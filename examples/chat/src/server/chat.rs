@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use crate::app::entities::{Message, NewMessage};
 use crate::app::types::ChatMessage;
-use crate::app::web_socket::{Context, Socket};
-use appc_runtime::db::{DbError, Order, Query};
+use crate::app::web_socket::{Socket, SocketContext};
+use appc_runtime::{BoxError, DbError, Order, Query};
 
 /// How many messages a new connection receives.
 const HISTORY_LENGTH: u64 = 50;
@@ -18,13 +18,15 @@ const HISTORY_LENGTH: u64 = 50;
 const ANONYMOUS_USERNAME: &str = "unknown";
 
 /// Sets up one connection: handles `chatMessage`, then sends the history.
-pub async fn chat_socket(socket: Socket, ctx: Context) {
+pub async fn chat_socket(socket: Socket, ctx: SocketContext) {
     // Handlers are registered before the first await, so no message from the client is missed.
-    socket.on_chat_message(|socket: Socket, ctx: Context, text: String| async move {
-        if let Err(error) = post_message(&socket, &ctx, text).await {
-            eprintln!("chatMessage from {} failed: {error}", socket.id());
-        }
-    });
+    socket.on_chat_message(
+        |socket: Socket, ctx: SocketContext, text: String| async move {
+            if let Err(error) = post_message(&socket, &ctx, text).await {
+                eprintln!("chatMessage from {} failed: {error}", socket.id());
+            }
+        },
+    );
     match load_history(&ctx).await {
         Ok(history) => {
             let _ = socket.emit_chat_history(&history);
@@ -34,9 +36,9 @@ pub async fn chat_socket(socket: Socket, ctx: Context) {
 }
 
 /// Stores the message and broadcasts it to every socket, the sender included.
-async fn post_message(socket: &Socket, ctx: &Context, text: String) -> Result<(), String> {
+async fn post_message(socket: &Socket, ctx: &SocketContext, text: String) -> Result<(), BoxError> {
     let user_id = match &ctx.user {
-        Some(user) => Some(user.get::<i64>("id").map_err(|error| error.to_string())?),
+        Some(user) => Some(user.get::<i64>("id")?),
         None => None,
     };
     let message = ctx
@@ -47,8 +49,7 @@ async fn post_message(socket: &Socket, ctx: &Context, text: String) -> Result<()
             user_id,
             ..NewMessage::default()
         })
-        .await
-        .map_err(|error| error.to_string())?;
+        .await?;
     let username = ctx
         .user
         .as_ref()
@@ -59,11 +60,15 @@ async fn post_message(socket: &Socket, ctx: &Context, text: String) -> Result<()
         username,
         text: message.text,
     };
-    socket.emit_chat_message_to_all(&chat_message).await
+    socket
+        .emitter()
+        .emit_chat_message_to_all(&chat_message)
+        .await?;
+    Ok(())
 }
 
 /// The latest messages, oldest first, with their authors' usernames.
-async fn load_history(ctx: &Context) -> Result<Vec<ChatMessage>, DbError> {
+async fn load_history(ctx: &SocketContext) -> Result<Vec<ChatMessage>, DbError> {
     let mut latest: Vec<Message> = ctx
         .entities
         .message

@@ -1,10 +1,10 @@
 //! The `Inbox` namespace of `main.wasp`: only signed-in users may connect (`auth: true`), and
 //! each is welcomed by name.
 
-use crate::app::inbox::{Context, Socket};
+use crate::app::inbox::{Socket, SocketContext};
 
 /// Greets the connected user; the runtime has already refused sockets without a valid token.
-pub async fn inbox_socket(socket: Socket, ctx: Context) {
+pub async fn inbox_socket(socket: Socket, ctx: SocketContext) {
     let username = ctx.user.as_ref().map_or("", |user| user.username());
     let _ = socket.emit_welcome(&format!("Welcome, {username}!"));
 }

@@ -1,0 +1,57 @@
+//! What only generated code needs: the plumbing the generated `main`, entities and socket
+//! modules are written against. The team's code uses the crate root instead; nothing here is
+//! part of its API, and it changes whenever the generator does.
+//!
+//! It is public because the generated crate is another crate, and hidden from the docs
+//! because it is not meant for people.
+#![doc(hidden)]
+
+// The `Server` builder, the binary's command line and the tokio runtime of the generated `main`.
+pub use crate::config::{ConfigDefaults, ConfigError, JwtSecret};
+pub use crate::hooks::{HookOutcome, ServerCommand};
+pub use crate::server::{
+    BoundServer, SeedError, ServeError, Server, WORKER_THREADS_VARIABLE, async_runtime,
+    shutdown_signal,
+};
+
+// Entities: their schema as data, the traits generated structs implement, migrations.
+pub use crate::context::EntitySet;
+pub use crate::db::{
+    ColumnDefault, ColumnSchema, Entity, ForeignKey, IntoColumns, MigrationError, MigrationReport,
+    SqlType, TableSchema, migrate,
+};
+pub use crate::json::{big_int, optional_big_int};
+
+// Socket namespaces: their configuration, payloads checked against their spec types (the
+// shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
+pub use crate::socket::{
+    AckSender, Connection, Encoding, FieldShape, MAX_NESTING_DEPTH, NamespaceConfig, Payload,
+    PayloadError, RecordShape, Shape, ShapeError, SocketSettings, SpecType, Transports, UNBOUNDED,
+    check_value, decode_payload, decode_payload_with_max_length, emit_to_socket,
+    emit_to_socket_with_ack,
+};
+
+/// Logs to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default `info`, with
+/// request traces at `debug`).
+/// Calling it twice is harmless.
+pub fn init_tracing() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    // Colour only a terminal, and never when NO_COLOR is set: logs piped to a file or a process
+    // manager must stay plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(colour),
+        )
+        .with(filter)
+        .try_init();
+}
