@@ -280,7 +280,7 @@ async fn a_typed_handshake_is_validated_on_connect() {
     };
     assert_eq!(
         error["message"],
-        "invalid handshake: invalid payload for `handshake`: room: expected String, found Int 42"
+        "invalid handshake: room: expected String, found Int 42"
     );
 
     // The token belongs to the runtime, not to the typed handshake (which denies unknown fields).

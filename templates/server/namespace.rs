@@ -125,7 +125,7 @@ impl Socket {
         self.socket.on(
             {{ event.name|rust_string }},
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>,
+                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}{% if let Some(max_length) = event.payload_max_length %}, {{ max_length }}{% endif %}>,
                   ack: ::appc_runtime::codegen::AckSender| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
@@ -148,7 +148,7 @@ impl Socket {
         self.socket.on(
             {{ event.name|rust_string }},
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>| {
+                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}{% if let Some(max_length) = event.payload_max_length %}, {{ max_length }}{% endif %}>| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
                 async move {

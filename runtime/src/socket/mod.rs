@@ -310,8 +310,9 @@ impl NamespaceConfig {
             let handshake = handshake.unwrap_or(serde_json::Value::Null);
             authenticate(&socket, &auth, &handshake, require_auth).await?;
             if let Some(check) = handshake_check {
-                check(&without_token(handshake))
-                    .map_err(|error| ConnectRefusal(format!("invalid handshake: {error}")))?;
+                check(&without_token(handshake)).map_err(|error| {
+                    ConnectRefusal(format!("invalid handshake: {}", error.message))
+                })?;
             }
             Ok(())
         };
