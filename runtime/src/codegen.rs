@@ -10,8 +10,8 @@
 pub use crate::config::{ConfigDefaults, ConfigError, JwtSecret};
 pub use crate::hooks::{HookOutcome, ServerCommand};
 pub use crate::server::{
-    BoundServer, SeedError, ServeError, Server, WORKER_THREADS_VARIABLE, async_runtime,
-    shutdown_signal,
+    BoundServer, ConnectionStats, SeedError, ServeError, Server, WORKER_THREADS_VARIABLE,
+    async_runtime, shutdown_signal, web_security_headers,
 };
 
 // Entities: their schema as data, the traits generated structs implement, migrations.

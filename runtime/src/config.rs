@@ -14,11 +14,16 @@
 //! | `JWT_SECRET` | generated once, kept in `<data dir>/jwt-secret` | required, at least 32 bytes |
 //! | `CORS_ORIGINS` | any origin | none (same origin only) |
 //! | `REDIS_URL` | unset | unset |
+//!
+//! The limits that keep one slow, greedy or hostile client from hurting the others ([`Limits`])
+//! have the same defaults in both modes; `runtime/README.md` has the table of what happens at each.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::db::DbSystem;
 
@@ -156,6 +161,137 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
+    /// Connection, timeout, hashing and throttling limits (`APPC_MAX_CONNECTIONS`, ...).
+    pub limits: Limits,
+}
+
+/// The limits that keep one client from exhausting the server: every one is read from an
+/// `APPC_*` variable and has a safe default (see `runtime/README.md` for what happens at each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Open HTTP and WebSocket connections in total (`APPC_MAX_CONNECTIONS`, default 10000);
+    /// more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Open connections from one client address, an IPv4 address or an IPv6 /64
+    /// (`APPC_MAX_CONNECTIONS_PER_IP`, default 256).
+    pub max_connections_per_address: usize,
+    /// How long a client may take to send a request's headers, which is also how long a kept-alive
+    /// connection may wait idle for its next request (`APPC_HEADER_TIMEOUT_SECS`, default 10).
+    pub header_timeout: Duration,
+    /// How long shutdown waits for open connections to finish (`APPC_SHUTDOWN_TIMEOUT_SECS`,
+    /// default 10).
+    pub shutdown_timeout: Duration,
+    /// Password hashes computed at once, 19 MiB each (`APPC_HASH_CONCURRENCY`, default one per
+    /// core).
+    pub hash_concurrency: usize,
+    /// How long a signup or login waits for a hashing slot before 503 (`APPC_HASH_WAIT_SECS`,
+    /// default 5).
+    pub hash_wait: Duration,
+    /// Login and signup attempts per minute for one username (`APPC_LOGIN_ATTEMPTS_PER_MINUTE`,
+    /// default 10); more get 429.
+    pub login_attempts_per_minute: NonZeroU32,
+    /// Login and signup attempts per minute from one client address
+    /// (`APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP`, default 60); more get 429.
+    pub login_attempts_per_minute_per_address: NonZeroU32,
+    /// How long auth waits for a database connection before 503 `database_busy`
+    /// (`APPC_AUTH_DB_TIMEOUT_SECS`, default 3).
+    pub auth_database_timeout: Duration,
+    /// Bytes the server may hold for one WebSocket client that does not read what it is sent
+    /// (`APPC_SOCKET_SEND_BUFFER_BYTES`, default 1 MiB); past it the connection is closed and the
+    /// client reconnects and loads what it missed.
+    pub socket_send_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            header_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(10),
+            hash_concurrency: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            hash_wait: Duration::from_secs(5),
+            login_attempts_per_minute: NonZeroU32::new(10).expect("10 is not zero"),
+            login_attempts_per_minute_per_address: NonZeroU32::new(60).expect("60 is not zero"),
+            auth_database_timeout: Duration::from_secs(3),
+            socket_send_buffer: 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by the `APPC_*` variables that are set.
+    fn from_variables(non_empty: impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        let count = |name: &str, default: usize| -> Result<usize, ConfigError> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<usize>() {
+                    Ok(number) if number > 0 => Ok(number),
+                    _ => Err(ConfigError::new(format!(
+                        "{name} must be a whole number of at least 1, got `{text}`; unset it for the default of {default}"
+                    ))),
+                },
+            }
+        };
+        let seconds = |name: &str,
+                       default: Duration,
+                       minimum: u64|
+         -> Result<Duration, ConfigError> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<u64>() {
+                    Ok(number) if number >= minimum && number <= 86_400 => {
+                        Ok(Duration::from_secs(number))
+                    }
+                    _ => Err(ConfigError::new(format!(
+                        "{name} must be a whole number of seconds from {minimum} to 86400, got `{text}`; unset it for the default of {}",
+                        default.as_secs()
+                    ))),
+                },
+            }
+        };
+        let per_minute = |name: &str, default: NonZeroU32| -> Result<NonZeroU32, ConfigError> {
+            let number = count(name, default.get() as usize)?;
+            u32::try_from(number)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or_else(|| {
+                    ConfigError::new(format!(
+                        "{name} must be a whole number from 1 to {}, got `{number}`",
+                        u32::MAX
+                    ))
+                })
+        };
+        Ok(Limits {
+            max_connections: count("APPC_MAX_CONNECTIONS", defaults.max_connections)?,
+            max_connections_per_address: count(
+                "APPC_MAX_CONNECTIONS_PER_IP",
+                defaults.max_connections_per_address,
+            )?,
+            header_timeout: seconds("APPC_HEADER_TIMEOUT_SECS", defaults.header_timeout, 1)?,
+            shutdown_timeout: seconds("APPC_SHUTDOWN_TIMEOUT_SECS", defaults.shutdown_timeout, 0)?,
+            hash_concurrency: count("APPC_HASH_CONCURRENCY", defaults.hash_concurrency)?,
+            hash_wait: seconds("APPC_HASH_WAIT_SECS", defaults.hash_wait, 0)?,
+            login_attempts_per_minute: per_minute(
+                "APPC_LOGIN_ATTEMPTS_PER_MINUTE",
+                defaults.login_attempts_per_minute,
+            )?,
+            login_attempts_per_minute_per_address: per_minute(
+                "APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP",
+                defaults.login_attempts_per_minute_per_address,
+            )?,
+            auth_database_timeout: seconds(
+                "APPC_AUTH_DB_TIMEOUT_SECS",
+                defaults.auth_database_timeout,
+                1,
+            )?,
+            socket_send_buffer: count(
+                "APPC_SOCKET_SEND_BUFFER_BYTES",
+                defaults.socket_send_buffer,
+            )?,
+        })
+    }
 }
 
 impl fmt::Debug for Config {
@@ -170,6 +306,7 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("data_dir", &self.data_dir)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -266,6 +403,7 @@ impl Config {
         let redis_url = non_empty("REDIS_URL")
             .map(|url| validate_redis_url(&url))
             .transpose()?;
+        let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
             host,
@@ -275,6 +413,7 @@ impl Config {
             cors_origins,
             redis_url,
             data_dir: defaults.data_dir,
+            limits,
         })
     }
 }
@@ -657,6 +796,57 @@ mod tests {
             .unwrap()
             .cors_origins,
             CorsOrigins::Any
+        );
+    }
+
+    #[test]
+    fn limits_have_safe_defaults_and_read_their_variables() {
+        let directory = tempfile::tempdir().unwrap();
+        let defaults = load(Mode::Development, directory.path(), &[])
+            .unwrap()
+            .limits;
+        assert_eq!(defaults, Limits::default());
+        assert!(defaults.hash_concurrency >= 1);
+        let limits = load(
+            Mode::Development,
+            directory.path(),
+            &[
+                ("APPC_MAX_CONNECTIONS", "50"),
+                ("APPC_MAX_CONNECTIONS_PER_IP", "5"),
+                ("APPC_HEADER_TIMEOUT_SECS", "2"),
+                ("APPC_SHUTDOWN_TIMEOUT_SECS", "0"),
+                ("APPC_HASH_CONCURRENCY", "3"),
+                ("APPC_HASH_WAIT_SECS", "0"),
+                ("APPC_LOGIN_ATTEMPTS_PER_MINUTE", "4"),
+                ("APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", "7"),
+                ("APPC_AUTH_DB_TIMEOUT_SECS", "1"),
+            ],
+        )
+        .unwrap()
+        .limits;
+        assert_eq!(limits.max_connections, 50);
+        assert_eq!(limits.max_connections_per_address, 5);
+        assert_eq!(limits.header_timeout, Duration::from_secs(2));
+        assert_eq!(limits.shutdown_timeout, Duration::ZERO);
+        assert_eq!(limits.hash_concurrency, 3);
+        assert_eq!(limits.hash_wait, Duration::ZERO);
+        assert_eq!(limits.login_attempts_per_minute.get(), 4);
+        assert_eq!(limits.login_attempts_per_minute_per_address.get(), 7);
+        assert_eq!(limits.auth_database_timeout, Duration::from_secs(1));
+        assert_eq!(
+            error(Mode::Development, &[("APPC_MAX_CONNECTIONS_PER_IP", "0")]),
+            "APPC_MAX_CONNECTIONS_PER_IP must be a whole number of at least 1, got `0`; unset it for the default of 256"
+        );
+        assert_eq!(
+            error(Mode::Development, &[("APPC_HEADER_TIMEOUT_SECS", "0")]),
+            "APPC_HEADER_TIMEOUT_SECS must be a whole number of seconds from 1 to 86400, got `0`; unset it for the default of 10"
+        );
+        assert!(
+            error(
+                Mode::Development,
+                &[("APPC_LOGIN_ATTEMPTS_PER_MINUTE", "9999999999")]
+            )
+            .starts_with("APPC_LOGIN_ATTEMPTS_PER_MINUTE must be a whole number from 1 to")
         );
     }
 

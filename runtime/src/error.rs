@@ -1,5 +1,6 @@
 //! The JSON error every HTTP route returns: `{ "error": { "code", "message" } }` with the
-//! matching status, plus `field` when one input field is at fault.
+//! matching status, plus `field` when one input field is at fault and a `Retry-After` header when
+//! the client should come back later (429, 503).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -62,6 +65,33 @@ impl ApiError {
             "internal",
             "internal server error; see the server log",
         )
+    }
+
+    /// 429 `too_many_requests`, to be retried after `retry_after_seconds`.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            .with_retry_after(retry_after_seconds)
+    }
+
+    /// 503 `database_busy`: every database connection stayed in use for the whole wait.
+    pub fn database_busy() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_busy",
+            "the database is busy; try again in a moment",
+        )
+        .with_retry_after(1)
+    }
+
+    /// Adds a `Retry-After` header (whole seconds) to the response.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The `Retry-After` seconds, if the client should retry later.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// The HTTP status.
@@ -105,12 +135,23 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.to_json())).into_response()
+        let mut response = (self.status, Json(self.to_json())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 impl From<crate::db::DbError> for ApiError {
     fn from(error: crate::db::DbError) -> Self {
-        ApiError::internal(&error)
+        match error {
+            // Not a fault of the server's code: every connection is in use, so the client is
+            // told to come back instead of waiting on a stuck request.
+            crate::db::DbError::Sqlx(sqlx::Error::PoolTimedOut) => ApiError::database_busy(),
+            error => ApiError::internal(&error),
+        }
     }
 }

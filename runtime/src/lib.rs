@@ -49,24 +49,29 @@
 //! `config` (the environment), `db` (pools, typed tables, migrations), `auth` (passwords,
 //! tokens, the `/auth` routes), `socket` (Socket.IO settings, namespaces, payloads, the
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
-//! handlers' context), `hooks` (setup functions, middleware and seeds), `server` (serving),
+//! handlers' context), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
+//! accept loop and its limits), `send_buffer` (each connection's outbound bytes, capped once it
+//! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
 
 mod app_state;
 mod auth;
 pub mod codegen;
 mod config;
+mod connections;
 mod context;
 mod db;
 mod error;
 mod hooks;
 mod json;
+mod send_buffer;
 mod server;
 mod socket;
+mod throttled_log;
 
 pub use app_state::AppState;
 pub use auth::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError, UserId};
-pub use config::{Config, CorsOrigins, Mode};
+pub use config::{Config, CorsOrigins, Limits, Mode};
 pub use context::SocketContext;
 pub use db::{
     Database, DbError, DbSystem, FromValue, Order, Query, Row, Table, Transaction, TxTable, Value,

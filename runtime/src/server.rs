@@ -1,9 +1,11 @@
 //! The `serve` entry point the generated `main` calls: connects the database, migrates it,
 //! builds the router (auth routes, the team's routes, the web client's static files, the team's
 //! `server.middlewareConfigFn`, the Socket.IO layer, CORS, tracing), awaits the team's
-//! `server.setupFn`, binds, logs the URL, and shuts down gracefully on SIGTERM or SIGINT: it
-//! stops accepting, lets in-flight requests finish, and closes sockets cleanly. [`Server::run`]
-//! is the binary's whole command line: serving, or running one of the `db.seeds`.
+//! `server.setupFn`, binds, logs the URL, serves through the connection-limited accept loop of
+//! `connections.rs`, and shuts down gracefully on SIGTERM or SIGINT: it closes sockets cleanly,
+//! stops accepting, and lets in-flight requests finish (up to `APPC_SHUTDOWN_TIMEOUT_SECS`).
+//! The web client's files carry the security headers of [`web_security_headers`].
+//! [`Server::run`] is the binary's whole command line: serving, or running one of the `db.seeds`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,11 +13,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
-use axum::serve::ListenerExt as _;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app_state::AppState;
@@ -24,6 +27,37 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
+
+pub use crate::connections::ConnectionStats;
+
+/// The `Content-Security-Policy` of the web client's pages. Vite's production bundle is one
+/// module script and stylesheets loaded from `/assets/` (no inline script); small images and
+/// fonts may be inlined as `data:` URLs; React sets inline `style` attributes, hence
+/// `'unsafe-inline'` for styles only. The socket connects back to this server over `ws:`/`wss:`
+/// (listed because older browsers do not count them as `'self'`). No one may frame the pages.
+pub const WEB_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The security headers of every web client response, embedded or served from disk:
+/// the CSP above, `X-Content-Type-Options: nosniff` (files are only what their type says),
+/// `X-Frame-Options: DENY` (for browsers without `frame-ancestors`) and a `Referrer-Policy` that
+/// sends other sites the origin only.
+pub fn web_security_headers() -> [(HeaderName, HeaderValue); 4] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(WEB_CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+    ]
+}
 
 /// Why the server did not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +403,8 @@ impl Server {
                 }
             }
             None => Auth::disabled(),
-        };
+        }
+        .with_limits(&config.limits);
         let mut tables: Vec<&TableSchema> = auth.user_table().into_iter().collect();
         tables.extend(self.tables.iter());
         let report = migrate(&database, &tables).await?;
@@ -408,8 +443,15 @@ impl Server {
         }
         if let Some(directory) = self.static_dir.filter(|directory| directory.is_dir()) {
             let index = directory.join("index.html");
-            router =
-                router.fallback_service(ServeDir::new(&directory).fallback(ServeFile::new(index)));
+            let [csp, nosniff, frame_options, referrer_policy] = web_security_headers()
+                .map(|(name, value)| SetResponseHeaderLayer::if_not_present(name, value));
+            let files = ServiceBuilder::new()
+                .layer(csp)
+                .layer(nosniff)
+                .layer(frame_options)
+                .layer(referrer_policy)
+                .service(ServeDir::new(&directory).fallback(ServeFile::new(index)));
+            router = router.fallback_service(files);
         }
         for configure in self.middleware {
             router = configure(router);
@@ -444,6 +486,7 @@ impl Server {
             router,
             state,
             local_address,
+            connection_stats: Arc::new(ConnectionStats::default()),
         })
     }
 }
@@ -455,9 +498,15 @@ pub struct BoundServer {
     router: Router,
     state: AppState,
     local_address: SocketAddr,
+    connection_stats: Arc<ConnectionStats>,
 }
 
 impl BoundServer {
+    /// The counters of accepted, refused and open connections, live while the server runs.
+    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+        self.connection_stats.clone()
+    }
+
     /// The address the server listens on.
     pub fn local_address(&self) -> SocketAddr {
         self.local_address
@@ -468,8 +517,8 @@ impl BoundServer {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then closes sockets, lets in-flight requests finish
-    /// and closes the database pool.
+    /// Serves until `shutdown` completes, then closes sockets, stops accepting, lets in-flight
+    /// requests finish (up to the shutdown timeout) and closes the database pool.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -479,6 +528,7 @@ impl BoundServer {
             router,
             state,
             local_address,
+            connection_stats,
         } = self;
         tracing::info!("listening on http://{local_address}");
         let emitter = state.emitter.clone();
@@ -489,16 +539,14 @@ impl BoundServer {
             // server waiting; requests in flight still complete.
             emitter.close().await;
         };
-        // Socket.IO frames are small and latency-bound: without TCP_NODELAY they wait for the
-        // peer's delayed ACK (Nagle), which added up to 40 ms to p99 at light load.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!("could not set TCP_NODELAY on an accepted socket: {error}");
-            }
-        });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(graceful)
-            .await?;
+        crate::connections::serve(
+            listener,
+            router,
+            &state.config.limits,
+            connection_stats,
+            graceful,
+        )
+        .await;
         state.database.close().await;
         tracing::info!("server stopped");
         Ok(())

@@ -7,7 +7,8 @@
 //!
 //! The pages live under `client.baseDir` (`BASE_PATH`); with a prefix, `/` redirects to it and
 //! other paths outside it are not found. The server's own routes (`/auth`, `/socket.io`) stay at
-//! the root and never reach this fallback.
+//! the root and never reach this fallback. Every file carries the runtime's security headers
+//! (a CSP suited to the Vite bundle, nosniff, no framing, a referrer policy).
 
 use ::appc_runtime::axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use ::appc_runtime::axum::response::{IntoResponse, Response};
@@ -55,10 +56,11 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type(path))),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
     ];
+    let security_headers = ::appc_runtime::codegen::web_security_headers();
     if method == Method::HEAD {
-        return (headers, ()).into_response();
+        return (headers, security_headers, ()).into_response();
     }
-    (headers, *contents).into_response()
+    (headers, security_headers, *contents).into_response()
 }
 
 /// The part of a request path under `BASE_PATH` (`/chat/1` of `/app/chat/1`; empty for `/app`

@@ -1,9 +1,17 @@
 //! The auth HTTP routes (`POST /auth/signup`, `POST /auth/login`, `GET /auth/me`) and the axum
 //! extractors for the current user: `AuthUser` (required, 401 otherwise) and
 //! `Option<AuthUser>` (no user for a missing or invalid token).
+//!
+//! Signup and login are throttled per client address and per username before anything else
+//! runs, and their bodies are capped at [`CREDENTIALS_BODY_LIMIT`]: credentials are tiny, and a
+//! request waiting for a hashing slot should not hold megabytes.
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, OptionalFromRequestParts, State,
+};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -12,6 +20,9 @@ use serde::Deserialize;
 
 use super::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError};
 use crate::error::ApiError;
+
+/// The largest signup or login body accepted (16 KiB); larger ones get 413.
+pub const CREDENTIALS_BODY_LIMIT: usize = 16 * 1024;
 
 /// The auth routes, for a router whose state contains the [`Auth`] service.
 pub fn auth_routes<S>() -> Router<S>
@@ -22,7 +33,25 @@ where
     Router::new()
         .route("/auth/signup", post(signup))
         .route("/auth/login", post(login))
+        .layer(DefaultBodyLimit::max(CREDENTIALS_BODY_LIMIT))
         .route("/auth/me", get(me))
+}
+
+/// The client's address key (see [`crate::connections::client_address_key`]), when the request came
+/// through the server's own listener.
+struct ClientAddress(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| crate::connections::client_address_key(address.ip())),
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,16 +78,26 @@ fn parse_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
     })
 }
 
-async fn signup(State(auth): State<Auth>, body: Bytes) -> Result<Json<AuthSession>, ApiError> {
+async fn signup(
+    State(auth): State<Auth>,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> Result<Json<AuthSession>, ApiError> {
     let credentials = parse_credentials(&body)?;
+    auth.throttle_attempt(address, &credentials.username)?;
     Ok(Json(
         auth.signup(&credentials.username, &credentials.password)
             .await?,
     ))
 }
 
-async fn login(State(auth): State<Auth>, body: Bytes) -> Result<Json<AuthSession>, ApiError> {
+async fn login(
+    State(auth): State<Auth>,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> Result<Json<AuthSession>, ApiError> {
     let credentials = parse_credentials(&body)?;
+    auth.throttle_attempt(address, &credentials.username)?;
     Ok(Json(
         auth.login(&credentials.username, &credentials.password)
             .await?,

@@ -7,28 +7,32 @@
 //! (7 days by default). A token with a bad signature, another algorithm (including `none`),
 //! past its expiry, or for a user who no longer exists gives no user.
 
+mod hashing;
 mod hs256;
 mod http;
 mod rules;
+mod throttle;
 
-use std::sync::{Arc, OnceLock};
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::JwtSecret;
+use crate::config::{JwtSecret, Limits};
 use crate::db::{
-    ColumnSchema, Database, DbError, Entity, FromValue, Query, Row, RowOps, SqlType, TableSchema,
-    Value,
+    ColumnSchema, Database, DbError, Entity, FromValue, Pooled, Query, Row, RowOps, SqlType,
+    TableSchema, Value,
 };
 use crate::error::ApiError;
 
 pub(crate) use http::auth_routes;
-use rules::{check_password_rules, normalize_username};
+use rules::{check_password_length, check_password_rules, normalize_username};
+
+use hashing::PasswordHashing;
+use throttle::LoginThrottle;
 
 /// The column the runtime adds to the user table for the argon2id hash.
 pub const PASSWORD_HASH_COLUMN: &str = "passwordHash";
@@ -172,6 +176,9 @@ struct AuthInner {
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     token_lifetime: Duration,
+    hashing: Arc<PasswordHashing>,
+    throttle: Arc<LoginThrottle>,
+    database_timeout: Duration,
 }
 
 /// The auth service: signup, login and token verification against the user table. Cheap to
@@ -247,6 +254,7 @@ impl Auth {
             )));
         }
         hs256::install();
+        let limits = Limits::default();
         // Nullable so that it can be added to an existing user table; a user without a hash
         // simply cannot log in with a password.
         let user_table = user_table
@@ -260,8 +268,47 @@ impl Auth {
                 encoding_key: EncodingKey::from_secret(secret.as_bytes()),
                 decoding_key: DecodingKey::from_secret(secret.as_bytes()),
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
+                hashing: Arc::new(PasswordHashing::new(
+                    limits.hash_concurrency,
+                    limits.hash_wait,
+                )),
+                throttle: Arc::new(LoginThrottle::new(
+                    limits.login_attempts_per_minute,
+                    limits.login_attempts_per_minute_per_address,
+                )),
+                database_timeout: limits.auth_database_timeout,
             })),
         })
+    }
+
+    /// Applies the hashing, throttling and database-wait limits of `limits` (the defaults
+    /// apply until then).
+    pub fn with_limits(mut self, limits: &Limits) -> Auth {
+        if let Some(inner) = self.inner.as_mut() {
+            let inner = Arc::make_mut(inner);
+            inner.hashing = Arc::new(PasswordHashing::new(
+                limits.hash_concurrency,
+                limits.hash_wait,
+            ));
+            inner.throttle = Arc::new(LoginThrottle::new(
+                limits.login_attempts_per_minute,
+                limits.login_attempts_per_minute_per_address,
+            ));
+            inner.database_timeout = limits.auth_database_timeout;
+        }
+        self
+    }
+
+    /// Counts one login or signup attempt from `address` (the client address key, see
+    /// [`crate::connections::client_address_key`]) for `username`, or refuses it with 429 and
+    /// `Retry-After` (`APPC_LOGIN_ATTEMPTS_PER_MINUTE`, `APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP`).
+    /// The HTTP routes call it; the team's own code (seeds) is not throttled.
+    pub(crate) fn throttle_attempt(
+        &self,
+        address: Option<IpAddr>,
+        username: &str,
+    ) -> Result<(), ApiError> {
+        self.enabled()?.throttle.check(address, username)
     }
 
     /// Sets how long new tokens stay valid.
@@ -303,12 +350,12 @@ impl Auth {
         let username = normalize_username(username)?;
         check_password_rules(password)?;
         let inner = self.enabled()?;
-        let password_hash = hash_password(password.to_owned()).await?;
+        let password_hash = inner.hashing.hash(password.to_owned()).await?;
         let columns = vec![
             (USERNAME_COLUMN, Value::Text(username.clone())),
             (PASSWORD_HASH_COLUMN, Value::Text(password_hash)),
         ];
-        let mut pooled = inner.database.acquire().await?;
+        let mut pooled = inner.acquire().await?;
         let row = match RowOps::new(&inner.user_table)
             .insert(&mut pooled.conn(), columns)
             .await
@@ -332,14 +379,16 @@ impl Auth {
 
     /// Checks a username and password. Every failure is the same 401, so the response does not
     /// reveal whether the username exists, and an unknown username costs one hash verification
-    /// too so that timing does not reveal it either.
+    /// too so that timing does not reveal it either. A password over [`PASSWORD_MAX_CHARS`] is
+    /// refused with 400 before any lookup or hash (no account can have one).
     pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
         let inner = self.enabled()?;
+        check_password_length(password)?;
         let invalid = || ApiError::unauthorized("invalid username or password");
         let query = Query::new()
             .filter(USERNAME_COLUMN, username.to_ascii_lowercase())
             .limit(1);
-        let mut pooled = inner.database.acquire().await?;
+        let mut pooled = inner.acquire().await?;
         let row = RowOps::new(&inner.user_table)
             .find_many(&mut pooled.conn(), &query)
             .await?
@@ -350,7 +399,10 @@ impl Auth {
                 .ok()
                 .flatten()
         });
-        let verified = verify_password(password.to_owned(), stored_hash).await;
+        let verified = inner
+            .hashing
+            .verify(password.to_owned(), stored_hash)
+            .await?;
         match row {
             Some(row) if verified => {
                 let user = self.user_from_row(row)?;
@@ -411,7 +463,6 @@ impl Auth {
             _ => Value::Text(claims.sub),
         };
         let mut pooled = inner
-            .database
             .acquire()
             .await
             .map_err(TokenVerificationError::Database)?;
@@ -468,57 +519,13 @@ pub enum TokenVerificationError {
     Database(DbError),
 }
 
-fn argon2() -> Argon2<'static> {
-    // argon2id, version 0x13, m = 19 MiB, t = 2, p = 1: the OWASP-recommended minimum.
-    Argon2::default()
-}
-
-/// Hashes a password with argon2id and a fresh random salt, off the async threads.
-async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt_bytes = [0_u8; 16];
-        getrandom::fill(&mut salt_bytes).map_err(|error| ApiError::internal(&error))?;
-        let salt =
-            SaltString::encode_b64(&salt_bytes).map_err(|error| ApiError::internal(&error))?;
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|error| ApiError::internal(&error))
-    })
-    .await
-    .map_err(|error| ApiError::internal(&error))?
-}
-
-/// Verifies a password against a stored hash, off the async threads. Without a stored hash it
-/// verifies against a dummy one and fails, so both cases take the same time.
-async fn verify_password(password: String, stored_hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let matches = |hash: &str| {
-            PasswordHash::new(hash)
-                .is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
-        };
-        match stored_hash {
-            Some(stored_hash) => matches(&stored_hash),
-            None => {
-                let _ = matches(dummy_hash());
-                false
-            }
-        }
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A valid hash of a random password, verified against when a username does not exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY_HASH: OnceLock<String> = OnceLock::new();
-    DUMMY_HASH.get_or_init(|| {
-        let mut bytes = [0_u8; 16];
-        let _ = getrandom::fill(&mut bytes);
-        let salt = SaltString::encode_b64(&bytes).expect("16 bytes are a valid salt");
-        argon2()
-            .hash_password(&bytes, &salt)
-            .expect("hashing random bytes succeeds")
-            .to_string()
-    })
+impl AuthInner {
+    /// A pooled connection for auth, waiting at most `APPC_AUTH_DB_TIMEOUT_SECS`: when socket
+    /// work holds every connection, `/auth/me` and login answer 503 `database_busy` at once
+    /// instead of queueing behind it for the pool's own 30 s.
+    async fn acquire(&self) -> Result<Pooled, DbError> {
+        tokio::time::timeout(self.database_timeout, self.database.acquire())
+            .await
+            .unwrap_or(Err(DbError::Sqlx(sqlx::Error::PoolTimedOut)))
+    }
 }

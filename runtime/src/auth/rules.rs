@@ -1,4 +1,5 @@
-//! The username and password rules for `usernameAndPassword` auth, checked on signup.
+//! The username and password rules for `usernameAndPassword` auth, checked on signup (login
+//! checks only the password's upper bound).
 //!
 //! - A username is 3 to 32 characters: ASCII letters, digits, `_`, `.` and `-`, starting with a
 //!   letter or a digit. Usernames are case-insensitive: they are stored and compared in lower
@@ -58,23 +59,30 @@ fn is_username_character(character: char) -> bool {
 
 /// Checks a new password against the rules.
 pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
-    let length = password.chars().count();
-    if length < PASSWORD_MIN_CHARS {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(ApiError::invalid_field(
             "password",
             format!("password must be at least {PASSWORD_MIN_CHARS} characters long"),
         ));
     }
-    if length > PASSWORD_MAX_CHARS {
-        return Err(ApiError::invalid_field(
-            "password",
-            format!("password must be at most {PASSWORD_MAX_CHARS} characters long"),
-        ));
-    }
+    check_password_length(password)?;
     if password.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "password",
             "password must not be only whitespace",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks only the upper bound, which login applies too: hashing cost grows with the
+/// password, and no account can have a longer one.
+pub fn check_password_length(password: &str) -> Result<(), ApiError> {
+    // Counting stops past the limit, so a huge password costs no more than a long one.
+    if password.chars().nth(PASSWORD_MAX_CHARS).is_some() {
+        return Err(ApiError::invalid_field(
+            "password",
+            format!("password must be at most {PASSWORD_MAX_CHARS} characters long"),
         ));
     }
     Ok(())

@@ -189,14 +189,28 @@ impl IntoColumns for MessageUpdate {
 // ---- The in-process server -----------------------------------------------------------------
 
 pub fn test_config(data_dir: &std::path::Path, database_url: Option<String>) -> Config {
+    test_config_with(data_dir, database_url, &[])
+}
+
+/// The test configuration with more variables set (`APPC_*` limits).
+pub fn test_config_with(
+    data_dir: &std::path::Path,
+    database_url: Option<String>,
+    extra_variables: &[(&str, &str)],
+) -> Config {
     let database_url =
         database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("test.db").display()));
-    let variables = [
+    let mut variables = vec![
         ("PORT", "0".to_owned()),
         ("HOST", "127.0.0.1".to_owned()),
         ("JWT_SECRET", TEST_SECRET.to_owned()),
         ("DATABASE_URL", database_url),
     ];
+    variables.extend(
+        extra_variables
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned())),
+    );
     Config::from_variables(
         ConfigDefaults::new(data_dir).mode(Mode::Production),
         |name| {
@@ -213,6 +227,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: Option<String>) -> 
 pub struct TestServer {
     pub address: SocketAddr,
     pub state: AppState,
+    pub connection_stats: std::sync::Arc<appc_runtime::codegen::ConnectionStats>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), appc_runtime::codegen::ServeError>>,
     _data_dir: tempfile::TempDir,
@@ -229,11 +244,25 @@ impl TestServer {
         database_url: Option<String>,
         build: impl FnOnce(Server) -> Server,
     ) -> TestServer {
+        TestServer::start_with(database_url, &[], build).await
+    }
+
+    /// Starts `build(Server)` with more configuration variables (`APPC_*` limits).
+    pub async fn start_with(
+        database_url: Option<String>,
+        variables: &[(&str, &str)],
+        build: impl FnOnce(Server) -> Server,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let server = build(Server::new(test_config(data_dir.path(), database_url)));
+        let server = build(Server::new(test_config_with(
+            data_dir.path(),
+            database_url,
+            variables,
+        )));
         let bound = server.bind().await.expect("server binds");
         let address = bound.local_address();
         let state = bound.state().clone();
+        let connection_stats = bound.connection_stats();
         let (shutdown, shutdown_received) = oneshot::channel::<()>();
         let task = tokio::spawn(bound.run_until(async move {
             let _ = shutdown_received.await;
@@ -241,6 +270,7 @@ impl TestServer {
         TestServer {
             address,
             state,
+            connection_stats,
             shutdown: Some(shutdown),
             task,
             _data_dir: data_dir,
