@@ -183,7 +183,10 @@ fn server_command(binary: &Path, data_dir: &Path, port: u16) -> Command {
         .env("DATABASE_URL", database_url(data_dir))
         .env("JWT_SECRET", JWT_SECRET)
         .env("APPC_ENV", "production")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        // chat.mjs's history-limit sends 55 messages as fast as round trips allow, beyond the
+        // burst of 40 a person needs; runtime/tests/socket_limits.rs tests the limit itself.
+        .env("APPC_SOCKET_EVENT_BURST", "100");
     command
 }
 

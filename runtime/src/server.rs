@@ -213,7 +213,8 @@ impl Server {
         self
     }
 
-    /// Sets the Socket.IO options.
+    /// Sets the Socket.IO options; their per-socket limits are the configuration's
+    /// ([`Config::socket_limits`]).
     pub fn socket_settings(mut self, settings: SocketSettings) -> Self {
         self.socket_settings = settings;
         self
@@ -415,7 +416,11 @@ impl Server {
             tracing::info!(column, "added column");
         }
 
-        let (socket_layer, io) = self.socket_settings.build_layer(auth.clone());
+        let socket_settings = self
+            .socket_settings
+            .clone()
+            .limits(config.socket_limits.clone());
+        let (socket_layer, io) = socket_settings.build_layer(auth.clone());
         let state = AppState {
             database,
             auth,

@@ -144,34 +144,62 @@ where
         value: &mut Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, PayloadError> {
-        let event = Event::from_message_parts(socket, value, ack_id)
-            .map(|event| event.0)
-            .unwrap_or_default();
-        let TryData(decoded) =
-            match TryData::<serde_json::Value>::from_message_parts(socket, value, ack_id) {
-                Ok(decoded) => decoded,
-                Err(never) => match never {},
-            };
         let max_length = (MAX_LENGTH != UNBOUNDED).then_some(MAX_LENGTH);
-        let result = match decoded {
-            Ok(json) => decode_payload_with_max_length::<T>(&event, &json, max_length),
-            Err(error) => Err(unreadable_payload(&event, &error.to_string(), T::SHAPE)),
+        decode_event(socket, value, ack_id, max_length).map(Payload)
+    }
+}
+
+/// The event's data checked against `T`'s spec type and `max_length`, then decoded; a refused
+/// one is logged and answered (see the module docs). [`Payload`] and
+/// [`on_in_order`](super::on_in_order) both decode through here.
+pub(super) fn decode_event<A, T>(
+    socket: &Arc<Socket<A>>,
+    value: &mut Value,
+    ack_id: &Option<i64>,
+    max_length: Option<usize>,
+) -> Result<T, PayloadError>
+where
+    A: Adapter,
+    T: DeserializeOwned + SpecType,
+{
+    let event = Event::from_message_parts(socket, value, ack_id)
+        .map(|event| event.0)
+        .unwrap_or_default();
+    let TryData(decoded) =
+        match TryData::<serde_json::Value>::from_message_parts(socket, value, ack_id) {
+            Ok(decoded) => decoded,
+            Err(never) => match never {},
         };
-        result.map(Payload).inspect_err(|error| {
-            tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
-            let body = serde_json::json!({ "error": error });
-            let sent = if ack_id.is_some() {
-                match AckSender::from_message_parts(socket, value, ack_id) {
-                    Ok(ack) => ack.send(&body).map_err(|error| error.to_string()),
-                    Err(never) => match never {},
-                }
-            } else {
-                socket.emit("error", &body).map_err(|error| error.to_string())
-            };
-            if let Err(problem) = sent {
-                tracing::debug!(%problem, "could not tell the client about its invalid payload");
-            }
-        })
+    let result = match decoded {
+        Ok(json) => decode_payload_with_max_length::<T>(&event, &json, max_length),
+        Err(error) => Err(unreadable_payload(&event, &error.to_string(), T::SHAPE)),
+    };
+    result.inspect_err(|error| {
+        tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
+        answer_refused_event(socket, value, ack_id, &serde_json::json!({ "error": error }));
+    })
+}
+
+/// Tells the sender why its event was not handled: on the event's ack when the client asked
+/// for one, else with an `error` event.
+pub(super) fn answer_refused_event<A: Adapter>(
+    socket: &Arc<Socket<A>>,
+    value: &mut Value,
+    ack_id: &Option<i64>,
+    body: &serde_json::Value,
+) {
+    let sent = if ack_id.is_some() {
+        match AckSender::from_message_parts(socket, value, ack_id) {
+            Ok(ack) => ack.send(body).map_err(|error| error.to_string()),
+            Err(never) => match never {},
+        }
+    } else {
+        socket
+            .emit("error", body)
+            .map_err(|error| error.to_string())
+    };
+    if let Err(problem) = sent {
+        tracing::debug!(%problem, "could not tell the client why its event was not handled");
     }
 }
 

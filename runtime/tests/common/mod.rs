@@ -488,6 +488,17 @@ impl SocketClient {
         self.send_text(text).await;
     }
 
+    /// Emits an event the server may refuse by closing the connection: whether the whole frame
+    /// was sent.
+    pub async fn try_emit(&mut self, event: &str, data: serde_json::Value) -> bool {
+        let payload = serde_json::json!([event, data]);
+        let text = format!("42{}{payload}", self.namespace_prefix());
+        matches!(
+            tokio::time::timeout(WAIT, self.stream.send(Frame::text(text))).await,
+            Ok(Ok(()))
+        )
+    }
+
     /// Emits raw Socket.IO packet text after the `4` Engine.IO message type.
     pub async fn send_raw(&mut self, socket_io_packet: &str) {
         self.send_text(format!("4{socket_io_packet}")).await;
