@@ -22,7 +22,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app_state::AppState;
-use crate::auth::{Auth, UserTableError, auth_routes};
+use crate::auth::http::auth_routes;
+use crate::auth::{Auth, UserTableError};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};

@@ -15,7 +15,7 @@
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
 //! connection before anything reaches a handler.
 
-mod limits;
+pub(crate) mod limits;
 mod ordered;
 mod payload;
 mod session;

@@ -24,7 +24,7 @@ use super::payload::{answer_refused_event, decode_event};
 use super::shape::SpecType;
 
 /// Registers `handler` for `event` on `socket`: the payload is decoded as `T` (an invalid one
-/// is answered and skipped, like the [`Payload`](super::Payload) extractor does), and the handler runs after
+/// is answered and skipped, like the [`Payload`](super::payload::Payload) extractor does), and the handler runs after
 /// every earlier event of this socket registered the same way has finished. The ack sender is
 /// unused when the client asked for no ack.
 ///
