@@ -129,9 +129,16 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
+            {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
         ::appc_runtime::codegen::on_in_order(
             &self.socket,
             {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
                   payload: {{ event.payload|rust_type }},
                   ack: ::appc_runtime::codegen::AckSender| {
@@ -153,9 +160,16 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
+            {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
         ::appc_runtime::codegen::on_in_order(
             &self.socket,
             {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
                   payload: {{ event.payload|rust_type }},
                   _ack: ::appc_runtime::codegen::AckSender| {

@@ -303,6 +303,10 @@ pub struct RecordField {
     pub name: String,
     #[serde(rename = "type")]
     pub field_type: TypeRef,
+    /// `maxLength`: the most characters of a `String` or items of a list that the server
+    /// accepts in this field (checked on every value it receives, before user code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
 }
 
 /// A type as written in `type` bodies and event payloads, resolved.
@@ -368,6 +372,10 @@ pub enum Encoding {
 pub struct Event {
     pub name: String,
     pub payload: TypeRef,
+    /// `maxLength` of a client-to-server payload: the most characters of a `String` or items
+    /// of a list that the server accepts (checked before the handler runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_max_length: Option<u64>,
     /// The type of the acknowledgement the receiver answers with, for request/response events.
     pub ack: Option<TypeRef>,
 }

@@ -82,6 +82,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             format!("{SERVER_DIR}/src/app/types.rs"),
             render(&TypesModule {
                 records: spec.types.iter().map(RecordView::new).collect(),
+                entities: spec.entities.iter().map(EntityView::new).collect(),
             }),
         ),
     ];
@@ -480,6 +481,8 @@ fn describe_column(optional: bool, default: Option<&DefaultValue>, updated_at: b
 #[template(path = "server/types.rs", escape = "none")]
 struct TypesModule {
     records: Vec<RecordView>,
+    /// Entities may be payloads too: the module gives their spec types.
+    entities: Vec<EntityView>,
 }
 
 #[derive(Debug, Clone)]
@@ -490,9 +493,14 @@ struct RecordView {
 
 #[derive(Debug, Clone)]
 struct RecordFieldView {
+    /// The field's name in the spec (and on the wire).
+    name: String,
     rust_name: String,
     serde_rename: Option<String>,
     field_type: TypeRef,
+    max_length: Option<u64>,
+    /// What the field's `maxLength` means, for its doc comment.
+    doc: Option<String>,
 }
 
 impl RecordView {
@@ -506,9 +514,25 @@ impl RecordView {
                     let rust_name = snake_identifier(&field.name);
                     let bare_name = rust_name.trim_start_matches("r#");
                     RecordFieldView {
+                        name: field.name.clone(),
                         serde_rename: (bare_name != field.name).then(|| field.name.clone()),
                         rust_name,
                         field_type: field.field_type.clone(),
+                        max_length: field.max_length,
+                        doc: field.max_length.map(|max_length| {
+                            let unit = match &field.field_type {
+                                TypeRef::List { .. } => "items",
+                                TypeRef::Optional { inner }
+                                    if matches!(**inner, TypeRef::List { .. }) =>
+                                {
+                                    "items"
+                                }
+                                _ => "characters",
+                            };
+                            format!(
+                                "At most {max_length} {unit} (`maxLength`), checked on every value the server receives."
+                            )
+                        }),
                     }
                 })
                 .collect(),
@@ -550,6 +574,8 @@ struct EventView {
     /// The event name as a snake_case method suffix.
     method: String,
     payload: TypeRef,
+    /// The payload's `maxLength`, checked before the handler runs.
+    payload_max_length: Option<u64>,
     ack: Option<TypeRef>,
 }
 
@@ -561,6 +587,7 @@ impl EventView {
                 .trim_start_matches("r#")
                 .to_owned(),
             payload: event.payload.clone(),
+            payload_max_length: event.payload_max_length,
             ack: event.ack.clone(),
         }
     }
