@@ -17,15 +17,21 @@
 //!
 //! The limits that keep one slow, greedy or hostile client from hurting the others ([`Limits`])
 //! have the same defaults in both modes; `runtime/README.md` has the table of what happens at each.
+//!
+//! The per-socket limits ([`SocketLimits`]) are read from `APPC_SOCKET_EVENTS_PER_SECOND` (20),
+//! `APPC_SOCKET_EVENT_BURST` (40), `APPC_SOCKET_QUEUED_EVENTS` (32),
+//! `APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT` (10) and `APPC_SOCKET_USER_CHECK_SECS` (60; 0 turns
+//! the check off), with the same defaults in both modes.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::db::DbSystem;
+use crate::socket::limits::SocketLimits;
 
 /// Development or production behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +167,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
+    /// Events per second, queued handlers and user checks per socket (`APPC_SOCKET_*`).
+    pub socket_limits: SocketLimits,
     /// Connection, timeout, hashing and throttling limits (`APPC_MAX_CONNECTIONS`, ...).
     pub limits: Limits,
 }
@@ -306,6 +314,7 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("data_dir", &self.data_dir)
+            .field("socket_limits", &self.socket_limits)
             .field("limits", &self.limits)
             .finish()
     }
@@ -413,6 +422,7 @@ impl Config {
             cors_origins,
             redis_url,
             data_dir: defaults.data_dir,
+            socket_limits: socket_limits(&non_empty)?,
             limits,
         })
     }
@@ -559,6 +569,59 @@ fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
         )));
     }
     Ok(url.to_owned())
+}
+
+/// The `APPC_SOCKET_*` variables over [`SocketLimits::default`].
+fn socket_limits(non_empty: &impl Fn(&str) -> Option<String>) -> Result<SocketLimits, ConfigError> {
+    let defaults = SocketLimits::default();
+    let number = |name: &str, default: u64, minimum: u64| -> Result<u64, ConfigError> {
+        match non_empty(name) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(number) if number >= minimum && number <= u64::from(u32::MAX) => Ok(number),
+                _ => Err(ConfigError::new(format!(
+                    "{name} must be a whole number from {minimum} to {}, got `{text}`; unset it for the default of {default}",
+                    u32::MAX
+                ))),
+            },
+        }
+    };
+    let positive = |name: &str, default: u32| -> Result<NonZeroU32, ConfigError> {
+        let value = number(name, u64::from(default), 1)?;
+        Ok(u32::try_from(value)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .unwrap_or(NonZeroU32::MIN))
+    };
+    let queued_events = number(
+        "APPC_SOCKET_QUEUED_EVENTS",
+        defaults.queued_events.get() as u64,
+        1,
+    )?;
+    let user_check_seconds = number(
+        "APPC_SOCKET_USER_CHECK_SECS",
+        defaults
+            .user_check_interval
+            .map_or(0, |interval| interval.as_secs()),
+        0,
+    )?;
+    Ok(SocketLimits {
+        events_per_second: positive(
+            "APPC_SOCKET_EVENTS_PER_SECOND",
+            defaults.events_per_second.get(),
+        )?,
+        event_burst: positive("APPC_SOCKET_EVENT_BURST", defaults.event_burst.get())?,
+        queued_events: usize::try_from(queued_events)
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .unwrap_or(NonZeroUsize::MIN),
+        refusals_before_disconnect: positive(
+            "APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT",
+            defaults.refusals_before_disconnect.get(),
+        )?,
+        user_check_interval: (user_check_seconds > 0)
+            .then(|| Duration::from_secs(user_check_seconds)),
+    })
 }
 
 #[cfg(test)]
@@ -715,6 +778,53 @@ mod tests {
             assert!(
                 !message.contains("hunter2"),
                 "secrets are never echoed: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn socket_limits_come_from_their_variables() {
+        let directory = tempfile::tempdir().unwrap();
+        let defaults = load(
+            Mode::Production,
+            directory.path(),
+            &[("JWT_SECRET", SECRET)],
+        )
+        .unwrap();
+        assert_eq!(defaults.socket_limits, SocketLimits::default());
+        let set = load(
+            Mode::Production,
+            directory.path(),
+            &[
+                ("JWT_SECRET", SECRET),
+                ("APPC_SOCKET_EVENTS_PER_SECOND", "5"),
+                ("APPC_SOCKET_EVENT_BURST", " 7 "),
+                ("APPC_SOCKET_QUEUED_EVENTS", "3"),
+                ("APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT", "2"),
+                ("APPC_SOCKET_USER_CHECK_SECS", "0"),
+            ],
+        )
+        .unwrap()
+        .socket_limits;
+        assert_eq!(
+            (
+                set.events_per_second.get(),
+                set.event_burst.get(),
+                set.queued_events.get(),
+                set.refusals_before_disconnect.get(),
+                set.user_check_interval,
+            ),
+            (5, 7, 3, 2, None)
+        );
+        for (variable, value) in [
+            ("APPC_SOCKET_EVENTS_PER_SECOND", "0"),
+            ("APPC_SOCKET_QUEUED_EVENTS", "many"),
+            ("APPC_SOCKET_USER_CHECK_SECS", "-1"),
+        ] {
+            let message = error(Mode::Development, &[(variable, value)]);
+            assert!(
+                message.starts_with(&format!("{variable} must be a whole number from")),
+                "{message}"
             );
         }
     }

@@ -62,6 +62,7 @@ mod connections;
 mod context;
 mod db;
 mod error;
+mod handlers;
 mod hooks;
 mod json;
 mod send_buffer;
@@ -78,7 +79,7 @@ pub use db::{
 };
 pub use error::ApiError;
 pub use hooks::{BoxError, Router, ServerContext};
-pub use socket::{EmitError, Emitter};
+pub use socket::{EmitError, Emitter, SocketLimits};
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.
 pub use {axum, serde_json, socketioxide, tokio};

@@ -8,6 +8,12 @@
 //! (`socket.emitter().emit_*_to_all(..)`).
 //! Payloads that do not match their declared type never reach a handler: the sender gets an
 //! `error` event (or an ack error) naming the event and the field.
+//!
+//! One socket's handlers run one after another, in the order its events arrived, so what a
+//! client sends is stored and broadcast in the order it was sent; different sockets run in
+//! parallel. Events beyond the socket's limits (`APPC_SOCKET_EVENTS_PER_SECOND`,
+//! `APPC_SOCKET_QUEUED_EVENTS`) get an `error` event (or an ack error) `rate_limited` instead of
+//! a handler, and a socket that keeps sending them is disconnected.
 {%- if auth_required %}
 //!
 //! This namespace requires a logged-in user (`auth: true`): a connection without a valid
@@ -80,7 +86,8 @@ impl Socket {
     }
 {%- endif %}
 
-    /// A fresh context for a handler of this socket.
+    /// A fresh context for a handler of this socket. While it (or its tables) lives, the
+    /// handler counts as running: shutdown waits for it before closing the database.
     pub fn context(&self) -> SocketContext {
         SocketContext::new(&self.connection.state, self.connection.user.clone())
     }
@@ -122,10 +129,18 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
-        self.socket.on(
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
             {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
+        ::appc_runtime::codegen::on_in_order(
+            &self.socket,
+            {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>,
+                  payload: {{ event.payload|rust_type }},
                   ack: ::appc_runtime::codegen::AckSender| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
@@ -145,10 +160,19 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
-        self.socket.on(
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
             {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
+        ::appc_runtime::codegen::on_in_order(
+            &self.socket,
+            {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  ::appc_runtime::codegen::Payload(payload): ::appc_runtime::codegen::Payload<{{ event.payload|rust_type }}>| {
+                  payload: {{ event.payload|rust_type }},
+                  _ack: ::appc_runtime::codegen::AckSender| {
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
                 async move {
@@ -238,7 +262,8 @@ pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::Na
 {%- endif %}
                     },
                 };
-                let context = socket.context();
+                // Not counted as a running handler: the function may keep it for the connection.
+                let context = SocketContext::for_connection(&socket.connection.state, socket.connection.user.clone());
                 crate::{{ function.module }}::{{ function.name }}(socket, context).await;
             }
         })

@@ -103,13 +103,17 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `binary` with its database in `data_dir` and waits until it accepts connections.
+    /// Starts `binary` with its database in `data_dir`, as the end-to-end scripts need it, and
+    /// waits until it accepts connections.
     pub fn start(binary: &Path, data_dir: &Path) -> RunningServer {
-        RunningServer::start_with(binary, data_dir, &[])
+        // chat.mjs's history-limit sends 55 messages as fast as round trips allow, beyond the
+        // burst of 40 a person needs; runtime/tests/socket_limits.rs tests the limit itself.
+        RunningServer::start_with(binary, data_dir, &[("APPC_SOCKET_EVENT_BURST", "100")])
     }
 
-    /// Starts `binary` like [`RunningServer::start`], with more environment variables (such as
-    /// `APPC_*` limits).
+    /// Starts `binary` with its database in `data_dir` and the runtime's default limits, except
+    /// for the environment `variables` given (such as `APPC_*` limits), and waits until it
+    /// accepts connections.
     pub fn start_with(binary: &Path, data_dir: &Path, variables: &[(&str, &str)]) -> RunningServer {
         let port = free_port();
         let log_path = data_dir.join(format!("server-{port}.log"));

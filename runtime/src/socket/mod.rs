@@ -1,15 +1,25 @@
 //! The Socket.IO side of the server: builder settings ([`SocketSettings`]), namespaces with the
 //! token-checking connect middleware ([`NamespaceConfig`], [`Connection`]), validated event
-//! payloads ([`Payload`]) and a cloneable [`Emitter`] for sending from anywhere.
+//! payloads ([`Payload`]), handlers that run in their events' order under per-socket limits
+//! ([`on_in_order`], [`SocketLimits`]), and a cloneable [`Emitter`] for sending from anywhere.
 //!
 //! On connect, the middleware reads `auth.token` from the handshake. A valid token puts the
 //! [`AuthUser`] on the socket (raw socketioxide handlers extract it with `Extension<AuthUser>`
 //! or `MaybeExtension<AuthUser>`) and joins the socket to the user's room, so
 //! [`Emitter::to_user`] reaches every tab of that user. On a namespace with `auth: true`, a
 //! missing or invalid token is refused with a `connect_error` whose message starts with
-//! `unauthorized:` and says why.
+//! `unauthorized:` and says why. A socket with a token is disconnected when the token expires
+//! or its user is deleted (see `session.rs`).
+//!
+//! Every packet, over HTTP long-polling and WebSocket alike, is limited to
+//! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
+//! connection before anything reaches a handler.
 
+pub(crate) mod limits;
+mod ordered;
 mod payload;
+mod session;
+mod shape;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,7 +35,14 @@ use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 
-pub use payload::{Payload, PayloadError, decode_payload};
+pub use limits::SocketLimits;
+pub use ordered::{on_in_order, on_in_order_with_max_length};
+pub use payload::{
+    Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
+};
+pub use shape::{
+    FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
+};
 pub use socketioxide::extract::AckSender;
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
@@ -66,7 +83,8 @@ pub enum Transports {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocketSettings {
-    /// The largest accepted packet, in bytes (default 100 kB).
+    /// The largest accepted packet, in bytes (default 100 kB): an HTTP long-polling body, a
+    /// WebSocket message and a WebSocket frame. A larger one closes the connection.
     pub max_payload: u64,
     /// How often the server pings each client (default 25 s).
     pub ping_interval: Duration,
@@ -76,6 +94,11 @@ pub struct SocketSettings {
     pub transports: Transports,
     /// Packet encoding.
     pub encoding: Encoding,
+    /// Events per second, queued handlers and user checks per socket. A [`Server`] takes them
+    /// from its [`Config`](crate::config::Config) (the `APPC_SOCKET_*` variables).
+    ///
+    /// [`Server`]: crate::server::Server
+    pub limits: SocketLimits,
 }
 
 impl Default for SocketSettings {
@@ -86,6 +109,7 @@ impl Default for SocketSettings {
             ping_timeout: Duration::from_secs(20),
             transports: Transports::default(),
             encoding: Encoding::default(),
+            limits: SocketLimits::default(),
         }
     }
 }
@@ -121,8 +145,18 @@ impl SocketSettings {
         self
     }
 
-    /// Builds the tower layer and the io handle, with `auth` as state for the connect middleware.
+    /// Sets the per-socket limits.
+    pub fn limits(mut self, limits: SocketLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Builds the tower layer and the io handle, with `auth` and the limits as state for the
+    /// connect middleware and the handlers.
     pub fn build_layer(&self, auth: Auth) -> (SocketIoLayer, SocketIo) {
+        // engineioxide applies `max_payload` to long-polling bodies only; WebSocket messages
+        // and frames have their own limits, 64 MiB and 16 MiB unless set.
+        let websocket_limit = usize::try_from(self.max_payload).unwrap_or(usize::MAX);
         let mut builder = SocketIo::builder()
             // socketioxide queues at most `max_buffer_size` packets per socket (default 128) and
             // drops an emit to a full queue with an error broadcasts cannot report: under a burst
@@ -131,9 +165,12 @@ impl SocketSettings {
             .max_buffer_size(SOCKET_PACKET_QUEUE_LENGTH)
             .ws_read_buffer_size(WEBSOCKET_READ_BUFFER_SIZE)
             .max_payload(self.max_payload)
+            .ws_max_message_size(websocket_limit)
+            .ws_max_frame_size(websocket_limit)
             .ping_interval(self.ping_interval)
             .ping_timeout(self.ping_timeout)
-            .with_state(auth);
+            .with_state(auth)
+            .with_state(self.limits.clone());
         builder = match self.transports {
             Transports::PollingAndWebSocket => {
                 builder.transports([TransportType::Polling, TransportType::Websocket])
@@ -176,7 +213,7 @@ impl Connection {
     /// The handshake's `auth` object, without its `token`, decoded as the namespace's
     /// handshake type (validated on connect when the namespace declared it with
     /// [`NamespaceConfig::handshake`]).
-    pub fn handshake<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+    pub fn handshake<T: DeserializeOwned + SpecType>(&self) -> Result<T, PayloadError> {
         decode_payload("handshake", &self.handshake)
     }
 }
@@ -188,21 +225,28 @@ type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
 /// and the function called for each connection.
 ///
 /// ```
-/// use appc_runtime::codegen::{Connection, NamespaceConfig, Payload};
+/// use appc_runtime::codegen::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
 /// use socketioxide::extract::SocketRef;
 ///
+/// /// `type ChatHandshake { room: String }`, with its spec type as the generator writes it.
 /// #[derive(serde::Deserialize)]
 /// struct ChatHandshake { room: String }
 ///
-/// #[derive(serde::Deserialize, serde::Serialize)]
-/// struct ChatMessage { text: String }
+/// impl SpecType for ChatHandshake {
+///     const SHAPE: Shape = Shape::Record(|| &CHAT_HANDSHAKE);
+/// }
+///
+/// static CHAT_HANDSHAKE: RecordShape = RecordShape {
+///     name: "ChatHandshake",
+///     fields: &[FieldShape { name: "room", shape: Shape::String, max_length: Some(100) }],
+/// };
 ///
 /// let namespace = NamespaceConfig::new("/chat").require_auth().handshake::<ChatHandshake>().on_connect(
 ///     async |connection: Connection| {
 ///         let room = connection.handshake::<ChatHandshake>().map(|handshake| handshake.room).unwrap_or_default();
 ///         connection.socket.join(room.clone());
-///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(message): Payload<ChatMessage>| {
-///             socket.within(room.clone()).emit("chatMessage", &message).await.ok();
+///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(text): Payload<String>| {
+///             socket.within(room.clone()).emit("chatMessage", &text).await.ok();
 ///         });
 ///     },
 /// );
@@ -225,7 +269,9 @@ impl std::fmt::Debug for NamespaceConfig {
     }
 }
 
-fn check_handshake<T: DeserializeOwned>(handshake: &serde_json::Value) -> Result<(), PayloadError> {
+fn check_handshake<T: DeserializeOwned + SpecType>(
+    handshake: &serde_json::Value,
+) -> Result<(), PayloadError> {
     decode_payload::<T>("handshake", handshake).map(|_| ())
 }
 
@@ -248,7 +294,7 @@ impl NamespaceConfig {
     }
 
     /// Refuses sockets whose handshake `auth` object does not decode as `T`.
-    pub fn handshake<T: DeserializeOwned>(mut self) -> Self {
+    pub fn handshake<T: DeserializeOwned + SpecType>(mut self) -> Self {
         self.handshake_check = Some(check_handshake::<T>);
         self
     }
@@ -289,14 +335,26 @@ impl NamespaceConfig {
         let require_auth = self.require_auth;
         let handshake_check = self.handshake_check;
         let middleware = async move |socket: SocketRef,
+                                     io: SocketIo,
                                      State(auth): State<Auth>,
+                                     State(limits): State<SocketLimits>,
                                      TryData(handshake): TryData<serde_json::Value>|
                     -> Result<(), ConnectRefusal> {
             let handshake = handshake.unwrap_or(serde_json::Value::Null);
             authenticate(&socket, &auth, &handshake, require_auth).await?;
             if let Some(check) = handshake_check {
-                check(&without_token(handshake))
-                    .map_err(|error| ConnectRefusal(format!("invalid handshake: {error}")))?;
+                check(&without_token(handshake.clone())).map_err(|error| {
+                    ConnectRefusal(format!("invalid handshake: {}", error.message))
+                })?;
+            }
+            // Set up before the socket is connected, so its first event already finds them.
+            socket
+                .extensions
+                .insert(limits::EventGate::new(limits.clone()));
+            if socket.extensions.get::<AuthUser>().is_some()
+                && let Some(token) = handshake_token(&handshake)
+            {
+                session::watch_session(&socket, io, auth, token.to_owned(), &limits);
             }
             Ok(())
         };

@@ -488,6 +488,17 @@ impl SocketClient {
         self.send_text(text).await;
     }
 
+    /// Emits an event the server may refuse by closing the connection: whether the whole frame
+    /// was sent.
+    pub async fn try_emit(&mut self, event: &str, data: serde_json::Value) -> bool {
+        let payload = serde_json::json!([event, data]);
+        let text = format!("42{}{payload}", self.namespace_prefix());
+        matches!(
+            tokio::time::timeout(WAIT, self.stream.send(Frame::text(text))).await,
+            Ok(Ok(()))
+        )
+    }
+
     /// Emits raw Socket.IO packet text after the `4` Engine.IO message type.
     pub async fn send_raw(&mut self, socket_io_packet: &str) {
         self.send_text(format!("4{socket_io_packet}")).await;
@@ -554,6 +565,37 @@ impl SocketClient {
 }
 
 impl SocketClient {
+    /// Every ack (id and data) that arrives until the server ends the connection, which it must
+    /// do within the wait bound.
+    pub async fn acks_until_closed(&mut self) -> Vec<(u64, Vec<serde_json::Value>)> {
+        let mut acks = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Err(_) => panic!("the server did not close the connection in time"),
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Frame::Close(_)))) => return acks,
+                Ok(Some(Ok(Frame::Text(text)))) => {
+                    let text = text.as_str();
+                    if text == "1" || text.starts_with("41") {
+                        return acks;
+                    }
+                    if let Some(rest) = text.strip_prefix("43") {
+                        let digits: String =
+                            rest.chars().take_while(char::is_ascii_digit).collect();
+                        let data: serde_json::Value =
+                            serde_json::from_str(&rest[digits.len()..]).expect("ack data is JSON");
+                        acks.push((
+                            digits.parse().expect("ack id"),
+                            data.as_array().cloned().unwrap_or_default(),
+                        ));
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Whether the server ends the connection (a Socket.IO disconnect, an Engine.IO close or
     /// a WebSocket close) within the wait bound.
     pub async fn is_closed(&mut self) -> bool {

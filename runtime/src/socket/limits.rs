@@ -1,0 +1,227 @@
+//! The per-socket limits ([`SocketLimits`]) and what enforces them on each socket
+//! ([`EventGate`]): a token bucket of events per second, a bounded queue of handlers waiting
+//! their turn, and a second bucket of refusals after which the socket is disconnected.
+//!
+//! A refused event is answered like an invalid payload (an ack error if the client asked for an
+//! ack, an `error` event otherwise) with the code `rate_limited`; its handler never runs. A
+//! client that keeps sending after being refused is disconnected with one log line.
+
+use std::future::Future;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// How many events one socket may send and have waiting, and how often an authenticated
+/// socket's user is checked again. The defaults suit a chat; [`Config`](crate::config::Config)
+/// reads them from `APPC_SOCKET_*` variables.
+///
+/// ```
+/// use appc_runtime::SocketLimits;
+/// let limits = SocketLimits::default();
+/// assert_eq!(limits.events_per_second.get(), 20);
+/// assert_eq!(limits.event_burst.get(), 40);
+/// assert_eq!(limits.queued_events.get(), 32);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// Events one socket may send per second, sustained (`APPC_SOCKET_EVENTS_PER_SECOND`,
+    /// default 20).
+    pub events_per_second: NonZeroU32,
+    /// Events one socket may send at once before the sustained rate applies
+    /// (`APPC_SOCKET_EVENT_BURST`, default 40).
+    pub event_burst: NonZeroU32,
+    /// Events of one socket that may wait for the handler running before them
+    /// (`APPC_SOCKET_QUEUED_EVENTS`, default 32). A socket's handlers run one after another,
+    /// in the order the events arrived; an event that finds the queue full is refused.
+    pub queued_events: NonZeroUsize,
+    /// Refused events a socket may send within 10 seconds before it is disconnected
+    /// (`APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT`, default 10).
+    pub refusals_before_disconnect: NonZeroU32,
+    /// How often the user of an authenticated socket is looked up again, so that a deleted user
+    /// is disconnected (`APPC_SOCKET_USER_CHECK_SECS`, default 60; 0 turns the check off). The
+    /// token's expiry disconnects the socket whatever this says.
+    pub user_check_interval: Option<Duration>,
+}
+
+/// The window over which [`SocketLimits::refusals_before_disconnect`] is counted.
+pub(crate) const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        SocketLimits {
+            events_per_second: NonZeroU32::new(20).expect("20 is not zero"),
+            event_burst: NonZeroU32::new(40).expect("40 is not zero"),
+            queued_events: NonZeroUsize::new(32).expect("32 is not zero"),
+            refusals_before_disconnect: NonZeroU32::new(10).expect("10 is not zero"),
+            user_check_interval: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// A handler's work, queued to run after the socket's earlier events.
+pub(crate) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The limits of one socket, kept in its extensions from connect on.
+#[derive(Clone)]
+pub(crate) struct EventGate(Arc<GateState>);
+
+struct GateState {
+    limits: SocketLimits,
+    events: DefaultDirectRateLimiter,
+    refusals: DefaultDirectRateLimiter,
+    /// Started on the socket's first event, so idle sockets cost no task.
+    queue: OnceLock<mpsc::Sender<Job>>,
+}
+
+/// Why an event was not handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// More events per second than the limit.
+    TooFast,
+    /// The queue of waiting handlers is full.
+    TooManyWaiting,
+}
+
+/// What the client is told about a refused event, inside `{ "error": ... }` like a
+/// [`PayloadError`](super::PayloadError).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RefusalBody {
+    code: &'static str,
+    event: String,
+    message: String,
+}
+
+impl EventGate {
+    pub(crate) fn new(limits: SocketLimits) -> EventGate {
+        let events = RateLimiter::direct(
+            Quota::per_second(limits.events_per_second).allow_burst(limits.event_burst),
+        );
+        let refusal_period = REFUSAL_WINDOW / limits.refusals_before_disconnect.get();
+        let refusals = RateLimiter::direct(
+            Quota::with_period(refusal_period)
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+                .allow_burst(limits.refusals_before_disconnect),
+        );
+        EventGate(Arc::new(GateState {
+            limits,
+            events,
+            refusals,
+            queue: OnceLock::new(),
+        }))
+    }
+
+    /// Takes one event from the socket's bucket.
+    pub(crate) fn admit(&self) -> Result<(), Refusal> {
+        self.0.events.check().map_err(|_| Refusal::TooFast)
+    }
+
+    /// Queues a handler behind the socket's earlier ones, or refuses it when the queue is full.
+    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Job>, Refusal> {
+        let queue = self.0.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(self.0.limits.queued_events.get());
+            tokio::spawn(run_in_order(receiver));
+            sender
+        });
+        queue.try_reserve().map_err(|_| Refusal::TooManyWaiting)
+    }
+
+    /// Counts a refusal; `false` when the socket has been refused too often and must go.
+    pub(crate) fn may_stay_after_refusal(&self) -> bool {
+        self.0.refusals.check().is_ok()
+    }
+
+    /// The body of the `rate_limited` answer.
+    pub(crate) fn refusal_body(&self, refusal: Refusal, event: &str) -> RefusalBody {
+        let limits = &self.0.limits;
+        let message = match refusal {
+            Refusal::TooFast => format!(
+                "too many events: at most {} per second (bursts of {}) per socket; slow down and send this event again",
+                limits.events_per_second, limits.event_burst
+            ),
+            Refusal::TooManyWaiting => format!(
+                "too many events waiting: at most {} per socket while a handler runs; wait for earlier events to finish and send this event again",
+                limits.queued_events
+            ),
+        };
+        RefusalBody {
+            code: "rate_limited",
+            event: event.to_owned(),
+            message,
+        }
+    }
+}
+
+/// Runs one socket's handlers one after another. Each runs as its own task, so a panic in one
+/// handler ends only that handler (as it did when every event got its own task), and the queue
+/// ends when the socket and its gate are gone.
+async fn run_in_order(mut jobs: mpsc::Receiver<Job>) {
+    while let Some(job) = jobs.recv().await {
+        if let Err(error) = tokio::spawn(job).await {
+            tracing::error!(%error, "a socket event handler failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_second: u32, burst: u32, queued: usize, refusals: u32) -> SocketLimits {
+        SocketLimits {
+            events_per_second: NonZeroU32::new(per_second).unwrap(),
+            event_burst: NonZeroU32::new(burst).unwrap(),
+            queued_events: NonZeroUsize::new(queued).unwrap(),
+            refusals_before_disconnect: NonZeroU32::new(refusals).unwrap(),
+            user_check_interval: None,
+        }
+    }
+
+    #[test]
+    fn the_burst_is_admitted_and_the_next_event_refused() {
+        let gate = EventGate::new(limits(1, 5, 8, 3));
+        for _ in 0..5 {
+            assert_eq!(gate.admit(), Ok(()));
+        }
+        assert_eq!(gate.admit(), Err(Refusal::TooFast));
+    }
+
+    #[test]
+    fn refusals_beyond_the_allowance_mean_disconnect() {
+        let gate = EventGate::new(limits(1, 1, 1, 3));
+        assert!(gate.may_stay_after_refusal());
+        assert!(gate.may_stay_after_refusal());
+        assert!(gate.may_stay_after_refusal());
+        assert!(!gate.may_stay_after_refusal());
+    }
+
+    #[tokio::test]
+    async fn the_queue_refuses_beyond_its_bound_and_runs_in_order() {
+        let gate = EventGate::new(limits(100, 100, 2, 3));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (done, mut finished) = mpsc::unbounded_channel::<u32>();
+        let blocking_done = done.clone();
+        gate.reserve().unwrap().send(Box::pin(async move {
+            let _ = released.await;
+            blocking_done.send(0).unwrap();
+        }));
+        // Let the runner take the first job, so the queue holds only the next ones.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for number in 1..=2 {
+            let done = done.clone();
+            gate.reserve()
+                .unwrap()
+                .send(Box::pin(async move { done.send(number).unwrap() }));
+        }
+        assert_eq!(gate.reserve().err(), Some(Refusal::TooManyWaiting));
+        release.send(()).unwrap();
+        for expected in 0..=2 {
+            assert_eq!(finished.recv().await, Some(expected));
+        }
+    }
+}
