@@ -36,7 +36,7 @@ async function probeMe(token, everyMs, stopped) {
     const started = performance.now();
     const response = await fetch(new URL("/auth/me", url), { headers: { authorization: `Bearer ${token}` } });
     await response.arrayBuffer();
-    assert.equal(response.status, 200, "/auth/me answers the logged-in user");
+    assert.equal(response.status, 200, `/auth/me answered ${response.status} during the storm`);
     const took = elapsedMs(started);
     latencies.push(took);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, everyMs - took)));
