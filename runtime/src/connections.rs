@@ -228,12 +228,15 @@ pub(crate) async fn serve(
             },
         ));
         // Once upgraded to a WebSocket, what the client does not read is held in this
-        // connection's capped buffer instead of Engine.IO's queue (see `send_buffer`).
+        // connection's capped buffer instead of Engine.IO's queue (see `send_buffer`). The
+        // connection keeps its slot: an upgraded WebSocket outlives hyper's task below, and
+        // must still count against the connection limits.
         let stream = BoundedConnection::new(
             stream,
             limits.socket_send_buffer,
             stats.slow_clients_counter(),
-        );
+        )
+        .holding(slot);
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -254,7 +257,6 @@ pub(crate) async fn serve(
             if let Err(error) = result {
                 tracing::debug!("connection from {remote_address} ended: {error}");
             }
-            drop(slot);
             drop(drained_receiver);
         });
     }

@@ -13,7 +13,8 @@
 //!   responses behave exactly as on a bare socket.
 //! - Once the server has written `101 Switching Protocols`, writes never wait, so the Engine.IO
 //!   queue is always drained and the bytes owed to the client are all counted here. A write that
-//!   would take the buffer over the cap fails with [`SLOW_CLIENT_MESSAGE`]: the WebSocket ends,
+//!   would take the buffer over the cap fails with [`SLOW_CLIENT_MESSAGE`] and the TCP socket is
+//!   shut down in both directions, so the reading side ends at once too: the WebSocket ends,
 //!   Socket.IO reports the socket disconnected (the client reconnects and re-syncs), and one line
 //!   is logged for the connection. Nothing is silently skipped: a socket either gets every message
 //!   in order or is disconnected.
@@ -27,8 +28,8 @@
 //! such a client would stay connected while reading nothing.
 
 mod frames;
+mod pending;
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -40,6 +41,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use frames::FrameScanner;
+use pending::PendingBytes;
 
 /// While a connection is plain HTTP, writes wait once this many bytes are buffered.
 pub const HTTP_WRITE_WATERMARK: usize = 64 * 1024;
@@ -54,6 +56,9 @@ pub const UNASKED_PONG_MESSAGE: &str =
 /// A client TCP connection whose outbound bytes are buffered with a cap (see the module docs).
 pub struct BoundedConnection {
     shared: Arc<Shared>,
+    /// Whatever must live exactly as long as the connection (its place in the connection
+    /// limits): an upgraded connection outlives hyper's task, so the task cannot hold it.
+    _held_while_open: Option<Box<dyn Send + Sync>>,
     /// The client's WebSocket frames, scanned for Engine.IO pongs once upgraded.
     incoming_frames: FrameScanner,
     pongs_received: u64,
@@ -71,7 +76,7 @@ struct Shared {
 #[derive(Default)]
 struct Outbound {
     /// Bytes written by the server that the kernel has not taken yet, oldest first.
-    pending: VecDeque<u8>,
+    pending: PendingBytes,
     /// Set once the server wrote a `101 Switching Protocols` response on this connection.
     upgraded: bool,
     /// Whether a drain task is running for `pending`.
@@ -114,7 +119,15 @@ impl BoundedConnection {
             }),
             incoming_frames: FrameScanner::default(),
             pongs_received: 0,
+            _held_while_open: None,
         }
+    }
+
+    /// Keeps `value` until the connection is dropped, whether hyper serves it to the end or
+    /// hands it over as an upgraded WebSocket.
+    pub fn holding(mut self, value: impl Send + Sync + 'static) -> Self {
+        self._held_while_open = Some(Box::new(value));
+        self
     }
 
     /// The bytes buffered for the client right now.
@@ -146,12 +159,23 @@ impl Shared {
             .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string())
     }
 
+    /// Ends the connection in both directions: a pending read returns end-of-stream at once, so
+    /// Engine.IO closes the session now instead of when its heartbeat gives up (while it would
+    /// keep queueing packets for a client that gets none of them).
+    fn shut_down(&self) {
+        if let Err(error) = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both)
+        {
+            tracing::debug!("could not shut a refused connection down: {error}");
+        }
+    }
+
     fn refuse_slow_client(&self, outbound: &mut Outbound, attempted: usize) -> io::Error {
         let owed = outbound.pending.len() + attempted;
         outbound.failed = Some(io::ErrorKind::WriteZero);
         // Free what was held at once: the connection is going away.
-        outbound.pending = VecDeque::new();
+        outbound.pending.clear();
         self.slow_clients.fetch_add(1, Ordering::Relaxed);
+        self.shut_down();
         tracing::warn!(
             client = %self.peer_ip(),
             owed_bytes = owed,
@@ -173,14 +197,13 @@ async fn drain(shared: Arc<Shared>) {
                 if outbound.failed.is_some() || outbound.pending.is_empty() {
                     outbound.draining = false;
                     // An emptied buffer gives its memory back: idle connections hold none.
-                    outbound.pending = VecDeque::new();
+                    outbound.pending.clear();
                     wake(&mut outbound.waiting_writer);
                     return;
                 }
-                let (front, _) = outbound.pending.as_slices();
-                match shared.stream.try_write(front) {
+                match shared.stream.try_write(outbound.pending.front()) {
                     Ok(written) => {
-                        outbound.pending.drain(..written);
+                        outbound.pending.consume(written);
                         if outbound.pending.len() < HTTP_WRITE_WATERMARK {
                             wake(&mut outbound.waiting_writer);
                         }
@@ -188,7 +211,7 @@ async fn drain(shared: Arc<Shared>) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                     Err(error) => {
                         outbound.failed = Some(error.kind());
-                        outbound.pending = VecDeque::new();
+                        outbound.pending.clear();
                         outbound.draining = false;
                         wake(&mut outbound.waiting_writer);
                         return;
@@ -199,7 +222,7 @@ async fn drain(shared: Arc<Shared>) {
         if let Err(error) = shared.stream.writable().await {
             let mut outbound = shared.lock();
             outbound.failed = Some(error.kind());
-            outbound.pending = VecDeque::new();
+            outbound.pending.clear();
             outbound.draining = false;
             wake(&mut outbound.waiting_writer);
             return;
@@ -253,6 +276,8 @@ impl AsyncRead for BoundedConnection {
             this.pongs_received += pongs;
             if this.pongs_received > pings_sent + 1 {
                 this.shared.slow_clients.fetch_add(1, Ordering::Relaxed);
+                this.shared.lock().failed = Some(io::ErrorKind::InvalidData);
+                this.shared.shut_down();
                 tracing::warn!(
                     client = %this.shared.peer_ip(),
                     pings_sent,
@@ -420,8 +445,14 @@ mod tests {
         assert_eq!(error.to_string(), SLOW_CLIENT_MESSAGE);
         assert!(server.buffered_bytes() == 0, "the buffer is freed at once");
         assert_eq!(slow_clients.load(Ordering::Relaxed), 1);
-        // Later writes fail the same way.
+        // Later writes fail the same way, and the reading side ends at once (the socket is shut
+        // down), so Engine.IO closes the session without waiting for its heartbeat.
         assert!(server.write(b"more").await.is_err());
+        let mut buf = [0; 16];
+        let read = tokio::time::timeout(Duration::from_secs(2), server.read(&mut buf))
+            .await
+            .expect("the read side ends at once");
+        assert!(matches!(read, Ok(0) | Err(_)), "got {read:?}");
     }
 
     #[tokio::test]
