@@ -90,6 +90,7 @@
 use std::marker::PhantomData;
 
 use super::sql::{Conn, RowOps};
+use crate::effect_order::{self, HeldWriteTurn};
 use super::{Database, DbError, Row, TableSchema, Value};
 
 /// A spec entity with typed access. Implemented by generated code.
@@ -220,28 +221,37 @@ impl<E: Entity> Table<E> {
     /// committed. On SQLite, writes made at the same time from many tasks are committed together
     /// by one writer connection (group commit); each still succeeds or fails on its own.
     pub async fn create(&self, new: E::New) -> Result<E, DbError> {
-        let mut target = self.database.write_target().await?;
-        let row = RowOps::new(E::schema())
-            .insert(&mut target.conn(), new.into_columns())
-            .await?;
+        let row = effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .insert(&mut target.conn(), new.into_columns())
+                .await
+        })
+        .await?;
         E::from_row(&row)
     }
 
     /// Writes the `Some` fields of `update` to the row with this id; `None` if there is no such row.
     pub async fn update(&self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
-        let mut target = self.database.write_target().await?;
-        let row = RowOps::new(E::schema())
-            .update(&mut target.conn(), id.into(), update.into_columns())
-            .await?;
+        let row = effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .update(&mut target.conn(), id.into(), update.into_columns())
+                .await
+        })
+        .await?;
         row.as_ref().map(E::from_row).transpose()
     }
 
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
-        let mut target = self.database.write_target().await?;
-        RowOps::new(E::schema())
-            .delete(&mut target.conn(), id.into())
-            .await
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .delete(&mut target.conn(), id.into())
+                .await
+        })
+        .await
     }
 
     /// How many rows the query's filters select (ordering and limits are ignored).
@@ -262,6 +272,9 @@ enum TransactionInner {
 /// [`Transaction::commit`], or not at all if the transaction is dropped or rolled back.
 pub struct Transaction {
     inner: TransactionInner,
+    /// In a socket event's handler, the socket's write turn, held from the start of the
+    /// transaction to its end (declared after `inner`, so released after the commit).
+    _write_turn: Option<HeldWriteTurn>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -271,12 +284,19 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
+    /// In a socket event's handler, the transaction waits for the socket's earlier handlers'
+    /// writes and holds the later ones back until it ends: waiting at the commit instead could
+    /// leave it holding SQLite's write lock while an earlier handler waits for that lock.
     pub(crate) async fn begin(database: &Database) -> Result<Transaction, DbError> {
+        let write_turn = effect_order::hold_write_turn().await;
         let inner = match &database.pool {
             super::Pool::Sqlite(pool) => TransactionInner::Sqlite(pool.begin().await?),
             super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
         };
-        Ok(Transaction { inner })
+        Ok(Transaction {
+            inner,
+            _write_turn: write_turn,
+        })
     }
 
     /// Begins a transaction that holds the database's write lock from its first statement
@@ -289,7 +309,10 @@ impl Transaction {
             }
             super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
         };
-        Ok(Transaction { inner })
+        Ok(Transaction {
+            inner,
+            _write_turn: None,
+        })
     }
 
     pub(crate) fn conn(&mut self) -> Conn<'_> {
@@ -309,6 +332,7 @@ impl Transaction {
 
     /// Applies everything done in the transaction.
     pub async fn commit(self) -> Result<(), DbError> {
+        // The write turn, still in `self`, is released when this returns, after the commit.
         match self.inner {
             TransactionInner::Sqlite(transaction) => transaction.commit().await?,
             TransactionInner::Postgres(transaction) => transaction.commit().await?,

@@ -33,11 +33,11 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
+use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
 pub use limits::SocketLimits;
-pub use ordered::on_in_order;
+pub use ordered::{AckSender, on_in_order};
 pub use payload::{Payload, PayloadError, decode_payload};
-pub use socketioxide::extract::AckSender;
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
 /// every namespace.
@@ -496,8 +496,35 @@ impl EmitError {
     }
 }
 
-/// Sends `event` to one socket (a generated `Socket::emit_*` method).
+/// Sends `event` to one socket (a generated `Socket::emit_*` method). In a handler registered
+/// with [`on_in_order`], a send made before the socket's earlier handlers have ended is encoded
+/// at once and sent when they have (see [`effect_order`](crate::effect_order)); its send errors
+/// are then logged instead of returned.
 pub fn emit_to_socket<T: Serialize + ?Sized>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<(), EmitError> {
+    let Some(ticket) = OrderTicket::current() else {
+        return send_to_socket(socket, event, data);
+    };
+    ticket.emit_now_or_later(
+        || send_to_socket(socket, event, data),
+        || {
+            let value = ordered::encode_for_later(event, data)?;
+            let socket = socket.clone();
+            let event = event.to_owned();
+            let deferred: DeferredEmit = Box::new(move || {
+                if let Err(error) = send_to_socket(&socket, &event, &value) {
+                    tracing::debug!(%error, "a deferred emit was not sent");
+                }
+            });
+            Ok(deferred)
+        },
+    )
+}
+
+fn send_to_socket<T: Serialize + ?Sized>(
     socket: &SocketRef,
     event: &str,
     data: &T,
@@ -515,6 +542,7 @@ pub async fn emit_to_socket_with_ack<T: Serialize + ?Sized, Reply: DeserializeOw
     event: &str,
     data: &T,
 ) -> Result<Reply, EmitError> {
+    effect_order::wait_for_emit_turn().await;
     let acknowledgement = socket
         .emit_with_ack::<T, Reply>(event, data)
         .map_err(|source| EmitError::Send {
@@ -545,6 +573,7 @@ impl Emitter {
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
+        effect_order::wait_for_emit_turn().await;
         let operators = self
             .io
             .of(namespace)
