@@ -38,8 +38,8 @@
 //! `Drop`, so the socket's later events never wait for it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
 
@@ -338,7 +338,11 @@ mod tests {
         emit(&second, "second b");
         assert_eq!(*sent.lock().unwrap(), ["first"]);
         drop(third);
-        assert_eq!(*sent.lock().unwrap(), ["first"], "the third waits for the second");
+        assert_eq!(
+            *sent.lock().unwrap(),
+            ["first"],
+            "the third waits for the second"
+        );
         drop(first);
         assert_eq!(*sent.lock().unwrap(), ["first", "second a", "second b"]);
         drop(second);

@@ -399,12 +399,27 @@ async fn a_slow_commit_does_not_hold_back_the_next_handlers_yet_their_effects_ke
     }
     let mut observed = Vec::new();
     while observed.len() < sent.len() {
-        observed.push(observer.expect_event("chatMessage").await[0].as_str().unwrap().to_owned());
+        observed.push(
+            observer.expect_event("chatMessage").await[0]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(acknowledged, sent, "acks in the order sent");
-    assert_eq!(echoed, sent, "the sender's own broadcasts in the order sent");
-    assert_eq!(observed, sent, "another client's broadcasts in the order sent");
-    assert_eq!(stored_texts(&server).await, sent, "stored in the order sent");
+    assert_eq!(
+        echoed, sent,
+        "the sender's own broadcasts in the order sent"
+    );
+    assert_eq!(
+        observed, sent,
+        "another client's broadcasts in the order sent"
+    );
+    assert_eq!(
+        stored_texts(&server).await,
+        sent,
+        "stored in the order sent"
+    );
     server.stop().await;
 }
 

@@ -90,8 +90,8 @@
 use std::marker::PhantomData;
 
 use super::sql::{Conn, RowOps};
-use crate::effect_order::{self, HeldWriteTurn};
 use super::{Database, DbError, Row, TableSchema, Value};
+use crate::effect_order::{self, HeldWriteTurn};
 
 /// A spec entity with typed access. Implemented by generated code.
 pub trait Entity: Sized + Send + Sync + 'static {

@@ -201,6 +201,9 @@ mod tests {
         let permits: Vec<_> = (0..3).map(|_| gate.reserve().unwrap()).collect();
         assert_eq!(gate.reserve().err(), Some(Refusal::TooManyWaiting));
         drop(permits);
-        assert!(gate.reserve().is_ok(), "a handler that ends frees its place");
+        assert!(
+            gate.reserve().is_ok(),
+            "a handler that ends frees its place"
+        );
     }
 }
