@@ -12,6 +12,7 @@ use axum::extract::FromRef;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::db::Database;
+use crate::handlers::RunningHandlers;
 use crate::socket::Emitter;
 
 /// What every handler can reach: the database, auth, the socket emitter and the config.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub emitter: Emitter,
     /// The resolved configuration.
     pub config: Arc<Config>,
+    /// The socket handlers that are running, which shutdown waits for.
+    pub(crate) handlers: RunningHandlers,
 }
 
 impl FromRef<AppState> for Auth {

@@ -17,16 +17,19 @@ pub use crate::server::{
 // Entities: their schema as data, the traits generated structs implement, migrations.
 pub use crate::context::EntitySet;
 pub use crate::db::{
-    ColumnDefault, ColumnSchema, Entity, ForeignKey, IntoColumns, MigrationError, MigrationReport,
-    SqlType, TableSchema, migrate,
+    ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
+    MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,
+    migrate,
 };
 pub use crate::json::{big_int, optional_big_int};
 
-// Socket namespaces: their configuration, validated payloads, acknowledgements and sends to one
-// socket.
+// Socket namespaces: their configuration, payloads checked against their spec types (the
+// shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
 pub use crate::socket::{
-    AckSender, Connection, Encoding, NamespaceConfig, Payload, PayloadError, SocketSettings,
-    Transports, decode_payload, emit_to_socket, emit_to_socket_with_ack, on_in_order,
+    AckSender, Connection, Encoding, FieldShape, MAX_NESTING_DEPTH, NamespaceConfig, Payload,
+    PayloadError, RecordShape, Shape, ShapeError, SocketSettings, SpecType, Transports, UNBOUNDED,
+    check_value, decode_payload, decode_payload_with_max_length, emit_to_socket,
+    emit_to_socket_with_ack, on_in_order, on_in_order_with_max_length,
 };
 
 /// Logs to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default `info`, with

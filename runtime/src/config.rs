@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::db::DbSystem;
-use crate::socket::SocketLimits;
+use crate::socket::limits::SocketLimits;
 
 /// Development or production behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! [`SocketContext`]: what the team's socket functions and event handlers receive besides their
 //! payload: the socket's user, typed access to exactly the entities the spec lists for that
-//! namespace, the raw database, and the emitter. (Setup functions and seeds receive a
+//! namespace, the raw database, and the emitter. While the context's tables or database live,
+//! its handler counts as running (see `handlers.rs`): shutdown waits for it before closing the
+//! database, so keep them only as long as the work that needs them. (Setup functions and seeds receive a
 //! [`ServerContext`](crate::ServerContext) instead.)
 //!
 //! The generator emits one entity set per function (a struct of [`Table`](crate::Table)s
@@ -72,12 +74,27 @@ pub struct SocketContext<Entities> {
 }
 
 impl<Entities: EntitySet> SocketContext<Entities> {
-    /// The context over the app's state for a handler that uses `Entities`, on behalf of `user`.
+    /// The context of one event handler over the app's state, on behalf of `user`. The handler
+    /// counts as running while the context's tables or database live, so shutdown lets it
+    /// finish its writes before closing the database (up to `APPC_SHUTDOWN_TIMEOUT_SECS`).
     pub fn new(state: &AppState, user: Option<AuthUser>) -> Self {
+        let database = state.database.for_handler(state.handlers.token());
+        SocketContext::over(database, state, user)
+    }
+
+    /// The context of a connection's socket function, which may keep it (in its handlers) for
+    /// the connection's whole life: it does not count as a running handler, or every open
+    /// connection would hold shutdown to its timeout. Its writes still finish or fail with an
+    /// error when the database closes, never reported done and lost.
+    pub fn for_connection(state: &AppState, user: Option<AuthUser>) -> Self {
+        SocketContext::over(state.database.clone(), state, user)
+    }
+
+    fn over(database: Database, state: &AppState, user: Option<AuthUser>) -> Self {
         SocketContext {
             user,
-            entities: Entities::from_database(&state.database),
-            database: state.database.clone(),
+            entities: Entities::from_database(&database),
+            database,
             emitter: state.emitter.clone(),
         }
     }

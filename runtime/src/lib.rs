@@ -63,6 +63,7 @@ mod context;
 mod db;
 mod effect_order;
 mod error;
+mod handlers;
 mod hooks;
 mod json;
 mod send_buffer;

@@ -22,9 +22,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app_state::AppState;
-use crate::auth::{Auth, UserTableError, auth_routes};
+use crate::auth::http::auth_routes;
+use crate::auth::{Auth, UserTableError};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
+use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
 
@@ -84,6 +86,12 @@ pub enum ServeError {
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
+    /// SQLite's group-commit writer gave up after failing again and again, so the server
+    /// stopped instead of failing every write.
+    #[error(
+        "the server stopped because the database writer stopped: {0}; check the database file and its disk, then start the server again"
+    )]
+    DatabaseWriter(String),
     /// The team's `server.setupFn` returned an error.
     #[error("the server's setup function {function} failed: {source}; the server did not start")]
     Setup {
@@ -415,6 +423,9 @@ impl Server {
         for column in &report.added_columns {
             tracing::info!(column, "added column");
         }
+        for index in &report.created_indexes {
+            tracing::info!(index, "created index");
+        }
 
         let socket_settings = self
             .socket_settings
@@ -426,6 +437,7 @@ impl Server {
             auth,
             emitter: Emitter::new(io),
             config,
+            handlers: RunningHandlers::default(),
         };
         for build in std::mem::take(&mut self.namespaces) {
             build(state.clone()).register(state.emitter.io());
@@ -537,8 +549,16 @@ impl BoundServer {
         } = self;
         tracing::info!("listening on http://{local_address}");
         let emitter = state.emitter.clone();
+        let database = state.database.clone();
         let graceful = async move {
-            shutdown.await;
+            // A database writer that gave up would fail every later write: the server stops
+            // instead, through the same graceful path, and `run_until` returns the reason.
+            tokio::select! {
+                () = shutdown => {}
+                reason = database.writer_stopped() => {
+                    tracing::error!("stopping the server: the database writer stopped ({reason})");
+                }
+            }
             tracing::info!("shutting down: closing sockets and finishing in-flight requests");
             // Sockets are closed first: they are long-lived and would otherwise keep the
             // server waiting; requests in flight still complete.
@@ -552,7 +572,25 @@ impl BoundServer {
             graceful,
         )
         .await;
+        // Socket handlers are tasks of their own, still running after their sockets closed:
+        // their database writes finish (up to the same timeout) before the database closes,
+        // which applies every write the SQLite writer has queued. A write that comes later
+        // fails with an error; none is reported done and then lost.
+        let handlers = &state.handlers;
+        if !handlers
+            .wait_until_idle(state.config.limits.shutdown_timeout)
+            .await
+        {
+            tracing::warn!(
+                "{} socket handlers still running after APPC_SHUTDOWN_TIMEOUT_SECS ({} s); closing the database under them",
+                handlers.running(),
+                state.config.limits.shutdown_timeout.as_secs()
+            );
+        }
         state.database.close().await;
+        if let Some(reason) = state.database.writer_stop_reason() {
+            return Err(ServeError::DatabaseWriter(reason));
+        }
         tracing::info!("server stopped");
         Ok(())
     }
@@ -781,5 +819,55 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_writer_that_gives_up_stops_the_server_with_an_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let data = directory.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let url = format!("sqlite://{}", data.join("app.db").display());
+        let variables = [
+            ("PORT", "0".to_owned()),
+            ("HOST", "127.0.0.1".to_owned()),
+            (
+                "JWT_SECRET",
+                "a-test-secret-that-is-at-least-32-bytes".to_owned(),
+            ),
+            ("DATABASE_URL", url),
+        ];
+        let config = Config::from_variables(
+            crate::config::ConfigDefaults::new(&data).mode(crate::config::Mode::Production),
+            |name| {
+                variables
+                    .iter()
+                    .find(|(variable, _)| *variable == name)
+                    .map(|(_, value)| value.clone())
+            },
+        )
+        .unwrap();
+        let bound = Server::new(config).bind().await.unwrap();
+        let database = bound.state().database.clone();
+        // The database's folder goes away, so the writer cannot reopen its connection after
+        // the panic below, and gives up after its attempts (about three seconds).
+        std::fs::rename(&data, directory.path().join("gone")).unwrap();
+        database.panic_writer_for_test().await;
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            bound.run_until(std::future::pending()),
+        )
+        .await
+        .expect("the server stops on its own, without a signal");
+        let error = outcome.unwrap_err();
+        assert!(matches!(error, ServeError::DatabaseWriter(_)), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the server stopped because the database writer stopped: it could not reopen its connection"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("then start the server again"),
+            "{message}"
+        );
     }
 }

@@ -91,6 +91,12 @@ static {{ entity.schema_static }}: ::std::sync::LazyLock<::appc_runtime::codegen
 {%- for field in entity.fields %}
             .column({% call column_schema(field) %}{% endcall %})
 {%- endfor %}
+{%- for index in entity.indexes %}
+{%- if index.origin == IndexOrigin::ForeignKey %}
+            // The foreign key's index: finds the rows that point at one row.
+{%- endif %}
+            .{% if index.unique %}unique_index{% else %}index{% endif %}(&[{% for field in index.fields %}{{ field|rust_string }}{% if !loop.last %}, {% endif %}{% endfor %}])
+{%- endfor %}
     });
 
 impl ::appc_runtime::codegen::Entity for {{ entity.name }} {

@@ -87,7 +87,8 @@ impl Socket {
     }
 {%- endif %}
 
-    /// A fresh context for a handler of this socket.
+    /// A fresh context for a handler of this socket. While it (or its tables) lives, the
+    /// handler counts as running: shutdown waits for it before closing the database.
     pub fn context(&self) -> SocketContext {
         SocketContext::new(&self.connection.state, self.connection.user.clone())
     }
@@ -129,9 +130,16 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
+            {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
         ::appc_runtime::codegen::on_in_order(
             &self.socket,
             {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
                   payload: {{ event.payload|rust_type }},
                   ack: ::appc_runtime::codegen::AckSender| {
@@ -153,9 +161,16 @@ impl Socket {
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
+{%- if let Some(max_length) = event.payload_max_length %}
+        ::appc_runtime::codegen::on_in_order_with_max_length(
+            &self.socket,
+            {{ event.name|rust_string }},
+            {{ max_length }},
+{%- else %}
         ::appc_runtime::codegen::on_in_order(
             &self.socket,
             {{ event.name|rust_string }},
+{%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
                   payload: {{ event.payload|rust_type }},
                   _ack: ::appc_runtime::codegen::AckSender| {
@@ -248,7 +263,8 @@ pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::Na
 {%- endif %}
                     },
                 };
-                let context = socket.context();
+                // Not counted as a running handler: the function may keep it for the connection.
+                let context = SocketContext::for_connection(&socket.connection.state, socket.connection.user.clone());
                 crate::{{ function.module }}::{{ function.name }}(socket, context).await;
             }
         })

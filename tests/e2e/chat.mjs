@@ -4,8 +4,8 @@
 //   conversation   a logged-in and an anonymous client chat; both see every message with its author
 //   history        a new client's `chatHistory` holds exactly the expected texts, oldest first
 //   history-limit  after 55 more messages, `chatHistory` holds only the latest 50, oldest first
-//   invalid        a `chatMessage` that is not a string yields an `error` event naming the event;
-//                  nothing is stored or broadcast
+//   invalid        a `chatMessage` that is not a string, or is over its 2000 characters, yields an
+//                  `error` event in the spec's words; nothing is stored or broadcast
 //   auth-required  the `/inbox` namespace refuses anonymous sockets and bad tokens, and welcomes users
 
 import assert from "node:assert/strict";
@@ -89,13 +89,21 @@ const scenarios = {
     const seenBySender = collectEvents(sender, "chatMessage");
     const seenByWitness = collectEvents(witness, "chatMessage");
 
-    for (const invalidPayload of [42, { text: "not a plain string" }, null]) {
+    // Refused in the spec's words, before the handler runs: `chatMessage` is declared
+    // `{ type: String, maxLength: 2000 }`, and the limit counts characters, not bytes.
+    const refusals = [
+      [42, "expected String, found Int 42"],
+      [{ text: "not a plain string" }, "expected String, found a record"],
+      [null, "expected String, found null"],
+      ["ü".repeat(2417), "expected at most 2000 characters, found 2417"],
+    ];
+    for (const [invalidPayload, message] of refusals) {
       const error = nextEvent(sender, "error");
       sender.emit("chatMessage", invalidPayload);
       const { error: details } = await error;
       assert.equal(details.code, "invalid_payload");
       assert.equal(details.event, "chatMessage");
-      assert.match(details.message, /string/);
+      assert.equal(details.message, message);
     }
     await settle();
     assert.deepEqual([...seenBySender, ...seenByWitness], [], "nothing was broadcast");

@@ -59,5 +59,15 @@ run(`full_api acks over ${transport}`, async () => {
   assert.equal(rejected.error.code, "invalid_payload");
   assert.equal(rejected.error.event, "join");
   assert.equal(rejected.error.field, "room");
+  assert.equal(rejected.error.message, "missing field room, expected String");
+  // `room` is `{ type: String, maxLength: 40 }`; the limit holds before the handler runs.
+  const tooLong = await client.timeout(WAIT_MS).emitWithAck("join", { room: "r".repeat(41), since: null });
+  assert.equal(tooLong.error.field, "room");
+  assert.equal(tooLong.error.message, "room: expected at most 40 characters, found 41");
+  const badDate = await client.timeout(WAIT_MS).emitWithAck("join", { room: "lobby", since: "tomorrow" });
+  assert.equal(
+    badDate.error.message,
+    'since: expected DateTime (an RFC 3339 string such as "2024-05-01T12:00:00Z"), found String "tomorrow"',
+  );
   client.close();
 });

@@ -9,7 +9,7 @@
 
 mod hashing;
 mod hs256;
-mod http;
+pub(crate) mod http;
 mod rules;
 mod throttle;
 
@@ -28,7 +28,6 @@ use crate::db::{
 };
 use crate::error::ApiError;
 
-pub(crate) use http::auth_routes;
 use rules::{check_password_length, check_password_rules, normalize_username};
 
 use hashing::PasswordHashing;

@@ -89,8 +89,12 @@
 
 use std::marker::PhantomData;
 
-use super::sql::{Conn, RowOps};
-use super::{Database, DbError, Row, TableSchema, Value};
+use super::database::Database;
+use super::error::DbError;
+use super::query::Query;
+use super::schema::TableSchema;
+use super::sql::{OwnedTransaction, RowOps};
+use super::value::{Row, Value};
 use crate::effect_order::{self, HeldWriteTurn};
 
 /// A spec entity with typed access. Implemented by generated code.
@@ -113,54 +117,24 @@ pub trait IntoColumns {
     fn into_columns(self) -> Vec<(&'static str, Value)>;
 }
 
-/// Sort direction for [`Query::order_by`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// Smallest first.
-    Asc,
-    /// Largest first.
-    Desc,
-}
-
-/// A selection of rows: equality filters (joined with AND; a `None` value matches NULL),
-/// ordering, limit and offset. Column names are checked against the table's schema when the
-/// query runs, so a typo is an error, never SQL.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Query {
-    pub(crate) filters: Vec<(String, Value)>,
-    pub(crate) order: Vec<(String, Order)>,
-    pub(crate) limit: Option<u64>,
-    pub(crate) offset: Option<u64>,
-}
-
-impl Query {
-    /// Every row.
-    pub fn new() -> Self {
-        Query::default()
+impl Database {
+    /// Typed access to one entity's table.
+    pub fn table<E: Entity>(&self) -> Table<E> {
+        Table::new(self.clone())
     }
 
-    /// Keeps rows whose `column` equals `value`.
-    pub fn filter(mut self, column: &str, value: impl Into<Value>) -> Self {
-        self.filters.push((column.to_owned(), value.into()));
-        self
-    }
-
-    /// Sorts by `column`; later calls break ties of earlier ones.
-    pub fn order_by(mut self, column: &str, order: Order) -> Self {
-        self.order.push((column.to_owned(), order));
-        self
-    }
-
-    /// Returns at most `limit` rows.
-    pub fn limit(mut self, limit: u64) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Skips the first `offset` rows.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
-        self
+    /// Starts a transaction; use [`Transaction::table`] inside it and finish with
+    /// [`Transaction::commit`] (dropping it rolls back).
+    ///
+    /// In a socket event's handler, the transaction waits for the socket's earlier handlers'
+    /// writes and holds the later ones back until it ends: waiting at the commit instead could
+    /// leave it holding SQLite's write lock while an earlier handler waits for that lock.
+    pub async fn begin(&self) -> Result<Transaction, DbError> {
+        let write_turn = effect_order::hold_write_turn().await;
+        Ok(Transaction {
+            inner: self.begin_transaction(false).await?,
+            _write_turn: write_turn,
+        })
     }
 }
 
@@ -263,17 +237,12 @@ impl<E: Entity> Table<E> {
     }
 }
 
-enum TransactionInner {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
 /// A database transaction. Work done through [`Transaction::table`] is applied all together by
 /// [`Transaction::commit`], or not at all if the transaction is dropped or rolled back.
 pub struct Transaction {
-    inner: TransactionInner,
+    inner: OwnedTransaction,
     /// In a socket event's handler, the socket's write turn, held from the start of the
-    /// transaction to its end (declared after `inner`, so released after the commit).
+    /// transaction to its end (released when `commit` or `rollback` returns, or on drop).
     _write_turn: Option<HeldWriteTurn>,
 }
 
@@ -284,44 +253,6 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
-    /// In a socket event's handler, the transaction waits for the socket's earlier handlers'
-    /// writes and holds the later ones back until it ends: waiting at the commit instead could
-    /// leave it holding SQLite's write lock while an earlier handler waits for that lock.
-    pub(crate) async fn begin(database: &Database) -> Result<Transaction, DbError> {
-        let write_turn = effect_order::hold_write_turn().await;
-        let inner = match &database.pool {
-            super::Pool::Sqlite(pool) => TransactionInner::Sqlite(pool.begin().await?),
-            super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
-        };
-        Ok(Transaction {
-            inner,
-            _write_turn: write_turn,
-        })
-    }
-
-    /// Begins a transaction that holds the database's write lock from its first statement
-    /// (SQLite's `BEGIN IMMEDIATE`), so work that reads then writes, like a migration, cannot
-    /// interleave with another process doing the same.
-    pub(crate) async fn begin_immediate(database: &Database) -> Result<Transaction, DbError> {
-        let inner = match &database.pool {
-            super::Pool::Sqlite(pool) => {
-                TransactionInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            super::Pool::Postgres(pool) => TransactionInner::Postgres(pool.begin().await?),
-        };
-        Ok(Transaction {
-            inner,
-            _write_turn: None,
-        })
-    }
-
-    pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match &mut self.inner {
-            TransactionInner::Sqlite(transaction) => Conn::Sqlite(transaction),
-            TransactionInner::Postgres(transaction) => Conn::Postgres(transaction),
-        }
-    }
-
     /// Typed access to one entity's table inside this transaction.
     pub fn table<E: Entity>(&mut self) -> TxTable<'_, E> {
         TxTable {
@@ -332,21 +263,12 @@ impl Transaction {
 
     /// Applies everything done in the transaction.
     pub async fn commit(self) -> Result<(), DbError> {
-        // The write turn, still in `self`, is released when this returns, after the commit.
-        match self.inner {
-            TransactionInner::Sqlite(transaction) => transaction.commit().await?,
-            TransactionInner::Postgres(transaction) => transaction.commit().await?,
-        }
-        Ok(())
+        self.inner.commit().await
     }
 
     /// Discards everything done in the transaction.
     pub async fn rollback(self) -> Result<(), DbError> {
-        match self.inner {
-            TransactionInner::Sqlite(transaction) => transaction.rollback().await?,
-            TransactionInner::Postgres(transaction) => transaction.rollback().await?,
-        }
-        Ok(())
+        self.inner.rollback().await
     }
 }
 
@@ -360,7 +282,7 @@ impl<E: Entity> TxTable<'_, E> {
     /// The row with this primary key, if any.
     pub async fn find(&mut self, id: E::Id) -> Result<Option<E>, DbError> {
         let row = RowOps::new(E::schema())
-            .find_by_id(&mut self.transaction.conn(), id.into())
+            .find_by_id(&mut self.transaction.inner.conn(), id.into())
             .await?;
         row.as_ref().map(E::from_row).transpose()
     }
@@ -369,7 +291,7 @@ impl<E: Entity> TxTable<'_, E> {
     pub async fn find_many(&mut self, query: Query) -> Result<Vec<E>, DbError> {
         decode_all(
             RowOps::new(E::schema())
-                .find_many(&mut self.transaction.conn(), &query)
+                .find_many(&mut self.transaction.inner.conn(), &query)
                 .await?,
         )
     }
@@ -377,7 +299,7 @@ impl<E: Entity> TxTable<'_, E> {
     /// Inserts a row and returns it as stored.
     pub async fn create(&mut self, new: E::New) -> Result<E, DbError> {
         let row = RowOps::new(E::schema())
-            .insert(&mut self.transaction.conn(), new.into_columns())
+            .insert(&mut self.transaction.inner.conn(), new.into_columns())
             .await?;
         E::from_row(&row)
     }
@@ -386,7 +308,7 @@ impl<E: Entity> TxTable<'_, E> {
     pub async fn update(&mut self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
         let row = RowOps::new(E::schema())
             .update(
-                &mut self.transaction.conn(),
+                &mut self.transaction.inner.conn(),
                 id.into(),
                 update.into_columns(),
             )
@@ -397,14 +319,14 @@ impl<E: Entity> TxTable<'_, E> {
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&mut self, id: E::Id) -> Result<bool, DbError> {
         RowOps::new(E::schema())
-            .delete(&mut self.transaction.conn(), id.into())
+            .delete(&mut self.transaction.inner.conn(), id.into())
             .await
     }
 
     /// How many rows the query's filters select.
     pub async fn count(&mut self, query: Query) -> Result<i64, DbError> {
         RowOps::new(E::schema())
-            .count(&mut self.transaction.conn(), &query)
+            .count(&mut self.transaction.inner.conn(), &query)
             .await
     }
 }

@@ -1,14 +1,24 @@
 //! Start-up migrations: compares the declared tables with the live database and applies the
-//! additive changes (new tables, new nullable or defaulted columns) in one transaction. A change
-//! that would lose data (a dropped column, a retyped column, a required column without default
-//! on a table with rows) is refused with a message that says what would be lost, and then
-//! nothing at all is applied.
+//! additive changes (new tables, new nullable or defaulted columns, new indexes) in one
+//! transaction. A change that would lose data (a dropped column, a retyped column, a required
+//! column without default on a table with rows) is refused with a message that says what would
+//! be lost, and so is a unique index over rows that already repeat its values (which rows, and
+//! what to do); then nothing at all is applied.
+//!
+//! Indexes are found by name ([`super::schema::index_name`]): one the database lacks is created
+//! with `CREATE [UNIQUE] INDEX IF NOT EXISTS`; one the spec no longer declares is left in place
+//! (dropping it loses no data, and another process may still rely on it).
 
 use chrono::Utc;
 
-use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::database::Database;
+use super::error::DbError;
+use super::schema::{
+    ColumnDefault, ColumnSchema, IndexSchema, SqlType, TableSchema, index_name, quote_identifier,
+};
 use super::sql::{Conn, Param};
-use super::{Database, DbError, DbSystem, Value};
+use super::system::DbSystem;
+use super::value::{Value, format_timestamp};
 
 /// What a successful migration changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,12 +27,16 @@ pub struct MigrationReport {
     pub created_tables: Vec<String>,
     /// Columns that were added, as `Table.column`.
     pub added_columns: Vec<String>,
+    /// Indexes that were created, by name.
+    pub created_indexes: Vec<String>,
 }
 
 impl MigrationReport {
     /// Whether the database already matched the spec.
     pub fn is_empty(&self) -> bool {
-        self.created_tables.is_empty() && self.added_columns.is_empty()
+        self.created_tables.is_empty()
+            && self.added_columns.is_empty()
+            && self.created_indexes.is_empty()
     }
 }
 
@@ -33,6 +47,13 @@ pub enum MigrationError {
     #[error("refusing to change the database schema because data would be lost:\n{}", .problems.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
     Destructive {
         /// One sentence per refused change.
+        problems: Vec<String>,
+    },
+    /// The spec declares a unique index (`@@unique([...])`) over columns whose stored rows
+    /// already repeat values; each entry names the table, the columns and what to do.
+    #[error("refusing to add a unique constraint that existing rows break:\n{}", .problems.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
+    DuplicateRows {
+        /// One sentence per refused index.
         problems: Vec<String>,
     },
     /// The database failed while reading or changing the schema.
@@ -56,6 +77,18 @@ enum Step {
         column: String,
         statements: Vec<String>,
     },
+    CreateIndex {
+        name: String,
+        sql: String,
+    },
+}
+
+/// What planning found wrong: changes that would lose data, and unique indexes that stored
+/// rows already break.
+#[derive(Default)]
+struct Problems {
+    data_loss: Vec<String>,
+    duplicates: Vec<String>,
 }
 
 /// Brings the database up to the declared tables, additively. Tables are processed in the given
@@ -71,10 +104,10 @@ pub async fn migrate(
     database: &Database,
     tables: &[&TableSchema],
 ) -> Result<MigrationReport, MigrationError> {
-    let mut transaction = super::Transaction::begin_immediate(database).await?;
+    let mut transaction = database.begin_transaction(true).await?;
     let system = database.system();
     let mut steps = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     if system == DbSystem::Postgres {
         // Several server processes may start at once against one PostgreSQL database; the lock
         // (held until the transaction ends) makes them migrate one after the other, so the
@@ -90,9 +123,17 @@ pub async fn migrate(
             plan_table(&mut conn, system, table, &mut steps, &mut problems).await?;
         }
     }
-    if !problems.is_empty() {
+    if !problems.data_loss.is_empty() {
         transaction.rollback().await?;
-        return Err(MigrationError::Destructive { problems });
+        return Err(MigrationError::Destructive {
+            problems: problems.data_loss,
+        });
+    }
+    if !problems.duplicates.is_empty() {
+        transaction.rollback().await?;
+        return Err(MigrationError::DuplicateRows {
+            problems: problems.duplicates,
+        });
     }
     let mut report = MigrationReport::default();
     {
@@ -113,6 +154,10 @@ pub async fn migrate(
                     }
                     report.added_columns.push(format!("{table}.{column}"));
                 }
+                Step::CreateIndex { name, sql } => {
+                    conn.execute(&sql, Vec::new()).await?;
+                    report.created_indexes.push(name);
+                }
             }
         }
     }
@@ -125,7 +170,7 @@ async fn plan_table(
     system: DbSystem,
     table: &TableSchema,
     steps: &mut Vec<Step>,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) -> Result<(), DbError> {
     let live_columns = live_columns(conn, system, &table.name).await?;
     if live_columns.is_empty() {
@@ -133,6 +178,7 @@ async fn plan_table(
             table: table.name.clone(),
             sql: create_table_sql(system, table),
         });
+        steps.extend(table.indexes.iter().map(create_index_step));
         return Ok(());
     }
     let row_count = conn
@@ -150,7 +196,7 @@ async fn plan_table(
                     statements: add_column_sql(system, table, column),
                 });
             }
-            None => problems.push(format!(
+            None => problems.data_loss.push(format!(
                 "column `{}.{}` is new and required without a default, so the {row_count} existing rows would have no value; make the field optional (`?`) or give it a @default",
                 table.name, column.name
             )),
@@ -158,7 +204,7 @@ async fn plan_table(
                 let live_type = SqlType::from_live_name(system, &live.type_name);
                 if live_type != Some(column.sql_type) {
                     let values = non_null_count(conn, table, &column.name).await?;
-                    problems.push(format!(
+                    problems.data_loss.push(format!(
                         "column `{}.{}` is `{}` in the database but the spec declares `{}`; retyping it could lose or change its {values} stored values. Keep the old type, or add a new field and copy the data over",
                         table.name,
                         column.name,
@@ -172,13 +218,100 @@ async fn plan_table(
     for live in &live_columns {
         if table.find_column(&live.name).is_none() {
             let values = non_null_count(conn, table, &live.name).await?;
-            problems.push(format!(
+            problems.data_loss.push(format!(
                 "column `{}.{}` exists in the database but not in the spec; dropping it would lose its {values} stored values. Put the field back, or drop the column yourself after saving the data",
                 table.name, live.name
             ));
         }
     }
+    let live_indexes = live_index_names(conn, system, &table.name).await?;
+    for index in &table.indexes {
+        if live_indexes.contains(&index.name) {
+            continue;
+        }
+        if index.unique && row_count > 0 {
+            let groups = duplicate_groups(conn, index).await?;
+            if groups > 0 {
+                let columns = index
+                    .columns
+                    .iter()
+                    .map(|column| format!("`{column}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let list = index.columns.join(", ");
+                problems.duplicates.push(format!(
+                    "table `{}` has {groups} sets of rows with equal ({columns}), which `@@unique([{list}])` forbids; change or delete the duplicate rows (`SELECT {list}, COUNT(*) FROM \"{}\" GROUP BY {list} HAVING COUNT(*) > 1` lists them) or remove the `@@unique`",
+                    table.name, table.name
+                ));
+                continue;
+            }
+        }
+        steps.push(create_index_step(index));
+    }
     Ok(())
+}
+
+/// How many sets of rows share the same values in every column of `index`; rows with a NULL in
+/// one of the columns are left out, as the database's unique indexes leave them out.
+async fn duplicate_groups(conn: &mut Conn<'_>, index: &IndexSchema) -> Result<i64, DbError> {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .map(|column| quote_identifier(column))
+        .collect();
+    let not_null: Vec<String> = columns
+        .iter()
+        .map(|column| format!("{column} IS NOT NULL"))
+        .collect();
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1) AS duplicates",
+        quote_identifier(&index.table),
+        not_null.join(" AND "),
+        columns.join(", ")
+    );
+    conn.fetch_integer(&sql, Vec::new()).await
+}
+
+/// The names of the indexes the live database has on `table`.
+async fn live_index_names(
+    conn: &mut Conn<'_>,
+    system: DbSystem,
+    table: &str,
+) -> Result<Vec<String>, DbError> {
+    let sql = match system {
+        DbSystem::Sqlite => "SELECT name FROM pragma_index_list(?)",
+        DbSystem::Postgres => {
+            "SELECT indexname::text FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = $1"
+        }
+    };
+    let params = vec![Param {
+        value: Value::Text(table.to_owned()),
+        sql_type: SqlType::Text,
+    }];
+    let rows = conn.fetch_text_rows(sql, params).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| row.pop().flatten())
+        .collect())
+}
+
+fn create_index_step(index: &IndexSchema) -> Step {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .map(|column| quote_identifier(column))
+        .collect();
+    Step::CreateIndex {
+        name: index.name.clone(),
+        sql: format!(
+            "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            quote_identifier(&index.name),
+            quote_identifier(&index.table),
+            columns.join(", ")
+        ),
+    }
 }
 
 async fn non_null_count(
@@ -235,7 +368,7 @@ fn literal(system: DbSystem, value: &Value) -> String {
         Value::Int(number) => number.to_string(),
         Value::Float(number) => format!("{number:?}"),
         Value::Text(text) => quoted(text),
-        Value::DateTime(timestamp) => quoted(&super::value::format_timestamp(timestamp)),
+        Value::DateTime(timestamp) => quoted(&format_timestamp(timestamp)),
         Value::Json(document) => quoted(&document.to_string()),
         Value::Bytes(bytes) => {
             let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -313,7 +446,7 @@ fn add_column_sql(system: DbSystem, table: &TableSchema, column: &ColumnSchema) 
     if column.unique {
         statements.push(format!(
             "CREATE UNIQUE INDEX {} ON {} ({})",
-            quote_identifier(&format!("{}_{}_key", table.name, column.name)),
+            quote_identifier(&index_name(&table.name, &[column.name.as_str()], true)),
             quote_identifier(&table.name),
             quote_identifier(&column.name)
         ));

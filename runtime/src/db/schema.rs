@@ -1,8 +1,9 @@
-//! The declared database schema as plain data: tables, columns, SQL types, defaults and foreign
-//! keys. The generator emits one [`TableSchema`] per entity; migrations compare it with the live
+//! The declared database schema as plain data: tables, columns, SQL types, defaults, foreign
+//! keys and indexes. The generator emits one [`TableSchema`] per entity; migrations compare it with the live
 //! database and entity access builds its SQL from it.
 
-use super::DbSystem;
+use super::system::DbSystem;
+use super::value::Value;
 
 /// The portable column types entities use. Each maps to one SQL type per database system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,7 +88,7 @@ pub enum ColumnDefault {
     /// The runtime stores the current time (`@default(now())`).
     Now,
     /// A constant (`@default(0)`, `@default("general")`, `@default(false)`).
-    Value(super::Value),
+    Value(Value),
 }
 
 /// A foreign key from one column to another table's column (`@relation(fields, references)`).
@@ -196,6 +197,66 @@ impl ColumnSchema {
     }
 }
 
+/// The longest identifier PostgreSQL keeps (it cuts longer ones to this many bytes, silently).
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// One index of a table beyond its primary key and its `@unique` columns: an `@@index([...])`,
+/// an `@@unique([...])` (then `unique`, and a constraint the database enforces), or the index the
+/// generator adds for a foreign key. Plain data (name, table, columns, unique), so the same
+/// description serves start-up migrations and later migration files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSchema {
+    /// The index name, derived from the table and columns by [`index_name`].
+    pub name: String,
+    /// The indexed table.
+    pub table: String,
+    /// The indexed columns, in order (a query filtering or sorting by a prefix of them can use
+    /// the index).
+    pub columns: Vec<String>,
+    /// Whether no two rows may hold the same values in all the columns (rows with a NULL in
+    /// one of them never clash, on SQLite and PostgreSQL alike).
+    pub unique: bool,
+}
+
+impl IndexSchema {
+    /// An index on `table` over `columns`, unique or not, named by [`index_name`].
+    pub fn new(table: &str, columns: &[&str], unique: bool) -> Self {
+        IndexSchema {
+            name: index_name(table, columns, unique),
+            table: table.to_owned(),
+            columns: columns.iter().map(|column| (*column).to_owned()).collect(),
+            unique,
+        }
+    }
+}
+
+/// The deterministic name of an index: `Table_columnA_columnB_idx`, or `..._key` for a unique
+/// one (Prisma's convention, so the names read the same in both tools). A name longer than
+/// PostgreSQL keeps ([`MAX_IDENTIFIER_BYTES`]) is cut and ends with a hash of the whole name, so
+/// two long names stay distinct and the name the database reports is the name declared.
+///
+/// ```
+/// use appc_runtime::codegen::index_name;
+/// assert_eq!(index_name("Message", &["roomId", "createdAt"], false), "Message_roomId_createdAt_idx");
+/// assert_eq!(index_name("User", &["email"], true), "User_email_key");
+/// ```
+pub fn index_name(table: &str, columns: &[&str], unique: bool) -> String {
+    let suffix = if unique { "key" } else { "idx" };
+    let name = format!("{table}_{}_{suffix}", columns.join("_"));
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name;
+    }
+    // FNV-1a: tiny, and stable across Rust versions and platforms, unlike std's hasher.
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    let mut keep = MAX_IDENTIFIER_BYTES - 9;
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}_{hash:08x}", &name[..keep])
+}
+
 /// One declared table: the schema of an entity.
 ///
 /// ```
@@ -204,8 +265,12 @@ impl ColumnSchema {
 /// let message = TableSchema::new("Message")
 ///     .column(ColumnSchema::new("id", SqlType::Integer).primary_key().default(ColumnDefault::Autoincrement))
 ///     .column(ColumnSchema::new("text", SqlType::Text))
-///     .column(ColumnSchema::new("authorId", SqlType::Integer).references("User", "id"));
+///     .column(ColumnSchema::new("authorId", SqlType::Integer).references("User", "id"))
+///     .column(ColumnSchema::new("createdAt", SqlType::DateTime))
+///     .index(&["authorId"])
+///     .index(&["createdAt"]);
 /// assert_eq!(message.primary_key().map(|column| column.name.as_str()), Some("id"));
+/// assert_eq!(message.indexes[1].name, "Message_createdAt_idx");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableSchema {
@@ -213,6 +278,8 @@ pub struct TableSchema {
     pub name: String,
     /// The columns in declaration order.
     pub columns: Vec<ColumnSchema>,
+    /// The indexes beyond the primary key and `@unique` columns, in declaration order.
+    pub indexes: Vec<IndexSchema>,
 }
 
 impl TableSchema {
@@ -221,12 +288,28 @@ impl TableSchema {
         TableSchema {
             name: name.into(),
             columns: Vec::new(),
+            indexes: Vec::new(),
         }
     }
 
     /// Adds a column.
     pub fn column(mut self, column: ColumnSchema) -> Self {
         self.columns.push(column);
+        self
+    }
+
+    /// Adds an index over `columns` (`@@index([...])`, or a foreign key's).
+    pub fn index(mut self, columns: &[&str]) -> Self {
+        self.indexes
+            .push(IndexSchema::new(&self.name, columns, false));
+        self
+    }
+
+    /// Adds a unique index over `columns` (`@@unique([...])`): the database refuses a second
+    /// row with the same values in all of them.
+    pub fn unique_index(mut self, columns: &[&str]) -> Self {
+        self.indexes
+            .push(IndexSchema::new(&self.name, columns, true));
         self
     }
 
@@ -246,4 +329,45 @@ impl TableSchema {
 /// name can never end the identifier early.
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_index_names_are_cut_to_what_postgres_keeps_and_stay_distinct() {
+        let columns_a = [
+            "aVeryLongColumnNameThatGoesOnAndOn",
+            "anotherLongColumnName",
+        ];
+        let columns_b = [
+            "aVeryLongColumnNameThatGoesOnAndOn",
+            "anotherLongColumnNameB",
+        ];
+        let name_a = index_name("MembershipOfUsersInRooms", &columns_a, true);
+        let name_b = index_name("MembershipOfUsersInRooms", &columns_b, true);
+        assert_eq!(name_a.len(), MAX_IDENTIFIER_BYTES);
+        assert_eq!(name_b.len(), MAX_IDENTIFIER_BYTES);
+        assert_ne!(name_a, name_b);
+        assert!(name_a.starts_with("MembershipOfUsersInRooms_aVeryLong"));
+        // Deterministic: the same declaration always gives the same name.
+        assert_eq!(
+            name_a,
+            index_name("MembershipOfUsersInRooms", &columns_a, true)
+        );
+        // Exactly at the limit, a name is kept as is.
+        let table = "T".repeat(MAX_IDENTIFIER_BYTES - "_c_idx".len());
+        assert_eq!(index_name(&table, &["c"], false), format!("{table}_c_idx"));
+    }
+
+    #[test]
+    fn cutting_a_long_name_respects_character_boundaries() {
+        let name = index_name(
+            "Tabelle",
+            &["größeGrößeGrößeGrößeGrößeGrößeGrößeGrößeGröße"],
+            false,
+        );
+        assert!(name.len() <= MAX_IDENTIFIER_BYTES);
+    }
 }

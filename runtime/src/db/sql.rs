@@ -11,10 +11,12 @@ use sqlx::{
     Arguments as _, AssertSqlSafe, PgConnection, Postgres, Row as _, Sqlite, SqliteConnection,
 };
 
+use super::error::DbError;
+use super::query::{Order, Query as EntityQuery};
 use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::system::DbSystem;
 use super::value::{Row, Value, format_timestamp};
 use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
-use super::{DbError, DbSystem, Order, Query as EntityQuery};
 
 /// A borrowed connection of either system, from a pool or inside a transaction, or SQLite's
 /// group-commit writer (for single-row writes outside transactions).
@@ -36,6 +38,37 @@ impl Pooled {
             Pooled::Sqlite(connection) => Conn::Sqlite(connection),
             Pooled::Postgres(connection) => Conn::Postgres(connection),
         }
+    }
+}
+
+/// An open transaction of either system, owning its pooled connection; dropping it rolls back.
+pub(crate) enum OwnedTransaction {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl OwnedTransaction {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => Conn::Sqlite(transaction),
+            OwnedTransaction::Postgres(transaction) => Conn::Postgres(transaction),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), DbError> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => transaction.commit().await?,
+            OwnedTransaction::Postgres(transaction) => transaction.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), DbError> {
+        match self {
+            OwnedTransaction::Sqlite(transaction) => transaction.rollback().await?,
+            OwnedTransaction::Postgres(transaction) => transaction.rollback().await?,
+        }
+        Ok(())
     }
 }
 
@@ -343,7 +376,7 @@ impl Placeholders {
     }
 }
 
-/// Schema-level row operations: what [`super::Table`] runs for an entity, and what auth runs on
+/// Schema-level row operations: what `Table` (in `entity.rs`) runs for an entity, and what auth runs on
 /// the user table whose Rust type it does not know.
 pub(crate) struct RowOps<'t> {
     pub(crate) table: &'t TableSchema,
@@ -405,12 +438,13 @@ impl<'t> RowOps<'t> {
         })
     }
 
-    pub(crate) async fn find_many(
+    /// The `SELECT` of `query` and its parameters, in `system`'s dialect.
+    fn select_sql(
         &self,
-        conn: &mut Conn<'_>,
+        system: DbSystem,
         query: &EntityQuery,
-    ) -> Result<Vec<Row>, DbError> {
-        let mut placeholders = Placeholders::new(conn.system());
+    ) -> Result<(String, Vec<Param>), DbError> {
+        let mut placeholders = Placeholders::new(system);
         let mut sql = format!(
             "SELECT {} FROM {}",
             self.select_list(),
@@ -434,12 +468,44 @@ impl<'t> RowOps<'t> {
         }
         if let Some(offset) = query.offset {
             // SQLite only accepts OFFSET after a LIMIT; -1 means no limit there.
-            if query.limit.is_none() && conn.system() == DbSystem::Sqlite {
+            if query.limit.is_none() && system == DbSystem::Sqlite {
                 sql.push_str(" LIMIT -1");
             }
             sql.push_str(&format!(" OFFSET {offset}"));
         }
-        conn.fetch_rows(&sql, placeholders.params, self.table).await
+        Ok((sql, placeholders.params))
+    }
+
+    pub(crate) async fn find_many(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<Vec<Row>, DbError> {
+        let (sql, params) = self.select_sql(conn.system(), query)?;
+        conn.fetch_rows(&sql, params, self.table).await
+    }
+
+    /// How the database would run `find_many(query)`: SQLite's `EXPLAIN QUERY PLAN` details
+    /// (`SEARCH Message USING INDEX ...`), or PostgreSQL's `EXPLAIN` lines.
+    pub(crate) async fn query_plan(
+        &self,
+        conn: &mut Conn<'_>,
+        query: &EntityQuery,
+    ) -> Result<Vec<String>, DbError> {
+        let system = conn.system();
+        let (sql, params) = self.select_sql(system, query)?;
+        let explain = match system {
+            DbSystem::Sqlite => "EXPLAIN QUERY PLAN",
+            DbSystem::Postgres => "EXPLAIN",
+        };
+        let rows = conn
+            .fetch_text_rows(&format!("{explain} {sql}"), params)
+            .await?;
+        // SQLite's rows are (id, parent, notused, detail); PostgreSQL's are one text column.
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut row| row.pop().flatten())
+            .collect())
     }
 
     pub(crate) async fn find_by_id(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::DbError;
+use super::error::DbError;
 
 /// One column value.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,10 +15,11 @@
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
 //! connection before anything reaches a handler.
 
-mod limits;
+pub(crate) mod limits;
 mod ordered;
 mod payload;
 mod session;
+mod shape;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,8 +37,13 @@ use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
 pub use limits::SocketLimits;
-pub use ordered::{AckSender, on_in_order};
-pub use payload::{Payload, PayloadError, decode_payload};
+pub use ordered::{AckSender, on_in_order, on_in_order_with_max_length};
+pub use payload::{
+    Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
+};
+pub use shape::{
+    FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
+};
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
 /// every namespace.
@@ -207,7 +213,7 @@ impl Connection {
     /// The handshake's `auth` object, without its `token`, decoded as the namespace's
     /// handshake type (validated on connect when the namespace declared it with
     /// [`NamespaceConfig::handshake`]).
-    pub fn handshake<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+    pub fn handshake<T: DeserializeOwned + SpecType>(&self) -> Result<T, PayloadError> {
         decode_payload("handshake", &self.handshake)
     }
 }
@@ -219,21 +225,28 @@ type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
 /// and the function called for each connection.
 ///
 /// ```
-/// use appc_runtime::codegen::{Connection, NamespaceConfig, Payload};
+/// use appc_runtime::codegen::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
 /// use socketioxide::extract::SocketRef;
 ///
+/// /// `type ChatHandshake { room: String }`, with its spec type as the generator writes it.
 /// #[derive(serde::Deserialize)]
 /// struct ChatHandshake { room: String }
 ///
-/// #[derive(serde::Deserialize, serde::Serialize)]
-/// struct ChatMessage { text: String }
+/// impl SpecType for ChatHandshake {
+///     const SHAPE: Shape = Shape::Record(|| &CHAT_HANDSHAKE);
+/// }
+///
+/// static CHAT_HANDSHAKE: RecordShape = RecordShape {
+///     name: "ChatHandshake",
+///     fields: &[FieldShape { name: "room", shape: Shape::String, max_length: Some(100) }],
+/// };
 ///
 /// let namespace = NamespaceConfig::new("/chat").require_auth().handshake::<ChatHandshake>().on_connect(
 ///     async |connection: Connection| {
 ///         let room = connection.handshake::<ChatHandshake>().map(|handshake| handshake.room).unwrap_or_default();
 ///         connection.socket.join(room.clone());
-///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(message): Payload<ChatMessage>| {
-///             socket.within(room.clone()).emit("chatMessage", &message).await.ok();
+///         connection.socket.on("chatMessage", async move |socket: SocketRef, Payload(text): Payload<String>| {
+///             socket.within(room.clone()).emit("chatMessage", &text).await.ok();
 ///         });
 ///     },
 /// );
@@ -256,7 +269,9 @@ impl std::fmt::Debug for NamespaceConfig {
     }
 }
 
-fn check_handshake<T: DeserializeOwned>(handshake: &serde_json::Value) -> Result<(), PayloadError> {
+fn check_handshake<T: DeserializeOwned + SpecType>(
+    handshake: &serde_json::Value,
+) -> Result<(), PayloadError> {
     decode_payload::<T>("handshake", handshake).map(|_| ())
 }
 
@@ -279,7 +294,7 @@ impl NamespaceConfig {
     }
 
     /// Refuses sockets whose handshake `auth` object does not decode as `T`.
-    pub fn handshake<T: DeserializeOwned>(mut self) -> Self {
+    pub fn handshake<T: DeserializeOwned + SpecType>(mut self) -> Self {
         self.handshake_check = Some(check_handshake::<T>);
         self
     }
@@ -328,8 +343,9 @@ impl NamespaceConfig {
             let handshake = handshake.unwrap_or(serde_json::Value::Null);
             authenticate(&socket, &auth, &handshake, require_auth).await?;
             if let Some(check) = handshake_check {
-                check(&without_token(handshake.clone()))
-                    .map_err(|error| ConnectRefusal(format!("invalid handshake: {error}")))?;
+                check(&without_token(handshake.clone())).map_err(|error| {
+                    ConnectRefusal(format!("invalid handshake: {}", error.message))
+                })?;
             }
             // Set up before the socket is connected, so its first event already finds them.
             socket

@@ -27,15 +27,15 @@ use socketioxide::socket::Socket;
 use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 
-use super::Payload;
 use super::limits::{EventGate, SocketLimits};
-use super::payload::answer_refused_event;
+use super::payload::{answer_refused_event, decode_event};
+use super::shape::SpecType;
 use crate::effect_order::{DeferredEmit, OrderTicket};
 
 /// Registers `handler` for `event` on `socket`: the payload is decoded as `T` (an invalid one
-/// is answered and skipped, like the [`Payload`] extractor does), and the handler runs as soon
-/// as it arrives, while its entity writes, its emits through the runtime and its ack wait for
-/// the socket's earlier events registered the same way (see
+/// is answered and skipped, like the [`Payload`](super::payload::Payload) extractor does), and
+/// the handler runs as soon as it arrives, while its entity writes, its emits through the
+/// runtime and its ack wait for the socket's earlier events registered the same way (see
 /// [`effect_order`](crate::effect_order)). The ack sender is unused when the client asked for
 /// no ack.
 ///
@@ -46,11 +46,8 @@ use crate::effect_order::{DeferredEmit, OrderTicket};
 /// use appc_runtime::codegen::{on_in_order, AckSender};
 /// use socketioxide::extract::SocketRef;
 ///
-/// #[derive(serde::Deserialize, serde::Serialize)]
-/// struct ChatMessage { text: String }
-///
 /// fn register(socket: &SocketRef) {
-///     on_in_order(socket, "chatMessage", async |socket: SocketRef, message: ChatMessage, ack: AckSender| {
+///     on_in_order(socket, "chatMessage", async |socket: SocketRef, text: String, ack: AckSender| {
 ///         // Acknowledged after the socket's earlier messages were.
 ///         ack.send(&"stored").ok();
 ///     });
@@ -62,7 +59,7 @@ pub fn on_in_order<A, T, Handler, Done>(
     handler: Handler,
 ) where
     A: Adapter,
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
     Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
     Done: Future<Output = ()> + Send + 'static,
 {
@@ -70,6 +67,31 @@ pub fn on_in_order<A, T, Handler, Done>(
         event,
         InOrder {
             handler: Arc::new(handler),
+            max_length: None,
+            payload: PhantomData,
+        },
+    );
+}
+
+/// [`on_in_order`] for an event whose payload declares `maxLength` (`chatMessage: { type:
+/// String, maxLength: 2000 }`): a longer `String` (in characters) or list (in items) is refused
+/// before the handler, like any other invalid payload.
+pub fn on_in_order_with_max_length<A, T, Handler, Done>(
+    socket: &SocketRef<A>,
+    event: impl Into<Cow<'static, str>>,
+    max_length: usize,
+    handler: Handler,
+) where
+    A: Adapter,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
+    Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
+    Done: Future<Output = ()> + Send + 'static,
+{
+    socket.on(
+        event,
+        InOrder {
+            handler: Arc::new(handler),
+            max_length: Some(max_length),
             payload: PhantomData,
         },
     );
@@ -93,6 +115,8 @@ pub(crate) fn event_gate<A: Adapter>(socket: &Arc<Socket<A>>) -> EventGate {
 /// The message handler [`on_in_order`] registers.
 struct InOrder<Handler, T> {
     handler: Arc<Handler>,
+    /// The payload's `maxLength`, when it declares one.
+    max_length: Option<usize>,
     payload: PhantomData<fn() -> T>,
 }
 
@@ -102,7 +126,7 @@ struct InOrderHandler;
 impl<A, T, Handler, Done> MessageHandler<A, InOrderHandler> for InOrder<Handler, T>
 where
     A: Adapter,
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
     Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
     Done: Future<Output = ()> + Send + 'static,
 {
@@ -129,8 +153,8 @@ where
                 return;
             }
         };
-        // An invalid payload has been answered by the extractor; the permit goes back unused.
-        let Ok(Payload(payload)) = Payload::<T>::from_message_parts(&socket, &mut value, &ack_id)
+        // An invalid payload has been answered; the permit goes back unused.
+        let Ok(payload) = decode_event::<A, T>(&socket, &mut value, &ack_id, self.max_length)
         else {
             return;
         };

@@ -1,7 +1,8 @@
-//! Validated event payloads: the [`Payload`] extractor decodes an event's data into a typed
-//! struct, and when that fails it tells the sender (an ack error if the client asked for an
-//! ack, an `error` event otherwise) naming the event and the field, logs it, and skips the
-//! handler. The server keeps running.
+//! Validated event payloads: the [`Payload`] extractor checks an event's data against its spec
+//! type (see [`super::shape`]) and decodes it into a typed struct; when that fails it tells the
+//! sender (an ack error if the client asked for an ack, an `error` event otherwise) in the
+//! spec's words, naming the event and the field, logs it, and skips the handler. The server
+//! keeps running.
 
 use std::sync::Arc;
 
@@ -12,9 +13,11 @@ use socketioxide::extract::{AckSender, Event, TryData};
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
 
+use super::shape::{Shape, SpecType, check_value};
+
 /// A payload that did not match its declared type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("invalid payload for `{event}`{}: {message}", field.as_ref().map(|field| format!(" at field `{field}`")).unwrap_or_default())]
+#[error("invalid payload for `{event}`: {message}")]
 pub struct PayloadError {
     /// Always `invalid_payload`.
     pub code: &'static str,
@@ -22,66 +25,118 @@ pub struct PayloadError {
     pub event: String,
     /// The path of the failing field, such as `text` or `items[2].id`, when there is one.
     pub field: Option<String>,
-    /// What was wrong.
+    /// What was wrong, in the spec's words, starting with the field's path:
+    /// `vote: expected Int, found String "two"`.
     pub message: String,
 }
 
-/// Decodes a JSON value as `T`, naming the failing field.
-///
-/// ```
-/// #[derive(serde::Deserialize, Debug)]
-/// struct ChatMessage { text: String }
-/// let error = appc_runtime::codegen::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
-/// assert_eq!(error.field.as_deref(), Some("text"));
-/// assert_eq!(error.to_string(), "invalid payload for `chatMessage` at field `text`: invalid type: integer `5`, expected a string");
-/// ```
-pub fn decode_payload<T: DeserializeOwned>(
-    event: &str,
-    value: &serde_json::Value,
-) -> Result<T, PayloadError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        // A missing field is reported at its parent; name the missing field itself.
-        let field = match message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split_once('`'))
-        {
-            Some((missing, _)) if path == "." => Some(missing.to_owned()),
-            Some((missing, _)) => Some(format!("{path}.{missing}")),
-            None if path == "." => None,
-            None => Some(path),
-        };
+impl PayloadError {
+    fn new(event: &str, field: Option<String>, message: String) -> Self {
         PayloadError {
             code: "invalid_payload",
             event: event.to_owned(),
             field,
             message,
         }
+    }
+}
+
+/// The `MAX_LENGTH` of a [`Payload`] without a `maxLength`.
+pub const UNBOUNDED: usize = usize::MAX;
+
+/// Checks a JSON value against `T`'s spec type and decodes it as `T`, naming the failing field.
+///
+/// ```
+/// #[derive(serde::Deserialize, Debug)]
+/// struct ChatMessage { text: String }
+///
+/// impl appc_runtime::codegen::SpecType for ChatMessage {
+///     const SHAPE: appc_runtime::codegen::Shape = appc_runtime::codegen::Shape::Record(|| &CHAT_MESSAGE);
+/// }
+///
+/// static CHAT_MESSAGE: appc_runtime::codegen::RecordShape = appc_runtime::codegen::RecordShape {
+///     name: "ChatMessage",
+///     fields: &[appc_runtime::codegen::FieldShape {
+///         name: "text",
+///         shape: appc_runtime::codegen::Shape::String,
+///         max_length: None,
+///     }],
+/// };
+///
+/// let error = appc_runtime::codegen::decode_payload::<ChatMessage>("chatMessage", &serde_json::json!({ "text": 5 })).unwrap_err();
+/// assert_eq!(error.field.as_deref(), Some("text"));
+/// assert_eq!(error.to_string(), "invalid payload for `chatMessage`: text: expected String, found Int 5");
+/// ```
+pub fn decode_payload<T: DeserializeOwned + SpecType>(
+    event: &str,
+    value: &serde_json::Value,
+) -> Result<T, PayloadError> {
+    decode_payload_with_max_length(event, value, None)
+}
+
+/// [`decode_payload`] for a payload whose declaration has a `maxLength` (characters of a
+/// `String`, items of a list).
+pub fn decode_payload_with_max_length<T: DeserializeOwned + SpecType>(
+    event: &str,
+    value: &serde_json::Value,
+    max_length: Option<usize>,
+) -> Result<T, PayloadError> {
+    if let Err(error) = check_value(value, T::SHAPE, max_length) {
+        let field = (!error.path.is_empty()).then_some(error.path);
+        return Err(PayloadError::new(event, field, error.message));
+    }
+    // A value that passed the check decodes; should serde still disagree (a type implementing
+    // `SpecType` by hand, say), the sender gets the spec type and the path, not serde's words.
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let field = (path != ".").then_some(path);
+        let message = match &field {
+            Some(path) => format!("{path}: does not match its declared type in {}", T::SHAPE),
+            None => format!("expected {}", T::SHAPE),
+        };
+        PayloadError::new(event, field, message)
     })
 }
 
-/// The event's data decoded as `T`. If it does not decode, the handler is not called and the
-/// sender is told why (see the module docs).
+/// Why the Socket.IO parser could not turn an event's data into a value, in the spec's words.
+fn unreadable_payload(event: &str, parser_error: &str, shape: Shape) -> PayloadError {
+    // The parser's errors are opaque; their texts are all there is to tell them apart.
+    let message = if parser_error.contains("first element not found") {
+        format!("missing payload, expected {shape}")
+    } else if parser_error.contains("recursion limit") || parser_error.contains("depth limit") {
+        format!("the payload is nested too deeply; expected {shape}")
+    } else {
+        format!(
+            "the payload holds values that no spec type has (binary data, or a map whose keys are not strings); expected {shape}"
+        )
+    };
+    PayloadError::new(event, None, message)
+}
+
+/// The event's data, checked against its spec type and decoded as `T`. If it does not match,
+/// the handler is not called and the sender is told why (see the module docs). `MAX_LENGTH`
+/// is the payload's `maxLength` (a `String`'s characters or a list's items), when declared.
 ///
 /// ```
 /// use appc_runtime::codegen::Payload;
 /// use socketioxide::extract::{AckSender, SocketRef};
 ///
-/// #[derive(serde::Deserialize, serde::Serialize)]
-/// struct ChatMessage { text: String }
-///
 /// fn register(socket: &SocketRef) {
-///     socket.on("chatMessage", async |socket: SocketRef, Payload(message): Payload<ChatMessage>, ack: AckSender| {
-///         socket.broadcast().emit("chatMessage", &message).await.ok();
+///     // `chatMessage: { type: String, maxLength: 2000 }`
+///     socket.on("chatMessage", async |socket: SocketRef, Payload(text): Payload<String, 2000>, ack: AckSender| {
+///         socket.broadcast().emit("chatMessage", &text).await.ok();
 ///         ack.send(&"stored").ok();
 ///     });
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Payload<T>(pub T);
+pub struct Payload<T, const MAX_LENGTH: usize = UNBOUNDED>(pub T);
 
-impl<A: Adapter, T: DeserializeOwned + Send + Sync + 'static> FromMessageParts<A> for Payload<T> {
+impl<A, T, const MAX_LENGTH: usize> FromMessageParts<A> for Payload<T, MAX_LENGTH>
+where
+    A: Adapter,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
+{
     type Error = PayloadError;
 
     fn from_message_parts(
@@ -89,28 +144,40 @@ impl<A: Adapter, T: DeserializeOwned + Send + Sync + 'static> FromMessageParts<A
         value: &mut Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, PayloadError> {
-        let event = Event::from_message_parts(socket, value, ack_id)
-            .map(|event| event.0)
-            .unwrap_or_default();
-        let TryData(decoded) =
-            match TryData::<serde_json::Value>::from_message_parts(socket, value, ack_id) {
-                Ok(decoded) => decoded,
-                Err(never) => match never {},
-            };
-        let result = match decoded {
-            Ok(json) => decode_payload::<T>(&event, &json),
-            Err(error) => Err(PayloadError {
-                code: "invalid_payload",
-                event: event.clone(),
-                field: None,
-                message: error.to_string(),
-            }),
-        };
-        result.map(Payload).inspect_err(|error| {
-            tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
-            answer_refused_event(socket, value, ack_id, &serde_json::json!({ "error": error }));
-        })
+        let max_length = (MAX_LENGTH != UNBOUNDED).then_some(MAX_LENGTH);
+        decode_event(socket, value, ack_id, max_length).map(Payload)
     }
+}
+
+/// The event's data checked against `T`'s spec type and `max_length`, then decoded; a refused
+/// one is logged and answered (see the module docs). [`Payload`] and
+/// [`on_in_order`](super::on_in_order) both decode through here.
+pub(super) fn decode_event<A, T>(
+    socket: &Arc<Socket<A>>,
+    value: &mut Value,
+    ack_id: &Option<i64>,
+    max_length: Option<usize>,
+) -> Result<T, PayloadError>
+where
+    A: Adapter,
+    T: DeserializeOwned + SpecType,
+{
+    let event = Event::from_message_parts(socket, value, ack_id)
+        .map(|event| event.0)
+        .unwrap_or_default();
+    let TryData(decoded) =
+        match TryData::<serde_json::Value>::from_message_parts(socket, value, ack_id) {
+            Ok(decoded) => decoded,
+            Err(never) => match never {},
+        };
+    let result = match decoded {
+        Ok(json) => decode_payload_with_max_length::<T>(&event, &json, max_length),
+        Err(error) => Err(unreadable_payload(&event, &error.to_string(), T::SHAPE)),
+    };
+    result.inspect_err(|error| {
+        tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
+        answer_refused_event(socket, value, ack_id, &serde_json::json!({ "error": error }));
+    })
 }
 
 /// Tells the sender why its event was not handled: on the event's ack when the client asked
@@ -133,5 +200,52 @@ pub(super) fn answer_refused_event<A: Adapter>(
     };
     if let Err(problem) = sent {
         tracing::debug!(%problem, "could not tell the client why its event was not handled");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_errors_are_told_in_the_spec_words() {
+        let missing = unreadable_payload("vote", "first element not found", Shape::Int);
+        assert_eq!(missing.message, "missing payload, expected Int");
+        assert_eq!(missing.event, "vote");
+        let deep = unreadable_payload(
+            "vote",
+            "recursion limit exceeded at line 1 column 129",
+            Shape::Int,
+        );
+        assert_eq!(
+            deep.message,
+            "the payload is nested too deeply; expected Int"
+        );
+        let odd = unreadable_payload("vote", "invalid type: byte array", Shape::String);
+        assert_eq!(
+            odd.message,
+            "the payload holds values that no spec type has (binary data, or a map whose keys are not strings); expected String"
+        );
+    }
+
+    /// A type whose `SpecType` is looser than its serde form (only hand-written ones can be):
+    /// serde's refusal still comes out in the spec's words, with the path.
+    #[test]
+    fn a_serde_refusal_after_the_check_names_the_path_not_serde() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Strict {
+            #[allow(dead_code, reason = "only decoded")]
+            count: u8,
+        }
+        impl SpecType for Strict {
+            const SHAPE: Shape = Shape::Json;
+        }
+        let error =
+            decode_payload::<Strict>("count", &serde_json::json!({ "count": 300 })).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("count"));
+        assert_eq!(
+            error.message,
+            "count: does not match its declared type in Json"
+        );
     }
 }

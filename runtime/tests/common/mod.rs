@@ -565,6 +565,37 @@ impl SocketClient {
 }
 
 impl SocketClient {
+    /// Every ack (id and data) that arrives until the server ends the connection, which it must
+    /// do within the wait bound.
+    pub async fn acks_until_closed(&mut self) -> Vec<(u64, Vec<serde_json::Value>)> {
+        let mut acks = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Err(_) => panic!("the server did not close the connection in time"),
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Frame::Close(_)))) => return acks,
+                Ok(Some(Ok(Frame::Text(text)))) => {
+                    let text = text.as_str();
+                    if text == "1" || text.starts_with("41") {
+                        return acks;
+                    }
+                    if let Some(rest) = text.strip_prefix("43") {
+                        let digits: String =
+                            rest.chars().take_while(char::is_ascii_digit).collect();
+                        let data: serde_json::Value =
+                            serde_json::from_str(&rest[digits.len()..]).expect("ack data is JSON");
+                        acks.push((
+                            digits.parse().expect("ack id"),
+                            data.as_array().cloned().unwrap_or_default(),
+                        ));
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Whether the server ends the connection (a Socket.IO disconnect, an Engine.IO close or
     /// a WebSocket close) within the wait bound.
     pub async fn is_closed(&mut self) -> bool {

@@ -5,7 +5,9 @@
 //! A leaf, so that `entities` and `relations` share it without importing each other. The IR's
 //! [`Entity`] is built from it once every check has run ([`CheckedEntity::into_entity`]).
 
-use super::ir::{Entity, EntityField, ReferentialAction};
+use super::ir::{
+    Entity, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, ReferentialAction,
+};
 use super::suggest;
 use crate::syntax::ast::{Decl, Span};
 
@@ -18,8 +20,8 @@ pub struct CheckedEntity<'a> {
     pub id_field: String,
     /// `@unique` fields and `@@unique([...])` groups, in declaration order.
     pub unique_constraints: Vec<Vec<String>>,
-    /// `@@index([...])` groups, in declaration order.
-    pub indexes: Vec<Vec<String>>,
+    /// `@@unique([...])` and `@@index([...])` groups, in declaration order.
+    pub indexes: Vec<EntityIndex>,
     /// True when some field was dropped (its type is unknown or its line could not be read); a
     /// field that seems missing may then just be that dropped field, so it is not reported.
     pub has_unresolved_fields: bool,
@@ -47,18 +49,47 @@ impl CheckedEntity<'_> {
             .find(|checked| checked.field.name == name)
     }
 
-    /// The IR entity.
+    /// The IR entity, with an index for every foreign key that no other index covers.
     pub fn into_entity(self) -> Entity {
+        let fields: Vec<EntityField> = self
+            .fields
+            .into_iter()
+            .map(|checked| checked.field)
+            .collect();
+        let mut indexes = self.indexes;
+        for field in &fields {
+            let EntityFieldKind::Relation(relation) = &field.kind else {
+                continue;
+            };
+            if relation.fields.is_empty() {
+                continue;
+            }
+            // An index serves a lookup by any prefix of its fields, so one that starts with the
+            // foreign key (the id, a unique field or a declared index) already covers it.
+            let starts_with_key = |group: &[String]| {
+                group.len() >= relation.fields.len()
+                    && group[..relation.fields.len()] == relation.fields[..]
+            };
+            let covered = starts_with_key(std::slice::from_ref(&self.id_field))
+                || self
+                    .unique_constraints
+                    .iter()
+                    .any(|group| starts_with_key(group))
+                || indexes.iter().any(|index| starts_with_key(&index.fields));
+            if !covered {
+                indexes.push(EntityIndex {
+                    fields: relation.fields.clone(),
+                    unique: false,
+                    origin: IndexOrigin::ForeignKey,
+                });
+            }
+        }
         Entity {
             name: self.decl.name.name.clone(),
-            fields: self
-                .fields
-                .into_iter()
-                .map(|checked| checked.field)
-                .collect(),
+            fields,
             id_field: self.id_field,
             unique_constraints: self.unique_constraints,
-            indexes: self.indexes,
+            indexes,
         }
     }
 }

@@ -5,7 +5,8 @@
 use super::checked_entity::{CheckedEntity, CheckedField, RelationAttribute, field_help};
 use super::declarations::{DeclKind, Declarations};
 use super::ir::{
-    DefaultValue, EntityField, EntityFieldKind, ReferentialAction, Relation, ScalarType,
+    DefaultValue, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, ReferentialAction,
+    Relation, ScalarType,
 };
 use super::psl::{self, Attribute, ValueKind};
 use super::suggest;
@@ -601,6 +602,27 @@ fn relation_arguments(
     relation
 }
 
+/// What already indexes exactly `fields` (the id, a `@unique` field, an `@@unique` or an
+/// `@@index`), described for a diagnostic, if anything does.
+fn existing_index_over(checked: &CheckedEntity, fields: &[String]) -> Option<String> {
+    if fields.len() == 1 && fields[0] == checked.id_field {
+        return Some("its id".to_string());
+    }
+    if let Some(index) = checked.indexes.iter().find(|index| index.fields == fields) {
+        let kind = if index.unique { "unique" } else { "index" };
+        return Some(format!("an `@@{kind}`"));
+    }
+    if fields.len() == 1
+        && checked
+            .unique_constraints
+            .iter()
+            .any(|group| group == fields)
+    {
+        return Some(format!("`@unique` on `{}`", fields[0]));
+    }
+    None
+}
+
 /// The names in `[a, b]`, as used by `fields:`, `references:` and block attributes.
 fn field_name_list(
     value: &psl::Value,
@@ -651,37 +673,101 @@ fn apply_block_attribute(
                 );
                 return;
             };
-            let names = field_name_list(&first.value, &format!("@@{}", attribute.name), diagnostics);
-            let mut group = Vec::new();
+            let what = format!("@@{}", attribute.name);
+            let names = field_name_list(&first.value, &what, diagnostics);
+            let mut group: Vec<String> = Vec::new();
+            let mut group_complete = true;
             for (name, span) in names {
                 match checked.field(&name) {
+                    Some(_) if group.contains(&name) => {
+                        group_complete = false;
+                        diagnostics.push(
+                            Diagnostic::error(
+                                format!("`{what}` lists field `{name}` twice"),
+                                span,
+                                "listed again here",
+                            )
+                            .with_help(format!("list `{name}` once")),
+                        );
+                    }
                     Some(found) if matches!(found.field.kind, EntityFieldKind::Scalar { .. }) => {
                         group.push(name)
                     }
-                    Some(_) => diagnostics.push(
-                        Diagnostic::error(
-                            format!("`@@{}` lists relation field `{name}`", attribute.name),
-                            span,
-                            "a relation field",
-                        )
-                        .with_help("list the scalar fields that hold the foreign key instead"),
-                    ),
-                    None if checked.has_unresolved_fields => {}
-                    None => diagnostics.push(
-                        Diagnostic::error(
-                            format!("cannot find field `{name}` in entity `{entity_name}`"),
-                            span,
-                            "no such field",
-                        )
-                        .with_help(field_help(checked, &name)),
-                    ),
+                    Some(_) => {
+                        group_complete = false;
+                        diagnostics.push(
+                            Diagnostic::error(
+                                format!("`{what}` lists relation field `{name}`"),
+                                span,
+                                "a relation field",
+                            )
+                            .with_help("list the scalar fields that hold the foreign key instead"),
+                        );
+                    }
+                    None => {
+                        group_complete = false;
+                        if !checked.has_unresolved_fields {
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    format!("cannot find field `{name}` in entity `{entity_name}`"),
+                                    span,
+                                    "no such field",
+                                )
+                                .with_help(field_help(checked, &name)),
+                            );
+                        }
+                    }
                 }
             }
-            if attribute.name == "unique" {
-                checked.unique_constraints.push(group);
-            } else {
-                checked.indexes.push(group);
+            if group.is_empty() {
+                if group_complete && matches!(first.value.kind, ValueKind::List(_)) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!("`{what}` lists no fields"),
+                            first.value.span,
+                            "an empty list",
+                        )
+                        .with_help(format!("write `{what}([fieldA, fieldB])`")),
+                    );
+                }
+                return;
             }
+            let unique = attribute.name == "unique";
+            if !group_complete {
+                // Its error is reported. A unique group is kept as far as it goes, as before,
+                // for the checks that read unique constraints (a one-to-one relation's); no
+                // index is made of it, nor is it compared with the others.
+                if unique {
+                    checked.unique_constraints.push(group);
+                }
+                return;
+            }
+            if let Some(earlier) = existing_index_over(checked, &group) {
+                let fields = group
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!(
+                            "the fields ({fields}) of entity `{entity_name}` are already indexed by {earlier}"
+                        ),
+                        attribute.span,
+                        "a second index over the same fields",
+                    )
+                    .with_help(format!("remove this `{what}`")),
+                );
+                return;
+            }
+            if unique {
+                checked.unique_constraints.push(group.clone());
+            }
+            checked.indexes.push(EntityIndex {
+                fields: group,
+                unique,
+                origin: IndexOrigin::Declared,
+            });
         }
         "map" => diagnostics.push(
             Diagnostic::error(

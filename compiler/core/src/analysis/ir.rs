@@ -175,8 +175,33 @@ pub struct Entity {
     /// Groups of fields that are unique together: one group per `@unique` field, then one per
     /// `@@unique([...])`, in source order.
     pub unique_constraints: Vec<Vec<String>>,
-    /// Fields listed in `@@index([...])` attributes, one group per attribute.
-    pub indexes: Vec<Vec<String>>,
+    /// The table's indexes beyond its id and `@unique` fields: one per `@@unique([...])` and
+    /// `@@index([...])` in source order, then one per foreign key that no other index (nor the
+    /// id or a unique field) already starts with, so that following a relation from its target
+    /// (`user.messages`) never scans the whole table.
+    pub indexes: Vec<EntityIndex>,
+}
+
+/// One index of an entity's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityIndex {
+    /// The indexed scalar fields, in order.
+    pub fields: Vec<String>,
+    /// `@@unique`: no two rows may hold the same values in all the fields.
+    pub unique: bool,
+    /// Why the index exists: declared in the spec, or added for a foreign key.
+    pub origin: IndexOrigin,
+}
+
+/// Where an [`EntityIndex`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IndexOrigin {
+    /// `@@index([...])` or `@@unique([...])`.
+    Declared,
+    /// The foreign key of a relation field (`@relation(fields: [...])`).
+    ForeignKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -278,6 +303,10 @@ pub struct RecordField {
     pub name: String,
     #[serde(rename = "type")]
     pub field_type: TypeRef,
+    /// `maxLength`: the most characters of a `String` or items of a list that the server
+    /// accepts in this field (checked on every value it receives, before user code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
 }
 
 /// A type as written in `type` bodies and event payloads, resolved.
@@ -343,6 +372,10 @@ pub enum Encoding {
 pub struct Event {
     pub name: String,
     pub payload: TypeRef,
+    /// `maxLength` of a client-to-server payload: the most characters of a `String` or items
+    /// of a list that the server accepts (checked before the handler runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_max_length: Option<u64>,
     /// The type of the acknowledgement the receiver answers with, for request/response events.
     pub ack: Option<TypeRef>,
 }

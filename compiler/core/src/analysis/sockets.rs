@@ -8,7 +8,7 @@
 use super::context::Context;
 use super::declarations::{DeclKind, Declarations};
 use super::fields::{self, DictShape, FieldSpec, Fields};
-use super::ir::{Encoding, Event, Namespace};
+use super::ir::{Encoding, Event, Namespace, TypeRef};
 use super::types;
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
@@ -424,6 +424,7 @@ fn check_events(
             Some(value) => direction_events(
                 value,
                 &format_args!("`events.{direction}` of {owner}"),
+                direction == "clientToServer",
                 declarations,
                 diagnostics,
             ),
@@ -436,9 +437,12 @@ fn check_events(
     Some((client_to_server, server_to_client))
 }
 
+/// The events of one direction; `server_receives` is true for `clientToServer`, whose payloads
+/// the server checks (and so may limit with `maxLength`).
 fn direction_events(
     value: &Expr,
     owner: &dyn Display,
+    server_receives: bool,
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<Event>> {
@@ -480,37 +484,31 @@ fn direction_events(
             };
             fields::check_dict(&entry.value, &shape, diagnostics).and_then(|ack_fields| {
                 let payload = ack_fields.get("payload").and_then(|payload| {
-                    types::resolve(
-                        payload,
-                        &format_args!("the payload of {what}"),
-                        declarations,
-                        diagnostics,
-                    )
+                    checked_payload(payload, &what, server_receives, declarations, diagnostics)
                 });
-                let ack = ack_fields.get("ack").and_then(|ack| {
-                    types::resolve(
-                        ack,
-                        &format_args!("the ack of {what}"),
-                        declarations,
-                        diagnostics,
-                    )
-                });
+                let ack = ack_fields
+                    .get("ack")
+                    .and_then(|ack| checked_ack(ack, &what, declarations, diagnostics));
+                let payload = payload?;
                 Some(Event {
                     name: name.to_string(),
-                    payload: payload?,
+                    payload: payload.type_ref,
+                    payload_max_length: payload.max_length,
                     ack: Some(ack?),
                 })
             })
         } else {
-            types::resolve(
+            checked_payload(
                 &entry.value,
-                &format_args!("the payload of {what}"),
+                &what,
+                server_receives,
                 declarations,
                 diagnostics,
             )
             .map(|payload| Event {
                 name: name.to_string(),
-                payload,
+                payload: payload.type_ref,
+                payload_max_length: payload.max_length,
                 ack: None,
             })
         };
@@ -520,4 +518,61 @@ fn direction_events(
         }
     }
     ok.then_some(events)
+}
+
+/// An event's payload type. `maxLength` is checked on what the server receives, so it is
+/// refused on a payload the server sends, where it would promise a check that never happens.
+fn checked_payload(
+    value: &Expr,
+    what: &dyn Display,
+    server_receives: bool,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<types::FieldType> {
+    let payload = types::resolve_field_type(
+        value,
+        &format_args!("the payload of {what}"),
+        declarations,
+        diagnostics,
+    )?;
+    if let (false, Some(span)) = (server_receives, payload.max_length_span) {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`maxLength` on the payload of {what}, which the server sends"),
+                span,
+                "never checked",
+            )
+            .with_help("the server checks `maxLength` on what clients send; remove it here, or put it on a `clientToServer` event or on a field of a `type`"),
+        );
+        return None;
+    }
+    Some(payload)
+}
+
+/// An event's acknowledgement type. Acks are answers, decoded as they come: `maxLength` is
+/// refused there rather than left unchecked.
+fn checked_ack(
+    value: &Expr,
+    what: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<TypeRef> {
+    let ack = types::resolve_field_type(
+        value,
+        &format_args!("the ack of {what}"),
+        declarations,
+        diagnostics,
+    )?;
+    if let Some(span) = ack.max_length_span {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`maxLength` on the ack of {what}"),
+                span,
+                "never checked",
+            )
+            .with_help("acknowledgements are not checked against `maxLength`; remove it here, or put it on a `clientToServer` payload or on a field of a `type`"),
+        );
+        return None;
+    }
+    Some(ack.type_ref)
 }

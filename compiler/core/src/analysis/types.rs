@@ -1,10 +1,12 @@
 //! Payload types: `type` declarations and the type expressions of event payloads and handshakes.
 //!
 //! A type is a built-in (`String Int Float Bool DateTime Json`), an entity, a `type` record, a list
-//! `[T]` or an optional `T?`.
+//! `[T]` or an optional `T?`. Where a field's type is written (a `type` record's field, an event's
+//! payload), the dict form `{ type: String, maxLength: 2000 }` also gives the most characters of
+//! a `String` or items of a list that the server accepts.
 
 use super::declarations::{DeclKind, Declarations};
-use super::fields;
+use super::fields::{self, DictShape, FieldSpec};
 use super::ir::{RecordField, RecordType, TypeRef};
 use super::suggest;
 use crate::diagnostics::Diagnostic;
@@ -73,11 +75,14 @@ pub fn check_records(
         for entry in fields::unique_entries(entries, &owner, diagnostics) {
             let key = &entry.key.name;
             let what = format_args!("field `{key}` of {owner}");
-            if let Some(field_type) = resolve(&entry.value, &what, declarations, diagnostics) {
+            if let Some(field_type) =
+                resolve_field_type(&entry.value, &what, declarations, diagnostics)
+            {
                 record.fields.push(CheckedRecordField {
                     field: RecordField {
                         name: entry.key.name.clone(),
-                        field_type,
+                        field_type: field_type.type_ref,
+                        max_length: field_type.max_length,
                     },
                     name_span: entry.key.span,
                 });
@@ -235,7 +240,7 @@ pub fn resolve(
                     "inline record types are not supported",
                 )
                 .with_help(
-                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`",
+                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`, a limited length `{ type: String, maxLength: 2000 }`",
                 ),
             );
             None
@@ -249,6 +254,158 @@ pub fn resolve(
             );
             None
         }
+    }
+}
+
+/// The largest `maxLength`: the limit is checked on values of at most the Socket.IO packet
+/// size, and the generated code holds it in a `usize` on every platform.
+pub const MAX_LENGTH_LIMIT: i64 = u32::MAX as i64;
+
+/// The type of a field or an event payload, with its `maxLength` when one is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldType {
+    pub type_ref: TypeRef,
+    /// The most characters of a `String` or items of a list the server accepts.
+    pub max_length: Option<u64>,
+    /// Where `maxLength` is written, for rules that refuse it in some places.
+    pub max_length_span: Option<Span>,
+}
+
+const FIELD_TYPE_FIELDS: [FieldSpec; 2] = [
+    FieldSpec::required("type", "type: String"),
+    FieldSpec::optional("maxLength"),
+];
+
+/// Resolves the type written for a field or a payload: a type expression, or
+/// `{ type: T, maxLength: N }` where `T` is a `String` or a list (optional or not) and `N` a
+/// whole number from 1 to [`MAX_LENGTH_LIMIT`].
+pub fn resolve_field_type(
+    expr: &Expr,
+    what: &dyn Display,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<FieldType> {
+    // A dict that says `type` or `maxLength` is this form (its other keys get a did-you-mean);
+    // any other dict is an inline record, which `resolve` explains.
+    let is_field_type = matches!(&expr.kind, ExprKind::Dict(entries)
+        if entries.iter().any(|entry| entry.key.name == "type" || entry.key.name == "maxLength"));
+    if !is_field_type {
+        return resolve(expr, what, declarations, diagnostics).map(|type_ref| FieldType {
+            type_ref,
+            max_length: None,
+            max_length_span: None,
+        });
+    }
+    let owner = what.to_string();
+    let shape = DictShape {
+        owner: &owner,
+        owner_span: expr.span,
+        fields: &FIELD_TYPE_FIELDS,
+        unsupported: &[],
+        unsupported_help: None,
+    };
+    let fields = fields::check_dict(expr, &shape, diagnostics)?;
+    let type_expr = fields.get("type");
+    let type_ref =
+        type_expr.and_then(|type_expr| resolve(type_expr, what, declarations, diagnostics));
+    let max_length = fields.optional("maxLength", |entry| {
+        check_max_length(&entry.value, what, diagnostics)
+    });
+    let max_length_span = fields.get("maxLength").map(|value| value.span);
+    let type_ref = type_ref?;
+    let max_length = max_length.into_ir().ok()?;
+    if max_length.is_some() && !has_length(&type_ref) {
+        let type_span = type_expr.map_or(expr.span, |type_expr| type_expr.span);
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "`maxLength` of {what} applies to a `String` or a list, not to `{}`",
+                    describe(&type_ref)
+                ),
+                max_length_span.unwrap_or(expr.span),
+                "no length to limit",
+            )
+            .with_secondary(type_span, "the type is given here")
+            .with_help(
+                "remove `maxLength`; it counts the characters of a `String` or the items of a list",
+            ),
+        );
+        return None;
+    }
+    Some(FieldType {
+        type_ref,
+        max_length,
+        max_length_span,
+    })
+}
+
+/// `maxLength: N`: a whole number from 1 to [`MAX_LENGTH_LIMIT`].
+fn check_max_length(
+    value: &Expr,
+    what: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<u64> {
+    let help = "write the most characters (of a `String`) or items (of a list) to accept, e.g. `maxLength: 2000`";
+    match &value.kind {
+        ExprKind::Integer(length) if (1..=MAX_LENGTH_LIMIT).contains(length) => {
+            u64::try_from(*length).ok()
+        }
+        ExprKind::Integer(length) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "`maxLength` of {what} must be from 1 to {MAX_LENGTH_LIMIT}, found {length}"
+                    ),
+                    value.span,
+                    if *length < 1 {
+                        "no value could be this short"
+                    } else {
+                        "too large"
+                    },
+                )
+                .with_help(help),
+            );
+            None
+        }
+        ExprKind::Error => None,
+        _ => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "expected a whole number for `maxLength` of {what}, found {}",
+                        value.describe()
+                    ),
+                    value.span,
+                    "expected a whole number",
+                )
+                .with_help(help),
+            );
+            None
+        }
+    }
+}
+
+/// Whether `maxLength` means something for the type: a `String` or a list, optional or not.
+fn has_length(type_ref: &TypeRef) -> bool {
+    match type_ref {
+        TypeRef::String | TypeRef::List { .. } => true,
+        TypeRef::Optional { inner } => has_length(inner),
+        _ => false,
+    }
+}
+
+/// A resolved type as `main.wasp` writes it: `String`, `[ChatMessage]`, `Int?`.
+pub fn describe(type_ref: &TypeRef) -> String {
+    match type_ref {
+        TypeRef::String => "String".to_owned(),
+        TypeRef::Int => "Int".to_owned(),
+        TypeRef::Float => "Float".to_owned(),
+        TypeRef::Bool => "Bool".to_owned(),
+        TypeRef::DateTime => "DateTime".to_owned(),
+        TypeRef::Json => "Json".to_owned(),
+        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
+        TypeRef::List { item } => format!("[{}]", describe(item)),
+        TypeRef::Optional { inner } => format!("{}?", describe(inner)),
     }
 }
 

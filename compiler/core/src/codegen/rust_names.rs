@@ -46,6 +46,32 @@ pub fn sql_type(scalar: &ScalarType, _: &dyn Values) -> askama::Result<&'static 
     })
 }
 
+/// `{{ scalar|shape_variant }}`: the runtime's `Shape` variant that a received value of an
+/// entity's scalar column is checked against.
+#[askama::filter_fn]
+pub fn shape_variant(scalar: &ScalarType, _: &dyn Values) -> askama::Result<&'static str> {
+    Ok(match scalar {
+        ScalarType::String => "String",
+        ScalarType::Boolean => "Bool",
+        ScalarType::Int => "Int",
+        ScalarType::BigInt => "BigInt",
+        ScalarType::Float | ScalarType::Decimal => "Float",
+        ScalarType::DateTime => "DateTime",
+        ScalarType::Json => "Json",
+        ScalarType::Bytes => "Bytes",
+    })
+}
+
+/// `{{ max_length|rust_max_length }}`: a field's `maxLength` as the `Option<usize>` of its
+/// `FieldShape`.
+#[askama::filter_fn]
+pub fn rust_max_length(max_length: &Option<u64>, _: &dyn Values) -> askama::Result<String> {
+    Ok(match max_length {
+        Some(max_length) => format!("::std::option::Option::Some({max_length})"),
+        None => "::std::option::Option::None".to_owned(),
+    })
+}
+
 /// `{{ text|rust_string }}`: a Rust string literal for the text, with escapes.
 #[askama::filter_fn]
 pub fn rust_string(text: impl Display, _: &dyn Values) -> askama::Result<String> {

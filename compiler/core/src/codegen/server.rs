@@ -15,8 +15,8 @@ use super::rust_names::{escape_keyword, snake_identifier};
 use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
-    AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, Event, Namespace,
-    RecordType, ScalarType, ServerFunction, TypeRef,
+    AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex, Event,
+    IndexOrigin, Namespace, RecordType, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -82,6 +82,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             format!("{SERVER_DIR}/src/app/types.rs"),
             render(&TypesModule {
                 records: spec.types.iter().map(RecordView::new).collect(),
+                entities: spec.entities.iter().map(EntityView::new).collect(),
             }),
         ),
     ];
@@ -350,6 +351,8 @@ struct EntityView {
     /// The type of the `@id` field.
     id_scalar: ScalarType,
     fields: Vec<ColumnView>,
+    /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them.
+    indexes: Vec<EntityIndex>,
 }
 
 /// One scalar field of an entity: its names and what the spec says about it. The template
@@ -446,6 +449,7 @@ impl EntityView {
             schema_static: format!("{}_SCHEMA", entity.name.to_shouty_snake_case()),
             id_scalar,
             fields,
+            indexes: entity.indexes.clone(),
         }
     }
 }
@@ -477,6 +481,8 @@ fn describe_column(optional: bool, default: Option<&DefaultValue>, updated_at: b
 #[template(path = "server/types.rs", escape = "none")]
 struct TypesModule {
     records: Vec<RecordView>,
+    /// Entities may be payloads too: the module gives their spec types.
+    entities: Vec<EntityView>,
 }
 
 #[derive(Debug, Clone)]
@@ -487,9 +493,14 @@ struct RecordView {
 
 #[derive(Debug, Clone)]
 struct RecordFieldView {
+    /// The field's name in the spec (and on the wire).
+    name: String,
     rust_name: String,
     serde_rename: Option<String>,
     field_type: TypeRef,
+    max_length: Option<u64>,
+    /// What the field's `maxLength` means, for its doc comment.
+    doc: Option<String>,
 }
 
 impl RecordView {
@@ -503,9 +514,25 @@ impl RecordView {
                     let rust_name = snake_identifier(&field.name);
                     let bare_name = rust_name.trim_start_matches("r#");
                     RecordFieldView {
+                        name: field.name.clone(),
                         serde_rename: (bare_name != field.name).then(|| field.name.clone()),
                         rust_name,
                         field_type: field.field_type.clone(),
+                        max_length: field.max_length,
+                        doc: field.max_length.map(|max_length| {
+                            let unit = match &field.field_type {
+                                TypeRef::List { .. } => "items",
+                                TypeRef::Optional { inner }
+                                    if matches!(**inner, TypeRef::List { .. }) =>
+                                {
+                                    "items"
+                                }
+                                _ => "characters",
+                            };
+                            format!(
+                                "At most {max_length} {unit} (`maxLength`), checked on every value the server receives."
+                            )
+                        }),
                     }
                 })
                 .collect(),
@@ -547,6 +574,8 @@ struct EventView {
     /// The event name as a snake_case method suffix.
     method: String,
     payload: TypeRef,
+    /// The payload's `maxLength`, checked before the handler runs.
+    payload_max_length: Option<u64>,
     ack: Option<TypeRef>,
 }
 
@@ -558,6 +587,7 @@ impl EventView {
                 .trim_start_matches("r#")
                 .to_owned(),
             payload: event.payload.clone(),
+            payload_max_length: event.payload_max_length,
             ack: event.ack.clone(),
         }
     }

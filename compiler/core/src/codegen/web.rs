@@ -11,7 +11,9 @@
 
 use super::GeneratedFile;
 use super::ts_names::{event_map_prefix, html_escape, ts_scalar_type, ts_string_literal, ts_type};
-use crate::analysis::ir::{AppSpec, ClientImport, Encoding, EntityFieldKind, Event, ImportKind};
+use crate::analysis::ir::{
+    AppSpec, ClientImport, Encoding, EntityFieldKind, Event, ImportKind, TypeRef,
+};
 use askama::Template;
 use heck::ToKebabCase;
 use std::collections::BTreeSet;
@@ -480,6 +482,22 @@ struct InterfaceView {
 struct FieldView {
     name: String,
     ts_type: String,
+    /// A doc comment for the field, such as its `maxLength`.
+    doc: Option<String>,
+}
+
+/// What a `maxLength` means to the client, as a doc comment about `subject` (a field, a
+/// payload): the server refuses longer values.
+fn max_length_doc(subject: &str, type_ref: &TypeRef, max_length: Option<u64>) -> Option<String> {
+    let max_length = max_length?;
+    let unit = match type_ref {
+        TypeRef::Optional { inner } if matches!(**inner, TypeRef::List { .. }) => "items",
+        TypeRef::List { .. } => "items",
+        _ => "characters",
+    };
+    Some(format!(
+        "{subject} at most {max_length} {unit} (`maxLength` in `main.wasp`); the server refuses longer values."
+    ))
 }
 
 impl TypesTs {
@@ -495,6 +513,7 @@ impl TypesTs {
                     .map(|field| FieldView {
                         name: field.name.clone(),
                         ts_type: ts_type(&field.field_type),
+                        doc: max_length_doc("Holds", &field.field_type, field.max_length),
                     })
                     .collect(),
             })
@@ -518,6 +537,7 @@ impl TypesTs {
                                 } else {
                                     base.to_owned()
                                 },
+                                doc: None,
                             })
                         }
                         EntityFieldKind::Relation(_) => None,
@@ -556,6 +576,8 @@ struct EventView {
     name: String,
     /// The listener type socket.io-client expects in an event map.
     signature: String,
+    /// A doc comment for the event, such as its payload's `maxLength`.
+    doc: Option<String>,
 }
 
 impl EventView {
@@ -571,6 +593,11 @@ impl EventView {
         EventView {
             name: event.name.clone(),
             signature,
+            doc: max_length_doc(
+                "The payload holds",
+                &event.payload,
+                event.payload_max_length,
+            ),
         }
     }
 }

@@ -8,6 +8,9 @@
 /** `type {{ record.name }}` in `main.wasp`. */
 export interface {{ record.name }} {
 {%- for field in record.fields %}
+{%- if let Some(doc) = field.doc %}
+  /** {{ doc }} */
+{%- endif %}
   {{ field.name }}: {{ field.ts_type }};
 {%- endfor %}
 }
@@ -39,6 +42,9 @@ export interface {{ namespace.client_to_server }} {
   // None: `main.wasp` declares no `clientToServer` events here.
 {%- endif %}
 {%- for event in namespace.client_events %}
+{%- if let Some(doc) = event.doc %}
+  /** {{ doc }} */
+{%- endif %}
   {{ event.name }}: {{ event.signature }};
 {%- endfor %}
 }

@@ -1,0 +1,250 @@
+//! [`Database`]: the cloneable handle on the app's connection pool for SQLite or PostgreSQL,
+//! with SQLite's group-commit writer, and the connections, transactions and write targets the
+//! typed layer (`entity.rs`), auth and migrations borrow from it.
+//!
+//! It knows nothing of entities: `Database::table` and `Database::begin` are defined beside
+//! [`Table`](super::Table) and [`Transaction`](super::Transaction) in `entity.rs`, which builds on
+//! this module, so the two never import each other.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use super::error::DbError;
+use super::query::Query;
+use super::schema::TableSchema;
+use super::sql::{Conn, OwnedTransaction, Pooled, RowOps};
+use super::system::DbSystem;
+use super::value::Row;
+use super::writer::{RestartPolicy, SqliteWriter};
+use crate::handlers::HandlerToken;
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A cloneable handle on the app's connection pool (cloning is cheap and shares the pool).
+///
+/// ```no_run
+/// # async fn example() -> Result<(), appc_runtime::DbError> {
+/// use appc_runtime::Database;
+/// let database = Database::connect("sqlite://.appc/dev.db").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool,
+    /// SQLite only: the group-commit writer that applies single-row writes made outside
+    /// transactions (see `writer.rs`).
+    writer: Option<SqliteWriter>,
+    /// The socket handler this handle was made for (see [`Database::for_handler`]): it counts
+    /// as running while any clone of the handle, or a table built on it, lives.
+    _handler: Option<HandlerToken>,
+}
+
+impl Database {
+    /// Connects to `sqlite://PATH` (creating the file, in WAL mode with `synchronous = NORMAL` and
+    /// foreign keys on) or to `postgres://...`. On SQLite it also starts the group-commit writer
+    /// on the current tokio runtime: one more connection that applies the single-row writes
+    /// of [`Table`] (outside transactions) in shared transactions.
+    pub async fn connect(url: &str) -> Result<Database, DbError> {
+        match DbSystem::from_url(url) {
+            Some(DbSystem::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // With WAL, NORMAL stays consistent after a crash and skips the fsync on every
+                    // commit that FULL (sqlx's default) waits for; under broadcast load those
+                    // fsyncs queued writers until their inserts timed out (BENCHMARKS.md).
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    // Writers wait for each other instead of failing at once under load.
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options.clone())
+                    .await?;
+                let writer = SqliteWriter::start(&options, RestartPolicy::default()).await?;
+                Ok(Database {
+                    pool: Pool::Sqlite(pool),
+                    writer: Some(writer),
+                    _handler: None,
+                })
+            }
+            Some(DbSystem::Postgres) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Database {
+                    pool: Pool::Postgres(pool),
+                    writer: None,
+                    _handler: None,
+                })
+            }
+            None => Err(DbError::UnsupportedUrl {
+                scheme: url.split(':').next().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+
+    /// A handle on the same pool that keeps `handler` counted as running while it, a clone of
+    /// it or a table built on it lives: the database a socket handler's context holds, so that
+    /// shutdown waits for the handler's writes before closing the pool. Whatever part of the
+    /// context the handler keeps (its tables, the raw database), the count follows it.
+    pub(crate) fn for_handler(&self, handler: HandlerToken) -> Database {
+        Database {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+            _handler: Some(handler),
+        }
+    }
+
+    /// The database system behind this pool.
+    pub fn system(&self) -> DbSystem {
+        match self.pool {
+            Pool::Sqlite(_) => DbSystem::Sqlite,
+            Pool::Postgres(_) => DbSystem::Postgres,
+        }
+    }
+
+    /// Untyped read access: the rows of any declared table, as [`Row`]s.
+    ///
+    /// ```no_run
+    /// # async fn example(database: appc_runtime::Database, table: appc_runtime::codegen::TableSchema) -> Result<(), appc_runtime::DbError> {
+    /// use appc_runtime::Query;
+    /// for row in database.find_rows(&table, Query::new().limit(10)).await? {
+    ///     println!("{}", row.to_json_without(&[]));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_rows(&self, table: &TableSchema, query: Query) -> Result<Vec<Row>, DbError> {
+        let mut pooled = self.acquire().await?;
+        RowOps::new(table)
+            .find_many(&mut pooled.conn(), &query)
+            .await
+    }
+
+    /// How the database would run `find_rows(table, query)` (and so a typed `find_many`): one
+    /// line per step of SQLite's `EXPLAIN QUERY PLAN` (`SCAN Message USING INDEX
+    /// Message_createdAt_idx`) or of PostgreSQL's `EXPLAIN`. Use it to check that a frequent
+    /// query is served by an index (`@@index([...])` in the entity).
+    pub async fn query_plan(
+        &self,
+        table: &TableSchema,
+        query: &Query,
+    ) -> Result<Vec<String>, DbError> {
+        let mut pooled = self.acquire().await?;
+        RowOps::new(table)
+            .query_plan(&mut pooled.conn(), query)
+            .await
+    }
+
+    /// The raw SQLite pool, for queries the typed layer does not cover.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The raw PostgreSQL pool, for queries the typed layer does not cover.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Completes, with the reason, if SQLite's group-commit writer gives up after failing
+    /// again and again (see `writer.rs`); never on PostgreSQL or while the writer works. The
+    /// server waits for it next to its shutdown signal and stops with an error.
+    pub async fn writer_stopped(&self) -> String {
+        match &self.writer {
+            Some(writer) => writer.stopped().await.to_string(),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Why SQLite's group-commit writer gave up, if it has.
+    pub fn writer_stop_reason(&self) -> Option<String> {
+        self.writer
+            .as_ref()
+            .and_then(|writer| writer.stop_reason())
+            .map(|reason| reason.to_string())
+    }
+
+    /// Tests only: makes SQLite's writer panic while it applies its next batch.
+    #[cfg(test)]
+    pub(crate) async fn panic_writer_for_test(&self) {
+        if let Some(writer) = &self.writer {
+            writer.panic_for_test().await;
+        }
+    }
+
+    /// Closes every connection, waiting for the ones in use to be returned and for queued
+    /// writes to be applied.
+    pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Where a single-row write outside a transaction goes: SQLite's group-commit writer, or a
+    /// pooled PostgreSQL connection (PostgreSQL has no single-writer lock to queue on).
+    pub(crate) async fn write_target(&self) -> Result<WriteTarget<'_>, DbError> {
+        Ok(match &self.writer {
+            Some(writer) => WriteTarget::Writer(writer),
+            None => WriteTarget::Pooled(self.acquire().await?),
+        })
+    }
+
+    /// Begins a transaction on a pooled connection. With `immediate`, SQLite takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so work that reads then writes, like a migration,
+    /// cannot interleave with another process doing the same; PostgreSQL begins as usual.
+    pub(crate) async fn begin_transaction(
+        &self,
+        immediate: bool,
+    ) -> Result<OwnedTransaction, DbError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) if immediate => {
+                OwnedTransaction::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pool::Sqlite(pool) => OwnedTransaction::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => OwnedTransaction::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Pooled, DbError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+        })
+    }
+}
+
+/// See [`Database::write_target`].
+pub(crate) enum WriteTarget<'d> {
+    Writer(&'d SqliteWriter),
+    Pooled(Pooled),
+}
+
+impl WriteTarget<'_> {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            WriteTarget::Writer(writer) => Conn::SqliteWriter(writer),
+            WriteTarget::Pooled(pooled) => pooled.conn(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! [`DbError`]: every error of database access. A leaf of the `db` module graph, so that the
+//! writer, values, SQL and tables can all return it without importing each other.
+
+/// Errors from database access. Messages name the table and column involved.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The driver or the database reported an error.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// A query or a row access named a column the table does not declare.
+    #[error("table `{table}` has no column `{column}`")]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The column that was asked for.
+        column: String,
+    },
+    /// A column value could not be turned into the requested Rust type.
+    #[error("column `{table}.{column}` could not be decoded: {problem}")]
+    Decode {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What was expected and found.
+        problem: String,
+    },
+    /// An operation by id on a table without a primary key.
+    #[error("table `{table}` has no primary key; declare one field with @id")]
+    NoPrimaryKey {
+        /// The table.
+        table: String,
+    },
+    /// SQLite's writer failed while applying the batch that held this write (it restarts and
+    /// applies later writes): the write may or may not have been applied.
+    #[error(
+        "the database writer failed while applying this write, which may or may not have been applied; check before writing it again"
+    )]
+    WriteInterrupted,
+    /// SQLite's writer gave up after failing again and again; the server is stopping.
+    #[error(
+        "the database writer stopped ({reason}) and the server is shutting down; the write was not applied, send it again once the server is back"
+    )]
+    WriterStopped {
+        /// Why the writer gave up.
+        reason: String,
+    },
+    /// The `DATABASE_URL` names a database system this runtime does not support.
+    #[error(
+        "unsupported database url scheme in `{scheme}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+    )]
+    UnsupportedUrl {
+        /// The part of the url before `:`.
+        scheme: String,
+    },
+}
+
+impl DbError {
+    /// Whether the error is a UNIQUE constraint violation (e.g. a taken username).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlx(error) => error
+                .as_database_error()
+                .is_some_and(|database_error| database_error.is_unique_violation()),
+            _ => false,
+        }
+    }
+}
