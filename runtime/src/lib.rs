@@ -61,6 +61,7 @@ mod config;
 mod connections;
 mod context;
 mod db;
+mod effect_order;
 mod error;
 mod handlers;
 mod hooks;

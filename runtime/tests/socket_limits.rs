@@ -1,34 +1,54 @@
 //! The per-socket limits against an in-process server and a raw WebSocket client, each one hit:
 //! WebSocket messages beyond `max_payload` close the connection before any handler runs; one
-//! socket's events are handled (stored, acknowledged and broadcast) in the order they were sent;
-//! events beyond the rate are answered `rate_limited` and a socket that keeps sending them is
-//! disconnected; events beyond the queue of waiting handlers are refused; a socket is
-//! disconnected when its token expires or its user is deleted.
+//! socket's events are handled (stored, acknowledged and broadcast) in the order they were sent,
+//! even while a slow commit holds the first one back and while a handler panics; events beyond
+//! the rate are answered `rate_limited` and a socket that keeps sending them is disconnected;
+//! events beyond the handlers in flight are refused; a socket is disconnected when its token
+//! expires or its user is deleted.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use appc_runtime::codegen::{AckSender, Connection, Entity, NamespaceConfig, on_in_order};
+use appc_runtime::codegen::{
+    AckSender, Connection, Entity, NamespaceConfig, emit_to_socket, on_in_order,
+};
 use appc_runtime::socketioxide::extract::SocketRef;
 use appc_runtime::{AppState, Query};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 
+/// The text that makes the chat handler panic before it stores anything.
+const PANIC_TEXT: &str = "panic in the handler";
+
 /// The generated chat's handler, registered as generated code does: each message is stored, acknowledged with its
 /// text, then broadcast to every socket, the sender included.
 fn chat_namespace(state: AppState) -> NamespaceConfig {
+    reporting_chat_namespace(state, None)
+}
+
+/// The chat, whose handler also reports each message to `started` when it begins.
+fn reporting_chat_namespace(
+    state: AppState,
+    started: Option<mpsc::UnboundedSender<String>>,
+) -> NamespaceConfig {
     NamespaceConfig::new("/").on_connect(move |connection: Connection| {
         let state = state.clone();
+        let started = started.clone();
         async move {
             on_in_order(
                 &connection.socket,
                 "chatMessage",
                 move |_socket: SocketRef, text: String, ack: AckSender| {
                     let state = state.clone();
+                    let started = started.clone();
                     async move {
+                        if let Some(started) = &started {
+                            started.send(text.clone()).ok();
+                        }
+                        assert_ne!(text, PANIC_TEXT, "the test asked this handler to panic");
                         let stored = state
                             .database
                             .table::<Message>()
@@ -70,7 +90,7 @@ fn slow_namespace(started: mpsc::UnboundedSender<String>, gate: Arc<Semaphore>) 
                     async move {
                         started.send(label.clone()).ok();
                         gate.acquire().await.expect("the gate stays open").forget();
-                        socket.emit("done", &label).ok();
+                        emit_to_socket(&socket, "done", &label).ok();
                     }
                 },
             );
@@ -277,7 +297,7 @@ async fn events_beyond_the_rate_are_refused_and_a_socket_that_keeps_sending_is_d
 }
 
 #[tokio::test]
-async fn events_beyond_the_queue_of_waiting_handlers_are_refused() {
+async fn events_beyond_the_handlers_in_flight_are_refused() {
     let (started_sender, mut started) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(0));
     let namespace = slow_namespace(started_sender, gate.clone());
@@ -289,42 +309,143 @@ async fn events_beyond_the_queue_of_waiting_handlers_are_refused() {
     .await;
     let mut client = connect(&server, "/slow", json!({})).await;
 
-    client.emit("work", json!("running"), None).await;
-    assert_eq!(
-        tokio::time::timeout(WAIT, started.recv()).await.unwrap(),
-        Some("running".to_owned())
-    );
-    for number in 1..=4 {
-        client
-            .emit("work", json!(format!("queued {number}")), None)
-            .await;
+    let labels = ["running", "queued 1", "queued 2", "queued 3", "queued 4"];
+    for label in labels {
+        client.emit("work", json!(label), None).await;
     }
+    // The oldest and the four behind it all run at once; their emits wait for their turn.
+    let mut started_labels = Vec::new();
+    for _ in labels {
+        let label = tokio::time::timeout(WAIT, started.recv()).await.unwrap();
+        started_labels.push(label.unwrap());
+    }
+    started_labels.sort();
+    let mut expected_labels = labels.map(str::to_owned).to_vec();
+    expected_labels.sort();
+    assert_eq!(started_labels, expected_labels);
+
     client.emit("work", json!("one too many"), Some(9)).await;
     let refusal = client.expect_ack(9).await;
     assert_eq!(refusal[0]["error"]["code"], "rate_limited", "{refusal:?}");
     let message = refusal[0]["error"]["message"].as_str().unwrap();
     assert!(message.contains("at most 4 per socket"), "{message}");
-    assert!(
-        started.try_recv().is_err(),
-        "no queued handler started while the first one runs"
-    );
 
-    // Once released, the running handler and the four queued ones finish, in order; the refused
-    // one never runs.
+    // Released in any order, the five emit in the order their events arrived; the refused one
+    // never runs.
     gate.add_permits(5);
     let mut done = Vec::new();
     for _ in 0..5 {
         done.push(client.expect_event("done").await[0].clone());
     }
-    assert_eq!(
-        done,
-        ["running", "queued 1", "queued 2", "queued 3", "queued 4"].map(|label| json!(label))
-    );
+    assert_eq!(done, labels.map(|label| json!(label)));
     assert!(
         packet_within(&mut client, Duration::from_millis(300))
             .await
             .is_none()
     );
+    assert!(started.try_recv().is_err(), "the refused event never ran");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_commit_does_not_hold_back_the_next_handlers_yet_their_effects_keep_the_order() {
+    let (started_sender, mut started) = mpsc::unbounded_channel();
+    let server = TestServer::start_with(
+        None,
+        &as_variables(&limits(1_000, 1_000, 64, 10)),
+        |server| {
+            server
+                .user_table(User::schema().clone())
+                .tables([Message::schema().clone()])
+                .namespace_with_state(move |state| {
+                    reporting_chat_namespace(state, Some(started_sender))
+                })
+        },
+    )
+    .await;
+    let mut observer = connect(&server, "/", json!({})).await;
+    let mut sender = connect(&server, "/", json!({})).await;
+
+    // Another connection holds SQLite's write lock, so the first message's commit waits.
+    let pool = server.state.database.sqlite_pool().unwrap().clone();
+    let blocker = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let sent: Vec<String> = (1..=10).map(|number| format!("slow {number}")).collect();
+    for (ack_id, text) in (1..).zip(&sent) {
+        sender.emit("chatMessage", json!(text), Some(ack_id)).await;
+    }
+    for _ in &sent {
+        tokio::time::timeout(WAIT, started.recv())
+            .await
+            .expect("every handler starts while the first commit waits");
+    }
+    assert!(
+        packet_within(&mut sender, Duration::from_millis(200))
+            .await
+            .is_none(),
+        "nothing is acknowledged before the first message is committed"
+    );
+    blocker.rollback().await.unwrap();
+
+    let mut acknowledged = Vec::new();
+    let mut echoed = Vec::new();
+    while acknowledged.len() < sent.len() || echoed.len() < sent.len() {
+        match sender.next_packet().await {
+            Packet::Ack { data, .. } => acknowledged.push(data[0].as_str().unwrap().to_owned()),
+            Packet::Event { name, data } if name == "chatMessage" => {
+                echoed.push(data[0].as_str().unwrap().to_owned());
+            }
+            other => panic!("unexpected packet {other:?}"),
+        }
+    }
+    let mut observed = Vec::new();
+    while observed.len() < sent.len() {
+        observed.push(
+            observer.expect_event("chatMessage").await[0]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(acknowledged, sent, "acks in the order sent");
+    assert_eq!(
+        echoed, sent,
+        "the sender's own broadcasts in the order sent"
+    );
+    assert_eq!(
+        observed, sent,
+        "another client's broadcasts in the order sent"
+    );
+    assert_eq!(
+        stored_texts(&server).await,
+        sent,
+        "stored in the order sent"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_does_not_hold_back_the_sockets_later_events() {
+    let server = chat_server(&limits(1_000, 1_000, 64, 10)).await;
+    let mut sender = connect(&server, "/", json!({})).await;
+    sender.emit("chatMessage", json!("before"), Some(1)).await;
+    sender.emit("chatMessage", json!(PANIC_TEXT), Some(2)).await;
+    sender.emit("chatMessage", json!("after"), Some(3)).await;
+
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < 2 {
+        if let Packet::Ack { id, data } = sender.next_packet().await {
+            acknowledged.push((id, data[0].clone()));
+        }
+    }
+    assert_eq!(
+        acknowledged,
+        [(1, json!("before")), (3, json!("after"))],
+        "the events around the panicking one are answered, in order"
+    );
+    assert_eq!(stored_texts(&server).await, ["before", "after"]);
+    // The socket keeps being served.
+    sender.emit("chatMessage", json!("later"), Some(4)).await;
+    assert_eq!(sender.expect_ack(4).await, vec![json!("later")]);
     server.stop().await;
 }
 

@@ -9,7 +9,8 @@
 //! Payloads that do not match their declared type never reach a handler: the sender gets an
 //! `error` event (or an ack error) naming the event and the field.
 //!
-//! One socket's handlers run one after another, in the order its events arrived, so what a
+//! One socket's handlers run side by side, but their first write through `ctx.entities` and
+//! their emits and acks (through this module) keep the order the events arrived in, so what a
 //! client sends is stored and broadcast in the order it was sent; different sockets run in
 //! parallel. Events beyond the socket's limits (`APPC_SOCKET_EVENTS_PER_SECOND`,
 //! `APPC_SOCKET_QUEUED_EVENTS`) get an `error` event (or an ack error) `rate_limited` instead of

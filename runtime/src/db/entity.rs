@@ -95,6 +95,7 @@ use super::query::Query;
 use super::schema::TableSchema;
 use super::sql::{OwnedTransaction, RowOps};
 use super::value::{Row, Value};
+use crate::effect_order::{self, HeldWriteTurn};
 
 /// A spec entity with typed access. Implemented by generated code.
 pub trait Entity: Sized + Send + Sync + 'static {
@@ -124,9 +125,15 @@ impl Database {
 
     /// Starts a transaction; use [`Transaction::table`] inside it and finish with
     /// [`Transaction::commit`] (dropping it rolls back).
+    ///
+    /// In a socket event's handler, the transaction waits for the socket's earlier handlers'
+    /// writes and holds the later ones back until it ends: waiting at the commit instead could
+    /// leave it holding SQLite's write lock while an earlier handler waits for that lock.
     pub async fn begin(&self) -> Result<Transaction, DbError> {
+        let write_turn = effect_order::hold_write_turn().await;
         Ok(Transaction {
             inner: self.begin_transaction(false).await?,
+            _write_turn: write_turn,
         })
     }
 }
@@ -188,28 +195,37 @@ impl<E: Entity> Table<E> {
     /// committed. On SQLite, writes made at the same time from many tasks are committed together
     /// by one writer connection (group commit); each still succeeds or fails on its own.
     pub async fn create(&self, new: E::New) -> Result<E, DbError> {
-        let mut target = self.database.write_target().await?;
-        let row = RowOps::new(E::schema())
-            .insert(&mut target.conn(), new.into_columns())
-            .await?;
+        let row = effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .insert(&mut target.conn(), new.into_columns())
+                .await
+        })
+        .await?;
         E::from_row(&row)
     }
 
     /// Writes the `Some` fields of `update` to the row with this id; `None` if there is no such row.
     pub async fn update(&self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
-        let mut target = self.database.write_target().await?;
-        let row = RowOps::new(E::schema())
-            .update(&mut target.conn(), id.into(), update.into_columns())
-            .await?;
+        let row = effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .update(&mut target.conn(), id.into(), update.into_columns())
+                .await
+        })
+        .await?;
         row.as_ref().map(E::from_row).transpose()
     }
 
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
-        let mut target = self.database.write_target().await?;
-        RowOps::new(E::schema())
-            .delete(&mut target.conn(), id.into())
-            .await
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .delete(&mut target.conn(), id.into())
+                .await
+        })
+        .await
     }
 
     /// How many rows the query's filters select (ordering and limits are ignored).
@@ -225,6 +241,9 @@ impl<E: Entity> Table<E> {
 /// [`Transaction::commit`], or not at all if the transaction is dropped or rolled back.
 pub struct Transaction {
     inner: OwnedTransaction,
+    /// In a socket event's handler, the socket's write turn, held from the start of the
+    /// transaction to its end (released when `commit` or `rollback` returns, or on drop).
+    _write_turn: Option<HeldWriteTurn>,
 }
 
 impl std::fmt::Debug for Transaction {

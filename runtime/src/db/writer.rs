@@ -7,6 +7,9 @@
 //! one `BEGIN IMMEDIATE ... COMMIT` for up to [`MAX_BATCH`] statements. The caller's future
 //! still completes only after the transaction holding its statement has committed, so a
 //! `create` that returned `Ok` is exactly as durable as before (WAL with `synchronous = NORMAL`).
+//! Statements are applied in the order they were queued: a socket event's handler releases its
+//! socket's write turn once its statement is queued (see `effect_order`), so one socket's
+//! writes keep their order and still share commits.
 //!
 //! A statement that fails with a constraint violation (a taken unique value, a missing foreign
 //! key row) is undone by SQLite on its own, without ending the transaction, so only its caller
@@ -170,6 +173,9 @@ impl SqliteWriter {
         if self.sender.send(Message::Write(request)).await.is_err() {
             return Err(self.closed_error());
         }
+        // Queued: the writer applies its queue in order, so a socket's later handlers may queue
+        // their writes behind this one while it waits for its commit.
+        crate::effect_order::write_submitted();
         // Without an answer, the batch holding the write was lost to a panic (the writer
         // restarts), or the writer stopped: the write may or may not have been applied.
         answer.await.unwrap_or_else(|_| match self.stop_reason() {

@@ -1,20 +1,21 @@
 //! The per-socket limits ([`SocketLimits`]) and what enforces them on each socket
-//! ([`EventGate`]): a token bucket of events per second, a bounded queue of handlers waiting
-//! their turn, and a second bucket of refusals after which the socket is disconnected.
+//! ([`EventGate`]): a token bucket of events per second, a bound on the handlers in flight, and
+//! a second bucket of refusals after which the socket is disconnected. The gate also holds the
+//! socket's [`SocketSequencer`], which keeps its handlers' effects in arrival order.
 //!
 //! A refused event is answered like an invalid payload (an ack error if the client asked for an
 //! ack, an `error` event otherwise) with the code `rate_limited`; its handler never runs. A
 //! client that keeps sending after being refused is disconnected with one log line.
 
-use std::future::Future;
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::effect_order::SocketSequencer;
 
 /// How many events one socket may send and have waiting, and how often an authenticated
 /// socket's user is checked again. The defaults suit a chat; [`Config`](crate::config::Config)
@@ -35,9 +36,10 @@ pub struct SocketLimits {
     /// Events one socket may send at once before the sustained rate applies
     /// (`APPC_SOCKET_EVENT_BURST`, default 40).
     pub event_burst: NonZeroU32,
-    /// Events of one socket that may wait for the handler running before them
-    /// (`APPC_SOCKET_QUEUED_EVENTS`, default 32). A socket's handlers run one after another,
-    /// in the order the events arrived; an event that finds the queue full is refused.
+    /// Events of one socket that may be in flight behind its oldest unfinished one
+    /// (`APPC_SOCKET_QUEUED_EVENTS`, default 32): their handlers run side by side while their
+    /// writes and emits wait for their turn in arrival order; an event beyond the bound is
+    /// refused.
     pub queued_events: NonZeroUsize,
     /// Refused events a socket may send within 10 seconds before it is disconnected
     /// (`APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT`, default 10).
@@ -63,9 +65,6 @@ impl Default for SocketLimits {
     }
 }
 
-/// A handler's work, queued to run after the socket's earlier events.
-pub(crate) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// The limits of one socket, kept in its extensions from connect on.
 #[derive(Clone)]
 pub(crate) struct EventGate(Arc<GateState>);
@@ -74,8 +73,9 @@ struct GateState {
     limits: SocketLimits,
     events: DefaultDirectRateLimiter,
     refusals: DefaultDirectRateLimiter,
-    /// Started on the socket's first event, so idle sockets cost no task.
-    queue: OnceLock<mpsc::Sender<Job>>,
+    /// One permit per handler in flight: the oldest plus `queued_events` behind it.
+    in_flight: Arc<Semaphore>,
+    sequencer: Arc<SocketSequencer>,
 }
 
 /// Why an event was not handled.
@@ -83,7 +83,7 @@ struct GateState {
 pub(crate) enum Refusal {
     /// More events per second than the limit.
     TooFast,
-    /// The queue of waiting handlers is full.
+    /// Too many handlers of the socket are in flight.
     TooManyWaiting,
 }
 
@@ -107,11 +107,13 @@ impl EventGate {
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
                 .allow_burst(limits.refusals_before_disconnect),
         );
+        let in_flight = Arc::new(Semaphore::new(limits.queued_events.get().saturating_add(1)));
         EventGate(Arc::new(GateState {
             limits,
             events,
             refusals,
-            queue: OnceLock::new(),
+            in_flight,
+            sequencer: SocketSequencer::new(),
         }))
     }
 
@@ -120,14 +122,19 @@ impl EventGate {
         self.0.events.check().map_err(|_| Refusal::TooFast)
     }
 
-    /// Queues a handler behind the socket's earlier ones, or refuses it when the queue is full.
-    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Job>, Refusal> {
-        let queue = self.0.queue.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(self.0.limits.queued_events.get());
-            tokio::spawn(run_in_order(receiver));
-            sender
-        });
-        queue.try_reserve().map_err(|_| Refusal::TooManyWaiting)
+    /// A place for one more handler in flight, held until the handler ends, or a refusal when
+    /// the oldest and `queued_events` more are in flight.
+    pub(crate) fn reserve(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.0
+            .in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refusal::TooManyWaiting)
+    }
+
+    /// The socket's tickets and turnstiles.
+    pub(crate) fn sequencer(&self) -> &Arc<SocketSequencer> {
+        &self.0.sequencer
     }
 
     /// Counts a refusal; `false` when the socket has been refused too often and must go.
@@ -144,7 +151,7 @@ impl EventGate {
                 limits.events_per_second, limits.event_burst
             ),
             Refusal::TooManyWaiting => format!(
-                "too many events waiting: at most {} per socket while a handler runs; wait for earlier events to finish and send this event again",
+                "too many events waiting: at most {} per socket behind the oldest one still handled; wait for earlier events to finish and send this event again",
                 limits.queued_events
             ),
         };
@@ -152,17 +159,6 @@ impl EventGate {
             code: "rate_limited",
             event: event.to_owned(),
             message,
-        }
-    }
-}
-
-/// Runs one socket's handlers one after another. Each runs as its own task, so a panic in one
-/// handler ends only that handler (as it did when every event got its own task), and the queue
-/// ends when the socket and its gate are gone.
-async fn run_in_order(mut jobs: mpsc::Receiver<Job>) {
-    while let Some(job) = jobs.recv().await {
-        if let Err(error) = tokio::spawn(job).await {
-            tracing::error!(%error, "a socket event handler failed");
         }
     }
 }
@@ -199,29 +195,15 @@ mod tests {
         assert!(!gate.may_stay_after_refusal());
     }
 
-    #[tokio::test]
-    async fn the_queue_refuses_beyond_its_bound_and_runs_in_order() {
+    #[test]
+    fn the_oldest_and_the_queued_events_are_admitted_and_the_next_refused() {
         let gate = EventGate::new(limits(100, 100, 2, 3));
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let (done, mut finished) = mpsc::unbounded_channel::<u32>();
-        let blocking_done = done.clone();
-        gate.reserve().unwrap().send(Box::pin(async move {
-            let _ = released.await;
-            blocking_done.send(0).unwrap();
-        }));
-        // Let the runner take the first job, so the queue holds only the next ones.
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        for number in 1..=2 {
-            let done = done.clone();
-            gate.reserve()
-                .unwrap()
-                .send(Box::pin(async move { done.send(number).unwrap() }));
-        }
+        let permits: Vec<_> = (0..3).map(|_| gate.reserve().unwrap()).collect();
         assert_eq!(gate.reserve().err(), Some(Refusal::TooManyWaiting));
-        release.send(()).unwrap();
-        for expected in 0..=2 {
-            assert_eq!(finished.recv().await, Some(expected));
-        }
+        drop(permits);
+        assert!(
+            gate.reserve().is_ok(),
+            "a handler that ends frees its place"
+        );
     }
 }

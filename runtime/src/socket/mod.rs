@@ -34,16 +34,16 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
+use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
 pub use limits::SocketLimits;
-pub use ordered::{on_in_order, on_in_order_with_max_length};
+pub use ordered::{AckSender, on_in_order, on_in_order_with_max_length};
 pub use payload::{
     Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
 };
 pub use shape::{
     FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
 };
-pub use socketioxide::extract::AckSender;
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for
 /// every namespace.
@@ -512,8 +512,35 @@ impl EmitError {
     }
 }
 
-/// Sends `event` to one socket (a generated `Socket::emit_*` method).
+/// Sends `event` to one socket (a generated `Socket::emit_*` method). In a handler registered
+/// with [`on_in_order`], a send made before the socket's earlier handlers have ended is encoded
+/// at once and sent when they have (see [`effect_order`](crate::effect_order)); its send errors
+/// are then logged instead of returned.
 pub fn emit_to_socket<T: Serialize + ?Sized>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+) -> Result<(), EmitError> {
+    let Some(ticket) = OrderTicket::current() else {
+        return send_to_socket(socket, event, data);
+    };
+    ticket.emit_now_or_later(
+        || send_to_socket(socket, event, data),
+        || {
+            let value = ordered::encode_for_later(event, data)?;
+            let socket = socket.clone();
+            let event = event.to_owned();
+            let deferred: DeferredEmit = Box::new(move || {
+                if let Err(error) = send_to_socket(&socket, &event, &value) {
+                    tracing::debug!(%error, "a deferred emit was not sent");
+                }
+            });
+            Ok(deferred)
+        },
+    )
+}
+
+fn send_to_socket<T: Serialize + ?Sized>(
     socket: &SocketRef,
     event: &str,
     data: &T,
@@ -531,6 +558,7 @@ pub async fn emit_to_socket_with_ack<T: Serialize + ?Sized, Reply: DeserializeOw
     event: &str,
     data: &T,
 ) -> Result<Reply, EmitError> {
+    effect_order::wait_for_emit_turn().await;
     let acknowledgement = socket
         .emit_with_ack::<T, Reply>(event, data)
         .map_err(|source| EmitError::Send {
@@ -561,6 +589,7 @@ impl Emitter {
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
+        effect_order::wait_for_emit_turn().await;
         let operators = self
             .io
             .of(namespace)

@@ -1,35 +1,46 @@
-//! Event handlers that run in the order their events arrived on the socket ([`on_in_order`]),
-//! under the socket's limits (see [`limits`](super::limits)).
+//! Event handlers whose effects keep the order their events arrived in on the socket
+//! ([`on_in_order`]), under the socket's limits (see [`limits`](super::limits)), and the
+//! acknowledgement sender that keeps that order too ([`AckSender`]).
 //!
 //! socketioxide runs every event's async handler as its own task, so two events of one socket
 //! race: a chat's inserts and broadcasts could leave in another order than they were typed. The
 //! synchronous part of a socketioxide handler, though, runs in the socket's read loop, one
-//! packet after another. [`on_in_order`] uses that part to check the rate, decode the payload
-//! and queue the handler's future behind the socket's earlier ones; one task per socket runs
-//! them one at a time. Different sockets still run in parallel.
+//! packet after another. [`on_in_order`] uses that part to check the rate and the handlers in
+//! flight, decode the payload and take the event's ticket (its arrival number); the handler
+//! then runs as its own task with that ticket, and its writes and emits wait for their turn
+//! (see [`effect_order`](crate::effect_order) for the exact guarantee). Running the handlers
+//! one at a time would give the same order but cost the group commit its batches (a sender's
+//! next insert would wait for its previous broadcast). Different sockets run in parallel.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Event, SocketRef, State};
+use socketioxide::extract::{Event, SocketRef, State};
 use socketioxide::handler::{FromConnectParts, FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
+
+use serde::Serialize;
+use socketioxide::adapter::LocalAdapter;
 
 use super::limits::{EventGate, SocketLimits};
 use super::payload::{answer_refused_event, decode_event};
 use super::shape::SpecType;
+use crate::effect_order::{DeferredEmit, OrderTicket};
 
 /// Registers `handler` for `event` on `socket`: the payload is decoded as `T` (an invalid one
-/// is answered and skipped, like the [`Payload`](super::payload::Payload) extractor does), and the handler runs after
-/// every earlier event of this socket registered the same way has finished. The ack sender is
-/// unused when the client asked for no ack.
+/// is answered and skipped, like the [`Payload`](super::payload::Payload) extractor does), and
+/// the handler runs as soon as it arrives, while its entity writes, its emits through the
+/// runtime and its ack wait for the socket's earlier events registered the same way (see
+/// [`effect_order`](crate::effect_order)). The ack sender is unused when the client asked for
+/// no ack.
 ///
-/// Events beyond the socket's rate or queue limit are answered with `rate_limited` and never
-/// reach the handler; a socket that keeps sending them is disconnected.
+/// Events beyond the socket's rate or in-flight limit are answered with `rate_limited` and
+/// never reach the handler; a socket that keeps sending them is disconnected.
 ///
 /// ```
 /// use appc_runtime::codegen::{on_in_order, AckSender};
@@ -37,8 +48,7 @@ use super::shape::SpecType;
 ///
 /// fn register(socket: &SocketRef) {
 ///     on_in_order(socket, "chatMessage", async |socket: SocketRef, text: String, ack: AckSender| {
-///         // Stored and broadcast before the socket's next message is handled.
-///         socket.broadcast().emit("chatMessage", &text).await.ok();
+///         // Acknowledged after the socket's earlier messages were.
 ///         ack.send(&"stored").ok();
 ///     });
 /// }
@@ -152,10 +162,80 @@ where
             Ok(ack) => ack,
             Err(never) => match never {},
         };
-        permit.send(Box::pin((self.handler)(
-            SocketRef::from(socket),
-            payload,
-            ack,
-        )));
+        let ticket = gate.sequencer().next_ticket();
+        let handled = (self.handler)(SocketRef::from(socket), payload, ack);
+        tokio::spawn(ticket.scope(async move {
+            handled.await;
+            drop(permit);
+        }));
     }
+}
+
+/// Sends a handler's acknowledgement in the socket's order: after the acknowledgements and
+/// emits of every earlier event of the socket (see [`effect_order`](crate::effect_order)). An
+/// acknowledgement sent before its turn is encoded at once and sent when the turn comes.
+pub struct AckSender<A: Adapter = LocalAdapter> {
+    inner: socketioxide::extract::AckSender<A>,
+}
+
+impl<A: Adapter> AckSender<A> {
+    /// Sends `data` as the acknowledgement (nothing if the client asked for none). An error
+    /// says the payload could not be encoded or the socket could not take it.
+    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), crate::EmitError> {
+        let AckSender { inner } = self;
+        let Some(ticket) = OrderTicket::current() else {
+            return send_ack(inner, data);
+        };
+        // Exactly one of the two closures runs and takes the sender.
+        let inner = Cell::new(Some(inner));
+        ticket.emit_now_or_later(
+            || send_ack(inner.take().expect("sent once"), data),
+            || {
+                let inner = inner.take().expect("sent once");
+                let value = encode_for_later("ack", data)?;
+                let deferred: DeferredEmit = Box::new(move || {
+                    if let Err(error) = send_ack(inner, &value) {
+                        tracing::debug!(%error, "a deferred acknowledgement was not sent");
+                    }
+                });
+                Ok(deferred)
+            },
+        )
+    }
+}
+
+/// Usable as a socketioxide extractor too, for handlers registered with `socket.on`.
+impl<A: Adapter> FromMessageParts<A> for AckSender<A> {
+    type Error = std::convert::Infallible;
+
+    fn from_message_parts(
+        socket: &Arc<Socket<A>>,
+        value: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Self::Error> {
+        let inner = socketioxide::extract::AckSender::from_message_parts(socket, value, ack_id)?;
+        Ok(AckSender { inner })
+    }
+}
+
+fn send_ack<A: Adapter, T: Serialize + ?Sized>(
+    inner: socketioxide::extract::AckSender<A>,
+    data: &T,
+) -> Result<(), crate::EmitError> {
+    inner.send(data).map_err(|source| crate::EmitError::Send {
+        event: "ack".to_owned(),
+        source,
+    })
+}
+
+/// Encodes a payload whose send has to wait for its turn. The payloads of a spec's events are
+/// JSON-shaped, so a JSON value carries them unchanged in either encoding.
+pub(crate) fn encode_for_later<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+) -> Result<serde_json::Value, crate::EmitError> {
+    serde_json::to_value(data).map_err(|error| crate::EmitError::Encode {
+        event: event.to_owned(),
+        source: socketioxide::ParserError::new(error),
+    })
 }
