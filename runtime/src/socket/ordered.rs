@@ -27,6 +27,7 @@ use socketioxide::socket::Socket;
 use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 
+use super::emit_error::EmitError;
 use super::limits::{EventGate, SocketLimits};
 use super::payload::{answer_refused_event, decode_event};
 use super::shape::SpecType;
@@ -181,7 +182,7 @@ pub struct AckSender<A: Adapter = LocalAdapter> {
 impl<A: Adapter> AckSender<A> {
     /// Sends `data` as the acknowledgement (nothing if the client asked for none). An error
     /// says the payload could not be encoded or the socket could not take it.
-    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), crate::EmitError> {
+    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
         let AckSender { inner } = self;
         let Some(ticket) = OrderTicket::current() else {
             return send_ack(inner, data);
@@ -221,8 +222,8 @@ impl<A: Adapter> FromMessageParts<A> for AckSender<A> {
 fn send_ack<A: Adapter, T: Serialize + ?Sized>(
     inner: socketioxide::extract::AckSender<A>,
     data: &T,
-) -> Result<(), crate::EmitError> {
-    inner.send(data).map_err(|source| crate::EmitError::Send {
+) -> Result<(), EmitError> {
+    inner.send(data).map_err(|source| EmitError::Send {
         event: "ack".to_owned(),
         source,
     })
@@ -233,8 +234,8 @@ fn send_ack<A: Adapter, T: Serialize + ?Sized>(
 pub(crate) fn encode_for_later<T: Serialize + ?Sized>(
     event: &str,
     data: &T,
-) -> Result<serde_json::Value, crate::EmitError> {
-    serde_json::to_value(data).map_err(|error| crate::EmitError::Encode {
+) -> Result<serde_json::Value, EmitError> {
+    serde_json::to_value(data).map_err(|error| EmitError::Encode {
         event: event.to_owned(),
         source: socketioxide::ParserError::new(error),
     })
