@@ -335,6 +335,24 @@ pub enum TypeRef {
     },
 }
 
+impl std::fmt::Display for TypeRef {
+    /// The type as `main.wasp` writes it: `String`, `[ChatMessage]`, `Int?` (diagnostics and the
+    /// generated code's doc comments both use it).
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TypeRef::String => formatter.write_str("String"),
+            TypeRef::Int => formatter.write_str("Int"),
+            TypeRef::Float => formatter.write_str("Float"),
+            TypeRef::Bool => formatter.write_str("Bool"),
+            TypeRef::DateTime => formatter.write_str("DateTime"),
+            TypeRef::Json => formatter.write_str("Json"),
+            TypeRef::Entity { name } | TypeRef::Record { name } => formatter.write_str(name),
+            TypeRef::List { item } => write!(formatter, "[{item}]"),
+            TypeRef::Optional { inner } => write!(formatter, "{inner}?"),
+        }
+    }
+}
+
 /// A Socket.IO namespace: the app's root webSocket (path `/`) or a `namespace` declaration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

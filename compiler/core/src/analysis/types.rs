@@ -319,8 +319,7 @@ pub fn resolve_field_type(
         diagnostics.push(
             Diagnostic::error(
                 format!(
-                    "`maxLength` of {what} applies to a `String` or a list, not to `{}`",
-                    describe(&type_ref)
+                    "`maxLength` of {what} applies to a `String` or a list, not to `{type_ref}`"
                 ),
                 max_length_span.unwrap_or(expr.span),
                 "no length to limit",
@@ -391,21 +390,6 @@ fn has_length(type_ref: &TypeRef) -> bool {
         TypeRef::String | TypeRef::List { .. } => true,
         TypeRef::Optional { inner } => has_length(inner),
         _ => false,
-    }
-}
-
-/// A resolved type as `main.wasp` writes it: `String`, `[ChatMessage]`, `Int?`.
-pub fn describe(type_ref: &TypeRef) -> String {
-    match type_ref {
-        TypeRef::String => "String".to_owned(),
-        TypeRef::Int => "Int".to_owned(),
-        TypeRef::Float => "Float".to_owned(),
-        TypeRef::Bool => "Bool".to_owned(),
-        TypeRef::DateTime => "DateTime".to_owned(),
-        TypeRef::Json => "Json".to_owned(),
-        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
-        TypeRef::List { item } => format!("[{}]", describe(item)),
-        TypeRef::Optional { inner } => format!("{}?", describe(inner)),
     }
 }
 

@@ -88,7 +88,7 @@ pub fn rust_f64(number: &f64, _: &dyn Values) -> askama::Result<String> {
 /// comments.
 #[askama::filter_fn]
 pub fn wasp_type(type_ref: &TypeRef, _: &dyn Values) -> askama::Result<String> {
-    Ok(spec_type(type_ref))
+    Ok(type_ref.to_string())
 }
 
 /// A spec name (`createdAt`, `chatMessage`, `webSocket`) as a snake_case Rust identifier,
@@ -144,20 +144,6 @@ fn scalar_type(scalar: ScalarType) -> &'static str {
     }
 }
 
-fn spec_type(type_ref: &TypeRef) -> String {
-    match type_ref {
-        TypeRef::String => "String".to_owned(),
-        TypeRef::Int => "Int".to_owned(),
-        TypeRef::Float => "Float".to_owned(),
-        TypeRef::Bool => "Bool".to_owned(),
-        TypeRef::DateTime => "DateTime".to_owned(),
-        TypeRef::Json => "Json".to_owned(),
-        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
-        TypeRef::List { item } => format!("[{}]", spec_type(item)),
-        TypeRef::Optional { inner } => format!("{}?", spec_type(inner)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +171,6 @@ mod tests {
             "::std::vec::Vec<::std::option::Option<crate::app::types::ChatMessage>>"
         );
         assert_eq!(payload_type(&TypeRef::Int), "i64");
-        assert_eq!(spec_type(&nested), "[ChatMessage?]");
+        assert_eq!(nested.to_string(), "[ChatMessage?]");
     }
 }
