@@ -286,6 +286,37 @@ pub fn expect_bool(
     }
 }
 
+/// The value of a flag that asks for a logged-in user (`authRequired` of a page, `auth` of a
+/// namespace): `true` or `false`, and `true` only when the app declares `auth`; reports anything
+/// else. `None` when it reported an error.
+pub fn expect_auth_flag(
+    entry: &DictEntry,
+    owner: &dyn Display,
+    app_has_auth: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<bool> {
+    let key = &entry.key.name;
+    let value = expect_bool(
+        &entry.value,
+        &format_args!("`{key}` of {owner}"),
+        diagnostics,
+    )?;
+    if value && !app_has_auth {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("{owner} requires auth, but the app has no `auth`"),
+                entry.span,
+                "needs `auth` in the app",
+            )
+            .with_help(format!(
+                "add `auth: {{ userEntity: User, methods: {{ usernameAndPassword: {{}} }}, onAuthFailedRedirectTo: \"/login\" }}` to the app, or remove `{key}: true`"
+            )),
+        );
+        return None;
+    }
+    Some(value)
+}
+
 /// The items of a list; reports anything else.
 pub fn expect_list<'a>(
     expr: &'a Expr,

@@ -49,28 +49,7 @@ pub fn check_page(
             .client_import(import, &what, &COMPONENT_EXTENSIONS, diagnostics)
     });
     let auth_required = match fields.entry("authRequired") {
-        Some(entry) => {
-            let value = fields::expect_bool(
-                &entry.value,
-                &format_args!("`authRequired` of {owner}"),
-                diagnostics,
-            );
-            if value == Some(true) && !app_has_auth {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("{owner} requires auth, but the app has no `auth`"),
-                        entry.span,
-                        "needs `auth` in the app",
-                    )
-                    .with_help(
-                        "add `auth: { userEntity: User, methods: { usernameAndPassword: {} }, onAuthFailedRedirectTo: \"/login\" }` to the app, or remove `authRequired: true`",
-                    ),
-                );
-                None
-            } else {
-                value
-            }
-        }
+        Some(entry) => fields::expect_auth_flag(entry, &owner, app_has_auth, diagnostics),
         None => Some(false),
     };
     Some(Page {

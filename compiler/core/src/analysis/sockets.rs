@@ -161,26 +161,11 @@ pub fn check_namespace(
             fields::expect_string(value, &format_args!("`path` of {owner}"), diagnostics)
         })
         .and_then(|path| check_path(path, path_value?.span, name, diagnostics));
+    // An invalid flag was reported; the IR is not built then, so `false` only lets the other
+    // checks go on.
     let auth_required = match fields.entry("auth") {
         Some(entry) => {
-            let auth = fields::expect_bool(
-                &entry.value,
-                &format_args!("`auth` of {owner}"),
-                diagnostics,
-            );
-            if auth == Some(true) && !app_has_auth {
-                diagnostics.push(
-                    Diagnostic::error(
-                        format!("{owner} requires auth, but the app has no `auth`"),
-                        entry.span,
-                        "needs `auth` in the app",
-                    )
-                    .with_help(
-                        "add `auth: { userEntity: User, methods: { usernameAndPassword: {} }, onAuthFailedRedirectTo: \"/login\" }` to the app, or remove `auth: true`",
-                    ),
-                );
-            }
-            auth.unwrap_or(false)
+            fields::expect_auth_flag(entry, &owner, app_has_auth, diagnostics).unwrap_or(false)
         }
         None => false,
     };
