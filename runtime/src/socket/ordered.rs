@@ -64,14 +64,7 @@ pub fn on_in_order<A, T, Handler, Done>(
     Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
     Done: Future<Output = ()> + Send + 'static,
 {
-    socket.on(
-        event,
-        InOrder {
-            handler: Arc::new(handler),
-            max_length: None,
-            payload: PhantomData,
-        },
-    );
+    register_in_order(socket, event, None, handler);
 }
 
 /// [`on_in_order`] for an event whose payload declares `maxLength` (`chatMessage: { type:
@@ -88,11 +81,26 @@ pub fn on_in_order_with_max_length<A, T, Handler, Done>(
     Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
     Done: Future<Output = ()> + Send + 'static,
 {
+    register_in_order(socket, event, Some(max_length), handler);
+}
+
+/// What both entry points do: register the ordered handler with the payload's `maxLength`.
+fn register_in_order<A, T, Handler, Done>(
+    socket: &SocketRef<A>,
+    event: impl Into<Cow<'static, str>>,
+    max_length: Option<usize>,
+    handler: Handler,
+) where
+    A: Adapter,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
+    Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
+    Done: Future<Output = ()> + Send + 'static,
+{
     socket.on(
         event,
         InOrder {
             handler: Arc::new(handler),
-            max_length: Some(max_length),
+            max_length,
             payload: PhantomData,
         },
     );
