@@ -326,7 +326,7 @@ fn add_foreign_key(table: &str, column: &ColumnSnapshot) -> String {
 
 /// The name PostgreSQL gives a constraint declared without one (its `makeObjectName`):
 /// `table_column_label`, the longer of table and column shortened until it fits in 63 bytes.
-fn postgres_constraint_name(table: &str, column: Option<&str>, label: &str) -> String {
+pub(super) fn postgres_constraint_name(table: &str, column: Option<&str>, label: &str) -> String {
     const MAX_BYTES: usize = 63;
     let overhead = label.len() + 1 + usize::from(column.is_some());
     let available = MAX_BYTES - overhead;
