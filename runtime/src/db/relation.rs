@@ -224,9 +224,8 @@ impl<E: Entity> Table<E> {
         let mut related = HashMap::new();
         if !keys.distinct.is_empty() {
             let mut pooled = self.database().acquire().await?;
-            related =
-                fetch_related::<To, Kind>(&mut pooled.conn(), &relation_columns(&relation), &keys)
-                    .await?;
+            related = fetch_related::<To>(&mut pooled.conn(), &relation_columns(&relation), &keys)
+                .await?;
         }
         Ok(keys.hand_out::<To, Kind>(related))
     }
@@ -263,8 +262,7 @@ impl<E: Entity> TxTable<'_, E> {
         let mut related = HashMap::new();
         if !keys.distinct.is_empty() {
             related =
-                fetch_related::<To, Kind>(&mut self.conn(), &relation_columns(&relation), &keys)
-                    .await?;
+                fetch_related::<To>(&mut self.conn(), &relation_columns(&relation), &keys).await?;
         }
         Ok(keys.hand_out::<To, Kind>(related))
     }
@@ -393,7 +391,7 @@ impl RowKeys {
 
 /// Fetches the rows of `To` whose remote key is one of `keys.distinct`, grouped by key, each
 /// group in primary key order: one query per [`MAX_RELATION_KEYS_PER_QUERY`] parameters.
-async fn fetch_related<To: Entity, Kind: RelationKind>(
+async fn fetch_related<To: Entity>(
     conn: &mut Conn<'_>,
     relation: &RelationColumns,
     keys: &RowKeys,
