@@ -19,7 +19,7 @@ pub use crate::context::EntitySet;
 pub use crate::db::{
     ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
     MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,
-    migrate,
+    key_value, migrate, relation,
 };
 pub use crate::json::{big_int, optional_big_int};
 

@@ -1,8 +1,9 @@
-//! The entities of `main.wasp`: one struct per entity with its scalar fields (relations are
-//! reached through their foreign key fields), a `New*` struct for inserts and an `*Update`
-//! struct for partial updates. Handlers reach the tables through `ctx.entities`; each table
-//! offers `find`, `find_many`, `find_first`, `create`, `update`, `delete` and `count`
-//! (see `appc_runtime::Table`).
+//! The entities of `main.wasp`: one struct per entity with its scalar fields, a `New*` struct
+//! for inserts and an `*Update` struct for partial updates. Handlers reach the tables through
+//! `ctx.entities`; each table offers `find`, `find_many`, `find_first`, `create`, `update`,
+//! `delete` and `count` (see `appc_runtime::Table`). Each relation field is an associated const
+//! of its entity (`Message::USER`, `User::MESSAGES`) that `load` and `find_many_with` take to
+//! fetch the related rows of many rows in one query.
 {#- The Rust type of a column in the entity struct: `Option` for `?`. -#}
 {%- macro column_type(field) -%}
 {%- if field.optional -%}
@@ -144,4 +145,24 @@ impl ::appc_runtime::codegen::IntoColumns for {{ entity.name }}Update {
         columns
     }
 }
+{%- if !entity.relations.is_empty() %}
+
+/// The relations of `{{ entity.name }}`, for `load` and `find_many_with`: one query per relation,
+/// whatever the number of rows.
+impl {{ entity.name }} {
+{%- for relation in entity.relations %}
+{%- if !loop.first %}
+{% endif %}
+    /// `{{ relation.spec_name }}`: {{ relation.doc.0 }}
+    /// {{ relation.doc.1 }}
+    pub const {{ relation.const_name }}: ::appc_runtime::Relation<{{ entity.name }}, {{ relation.target }}, ::appc_runtime::{% if relation.to_many %}ToMany{% else %}ToOne{% endif %}> =
+        ::appc_runtime::codegen::relation(
+            {{ relation.spec_name|rust_string }},
+            &[{% for column in relation.local_columns %}{{ column|rust_string }}{% if !loop.last %}, {% endif %}{% endfor %}],
+            &[{% for column in relation.remote_columns %}{{ column|rust_string }}{% if !loop.last %}, {% endif %}{% endfor %}],
+            |row| ::std::vec![{% for field in relation.local_fields %}::appc_runtime::codegen::key_value(&row.{{ field }}){% if !loop.last %}, {% endif %}{% endfor %}],
+        );
+{%- endfor %}
+}
+{%- endif %}
 {%- endfor %}

@@ -93,7 +93,7 @@ use super::database::Database;
 use super::error::DbError;
 use super::query::Query;
 use super::schema::TableSchema;
-use super::sql::{OwnedTransaction, RowOps};
+use super::sql::{Conn, OwnedTransaction, RowOps};
 use super::value::{Row, Value};
 use crate::effect_order::{self, HeldWriteTurn};
 
@@ -165,6 +165,11 @@ impl<E: Entity> Table<E> {
             database,
             entity: PhantomData,
         }
+    }
+
+    /// The pool, for the relation loading in `relation.rs`.
+    pub(super) fn database(&self) -> &Database {
+        &self.database
     }
 
     /// The row with this primary key, if any.
@@ -279,6 +284,11 @@ pub struct TxTable<'t, E> {
 }
 
 impl<E: Entity> TxTable<'_, E> {
+    /// The transaction's connection, for the relation loading in `relation.rs`.
+    pub(super) fn conn(&mut self) -> Conn<'_> {
+        self.transaction.inner.conn()
+    }
+
     /// The row with this primary key, if any.
     pub async fn find(&mut self, id: E::Id) -> Result<Option<E>, DbError> {
         let row = RowOps::new(E::schema())

@@ -1,19 +1,21 @@
 //! Database access: the connection pool for SQLite or PostgreSQL ([`Database`]), the declared
 //! schema as data ([`TableSchema`]), the generic typed entity layer the generator targets
-//! ([`Entity`], [`Table`], [`Query`], [`Transaction`]) and start-up migrations ([`migrate`]).
+//! ([`Entity`], [`Table`], [`Query`], [`Transaction`]), relations loaded in batches
+//! ([`Relation`]) and start-up migrations ([`migrate`]).
 //!
 //! All SQL is built from the declared schema (quoted identifiers) and every value travels as a
 //! bound parameter, never spliced into the SQL text.
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system` -> `value` -> `query`,
-//! `schema` -> `writer` -> `sql` -> `database` -> `entity`, `migrate`.
+//! `schema` -> `writer` -> `sql` -> `database` -> `entity` -> `relation`, `migrate`.
 
 mod database;
 mod entity;
 mod error;
 mod migrate;
 mod query;
+mod relation;
 mod schema;
 mod sql;
 mod system;
@@ -25,6 +27,9 @@ pub use entity::{Entity, IntoColumns, Table, Transaction, TxTable};
 pub use error::DbError;
 pub use migrate::{MigrationError, MigrationReport, migrate};
 pub use query::{Order, Query};
+pub use relation::{
+    MAX_RELATION_KEYS_PER_QUERY, Relation, RelationKind, ToMany, ToOne, key_value, relation,
+};
 pub use schema::{
     ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
     TableSchema, index_name,

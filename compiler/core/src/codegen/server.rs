@@ -70,13 +70,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
         ),
         GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/entities.rs"),
-            render(&EntitiesModule {
-                entities: spec
-                    .entities
-                    .iter()
-                    .map(|entity| EntityView::new(spec, entity))
-                    .collect(),
-            }),
+            render(&EntitiesModule::new(spec)),
         ),
         GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/server.rs"),
@@ -352,6 +346,141 @@ struct EntitiesModule {
     entities: Vec<EntityView>,
 }
 
+impl EntitiesModule {
+    fn new(spec: &AppSpec) -> Self {
+        let entities = &spec.entities;
+        let mut views: Vec<EntityView> = entities
+            .iter()
+            .map(|entity| EntityView::new(spec, entity))
+            .collect();
+        let relations: Vec<Vec<RelationView>> = entities
+            .iter()
+            .map(|entity| RelationView::all_of(entity, entities, &views))
+            .collect();
+        for (view, relations) in views.iter_mut().zip(relations) {
+            view.relations = relations;
+        }
+        EntitiesModule { entities: views }
+    }
+}
+
+/// One navigable side of a `@relation`: the associated const (`Message::USER`) that
+/// `Table::load` and `Table::find_many_with` take. Many-to-many relations (both sides lists)
+/// have no table that links them yet, so they get none.
+#[derive(Debug, Clone)]
+struct RelationView {
+    /// The const's name: the field's name in SCREAMING_SNAKE_CASE (`USER`, `MESSAGES`).
+    const_name: String,
+    /// `Entity.field`, as the spec names the relation field.
+    spec_name: String,
+    /// The entity on the other side.
+    target: String,
+    /// `ToMany` for a list field, `ToOne` otherwise.
+    to_many: bool,
+    /// The columns of this entity that hold the key (the foreign key, or what the other side's
+    /// foreign key references)...
+    local_columns: Vec<String>,
+    /// ...the fields of the entity struct holding them, in the same order...
+    local_fields: Vec<String>,
+    /// ...and the columns of the target that hold the same values.
+    remote_columns: Vec<String>,
+    /// What the relation yields, in the two lines of its doc comment.
+    doc: (String, String),
+}
+
+impl RelationView {
+    /// The navigable relation fields of `entity`, in source order. `views` are the entities'
+    /// views in the order of `entities`, whose columns name the keys in SQL.
+    fn all_of(entity: &Entity, entities: &[Entity], views: &[EntityView]) -> Vec<RelationView> {
+        let view_of = |name: &str| {
+            entities
+                .iter()
+                .position(|candidate| candidate.name == name)
+                .map(|index| &views[index])
+        };
+        let Some(own_view) = view_of(&entity.name) else {
+            return Vec::new();
+        };
+        entity
+            .fields
+            .iter()
+            .filter_map(|field| {
+                let EntityFieldKind::Relation(relation) = &field.kind else {
+                    return None;
+                };
+                let target_view = view_of(&relation.target_entity)?;
+                // The key is declared on whichever side holds the foreign key.
+                let (local_fields, remote_fields, holds_key) = if relation.fields.is_empty() {
+                    let opposite = entities
+                        .iter()
+                        .find(|candidate| candidate.name == relation.target_entity)?
+                        .fields
+                        .iter()
+                        .find(|candidate| candidate.name == relation.opposite_field)?;
+                    let EntityFieldKind::Relation(opposite_relation) = &opposite.kind else {
+                        return None;
+                    };
+                    if opposite_relation.fields.is_empty() {
+                        return None;
+                    }
+                    (&opposite_relation.references, &opposite_relation.fields, false)
+                } else {
+                    (&relation.fields, &relation.references, true)
+                };
+                let local: Vec<&ColumnView> = local_fields
+                    .iter()
+                    .map(|name| own_view.column_of(name))
+                    .collect::<Option<_>>()?;
+                let remote: Vec<&ColumnView> = remote_fields
+                    .iter()
+                    .map(|name| target_view.column_of(name))
+                    .collect::<Option<_>>()?;
+                // `id equals`, or `(a, b) equal` for a composite key.
+                let listed = |columns: &[&ColumnView]| match columns {
+                    [single] => (format!("`{}`", single.column), "equals"),
+                    _ => (
+                        format!(
+                            "(`{}`)",
+                            columns
+                                .iter()
+                                .map(|column| column.column.as_str())
+                                .collect::<Vec<_>>()
+                                .join("`, `")
+                        ),
+                        "equal",
+                    ),
+                };
+                let ((remote_names, verb), (local_names, _)) = (listed(&remote), listed(&local));
+                let target = &relation.target_entity;
+                let doc = match (field.list, holds_key) {
+                    (true, _) => (
+                        format!("the `{target}` rows whose {remote_names} {verb} this row's {local_names},"),
+                        "in primary key order.".to_owned(),
+                    ),
+                    (false, true) => (
+                        format!("the `{target}` whose {remote_names} {verb} this row's {local_names}"),
+                        "(`None` when that is NULL or points at no row).".to_owned(),
+                    ),
+                    (false, false) => (
+                        format!("the `{target}` whose {remote_names} {verb} this row's {local_names},"),
+                        "if any.".to_owned(),
+                    ),
+                };
+                Some(RelationView {
+                    const_name: field.name.to_shouty_snake_case(),
+                    spec_name: format!("{}.{}", entity.name, field.name),
+                    target: target.clone(),
+                    to_many: field.list,
+                    local_columns: local.iter().map(|column| column.column.clone()).collect(),
+                    local_fields: local.iter().map(|column| column.rust_name.clone()).collect(),
+                    remote_columns: remote.iter().map(|column| column.column.clone()).collect(),
+                    doc,
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct EntityView {
     name: String,
@@ -364,6 +493,9 @@ struct EntityView {
     /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them, except that each
     /// lists its columns' SQL names (`@map`) where the IR lists field names.
     indexes: Vec<EntityIndex>,
+    /// The navigable relation fields (filled by `EntitiesModule::new`; the types module has
+    /// no use for them).
+    relations: Vec<RelationView>,
 }
 
 /// One scalar field of an entity: its names and what the spec says about it. The template
@@ -484,7 +616,16 @@ impl EntityView {
             id_scalar,
             fields,
             indexes,
+            relations: Vec::new(),
         }
+    }
+
+    /// The column of the scalar field the spec names `field`.
+    fn column_of(&self, field: &str) -> Option<&ColumnView> {
+        let rust_name = snake_identifier(field);
+        self.fields
+            .iter()
+            .find(|column| column.rust_name == rust_name)
     }
 }
 
@@ -715,6 +856,143 @@ mod tests {
         assert_eq!(
             namespace_module(&namespace_named("ChatRooms")),
             "chat_rooms"
+        );
+    }
+
+    /// One relation const as the tests compare it: its name, whether it is to-many, and the
+    /// local and remote key columns.
+    type RelationSummary = (String, bool, Vec<String>, Vec<String>);
+
+    /// The relation consts of every entity of `entities` (PSL entity declarations).
+    fn relations_of(entities: &str) -> Vec<(String, Vec<RelationSummary>)> {
+        let source = format!("app Demo {{ title: \"Demo\" }}\n{entities}");
+        let compiled = crate::compile(
+            source.as_bytes(),
+            &crate::analysis::MemoryFiles::new(),
+            crate::Stop::AfterAnalysis,
+        );
+        let spec = compiled.spec.expect("the spec has no errors");
+        EntitiesModule::new(&spec)
+            .entities
+            .into_iter()
+            .map(|entity| {
+                let relations = entity
+                    .relations
+                    .into_iter()
+                    .map(|relation| {
+                        (
+                            relation.const_name,
+                            relation.to_many,
+                            relation.local_columns,
+                            relation.remote_columns,
+                        )
+                    })
+                    .collect();
+                (entity.name, relations)
+            })
+            .collect()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| (*item).to_owned()).collect()
+    }
+
+    #[test]
+    fn both_sides_of_a_relation_get_a_const_with_the_key_of_the_side_that_holds_it() {
+        let relations = relations_of(
+            r#"
+entity Category {=psl
+  id       Int        @id @default(autoincrement())
+  parent   Category?  @relation("Tree", fields: [parentId], references: [id])
+  parentId Int?
+  children Category[] @relation("Tree")
+psl=}
+entity Person {=psl
+  id        Int      @id @default(autoincrement())
+  followers Person[] @relation("Follows")
+  following Person[] @relation("Follows")
+  partner   Person?  @relation("Partners", fields: [partnerId], references: [id])
+  partnerId Int?     @unique
+  partnerOf Person?  @relation("Partners")
+psl=}
+"#,
+        );
+        let category = &relations[0].1;
+        assert_eq!(
+            category,
+            &[
+                (
+                    "PARENT".into(),
+                    false,
+                    strings(&["parentId"]),
+                    strings(&["id"])
+                ),
+                (
+                    "CHILDREN".into(),
+                    true,
+                    strings(&["id"]),
+                    strings(&["parentId"])
+                ),
+            ]
+        );
+        // Many-to-many has no linking table, so `followers` and `following` get no const; the
+        // one-to-one back side reads the key the other side holds.
+        let person = &relations[1].1;
+        assert_eq!(
+            person,
+            &[
+                (
+                    "PARTNER".into(),
+                    false,
+                    strings(&["partnerId"]),
+                    strings(&["id"])
+                ),
+                (
+                    "PARTNER_OF".into(),
+                    false,
+                    strings(&["id"]),
+                    strings(&["partnerId"])
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn composite_keys_keep_their_columns_in_order() {
+        let relations = relations_of(
+            r#"
+entity Room {=psl
+  id    Int    @id @default(autoincrement())
+  owner Int
+  name  String
+  posts Post[]
+  @@unique([owner, name])
+psl=}
+entity Post {=psl
+  id        Int    @id @default(autoincrement())
+  roomOwner Int
+  roomName  String
+  room      Room   @relation(fields: [roomOwner, roomName], references: [owner, name])
+psl=}
+"#,
+        );
+        assert_eq!(
+            relations[0].1,
+            [(
+                "POSTS".into(),
+                true,
+                strings(&["owner", "name"]),
+                strings(&["roomOwner", "roomName"])
+            )]
+        );
+        assert_eq!(
+            relations[1].1,
+            [(
+                "ROOM".into(),
+                false,
+                strings(&["roomOwner", "roomName"]),
+                strings(&["owner", "name"])
+            )]
         );
     }
 

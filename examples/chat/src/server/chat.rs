@@ -4,8 +4,6 @@
 //! an anonymous one as `unknown`. Every message is stored, so a client that connects (even after
 //! a server restart) first receives the latest history.
 
-use std::collections::HashMap;
-
 use crate::app::entities::{Message, NewMessage};
 use crate::app::types::ChatMessage;
 use crate::app::web_socket::{Socket, SocketContext};
@@ -67,42 +65,26 @@ async fn post_message(socket: &Socket, ctx: &SocketContext, text: String) -> Res
     Ok(())
 }
 
-/// The latest messages, oldest first, with their authors' usernames.
+/// The latest messages, oldest first, with their authors' usernames: two queries, one for the
+/// messages and one for all their authors.
 async fn load_history(ctx: &SocketContext) -> Result<Vec<ChatMessage>, DbError> {
-    let mut latest: Vec<Message> = ctx
+    let mut latest = ctx
         .entities
         .message
-        .find_many(
+        .find_many_with(
             Query::new()
                 .order_by("createdAt", Order::Desc)
                 .limit(HISTORY_LENGTH),
+            Message::USER,
         )
         .await?;
     latest.reverse();
-    let mut usernames: HashMap<i64, String> = HashMap::new();
-    let mut history = Vec::with_capacity(latest.len());
-    for message in latest {
-        let username = match message.user_id {
-            None => ANONYMOUS_USERNAME.to_owned(),
-            Some(user_id) => match usernames.get(&user_id) {
-                Some(username) => username.clone(),
-                None => {
-                    let username = ctx
-                        .entities
-                        .user
-                        .find(user_id)
-                        .await?
-                        .map_or_else(|| ANONYMOUS_USERNAME.to_owned(), |user| user.username);
-                    usernames.insert(user_id, username.clone());
-                    username
-                }
-            },
-        };
-        history.push(ChatMessage {
+    Ok(latest
+        .into_iter()
+        .map(|(message, user)| ChatMessage {
             id: message.id,
-            username,
+            username: user.map_or_else(|| ANONYMOUS_USERNAME.to_owned(), |user| user.username),
             text: message.text,
-        });
-    }
-    Ok(history)
+        })
+        .collect())
 }
