@@ -69,6 +69,7 @@ mod json;
 mod send_buffer;
 mod server;
 mod socket;
+mod startup_schema;
 mod throttled_log;
 
 pub use app_state::AppState;
