@@ -87,7 +87,7 @@ pub struct {{ entity.name }}Update {
 
 static {{ entity.schema_static }}: ::std::sync::LazyLock<::appc_runtime::codegen::TableSchema> =
     ::std::sync::LazyLock::new(|| {
-        ::appc_runtime::codegen::TableSchema::new("{{ entity.name }}")
+        ::appc_runtime::codegen::TableSchema::new({{ entity.table|rust_string }})
 {%- for field in entity.fields %}
             .column({% call column_schema(field) %}{% endcall %})
 {%- endfor %}

@@ -49,7 +49,7 @@ impl ::appc_runtime::codegen::SpecType for crate::app::entities::{{ entity.name 
             fields: &[
 {%- for field in entity.fields %}
                 ::appc_runtime::codegen::FieldShape {
-                    name: {{ field.column|rust_string }},
+                    name: {{ field.field_name|rust_string }},
 {%- if field.optional %}
                     shape: ::appc_runtime::codegen::Shape::Optional(&::appc_runtime::codegen::Shape::{{ field.scalar|shape_variant }}),
 {%- else %}

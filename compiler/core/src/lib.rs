@@ -2,6 +2,7 @@
 //!
 //! The pipeline flows one way: [`syntax`] parses a spec into an AST, [`analysis`] resolves it into
 //! the `AppSpec` IR, [`codegen`] renders files from the IR. [`diagnostics`] is shared by all.
+//! [`migrations`] turns the IR into a schema snapshot and plans the SQL between two snapshots.
 //! [`compile`] is the front door that runs parsing and analysis the way every caller needs them.
 //!
 //! Nothing in this crate touches the file system, processes, the environment or the terminal:
@@ -13,6 +14,7 @@
 pub mod analysis;
 pub mod codegen;
 pub mod diagnostics;
+pub mod migrations;
 pub mod syntax;
 
 use analysis::ProjectFiles;

@@ -192,6 +192,26 @@ fn check_user_id_and_password_hash(
             .with_help("declare it as `id Int @id @default(autoincrement())` or `id String @id @default(uuid())`"),
         );
     }
+    // The runtime's auth routes read the user's row by column names (`username`, the hash) and
+    // send it to clients as JSON keyed by column, so a mapped column would change both.
+    for mapped in entity
+        .fields
+        .iter()
+        .filter(|field| field.map_span.is_some())
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "field `{}` of user entity `{entity_name}` has `@map`, which the user entity cannot use yet",
+                    mapped.field.name
+                ),
+                mapped.map_span.expect("filtered on it"),
+                "a mapped column of the user entity",
+            )
+            .with_secondary(reference_span, "used as the user entity here")
+            .with_help("remove `@map` from the user entity's fields (the auth routes read and send its columns by name); `@@map` on the entity is fine"),
+        );
+    }
     if let Some(password_hash) = entity.field(PASSWORD_HASH_FIELD) {
         diagnostics.push(
             Diagnostic::error(

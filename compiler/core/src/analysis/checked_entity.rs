@@ -25,6 +25,8 @@ pub struct CheckedEntity<'a> {
     /// True when some field was dropped (its type is unknown or its line could not be read); a
     /// field that seems missing may then just be that dropped field, so it is not reported.
     pub has_unresolved_fields: bool,
+    /// `@@map("table")` and where its name is written, when given.
+    pub mapped_name: Option<(String, Span)>,
 }
 
 /// One field of an entity as checked.
@@ -34,9 +36,19 @@ pub struct CheckedField {
     pub name_span: Span,
     /// What the field's `@relation(...)` says; empty when it has none (as every scalar field).
     pub relation_attribute: RelationAttribute,
+    /// Where the name of the field's `@map("column")` is written, when it has one.
+    pub map_span: Option<Span>,
 }
 
 impl CheckedEntity<'_> {
+    /// The table's name in SQL: `@@map("...")` when given, the entity's name otherwise.
+    pub fn table(&self) -> &str {
+        match &self.mapped_name {
+            Some((name, _)) => name,
+            None => self.name(),
+        }
+    }
+
     /// The entity's name, as declared.
     pub fn name(&self) -> &str {
         &self.decl.name.name
@@ -86,6 +98,7 @@ impl CheckedEntity<'_> {
         }
         Entity {
             name: self.decl.name.name.clone(),
+            mapped_name: self.mapped_name.map(|(name, _)| name),
             fields,
             id_field: self.id_field,
             unique_constraints: self.unique_constraints,

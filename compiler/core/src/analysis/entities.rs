@@ -5,8 +5,8 @@
 use super::checked_entity::{CheckedEntity, CheckedField, RelationAttribute, field_help};
 use super::declarations::{DeclKind, Declarations};
 use super::ir::{
-    DefaultValue, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, ReferentialAction,
-    Relation, ScalarType,
+    DefaultValue, EntityField, EntityFieldKind, EntityIndex, IndexOrigin, MAX_SQL_IDENTIFIER_BYTES,
+    ReferentialAction, Relation, ScalarType,
 };
 use super::psl::{self, Attribute, ValueKind};
 use super::suggest;
@@ -36,16 +36,185 @@ const REFERENTIAL_ACTIONS: [(&str, ReferentialAction); 5] = [
     ("SetDefault", ReferentialAction::SetDefault),
 ];
 
+/// Table names a `@@map` may not start with (compared in lower case): SQLite keeps `sqlite_`
+/// for itself, and the runtime keeps `_appc_` for its own tables (the migration history).
+const RESERVED_TABLE_PREFIXES: [&str; 2] = ["sqlite_", "_appc_"];
+
 /// Checks every entity of the spec on its own. A relation field comes out pointing at its target
 /// entity only; `relations` fills in the rest.
 pub fn check<'a>(
     declarations: &Declarations<'a>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<CheckedEntity<'a>> {
-    declarations
+    let checked: Vec<CheckedEntity> = declarations
         .of_kind(DeclKind::Entity)
         .filter_map(|decl| check_entity(decl, declarations, diagnostics))
-        .collect()
+        .collect();
+    check_table_names(&checked, diagnostics);
+    checked
+}
+
+/// The name given to `@map("...")` or `@@map("...")` (`what` says whose, `kind` whether it
+/// names a column or a table), with the span of the name, when it is a usable SQL name.
+fn mapped_name(
+    attribute: &Attribute,
+    what: &str,
+    kind: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(String, Span)> {
+    let written = format!("@{}map", if kind == "table" { "@" } else { "" });
+    let argument = match attribute.arguments.as_slice() {
+        [argument] if matches!(argument.name.as_deref(), None | Some("name")) => argument,
+        _ => {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("`{written}` on {what} needs exactly one {kind} name"),
+                    attribute.span,
+                    format!("expected one {kind} name"),
+                )
+                .with_help(format!("write `{written}(\"{kind}_name\")`")),
+            );
+            return None;
+        }
+    };
+    let ValueKind::String(name) = &argument.value.kind else {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`{written}` on {what} needs the {kind} name as a string"),
+                argument.value.span,
+                "expected a string",
+            )
+            .with_help(format!("write `{written}(\"{kind}_name\")`")),
+        );
+        return None;
+    };
+    let span = argument.value.span;
+    if name.trim().is_empty() {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`{written}` on {what} gives an empty {kind} name"),
+                span,
+                format!("an empty {kind} name"),
+            )
+            .with_help(format!(
+                "write the {kind} name, or remove `{written}` to use the declared name"
+            )),
+        );
+        return None;
+    }
+    if name.len() > MAX_SQL_IDENTIFIER_BYTES {
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "the {kind} name `{name}` of {what} is {} bytes long, more than the {MAX_SQL_IDENTIFIER_BYTES} PostgreSQL keeps",
+                    name.len()
+                ),
+                span,
+                format!("longer than {MAX_SQL_IDENTIFIER_BYTES} bytes"),
+            )
+            .with_help(format!("choose a {kind} name of at most {MAX_SQL_IDENTIFIER_BYTES} bytes")),
+        );
+        return None;
+    }
+    if name.contains('"') || name.chars().any(char::is_control) {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("the {kind} name of {what} contains a quote or a control character"),
+                span,
+                "not allowed in a name",
+            )
+            .with_help(format!("use letters, digits and `_` in the {kind} name")),
+        );
+        return None;
+    }
+    Some((name.clone(), span))
+}
+
+/// Two columns of one table may not share a name. Names are compared ignoring ASCII case,
+/// because SQLite does so (`"userId"` and `"userid"` are one column there). Only pairs that
+/// involve a `@map` are reported here: two fields of one name are reported as a repeated field.
+fn check_column_names(checked: &CheckedEntity, diagnostics: &mut Vec<Diagnostic>) {
+    let entity_name = checked.name();
+    let columns: Vec<&CheckedField> = checked
+        .fields
+        .iter()
+        .filter(|field| matches!(field.field.kind, EntityFieldKind::Scalar { .. }))
+        .collect();
+    for (index, later) in columns.iter().enumerate() {
+        let Some(earlier) = columns[..index].iter().find(|earlier| {
+            earlier
+                .field
+                .column()
+                .eq_ignore_ascii_case(later.field.column())
+        }) else {
+            continue;
+        };
+        let Some(span) = later.map_span.or(earlier.map_span) else {
+            continue;
+        };
+        let mapped = if later.map_span.is_some() {
+            later
+        } else {
+            earlier
+        };
+        let other = if later.map_span.is_some() {
+            earlier
+        } else {
+            later
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "fields `{}` and `{}` of entity `{entity_name}` would both be stored in column `{}`",
+                    other.field.name,
+                    mapped.field.name,
+                    mapped.field.column()
+                ),
+                span,
+                "mapped to a column that is already used",
+            )
+            .with_secondary(other.name_span, format!("`{}` is stored in `{}`", other.field.name, other.field.column()))
+            .with_help("give each field its own column name (names that differ only in case are one column in SQLite)"),
+        );
+    }
+}
+
+/// Two entities may not share a table, compared ignoring ASCII case as SQLite does. Only pairs
+/// that involve a `@@map` are reported: two entities of one name are reported as a repeated
+/// declaration.
+fn check_table_names(checked: &[CheckedEntity], diagnostics: &mut Vec<Diagnostic>) {
+    for (index, later) in checked.iter().enumerate() {
+        let Some(earlier) = checked[..index]
+            .iter()
+            .find(|earlier| earlier.table().eq_ignore_ascii_case(later.table()))
+        else {
+            continue;
+        };
+        let (mapped, other) = match (&later.mapped_name, &earlier.mapped_name) {
+            (Some(_), _) => (later, earlier),
+            (None, Some(_)) => (earlier, later),
+            (None, None) => continue,
+        };
+        let span = mapped
+            .mapped_name
+            .as_ref()
+            .map(|(_, span)| *span)
+            .unwrap_or(mapped.decl.name.span);
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "entities `{}` and `{}` would both be stored in table `{}`",
+                    other.name(),
+                    mapped.name(),
+                    mapped.table()
+                ),
+                span,
+                "mapped to a table that is already used",
+            )
+            .with_secondary(other.decl.name.span, format!("`{}` is stored in `{}`", other.name(), other.table()))
+            .with_help("give each entity its own table name (names that differ only in case are one table in SQLite)"),
+        );
+    }
 }
 
 fn check_entity<'a>(
@@ -96,6 +265,7 @@ fn check_entity<'a>(
         indexes: Vec::new(),
         // A line that could not be read may have declared a field that later lines use.
         has_unresolved_fields: psl_had_errors,
+        mapped_name: None,
     };
     let mut id_span: Option<Span> = None;
     for field in &model.fields {
@@ -142,8 +312,10 @@ fn check_entity<'a>(
             is_unique: false,
             is_updated_at: false,
             default: None,
+            mapped_name: None,
         };
         let mut relation_attribute = RelationAttribute::default();
+        let mut map_span = None;
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for attribute in &field.attributes {
             if let Some((_, first)) = seen.iter().find(|(name, _)| *name == attribute.name) {
@@ -166,6 +338,7 @@ fn check_entity<'a>(
                 attribute,
                 &mut entity_field,
                 &mut relation_attribute,
+                &mut map_span,
                 diagnostics,
             );
         }
@@ -192,8 +365,10 @@ fn check_entity<'a>(
             field: entity_field,
             name_span: field.name_span,
             relation_attribute,
+            map_span,
         });
     }
+    check_column_names(&checked, diagnostics);
     let mut has_composite_id = false;
     for attribute in &model.block_attributes {
         has_composite_id |= attribute.name == "id";
@@ -288,6 +463,7 @@ fn apply_field_attribute(
     attribute: &Attribute,
     field: &mut EntityField,
     relation_attribute: &mut RelationAttribute,
+    map_span: &mut Option<Span>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let name = attribute.name.as_str();
@@ -306,21 +482,6 @@ fn apply_field_attribute(
             .with_help(
                 "appc chooses the column type from the field's scalar type; remove this attribute",
             ),
-        );
-        return;
-    }
-    // Renaming a column changes which data the app reads, so it cannot be silently ignored.
-    if name == "map" {
-        diagnostics.push(
-            Diagnostic::error(
-                format!(
-                    "`@map` on field `{}` is not supported by appc yet",
-                    field.name
-                ),
-                attribute.span,
-                "column renaming is not supported",
-            )
-            .with_help("remove `@map`: the column takes the field's name"),
         );
         return;
     }
@@ -362,6 +523,14 @@ fn apply_field_attribute(
         "unique" => {
             expect_no_arguments(attribute, diagnostics);
             field.is_unique = true;
+        }
+        "map" => {
+            let what = format!("field `{}`", field.name);
+            if let Some((column, span)) = mapped_name(attribute, &what, "column", diagnostics) {
+                *map_span = Some(span);
+                // A map to the field's own name changes nothing; the IR keeps only real maps.
+                field.mapped_name = (column != field.name).then_some(column);
+            }
         }
         "updatedAt" => {
             expect_no_arguments(attribute, diagnostics);
@@ -407,7 +576,14 @@ fn apply_field_attribute(
                 Some(suggestion) => format!("did you mean `@{suggestion}`?"),
                 None => format!(
                     "field attributes are {}",
-                    suggest::quoted_list(["@id", "@default", "@unique", "@updatedAt", "@relation"])
+                    suggest::quoted_list([
+                        "@id",
+                        "@default",
+                        "@unique",
+                        "@updatedAt",
+                        "@relation",
+                        "@map"
+                    ])
                 ),
             };
             diagnostics.push(
@@ -769,14 +945,38 @@ fn apply_block_attribute(
                 origin: IndexOrigin::Declared,
             });
         }
-        "map" => diagnostics.push(
-            Diagnostic::error(
-                format!("`@@map` on entity `{entity_name}` is not supported by appc yet"),
-                attribute.span,
-                "table renaming is not supported",
-            )
-            .with_help("remove `@@map`: the table takes the entity's name"),
-        ),
+        "map" => {
+            if let Some(first) = &checked.mapped_name {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("attribute `@@map` is repeated in entity `{entity_name}`"),
+                        attribute.span,
+                        "repeated here",
+                    )
+                    .with_secondary(first.1, "first here")
+                    .with_help("remove one of them"),
+                );
+                return;
+            }
+            let what = format!("entity `{entity_name}`");
+            if let Some((table, span)) = mapped_name(attribute, &what, "table", diagnostics) {
+                if let Some(reserved) = RESERVED_TABLE_PREFIXES
+                    .iter()
+                    .find(|prefix| table.to_ascii_lowercase().starts_with(*prefix))
+                {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!("entity `{entity_name}` is mapped to table `{table}`, but names starting with `{reserved}` are reserved"),
+                            span,
+                            "a reserved table name",
+                        )
+                        .with_help(format!("choose a table name that does not start with `{reserved}`")),
+                    );
+                    return;
+                }
+                checked.mapped_name = Some((table, span));
+            }
+        }
         "id" => diagnostics.push(
             Diagnostic::error(
                 format!("entity `{entity_name}` has a composite id (`@@id`), which appc does not support yet"),
@@ -788,7 +988,7 @@ fn apply_block_attribute(
         other => {
             let help = match suggest::closest(other, BLOCK_ATTRIBUTES) {
                 Some(suggestion) => format!("did you mean `@@{suggestion}`?"),
-                None => "block attributes are `@@unique([...])` and `@@index([...])`".to_string(),
+                None => "block attributes are `@@unique([...])`, `@@index([...])` and `@@map(\"table\")`".to_string(),
             };
             diagnostics.push(
                 Diagnostic::error(

@@ -48,6 +48,24 @@ impl Entity {
     pub fn field(&self, name: &str) -> Option<&EntityField> {
         self.fields.iter().find(|field| field.name == name)
     }
+
+    /// The table's name in SQL: `@@map("...")` when given, the entity's name otherwise.
+    pub fn table(&self) -> &str {
+        self.mapped_name.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The SQL column name of the field named `name` (`@map` when given), if it exists.
+    pub fn column_of(&self, name: &str) -> Option<&str> {
+        self.field(name).map(EntityField::column)
+    }
+}
+
+impl EntityField {
+    /// The column's name in SQL: `@map("...")` when given, the field's name otherwise. JSON
+    /// and TypeScript keep the field's name either way.
+    pub fn column(&self) -> &str {
+        self.mapped_name.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,11 +181,20 @@ pub enum ImportKind {
     Named,
 }
 
+/// The longest SQL name a `@map` or `@@map` may give: PostgreSQL silently cuts longer
+/// identifiers to this many bytes (the runtime's `MAX_IDENTIFIER_BYTES`), so a longer name
+/// would name another column than the one declared.
+pub const MAX_SQL_IDENTIFIER_BYTES: usize = 63;
+
 /// An `entity`: a database table described by a Prisma (PSL) body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entity {
     pub name: String,
+    /// `@@map("table")`: the table's name in SQL when it differs from the entity's name (see
+    /// [`Entity::table`]).
+    #[serde(rename = "map", skip_serializing_if = "Option::is_none")]
+    pub mapped_name: Option<String>,
     /// Every field in source order, scalar and relation fields alike.
     pub fields: Vec<EntityField>,
     /// The name of the field marked `@id` (there is exactly one).
@@ -208,6 +235,10 @@ pub enum IndexOrigin {
 #[serde(rename_all = "camelCase")]
 pub struct EntityField {
     pub name: String,
+    /// `@map("column")`: the column's name in SQL when it differs from the field's name (see
+    /// [`EntityField::column`]).
+    #[serde(rename = "map", skip_serializing_if = "Option::is_none")]
+    pub mapped_name: Option<String>,
     /// A scalar or a relation; serialized as `type`.
     #[serde(rename = "type")]
     pub kind: EntityFieldKind,

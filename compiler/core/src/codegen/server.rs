@@ -71,7 +71,11 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
         GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/entities.rs"),
             render(&EntitiesModule {
-                entities: spec.entities.iter().map(EntityView::new).collect(),
+                entities: spec
+                    .entities
+                    .iter()
+                    .map(|entity| EntityView::new(spec, entity))
+                    .collect(),
             }),
         ),
         GeneratedFile::new(
@@ -82,7 +86,11 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             format!("{SERVER_DIR}/src/app/types.rs"),
             render(&TypesModule {
                 records: spec.types.iter().map(RecordView::new).collect(),
-                entities: spec.entities.iter().map(EntityView::new).collect(),
+                entities: spec
+                    .entities
+                    .iter()
+                    .map(|entity| EntityView::new(spec, entity))
+                    .collect(),
             }),
         ),
     ];
@@ -347,11 +355,14 @@ struct EntitiesModule {
 #[derive(Debug, Clone)]
 struct EntityView {
     name: String,
+    /// The table's SQL name (`@@map`, else the entity's name).
+    table: String,
     schema_static: String,
     /// The type of the `@id` field.
     id_scalar: ScalarType,
     fields: Vec<ColumnView>,
-    /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them.
+    /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them, except that each
+    /// lists its columns' SQL names (`@map`) where the IR lists field names.
     indexes: Vec<EntityIndex>,
 }
 
@@ -360,9 +371,12 @@ struct EntityView {
 #[derive(Debug, Clone)]
 struct ColumnView {
     rust_name: String,
-    /// The column name, as the spec writes it (and as JSON carries it).
+    /// The field's name in the spec: JSON and payload checks use it.
+    field_name: String,
+    /// The column's SQL name (`@map`, else the field's name).
     column: String,
-    /// `Some(column)` when the Rust name differs from the column name.
+    /// `Some(field name)` when the Rust name differs from the field's name: JSON carries the
+    /// spec's field names, whatever the column is called.
     serde_rename: Option<String>,
     scalar: ScalarType,
     /// `?` in the spec.
@@ -376,13 +390,13 @@ struct ColumnView {
     /// string, in the entity struct and in the auth routes' user alike.
     big_int: bool,
     default: Option<DefaultValue>,
-    /// The table and column this column's foreign key points at.
+    /// The table and column this column's foreign key points at (SQL names).
     references: Option<(String, String)>,
     doc: String,
 }
 
 impl EntityView {
-    fn new(entity: &Entity) -> Self {
+    fn new(spec: &AppSpec, entity: &Entity) -> Self {
         let foreign_keys: Vec<(String, String, String)> = entity
             .fields
             .iter()
@@ -393,10 +407,16 @@ impl EntityView {
                         .iter()
                         .zip(&relation.references)
                         .map(|(column, referenced)| {
+                            let target = spec.entity(&relation.target_entity);
                             (
                                 column.clone(),
-                                relation.target_entity.clone(),
-                                referenced.clone(),
+                                target
+                                    .map_or(relation.target_entity.as_str(), Entity::table)
+                                    .to_owned(),
+                                target
+                                    .and_then(|target| target.column_of(referenced))
+                                    .unwrap_or(referenced)
+                                    .to_owned(),
                             )
                         })
                         .collect::<Vec<_>>(),
@@ -421,7 +441,8 @@ impl EntityView {
                 Some(ColumnView {
                     serde_rename: (bare_name != field.name).then(|| field.name.clone()),
                     rust_name,
-                    column: field.name.clone(),
+                    field_name: field.name.clone(),
+                    column: field.column().to_owned(),
                     scalar: *scalar,
                     optional: field.optional,
                     insert_optional: field.optional
@@ -444,12 +465,25 @@ impl EntityView {
                 })
             })
             .collect();
+        let indexes = entity
+            .indexes
+            .iter()
+            .map(|index| EntityIndex {
+                fields: index
+                    .fields
+                    .iter()
+                    .map(|field| entity.column_of(field).unwrap_or(field).to_owned())
+                    .collect(),
+                ..index.clone()
+            })
+            .collect();
         EntityView {
             name: entity.name.clone(),
+            table: entity.table().to_owned(),
             schema_static: format!("{}_SCHEMA", entity.name.to_shouty_snake_case()),
             id_scalar,
             fields,
-            indexes: entity.indexes.clone(),
+            indexes,
         }
     }
 }
