@@ -64,7 +64,7 @@ CREATE UNIQUE INDEX "User_username_key" ON "User" ("username");
 CREATE TABLE "Note" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "text" TEXT NOT NULL,
-  "createdAt" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  "createdAt" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
   "userId" INTEGER REFERENCES "User"("id")
 );
 CREATE INDEX "Note_userId_idx" ON "Note" ("userId");

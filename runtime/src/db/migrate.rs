@@ -512,7 +512,7 @@ fn column_definition(system: DbSystem, column: &ColumnSchema, used_for: Definiti
                 literal(system, &Value::DateTime(Utc::now()))
             )),
             (DbSystem::Sqlite, DefinitionFor::CreateTable) => {
-                definition.push_str(" DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
+                definition.push_str(" DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))")
             }
             (DbSystem::Postgres, _) => definition.push_str(" DEFAULT now()"),
         },

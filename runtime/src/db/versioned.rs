@@ -349,7 +349,7 @@ async fn ensure_history_table(conn: &mut Conn<'_>) -> Result<(), DbError> {
     // `applied_at` is the database's own time, as text on SQLite (RFC 3339, like every
     // timestamp the runtime stores there).
     let applied_at = match conn.system() {
-        DbSystem::Sqlite => "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+        DbSystem::Sqlite => "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))",
         DbSystem::Postgres => "TIMESTAMPTZ NOT NULL DEFAULT now()",
     };
     conn.execute(
