@@ -18,6 +18,7 @@
 //! that point at it. The file itself sets `PRAGMA defer_foreign_keys = ON`, so the copy is only
 //! checked at commit.
 
+mod diff;
 mod plan;
 mod snapshot;
 mod sql;
@@ -25,25 +26,37 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
-pub use plan::plan_migration;
+pub use diff::Rename;
+use sql::System;
+
 pub use snapshot::{
     Action, ColumnDefault, ColumnSnapshot, ColumnType, Constant, ForeignKeySnapshot, IndexSnapshot,
     PASSWORD_HASH_COLUMN, SNAPSHOT_VERSION, SchemaSnapshot, TableSnapshot, index_name,
 };
 
-/// A rename the team asks for, so that the data is kept: without it a table or column that
-/// vanished while another appeared is planned as a drop (losing its data) and an add.
-/// Names are SQL names (`@@map`/`@map` when given, else the entity's or field's name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rename {
-    /// The table `from` of the previous snapshot is the table `to` of the next one.
-    Table { from: String, to: String },
-    /// The column `from` of `table` (named as in either snapshot) is now the column `to`.
-    Column {
-        table: String,
-        from: String,
-        to: String,
-    },
+/// Plans the migration from a database that holds `previous` to one that holds `next`.
+///
+/// ```
+/// use appc_core::migrations::{PlanOptions, SchemaSnapshot, plan_migration};
+///
+/// let plan = plan_migration(&SchemaSnapshot::empty(), &SchemaSnapshot::empty(), &PlanOptions::default());
+/// assert!(plan.is_empty());
+/// ```
+pub fn plan_migration(
+    previous: &SchemaSnapshot,
+    next: &SchemaSnapshot,
+    options: &PlanOptions,
+) -> MigrationPlan {
+    let diff = plan::diff(previous, next, &options.renames);
+    let sqlite = sql::render(&diff, System::Sqlite, options.allow_destructive);
+    let postgres = sql::render(&diff, System::Postgres, options.allow_destructive);
+    MigrationPlan {
+        changes: diff.changes,
+        destructive: diff.destructive,
+        warnings: diff.warnings,
+        sqlite,
+        postgres,
+    }
 }
 
 /// What the caller tells [`plan_migration`].

@@ -1,177 +1,17 @@
-//! The comparison of two snapshots: which tables are created, renamed, dropped or altered, and
-//! within an altered table which columns and indexes change. The result ([`Diff`]) is neutral;
-//! `sql` writes it for each database system, and the human lines come from here.
+//! The comparison of two snapshots into a [`Diff`], with one human line per change and one per
+//! change that loses data.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::diff::{Diff, Rename, TableDiff, TableRename, column_changes, is_widening, sql_default};
 use super::snapshot::{
-    ColumnDefault, ColumnSnapshot, ColumnType, IndexSnapshot, SchemaSnapshot, TableSnapshot,
+    ColumnDefault, ColumnSnapshot, ColumnType, Constant, IndexSnapshot, SchemaSnapshot,
+    TableSnapshot,
 };
-use super::sql::{self, System};
-use super::{MigrationPlan, PlanOptions, Rename};
 
-/// Plans the migration from a database that holds `previous` to one that holds `next`.
-///
-/// ```
-/// use appc_core::migrations::{PlanOptions, SchemaSnapshot, plan_migration};
-///
-/// let plan = plan_migration(&SchemaSnapshot::empty(), &SchemaSnapshot::empty(), &PlanOptions::default());
-/// assert!(plan.is_empty());
-/// ```
-pub fn plan_migration(
-    previous: &SchemaSnapshot,
-    next: &SchemaSnapshot,
-    options: &PlanOptions,
-) -> MigrationPlan {
-    let diff = Diff::new(previous, next, &options.renames);
-    let sqlite = sql::render(&diff, System::Sqlite, options.allow_destructive);
-    let postgres = sql::render(&diff, System::Postgres, options.allow_destructive);
-    MigrationPlan {
-        changes: diff.changes,
-        destructive: diff.destructive,
-        warnings: diff.warnings,
-        sqlite,
-        postgres,
-    }
-}
-
-/// Everything that changes between two snapshots.
-pub(super) struct Diff {
-    /// Renamed tables, sorted by their old names.
-    pub table_renames: Vec<TableRename>,
-    /// New tables in the order they can be created (a table after the tables it points at,
-    /// where there is no cycle), each with its name.
-    pub created: Vec<(String, TableSnapshot)>,
-    /// Tables that exist in both, sorted by name.
-    pub altered: Vec<TableDiff>,
-    /// Dropped tables, each after the tables that point at it.
-    pub dropped: Vec<(String, TableSnapshot)>,
-    pub changes: Vec<String>,
-    pub destructive: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
-/// A table the options rename.
-pub(super) struct TableRename {
-    pub from: String,
-    pub to: String,
-    /// The table as the previous snapshot has it (old column names).
-    pub previous: TableSnapshot,
-}
-
-/// What changes in one table that both snapshots hold.
-pub(super) struct TableDiff {
-    /// The table's name in the next snapshot (a table rename has already happened).
-    pub name: String,
-    /// The table as the previous snapshot had it, with the renames applied to its column names
-    /// (and to the tables and columns its foreign keys point at).
-    pub old: TableSnapshot,
-    pub new: TableSnapshot,
-    /// `(old name, new name)` of renamed columns.
-    pub column_renames: Vec<(String, String)>,
-    /// Columns only the next snapshot has, in its order.
-    pub added: Vec<ColumnSnapshot>,
-    /// Columns only the previous snapshot has (by their old names).
-    pub dropped: Vec<ColumnSnapshot>,
-    /// `(old, new)` of columns whose definition changes.
-    pub changed: Vec<(ColumnSnapshot, ColumnSnapshot)>,
-    /// Indexes that go, by name (the previous snapshot's names).
-    pub dropped_indexes: Vec<(String, IndexSnapshot)>,
-    /// Indexes that come, by name.
-    pub created_indexes: Vec<(String, IndexSnapshot)>,
-    /// The description of each destructive change of this table, keyed by what it does to
-    /// which column (`drop text`, `type text`, `required text`, `add text`): the SQL writers
-    /// put it above the statements that make the change.
-    pub destructive_columns: BTreeMap<String, String>,
-}
-
-impl TableDiff {
-    /// Whether SQLite has to rebuild the table: it can only rename columns and add simple ones.
-    pub fn needs_sqlite_rebuild(&self) -> bool {
-        !self.dropped.is_empty()
-            || self
-                .changed
-                .iter()
-                .any(|(old, new)| column_changes(old, new).touches_sql())
-            || self
-                .added
-                .iter()
-                .any(|column| !sql::sqlite_can_add_column(column))
-    }
-
-    /// The previous name of a column of the next snapshot, when it existed before.
-    pub fn old_column_name<'a>(&'a self, new_name: &'a str) -> Option<&'a str> {
-        if let Some((old, _)) = self
-            .column_renames
-            .iter()
-            .find(|(_, renamed)| renamed == new_name)
-        {
-            return Some(old);
-        }
-        self.old.column(new_name).map(|_| new_name)
-    }
-}
-
-/// Which parts of a column's definition differ.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct ColumnChanges {
-    pub column_type: bool,
-    pub nullable: bool,
-    /// A default the database applies (a UUID default is written by the runtime, not SQL).
-    pub sql_default: bool,
-    pub runtime_default: bool,
-    pub primary_key: bool,
-    pub unique: bool,
-    pub foreign_key: bool,
-    pub updated_at: bool,
-}
-
-impl ColumnChanges {
-    /// Whether the change needs SQL (`@updatedAt` and UUID defaults are the runtime's).
-    pub fn touches_sql(self) -> bool {
-        self.column_type
-            || self.nullable
-            || self.sql_default
-            || self.primary_key
-            || self.unique
-            || self.foreign_key
-    }
-}
-
-pub(super) fn column_changes(old: &ColumnSnapshot, new: &ColumnSnapshot) -> ColumnChanges {
-    ColumnChanges {
-        column_type: old.column_type != new.column_type,
-        nullable: old.nullable != new.nullable,
-        sql_default: sql_default(old) != sql_default(new),
-        runtime_default: old.default != new.default,
-        primary_key: old.primary_key != new.primary_key,
-        unique: old.unique != new.unique,
-        foreign_key: old.foreign_key != new.foreign_key,
-        updated_at: old.updated_at != new.updated_at,
-    }
-}
-
-/// The default the database itself applies (none for a UUID, which the runtime writes).
-pub(super) fn sql_default(column: &ColumnSnapshot) -> Option<&ColumnDefault> {
-    column
-        .default
-        .as_ref()
-        .filter(|default| **default != ColumnDefault::Uuid)
-}
-
-/// Whether every value of type `old` has a value of type `new` that means the same.
-pub(super) fn is_widening(old: ColumnType, new: ColumnType) -> bool {
-    use ColumnType::*;
-    matches!(
-        (old, new),
-        (Integer, Float)
-            | (Integer, Text)
-            | (Float, Text)
-            | (Boolean, Integer)
-            | (Boolean, Text)
-            | (DateTime, Text)
-            | (Json, Text)
-    )
+/// Compares `previous` with `next`, with `renames` made first.
+pub(super) fn diff(previous: &SchemaSnapshot, next: &SchemaSnapshot, renames: &[Rename]) -> Diff {
+    Diff::new(previous, next, renames)
 }
 
 impl Diff {
@@ -635,7 +475,7 @@ fn default_words(default: Option<&ColumnDefault>) -> String {
         Some(ColumnDefault::Autoincrement) => "autoincrement()".to_owned(),
         Some(ColumnDefault::Uuid) => "uuid()".to_owned(),
         Some(ColumnDefault::Now) => "now()".to_owned(),
-        Some(ColumnDefault::Constant(constant)) => sql::constant_words(constant),
+        Some(ColumnDefault::Constant(constant)) => constant_words(constant),
     }
 }
 
@@ -702,4 +542,14 @@ fn dependency_order(
     }
     order.extend(remaining);
     order
+}
+
+/// A constant as `main.wasp` writes it, for the human lines.
+pub(super) fn constant_words(constant: &Constant) -> String {
+    match constant {
+        Constant::Text(text) => format!("{text:?}"),
+        Constant::Integer(number) => number.to_string(),
+        Constant::Float(number) => format!("{number:?}"),
+        Constant::Boolean(flag) => flag.to_string(),
+    }
 }

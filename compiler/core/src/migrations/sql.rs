@@ -5,7 +5,7 @@
 //! table; the one difference is `@default(now())`, which is the database's own current time here
 //! instead of the moment of the migration.
 
-use super::plan::{Diff, TableDiff, column_changes, is_widening, sql_default};
+use super::diff::{Diff, TableDiff, column_changes, is_widening, sql_default};
 use super::snapshot::{
     Action, ColumnDefault, ColumnSnapshot, ColumnType, Constant, IndexSnapshot, TableSnapshot,
 };
@@ -21,32 +21,6 @@ pub(super) enum System {
 /// `Z`): `%f` gives milliseconds, and three zeros make them microseconds, so that text order
 /// stays time order next to the runtime's own timestamps.
 pub(super) const SQLITE_NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')";
-
-/// Whether SQLite can add `column` with `ALTER TABLE ... ADD COLUMN`: not a key, not unique,
-/// not a default that is an expression, and not required without a default (SQLite refuses
-/// each of these; the table is rebuilt instead).
-pub(super) fn sqlite_can_add_column(column: &ColumnSnapshot) -> bool {
-    let default = sql_default(column);
-    !column.primary_key
-        && !column.unique
-        && !matches!(
-            default,
-            Some(ColumnDefault::Autoincrement | ColumnDefault::Now)
-        )
-        && (column.nullable || default.is_some())
-        // With foreign keys on, SQLite adds a column with REFERENCES only when its default is NULL.
-        && (column.foreign_key.is_none() || default.is_none())
-}
-
-/// A constant as `main.wasp` writes it, for the human lines.
-pub(super) fn constant_words(constant: &Constant) -> String {
-    match constant {
-        Constant::Text(text) => format!("{text:?}"),
-        Constant::Integer(number) => number.to_string(),
-        Constant::Float(number) => format!("{number:?}"),
-        Constant::Boolean(flag) => flag.to_string(),
-    }
-}
 
 /// The whole file for `system`.
 pub(super) fn render(diff: &Diff, system: System, allow_destructive: bool) -> String {
