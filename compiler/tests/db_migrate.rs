@@ -209,6 +209,7 @@ fn start_server(project: &Path, url: &str) -> Result<String, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "the server neither listened nor exited within 30 s:\n{}",
         log()

@@ -145,10 +145,13 @@ fn plan_write_and_apply(
             ),
         );
     }
-    if args.create_only {
+    if args.create_only && !plan.is_empty() {
         terminal::line(
             "Not applied (--create-only): edit the SQL if needed, then run `appc db migrate` to apply it",
         );
+        return Ok(());
+    }
+    if args.create_only {
         return Ok(());
     }
     build::generate(project, &spec, output)?;
