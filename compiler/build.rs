@@ -1,5 +1,5 @@
-//! Embeds the `appc new` templates (`main.wasp` and `src/` of `examples/chat` and of
-//! `templates/new/minimal`) in the `appc` binary, and writes one `#[test]` per language case
+//! Embeds the `appc new` templates (`main.wasp`, `src/` and `migrations/` of `examples/chat` and
+//! of `templates/new/minimal`) in the `appc` binary, and writes one `#[test]` per language case
 //! directory (`tests/cases/<case>/`) for `tests/cases.rs`. The folders are walked so that a file
 //! or case added to them is picked up without editing anything here.
 
@@ -28,6 +28,9 @@ fn main() {
     ] {
         let mut files = vec![template_dir.join("main.wasp")];
         collect_template_files(&template_dir.join("src"), &mut files);
+        // A template with entities carries its migrations, so a new project's first
+        // `appc build` serves in production without running `appc db migrate` first.
+        collect_template_files(&template_dir.join("migrations"), &mut files);
         files.sort();
         writeln!(templates, "pub const {constant}: &[(&str, &str)] = &[")
             .expect("writing to a String cannot fail");
@@ -42,10 +45,16 @@ fn main() {
             println!("cargo::rerun-if-changed={}", path.display());
         }
         templates.push_str("];\n");
-        println!(
-            "cargo::rerun-if-changed={}",
-            template_dir.join("src").display()
-        );
+        // Only folders that exist: cargo reruns a script on every build for a missing path.
+        for folder in ["src", "migrations"]
+            .into_iter()
+            .filter(|folder| template_dir.join(folder).is_dir())
+        {
+            println!(
+                "cargo::rerun-if-changed={}",
+                template_dir.join(folder).display()
+            );
+        }
     }
     std::fs::write(out_dir.join("embedded_templates.rs"), templates).expect("OUT_DIR is writable");
 

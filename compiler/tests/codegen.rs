@@ -45,7 +45,13 @@ fn generated_server_files(project: &Path, wanted: impl Fn(&str) -> bool) -> Stri
         .spec
         .expect("the example has no errors");
 
-    let generated = server::generate(&spec, &ServerOptions { team_files });
+    let generated = server::generate(
+        &spec,
+        &ServerOptions {
+            team_files,
+            ..ServerOptions::default()
+        },
+    );
     let mut text = String::new();
     for file in generated.iter().filter(|file| wanted(&file.path)) {
         let contents = if file.is_rust() {

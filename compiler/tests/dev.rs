@@ -585,6 +585,16 @@ fn new_creates_projects_that_check_from_both_templates() {
             "{name} does not pass appc check:\n{}",
             String::from_utf8_lossy(&check.stderr)
         );
+        if template == "chat" {
+            // The chat has entities and comes with their migration: nothing left to migrate.
+            let migrate = appc(&["db", "migrate", name, "--create-only"], workspace.path());
+            let stderr = String::from_utf8_lossy(&migrate.stderr);
+            assert!(migrate.status.success(), "{stderr}");
+            assert!(
+                stderr.contains("No changes: the entities match the last migration `"),
+                "{stderr}"
+            );
+        }
     }
 
     // The chat template is the example, file for file.

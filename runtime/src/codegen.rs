@@ -17,9 +17,10 @@ pub use crate::server::{
 // Entities: their schema as data, the traits generated structs implement, migrations.
 pub use crate::context::EntitySet;
 pub use crate::db::{
-    ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
-    MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,
-    key_value, migrate, relation,
+    AppliedMigration, ColumnDefault, ColumnSchema, EmbeddedMigration, Entity, ForeignKey,
+    IndexSchema, IntoColumns, MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport,
+    MigrationStatus, RecordedReason, SchemaReport, SqlType, TableSchema, index_name, key_value,
+    migrate, migration_status, prepare_schema, relation,
 };
 pub use crate::json::{big_int, optional_big_int};
 

@@ -139,12 +139,16 @@ pub enum ServerCommand {
     Seed(String),
     /// `seed` without a name: list the seeds, exit with an error.
     ListSeeds,
+    /// `migrate`: apply the pending migrations, exit.
+    Migrate,
+    /// `migrate status`: list the applied and pending migrations and any problem, exit.
+    MigrationStatus,
     /// `--help`: say what the binary accepts.
     Help,
 }
 
 /// What `--help` and a wrong command line print.
-pub const USAGE: &str = "usage: server            serve the app (configured by PORT, HOST, DATABASE_URL, JWT_SECRET, CORS_ORIGINS)\n       server seed NAME  migrate the database, run the seed NAME of `db.seeds`, and exit";
+pub const USAGE: &str = "usage: server                 serve the app (configured by PORT, HOST, DATABASE_URL, JWT_SECRET, CORS_ORIGINS)\n       server seed NAME       migrate the database, run the seed NAME of `db.seeds`, and exit\n       server migrate         apply the pending migrations of `migrations/` to DATABASE_URL, and exit\n       server migrate status  list the applied and pending migrations and any problem, and exit";
 
 impl ServerCommand {
     /// Reads the arguments after the program name.
@@ -156,6 +160,8 @@ impl ServerCommand {
             ["--help" | "-h" | "help"] => Ok(ServerCommand::Help),
             ["seed"] => Ok(ServerCommand::ListSeeds),
             ["seed", name] => Ok(ServerCommand::Seed((*name).to_owned())),
+            ["migrate"] => Ok(ServerCommand::Migrate),
+            ["migrate", "status"] => Ok(ServerCommand::MigrationStatus),
             _ => Err(format!(
                 "unexpected arguments `{}`\n{USAGE}",
                 arguments.join(" ")
@@ -205,6 +211,15 @@ mod tests {
             ServerCommand::from_args(words("seed")),
             Ok(ServerCommand::ListSeeds)
         );
+        assert_eq!(
+            ServerCommand::from_args(words("migrate")),
+            Ok(ServerCommand::Migrate)
+        );
+        assert_eq!(
+            ServerCommand::from_args(words("migrate status")),
+            Ok(ServerCommand::MigrationStatus)
+        );
+        assert!(ServerCommand::from_args(words("migrate now")).is_err());
         assert_eq!(
             ServerCommand::from_args(words("--help")),
             Ok(ServerCommand::Help)

@@ -70,6 +70,7 @@ mod json;
 mod send_buffer;
 mod server;
 mod socket;
+mod startup_schema;
 mod throttled_log;
 
 pub use app_state::AppState;

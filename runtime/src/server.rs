@@ -5,7 +5,8 @@
 //! `connections.rs`, and shuts down gracefully on SIGTERM or SIGINT: it closes sockets cleanly,
 //! stops accepting, and lets in-flight requests finish (up to `APPC_SHUTDOWN_TIMEOUT_SECS`).
 //! The web client's files carry the security headers of [`web_security_headers`].
-//! [`Server::run`] is the binary's whole command line: serving, or running one of the `db.seeds`.
+//! [`Server::run`] is the binary's whole command line: serving, running one of the `db.seeds`,
+//! or applying and listing the migrations (`migrate`, `migrate status`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,10 +26,11 @@ use crate::app_state::AppState;
 use crate::auth::http::auth_routes;
 use crate::auth::{Auth, UserTableError};
 use crate::config::{Config, CorsOrigins};
-use crate::db::{Database, DbError, MigrationError, TableSchema, migrate};
+use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
+use crate::startup_schema::{self, Migrations};
 
 pub use crate::connections::ConnectionStats;
 
@@ -165,6 +167,7 @@ pub struct Server {
     middleware: Vec<RoutesFn>,
     setup: Option<Hook>,
     seeds: Vec<Hook>,
+    migrations: Migrations,
 }
 
 impl std::fmt::Debug for Server {
@@ -199,7 +202,19 @@ impl Server {
             middleware: Vec::new(),
             setup: None,
             seeds: Vec::new(),
+            migrations: None,
         }
+    }
+
+    /// Sets the migrations of the project's `migrations/` folder, which the server applies at
+    /// start-up under a lock, refusing a database that is ahead of or diverged from them; then
+    /// in development mode it adds what they do not cover yet, and in production it refuses a
+    /// schema that still differs from the tables (see `db/versioned.rs`). The generated server
+    /// always sets them; without them the server keeps its tables up to date additively in
+    /// every mode.
+    pub fn migrations(mut self, migrations: &'static [EmbeddedMigration]) -> Self {
+        self.migrations = Some(migrations);
+        self
     }
 
     /// Enables username and password auth on the spec's user entity.
@@ -349,6 +364,21 @@ impl Server {
                     ExitCode::FAILURE
                 }
             },
+            ServerCommand::Migrate => match self.run_migrate().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            ServerCommand::MigrationStatus => match self.run_migration_status().await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
             ServerCommand::Serve => match self.serve().await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -390,6 +420,32 @@ impl Server {
         }
     }
 
+    /// `migrate`: connects, applies the pending migrations (in development also the additive
+    /// changes they do not cover), prints what it did and closes the database.
+    pub async fn run_migrate(self) -> Result<(), ServeError> {
+        let (database, auth) = self.connect_with_auth().await?;
+        let tables = self.all_tables(&auth);
+        let result = startup_schema::run_migrate_command(
+            &database,
+            self.migrations,
+            &tables,
+            self.config.mode,
+        )
+        .await;
+        database.close().await;
+        Ok(result?)
+    }
+
+    /// `migrate status`: connects and prints the applied and pending migrations and any
+    /// problem; `Ok(false)` when the database is ahead of or diverged from this build.
+    pub async fn run_migration_status(self) -> Result<bool, ServeError> {
+        let (database, auth) = self.connect_with_auth().await?;
+        let tables = self.all_tables(&auth);
+        let result = startup_schema::print_status(&database, self.migrations, &tables).await;
+        database.close().await;
+        Ok(result?)
+    }
+
     /// Starts everything, serves until SIGTERM or SIGINT, then shuts down gracefully.
     pub async fn serve(self) -> Result<(), ServeError> {
         self.bind().await?.run_until(shutdown_signal()).await
@@ -400,32 +456,15 @@ impl Server {
     async fn connect_and_migrate(
         &mut self,
     ) -> Result<(AppState, socketioxide::layer::SocketIoLayer), ServeError> {
+        let (database, auth) = self.connect_with_auth().await?;
         let config = Arc::new(self.config.clone());
-        ensure_sqlite_directory(&config.database_url)?;
-        let database = Database::connect(&config.database_url).await?;
-        let auth = match &self.user_table {
-            Some(user_table) => {
-                let auth = Auth::new(database.clone(), &config.jwt_secret, user_table)?;
-                match self.token_lifetime {
-                    Some(lifetime) => auth.with_token_lifetime(lifetime),
-                    None => auth,
-                }
-            }
-            None => Auth::disabled(),
-        }
-        .with_limits(&config.limits);
-        let mut tables: Vec<&TableSchema> = auth.user_table().into_iter().collect();
-        tables.extend(self.tables.iter());
-        let report = migrate(&database, &tables).await?;
-        for table in &report.created_tables {
-            tracing::info!(table, "created table");
-        }
-        for column in &report.added_columns {
-            tracing::info!(column, "added column");
-        }
-        for index in &report.created_indexes {
-            tracing::info!(index, "created index");
-        }
+        startup_schema::prepare_for_serving(
+            &database,
+            self.migrations,
+            &self.all_tables(&auth),
+            config.mode,
+        )
+        .await?;
 
         let socket_settings = self
             .socket_settings
@@ -443,6 +482,32 @@ impl Server {
             build(state.clone()).register(state.emitter.io());
         }
         Ok((state, socket_layer))
+    }
+
+    /// Connects to the database and opens auth on the user table.
+    async fn connect_with_auth(&self) -> Result<(Database, Auth), ServeError> {
+        let config = &self.config;
+        ensure_sqlite_directory(&config.database_url)?;
+        let database = Database::connect(&config.database_url).await?;
+        let auth = match &self.user_table {
+            Some(user_table) => {
+                let auth = Auth::new(database.clone(), &config.jwt_secret, user_table)?;
+                match self.token_lifetime {
+                    Some(lifetime) => auth.with_token_lifetime(lifetime),
+                    None => auth,
+                }
+            }
+            None => Auth::disabled(),
+        }
+        .with_limits(&config.limits);
+        Ok((database, auth))
+    }
+
+    /// Every table of the app, the user table (with the columns auth adds) first.
+    fn all_tables<'t>(&'t self, auth: &'t Auth) -> Vec<&'t TableSchema> {
+        let mut tables: Vec<&TableSchema> = auth.user_table().into_iter().collect();
+        tables.extend(self.tables.iter());
+        tables
     }
 
     /// Connects, migrates, awaits the setup function and binds without serving yet; tests use

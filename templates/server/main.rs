@@ -2,12 +2,15 @@
 //! on every build).
 //!
 //! It reads its configuration from the environment (`PORT`, `HOST`, `DATABASE_URL`,
-//! `JWT_SECRET`, `CORS_ORIGINS`, `APPC_WORKER_THREADS`), creates or updates the database schema, and serves the app's
-//! HTTP routes and Socket.IO namespaces until SIGTERM or Ctrl-C. With the arguments
-//! `seed NAME` it runs one of the app's `db.seeds` instead and exits. The typed API that the
+//! `JWT_SECRET`, `CORS_ORIGINS`, `APPC_WORKER_THREADS`, `APPC_ENV`), applies the pending
+//! migrations of `migrations/` (in development also the additive changes no migration covers
+//! yet), and serves the app's HTTP routes and Socket.IO namespaces until SIGTERM or Ctrl-C.
+//! With the arguments `seed NAME` it runs one of the app's `db.seeds` instead and exits;
+//! `migrate` and `migrate status` apply or list the migrations and exit. The typed API that the
 //! team's code uses is in [`app`].
 
 pub mod app;
+mod appc_migrations;
 {%- if web_client %}
 mod appc_web_client;
 {%- endif %}
@@ -53,6 +56,7 @@ async fn run() -> ::std::process::ExitCode {
         }
     };
     let server = ::appc_runtime::codegen::Server::new(config)
+        .migrations(appc_migrations::MIGRATIONS)
 {%- if let Some(user_entity) = user_entity %}
         .user_table(<crate::app::entities::{{ user_entity }} as ::appc_runtime::codegen::Entity>::schema().clone())
 {%- endif %}
@@ -101,7 +105,7 @@ async fn run() -> ::std::process::ExitCode {
         crate::{{ seed.module }}::{{ seed.name }}(app::server::ServerContext::new(&state))
     });
 {%- endfor %}
-    // No arguments serve the app; `seed NAME` runs a seed and exits.
+    // No arguments serve the app; `seed NAME` runs a seed, `migrate` applies the migrations.
     server.run(arguments()).await
 }
 

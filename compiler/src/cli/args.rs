@@ -110,6 +110,86 @@ pub enum DbCommand {
             Exit status: 0 seeded, 1 errors in the spec, in the team's code or returned by the seed, 2 usage or I/O errors (no such seed, several seeds and no --name)."
     )]
     Seed(SeedArgs),
+
+    /// Write a migration for the changes of the spec's entities, then apply the pending migrations
+    #[command(
+        long_about = "Write a migration for the changes of the spec's entities, then apply the pending migrations.\n\n\
+            Compares the entities of the spec with the schema after the last migration \
+            (`migrations/*/schema.json`, or an empty database before the first), prints the \
+            changes and writes them as a new folder `migrations/<UTC timestamp>_<name>/` holding \
+            `sqlite.sql`, `postgresql.sql` (review and commit both) and `schema.json`. Then it builds \
+            the project (debug) and runs `server migrate`, which applies every pending migration \
+            to the database the server would use here: DATABASE_URL, or `.appc/app.db` (the one \
+            `appc dev` serves). With no change it writes nothing and still applies what is pending.\n\n\
+            A change that drops data (a removed field or entity, a narrowed type, a field made \
+            required without a default) is refused with what it would drop unless \
+            --allow-destructive is given. A field or entity that was renamed looks like a drop and \
+            an add: say so with --rename or --rename-table (or keep the database name with \
+            @map/@@map) and the data is kept. --create-only writes the migration without applying \
+            it, so that the team can edit its SQL first (a data step, say); the next \
+            `appc db migrate` applies it.\n\n\
+            A server applies pending migrations at start-up, each in its own transaction, under a \
+            lock; it refuses to start on a database that applied a migration it does not know or \
+            a different version of one. In production (`APPC_ENV=production`, release builds) it \
+            never changes the schema otherwise; `appc dev` also adds what no migration covers yet, \
+            and says so.",
+        after_help = "Examples:\n  appc db migrate --name init                   the first migration\n  \
+            appc db migrate --name add_room               after adding a field\n  \
+            appc db migrate --rename Message.text=body    a field renamed from `text` to `body`\n  \
+            appc db migrate --rename-table Note=Memo      an entity renamed\n  \
+            appc db migrate --allow-destructive           drop a removed field's column\n  \
+            appc db migrate --create-only                 write only; edit, then apply with `appc db migrate`\n\n\
+            Exit status: 0 written and applied (or nothing to do), 1 errors in the spec or the team's code, a destructive change without --allow-destructive, or a migration that failed, 2 usage or I/O errors."
+    )]
+    Migrate(MigrateArgs),
+
+    /// List the applied and pending migrations of the database, and any problem
+    #[command(
+        long_about = "List the applied and pending migrations of the database, and any problem.\n\n\
+            Says whether the spec's entities differ from the last migration (then run \
+            `appc db migrate`), builds the project (debug) and runs `server migrate status` on the \
+            database the server would use here (DATABASE_URL, or `.appc/app.db`): the migrations \
+            it applied, with when, those still pending, and problems: a database ahead of this \
+            project (it applied a migration the project does not have) or diverged from it (an \
+            applied migration's SQL was changed afterwards), which a server refuses to start on.",
+        after_help = "Examples:\n  appc db status\n  DATABASE_URL=postgres://... appc db status examples/chat\n\n\
+            Exit status: 0 no problem (pending migrations are not a problem), 1 errors in the spec or the team's code, or a database ahead of or diverged from the migrations, 2 usage or I/O errors."
+    )]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// The migration's name, in snake_case (default: `init` for the first, else `schema_change`)
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Write the migration without applying it, to edit its SQL first
+    #[arg(long)]
+    pub create_only: bool,
+
+    /// Allow changes that drop data (they are listed first)
+    #[arg(long)]
+    pub allow_destructive: bool,
+
+    /// A renamed field, as `Entity.old=new` (SQL names: a field's @map name when it has one)
+    #[arg(long = "rename", value_name = "ENTITY.OLD=NEW")]
+    pub renames: Vec<String>,
+
+    /// A renamed entity, as `Old=New` (SQL names: an entity's @@map name when it has one)
+    #[arg(long = "rename-table", value_name = "OLD=NEW")]
+    pub table_renames: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

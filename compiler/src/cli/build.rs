@@ -10,6 +10,7 @@
 
 use super::args::{BuildArgs, ColorChoice};
 use super::disk_files::DiskFiles;
+use super::migrations;
 use super::process;
 use super::project::{Project, absolute};
 use super::step::StepError;
@@ -35,6 +36,9 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
     let project = Project::locate(&args.path)?;
     let binary = check_and_build(&project, args.debug, output)
         .inspect_err(|error| print_advice(error, &project, "appc build"))?;
+    if !args.debug {
+        warn_about_unmigrated_entities(&project)?;
+    }
     let profile = if args.debug { "debug" } else { "release" };
     let size = std::fs::metadata(&binary)
         .map(|metadata| metadata.len())
@@ -58,6 +62,38 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
         "Run it from `{}` with: {secret_hint}PORT=3000 .appc/build/server",
         project.root.display()
     ));
+    Ok(())
+}
+
+/// A release build runs in production mode, where the server changes the schema only through
+/// the migrations of `migrations/`: warns when the spec's entities differ from the last
+/// migration's snapshot, since the server would refuse to start on a database it cannot bring
+/// to them. A warning, not an error: the build is still useful (tests, staging with another
+/// migration on its way), and the server itself is the guard.
+fn warn_about_unmigrated_entities(project: &Project) -> Result<(), StepError> {
+    let bytes = std::fs::read(&project.spec_path)
+        .with_context(|| format!("cannot read `{}`", project.spec_path.display()))?;
+    let compiled = appc_core::compile(
+        &bytes,
+        &DiskFiles::new(&project.root),
+        appc_core::Stop::AfterAnalysis,
+    );
+    let Some(spec) = compiled.spec else {
+        return Ok(());
+    };
+    let changes = migrations::unmigrated_changes(&project.root, &spec)?;
+    if !changes.is_empty() {
+        terminal::line(&format!(
+            "warning: the entities of `{}` differ from the last migration in `{}/`:\n{}\n  a production server of this build refuses to start until these changes are migrated: run `appc db migrate`, then build again",
+            project.spec_path.display(),
+            migrations::MIGRATIONS_DIR,
+            changes
+                .iter()
+                .map(|change| format!("  - {change}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
     Ok(())
 }
 
@@ -111,6 +147,17 @@ pub(super) fn check_and_generate(
     project: &Project,
     output: BuildOutput,
 ) -> Result<analysis::ir::AppSpec, StepError> {
+    let spec = check(project, output)?;
+    generate(project, &spec, output)?;
+    Ok(spec)
+}
+
+/// Checks the spec and prints its diagnostics. Returns the IR, or [`StepError::SpecErrors`]
+/// when the spec has errors.
+pub(super) fn check(
+    project: &Project,
+    output: BuildOutput,
+) -> Result<analysis::ir::AppSpec, StepError> {
     let color = output.color;
     let spec_path = &project.spec_path;
     if output.progress {
@@ -142,15 +189,29 @@ pub(super) fn check_and_generate(
     let Some(spec) = compiled.spec else {
         return Err(StepError::SpecErrors);
     };
+    Ok(spec)
+}
 
+/// Writes the generated server of `spec` into `.appc/out/` (only files that changed), with the
+/// team's files and the migrations of `migrations/`.
+pub(super) fn generate(
+    project: &Project,
+    spec: &analysis::ir::AppSpec,
+    output: BuildOutput,
+) -> Result<(), StepError> {
+    let color = output.color;
     let out_dir = project.appc_dir.join("out");
     if output.progress {
         stage(color, "Generating", &out_dir.display().to_string());
     }
     let options = ServerOptions {
         team_files: team_files(&project.root)?,
+        migrations: migrations::list(&project.root)?
+            .into_iter()
+            .map(|migration| migration.name)
+            .collect(),
     };
-    let files = format_rust_files(server::generate(&spec, &options));
+    let files = format_rust_files(server::generate(spec, &options));
     let pairs: Vec<(String, String)> = files
         .into_iter()
         .map(|file| (file.path, file.contents))
@@ -170,7 +231,7 @@ pub(super) fn check_and_generate(
             summary.unchanged
         ));
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// Compiles the generated server with cargo and places the binary at `.appc/build/server`.

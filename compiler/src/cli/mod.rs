@@ -5,7 +5,7 @@
 //! I/O errors (see [`StepError::exit_code`]).
 //!
 //! The modules form layers, and each imports only modules of the layers below it, never this
-//! one: `args`, `terminal`, `step`, `project`, `process`, `write` and `disk_files` at the bottom;
+//! one: `args`, `terminal`, `step`, `project`, `process`, `write`, `disk_files` and `migrations` at the bottom;
 //! `web` on them; `build` on `web`; the commands (`check`, `build`, `db`, `dev`, `new`) on top.
 
 mod args;
@@ -14,6 +14,7 @@ mod check;
 mod db;
 mod dev;
 mod disk_files;
+mod migrations;
 mod new;
 mod process;
 mod project;
@@ -51,6 +52,8 @@ pub fn main() -> ExitCode {
         Command::Dev(args) => dev::run(&args, color),
         Command::New(args) => new::run(&args),
         Command::Db(DbCommand::Seed(args)) => db::seed(&args, color),
+        Command::Db(DbCommand::Migrate(args)) => db::migrate(&args, color),
+        Command::Db(DbCommand::Status(args)) => db::status(&args, color),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -201,5 +201,17 @@ mod tests {
                 "{paths:?}"
             );
         }
+        // The chat has entities, so it comes with its migrations (the minimal app has none).
+        let chat: Vec<&str> = embedded::CHAT_TEMPLATE
+            .iter()
+            .map(|(path, _)| *path)
+            .collect();
+        for file in ["sqlite.sql", "postgresql.sql", "schema.json"] {
+            assert!(
+                chat.iter()
+                    .any(|path| path.starts_with("migrations/") && path.ends_with(file)),
+                "{chat:?}"
+            );
+        }
     }
 }

@@ -30,6 +30,14 @@ pub enum StepError {
     /// A seed returned an error; the server binary has printed it.
     #[error("the seed `{seed}` did not finish")]
     SeedFailed { seed: String },
+    /// `appc db migrate` refused to write a migration that drops data without
+    /// `--allow-destructive`; what it would drop has been printed.
+    #[error("the migration would drop data")]
+    DestructiveMigration,
+    /// The server binary's `migrate` or `migrate status` failed or found a problem (a failing
+    /// migration, a database ahead of or diverged from the migrations); it has printed why.
+    #[error("`server {command}` reported a problem")]
+    MigrationProblem { command: String },
     /// `appc dev` only: the server it built exited right after starting (its log is above).
     #[error("the new server exited right after starting ({status})")]
     ServerExited { status: String },
@@ -51,6 +59,8 @@ impl StepError {
             | StepError::CompileFailed
             | StepError::WebToolFailed { .. }
             | StepError::SeedFailed { .. }
+            | StepError::DestructiveMigration
+            | StepError::MigrationProblem { .. }
             | StepError::ServerExited { .. } => 1,
             // A cancelled build never ends a command: `appc dev` builds again.
             StepError::Cancelled | StepError::Io(_) => 2,
@@ -76,7 +86,12 @@ impl StepError {
             StepError::WebToolFailed { .. } => {
                 Some(format!("error: {self} on the web client; {fix_above}"))
             }
-            StepError::SeedFailed { .. } => Some(format!("error: {self}; its message is above")),
+            StepError::SeedFailed { .. } | StepError::MigrationProblem { .. } => {
+                Some(format!("error: {self}; its message is above"))
+            }
+            StepError::DestructiveMigration => Some(format!(
+                "error: {self}; if that is intended, run `{command} --allow-destructive`; if a field or entity was renamed, say so with `--rename Entity.old=new` or `--rename-table Old=New`"
+            )),
             StepError::Cancelled => Some(format!("error: {self}; run `{command}` again")),
             StepError::Io(_) => None,
         }

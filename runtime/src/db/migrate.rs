@@ -1,4 +1,6 @@
-//! Start-up migrations: compares the declared tables with the live database and applies the
+//! The additive migrator, which development mode runs after the versioned migrations
+//! (`versioned.rs`) for the changes no migration covers yet, and which a server built without
+//! migrations runs at start-up: it compares the declared tables with the live database and applies the
 //! additive changes (new tables, new nullable or defaulted columns, new indexes) in one
 //! transaction. A change that would lose data (a dropped column, a retyped column, a required
 //! column without default on a table with rows) is refused with a message that says what would
@@ -19,6 +21,10 @@ use super::schema::{
 use super::sql::{Conn, Param};
 use super::system::DbSystem;
 use super::value::{Value, format_timestamp};
+
+/// The key of the advisory lock that serialises start-up migrations on PostgreSQL, additive
+/// and versioned alike.
+pub(crate) const MIGRATION_LOCK_KEY: i64 = 7061707063;
 
 /// What a successful migration changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +65,84 @@ pub enum MigrationError {
     /// The database failed while reading or changing the schema.
     #[error(transparent)]
     Database(#[from] DbError),
+    /// The history records migrations this build does not embed.
+    #[error(
+        "the database is ahead of this build: it has applied {} which this server does not know; deploy the build that contains {}, or restore {} under `migrations/` and build again",
+        list(names),
+        if names.len() == 1 { "it" } else { "them" },
+        if names.len() == 1 { "its folder" } else { "their folders" }
+    )]
+    Ahead {
+        /// The unknown migrations, as recorded.
+        names: Vec<String>,
+    },
+    /// Applied migrations whose embedded SQL differs from what was applied.
+    #[error(
+        "migration {} was changed after it was applied to this database (its checksum differs from the recorded one); restore the applied version of its SQL under `migrations/` and put further changes in a new migration (`appc db migrate`)",
+        list(names)
+    )]
+    Diverged {
+        /// The changed migrations.
+        names: Vec<String>,
+    },
+    /// A migration's SQL failed; its transaction was rolled back.
+    #[error("{}", failed_message(name, file, reason, *development))]
+    Failed {
+        /// The migration.
+        name: String,
+        /// Its file for the database in use.
+        file: String,
+        /// The database's error.
+        reason: String,
+        /// Whether the server runs in development mode (the advice differs).
+        development: bool,
+    },
+    /// Production: after the migrations, the schema still differs from the declared entities.
+    #[error(
+        "the database schema differs from the entities of this build, and a production server changes the schema only through migrations:\n{}\nrun `appc db migrate` to write a migration for these changes, then build and deploy again",
+        bullets(differences)
+    )]
+    Undeclared {
+        /// One sentence per difference.
+        differences: Vec<String>,
+    },
+    /// Production: a database with tables but no migration history, whose schema is not the
+    /// first migration's.
+    #[error(
+        "the database has tables but no migration history, and its schema is not the one migration `{name}` creates:\n{}\nbring the database to that schema by hand, or start this build on an empty database",
+        bullets(differences)
+    )]
+    NotBaselined {
+        /// The first migration.
+        name: String,
+        /// How the database differs from its schema.
+        differences: Vec<String>,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bullets(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|line| format!("  - {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn failed_message(name: &str, file: &str, reason: &str, development: bool) -> String {
+    let advice = if development {
+        "; nothing of it was applied. If `appc dev` already made part of this change without a migration, the development database no longer matches the migrations before it: delete it (`.appc/app.db` by default) or undo that part by hand, then run `appc db migrate` again"
+    } else {
+        "; nothing of it was applied. Fix the SQL (or the data it stumbles on) and start the server again"
+    };
+    format!("migration `{name}` failed: {reason} (in `{file}`){advice}")
 }
 
 /// One column as the live database reports it.
@@ -114,7 +198,10 @@ pub async fn migrate(
         // later ones find the work done. On SQLite, `BEGIN IMMEDIATE` does the same.
         transaction
             .conn()
-            .execute("SELECT pg_advisory_xact_lock(7061707063)", Vec::new())
+            .execute(
+                &format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"),
+                Vec::new(),
+            )
             .await?;
     }
     {
@@ -380,7 +467,16 @@ fn literal(system: DbSystem, value: &Value) -> String {
     }
 }
 
-fn column_definition(system: DbSystem, column: &ColumnSchema, inline_unique: bool) -> String {
+/// How a column definition is used: in `CREATE TABLE`, or in `ALTER TABLE ... ADD COLUMN`,
+/// where SQLite allows neither a unique constraint nor a default that is an expression.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DefinitionFor {
+    CreateTable,
+    AddColumn,
+}
+
+fn column_definition(system: DbSystem, column: &ColumnSchema, used_for: DefinitionFor) -> String {
+    let inline_unique = used_for == DefinitionFor::CreateTable;
     let name = quote_identifier(&column.name);
     if column.default == Some(ColumnDefault::Autoincrement) {
         return match system {
@@ -404,13 +500,22 @@ fn column_definition(system: DbSystem, column: &ColumnSchema, inline_unique: boo
         Some(ColumnDefault::Value(value)) => {
             definition.push_str(&format!(" DEFAULT {}", literal(system, value)));
         }
-        // Existing rows get the migration time; new rows get the insert time from the runtime.
-        Some(ColumnDefault::Now) => {
-            definition.push_str(&format!(
+        // The database's own current time, so a row inserted without the column (raw SQL, or
+        // an existing row when the column is added) gets its insert time; the runtime sets it
+        // itself on its own inserts.
+        Some(ColumnDefault::Now) => match (system, used_for) {
+            // SQLite adds a column only with a constant default: the existing rows get this
+            // moment, and the column keeps it as its default until a migration rebuilds the
+            // table (`appc db migrate` writes one).
+            (DbSystem::Sqlite, DefinitionFor::AddColumn) => definition.push_str(&format!(
                 " DEFAULT {}",
                 literal(system, &Value::DateTime(Utc::now()))
-            ));
-        }
+            )),
+            (DbSystem::Sqlite, DefinitionFor::CreateTable) => {
+                definition.push_str(" DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))")
+            }
+            (DbSystem::Postgres, _) => definition.push_str(" DEFAULT now()"),
+        },
         _ => {}
     }
     if let Some(foreign_key) = &column.foreign_key {
@@ -427,7 +532,7 @@ fn create_table_sql(system: DbSystem, table: &TableSchema) -> String {
     let columns: Vec<String> = table
         .columns
         .iter()
-        .map(|column| column_definition(system, column, true))
+        .map(|column| column_definition(system, column, DefinitionFor::CreateTable))
         .collect();
     format!(
         "CREATE TABLE {} (\n  {}\n)",
@@ -441,7 +546,7 @@ fn add_column_sql(system: DbSystem, table: &TableSchema, column: &ColumnSchema) 
     let mut statements = vec![format!(
         "ALTER TABLE {} ADD COLUMN {}",
         quote_identifier(&table.name),
-        column_definition(system, column, false)
+        column_definition(system, column, DefinitionFor::AddColumn)
     )];
     if column.unique {
         statements.push(format!(

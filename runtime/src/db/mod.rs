@@ -1,18 +1,21 @@
 //! Database access: the connection pool for SQLite or PostgreSQL ([`Database`]), the declared
 //! schema as data ([`TableSchema`]), the generic typed entity layer the generator targets
 //! ([`Entity`], [`Table`], [`Query`], [`Transaction`]), relations loaded in batches
-//! ([`Relation`]) and start-up migrations ([`migrate`]).
+//! ([`Relation`]) and start-up migrations: the versioned migration files ([`prepare_schema`])
+//! and the additive migrator ([`migrate`]).
 //!
 //! All SQL is built from the declared schema (quoted identifiers) and every value travels as a
 //! bound parameter, never spliced into the SQL text.
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system` -> `value` -> `query`,
-//! `schema` -> `writer` -> `sql` -> `database` -> `entity` -> `relation`, `migrate`.
+//! `schema` -> `writer` -> `sql` -> `database` -> `entity` -> `relation`, `live_schema`,
+//! `migrate` -> `versioned`.
 
 mod database;
 mod entity;
 mod error;
+mod live_schema;
 mod migrate;
 mod query;
 mod relation;
@@ -20,6 +23,7 @@ mod schema;
 mod sql;
 mod system;
 mod value;
+mod versioned;
 mod writer;
 
 pub use database::Database;
@@ -36,5 +40,9 @@ pub use schema::{
 };
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};
+pub use versioned::{
+    AppliedMigration, EmbeddedMigration, MigrationStatus, RecordedReason, SchemaReport,
+    migration_status, prepare_schema,
+};
 
 pub(crate) use sql::{Pooled, RowOps};

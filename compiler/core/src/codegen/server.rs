@@ -28,6 +28,9 @@ pub struct ServerOptions {
     /// The team's Rust files under `src/server/`, relative to the project root with `/`
     /// separators (`src/server/chat.rs`); each becomes a module of the crate.
     pub team_files: Vec<String>,
+    /// The folders of the project's `migrations/` (`20260101093000_init`), oldest first; each
+    /// holds `sqlite.sql` and `postgresql.sql`, which the server embeds and applies at start-up.
+    pub migrations: Vec<String>,
 }
 
 /// The folder of the server crate inside the output folder.
@@ -88,6 +91,13 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             }),
         ),
     ];
+    files.push(GeneratedFile::new(
+        format!("{SERVER_DIR}/src/appc_migrations.rs"),
+        render(&MigrationsModule {
+            migrations: options.migrations.clone(),
+            prefix: TEAM_FILE_PREFIX,
+        }),
+    ));
     for namespace in namespaces {
         files.push(GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/{}.rs", namespace.file_stem),
@@ -147,6 +157,15 @@ struct WebClientModule {
     /// `client.baseDir` without a trailing `/` (`""` at the root); the template adds the `/`
     /// for where `/` redirects to.
     base_path: String,
+}
+
+#[derive(Template)]
+#[template(path = "server/migrations.rs", escape = "none")]
+struct MigrationsModule {
+    /// The migration folders, oldest first.
+    migrations: Vec<String>,
+    /// How `src/appc_migrations.rs` reaches the project root, where `migrations/` is.
+    prefix: &'static str,
 }
 
 #[derive(Template)]
