@@ -6,8 +6,9 @@
 //! - **The team's API**, at the crate root: what the team's Rust code under `src/server/` uses.
 //!   The contexts its functions receive ([`SocketContext`] for socket functions and handlers,
 //!   [`ServerContext`] for setup functions and seeds), typed tables and queries ([`Table`],
-//!   [`Query`], [`Order`], [`Transaction`], the raw [`Database`]), the logged-in user
-//!   ([`AuthUser`], [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
+//!   [`Query`], [`Order`], [`Transaction`], the raw [`Database`]), the logged-in user (typed
+//!   as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped as
+//!   [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
 //!   from anywhere, the HTTP error type ([`ApiError`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
 //!   [`socketioxide`], [`tokio`]), so the team needs no dependency of its own on them.
@@ -72,9 +73,11 @@ mod socket;
 mod throttled_log;
 
 pub use app_state::AppState;
-pub use auth::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError, UserId};
+pub use auth::{
+    Auth, AuthSession, AuthUser, TokenClaims, TokenRejection, TokenVerificationError, UserId,
+};
 pub use config::{Config, CorsOrigins, Limits, Mode};
-pub use context::SocketContext;
+pub use context::{ContextUser, ContextUserError, NoUser, SocketContext};
 pub use db::{
     Database, DbError, DbSystem, FromValue, Order, Query, Row, Table, Transaction, TxTable, Value,
 };
