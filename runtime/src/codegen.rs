@@ -15,7 +15,8 @@ pub use crate::server::{
 };
 
 // Entities: their schema as data, the traits generated structs implement, migrations.
-pub use crate::context::{ConnectionUser, EntitySet};
+pub use crate::context::EntitySet;
+pub use crate::context_user::ConnectionUser;
 pub use crate::db::{
     ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
     MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,

@@ -50,7 +50,7 @@
 //! `config` (the environment), `db` (pools, typed tables, migrations), `auth` (passwords,
 //! tokens, the `/auth` routes), `socket` (Socket.IO settings, namespaces, payloads, the
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
-//! handlers' context), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
+//! handlers' context), `context_user` (the typed user a context holds; a leaf), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
 //! accept loop and its limits), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
@@ -61,6 +61,7 @@ pub mod codegen;
 mod config;
 mod connections;
 mod context;
+mod context_user;
 mod db;
 mod effect_order;
 mod error;
@@ -77,7 +78,8 @@ pub use auth::{
     Auth, AuthSession, AuthUser, TokenClaims, TokenRejection, TokenVerificationError, UserId,
 };
 pub use config::{Config, CorsOrigins, Limits, Mode};
-pub use context::{ContextUser, ContextUserError, NoUser, SocketContext};
+pub use context::SocketContext;
+pub use context_user::{ContextUser, ContextUserError, NoUser};
 pub use db::{
     Database, DbError, DbSystem, FromValue, Order, Query, Row, Table, Transaction, TxTable, Value,
 };

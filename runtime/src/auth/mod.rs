@@ -233,7 +233,8 @@ impl TokenClaims {
 
     /// When the token expires (a socket authenticated with it is disconnected then).
     pub fn expires_at(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp(self.exp, 0).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        chrono::DateTime::from_timestamp(self.exp, 0)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 }
 
@@ -508,18 +509,19 @@ impl Auth {
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         // A few seconds of tolerance for clock drift between machines.
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<TokenClaims>(token.trim(), &inner.decoding_key, &validation)
-            .map_err(|error| {
-                TokenVerificationError::Rejected(match error.kind() {
-                    ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                    ErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                        TokenRejection::WrongAlgorithm
-                    }
-                    _ => TokenRejection::Malformed,
-                })
-            })?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<TokenClaims>(token.trim(), &inner.decoding_key, &validation)
+                .map_err(|error| {
+                    TokenVerificationError::Rejected(match error.kind() {
+                        ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                        ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                            TokenRejection::WrongAlgorithm
+                        }
+                        _ => TokenRejection::Malformed,
+                    })
+                })?
+                .claims;
         let id = match inner.id_type {
             SqlType::Integer => match claims.sub.parse::<i64>() {
                 Ok(id) => Value::Int(id),

@@ -11,7 +11,7 @@
 //! `unauthorized:` and says why. A socket with a token is disconnected when the token expires
 //! or its user is deleted (see `session.rs`). A namespace configured with
 //! [`NamespaceConfig::user`] also decodes the user as its context's typed user, once, and
-//! refuses the socket when that fails (see [`crate::context`]).
+//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)).
 //!
 //! Every packet, over HTTP long-polling and WebSocket alike, is limited to
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
@@ -37,7 +37,7 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
-use crate::context::{ConnectionUser, ContextUser, ContextUserError};
+use crate::context_user::{ConnectionUser, ContextUser, ContextUserError};
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
 pub use emit_error::EmitError;
