@@ -16,6 +16,7 @@ pub use crate::server::{
 
 // Entities: their schema as data, the traits generated structs implement, migrations.
 pub use crate::context::EntitySet;
+pub use crate::context_user::ConnectionUser;
 pub use crate::db::{
     AppliedMigration, ColumnDefault, ColumnSchema, EmbeddedMigration, Entity, ForeignKey,
     IndexSchema, IntoColumns, MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport,

@@ -7,8 +7,9 @@
 //!   The contexts its functions receive ([`SocketContext`] for socket functions and handlers,
 //!   [`ServerContext`] for setup functions and seeds), typed tables and queries ([`Table`],
 //!   [`Query`], [`Order`], [`Transaction`], the raw [`Database`]), relations loaded in one
-//!   query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user
-//!   ([`AuthUser`], [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
+//!   query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user (typed
+//!   as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped as
+//!   [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
 //!   from anywhere, the HTTP error type ([`ApiError`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
 //!   [`socketioxide`], [`tokio`]), so the team needs no dependency of its own on them.
@@ -50,7 +51,7 @@
 //! `config` (the environment), `db` (pools, typed tables, migrations), `auth` (passwords,
 //! tokens, the `/auth` routes), `socket` (Socket.IO settings, namespaces, payloads, the
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
-//! handlers' context), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
+//! handlers' context), `context_user` (the typed user a context holds; a leaf), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
 //! accept loop and its limits), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
@@ -61,6 +62,7 @@ pub mod codegen;
 mod config;
 mod connections;
 mod context;
+mod context_user;
 mod db;
 mod effect_order;
 mod error;
@@ -74,9 +76,12 @@ mod startup_schema;
 mod throttled_log;
 
 pub use app_state::AppState;
-pub use auth::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError, UserId};
+pub use auth::{
+    Auth, AuthSession, AuthUser, TokenClaims, TokenRejection, TokenVerificationError, UserId,
+};
 pub use config::{Config, CorsOrigins, Limits, Mode};
 pub use context::SocketContext;
+pub use context_user::{ContextUser, ContextUserError, NoUser};
 pub use db::{
     Database, DbError, DbSystem, FromValue, MAX_RELATION_KEYS_PER_QUERY, Order, Query, Relation,
     RelationKind, Row, Table, ToMany, ToOne, Transaction, TxTable, Value,

@@ -9,7 +9,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use appc_runtime::codegen::{AckSender, Connection, Entity, EntitySet, NamespaceConfig};
+use appc_runtime::codegen::{
+    AckSender, Connection, ConnectionUser, Entity, EntitySet, NamespaceConfig,
+};
 use appc_runtime::socketioxide::extract::Data;
 use appc_runtime::{AppState, Database, SocketContext, Table};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT};
@@ -44,7 +46,7 @@ fn saving_namespace(
             connection
                 .socket
                 .on("save", move |Data(text): Data<String>, ack: AckSender| {
-                    let ctx = SocketContext::<Entities>::new(&state, None);
+                    let ctx = SocketContext::<Entities>::new(&state, &ConnectionUser::default());
                     let started = started.clone();
                     async move {
                         let _ = started.send(text.clone());

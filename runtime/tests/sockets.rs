@@ -1,5 +1,6 @@
 //! Socket.IO against an in-process server, with a raw Engine.IO client over WebSocket:
-//! connections with and without a token, refusal on an `auth: true` namespace, handshake
+//! connections with and without a token, refusal on an `auth: true` namespace, the typed user
+//! and the token's claims in the context, refusal of a user that does not decode, handshake
 //! validation, malformed payloads that produce an error and no crash, emitting to a user from
 //! an HTTP handler, emitting to a room from outside any handler, and a clean close on shutdown.
 
@@ -7,13 +8,17 @@ mod common;
 
 use appc_runtime::axum::extract::State;
 use appc_runtime::axum::routing::post;
+use std::sync::LazyLock;
+
 use appc_runtime::codegen::{
-    AckSender, Connection, Encoding, Entity, EntitySet, FieldShape, NamespaceConfig, Payload,
-    RecordShape, Shape, SocketSettings, SpecType,
+    AckSender, ColumnSchema, Connection, Encoding, Entity, EntitySet, FieldShape, NamespaceConfig,
+    Payload, RecordShape, Shape, SocketSettings, SpecType, SqlType, TableSchema,
 };
 use appc_runtime::socketioxide::extract::{MaybeExtension, SocketRef};
-use appc_runtime::{AppState, AuthUser, Database, Emitter, SocketContext, Table};
-use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
+use appc_runtime::{AppState, AuthUser, Database, DbError, Emitter, Row, SocketContext, Table};
+use common::{
+    Message, NewMessage, NewUser, Packet, SocketClient, TestServer, User, UserUpdate, WAIT, signup,
+};
 use serde_json::json;
 
 /// What the generator emits for `webSocket: { entities: [Message] }`.
@@ -32,16 +37,13 @@ impl EntitySet for ChatEntities {
 
 /// The team's socket function, written as a user of the runtime would: it stores each chat
 /// message through the context's entities and broadcasts the stored row.
-fn chat_socket(connection: Connection, ctx: SocketContext<ChatEntities>) {
+fn chat_socket(connection: Connection, ctx: SocketContext<ChatEntities, Option<User>>) {
     greet(&connection);
     connection.socket.on(
         "chatMessage",
         async move |socket: SocketRef, Payload(message): Payload<ChatMessage>, ack: AckSender| {
-            // The user's typed entity, as generated code would read it.
-            let author_id = ctx
-                .user
-                .as_ref()
-                .map(|user| user.to_entity::<User>().unwrap().id);
+            // The socket's typed user, decoded once when it connected.
+            let author_id = ctx.user.as_ref().map(|user| user.id);
             let new_message = NewMessage {
                 text: message.text.clone(),
                 room: None,
@@ -70,10 +72,73 @@ fn chat_socket(connection: Connection, ctx: SocketContext<ChatEntities>) {
 }
 
 fn root_namespace(state: AppState) -> NamespaceConfig {
-    NamespaceConfig::new("/").on_connect(move |connection: Connection| {
-        let ctx = SocketContext::<ChatEntities>::for_connection(&state, connection.user.clone());
-        async move { chat_socket(connection, ctx) }
-    })
+    NamespaceConfig::new("/")
+        .user::<Option<User>>()
+        .on_connect(move |connection: Connection| {
+            let user = connection
+                .context_user::<Option<User>>()
+                .expect("decoded on connect");
+            let ctx = SocketContext::for_connection(&state, &user);
+            async move { chat_socket(connection, ctx) }
+        })
+}
+
+/// An `auth: true` namespace as the generator emits it: its context's user is the entity itself.
+fn private_namespace(state: AppState) -> NamespaceConfig {
+    NamespaceConfig::new("/private")
+        .require_auth()
+        .user::<User>()
+        .on_connect(move |connection: Connection| {
+            let state = state.clone();
+            async move {
+                let user = connection
+                    .context_user::<User>()
+                    .expect("decoded on connect");
+                let ctx = SocketContext::<(), User>::for_connection(&state, &user);
+                greet(&connection);
+                let claims = ctx
+                    .auth_user()
+                    .and_then(AuthUser::claims)
+                    .expect("a socket's user comes from its token");
+                let session = json!({
+                    "id": ctx.user.id,
+                    "username": ctx.user.username,
+                    "subject": claims.sub,
+                    "lifetime": claims.exp - claims.iat,
+                });
+                connection.socket.emit("session", &session).ok();
+            }
+        })
+}
+
+/// A user entity that declares a column the user table does not have, as when the database
+/// was not migrated to the spec.
+#[derive(Debug, Clone)]
+struct NicknamedUser {
+    #[expect(dead_code, reason = "never decoded: the column is missing")]
+    nickname: String,
+}
+
+static NICKNAMED_USER_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
+    TableSchema::new("NicknamedUser")
+        .column(ColumnSchema::new("id", SqlType::Integer).primary_key())
+        .column(ColumnSchema::new("nickname", SqlType::Text))
+});
+
+impl Entity for NicknamedUser {
+    type Id = i64;
+    type New = NewUser;
+    type Update = UserUpdate;
+
+    fn schema() -> &'static TableSchema {
+        &NICKNAMED_USER_SCHEMA
+    }
+
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(NicknamedUser {
+            nickname: row.get("nickname")?,
+        })
+    }
 }
 
 #[derive(Debug, serde::Deserialize, serde::Serialize)]
@@ -131,9 +196,10 @@ async fn socket_server() -> TestServer {
             .user_table(User::schema().clone())
             .tables([Message::schema().clone()])
             .namespace_with_state(root_namespace)
+            .namespace_with_state(private_namespace)
             .namespace(
-                NamespaceConfig::new("/private")
-                    .require_auth()
+                NamespaceConfig::new("/nicknames")
+                    .user::<Option<NicknamedUser>>()
                     .on_connect(|connection: Connection| async move { greet(&connection) }),
             )
             .namespace(
@@ -267,6 +333,49 @@ async fn an_auth_namespace_refuses_missing_and_invalid_tokens() {
     assert_eq!(
         client.expect_event("hello").await,
         vec![json!({ "user": "hank" })]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_auth_namespace_context_holds_the_typed_user_and_the_tokens_claims() {
+    let server = socket_server().await;
+    let (token, user) = signup(&server, "iris", "long enough password").await;
+    let (mut client, answer) =
+        SocketClient::connect(server.address, "/private", json!({ "token": token })).await;
+    assert!(matches!(answer, Packet::Connect(_)), "{answer:?}");
+    let session = client.expect_event("session").await;
+    assert_eq!(
+        session,
+        vec![json!({
+            "id": user["id"],
+            "username": "iris",
+            "subject": user["id"].to_string(),
+            "lifetime": 7 * 24 * 60 * 60,
+        })]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_that_does_not_decode_as_the_entity_is_refused_and_anonymous_sockets_are_not() {
+    let server = socket_server().await;
+    let (token, _) = signup(&server, "jude", "long enough password").await;
+    let (_, answer) =
+        SocketClient::connect(server.address, "/nicknames", json!({ "token": token })).await;
+    let Packet::ConnectError(error) = answer else {
+        panic!("expected connect_error, got {answer:?}")
+    };
+    assert_eq!(
+        error["message"],
+        "server error while loading the user; try again later"
+    );
+
+    let (mut client, answer) = SocketClient::connect(server.address, "/nicknames", json!({})).await;
+    assert!(matches!(answer, Packet::Connect(_)), "{answer:?}");
+    assert_eq!(
+        client.expect_event("hello").await,
+        vec![json!({ "user": null })]
     );
     server.stop().await;
 }

@@ -12,7 +12,8 @@
 {%- for namespace in namespaces %}
 //! - [`{{ namespace.module }}`]: the socket API of `{{ namespace.name }}` (path `{{ namespace.path }}`): its
 //!   `Socket` with one `on_*` and one `emit_*` method per event, its `Emitter` (to send to
-//!   every socket, a room or a user), and the `SocketContext` its `fn` receives;
+//!   every socket, a room or a user), and the `SocketContext` its `fn` receives, whose
+//!   `user` is a `SocketUser` (the user entity, an `Option` of it, or `NoUser` without auth);
 {%- endfor %}
 //!
 //! For example, a socket function reads: `pub async fn chat_socket(socket:

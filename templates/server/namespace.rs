@@ -15,10 +15,19 @@
 //! parallel. Events beyond the socket's limits (`APPC_SOCKET_EVENTS_PER_SECOND`,
 //! `APPC_SOCKET_QUEUED_EVENTS`) get an `error` event (or an ack error) `rate_limited` instead of
 //! a handler, and a socket that keeps sending them is disconnected.
-{%- if auth_required %}
 //!
+{%- if let Some(user_entity) = user_entity %}
+{%- if auth_required %}
 //! This namespace requires a logged-in user (`auth: true`): a connection without a valid
-//! `auth.token` is refused with a `connect_error`, so `ctx.user` is always `Some` here.
+//! `auth.token` is refused with a `connect_error`, so `ctx.user` is always a
+//! `crate::app::entities::{{ user_entity }}` here (`ctx.user.id`).
+{%- else %}
+//! `ctx.user` is the socket's `crate::app::entities::{{ user_entity }}` when its handshake carried a
+//! valid `auth.token`, and `None` for an anonymous socket.
+{%- endif %}
+//! The user is read once, when the socket connects; `ctx.auth_user()` gives the token's claims.
+{%- else %}
+//! The app has no `auth`, so no socket has a user: `ctx.user` is `appc_runtime::NoUser`.
 {%- endif %}
 {%- if let Some(handshake) = handshake %}
 //!
@@ -36,9 +45,20 @@ pub const ENCODING: &str = "{{ encoding }}";
 /// The entities this namespace's functions may use (`entities` in `main.wasp`).
 {% include "server/entity_set.rs" %}
 
+/// The user of this namespace's sockets, as `ctx.user` holds it (see the module docs).
+{%- if let Some(user_entity) = user_entity %}
+{%- if auth_required %}
+pub type SocketUser = crate::app::entities::{{ user_entity }};
+{%- else %}
+pub type SocketUser = ::std::option::Option<crate::app::entities::{{ user_entity }}>;
+{%- endif %}
+{%- else %}
+pub type SocketUser = ::appc_runtime::NoUser;
+{%- endif %}
+
 /// What this namespace's functions receive besides their payload: the socket's user (from the
 /// handshake token), typed access to the listed entities, the raw database and the emitter.
-pub type SocketContext = ::appc_runtime::SocketContext<Entities>;
+pub type SocketContext = ::appc_runtime::SocketContext<Entities, SocketUser>;
 {%- if let Some(handshake) = handshake %}
 
 /// The typed handshake of this namespace.
@@ -57,7 +77,8 @@ pub struct Socket {
 #[derive(::std::clone::Clone)]
 struct ConnectionState {
     state: ::appc_runtime::AppState,
-    user: ::std::option::Option<::appc_runtime::AuthUser>,
+    /// Decoded once on connect; every handler's context copies the typed user from it.
+    user: ::std::sync::Arc<::appc_runtime::codegen::ConnectionUser<SocketUser>>,
 {%- if let Some(handshake) = handshake %}
     handshake: ::std::sync::Arc<crate::app::types::{{ handshake }}>,
 {%- endif %}
@@ -75,9 +96,15 @@ impl Socket {
         self.socket.id.to_string()
     }
 
-    /// The logged-in user of this socket, if its handshake carried a valid token.
-    pub fn user(&self) -> ::std::option::Option<&::appc_runtime::AuthUser> {
-        self.connection.user.as_ref()
+    /// The user of this socket (the same as `ctx.user`).
+    pub fn user(&self) -> &SocketUser {
+        self.connection.user.user()
+    }
+
+    /// The user as the token check loaded it, with the token's claims; `None` for an anonymous
+    /// socket.
+    pub fn auth_user(&self) -> ::std::option::Option<&::appc_runtime::AuthUser> {
+        self.connection.user.auth_user()
     }
 {%- if let Some(handshake) = handshake %}
 
@@ -90,7 +117,7 @@ impl Socket {
     /// A fresh context for a handler of this socket. While it (or its tables) lives, the
     /// handler counts as running: shutdown waits for it before closing the database.
     pub fn context(&self) -> SocketContext {
-        SocketContext::new(&self.connection.state, self.connection.user.clone())
+        SocketContext::new(&self.connection.state, &self.connection.user)
     }
 
     /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]).
@@ -226,26 +253,33 @@ impl Emitter {
         self.emitter.to_room(PATH, room, {{ event.name|rust_string }}, payload).await
     }
 
-    /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs).
-    pub async fn emit_{{ event.method }}_to_user(&self, user: &::appc_runtime::UserId, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+    /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs), given
+    /// their id (`ctx.user.id`, or an `appc_runtime::UserId`).
+    pub async fn emit_{{ event.method }}_to_user(&self, user: impl ::std::convert::Into<::appc_runtime::UserId>, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
         self.emitter.to_user(PATH, user, {{ event.name|rust_string }}, payload).await
     }
 {%- endfor %}
 }
 
 /// The namespace as the runtime serves it: the token check{% if auth_required %} (a token is required){% endif %}{% if handshake.is_some() %}, the handshake validation{% endif %},
-/// then the team's `crate::{{ function.module }}::{{ function.name }}` for each connection.
+/// the user's decoding, then the team's `crate::{{ function.module }}::{{ function.name }}` for each connection.
 pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::NamespaceConfig {
     ::appc_runtime::codegen::NamespaceConfig::new(PATH)
 {%- if auth_required %}
         .require_auth()
 {%- endif %}
+        .user::<SocketUser>()
 {%- if let Some(handshake) = handshake %}
         .handshake::<crate::app::types::{{ handshake }}>()
 {%- endif %}
         .on_connect(move |connection: ::appc_runtime::codegen::Connection| {
             let state = state.clone();
             async move {
+                // The connect middleware has already refused sockets whose user does not decode.
+                let ::std::result::Result::Ok(user) = connection.context_user::<SocketUser>() else {
+                    let _ = connection.socket.disconnect();
+                    return;
+                };
 {%- if let Some(handshake) = handshake %}
                 // The connect middleware has already refused handshakes that do not decode.
                 let ::std::result::Result::Ok(handshake) = connection.handshake::<crate::app::types::{{ handshake }}>() else {
@@ -257,14 +291,14 @@ pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::Na
                     socket: connection.socket,
                     connection: ConnectionState {
                         state,
-                        user: connection.user,
+                        user: ::std::sync::Arc::new(user),
 {%- if handshake.is_some() %}
                         handshake: ::std::sync::Arc::new(handshake),
 {%- endif %}
                     },
                 };
                 // Not counted as a running handler: the function may keep it for the connection.
-                let context = SocketContext::for_connection(&socket.connection.state, socket.connection.user.clone());
+                let context = SocketContext::for_connection(&socket.connection.state, &socket.connection.user);
                 crate::{{ function.module }}::{{ function.name }}(socket, context).await;
             }
         })

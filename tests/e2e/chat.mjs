@@ -1,7 +1,8 @@
 // Drives the generated server of examples/chat with the real socket.io-client.
 // Usage: node chat.mjs <server url> <scenario> <websocket|polling> [expected history as JSON]
 // Scenarios:
-//   conversation   a logged-in and an anonymous client chat; both see every message with its author
+//   conversation   a logged-in and an anonymous client chat; both see every message with its author,
+//                  and a later client's history names the author (stored from the typed `ctx.user.id`)
 //   history        a new client's `chatHistory` holds exactly the expected texts, oldest first
 //   history-limit  after 55 more messages, `chatHistory` holds only the latest 50, oldest first
 //   invalid        a `chatMessage` that is not a string, or is over its 2000 characters, yields an
@@ -50,8 +51,16 @@ const scenarios = {
       assert.equal(message.text, `hello from nobody on ${transport}`);
     }
     assert.equal(alice.io.engine.transport.name, transport, "the client used the requested transport");
+
+    // The history is read back from the database: alice's message names her only if the handler
+    // stored her id (`ctx.user.id`) with it.
+    const later = await connect(url, { transports }, ["chatHistory"]);
+    const history = await later.caught.chatHistory;
+    const stored = history.find((message) => message.text === `hello from ${username}`);
+    assert.equal(stored?.username, username, `alice's message in the history: ${JSON.stringify(history)}`);
     alice.close();
     anonymous.close();
+    later.close();
   },
 
   async history() {

@@ -5,7 +5,8 @@
 //! `username String @unique` field) plus one column the runtime manages, `passwordHash`, which
 //! never appears in responses. Tokens carry `sub` (the user id as a string), `iat` and `exp`
 //! (7 days by default). A token with a bad signature, another algorithm (including `none`),
-//! past its expiry, or for a user who no longer exists gives no user.
+//! past its expiry, or for a user who no longer exists gives no user. A user loaded from a token
+//! keeps that token's claims ([`AuthUser::claims`]).
 
 mod hashing;
 mod hs256;
@@ -60,6 +61,45 @@ impl std::fmt::Display for UserId {
     }
 }
 
+/// An integer user id, as a typed user's `id` holds it: `emit_*_to_user(ctx.user.id, ..)`.
+impl From<i64> for UserId {
+    fn from(id: i64) -> UserId {
+        UserId::Int(id)
+    }
+}
+
+impl From<&i64> for UserId {
+    fn from(id: &i64) -> UserId {
+        UserId::Int(*id)
+    }
+}
+
+/// A string user id (`@default(uuid())`), as a typed user's `id` holds it.
+impl From<String> for UserId {
+    fn from(id: String) -> UserId {
+        UserId::Text(id)
+    }
+}
+
+impl From<&String> for UserId {
+    fn from(id: &String) -> UserId {
+        UserId::Text(id.clone())
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(id: &str) -> UserId {
+        UserId::Text(id.to_owned())
+    }
+}
+
+/// [`AuthUser::id`]'s borrowed id, so `emitter.to_user(.., user.id(), ..)` reads naturally.
+impl From<&UserId> for UserId {
+    fn from(id: &UserId) -> UserId {
+        id.clone()
+    }
+}
+
 impl From<UserId> for Value {
     fn from(id: UserId) -> Value {
         match id {
@@ -70,7 +110,11 @@ impl From<UserId> for Value {
 }
 
 /// The authenticated user: their id, username and the other fields of their row (never the
-/// password hash). Serializes as the user's JSON object.
+/// password hash), and the claims of the token they were authenticated with. Serializes as the
+/// user's JSON object (without the claims).
+///
+/// Socket contexts carry the user as the spec's typed user entity (`ctx.user.id`); this is the
+/// untyped user behind it (`ctx.auth_user()`), and what hand-written axum routes extract.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthUser {
     id: UserId,
@@ -78,6 +122,8 @@ pub struct AuthUser {
     row: Row,
     /// The columns whose integers travel as JSON strings (`BigInt`; see [`crate::json`]).
     json_string_columns: Vec<String>,
+    /// The verified token's claims; `None` for the user a signup or login returns.
+    claims: Option<TokenClaims>,
 }
 
 impl AuthUser {
@@ -96,9 +142,17 @@ impl AuthUser {
         self.row.get(column)
     }
 
-    /// The user as the app's typed user entity.
+    /// The user as the app's typed user entity. Socket contexts decode it once per connection
+    /// (see [`ContextUser`](crate::ContextUser)); this is the one place a row becomes the entity.
     pub fn to_entity<E: Entity>(&self) -> Result<E, DbError> {
         E::from_row(&self.row)
+    }
+
+    /// The claims of the token this user was authenticated with (its subject, when it was
+    /// issued and when it expires): always there for a user that came from a token (a socket's
+    /// or a request's), `None` for the user a signup or login returns with its new token.
+    pub fn claims(&self) -> Option<&TokenClaims> {
+        self.claims.as_ref()
     }
 
     /// The user as a JSON object without the password hash.
@@ -160,11 +214,28 @@ pub enum TokenRejection {
     UnknownUser,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    iat: i64,
-    exp: i64,
+/// The claims of a token this server issued (HS256, verified before they are read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenClaims {
+    /// The subject: the user's id as a string.
+    pub sub: String,
+    /// When the token was issued, in seconds since the Unix epoch.
+    pub iat: i64,
+    /// When the token expires, in seconds since the Unix epoch.
+    pub exp: i64,
+}
+
+impl TokenClaims {
+    /// When the token was issued.
+    pub fn issued_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.iat, 0).unwrap_or_default()
+    }
+
+    /// When the token expires (a socket authenticated with it is disconnected then).
+    pub fn expires_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.exp, 0)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+    }
 }
 
 #[derive(Clone)]
@@ -419,7 +490,7 @@ impl Auth {
         let inner = self.enabled()?;
         let now = chrono::Utc::now().timestamp();
         let lifetime = i64::try_from(inner.token_lifetime.as_secs()).unwrap_or(i64::MAX);
-        let claims = Claims {
+        let claims = TokenClaims {
             sub: user_id.to_string(),
             iat: now,
             exp: now.saturating_add(lifetime),
@@ -438,18 +509,19 @@ impl Auth {
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         // A few seconds of tolerance for clock drift between machines.
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<Claims>(token.trim(), &inner.decoding_key, &validation)
-            .map_err(|error| {
-                TokenVerificationError::Rejected(match error.kind() {
-                    ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                    ErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                        TokenRejection::WrongAlgorithm
-                    }
-                    _ => TokenRejection::Malformed,
-                })
-            })?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<TokenClaims>(token.trim(), &inner.decoding_key, &validation)
+                .map_err(|error| {
+                    TokenVerificationError::Rejected(match error.kind() {
+                        ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                        ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                            TokenRejection::WrongAlgorithm
+                        }
+                        _ => TokenRejection::Malformed,
+                    })
+                })?
+                .claims;
         let id = match inner.id_type {
             SqlType::Integer => match claims.sub.parse::<i64>() {
                 Ok(id) => Value::Int(id),
@@ -459,7 +531,7 @@ impl Auth {
                     ));
                 }
             },
-            _ => Value::Text(claims.sub),
+            _ => Value::Text(claims.sub.clone()),
         };
         let mut pooled = inner
             .acquire()
@@ -472,8 +544,13 @@ impl Auth {
             .ok_or(TokenVerificationError::Rejected(
                 TokenRejection::UnknownUser,
             ))?;
-        self.user_from_row(row)
-            .map_err(|_| TokenVerificationError::Rejected(TokenRejection::UnknownUser))
+        let user = self
+            .user_from_row(row)
+            .map_err(|_| TokenVerificationError::Rejected(TokenRejection::UnknownUser))?;
+        Ok(AuthUser {
+            claims: Some(claims),
+            ..user
+        })
     }
 
     fn user_from_row(&self, row: Row) -> Result<AuthUser, ApiError> {
@@ -503,6 +580,7 @@ impl Auth {
             username,
             row,
             json_string_columns,
+            claims: None,
         })
     }
 }

@@ -9,7 +9,9 @@
 //! [`Emitter::to_user`] reaches every tab of that user. On a namespace with `auth: true`, a
 //! missing or invalid token is refused with a `connect_error` whose message starts with
 //! `unauthorized:` and says why. A socket with a token is disconnected when the token expires
-//! or its user is deleted (see `session.rs`).
+//! or its user is deleted (see `session.rs`). A namespace configured with
+//! [`NamespaceConfig::user`] also decodes the user as its context's typed user, once, and
+//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)).
 //!
 //! Every packet, over HTTP long-polling and WebSocket alike, is limited to
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
@@ -35,6 +37,7 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
+use crate::context_user::{ConnectionUser, ContextUser, ContextUserError};
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
 pub use emit_error::EmitError;
@@ -212,6 +215,19 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The connection's user as the namespace's context user `User` (see [`ContextUser`]): the
+    /// one the connect middleware decoded when the namespace was configured with
+    /// [`NamespaceConfig::user`] (which refuses a socket whose user does not decode), otherwise
+    /// decoded now.
+    pub fn context_user<User: ContextUser>(
+        &self,
+    ) -> Result<ConnectionUser<User>, ContextUserError> {
+        match self.socket.extensions.remove::<ConnectionUser<User>>() {
+            Some(user) => Ok(user),
+            None => ConnectionUser::decode(self.user.clone()),
+        }
+    }
+
     /// The handshake's `auth` object, without its `token`, decoded as the namespace's
     /// handshake type (validated on connect when the namespace declared it with
     /// [`NamespaceConfig::handshake`]).
@@ -222,6 +238,7 @@ impl Connection {
 
 type ConnectFn = Arc<dyn Fn(Connection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
+type UserDecoder = fn(&SocketRef) -> Result<(), ContextUserError>;
 
 /// One Socket.IO namespace: its path, whether it requires a logged-in user, its handshake type
 /// and the function called for each connection.
@@ -258,6 +275,7 @@ pub struct NamespaceConfig {
     path: String,
     require_auth: bool,
     handshake_check: Option<HandshakeCheck>,
+    user_decoder: Option<UserDecoder>,
     on_connect: ConnectFn,
 }
 
@@ -277,6 +295,14 @@ fn check_handshake<T: DeserializeOwned + SpecType>(
     decode_payload::<T>("handshake", handshake).map(|_| ())
 }
 
+/// Decodes the socket's user as `User` and keeps it on the socket for
+/// [`Connection::context_user`].
+fn decode_user<User: ContextUser>(socket: &SocketRef) -> Result<(), ContextUserError> {
+    let user = ConnectionUser::<User>::decode(socket.extensions.get::<AuthUser>())?;
+    socket.extensions.insert(user);
+    Ok(())
+}
+
 impl NamespaceConfig {
     /// A namespace at `path` (`/` is the root namespace) that accepts anonymous sockets and
     /// does nothing on connect yet.
@@ -285,6 +311,7 @@ impl NamespaceConfig {
             path: path.into(),
             require_auth: false,
             handshake_check: None,
+            user_decoder: None,
             on_connect: Arc::new(|_| Box::pin(async {})),
         }
     }
@@ -298,6 +325,13 @@ impl NamespaceConfig {
     /// Refuses sockets whose handshake `auth` object does not decode as `T`.
     pub fn handshake<T: DeserializeOwned + SpecType>(mut self) -> Self {
         self.handshake_check = Some(check_handshake::<T>);
+        self
+    }
+
+    /// Decodes each socket's user as `User` (the namespace's context user) when it connects, and
+    /// refuses the socket with a logged reason when its user does not decode.
+    pub fn user<User: ContextUser>(mut self) -> Self {
+        self.user_decoder = Some(decode_user::<User>);
         self
     }
 
@@ -336,6 +370,7 @@ impl NamespaceConfig {
             };
         let require_auth = self.require_auth;
         let handshake_check = self.handshake_check;
+        let user_decoder = self.user_decoder;
         let middleware = async move |socket: SocketRef,
                                      io: SocketIo,
                                      State(auth): State<Auth>,
@@ -347,6 +382,15 @@ impl NamespaceConfig {
             if let Some(check) = handshake_check {
                 check(&without_token(handshake.clone())).map_err(|error| {
                     ConnectRefusal(format!("invalid handshake: {}", error.message))
+                })?;
+            }
+            if let Some(decode) = user_decoder {
+                decode(&socket).map_err(|error| {
+                    // The server's schema and the database disagree: the client cannot fix it.
+                    tracing::error!(namespace = socket.ns(), %error, "socket refused");
+                    ConnectRefusal(
+                        "server error while loading the user; try again later".to_owned(),
+                    )
                 })?;
             }
             // Set up before the socket is connected, so its first event already finds them.
@@ -431,10 +475,10 @@ async fn authenticate(
 /// tasks, other sockets' handlers.
 ///
 /// ```no_run
-/// # async fn example(emitter: appc_runtime::Emitter, user_id: appc_runtime::UserId) {
+/// # async fn example(emitter: appc_runtime::Emitter, user_id: i64) {
 /// emitter.to_all("/", "announcement", &"maintenance at noon").await.ok();
 /// emitter.to_room("/chat", "general", "chatMessage", &serde_json::json!({ "text": "hi" })).await.ok();
-/// emitter.to_user("/", &user_id, "notification", &"you have mail").await.ok();
+/// emitter.to_user("/", user_id, "notification", &"you have mail").await.ok();
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -556,15 +600,16 @@ impl Emitter {
             .await
     }
 
-    /// Sends to every authenticated socket of one user in a namespace.
+    /// Sends to every authenticated socket of one user in a namespace. The user is their id:
+    /// a typed user's `id` (`ctx.user.id`, an `i64` or a `String`) or a [`UserId`].
     pub async fn to_user<T: Serialize + ?Sized>(
         &self,
         namespace: &str,
-        user_id: &UserId,
+        user_id: impl Into<UserId>,
         event: &str,
         data: &T,
     ) -> Result<(), EmitError> {
-        self.emit_to(namespace, Some(user_room(user_id)), event, data)
+        self.emit_to(namespace, Some(user_room(&user_id.into())), event, data)
             .await
     }
 

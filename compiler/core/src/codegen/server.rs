@@ -45,7 +45,12 @@ pub const TEAM_FILE_PREFIX: &str = "../../../../";
 /// `.appc/out/`. (The lockfile is separate: see [`runtime_bundle::workspace_lockfile`].)
 pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
     let package_name = package_name(spec);
-    let namespaces: Vec<NamespaceView> = spec.namespaces.iter().map(NamespaceView::new).collect();
+    let user_entity = spec.auth.as_ref().map(|auth| auth.user_entity.as_str());
+    let namespaces: Vec<NamespaceView> = spec
+        .namespaces
+        .iter()
+        .map(|namespace| NamespaceView::new(namespace, user_entity))
+        .collect();
     let mut files = vec![
         GeneratedFile::new(
             "Cargo.toml",
@@ -748,6 +753,9 @@ struct NamespaceView {
     function: TeamFunctionView,
     entities: Vec<EntityFieldView>,
     auth_required: bool,
+    /// The app's user entity (`auth.userEntity`), which is the contexts' `user`; `None` for an
+    /// app without auth.
+    user_entity: Option<String>,
     /// The `type` of the typed handshake.
     handshake: Option<String>,
     encoding: &'static str,
@@ -802,7 +810,7 @@ pub fn namespace_module(namespace: &Namespace) -> String {
 }
 
 impl NamespaceView {
-    fn new(namespace: &Namespace) -> Self {
+    fn new(namespace: &Namespace, user_entity: Option<&str>) -> Self {
         let module = namespace_module(namespace);
         NamespaceView {
             name: namespace.name.clone(),
@@ -819,6 +827,7 @@ impl NamespaceView {
                 })
                 .collect(),
             auth_required: namespace.auth_required,
+            user_entity: user_entity.map(str::to_owned),
             handshake: namespace.handshake.clone(),
             encoding: match namespace.encoding {
                 Encoding::Json => "json",

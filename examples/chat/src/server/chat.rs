@@ -35,10 +35,7 @@ pub async fn chat_socket(socket: Socket, ctx: SocketContext) {
 
 /// Stores the message and broadcasts it to every socket, the sender included.
 async fn post_message(socket: &Socket, ctx: &SocketContext, text: String) -> Result<(), BoxError> {
-    let user_id = match &ctx.user {
-        Some(user) => Some(user.get::<i64>("id")?),
-        None => None,
-    };
+    let user_id = ctx.user.as_ref().map(|user| user.id);
     let message = ctx
         .entities
         .message
@@ -51,7 +48,7 @@ async fn post_message(socket: &Socket, ctx: &SocketContext, text: String) -> Res
     let username = ctx
         .user
         .as_ref()
-        .map_or(ANONYMOUS_USERNAME, |user| user.username())
+        .map_or(ANONYMOUS_USERNAME, |user| user.username.as_str())
         .to_owned();
     let chat_message = ChatMessage {
         id: message.id,

@@ -3,8 +3,8 @@
 
 use crate::app::inbox::{Socket, SocketContext};
 
-/// Greets the connected user; the runtime has already refused sockets without a valid token.
+/// Greets the connected user: the runtime has already refused sockets without a valid token, so
+/// `ctx.user` is the `User` entity itself, not an `Option`.
 pub async fn inbox_socket(socket: Socket, ctx: SocketContext) {
-    let username = ctx.user.as_ref().map_or("", |user| user.username());
-    let _ = socket.emit_welcome(&format!("Welcome, {username}!"));
+    let _ = socket.emit_welcome(&format!("Welcome, {}!", ctx.user.username));
 }
