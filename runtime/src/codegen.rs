@@ -14,12 +14,13 @@ pub use crate::server::{
     async_runtime, shutdown_signal, web_security_headers,
 };
 
-// Entities: their schema as data, the traits generated structs implement, migrations.
+// Entities: their schema as data, the traits generated structs implement, their column consts
+// and unique keys, migrations.
 pub use crate::context::EntitySet;
 pub use crate::db::{
     ColumnDefault, ColumnSchema, Entity, ForeignKey, IndexSchema, IntoColumns,
-    MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, index_name,
-    migrate,
+    MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport, SqlType, TableSchema, column,
+    index_name, migrate, unique_key,
 };
 pub use crate::json::{big_int, optional_big_int};
 

@@ -6,7 +6,8 @@
 //! - **The team's API**, at the crate root: what the team's Rust code under `src/server/` uses.
 //!   The contexts its functions receive ([`SocketContext`] for socket functions and handlers,
 //!   [`ServerContext`] for setup functions and seeds), typed tables and queries ([`Table`],
-//!   [`Query`], [`Order`], [`Transaction`], the raw [`Database`]), the logged-in user
+//!   the generated entities' [`Column`]s and the [`Filter`]s, [`OrderBy`]s, [`Query`] and
+//!   [`UniqueKey`]s made from them, [`Transaction`], the raw [`Database`]), the logged-in user
 //!   ([`AuthUser`], [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
 //!   from anywhere, the HTTP error type ([`ApiError`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
@@ -76,7 +77,8 @@ pub use auth::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationErr
 pub use config::{Config, CorsOrigins, Limits, Mode};
 pub use context::SocketContext;
 pub use db::{
-    Database, DbError, DbSystem, FromValue, Order, Query, Row, Table, Transaction, TxTable, Value,
+    Column, ColumnType, ColumnValue, Database, DbError, DbSystem, Filter, FromValue,
+    MAX_BOUND_VALUES, Order, OrderBy, Query, Row, Table, Transaction, TxTable, UniqueKey, Value,
 };
 pub use error::ApiError;
 pub use hooks::{BoxError, Router, ServerContext};

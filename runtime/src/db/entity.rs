@@ -91,7 +91,7 @@ use std::marker::PhantomData;
 
 use super::database::Database;
 use super::error::DbError;
-use super::query::Query;
+use super::query::{Filter, Query, UniqueKey};
 use super::schema::TableSchema;
 use super::sql::{OwnedTransaction, RowOps};
 use super::value::{Row, Value};
@@ -176,19 +176,42 @@ impl<E: Entity> Table<E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
-    /// The rows the query selects.
-    pub async fn find_many(&self, query: Query) -> Result<Vec<E>, DbError> {
+    /// The row a unique key names (`User::by_username("ada")`), if any.
+    pub async fn find_unique(&self, key: UniqueKey<E>) -> Result<Option<E>, DbError> {
+        self.find_first(Query::new().filter(key.into())).await
+    }
+
+    /// The rows the query selects, in its order.
+    pub async fn find_many(&self, query: Query<E>) -> Result<Vec<E>, DbError> {
         let mut pooled = self.database.acquire().await?;
         decode_all(
             RowOps::new(E::schema())
-                .find_many(&mut pooled.conn(), &query)
+                .find_many(&mut pooled.conn(), &query.selection)
                 .await?,
         )
     }
 
     /// The first row the query selects, if any.
-    pub async fn find_first(&self, query: Query) -> Result<Option<E>, DbError> {
+    pub async fn find_first(&self, query: Query<E>) -> Result<Option<E>, DbError> {
         Ok(self.find_many(query.limit(1)).await?.into_iter().next())
+    }
+
+    /// How many rows the query's filters and cursor select (its order, limit and offset are
+    /// ignored).
+    pub async fn count(&self, query: Query<E>) -> Result<i64, DbError> {
+        let mut pooled = self.database.acquire().await?;
+        RowOps::new(E::schema())
+            .count(&mut pooled.conn(), &query.selection)
+            .await
+    }
+
+    /// Whether the query's filters and cursor select at least one row (the database stops at
+    /// the first).
+    pub async fn exists(&self, query: Query<E>) -> Result<bool, DbError> {
+        let mut pooled = self.database.acquire().await?;
+        RowOps::new(E::schema())
+            .exists(&mut pooled.conn(), &query.selection)
+            .await
     }
 
     /// Inserts a row and returns it as stored (with generated id and defaults), once it is
@@ -217,6 +240,18 @@ impl<E: Entity> Table<E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
+    /// Writes the `Some` fields of `update` to every row the filter selects
+    /// ([`Filter::every_row`] for all of them), in one statement; how many rows it changed.
+    pub async fn update_many(&self, filter: Filter<E>, update: E::Update) -> Result<u64, DbError> {
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .update_many(&mut target.conn(), &filter.condition, update.into_columns())
+                .await
+        })
+        .await
+    }
+
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
         effect_order::write_in_order(async {
@@ -228,12 +263,16 @@ impl<E: Entity> Table<E> {
         .await
     }
 
-    /// How many rows the query's filters select (ordering and limits are ignored).
-    pub async fn count(&self, query: Query) -> Result<i64, DbError> {
-        let mut pooled = self.database.acquire().await?;
-        RowOps::new(E::schema())
-            .count(&mut pooled.conn(), &query)
-            .await
+    /// Deletes every row the filter selects ([`Filter::every_row`] for all of them), in one
+    /// statement; how many it deleted.
+    pub async fn delete_many(&self, filter: Filter<E>) -> Result<u64, DbError> {
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .delete_many(&mut target.conn(), &filter.condition)
+                .await
+        })
+        .await
     }
 }
 
@@ -287,13 +326,37 @@ impl<E: Entity> TxTable<'_, E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
-    /// The rows the query selects.
-    pub async fn find_many(&mut self, query: Query) -> Result<Vec<E>, DbError> {
+    /// The row a unique key names, if any.
+    pub async fn find_unique(&mut self, key: UniqueKey<E>) -> Result<Option<E>, DbError> {
+        self.find_first(Query::new().filter(key.into())).await
+    }
+
+    /// The rows the query selects, in its order.
+    pub async fn find_many(&mut self, query: Query<E>) -> Result<Vec<E>, DbError> {
         decode_all(
             RowOps::new(E::schema())
-                .find_many(&mut self.transaction.inner.conn(), &query)
+                .find_many(&mut self.transaction.inner.conn(), &query.selection)
                 .await?,
         )
+    }
+
+    /// The first row the query selects, if any.
+    pub async fn find_first(&mut self, query: Query<E>) -> Result<Option<E>, DbError> {
+        Ok(self.find_many(query.limit(1)).await?.into_iter().next())
+    }
+
+    /// How many rows the query's filters and cursor select.
+    pub async fn count(&mut self, query: Query<E>) -> Result<i64, DbError> {
+        RowOps::new(E::schema())
+            .count(&mut self.transaction.inner.conn(), &query.selection)
+            .await
+    }
+
+    /// Whether the query's filters and cursor select at least one row.
+    pub async fn exists(&mut self, query: Query<E>) -> Result<bool, DbError> {
+        RowOps::new(E::schema())
+            .exists(&mut self.transaction.inner.conn(), &query.selection)
+            .await
     }
 
     /// Inserts a row and returns it as stored.
@@ -316,6 +379,21 @@ impl<E: Entity> TxTable<'_, E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
+    /// Writes the `Some` fields of `update` to every row the filter selects; how many it changed.
+    pub async fn update_many(
+        &mut self,
+        filter: Filter<E>,
+        update: E::Update,
+    ) -> Result<u64, DbError> {
+        RowOps::new(E::schema())
+            .update_many(
+                &mut self.transaction.inner.conn(),
+                &filter.condition,
+                update.into_columns(),
+            )
+            .await
+    }
+
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&mut self, id: E::Id) -> Result<bool, DbError> {
         RowOps::new(E::schema())
@@ -323,10 +401,10 @@ impl<E: Entity> TxTable<'_, E> {
             .await
     }
 
-    /// How many rows the query's filters select.
-    pub async fn count(&mut self, query: Query) -> Result<i64, DbError> {
+    /// Deletes every row the filter selects; how many it deleted.
+    pub async fn delete_many(&mut self, filter: Filter<E>) -> Result<u64, DbError> {
         RowOps::new(E::schema())
-            .count(&mut self.transaction.inner.conn(), &query)
+            .delete_many(&mut self.transaction.inner.conn(), &filter.condition)
             .await
     }
 }

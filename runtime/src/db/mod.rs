@@ -2,12 +2,13 @@
 //! schema as data ([`TableSchema`]), the generic typed entity layer the generator targets
 //! ([`Entity`], [`Table`], [`Query`], [`Transaction`]) and start-up migrations ([`migrate`]).
 //!
-//! All SQL is built from the declared schema (quoted identifiers) and every value travels as a
-//! bound parameter, never spliced into the SQL text.
+//! Row statements are built with sea-query (`statements.rs`) from the declared schema (quoted
+//! identifiers) and the typed queries of `query.rs` ([`Column`], [`Filter`], [`Query`]); every
+//! value travels as a bound parameter, never spliced into the SQL text.
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system` -> `value` -> `query`,
-//! `schema` -> `writer` -> `sql` -> `database` -> `entity`, `migrate`.
+//! `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity`, `migrate`.
 
 mod database;
 mod entity;
@@ -16,6 +17,7 @@ mod migrate;
 mod query;
 mod schema;
 mod sql;
+mod statements;
 mod system;
 mod value;
 mod writer;
@@ -24,12 +26,16 @@ pub use database::Database;
 pub use entity::{Entity, IntoColumns, Table, Transaction, TxTable};
 pub use error::DbError;
 pub use migrate::{MigrationError, MigrationReport, migrate};
-pub use query::{Order, Query};
+pub use query::{
+    Column, ColumnType, ColumnValue, Filter, Order, OrderBy, Query, UniqueKey, column, unique_key,
+};
 pub use schema::{
     ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
     TableSchema, index_name,
 };
+pub use statements::MAX_BOUND_VALUES;
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};
 
+pub(crate) use query::Selection;
 pub(crate) use sql::{Pooled, RowOps};

@@ -353,6 +353,19 @@ struct EntityView {
     fields: Vec<ColumnView>,
     /// `@@index`, `@@unique` and foreign-key indexes, as the IR lists them.
     indexes: Vec<EntityIndex>,
+    /// One `by_*` function per `@id`, `@unique` and `@@unique`, for `find_unique`.
+    unique_keys: Vec<UniqueKeyView>,
+}
+
+/// The `by_*` function that names the row of one unique constraint: `by_username`,
+/// `by_user_id_and_room`.
+#[derive(Debug, Clone)]
+struct UniqueKeyView {
+    function_name: String,
+    /// What the constraint is in the spec (`@id`, `@unique`, `@@unique([userId, room])`).
+    origin: String,
+    /// The constraint's fields, in its order.
+    fields: Vec<ColumnView>,
 }
 
 /// One scalar field of an entity: its names and what the spec says about it. The template
@@ -360,6 +373,8 @@ struct EntityView {
 #[derive(Debug, Clone)]
 struct ColumnView {
     rust_name: String,
+    /// The name of its `Column` const: the field name in SCREAMING_SNAKE_CASE (`CREATED_AT`).
+    const_name: String,
     /// The column name, as the spec writes it (and as JSON carries it).
     column: String,
     /// `Some(column)` when the Rust name differs from the column name.
@@ -420,6 +435,7 @@ impl EntityView {
                 let bare_name = rust_name.trim_start_matches("r#");
                 Some(ColumnView {
                     serde_rename: (bare_name != field.name).then(|| field.name.clone()),
+                    const_name: field.name.to_shouty_snake_case(),
                     rust_name,
                     column: field.name.clone(),
                     scalar: *scalar,
@@ -443,15 +459,65 @@ impl EntityView {
                     ),
                 })
             })
-            .collect();
+            .collect::<Vec<ColumnView>>();
+        let unique_keys = unique_keys(entity, &fields);
         EntityView {
             name: entity.name.clone(),
             schema_static: format!("{}_SCHEMA", entity.name.to_shouty_snake_case()),
             id_scalar,
             fields,
             indexes: entity.indexes.clone(),
+            unique_keys,
         }
     }
+}
+
+/// The `by_*` functions of an entity: its `@id`, then its unique constraints as the IR lists
+/// them (`@unique` fields, then `@@unique`s). A constraint over the same fields as an earlier
+/// one adds nothing and is left out.
+fn unique_keys(entity: &Entity, fields: &[ColumnView]) -> Vec<UniqueKeyView> {
+    let mut constraints: Vec<(Vec<String>, String)> = vec![(vec![entity.id_field.clone()], "`@id`".to_owned())];
+    for constraint in &entity.unique_constraints {
+        let origin = match constraint.as_slice() {
+            [_] if entity.fields.iter().any(|field| field.is_unique && constraint[0] == field.name) => "`@unique`".to_owned(),
+            _ => format!("`@@unique([{}])`", constraint.join(", ")),
+        };
+        constraints.push((constraint.clone(), origin));
+    }
+    let mut keys: Vec<UniqueKeyView> = Vec::new();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for (constraint, origin) in constraints {
+        if seen.contains(&constraint) {
+            continue;
+        }
+        let key_fields: Option<Vec<ColumnView>> = constraint
+            .iter()
+            .map(|name| {
+                // Matched by field name, which the column name may differ from (`@map`).
+                let rust_name = snake_identifier(name);
+                fields.iter().find(|field| field.rust_name == rust_name).cloned()
+            })
+            .collect();
+        // Every constraint names scalar fields (the analysis checks it); skip one that does not.
+        let Some(key_fields) = key_fields else {
+            continue;
+        };
+        let function_name = format!(
+            "by_{}",
+            key_fields
+                .iter()
+                .map(|field| field.rust_name.trim_start_matches("r#"))
+                .collect::<Vec<_>>()
+                .join("_and_")
+        );
+        seen.push(constraint);
+        keys.push(UniqueKeyView {
+            function_name,
+            origin,
+            fields: key_fields,
+        });
+    }
+    keys
 }
 
 fn describe_column(optional: bool, default: Option<&DefaultValue>, updated_at: bool) -> String {
