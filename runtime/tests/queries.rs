@@ -215,43 +215,155 @@ fn by_code(filter: Filter<Entry>) -> Query<Entry> {
 fn cases() -> Vec<(&'static str, Query<Entry>, Vec<&'static str>)> {
     vec![
         ("eq", by_code(Entry::POINTS.eq(20)), vec!["b1", "c1"]),
-        ("ne", by_code(Entry::POINTS.ne(20)), vec!["a1", "d1", "e1", "f1"]),
+        (
+            "ne",
+            by_code(Entry::POINTS.ne(20)),
+            vec!["a1", "d1", "e1", "f1"],
+        ),
         ("lt", by_code(Entry::POINTS.lt(20)), vec!["a1", "e1"]),
-        ("lte", by_code(Entry::POINTS.lte(20)), vec!["a1", "b1", "c1", "e1"]),
+        (
+            "lte",
+            by_code(Entry::POINTS.lte(20)),
+            vec!["a1", "b1", "c1", "e1"],
+        ),
         ("gt", by_code(Entry::POINTS.gt(20)), vec!["d1", "f1"]),
-        ("gte", by_code(Entry::POINTS.gte(20)), vec!["b1", "c1", "d1", "f1"]),
+        (
+            "gte",
+            by_code(Entry::POINTS.gte(20)),
+            vec!["b1", "c1", "d1", "f1"],
+        ),
         // An integer literal compares with a float column.
-        ("float gt", by_code(Entry::RATIO.gt(1)), vec!["b1", "c1", "e1"]),
-        ("float lte", by_code(Entry::RATIO.lte(0.5)), vec!["a1", "d1"]),
+        (
+            "float gt",
+            by_code(Entry::RATIO.gt(1)),
+            vec!["b1", "c1", "e1"],
+        ),
+        (
+            "float lte",
+            by_code(Entry::RATIO.lte(0.5)),
+            vec!["a1", "d1"],
+        ),
         ("bool", by_code(Entry::ACTIVE.eq(false)), vec!["b1", "d1"]),
         ("text eq", by_code(Entry::TEAM.eq("green")), vec!["f1"]),
-        ("text gt", by_code(Entry::TEAM.gt("blue")), vec!["a1", "b1", "f1"]),
-        ("in", by_code(Entry::POINTS.is_in([10, 30])), vec!["a1", "d1"]),
-        ("text in", by_code(Entry::CODE.is_in(["f1", "a1", "zz"])), vec!["a1", "f1"]),
-        ("empty in", by_code(Entry::POINTS.is_in(Vec::<i64>::new())), vec![]),
-        ("is null", by_code(Entry::NICKNAME.is_null()), vec!["b1", "f1"]),
-        ("is not null", by_code(Entry::NICKNAME.is_not_null()), vec!["a1", "c1", "d1", "e1"]),
-        ("eq None", by_code(Entry::NICKNAME.eq(None)), vec!["b1", "f1"]),
-        ("ne None", by_code(Entry::NICKNAME.ne(None)), vec!["a1", "c1", "d1", "e1"]),
-        ("optional eq", by_code(Entry::NICKNAME.eq("Annie".to_owned())), vec!["a1"]),
-        ("optional eq literal", by_code(Entry::BONUS.eq(1)), vec!["c1", "f1"]),
+        (
+            "text gt",
+            by_code(Entry::TEAM.gt("blue")),
+            vec!["a1", "b1", "f1"],
+        ),
+        (
+            "in",
+            by_code(Entry::POINTS.is_in([10, 30])),
+            vec!["a1", "d1"],
+        ),
+        (
+            "text in",
+            by_code(Entry::CODE.is_in(["f1", "a1", "zz"])),
+            vec!["a1", "f1"],
+        ),
+        (
+            "empty in",
+            by_code(Entry::POINTS.is_in(Vec::<i64>::new())),
+            vec![],
+        ),
+        (
+            "is null",
+            by_code(Entry::NICKNAME.is_null()),
+            vec!["b1", "f1"],
+        ),
+        (
+            "is not null",
+            by_code(Entry::NICKNAME.is_not_null()),
+            vec!["a1", "c1", "d1", "e1"],
+        ),
+        (
+            "eq None",
+            by_code(Entry::NICKNAME.eq(None)),
+            vec!["b1", "f1"],
+        ),
+        (
+            "ne None",
+            by_code(Entry::NICKNAME.ne(None)),
+            vec!["a1", "c1", "d1", "e1"],
+        ),
+        (
+            "optional eq",
+            by_code(Entry::NICKNAME.eq("Annie".to_owned())),
+            vec!["a1"],
+        ),
+        (
+            "optional eq literal",
+            by_code(Entry::BONUS.eq(1)),
+            vec!["c1", "f1"],
+        ),
         // NULLs are neither larger nor smaller than a value.
         ("optional gt", by_code(Entry::BONUS.gt(1)), vec!["a1", "e1"]),
         ("optional ne", by_code(Entry::BONUS.ne(1)), vec!["a1", "e1"]),
         // Text matches are literal and case-sensitive on both systems.
-        ("contains %", by_code(Entry::NICKNAME.contains("%")), vec!["c1"]),
-        ("contains _", by_code(Entry::NICKNAME.contains("_")), vec!["c1"]),
-        ("contains %_", by_code(Entry::NICKNAME.contains("0%_o")), vec!["c1"]),
-        ("contains *", by_code(Entry::NICKNAME.contains("*")), vec!["d1"]),
-        ("contains ?", by_code(Entry::NICKNAME.contains("?")), vec!["d1"]),
-        ("contains [c]", by_code(Entry::NICKNAME.contains("[c]")), vec!["d1"]),
-        ("contains backslash", by_code(Entry::NICKNAME.contains("\\")), vec![]),
-        ("contains case", by_code(Entry::NICKNAME.contains("nni")), vec!["a1", "e1"]),
-        ("contains nothing", by_code(Entry::NICKNAME.contains("")), vec!["a1", "c1", "d1", "e1"]),
-        ("starts_with case", by_code(Entry::NICKNAME.starts_with("ann")), vec!["e1"]),
-        ("starts_with %", by_code(Entry::NICKNAME.starts_with("%")), vec![]),
-        ("starts_with _", by_code(Entry::NICKNAME.starts_with("_")), vec![]),
-        ("required text contains", by_code(Entry::PLAYER.contains("a")), vec!["a1", "e1", "f1"]),
+        (
+            "contains %",
+            by_code(Entry::NICKNAME.contains("%")),
+            vec!["c1"],
+        ),
+        (
+            "contains _",
+            by_code(Entry::NICKNAME.contains("_")),
+            vec!["c1"],
+        ),
+        (
+            "contains %_",
+            by_code(Entry::NICKNAME.contains("0%_o")),
+            vec!["c1"],
+        ),
+        (
+            "contains *",
+            by_code(Entry::NICKNAME.contains("*")),
+            vec!["d1"],
+        ),
+        (
+            "contains ?",
+            by_code(Entry::NICKNAME.contains("?")),
+            vec!["d1"],
+        ),
+        (
+            "contains [c]",
+            by_code(Entry::NICKNAME.contains("[c]")),
+            vec!["d1"],
+        ),
+        (
+            "contains backslash",
+            by_code(Entry::NICKNAME.contains("\\")),
+            vec![],
+        ),
+        (
+            "contains case",
+            by_code(Entry::NICKNAME.contains("nni")),
+            vec!["a1", "e1"],
+        ),
+        (
+            "contains nothing",
+            by_code(Entry::NICKNAME.contains("")),
+            vec!["a1", "c1", "d1", "e1"],
+        ),
+        (
+            "starts_with case",
+            by_code(Entry::NICKNAME.starts_with("ann")),
+            vec!["e1"],
+        ),
+        (
+            "starts_with %",
+            by_code(Entry::NICKNAME.starts_with("%")),
+            vec![],
+        ),
+        (
+            "starts_with _",
+            by_code(Entry::NICKNAME.starts_with("_")),
+            vec![],
+        ),
+        (
+            "required text contains",
+            by_code(Entry::PLAYER.contains("a")),
+            vec!["a1", "e1", "f1"],
+        ),
         (
             "and",
             by_code(Entry::TEAM.eq("blue").and(Entry::POINTS.gte(20))),
@@ -262,10 +374,22 @@ fn cases() -> Vec<(&'static str, Query<Entry>, Vec<&'static str>)> {
             by_code(Entry::TEAM.eq("green").or(Entry::POINTS.lt(10))),
             vec!["e1", "f1"],
         ),
-        ("not", by_code(Entry::TEAM.eq("red").not()), vec!["c1", "d1", "e1", "f1"]),
-        ("! operator", by_code(!Entry::ACTIVE.eq(true)), vec!["b1", "d1"]),
+        (
+            "not",
+            by_code(Entry::TEAM.eq("red").not()),
+            vec!["c1", "d1", "e1", "f1"],
+        ),
+        (
+            "! operator",
+            by_code(!Entry::ACTIVE.eq(true)),
+            vec!["b1", "d1"],
+        ),
         // As in SQL, `not` of a comparison does not select the NULLs.
-        ("not with NULLs", by_code(!Entry::NICKNAME.eq("Annie".to_owned())), vec!["c1", "d1", "e1"]),
+        (
+            "not with NULLs",
+            by_code(!Entry::NICKNAME.eq("Annie".to_owned())),
+            vec!["c1", "d1", "e1"],
+        ),
         (
             "nested",
             by_code(
@@ -306,17 +430,24 @@ fn cases() -> Vec<(&'static str, Query<Entry>, Vec<&'static str>)> {
         ),
         (
             "offset without limit",
-            Query::new().order_by(Entry::POINTS.asc()).order_by(Entry::CODE.asc()).offset(4),
+            Query::new()
+                .order_by(Entry::POINTS.asc())
+                .order_by(Entry::CODE.asc())
+                .offset(4),
             vec!["d1", "f1"],
         ),
         (
             "NULLs first ascending",
-            Query::new().order_by(Entry::BONUS.asc()).order_by(Entry::CODE.asc()),
+            Query::new()
+                .order_by(Entry::BONUS.asc())
+                .order_by(Entry::CODE.asc()),
             vec!["b1", "d1", "c1", "f1", "e1", "a1"],
         ),
         (
             "NULLs last descending",
-            Query::new().order_by(Entry::BONUS.desc()).order_by(Entry::CODE.asc()),
+            Query::new()
+                .order_by(Entry::BONUS.desc())
+                .order_by(Entry::CODE.asc()),
             vec!["a1", "e1", "c1", "f1", "b1", "d1"],
         ),
         (
@@ -358,7 +489,11 @@ async fn a_cursor_pages_through_the_order_without_skipping_ties() {
         let mut pages = Vec::new();
         let mut page = entries.find_many(order.clone().limit(3)).await.unwrap();
         while !page.is_empty() {
-            pages.push(page.iter().map(|entry| entry.code.clone()).collect::<Vec<_>>());
+            pages.push(
+                page.iter()
+                    .map(|entry| entry.code.clone())
+                    .collect::<Vec<_>>(),
+            );
             let last = page.last().unwrap().clone();
             page = entries
                 .find_many(
@@ -378,8 +513,15 @@ async fn a_cursor_pages_through_the_order_without_skipping_ties() {
             "{system:?}"
         );
         // A cursor counts like a filter.
-        let after_b1 = order.clone().after(Entry::POINTS, 20).after(Entry::CODE, "b1");
-        assert_eq!(entries.count(after_b1.clone()).await.unwrap(), 3, "{system:?}");
+        let after_b1 = order
+            .clone()
+            .after(Entry::POINTS, 20)
+            .after(Entry::CODE, "b1");
+        assert_eq!(
+            entries.count(after_b1.clone()).await.unwrap(),
+            3,
+            "{system:?}"
+        );
         assert!(entries.exists(after_b1).await.unwrap(), "{system:?}");
 
         // A cursor that does not match the order, or whose order could tie, is refused.
@@ -388,7 +530,9 @@ async fn a_cursor_pages_through_the_order_without_skipping_ties() {
             .await
             .unwrap_err();
         assert!(
-            mismatched.to_string().contains("one `after` value per order column"),
+            mismatched
+                .to_string()
+                .contains("one `after` value per order column"),
             "{system:?}: {mismatched}"
         );
         let not_unique = entries
@@ -413,7 +557,10 @@ async fn a_cursor_pages_through_the_order_without_skipping_ties() {
             )
             .await
             .unwrap_err();
-        assert!(optional.to_string().contains("optional"), "{system:?}: {optional}");
+        assert!(
+            optional.to_string().contains("optional"),
+            "{system:?}: {optional}"
+        );
     }
 }
 
@@ -441,8 +588,18 @@ async fn count_exists_and_find_unique_by_single_and_composite_keys() {
             6,
             "{system:?}"
         );
-        assert!(entries.exists(Query::from(Entry::TEAM.eq("green"))).await.unwrap());
-        assert!(!entries.exists(Query::from(Entry::TEAM.eq("purple"))).await.unwrap());
+        assert!(
+            entries
+                .exists(Query::from(Entry::TEAM.eq("green")))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !entries
+                .exists(Query::from(Entry::TEAM.eq("purple")))
+                .await
+                .unwrap()
+        );
         assert!(
             !entries
                 .exists(Query::from(Entry::POINTS.is_in(Vec::<i64>::new())))
@@ -450,7 +607,11 @@ async fn count_exists_and_find_unique_by_single_and_composite_keys() {
                 .unwrap()
         );
 
-        let c1 = entries.find_unique(Entry::by_code("c1")).await.unwrap().unwrap();
+        let c1 = entries
+            .find_unique(Entry::by_code("c1"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((c1.player.as_str(), c1.points), ("cy", 20), "{system:?}");
         assert_eq!(entries.find(c1.id).await.unwrap(), Some(c1.clone()));
         let ann_blue = entries
@@ -467,7 +628,10 @@ async fn count_exists_and_find_unique_by_single_and_composite_keys() {
             None,
             "{system:?}"
         );
-        assert_eq!(entries.find_unique(Entry::by_code("zz")).await.unwrap(), None);
+        assert_eq!(
+            entries.find_unique(Entry::by_code("zz")).await.unwrap(),
+            None
+        );
         let first = entries
             .find_first(Query::new().order_by(Entry::RATIO.desc()))
             .await
@@ -496,7 +660,15 @@ async fn update_many_and_delete_many_say_how_many_rows_they_changed() {
             "{system:?}"
         );
         assert_eq!(
-            codes(database, by_code(Entry::POINTS.eq(100).and(Entry::NICKNAME.eq("red team".to_owned())))).await,
+            codes(
+                database,
+                by_code(
+                    Entry::POINTS
+                        .eq(100)
+                        .and(Entry::NICKNAME.eq("red team".to_owned()))
+                )
+            )
+            .await,
             ["a1", "b1"],
             "{system:?}"
         );
@@ -511,7 +683,13 @@ async fn update_many_and_delete_many_say_how_many_rows_they_changed() {
         );
         assert_eq!(
             entries
-                .update_many(Entry::TEAM.eq("purple"), EntryUpdate { points: Some(1), ..Default::default() })
+                .update_many(
+                    Entry::TEAM.eq("purple"),
+                    EntryUpdate {
+                        points: Some(1),
+                        ..Default::default()
+                    }
+                )
                 .await
                 .unwrap(),
             0,
@@ -535,7 +713,10 @@ async fn update_many_and_delete_many_say_how_many_rows_they_changed() {
         );
 
         assert_eq!(entries.delete_many(Entry::POINTS.eq(100)).await.unwrap(), 2);
-        assert_eq!(entries.delete_many(Entry::TEAM.eq("purple")).await.unwrap(), 0);
+        assert_eq!(
+            entries.delete_many(Entry::TEAM.eq("purple")).await.unwrap(),
+            0
+        );
         assert_eq!(entries.count(Query::new()).await.unwrap(), 4, "{system:?}");
 
         // Inside a transaction, the same operations, undone by a rollback.
@@ -543,16 +724,34 @@ async fn update_many_and_delete_many_say_how_many_rows_they_changed() {
         let mut table = transaction.table::<Entry>();
         assert_eq!(
             table
-                .update_many(Entry::ACTIVE.eq(true), EntryUpdate { points: Some(0), ..Default::default() })
+                .update_many(
+                    Entry::ACTIVE.eq(true),
+                    EntryUpdate {
+                        points: Some(0),
+                        ..Default::default()
+                    }
+                )
                 .await
                 .unwrap(),
             3,
             "{system:?}"
         );
-        assert_eq!(table.count(Query::from(Entry::POINTS.eq(0))).await.unwrap(), 3);
-        assert!(table.exists(Query::from(Entry::POINTS.eq(0))).await.unwrap());
         assert_eq!(
-            table.find_unique(Entry::by_code("c1")).await.unwrap().map(|entry| entry.points),
+            table.count(Query::from(Entry::POINTS.eq(0))).await.unwrap(),
+            3
+        );
+        assert!(
+            table
+                .exists(Query::from(Entry::POINTS.eq(0)))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            table
+                .find_unique(Entry::by_code("c1"))
+                .await
+                .unwrap()
+                .map(|entry| entry.points),
             Some(0)
         );
         assert_eq!(table.delete_many(Filter::every_row()).await.unwrap(), 4);
@@ -591,13 +790,19 @@ async fn long_in_lists_work_up_to_the_bound_value_limit_and_are_refused_beyond_i
             matches!(beyond, DbError::TooManyValues { count: 40_000, .. }),
             "{system:?}: {beyond}"
         );
-        assert!(beyond.to_string().contains("split the `is_in` list"), "{beyond}");
+        assert!(
+            beyond.to_string().contains("split the `is_in` list"),
+            "{beyond}"
+        );
         // Writes check the same limit.
         let delete_beyond = entries
             .delete_many(Entry::ID.is_in(0..40_000_i64))
             .await
             .unwrap_err();
-        assert!(matches!(delete_beyond, DbError::TooManyValues { .. }), "{delete_beyond}");
+        assert!(
+            matches!(delete_beyond, DbError::TooManyValues { .. }),
+            "{delete_beyond}"
+        );
         assert_eq!(entries.count(Query::new()).await.unwrap(), 6, "{system:?}");
     }
 }

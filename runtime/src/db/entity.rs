@@ -1,15 +1,17 @@
 //! The typed entity layer the generator targets: an [`Entity`] trait per spec entity, a
-//! [`Table`] handle with find/create/update/delete/count, a [`Query`] with equality filters,
-//! ordering and limits, and [`Transaction`]s.
+//! [`Table`] handle with find/find_unique/find_many/count/exists/create/update/delete and their
+//! `_many` forms over the typed [`Query`] and [`Filter`] of `query.rs`, and [`Transaction`]s.
 //!
 //! The generator emits, per entity, a struct, a `New*` struct for inserts and an `*Update`
-//! struct with optional fields, and implements [`Entity`] and [`IntoColumns`] for them. A
-//! complete hand-written example (what the generator emits for a `Message` entity):
+//! struct with optional fields, implements [`Entity`] and [`IntoColumns`] for them, and gives the
+//! struct one `Column` const per field and one `by_*` unique key per `@id`, `@unique` and
+//! `@@unique`. A complete hand-written example (what the generator emits for a `Message`
+//! entity):
 //!
 //! ```
 //! use std::sync::LazyLock;
-//! use appc_runtime::codegen::{ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema};
-//! use appc_runtime::{DbError, Row, Value};
+//! use appc_runtime::codegen::{column, unique_key, ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema};
+//! use appc_runtime::{Column, DbError, Row, UniqueKey, Value};
 //!
 //! #[derive(Debug, Clone, serde::Serialize)]
 //! pub struct Message {
@@ -28,6 +30,17 @@
 //! pub struct MessageUpdate {
 //!     pub text: Option<String>,
 //!     pub room: Option<String>,
+//! }
+//!
+//! impl Message {
+//!     pub const ID: Column<Message, i64> = column("id");
+//!     pub const TEXT: Column<Message, String> = column("text");
+//!     pub const ROOM: Column<Message, String> = column("room");
+//!
+//!     pub fn by_id(id: impl Into<i64>) -> UniqueKey<Message> {
+//!         let id: i64 = id.into();
+//!         unique_key(Message::ID.eq(id))
+//!     }
 //! }
 //!
 //! static MESSAGE_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
@@ -74,15 +87,22 @@
 //!
 //! // A server function then reads and writes messages like this:
 //! async fn post(database: &appc_runtime::Database) -> Result<(), DbError> {
-//!     use appc_runtime::{Order, Query};
+//!     use appc_runtime::{Filter, Query};
 //!     let messages = database.table::<Message>();
 //!     let created = messages.create(NewMessage { text: "hello".into(), room: None }).await?;
-//!     let latest = messages.find_many(Query::new().filter("room", "general").order_by("id", Order::Desc).limit(50)).await?;
+//!     let latest = messages
+//!         .find_many(Query::new().filter(Message::ROOM.eq("general")).order_by(Message::ID.desc()).limit(50))
+//!         .await?;
+//!     let same = messages.find_unique(Message::by_id(created.id)).await?;
 //!     messages.update(created.id, MessageUpdate { text: Some("edited".into()), ..Default::default() }).await?;
+//!     let moved: u64 = messages
+//!         .update_many(Message::TEXT.starts_with("[off-topic]"), MessageUpdate { room: Some("random".into()), ..Default::default() })
+//!         .await?;
 //!     let mut transaction = database.begin().await?;
 //!     transaction.table::<Message>().delete(created.id).await?;
+//!     transaction.table::<Message>().delete_many(Filter::every_row()).await?;
 //!     transaction.commit().await?;
-//!     # let _ = latest;
+//!     # let _ = (latest, same, moved);
 //!     Ok(())
 //! }
 //! ```

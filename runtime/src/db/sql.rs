@@ -442,10 +442,7 @@ impl<'t> RowOps<'t> {
         changes: Vec<(&str, Value)>,
     ) -> Result<Option<Row>, DbError> {
         let condition = self.by_id(conn, id.clone())?;
-        match self
-            .statements(conn)
-            .update(changes, &condition, true)?
-        {
+        match self.statements(conn).update(changes, &condition, true)? {
             Some(Statement { sql, params }) => Ok(conn
                 .fetch_rows(&sql, params, self.table)
                 .await?

@@ -195,7 +195,8 @@ impl<'t> StatementBuilder<'t> {
                 .expect("one value per column, pushed together");
         }
         insert.returning(
-            SeaQuery::returning().columns(self.table.columns.iter().map(|column| name(&column.name))),
+            SeaQuery::returning()
+                .columns(self.table.columns.iter().map(|column| name(&column.name))),
         );
         self.finish(&insert)
     }
@@ -227,14 +228,14 @@ impl<'t> StatementBuilder<'t> {
             }
         }
         let mut update = SeaQuery::update();
-        update.table(name(&self.table.name)).values(
-            assignments.into_iter().map(|(column, value)| {
+        update
+            .table(name(&self.table.name))
+            .values(assignments.into_iter().map(|(column, value)| {
                 (
                     name(&column.name),
                     Expr::val(sea_value(value, column.sql_type)),
                 )
-            }),
-        );
+            }));
         update.and_where(self.condition(condition)?);
         if returning {
             update.returning(
@@ -360,11 +361,7 @@ impl<'t> StatementBuilder<'t> {
                     // `IN ()` is not SQL; an empty list selects nothing.
                     return Ok(always(false));
                 }
-                column_expr(column).is_in(
-                    values
-                        .iter()
-                        .map(|value| self.param_expr(column, value)),
-                )
+                column_expr(column).is_in(values.iter().map(|value| self.param_expr(column, value)))
             }
             Condition::Text {
                 column,
@@ -376,11 +373,17 @@ impl<'t> StatementBuilder<'t> {
             }
             Condition::All(conditions) => match self.conditions(conditions)? {
                 None => always(true),
-                Some(conditions) => conditions.into_iter().reduce(Expr::and).unwrap_or(always(true)),
+                Some(conditions) => conditions
+                    .into_iter()
+                    .reduce(Expr::and)
+                    .unwrap_or(always(true)),
             },
             Condition::Any(conditions) => match self.conditions(conditions)? {
                 None => always(false),
-                Some(conditions) => conditions.into_iter().reduce(Expr::or).unwrap_or(always(false)),
+                Some(conditions) => conditions
+                    .into_iter()
+                    .reduce(Expr::or)
+                    .unwrap_or(always(false)),
             },
             Condition::Not(condition) => self.condition(condition)?.not(),
         })
@@ -535,9 +538,9 @@ fn param_from_sea_value(value: SeaValue) -> Result<Param, DbError> {
     Ok(match value {
         SeaValue::Bool(flag) => param(flag, SqlType::Boolean, Value::Bool),
         SeaValue::BigInt(number) => param(number, SqlType::Integer, Value::Int),
-        SeaValue::Int(number) => param(number, SqlType::Integer, |number| {
-            Value::Int(number.into())
-        }),
+        SeaValue::Int(number) => {
+            param(number, SqlType::Integer, |number| Value::Int(number.into()))
+        }
         // Limits and offsets; a `u64` beyond `i64::MAX` selects no fewer rows as `i64::MAX`.
         SeaValue::BigUnsigned(number) => param(number, SqlType::Integer, |number| {
             Value::Int(i64::try_from(number).unwrap_or(i64::MAX))
@@ -547,9 +550,9 @@ fn param_from_sea_value(value: SeaValue) -> Result<Param, DbError> {
         SeaValue::ChronoDateTimeUtc(timestamp) => {
             param(timestamp, SqlType::DateTime, Value::DateTime)
         }
-        SeaValue::Json(document) => param(document, SqlType::Json, |document| {
-            Value::Json(*document)
-        }),
+        SeaValue::Json(document) => {
+            param(document, SqlType::Json, |document| Value::Json(*document))
+        }
         SeaValue::Bytes(bytes) => param(bytes, SqlType::Bytes, Value::Bytes),
         other => {
             return Err(DbError::InvalidQuery {

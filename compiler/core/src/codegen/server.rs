@@ -1,8 +1,9 @@
 //! The server generator: from the IR, the cargo workspace in `.appc/out/` and the server crate in
 //! `.appc/out/server/` (its `Cargo.toml`, `main.rs` with the team's setup function, middleware and
-//! seeds wired in, and the `crate::app` module with entities, records, the hooks' context
-//! (`crate::app::server`) and one typed socket module per namespace; with pages, a build script
-//! that embeds the bundled web client and the module that serves it).
+//! seeds wired in, and the `crate::app` module with entities (each with a typed `Column` const
+//! per field and a `by_*` unique key per unique constraint, for typed queries), records, the
+//! hooks' context (`crate::app::server`) and one typed socket module per namespace; with pages,
+//! a build script that embeds the bundled web client and the module that serves it).
 //!
 //! Each item kind has one askama template in `templates/server/`, which writes all the Rust;
 //! this module only builds their view models: names, flags and IR values, which the templates
@@ -476,10 +477,17 @@ impl EntityView {
 /// them (`@unique` fields, then `@@unique`s). A constraint over the same fields as an earlier
 /// one adds nothing and is left out.
 fn unique_keys(entity: &Entity, fields: &[ColumnView]) -> Vec<UniqueKeyView> {
-    let mut constraints: Vec<(Vec<String>, String)> = vec![(vec![entity.id_field.clone()], "`@id`".to_owned())];
+    let mut constraints: Vec<(Vec<String>, String)> =
+        vec![(vec![entity.id_field.clone()], "`@id`".to_owned())];
     for constraint in &entity.unique_constraints {
         let origin = match constraint.as_slice() {
-            [_] if entity.fields.iter().any(|field| field.is_unique && constraint[0] == field.name) => "`@unique`".to_owned(),
+            [_] if entity
+                .fields
+                .iter()
+                .any(|field| field.is_unique && constraint[0] == field.name) =>
+            {
+                "`@unique`".to_owned()
+            }
             _ => format!("`@@unique([{}])`", constraint.join(", ")),
         };
         constraints.push((constraint.clone(), origin));
@@ -495,7 +503,10 @@ fn unique_keys(entity: &Entity, fields: &[ColumnView]) -> Vec<UniqueKeyView> {
             .map(|name| {
                 // Matched by field name, which the column name may differ from (`@map`).
                 let rust_name = snake_identifier(name);
-                fields.iter().find(|field| field.rust_name == rust_name).cloned()
+                fields
+                    .iter()
+                    .find(|field| field.rust_name == rust_name)
+                    .cloned()
             })
             .collect();
         // Every constraint names scalar fields (the analysis checks it); skip one that does not.
