@@ -142,39 +142,42 @@ impl IntoColumns for EntryUpdate {
     }
 }
 
-fn entry(
-    code: &'static str,
-    player: &'static str,
-    team: &'static str,
-    points: i64,
-    ratio: f64,
-    active: bool,
-    nickname: Option<&'static str>,
-    bonus: Option<i64>,
-) -> NewEntry {
-    NewEntry {
-        code,
-        player,
-        team,
-        points,
-        ratio,
-        active,
-        nickname,
-        bonus,
-    }
-}
-
 /// Six entries; the nicknames hold every wildcard of `LIKE` and `GLOB`, and two differ only in
 /// case.
 fn seed_entries() -> Vec<NewEntry> {
-    vec![
-        entry("a1", "ann", "red", 10, 0.5, true, Some("Annie"), Some(3)),
-        entry("b1", "bob", "red", 20, 1.5, false, None, None),
-        entry("c1", "cy", "blue", 20, 2.5, true, Some("50%_off"), Some(1)),
-        entry("d1", "dee", "blue", 30, 0.25, false, Some("a*b?[c]"), None),
-        entry("e1", "ann", "blue", 5, 3.0, true, Some("annie"), Some(2)),
-        entry("f1", "fay", "green", 40, 1.0, true, None, Some(1)),
-    ]
+    type Seed = (
+        &'static str,
+        &'static str,
+        &'static str,
+        i64,
+        f64,
+        bool,
+        Option<&'static str>,
+        Option<i64>,
+    );
+    let seeds: [Seed; 6] = [
+        ("a1", "ann", "red", 10, 0.5, true, Some("Annie"), Some(3)),
+        ("b1", "bob", "red", 20, 1.5, false, None, None),
+        ("c1", "cy", "blue", 20, 2.5, true, Some("50%_off"), Some(1)),
+        ("d1", "dee", "blue", 30, 0.25, false, Some("a*b?[c]"), None),
+        ("e1", "ann", "blue", 5, 3.0, true, Some("annie"), Some(2)),
+        ("f1", "fay", "green", 40, 1.0, true, None, Some(1)),
+    ];
+    seeds
+        .into_iter()
+        .map(
+            |(code, player, team, points, ratio, active, nickname, bonus)| NewEntry {
+                code,
+                player,
+                team,
+                points,
+                ratio,
+                active,
+                nickname,
+                bonus,
+            },
+        )
+        .collect()
 }
 
 /// A fresh, seeded database of every available system. The temporary directory keeps the
