@@ -272,6 +272,26 @@ fn a_compile_error_in_the_teams_code_names_the_teams_file() {
     assert!(stderr.contains("the server did not compile"), "{stderr}");
 }
 
+/// Typed queries are checked by rustc: a misspelled column and a column compared with a value
+/// of the wrong type fail `appc build`, each error pointing at the team's own file.
+#[test]
+fn a_misspelled_column_or_a_wrongly_typed_comparison_does_not_compile() {
+    let project = repository_root().join("compiler/tests/fixtures/typed_query_errors");
+    let output = appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no associated item named `TEXTT` found for struct")
+            && stderr.contains("--> src/server/misspelled_column.rs:"),
+        "the misspelled column is rustc's error in the team's file:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("From<{integer}>") && stderr.contains("--> src/server/wrong_type.rs:"),
+        "comparing a String column with a number is rustc's error in the team's file:\n{stderr}"
+    );
+    assert!(stderr.contains("the server did not compile"), "{stderr}");
+}
+
 #[test]
 fn every_kind_of_generated_api_compiles_without_warnings() {
     // The fixture declares acks in both directions, a typed handshake, a second namespace with

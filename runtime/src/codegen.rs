@@ -14,14 +14,15 @@ pub use crate::server::{
     async_runtime, shutdown_signal, web_security_headers,
 };
 
-// Entities: their schema as data, the traits generated structs implement, migrations.
+// Entities: their schema as data, the traits generated structs implement, their column consts
+// and unique keys, migrations.
 pub use crate::context::EntitySet;
 pub use crate::context_user::ConnectionUser;
 pub use crate::db::{
     AppliedMigration, ColumnDefault, ColumnSchema, EmbeddedMigration, Entity, ForeignKey,
     IndexSchema, IntoColumns, MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport,
-    MigrationStatus, RecordedReason, SchemaReport, SqlType, TableSchema, index_name, key_value,
-    migrate, migration_status, prepare_schema, relation,
+    MigrationStatus, RecordedReason, SchemaReport, SqlType, TableSchema, column, index_name,
+    key_value, migrate, migration_status, prepare_schema, relation, unique_key,
 };
 pub use crate::json::{big_int, optional_big_int};
 

@@ -6,10 +6,11 @@
 //! - **The team's API**, at the crate root: what the team's Rust code under `src/server/` uses.
 //!   The contexts its functions receive ([`SocketContext`] for socket functions and handlers,
 //!   [`ServerContext`] for setup functions and seeds), typed tables and queries ([`Table`],
-//!   [`Query`], [`Order`], [`Transaction`], the raw [`Database`]), relations loaded in one
-//!   query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user (typed
-//!   as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped as
-//!   [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
+//!   the generated entities' [`Column`]s and the [`Filter`]s, [`OrderBy`]s, [`Query`] and
+//!   [`UniqueKey`]s made from them, [`Transaction`], the raw [`Database`]), relations loaded in
+//!   one query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user
+//!   (typed as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped
+//!   as [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
 //!   from anywhere, the HTTP error type ([`ApiError`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
 //!   [`socketioxide`], [`tokio`]), so the team needs no dependency of its own on them.
@@ -83,8 +84,9 @@ pub use config::{Config, CorsOrigins, Limits, Mode};
 pub use context::SocketContext;
 pub use context_user::{ContextUser, ContextUserError, NoUser};
 pub use db::{
-    Database, DbError, DbSystem, FromValue, MAX_RELATION_KEYS_PER_QUERY, Order, Query, Relation,
-    RelationKind, Row, Table, ToMany, ToOne, Transaction, TxTable, Value,
+    Column, ColumnType, ColumnValue, Database, DbError, DbSystem, Filter, FromValue,
+    MAX_BOUND_VALUES, MAX_RELATION_KEYS_PER_QUERY, Order, OrderBy, Query, Relation, RelationKind,
+    Row, Table, ToMany, ToOne, Transaction, TxTable, UniqueKey, Value,
 };
 pub use error::ApiError;
 pub use hooks::{BoxError, Router, ServerContext};

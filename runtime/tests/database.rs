@@ -7,7 +7,7 @@ mod common;
 use appc_runtime::codegen::{
     ColumnDefault, ColumnSchema, Entity, MigrationError, SqlType, TableSchema, migrate,
 };
-use appc_runtime::{Database, DbError, DbSystem, Order, Query, Value};
+use appc_runtime::{Column, Database, DbError, DbSystem, Query, Row, Value};
 use common::{Message, MessageUpdate, NewMessage, NewUser, User, UserUpdate};
 
 /// A fresh database of every available system. The temporary directory keeps the SQLite file
@@ -97,8 +97,8 @@ async fn entities_are_created_found_updated_counted_and_deleted() {
         let latest_two = messages
             .find_many(
                 Query::new()
-                    .filter("room", "random")
-                    .order_by("createdAt", Order::Desc)
+                    .filter(Message::ROOM.eq("random"))
+                    .order_by(Message::CREATED_AT.desc())
                     .limit(2),
             )
             .await
@@ -111,15 +111,15 @@ async fn entities_are_created_found_updated_counted_and_deleted() {
         let skipped = messages
             .find_many(
                 Query::new()
-                    .filter("room", "random")
-                    .order_by("text", Order::Asc)
+                    .filter(Message::ROOM.eq("random"))
+                    .order_by(Message::TEXT.asc())
                     .offset(1),
             )
             .await
             .unwrap();
         assert_eq!(skipped.len(), 2, "{system:?}: offset without limit");
         let anonymous = messages
-            .find_many(Query::new().filter("authorId", None::<i64>))
+            .find_many(Query::new().filter(Message::AUTHOR_ID.eq(None)))
             .await
             .unwrap();
         assert_eq!(anonymous.len(), 1, "{system:?}: a None filter matches NULL");
@@ -127,14 +127,14 @@ async fn entities_are_created_found_updated_counted_and_deleted() {
         assert_eq!(messages.count(Query::new()).await.unwrap(), 5);
         assert_eq!(
             messages
-                .count(Query::new().filter("authorId", ann.id))
+                .count(Query::new().filter(Message::AUTHOR_ID.eq(ann.id)))
                 .await
                 .unwrap(),
             4
         );
         assert_eq!(
             messages
-                .find_first(Query::new().filter("text", "first"))
+                .find_first(Query::new().filter(Message::TEXT.eq("first")))
                 .await
                 .unwrap()
                 .map(|message| message.id),
@@ -187,9 +187,13 @@ async fn entities_are_created_found_updated_counted_and_deleted() {
             .await;
         assert!(orphan.is_err(), "{system:?}: foreign keys are enforced");
 
-        // Column names come from the schema only: a typo is an error, never SQL.
-        let typo = messages
-            .find_many(Query::new().filter("room\" OR 1=1 --", "x"))
+        // Column names come from the schema only: a typo in an untyped column is an error,
+        // never SQL.
+        let typo = database
+            .find_rows(
+                Message::schema(),
+                Query::new().filter(Column::<Row, Value>::named("room\" OR 1=1 --").eq("x")),
+            )
             .await
             .unwrap_err();
         assert!(matches!(typo, DbError::UnknownColumn { .. }), "{typo}");
@@ -420,7 +424,10 @@ async fn execute(database: &Database, sql: &str) -> Result<(), sqlx::Error> {
 /// Reads every row of a table, ordered by id, through the untyped access.
 async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runtime::Row> {
     database
-        .find_rows(schema, Query::new().order_by("id", Order::Asc))
+        .find_rows(
+            schema,
+            Query::new().order_by(Column::<Row, Value>::named("id").asc()),
+        )
         .await
         .unwrap()
 }
@@ -602,7 +609,10 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
             .await
             .unwrap();
         let inserted = database
-            .find_rows(&draft, Query::new().filter("text", "new"))
+            .find_rows(
+                &draft,
+                Query::new().filter(Column::<Row, String>::named("text").eq("new")),
+            )
             .await
             .unwrap();
         inserted[0]
@@ -741,7 +751,7 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
         }
         assert_eq!(
             messages
-                .count(Query::new().filter("text", "edited"))
+                .count(Query::new().filter(Message::TEXT.eq("edited")))
                 .await
                 .unwrap(),
             stored / 2,
@@ -765,7 +775,7 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
                 let reopened = Database::connect(&sqlite_url).await.unwrap();
                 let stored_last = reopened
                     .table::<Message>()
-                    .count(Query::new().filter("text", "last"))
+                    .count(Query::new().filter(Message::TEXT.eq("last")))
                     .await
                     .unwrap();
                 assert_eq!(stored_last, 1, "the flushed write is in the database file");
@@ -833,7 +843,7 @@ async fn a_failing_write_does_not_lose_or_repeat_the_others() {
         assert_eq!(users.count(Query::new()).await.unwrap(), 200, "{system:?}");
         for index in (0..300).filter(|index| index % 3 != 0) {
             let stored = users
-                .count(Query::new().filter("username", format!("user {index}")))
+                .count(Query::new().filter(User::USERNAME.eq(format!("user {index}"))))
                 .await
                 .unwrap();
             assert_eq!(stored, 1, "{system:?}: user {index} stored {stored} times");

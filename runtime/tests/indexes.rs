@@ -9,7 +9,7 @@ mod common;
 use appc_runtime::codegen::{
     ColumnDefault, ColumnSchema, MigrationError, SqlType, TableSchema, migrate,
 };
-use appc_runtime::{Database, DbSystem, Order, Query, Value};
+use appc_runtime::{Column, Database, DbSystem, Query, Row, Value};
 
 /// A fresh database of every available system, and the folder that keeps the SQLite file.
 async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
@@ -256,7 +256,8 @@ async fn the_chat_history_query_reads_the_created_at_index_instead_of_sorting_th
     sqlx::query("ANALYZE").execute(pool).await.unwrap();
 
     // The query of examples/chat/src/server/chat.rs: the latest 50 messages.
-    let history = Query::new().order_by("createdAt", Order::Desc).limit(50);
+    let created_at = Column::<Row, Value>::named("createdAt");
+    let history = Query::new().order_by(created_at.desc()).limit(50);
     let plan = database.query_plan(&message, &history).await.unwrap();
     let plan_text = plan.join("\n");
     assert!(
@@ -280,7 +281,7 @@ async fn the_chat_history_query_reads_the_created_at_index_instead_of_sorting_th
     let plan = database
         .query_plan(
             &unindexed,
-            &Query::new().order_by("createdAt", Order::Desc).limit(50),
+            &Query::new().order_by(created_at.desc()).limit(50),
         )
         .await
         .unwrap()

@@ -13,11 +13,11 @@ mod common;
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 use appc_runtime::codegen::{
-    ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, key_value, migrate,
-    relation,
+    ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, column, key_value,
+    migrate, relation,
 };
 use appc_runtime::{
-    Database, DbError, MAX_RELATION_KEYS_PER_QUERY, Order, Query, Relation, Row, ToMany, ToOne,
+    Column, Database, DbError, MAX_RELATION_KEYS_PER_QUERY, Query, Relation, Row, ToMany, ToOne,
     Value,
 };
 use common::{Message, NewMessage, NewUser, User};
@@ -157,6 +157,7 @@ impl IntoColumns for NoChanges {
 }
 
 impl Post {
+    const ID: Column<Post, i64> = column("id");
     const ROOM: Relation<Post, Room, ToOne> = relation(
         "Post.room",
         &["roomOwner", "roomName"],
@@ -334,7 +335,7 @@ async fn to_one_gives_each_row_its_author_or_none_for_null_and_dangling_keys() {
         let messages = database.table::<Message>();
 
         let (loaded, statements) = statements_of(
-            messages.find_many_with(Query::new().order_by("text", Order::Asc), Message::AUTHOR),
+            messages.find_many_with(Query::new().order_by(Message::TEXT.asc()), Message::AUTHOR),
         )
         .await;
         let loaded = loaded.unwrap();
@@ -419,10 +420,7 @@ async fn to_many_gives_zero_one_or_many_children_in_primary_key_order() {
         assert_eq!(children[3], children[0], "{system:?}: the same user again");
 
         let with_messages = users
-            .find_many_with(
-                Query::new().order_by("username", Order::Asc),
-                User::MESSAGES,
-            )
+            .find_many_with(Query::new().order_by(User::USERNAME.asc()), User::MESSAGES)
             .await
             .unwrap();
         let counts: Vec<(&str, usize)> = with_messages
@@ -449,7 +447,7 @@ async fn fifty_rows_take_one_query_per_relation_and_no_rows_take_none() {
             create_message(&database, &format!("message {index:02}"), author).await;
         }
         let messages = database.table::<Message>();
-        let latest_fifty = Query::new().order_by("createdAt", Order::Desc).limit(50);
+        let latest_fifty = Query::new().order_by(Message::CREATED_AT.desc()).limit(50);
 
         let (history, statements) =
             statements_of(messages.find_many_with(latest_fifty.clone(), Message::AUTHOR)).await;
@@ -556,10 +554,9 @@ async fn composite_keys_match_on_every_column() {
                 .unwrap();
         }
 
-        let (with_rooms, statements) = statements_of(
-            posts.find_many_with(Query::new().order_by("id", Order::Asc), Post::ROOM),
-        )
-        .await;
+        let (with_rooms, statements) =
+            statements_of(posts.find_many_with(Query::new().order_by(Post::ID.asc()), Post::ROOM))
+                .await;
         let room_ids: Vec<(&str, Option<i64>)> = with_rooms
             .as_ref()
             .unwrap()
@@ -621,7 +618,7 @@ async fn relations_load_inside_a_transaction_and_see_its_writes() {
         }
         let with_authors = transaction
             .table::<Message>()
-            .find_many_with(Query::new().order_by("text", Order::Asc), Message::AUTHOR)
+            .find_many_with(Query::new().order_by(Message::TEXT.asc()), Message::AUTHOR)
             .await
             .unwrap();
         let pairs: Vec<(&str, Option<&str>)> = with_authors

@@ -1,9 +1,12 @@
 //! The entities of `main.wasp`: one struct per entity with its scalar fields, a `New*` struct
-//! for inserts and an `*Update` struct for partial updates. Handlers reach the tables through
-//! `ctx.entities`; each table offers `find`, `find_many`, `find_first`, `create`, `update`,
-//! `delete` and `count` (see `appc_runtime::Table`). Each relation field is an associated const
-//! of its entity (`Message::USER`, `User::MESSAGES`) that `load` and `find_many_with` take to
-//! fetch the related rows of many rows in one query.
+//! for inserts and an `*Update` struct for partial updates. Each entity has one `Column` const
+//! per field (`Message::TEXT`), whose comparisons make the filters and orders of typed queries,
+//! one `by_*` function per unique constraint (`User::by_username`) for `find_unique`, and one
+//! const per relation field (`Message::USER`, `User::MESSAGES`) that `load` and
+//! `find_many_with` take to fetch the related rows of many rows in one query. Handlers reach
+//! the tables through `ctx.entities`; each table offers `find`, `find_unique`, `find_many`,
+//! `find_first`, `count`, `exists`, `create`, `update`, `update_many`, `delete` and
+//! `delete_many` (see `appc_runtime::Table`).
 {#- The Rust type of a column in the entity struct: `Option` for `?`. -#}
 {%- macro column_type(field) -%}
 {%- if field.optional -%}
@@ -83,6 +86,27 @@ pub struct New{{ entity.name }} {
 pub struct {{ entity.name }}Update {
 {%- for field in entity.fields %}
     pub {{ field.rust_name }}: ::std::option::Option<{% call column_type(field) %}{% endcall %}>,
+{%- endfor %}
+}
+
+/// The columns of `{{ entity.name }}`, for typed queries, and its unique keys, for `find_unique`.
+impl {{ entity.name }} {
+{%- for field in entity.fields %}
+    /// The `{{ field.column }}` column.
+    pub const {{ field.const_name }}: ::appc_runtime::Column<{{ entity.name }}, {% call column_type(field) %}{% endcall %}> =
+        ::appc_runtime::codegen::column({{ field.column|rust_string }});
+{%- endfor %}
+{%- for key in entity.unique_keys %}
+
+    /// The row with the given {% for field in key.fields %}`{{ field.column }}`{% if !loop.last %} and {% endif %}{% endfor %} ({{ key.origin }}), for `find_unique`.
+    pub fn {{ key.function_name }}({% for field in key.fields %}{{ field.rust_name }}: impl ::std::convert::Into<{{ field.scalar|column_type }}>{% if !loop.last %}, {% endif %}{% endfor %}) -> ::appc_runtime::UniqueKey<{{ entity.name }}> {
+{%- for field in key.fields %}
+        let {{ field.rust_name }}: {{ field.scalar|column_type }} = {{ field.rust_name }}.into();
+{%- endfor %}
+        ::appc_runtime::codegen::unique_key(
+            {% for field in key.fields %}{% if !loop.first %}.and({% endif %}{{ entity.name }}::{{ field.const_name }}.eq({{ field.rust_name }}){% if !loop.first %}){% endif %}{% endfor %},
+        )
+    }
 {%- endfor %}
 }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{JwtSecret, Limits};
 use crate::db::{
-    ColumnSchema, Database, DbError, Entity, FromValue, Pooled, Query, Row, RowOps, SqlType,
+    ColumnSchema, Database, DbError, Entity, FromValue, Pooled, Row, RowOps, Selection, SqlType,
     TableSchema, Value,
 };
 use crate::error::ApiError;
@@ -455,12 +455,11 @@ impl Auth {
         let inner = self.enabled()?;
         check_password_length(password)?;
         let invalid = || ApiError::unauthorized("invalid username or password");
-        let query = Query::new()
-            .filter(USERNAME_COLUMN, username.to_ascii_lowercase())
-            .limit(1);
+        let selection =
+            Selection::one_where(USERNAME_COLUMN, Value::Text(username.to_ascii_lowercase()));
         let mut pooled = inner.acquire().await?;
         let row = RowOps::new(&inner.user_table)
-            .find_many(&mut pooled.conn(), &query)
+            .find_many(&mut pooled.conn(), &selection)
             .await?
             .pop();
         drop(pooled);

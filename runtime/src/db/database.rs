@@ -115,35 +115,41 @@ impl Database {
         }
     }
 
-    /// Untyped read access: the rows of any declared table, as [`Row`]s.
+    /// Untyped read access: the rows of any declared table, as [`Row`]s. Its columns are named
+    /// with [`Column::named`](crate::Column::named), checked against `table` when the query runs.
     ///
     /// ```no_run
     /// # async fn example(database: appc_runtime::Database, table: appc_runtime::codegen::TableSchema) -> Result<(), appc_runtime::DbError> {
-    /// use appc_runtime::Query;
-    /// for row in database.find_rows(&table, Query::new().limit(10)).await? {
+    /// use appc_runtime::{Column, Query, Row};
+    /// let text = Column::<Row, String>::named("text");
+    /// for row in database.find_rows(&table, Query::new().filter(text.contains("hello")).order_by(text.asc()).limit(10)).await? {
     ///     println!("{}", row.to_json_without(&[]));
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn find_rows(&self, table: &TableSchema, query: Query) -> Result<Vec<Row>, DbError> {
+    pub async fn find_rows(
+        &self,
+        table: &TableSchema,
+        query: Query<Row>,
+    ) -> Result<Vec<Row>, DbError> {
         let mut pooled = self.acquire().await?;
         RowOps::new(table)
-            .find_many(&mut pooled.conn(), &query)
+            .find_many(&mut pooled.conn(), &query.selection)
             .await
     }
 
-    /// How the database would run `find_rows(table, query)` (and so a typed `find_many`): one
-    /// line per step of SQLite's `EXPLAIN QUERY PLAN` (`SCAN Message USING INDEX
+    /// How the database would run a query on `table` (a typed `find_many`, or `find_rows`):
+    /// one line per step of SQLite's `EXPLAIN QUERY PLAN` (`SCAN Message USING INDEX
     /// Message_createdAt_idx`) or of PostgreSQL's `EXPLAIN`. Use it to check that a frequent
     /// query is served by an index (`@@index([...])` in the entity).
-    pub async fn query_plan(
+    pub async fn query_plan<E>(
         &self,
         table: &TableSchema,
-        query: &Query,
+        query: &Query<E>,
     ) -> Result<Vec<String>, DbError> {
         let mut pooled = self.acquire().await?;
         RowOps::new(table)
-            .query_plan(&mut pooled.conn(), query)
+            .query_plan(&mut pooled.conn(), &query.selection)
             .await
     }
 

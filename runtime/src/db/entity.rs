@@ -1,15 +1,17 @@
 //! The typed entity layer the generator targets: an [`Entity`] trait per spec entity, a
-//! [`Table`] handle with find/create/update/delete/count, a [`Query`] with equality filters,
-//! ordering and limits, and [`Transaction`]s.
+//! [`Table`] handle with find/find_unique/find_many/count/exists/create/update/delete and their
+//! `_many` forms over the typed [`Query`] and [`Filter`] of `query.rs`, and [`Transaction`]s.
 //!
 //! The generator emits, per entity, a struct, a `New*` struct for inserts and an `*Update`
-//! struct with optional fields, and implements [`Entity`] and [`IntoColumns`] for them. A
-//! complete hand-written example (what the generator emits for a `Message` entity):
+//! struct with optional fields, implements [`Entity`] and [`IntoColumns`] for them, and gives the
+//! struct one `Column` const per field and one `by_*` unique key per `@id`, `@unique` and
+//! `@@unique`. A complete hand-written example (what the generator emits for a `Message`
+//! entity):
 //!
 //! ```
 //! use std::sync::LazyLock;
-//! use appc_runtime::codegen::{ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema};
-//! use appc_runtime::{DbError, Row, Value};
+//! use appc_runtime::codegen::{column, unique_key, ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema};
+//! use appc_runtime::{Column, DbError, Row, UniqueKey, Value};
 //!
 //! #[derive(Debug, Clone, serde::Serialize)]
 //! pub struct Message {
@@ -28,6 +30,17 @@
 //! pub struct MessageUpdate {
 //!     pub text: Option<String>,
 //!     pub room: Option<String>,
+//! }
+//!
+//! impl Message {
+//!     pub const ID: Column<Message, i64> = column("id");
+//!     pub const TEXT: Column<Message, String> = column("text");
+//!     pub const ROOM: Column<Message, String> = column("room");
+//!
+//!     pub fn by_id(id: impl Into<i64>) -> UniqueKey<Message> {
+//!         let id: i64 = id.into();
+//!         unique_key(Message::ID.eq(id))
+//!     }
 //! }
 //!
 //! static MESSAGE_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
@@ -74,15 +87,22 @@
 //!
 //! // A server function then reads and writes messages like this:
 //! async fn post(database: &appc_runtime::Database) -> Result<(), DbError> {
-//!     use appc_runtime::{Order, Query};
+//!     use appc_runtime::{Filter, Query};
 //!     let messages = database.table::<Message>();
 //!     let created = messages.create(NewMessage { text: "hello".into(), room: None }).await?;
-//!     let latest = messages.find_many(Query::new().filter("room", "general").order_by("id", Order::Desc).limit(50)).await?;
+//!     let latest = messages
+//!         .find_many(Query::new().filter(Message::ROOM.eq("general")).order_by(Message::ID.desc()).limit(50))
+//!         .await?;
+//!     let same = messages.find_unique(Message::by_id(created.id)).await?;
 //!     messages.update(created.id, MessageUpdate { text: Some("edited".into()), ..Default::default() }).await?;
+//!     let moved: u64 = messages
+//!         .update_many(Message::TEXT.starts_with("[off-topic]"), MessageUpdate { room: Some("random".into()), ..Default::default() })
+//!         .await?;
 //!     let mut transaction = database.begin().await?;
 //!     transaction.table::<Message>().delete(created.id).await?;
+//!     transaction.table::<Message>().delete_many(Filter::every_row()).await?;
 //!     transaction.commit().await?;
-//!     # let _ = latest;
+//!     # let _ = (latest, same, moved);
 //!     Ok(())
 //! }
 //! ```
@@ -91,7 +111,7 @@ use std::marker::PhantomData;
 
 use super::database::Database;
 use super::error::DbError;
-use super::query::Query;
+use super::query::{Filter, Query, UniqueKey};
 use super::schema::TableSchema;
 use super::sql::{Conn, OwnedTransaction, RowOps};
 use super::value::{Row, Value};
@@ -181,19 +201,42 @@ impl<E: Entity> Table<E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
-    /// The rows the query selects.
-    pub async fn find_many(&self, query: Query) -> Result<Vec<E>, DbError> {
+    /// The row a unique key names (`User::by_username("ada")`), if any.
+    pub async fn find_unique(&self, key: UniqueKey<E>) -> Result<Option<E>, DbError> {
+        self.find_first(Query::new().filter(key.into())).await
+    }
+
+    /// The rows the query selects, in its order.
+    pub async fn find_many(&self, query: Query<E>) -> Result<Vec<E>, DbError> {
         let mut pooled = self.database.acquire().await?;
         decode_all(
             RowOps::new(E::schema())
-                .find_many(&mut pooled.conn(), &query)
+                .find_many(&mut pooled.conn(), &query.selection)
                 .await?,
         )
     }
 
     /// The first row the query selects, if any.
-    pub async fn find_first(&self, query: Query) -> Result<Option<E>, DbError> {
+    pub async fn find_first(&self, query: Query<E>) -> Result<Option<E>, DbError> {
         Ok(self.find_many(query.limit(1)).await?.into_iter().next())
+    }
+
+    /// How many rows the query's filters and cursor select (its order, limit and offset are
+    /// ignored).
+    pub async fn count(&self, query: Query<E>) -> Result<i64, DbError> {
+        let mut pooled = self.database.acquire().await?;
+        RowOps::new(E::schema())
+            .count(&mut pooled.conn(), &query.selection)
+            .await
+    }
+
+    /// Whether the query's filters and cursor select at least one row (the database stops at
+    /// the first).
+    pub async fn exists(&self, query: Query<E>) -> Result<bool, DbError> {
+        let mut pooled = self.database.acquire().await?;
+        RowOps::new(E::schema())
+            .exists(&mut pooled.conn(), &query.selection)
+            .await
     }
 
     /// Inserts a row and returns it as stored (with generated id and defaults), once it is
@@ -222,6 +265,18 @@ impl<E: Entity> Table<E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
+    /// Writes the `Some` fields of `update` to every row the filter selects
+    /// ([`Filter::every_row`] for all of them), in one statement; how many rows it changed.
+    pub async fn update_many(&self, filter: Filter<E>, update: E::Update) -> Result<u64, DbError> {
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .update_many(&mut target.conn(), &filter.condition, update.into_columns())
+                .await
+        })
+        .await
+    }
+
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
         effect_order::write_in_order(async {
@@ -233,12 +288,16 @@ impl<E: Entity> Table<E> {
         .await
     }
 
-    /// How many rows the query's filters select (ordering and limits are ignored).
-    pub async fn count(&self, query: Query) -> Result<i64, DbError> {
-        let mut pooled = self.database.acquire().await?;
-        RowOps::new(E::schema())
-            .count(&mut pooled.conn(), &query)
-            .await
+    /// Deletes every row the filter selects ([`Filter::every_row`] for all of them), in one
+    /// statement; how many it deleted.
+    pub async fn delete_many(&self, filter: Filter<E>) -> Result<u64, DbError> {
+        effect_order::write_in_order(async {
+            let mut target = self.database.write_target().await?;
+            RowOps::new(E::schema())
+                .delete_many(&mut target.conn(), &filter.condition)
+                .await
+        })
+        .await
     }
 }
 
@@ -297,13 +356,37 @@ impl<E: Entity> TxTable<'_, E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
-    /// The rows the query selects.
-    pub async fn find_many(&mut self, query: Query) -> Result<Vec<E>, DbError> {
+    /// The row a unique key names, if any.
+    pub async fn find_unique(&mut self, key: UniqueKey<E>) -> Result<Option<E>, DbError> {
+        self.find_first(Query::new().filter(key.into())).await
+    }
+
+    /// The rows the query selects, in its order.
+    pub async fn find_many(&mut self, query: Query<E>) -> Result<Vec<E>, DbError> {
         decode_all(
             RowOps::new(E::schema())
-                .find_many(&mut self.transaction.inner.conn(), &query)
+                .find_many(&mut self.transaction.inner.conn(), &query.selection)
                 .await?,
         )
+    }
+
+    /// The first row the query selects, if any.
+    pub async fn find_first(&mut self, query: Query<E>) -> Result<Option<E>, DbError> {
+        Ok(self.find_many(query.limit(1)).await?.into_iter().next())
+    }
+
+    /// How many rows the query's filters and cursor select.
+    pub async fn count(&mut self, query: Query<E>) -> Result<i64, DbError> {
+        RowOps::new(E::schema())
+            .count(&mut self.transaction.inner.conn(), &query.selection)
+            .await
+    }
+
+    /// Whether the query's filters and cursor select at least one row.
+    pub async fn exists(&mut self, query: Query<E>) -> Result<bool, DbError> {
+        RowOps::new(E::schema())
+            .exists(&mut self.transaction.inner.conn(), &query.selection)
+            .await
     }
 
     /// Inserts a row and returns it as stored.
@@ -326,6 +409,21 @@ impl<E: Entity> TxTable<'_, E> {
         row.as_ref().map(E::from_row).transpose()
     }
 
+    /// Writes the `Some` fields of `update` to every row the filter selects; how many it changed.
+    pub async fn update_many(
+        &mut self,
+        filter: Filter<E>,
+        update: E::Update,
+    ) -> Result<u64, DbError> {
+        RowOps::new(E::schema())
+            .update_many(
+                &mut self.transaction.inner.conn(),
+                &filter.condition,
+                update.into_columns(),
+            )
+            .await
+    }
+
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&mut self, id: E::Id) -> Result<bool, DbError> {
         RowOps::new(E::schema())
@@ -333,10 +431,10 @@ impl<E: Entity> TxTable<'_, E> {
             .await
     }
 
-    /// How many rows the query's filters select.
-    pub async fn count(&mut self, query: Query) -> Result<i64, DbError> {
+    /// Deletes every row the filter selects; how many it deleted.
+    pub async fn delete_many(&mut self, filter: Filter<E>) -> Result<u64, DbError> {
         RowOps::new(E::schema())
-            .count(&mut self.transaction.inner.conn(), &query)
+            .delete_many(&mut self.transaction.inner.conn(), &filter.condition)
             .await
     }
 }

@@ -25,6 +25,26 @@ pub enum DbError {
         /// What was expected and found.
         problem: String,
     },
+    /// A query the database cannot run as asked (e.g. a cursor that does not match the order).
+    #[error("invalid query on table `{table}`: {problem}")]
+    InvalidQuery {
+        /// The table.
+        table: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A statement would bind more values than the runtime's limit (`MAX_BOUND_VALUES`).
+    #[error(
+        "a statement on table `{table}` would bind {count} values, more than the {limit} one statement may bind; split the `is_in` list into several queries"
+    )]
+    TooManyValues {
+        /// The table.
+        table: String,
+        /// How many values the statement would bind.
+        count: usize,
+        /// The most one statement may bind.
+        limit: usize,
+    },
     /// An operation by id on a table without a primary key.
     #[error("table `{table}` has no primary key; declare one field with @id")]
     NoPrimaryKey {

@@ -4,13 +4,14 @@
 //! ([`Relation`]) and start-up migrations: the versioned migration files ([`prepare_schema`])
 //! and the additive migrator ([`migrate`]).
 //!
-//! All SQL is built from the declared schema (quoted identifiers) and every value travels as a
-//! bound parameter, never spliced into the SQL text.
+//! Row statements are built with sea-query (`statements.rs`) from the declared schema (quoted
+//! identifiers) and the typed queries of `query.rs` ([`Column`], [`Filter`], [`Query`]); every
+//! value travels as a bound parameter, never spliced into the SQL text.
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system` -> `value` -> `query`,
-//! `schema` -> `writer` -> `sql` -> `database` -> `entity` -> `relation`, `live_schema`,
-//! `migrate` -> `versioned`.
+//! `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity` -> `relation`,
+//! `live_schema`, `migrate` -> `versioned`.
 
 mod database;
 mod entity;
@@ -21,6 +22,7 @@ mod query;
 mod relation;
 mod schema;
 mod sql;
+mod statements;
 mod system;
 mod value;
 mod versioned;
@@ -30,7 +32,9 @@ pub use database::Database;
 pub use entity::{Entity, IntoColumns, Table, Transaction, TxTable};
 pub use error::DbError;
 pub use migrate::{MigrationError, MigrationReport, migrate};
-pub use query::{Order, Query};
+pub use query::{
+    Column, ColumnType, ColumnValue, Filter, Order, OrderBy, Query, UniqueKey, column, unique_key,
+};
 pub use relation::{
     MAX_RELATION_KEYS_PER_QUERY, Relation, RelationKind, ToMany, ToOne, key_value, relation,
 };
@@ -38,6 +42,7 @@ pub use schema::{
     ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
     TableSchema, index_name,
 };
+pub use statements::MAX_BOUND_VALUES;
 pub use system::DbSystem;
 pub use value::{FromValue, Row, Value};
 pub use versioned::{
@@ -45,4 +50,5 @@ pub use versioned::{
     migration_status, prepare_schema,
 };
 
+pub(crate) use query::Selection;
 pub(crate) use sql::{Pooled, RowOps};

@@ -234,7 +234,7 @@ impl<E: Entity> Table<E> {
     /// `relation` (as [`Table::load`]): two queries in all.
     pub async fn find_many_with<To, Kind>(
         &self,
-        query: Query,
+        query: Query<E>,
         relation: Relation<E, To, Kind>,
     ) -> Result<Vec<(E, Kind::Output<To>)>, DbError>
     where
@@ -270,7 +270,7 @@ impl<E: Entity> TxTable<'_, E> {
     /// [`Table::find_many_with`] inside the transaction.
     pub async fn find_many_with<To, Kind>(
         &mut self,
-        query: Query,
+        query: Query<E>,
         relation: Relation<E, To, Kind>,
     ) -> Result<Vec<(E, Kind::Output<To>)>, DbError>
     where

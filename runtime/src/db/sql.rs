@@ -1,6 +1,6 @@
 //! The one place that talks to sqlx: binding [`Value`]s as parameters, decoding rows by the
-//! declared column types, and building the parameterised SQL for the schema-level row
-//! operations that typed tables, auth and migrations share.
+//! declared column types, and running the schema-level row operations that typed tables, auth
+//! and migrations share (their statements are built in `statements.rs`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::pool::PoolConnection;
@@ -12,8 +12,10 @@ use sqlx::{
 };
 
 use super::error::DbError;
-use super::query::{Order, Query as EntityQuery};
-use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema, quote_identifier};
+use super::query::{Comparison, Condition, Selection};
+use super::schema::{ColumnSchema, SqlType, TableSchema};
+pub(crate) use super::statements::Param;
+use super::statements::{Statement, StatementBuilder, coerce};
 use super::system::DbSystem;
 use super::value::{Row, Value, format_timestamp};
 use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
@@ -70,13 +72,6 @@ impl OwnedTransaction {
         }
         Ok(())
     }
-}
-
-/// A bound parameter: the value and the column type it is compared with or stored in, which
-/// PostgreSQL needs to type a NULL and which decides how SQLite stores timestamps and JSON.
-pub(crate) struct Param {
-    pub(crate) value: Value,
-    pub(crate) sql_type: SqlType,
 }
 
 impl Conn<'_> {
@@ -228,19 +223,6 @@ impl Conn<'_> {
     }
 }
 
-/// Brings a value to the representation its column stores, so that e.g. an integer written to a
-/// float column or text written to a JSON column binds with the right type.
-fn coerce(value: Value, sql_type: SqlType) -> Value {
-    match (value, sql_type) {
-        (Value::Int(number), SqlType::Float) => Value::Float(number as f64),
-        (Value::Text(text), SqlType::Json) => Value::Json(serde_json::Value::String(text)),
-        (Value::Bool(flag), SqlType::Json) => Value::Json(serde_json::Value::Bool(flag)),
-        (Value::Int(number), SqlType::Json) => Value::Json(number.into()),
-        (Value::Float(number), SqlType::Json) => Value::Json(number.into()),
-        (value, _) => value,
-    }
-}
-
 /// The SQLite arguments for `params`, in order.
 fn sqlite_arguments(params: Vec<Param>) -> Result<SqliteArguments, DbError> {
     let mut arguments = SqliteArguments::default();
@@ -352,32 +334,8 @@ fn decode_postgres_row(row: &PgRow, table: &TableSchema) -> Result<Row, DbError>
     Ok(Row::new(&table.name, values))
 }
 
-/// Numbers parameters in the dialect of one system: `?` for SQLite, `$1, $2, ...` for
-/// PostgreSQL.
-struct Placeholders {
-    system: DbSystem,
-    params: Vec<Param>,
-}
-
-impl Placeholders {
-    fn new(system: DbSystem) -> Self {
-        Placeholders {
-            system,
-            params: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, value: Value, sql_type: SqlType) -> String {
-        self.params.push(Param { value, sql_type });
-        match self.system {
-            DbSystem::Sqlite => "?".to_owned(),
-            DbSystem::Postgres => format!("${}", self.params.len()),
-        }
-    }
-}
-
-/// Schema-level row operations: what `Table` (in `entity.rs`) runs for an entity, and what auth runs on
-/// the user table whose Rust type it does not know.
+/// Schema-level row operations: what `Table` (in `entity.rs`) runs for an entity, and what auth
+/// runs on the user table whose Rust type it does not know.
 pub(crate) struct RowOps<'t> {
     pub(crate) table: &'t TableSchema,
 }
@@ -387,114 +345,38 @@ impl<'t> RowOps<'t> {
         RowOps { table }
     }
 
-    fn column(&self, name: &str) -> Result<&'t ColumnSchema, DbError> {
-        self.table
-            .find_column(name)
-            .ok_or_else(|| DbError::UnknownColumn {
-                table: self.table.name.clone(),
-                column: name.to_owned(),
-            })
+    fn statements(&self, conn: &Conn<'_>) -> StatementBuilder<'t> {
+        StatementBuilder::new(self.table, conn.system())
     }
 
-    fn primary_key(&self) -> Result<&'t ColumnSchema, DbError> {
-        self.table
-            .primary_key()
-            .ok_or_else(|| DbError::NoPrimaryKey {
-                table: self.table.name.clone(),
-            })
-    }
-
-    fn select_list(&self) -> String {
-        self.table
-            .columns
-            .iter()
-            .map(|column| quote_identifier(&column.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn where_clause(
-        &self,
-        filters: &[(String, Value)],
-        placeholders: &mut Placeholders,
-    ) -> Result<String, DbError> {
-        let mut conditions = Vec::new();
-        for (name, value) in filters {
-            let column = self.column(name)?;
-            if *value == Value::Null {
-                conditions.push(format!("{} IS NULL", quote_identifier(&column.name)));
-            } else {
-                let placeholder = placeholders.push(value.clone(), column.sql_type);
-                conditions.push(format!(
-                    "{} = {placeholder}",
-                    quote_identifier(&column.name)
-                ));
-            }
-        }
-        Ok(if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
+    /// The condition that selects the row with this primary key.
+    fn by_id(&self, conn: &Conn<'_>, id: Value) -> Result<Condition, DbError> {
+        let primary_key = self.statements(conn).primary_key()?;
+        Ok(Condition::Compare {
+            column: primary_key.name.clone().into(),
+            operator: Comparison::Equal,
+            value: id,
         })
-    }
-
-    /// The `SELECT` of `query` and its parameters, in `system`'s dialect.
-    fn select_sql(
-        &self,
-        system: DbSystem,
-        query: &EntityQuery,
-    ) -> Result<(String, Vec<Param>), DbError> {
-        let mut placeholders = Placeholders::new(system);
-        let mut sql = format!(
-            "SELECT {} FROM {}",
-            self.select_list(),
-            quote_identifier(&self.table.name)
-        );
-        sql.push_str(&self.where_clause(&query.filters, &mut placeholders)?);
-        if !query.order.is_empty() {
-            let mut terms = Vec::new();
-            for (name, order) in &query.order {
-                let column = self.column(name)?;
-                let direction = match order {
-                    Order::Asc => "ASC",
-                    Order::Desc => "DESC",
-                };
-                terms.push(format!("{} {direction}", quote_identifier(&column.name)));
-            }
-            sql.push_str(&format!(" ORDER BY {}", terms.join(", ")));
-        }
-        if let Some(limit) = query.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        if let Some(offset) = query.offset {
-            // SQLite only accepts OFFSET after a LIMIT; -1 means no limit there.
-            if query.limit.is_none() && system == DbSystem::Sqlite {
-                sql.push_str(" LIMIT -1");
-            }
-            sql.push_str(&format!(" OFFSET {offset}"));
-        }
-        Ok((sql, placeholders.params))
     }
 
     pub(crate) async fn find_many(
         &self,
         conn: &mut Conn<'_>,
-        query: &EntityQuery,
+        selection: &Selection,
     ) -> Result<Vec<Row>, DbError> {
-        let (sql, params) = self.select_sql(conn.system(), query)?;
+        let Statement { sql, params } = self.statements(conn).select(selection)?;
         conn.fetch_rows(&sql, params, self.table).await
     }
 
-    /// How the database would run `find_many(query)`: SQLite's `EXPLAIN QUERY PLAN` details
-    /// (`SEARCH Message USING INDEX ...`), or PostgreSQL's `EXPLAIN` lines.
+    /// How the database would run `find_many(selection)`: SQLite's `EXPLAIN QUERY PLAN`
+    /// details (`SEARCH Message USING INDEX ...`), or PostgreSQL's `EXPLAIN` lines.
     pub(crate) async fn query_plan(
         &self,
         conn: &mut Conn<'_>,
-        query: &EntityQuery,
+        selection: &Selection,
     ) -> Result<Vec<String>, DbError> {
-        let system = conn.system();
-        let (sql, params) = self.select_sql(system, query)?;
-        let explain = match system {
+        let Statement { sql, params } = self.statements(conn).select(selection)?;
+        let explain = match conn.system() {
             DbSystem::Sqlite => "EXPLAIN QUERY PLAN",
             DbSystem::Postgres => "EXPLAIN",
         };
@@ -513,23 +395,32 @@ impl<'t> RowOps<'t> {
         conn: &mut Conn<'_>,
         id: Value,
     ) -> Result<Option<Row>, DbError> {
-        let primary_key = self.primary_key()?;
-        let query = EntityQuery::new().filter(&primary_key.name, id).limit(1);
-        Ok(self.find_many(conn, &query).await?.into_iter().next())
+        let selection = Selection {
+            filter: Some(self.by_id(conn, id)?),
+            limit: Some(1),
+            ..Selection::default()
+        };
+        Ok(self.find_many(conn, &selection).await?.into_iter().next())
     }
 
+    /// How many rows the selection's filter and cursor select.
     pub(crate) async fn count(
         &self,
         conn: &mut Conn<'_>,
-        query: &EntityQuery,
+        selection: &Selection,
     ) -> Result<i64, DbError> {
-        let mut placeholders = Placeholders::new(conn.system());
-        let mut sql = format!(
-            "SELECT COUNT(*) FROM {}",
-            quote_identifier(&self.table.name)
-        );
-        sql.push_str(&self.where_clause(&query.filters, &mut placeholders)?);
-        conn.fetch_integer(&sql, placeholders.params).await
+        let Statement { sql, params } = self.statements(conn).count(selection)?;
+        conn.fetch_integer(&sql, params).await
+    }
+
+    /// Whether the selection's filter and cursor select at least one row.
+    pub(crate) async fn exists(
+        &self,
+        conn: &mut Conn<'_>,
+        selection: &Selection,
+    ) -> Result<bool, DbError> {
+        let Statement { sql, params } = self.statements(conn).exists(selection)?;
+        Ok(conn.fetch_integer(&sql, params).await? > 0)
     }
 
     pub(crate) async fn insert(
@@ -537,115 +428,64 @@ impl<'t> RowOps<'t> {
         conn: &mut Conn<'_>,
         provided: Vec<(&str, Value)>,
     ) -> Result<Row, DbError> {
-        let mut placeholders = Placeholders::new(conn.system());
-        let mut names = Vec::new();
-        let mut values = Vec::new();
-        let now = Utc::now();
-        for column in &self.table.columns {
-            let given = provided
-                .iter()
-                .find(|(name, _)| *name == column.name)
-                .map(|(_, value)| value.clone());
-            // Runtime-generated defaults are filled here so both systems behave the same.
-            let value = match (given, &column.default) {
-                (Some(value), _) => Some(value),
-                (None, Some(ColumnDefault::Uuid)) => {
-                    Some(Value::Text(uuid::Uuid::new_v4().to_string()))
-                }
-                (None, Some(ColumnDefault::Now)) => Some(Value::DateTime(now)),
-                (None, _) if column.updated_at => Some(Value::DateTime(now)),
-                (None, _) => None,
-            };
-            if let Some(value) = value {
-                names.push(quote_identifier(&column.name));
-                values.push(placeholders.push(value, column.sql_type));
-            }
-        }
-        for (name, _) in &provided {
-            self.column(name)?;
-        }
-        let sql = if names.is_empty() {
-            format!(
-                "INSERT INTO {} DEFAULT VALUES RETURNING {}",
-                quote_identifier(&self.table.name),
-                self.select_list()
-            )
-        } else {
-            format!(
-                "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
-                quote_identifier(&self.table.name),
-                names.join(", "),
-                values.join(", "),
-                self.select_list()
-            )
-        };
-        let mut rows = conn
-            .fetch_rows(&sql, placeholders.params, self.table)
-            .await?;
+        let Statement { sql, params } = self.statements(conn).insert(provided)?;
+        let mut rows = conn.fetch_rows(&sql, params, self.table).await?;
         // INSERT ... RETURNING yields exactly one row; anything else is a driver problem.
         rows.pop().ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
     }
 
+    /// Writes `changes` to the row with this id and returns it; `None` if there is no such row.
     pub(crate) async fn update(
         &self,
         conn: &mut Conn<'_>,
         id: Value,
         changes: Vec<(&str, Value)>,
     ) -> Result<Option<Row>, DbError> {
-        let primary_key = self.primary_key()?;
-        let mut placeholders = Placeholders::new(conn.system());
-        let mut assignments = Vec::new();
-        let mut assigned = Vec::new();
-        for (name, value) in changes {
-            let column = self.column(name)?;
-            let placeholder = placeholders.push(value, column.sql_type);
-            assignments.push(format!(
-                "{} = {placeholder}",
-                quote_identifier(&column.name)
-            ));
-            assigned.push(column.name.as_str());
+        let condition = self.by_id(conn, id.clone())?;
+        match self.statements(conn).update(changes, &condition, true)? {
+            Some(Statement { sql, params }) => Ok(conn
+                .fetch_rows(&sql, params, self.table)
+                .await?
+                .into_iter()
+                .next()),
+            None => self.find_by_id(conn, id).await,
         }
-        if assignments.is_empty() {
-            return self.find_by_id(conn, id).await;
-        }
-        let now = Utc::now();
-        // `@updatedAt` columns follow every change unless the update sets them itself.
-        for column in self
-            .table
-            .columns
-            .iter()
-            .filter(|column| column.updated_at && !assigned.contains(&column.name.as_str()))
-        {
-            let placeholder = placeholders.push(Value::DateTime(now), column.sql_type);
-            assignments.push(format!(
-                "{} = {placeholder}",
-                quote_identifier(&column.name)
-            ));
-        }
-        let id_placeholder = placeholders.push(id, primary_key.sql_type);
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {} = {id_placeholder} RETURNING {}",
-            quote_identifier(&self.table.name),
-            assignments.join(", "),
-            quote_identifier(&primary_key.name),
-            self.select_list()
-        );
-        Ok(conn
-            .fetch_rows(&sql, placeholders.params, self.table)
-            .await?
-            .into_iter()
-            .next())
     }
 
+    /// Writes `changes` to every row the condition selects; how many it changed. With no
+    /// change to write, how many rows the condition selects.
+    pub(crate) async fn update_many(
+        &self,
+        conn: &mut Conn<'_>,
+        condition: &Condition,
+        changes: Vec<(&str, Value)>,
+    ) -> Result<u64, DbError> {
+        match self.statements(conn).update(changes, condition, false)? {
+            Some(Statement { sql, params }) => conn.execute(&sql, params).await,
+            None => {
+                let selection = Selection {
+                    filter: Some(condition.clone()),
+                    ..Selection::default()
+                };
+                let count = self.count(conn, &selection).await?;
+                Ok(u64::try_from(count).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Deletes the row with this id; `false` if there was none.
     pub(crate) async fn delete(&self, conn: &mut Conn<'_>, id: Value) -> Result<bool, DbError> {
-        let primary_key = self.primary_key()?;
-        let mut placeholders = Placeholders::new(conn.system());
-        let id_placeholder = placeholders.push(id, primary_key.sql_type);
-        let sql = format!(
-            "DELETE FROM {} WHERE {} = {id_placeholder}",
-            quote_identifier(&self.table.name),
-            quote_identifier(&primary_key.name)
-        );
-        Ok(conn.execute(&sql, placeholders.params).await? > 0)
+        let condition = self.by_id(conn, id)?;
+        Ok(self.delete_many(conn, &condition).await? > 0)
+    }
+
+    /// Deletes every row the condition selects; how many there were.
+    pub(crate) async fn delete_many(
+        &self,
+        conn: &mut Conn<'_>,
+        condition: &Condition,
+    ) -> Result<u64, DbError> {
+        let Statement { sql, params } = self.statements(conn).delete(condition)?;
+        conn.execute(&sql, params).await
     }
 }

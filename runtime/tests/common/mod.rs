@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use appc_runtime::codegen::{
     ColumnDefault, ColumnSchema, ConfigDefaults, Entity, IntoColumns, Server, SqlType, TableSchema,
+    column, unique_key,
 };
-use appc_runtime::{AppState, Config, DbError, Mode, Row, Value};
+use appc_runtime::{AppState, Column, Config, DbError, Mode, Row, UniqueKey, Value};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -44,6 +45,17 @@ pub struct NewUser {
 #[derive(Default)]
 pub struct UserUpdate {
     pub display_name: Option<Option<String>>,
+}
+
+impl User {
+    pub const ID: Column<User, i64> = column("id");
+    pub const USERNAME: Column<User, String> = column("username");
+    pub const DISPLAY_NAME: Column<User, Option<String>> = column("displayName");
+
+    pub fn by_username(username: impl Into<String>) -> UniqueKey<User> {
+        let username: String = username.into();
+        unique_key(User::USERNAME.eq(username))
+    }
 }
 
 static USER_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
@@ -115,6 +127,15 @@ pub struct NewMessage {
 pub struct MessageUpdate {
     pub text: Option<String>,
     pub room: Option<String>,
+}
+
+impl Message {
+    pub const ID: Column<Message, String> = column("id");
+    pub const TEXT: Column<Message, String> = column("text");
+    pub const ROOM: Column<Message, String> = column("room");
+    pub const CREATED_AT: Column<Message, chrono::DateTime<chrono::Utc>> = column("createdAt");
+    pub const AUTHOR_ID: Column<Message, Option<i64>> = column("authorId");
+    pub const METADATA: Column<Message, Option<serde_json::Value>> = column("metadata");
 }
 
 static MESSAGE_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {

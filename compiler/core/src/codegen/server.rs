@@ -1,8 +1,9 @@
 //! The server generator: from the IR, the cargo workspace in `.appc/out/` and the server crate in
 //! `.appc/out/server/` (its `Cargo.toml`, `main.rs` with the team's setup function, middleware and
-//! seeds wired in, and the `crate::app` module with entities, records, the hooks' context
-//! (`crate::app::server`) and one typed socket module per namespace; with pages, a build script
-//! that embeds the bundled web client and the module that serves it).
+//! seeds wired in, and the `crate::app` module with entities (each with a typed `Column` const
+//! per field and a `by_*` unique key per unique constraint, for typed queries), records, the
+//! hooks' context (`crate::app::server`) and one typed socket module per namespace; with pages,
+//! a build script that embeds the bundled web client and the module that serves it).
 //!
 //! Each item kind has one askama template in `templates/server/`, which writes all the Rust;
 //! this module only builds their view models: names, flags and IR values, which the templates
@@ -520,6 +521,19 @@ struct EntityView {
     /// The navigable relation fields (filled by `EntitiesModule::new`; the types module has
     /// no use for them).
     relations: Vec<RelationView>,
+    /// One `by_*` function per `@id`, `@unique` and `@@unique`, for `find_unique`.
+    unique_keys: Vec<UniqueKeyView>,
+}
+
+/// The `by_*` function that names the row of one unique constraint: `by_username`,
+/// `by_user_id_and_room`.
+#[derive(Debug, Clone)]
+struct UniqueKeyView {
+    function_name: String,
+    /// What the constraint is in the spec (`@id`, `@unique`, `@@unique([userId, room])`).
+    origin: String,
+    /// The constraint's fields, in its order.
+    fields: Vec<ColumnView>,
 }
 
 /// One scalar field of an entity: its names and what the spec says about it. The template
@@ -529,6 +543,8 @@ struct ColumnView {
     rust_name: String,
     /// The field's name in the spec: JSON and payload checks use it.
     field_name: String,
+    /// The name of its `Column` const: the field name in SCREAMING_SNAKE_CASE (`CREATED_AT`).
+    const_name: String,
     /// The column's SQL name (`@map`, else the field's name).
     column: String,
     /// `Some(field name)` when the Rust name differs from the field's name: JSON carries the
@@ -596,6 +612,7 @@ impl EntityView {
                 let bare_name = rust_name.trim_start_matches("r#");
                 Some(ColumnView {
                     serde_rename: (bare_name != field.name).then(|| field.name.clone()),
+                    const_name: field.name.to_shouty_snake_case(),
                     rust_name,
                     field_name: field.name.clone(),
                     column: field.column().to_owned(),
@@ -620,7 +637,7 @@ impl EntityView {
                     ),
                 })
             })
-            .collect();
+            .collect::<Vec<ColumnView>>();
         let indexes = entity
             .indexes
             .iter()
@@ -633,6 +650,7 @@ impl EntityView {
                 ..index.clone()
             })
             .collect();
+        let unique_keys = unique_keys(entity, &fields);
         EntityView {
             name: entity.name.clone(),
             table: entity.table().to_owned(),
@@ -641,6 +659,7 @@ impl EntityView {
             fields,
             indexes,
             relations: Vec::new(),
+            unique_keys,
         }
     }
 
@@ -651,6 +670,64 @@ impl EntityView {
             .iter()
             .find(|column| column.rust_name == rust_name)
     }
+}
+
+/// The `by_*` functions of an entity: its `@id`, then its unique constraints as the IR lists
+/// them (`@unique` fields, then `@@unique`s). A constraint over the same fields as an earlier
+/// one adds nothing and is left out.
+fn unique_keys(entity: &Entity, fields: &[ColumnView]) -> Vec<UniqueKeyView> {
+    let mut constraints: Vec<(Vec<String>, String)> =
+        vec![(vec![entity.id_field.clone()], "`@id`".to_owned())];
+    for constraint in &entity.unique_constraints {
+        let origin = match constraint.as_slice() {
+            [_] if entity
+                .fields
+                .iter()
+                .any(|field| field.is_unique && constraint[0] == field.name) =>
+            {
+                "`@unique`".to_owned()
+            }
+            _ => format!("`@@unique([{}])`", constraint.join(", ")),
+        };
+        constraints.push((constraint.clone(), origin));
+    }
+    let mut keys: Vec<UniqueKeyView> = Vec::new();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for (constraint, origin) in constraints {
+        if seen.contains(&constraint) {
+            continue;
+        }
+        let key_fields: Option<Vec<ColumnView>> = constraint
+            .iter()
+            .map(|name| {
+                // Matched by field name, which the column name may differ from (`@map`).
+                let rust_name = snake_identifier(name);
+                fields
+                    .iter()
+                    .find(|field| field.rust_name == rust_name)
+                    .cloned()
+            })
+            .collect();
+        // Every constraint names scalar fields (the analysis checks it); skip one that does not.
+        let Some(key_fields) = key_fields else {
+            continue;
+        };
+        let function_name = format!(
+            "by_{}",
+            key_fields
+                .iter()
+                .map(|field| field.rust_name.trim_start_matches("r#"))
+                .collect::<Vec<_>>()
+                .join("_and_")
+        );
+        seen.push(constraint);
+        keys.push(UniqueKeyView {
+            function_name,
+            origin,
+            fields: key_fields,
+        });
+    }
+    keys
 }
 
 fn describe_column(optional: bool, default: Option<&DefaultValue>, updated_at: bool) -> String {

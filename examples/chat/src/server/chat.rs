@@ -7,7 +7,7 @@
 use crate::app::entities::{Message, NewMessage};
 use crate::app::types::ChatMessage;
 use crate::app::web_socket::{Socket, SocketContext};
-use appc_runtime::{BoxError, DbError, Order, Query};
+use appc_runtime::{BoxError, DbError, Query};
 
 /// How many messages a new connection receives.
 const HISTORY_LENGTH: u64 = 50;
@@ -70,7 +70,7 @@ async fn load_history(ctx: &SocketContext) -> Result<Vec<ChatMessage>, DbError> 
         .message
         .find_many_with(
             Query::new()
-                .order_by("createdAt", Order::Desc)
+                .order_by(Message::CREATED_AT.desc())
                 .limit(HISTORY_LENGTH),
             Message::USER,
         )

@@ -1,0 +1,638 @@
+//! Every row statement the runtime runs, built with sea-query from the declared schema and an
+//! untyped selection (`query.rs`): SELECT, COUNT, EXISTS, INSERT, UPDATE and DELETE in the
+//! dialect of one database system, as SQL text with `?` or `$n` placeholders and the [`Param`]s
+//! bound to them.
+//!
+//! Identifiers come from the schema only, and sea-query quotes them (doubling a quote inside a
+//! name); every column a condition names is checked against the table first, so a typo is an
+//! error, never SQL. Values are always bound, never written into the SQL: our [`Value`]s go into
+//! sea-query as its typed values (a NULL typed by its column, which PostgreSQL needs) and come
+//! back, in placeholder order, as the `Param`s `sql.rs` binds.
+
+use chrono::Utc;
+use sea_query::extension::sqlite::SqliteBinOper;
+use sea_query::{
+    Alias, BinOper, Expr, ExprTrait as _, LikeExpr, NullOrdering, Order as SeaOrder,
+    PostgresQueryBuilder, Query as SeaQuery, QueryStatementWriter, SqliteQueryBuilder,
+    Value as SeaValue,
+};
+
+use super::error::DbError;
+use super::query::{Comparison, Condition, Order, Selection, TextMatch};
+use super::schema::{ColumnDefault, ColumnSchema, SqlType, TableSchema};
+use super::system::DbSystem;
+use super::value::Value;
+
+/// The most values one statement may bind. SQLite's default limit (`SQLITE_MAX_VARIABLE_NUMBER`)
+/// is 32766 and PostgreSQL's protocol stops at 65535; one limit for both keeps an app's
+/// behaviour the same on either, and a longer `is_in` list is refused with an error saying to
+/// split it instead of failing in the driver.
+pub const MAX_BOUND_VALUES: usize = 32766;
+
+/// A bound parameter: the value and the column type it is compared with or stored in, which
+/// PostgreSQL needs to type a NULL and which decides how SQLite stores timestamps and JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Param {
+    pub(crate) value: Value,
+    pub(crate) sql_type: SqlType,
+}
+
+/// Brings a value to the representation its column stores, so that e.g. an integer written to a
+/// float column or text written to a JSON column binds with the right type.
+pub(crate) fn coerce(value: Value, sql_type: SqlType) -> Value {
+    match (value, sql_type) {
+        (Value::Int(number), SqlType::Float) => Value::Float(number as f64),
+        (Value::Text(text), SqlType::Json) => Value::Json(serde_json::Value::String(text)),
+        (Value::Bool(flag), SqlType::Json) => Value::Json(serde_json::Value::Bool(flag)),
+        (Value::Int(number), SqlType::Json) => Value::Json(number.into()),
+        (Value::Float(number), SqlType::Json) => Value::Json(number.into()),
+        (value, _) => value,
+    }
+}
+
+/// One statement ready to run: SQL text and its parameters in placeholder order.
+#[derive(Debug)]
+pub(crate) struct Statement {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Param>,
+}
+
+/// Builds the statements on one table for one database system.
+pub(crate) struct StatementBuilder<'t> {
+    table: &'t TableSchema,
+    system: DbSystem,
+}
+
+impl<'t> StatementBuilder<'t> {
+    pub(crate) fn new(table: &'t TableSchema, system: DbSystem) -> Self {
+        StatementBuilder { table, system }
+    }
+
+    pub(crate) fn column(&self, name: &str) -> Result<&'t ColumnSchema, DbError> {
+        self.table
+            .find_column(name)
+            .ok_or_else(|| DbError::UnknownColumn {
+                table: self.table.name.clone(),
+                column: name.to_owned(),
+            })
+    }
+
+    pub(crate) fn primary_key(&self) -> Result<&'t ColumnSchema, DbError> {
+        self.table
+            .primary_key()
+            .ok_or_else(|| DbError::NoPrimaryKey {
+                table: self.table.name.clone(),
+            })
+    }
+
+    /// `SELECT <every column> FROM table WHERE ... ORDER BY ... LIMIT ... OFFSET ...`.
+    pub(crate) fn select(&self, selection: &Selection) -> Result<Statement, DbError> {
+        let mut select = SeaQuery::select();
+        select
+            .columns(self.table.columns.iter().map(|column| name(&column.name)))
+            .from(name(&self.table.name));
+        if let Some(condition) = self.where_expr(selection)? {
+            select.and_where(condition);
+        }
+        for term in &selection.order {
+            let column = self.column(&term.column)?;
+            let order = match term.order {
+                Order::Asc => SeaOrder::Asc,
+                Order::Desc => SeaOrder::Desc,
+            };
+            // The two systems sort NULLs differently by default (SQLite first, PostgreSQL
+            // last); NULL counts as the smallest value on both. Required columns get no NULLS
+            // clause, so PostgreSQL can still read them in index order.
+            if column.nullable {
+                let nulls = match term.order {
+                    Order::Asc => NullOrdering::First,
+                    Order::Desc => NullOrdering::Last,
+                };
+                select.order_by_with_nulls(name(&column.name), order, nulls);
+            } else {
+                select.order_by(name(&column.name), order);
+            }
+        }
+        if let Some(limit) = selection.limit {
+            select.limit(limit);
+        }
+        if let Some(offset) = selection.offset {
+            // SQLite only accepts OFFSET after a LIMIT; the largest one means none.
+            if selection.limit.is_none() {
+                select.limit(i64::MAX as u64);
+            }
+            select.offset(offset);
+        }
+        self.finish(&select)
+    }
+
+    /// `SELECT COUNT(*) FROM table WHERE ...`: the rows the selection's filter and cursor
+    /// select, whatever its order, limit and offset.
+    pub(crate) fn count(&self, selection: &Selection) -> Result<Statement, DbError> {
+        let mut select = SeaQuery::select();
+        select
+            .expr(Expr::cust("COUNT(*)"))
+            .from(name(&self.table.name));
+        if let Some(condition) = self.where_expr(selection)? {
+            select.and_where(condition);
+        }
+        self.finish(&select)
+    }
+
+    /// `SELECT COUNT(*) FROM (SELECT 1 FROM table WHERE ... LIMIT 1)`: 1 when the selection's
+    /// filter and cursor select a row, else 0, without counting them all.
+    pub(crate) fn exists(&self, selection: &Selection) -> Result<Statement, DbError> {
+        let mut first = SeaQuery::select();
+        first.expr(Expr::cust("1")).from(name(&self.table.name));
+        if let Some(condition) = self.where_expr(selection)? {
+            first.and_where(condition);
+        }
+        first.limit(1);
+        let mut select = SeaQuery::select();
+        select
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(first, name("first_row"));
+        self.finish(&select)
+    }
+
+    /// `INSERT INTO table (...) VALUES (...) RETURNING <every column>`. Columns left out get
+    /// their default: the runtime fills `uuid()`, `now()` and `@updatedAt` itself so that both
+    /// systems store the same values, the database does the rest.
+    pub(crate) fn insert(&self, provided: Vec<(&str, Value)>) -> Result<Statement, DbError> {
+        for (column, _) in &provided {
+            self.column(column)?;
+        }
+        let now = Utc::now();
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for column in &self.table.columns {
+            let given = provided
+                .iter()
+                .find(|(name, _)| *name == column.name)
+                .map(|(_, value)| value.clone());
+            let value = match (given, &column.default) {
+                (Some(value), _) => Some(value),
+                (None, Some(ColumnDefault::Uuid)) => {
+                    Some(Value::Text(uuid::Uuid::new_v4().to_string()))
+                }
+                (None, Some(ColumnDefault::Now)) => Some(Value::DateTime(now)),
+                (None, _) if column.updated_at => Some(Value::DateTime(now)),
+                (None, _) => None,
+            };
+            if let Some(value) = value {
+                names.push(name(&column.name));
+                values.push(Expr::val(sea_value(value, column.sql_type)));
+            }
+        }
+        let mut insert = SeaQuery::insert();
+        insert.into_table(name(&self.table.name));
+        if names.is_empty() {
+            insert.or_default_values();
+        } else {
+            insert
+                .columns(names)
+                .values(values)
+                .expect("one value per column, pushed together");
+        }
+        insert.returning(
+            SeaQuery::returning()
+                .columns(self.table.columns.iter().map(|column| name(&column.name))),
+        );
+        self.finish(&insert)
+    }
+
+    /// `UPDATE table SET ... WHERE ...`, `RETURNING` every column when asked. `@updatedAt`
+    /// columns follow every change unless the update sets them itself. `None` when `changes` is
+    /// empty: there is nothing to write.
+    pub(crate) fn update(
+        &self,
+        changes: Vec<(&str, Value)>,
+        condition: &Condition,
+        returning: bool,
+    ) -> Result<Option<Statement>, DbError> {
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let mut assignments = Vec::new();
+        for (column, value) in changes {
+            let column = self.column(column)?;
+            assignments.push((column, value));
+        }
+        let now = Utc::now();
+        for column in self.table.columns.iter().filter(|column| column.updated_at) {
+            if !assignments
+                .iter()
+                .any(|(assigned, _)| assigned.name == column.name)
+            {
+                assignments.push((column, Value::DateTime(now)));
+            }
+        }
+        let mut update = SeaQuery::update();
+        update
+            .table(name(&self.table.name))
+            .values(assignments.into_iter().map(|(column, value)| {
+                (
+                    name(&column.name),
+                    Expr::val(sea_value(value, column.sql_type)),
+                )
+            }));
+        update.and_where(self.condition(condition)?);
+        if returning {
+            update.returning(
+                SeaQuery::returning()
+                    .columns(self.table.columns.iter().map(|column| name(&column.name))),
+            );
+        }
+        self.finish(&update).map(Some)
+    }
+
+    /// `DELETE FROM table WHERE ...`.
+    pub(crate) fn delete(&self, condition: &Condition) -> Result<Statement, DbError> {
+        let mut delete = SeaQuery::delete();
+        delete
+            .from_table(name(&self.table.name))
+            .and_where(self.condition(condition)?);
+        self.finish(&delete)
+    }
+
+    /// The selection's filter and cursor together, if it has either.
+    fn where_expr(&self, selection: &Selection) -> Result<Option<Expr>, DbError> {
+        let filter = selection
+            .filter
+            .as_ref()
+            .map(|condition| self.condition(condition))
+            .transpose()?;
+        let cursor = self.cursor(selection)?;
+        Ok(match (filter, cursor) {
+            (Some(filter), Some(cursor)) => Some(filter.and(cursor)),
+            (filter, cursor) => filter.or(cursor),
+        })
+    }
+
+    /// The rows after the cursor in the selection's order (keyset pagination): for order
+    /// columns `a, b, c` and cursor values `x, y, z`, `a > x OR (a = x AND b > y) OR (a = x AND
+    /// b = y AND c > z)`, with `<` for descending columns. This is the row-value comparison
+    /// `(a, b, c) > (x, y, z)` spelled out, because the directions may differ per column.
+    fn cursor(&self, selection: &Selection) -> Result<Option<Expr>, DbError> {
+        if selection.cursor.is_empty() {
+            return Ok(None);
+        }
+        let order_columns: Vec<&str> = selection
+            .order
+            .iter()
+            .map(|term| term.column.as_ref())
+            .collect();
+        let cursor_columns: Vec<&str> = selection
+            .cursor
+            .iter()
+            .map(|(column, _)| column.as_ref())
+            .collect();
+        if order_columns != cursor_columns {
+            return Err(self.invalid_query(format!(
+                "a cursor needs one `after` value per order column, in the same order: the query orders by [{}] but its cursor names [{}]",
+                order_columns.join(", "),
+                cursor_columns.join(", ")
+            )));
+        }
+        let mut columns = Vec::new();
+        for ((column_name, value), term) in selection.cursor.iter().zip(&selection.order) {
+            let column = self.column(column_name)?;
+            if column.nullable || *value == Value::Null {
+                return Err(self.invalid_query(format!(
+                    "cursor column `{}` is optional, and NULLs have no place in a cursor's order; order by required columns",
+                    column.name
+                )));
+            }
+            columns.push((column, value, term.order));
+        }
+        let (last, _, _) = columns[columns.len() - 1];
+        if !(last.primary_key || last.unique) {
+            return Err(self.invalid_query(format!(
+                "a cursor's last order column must be unique (`@id` or `@unique`), and `{}` is not, so rows that share its value could be skipped; add the id as the last order column",
+                last.name
+            )));
+        }
+        let mut after_cursor = Vec::new();
+        for (position, (column, value, order)) in columns.iter().enumerate() {
+            let mut step = match order {
+                Order::Asc => column_expr(column).gt(self.param_expr(column, value)),
+                Order::Desc => column_expr(column).lt(self.param_expr(column, value)),
+            };
+            for (earlier, earlier_value, _) in &columns[..position] {
+                step = column_expr(earlier)
+                    .eq(self.param_expr(earlier, earlier_value))
+                    .and(step);
+            }
+            after_cursor.push(step);
+        }
+        Ok(after_cursor.into_iter().reduce(|any, step| any.or(step)))
+    }
+
+    fn condition(&self, condition: &Condition) -> Result<Expr, DbError> {
+        Ok(match condition {
+            Condition::Compare {
+                column,
+                operator,
+                value,
+            } => {
+                let column = self.column(column)?;
+                let left = column_expr(column);
+                let right = self.param_expr(column, value);
+                match operator {
+                    Comparison::Equal => left.eq(right),
+                    Comparison::NotEqual => left.ne(right),
+                    Comparison::Less => left.lt(right),
+                    Comparison::LessOrEqual => left.lte(right),
+                    Comparison::Greater => left.gt(right),
+                    Comparison::GreaterOrEqual => left.gte(right),
+                }
+            }
+            Condition::IsNull { column, negated } => {
+                let column = column_expr(self.column(column)?);
+                if *negated {
+                    column.is_not_null()
+                } else {
+                    column.is_null()
+                }
+            }
+            Condition::In { column, values } => {
+                let column = self.column(column)?;
+                if values.is_empty() {
+                    // `IN ()` is not SQL; an empty list selects nothing.
+                    return Ok(always(false));
+                }
+                column_expr(column).is_in(values.iter().map(|value| self.param_expr(column, value)))
+            }
+            Condition::Text {
+                column,
+                operator,
+                text,
+            } => {
+                let column = self.column(column)?;
+                self.text_match(column, *operator, text)
+            }
+            Condition::All(conditions) => match self.conditions(conditions)? {
+                None => always(true),
+                Some(conditions) => conditions
+                    .into_iter()
+                    .reduce(Expr::and)
+                    .unwrap_or(always(true)),
+            },
+            Condition::Any(conditions) => match self.conditions(conditions)? {
+                None => always(false),
+                Some(conditions) => conditions
+                    .into_iter()
+                    .reduce(Expr::or)
+                    .unwrap_or(always(false)),
+            },
+            Condition::Not(condition) => self.condition(condition)?.not(),
+        })
+    }
+
+    /// The conditions as expressions; `None` for an empty list.
+    fn conditions(&self, conditions: &[Condition]) -> Result<Option<Vec<Expr>>, DbError> {
+        if conditions.is_empty() {
+            return Ok(None);
+        }
+        conditions
+            .iter()
+            .map(|condition| self.condition(condition))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A literal, case-sensitive text match. PostgreSQL's `LIKE` is case-sensitive but SQLite's
+    /// folds ASCII case, so SQLite uses `GLOB` (case-sensitive) instead; each pattern escapes its
+    /// own wildcards so that the team's text only ever matches itself.
+    fn text_match(&self, column: &ColumnSchema, operator: TextMatch, text: &str) -> Expr {
+        match self.system {
+            DbSystem::Postgres => {
+                let escaped = escape_like(text);
+                let pattern = match operator {
+                    TextMatch::Contains => format!("%{escaped}%"),
+                    TextMatch::StartsWith => format!("{escaped}%"),
+                };
+                column_expr(column).like(LikeExpr::new(pattern).escape('\\'))
+            }
+            DbSystem::Sqlite => {
+                let escaped = escape_glob(text);
+                let pattern = match operator {
+                    TextMatch::Contains => format!("*{escaped}*"),
+                    TextMatch::StartsWith => format!("{escaped}*"),
+                };
+                column_expr(column).binary(
+                    BinOper::SqliteOperator(SqliteBinOper::Glob),
+                    Expr::val(pattern),
+                )
+            }
+        }
+    }
+
+    fn param_expr(&self, column: &ColumnSchema, value: &Value) -> Expr {
+        Expr::val(sea_value(value.clone(), column.sql_type))
+    }
+
+    fn invalid_query(&self, problem: String) -> DbError {
+        DbError::InvalidQuery {
+            table: self.table.name.clone(),
+            problem,
+        }
+    }
+
+    /// Renders the statement in this system's dialect and takes its values back as `Param`s.
+    fn finish(&self, statement: &impl QueryStatementWriter) -> Result<Statement, DbError> {
+        let (sql, values) = match self.system {
+            DbSystem::Sqlite => statement.build(SqliteQueryBuilder),
+            DbSystem::Postgres => statement.build(PostgresQueryBuilder),
+        };
+        if values.0.len() > MAX_BOUND_VALUES {
+            return Err(DbError::TooManyValues {
+                table: self.table.name.clone(),
+                count: values.0.len(),
+                limit: MAX_BOUND_VALUES,
+            });
+        }
+        let params = values
+            .into_iter()
+            .map(param_from_sea_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Statement { sql, params })
+    }
+}
+
+/// An identifier from the schema. `Alias` owns its text, which sea-query quotes, doubling any
+/// quote inside it.
+fn name(identifier: &str) -> Alias {
+    Alias::new(identifier)
+}
+
+fn column_expr(column: &ColumnSchema) -> Expr {
+    Expr::col(name(&column.name))
+}
+
+/// A condition that always or never holds, without a bound value.
+fn always(holds: bool) -> Expr {
+    Expr::cust(if holds { "1 = 1" } else { "1 = 0" })
+}
+
+/// Escapes `LIKE`'s wildcards (`%`, `_`) and the escape character itself (`\`).
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+/// Escapes `GLOB`'s wildcards (`*`, `?`, `[`) as one-character classes (`[*]`), the only
+/// escape `GLOB` has.
+fn escape_glob(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '*' | '?' | '[') {
+            escaped.push('[');
+            escaped.push(character);
+            escaped.push(']');
+        } else {
+            escaped.push(character);
+        }
+    }
+    escaped
+}
+
+/// Our value as sea-query's, in the representation its column stores; a NULL is typed by the
+/// column so that PostgreSQL knows its type.
+fn sea_value(value: Value, sql_type: SqlType) -> SeaValue {
+    match coerce(value, sql_type) {
+        Value::Null => match sql_type {
+            SqlType::Integer => SeaValue::BigInt(None),
+            SqlType::Float => SeaValue::Double(None),
+            SqlType::Boolean => SeaValue::Bool(None),
+            SqlType::Text => SeaValue::String(None),
+            SqlType::DateTime => SeaValue::ChronoDateTimeUtc(None),
+            SqlType::Json => SeaValue::Json(None),
+            SqlType::Bytes => SeaValue::Bytes(None),
+        },
+        Value::Bool(flag) => SeaValue::Bool(Some(flag)),
+        Value::Int(number) => SeaValue::BigInt(Some(number)),
+        Value::Float(number) => SeaValue::Double(Some(number)),
+        Value::Text(text) => SeaValue::String(Some(text)),
+        Value::DateTime(timestamp) => SeaValue::ChronoDateTimeUtc(Some(timestamp)),
+        Value::Json(document) => SeaValue::Json(Some(Box::new(document))),
+        Value::Bytes(bytes) => SeaValue::Bytes(Some(bytes)),
+    }
+}
+
+/// The parameter to bind for a value sea-query placed: one of ours from [`sea_value`], or a
+/// limit or offset it bound itself.
+fn param_from_sea_value(value: SeaValue) -> Result<Param, DbError> {
+    fn param<T>(value: Option<T>, sql_type: SqlType, wrap: impl FnOnce(T) -> Value) -> Param {
+        Param {
+            value: value.map_or(Value::Null, wrap),
+            sql_type,
+        }
+    }
+    Ok(match value {
+        SeaValue::Bool(flag) => param(flag, SqlType::Boolean, Value::Bool),
+        SeaValue::BigInt(number) => param(number, SqlType::Integer, Value::Int),
+        SeaValue::Int(number) => {
+            param(number, SqlType::Integer, |number| Value::Int(number.into()))
+        }
+        // Limits and offsets; a `u64` beyond `i64::MAX` selects no fewer rows as `i64::MAX`.
+        SeaValue::BigUnsigned(number) => param(number, SqlType::Integer, |number| {
+            Value::Int(i64::try_from(number).unwrap_or(i64::MAX))
+        }),
+        SeaValue::Double(number) => param(number, SqlType::Float, Value::Float),
+        SeaValue::String(text) => param(text, SqlType::Text, Value::Text),
+        SeaValue::ChronoDateTimeUtc(timestamp) => {
+            param(timestamp, SqlType::DateTime, Value::DateTime)
+        }
+        SeaValue::Json(document) => {
+            param(document, SqlType::Json, |document| Value::Json(*document))
+        }
+        SeaValue::Bytes(bytes) => param(bytes, SqlType::Bytes, Value::Bytes),
+        other => {
+            return Err(DbError::InvalidQuery {
+                table: String::new(),
+                problem: format!(
+                    "the SQL builder bound a value of a kind the runtime does not bind ({other:?}); report this as a bug in appc"
+                ),
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::query::Selection;
+
+    fn message_table() -> TableSchema {
+        TableSchema::new("Message")
+            .column(
+                ColumnSchema::new("id", SqlType::Integer)
+                    .primary_key()
+                    .default(ColumnDefault::Autoincrement),
+            )
+            .column(ColumnSchema::new("text", SqlType::Text))
+            .column(ColumnSchema::new("userId", SqlType::Integer).nullable())
+    }
+
+    #[test]
+    fn values_are_bound_and_identifiers_quoted_in_each_dialect() {
+        let table = message_table();
+        let selection = Selection {
+            filter: Some(Condition::Compare {
+                column: "text".into(),
+                operator: Comparison::Equal,
+                value: Value::from("it's"),
+            }),
+            limit: Some(5),
+            ..Selection::default()
+        };
+        let sqlite = StatementBuilder::new(&table, DbSystem::Sqlite)
+            .select(&selection)
+            .unwrap();
+        assert_eq!(
+            sqlite.sql,
+            r#"SELECT "id", "text", "userId" FROM "Message" WHERE "text" = ? LIMIT ?"#
+        );
+        assert_eq!(sqlite.params.len(), 2);
+        let postgres = StatementBuilder::new(&table, DbSystem::Postgres)
+            .select(&selection)
+            .unwrap();
+        assert_eq!(
+            postgres.sql,
+            r#"SELECT "id", "text", "userId" FROM "Message" WHERE "text" = $1 LIMIT $2"#
+        );
+    }
+
+    #[test]
+    fn a_quote_in_a_schema_name_cannot_end_the_identifier() {
+        let table = TableSchema::new("Odd\"Table").column(ColumnSchema::new("a\"b", SqlType::Text));
+        let statement = StatementBuilder::new(&table, DbSystem::Sqlite)
+            .select(&Selection::default())
+            .unwrap();
+        assert_eq!(statement.sql, r#"SELECT "a""b" FROM "Odd""Table""#);
+    }
+
+    #[test]
+    fn wildcards_in_text_only_match_themselves() {
+        assert_eq!(escape_like(r"50%_\x"), r"50\%\_\\x");
+        assert_eq!(escape_glob("a*b?c[d]"), "a[*]b[?]c[[]d]");
+    }
+
+    #[test]
+    fn a_null_is_typed_by_its_column() {
+        assert_eq!(
+            sea_value(Value::Null, SqlType::DateTime),
+            SeaValue::ChronoDateTimeUtc(None)
+        );
+        let param = param_from_sea_value(sea_value(Value::Null, SqlType::Json)).unwrap();
+        assert_eq!(param.sql_type, SqlType::Json);
+        assert_eq!(param.value, Value::Null);
+    }
+}
