@@ -254,6 +254,11 @@ fn assemble(
             .into_iter()
             .map(|checked| checked.map(|checked| checked.route))
             .collect::<Option<Vec<_>>>()?,
+        // `query`, `action`, `api` and `apiNamespace` are still refused by pass 1, so a spec
+        // with an IR has none of them.
+        operations: Vec::new(),
+        apis: Vec::new(),
+        api_namespaces: Vec::new(),
     })
 }
 
