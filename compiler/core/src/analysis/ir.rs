@@ -433,7 +433,11 @@ pub enum Encoding {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub name: String,
-    pub payload: TypeRef,
+    /// The payload's type; `None` for an event declared without one (`askForStateUpdate: {}`,
+    /// or `{ ack: State }` with an acknowledgement), which carries no data at all: its Rust
+    /// handler takes no payload argument, its emitter none either, and the client emits the
+    /// bare event name (`socket.emit('askForStateUpdate')`).
+    pub payload: Option<TypeRef>,
     /// `maxLength` of a client-to-server payload: the most characters of a `String` or items
     /// of a list that the server accepts (checked before the handler runs).
     #[serde(skip_serializing_if = "Option::is_none")]

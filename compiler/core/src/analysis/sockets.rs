@@ -73,10 +73,9 @@ const EVENTS_FIELDS: [FieldSpec; 2] = [
     FieldSpec::optional("serverToClient"),
 ];
 
-const ACK_FIELDS: [FieldSpec; 2] = [
-    FieldSpec::required("payload", "payload: String"),
-    FieldSpec::required("ack", "ack: Bool"),
-];
+/// The dict form of an event: both keys optional. Without `payload` the event carries no data
+/// (as an operation without `input` takes no argument); without `ack` it is not acknowledged.
+const EVENT_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("payload"), FieldSpec::optional("ack")];
 
 /// A checked socket (the root webSocket or a `namespace`) with the places that rules across
 /// namespaces point at.
@@ -400,32 +399,38 @@ fn direction_events(
             continue;
         }
         let what = format_args!("event `{name}` in {owner}");
-        // A dict with `payload` or `ack` is the acknowledged form; any other dict is an inline
-        // record, which `types::resolve` explains.
-        let is_acknowledged = matches!(&entry.value.kind, ExprKind::Dict(entries)
-            if entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
-        let event = if is_acknowledged {
+        // A dict that is empty or has `payload` or `ack` is the dict form of an event; any other
+        // dict is an inline record or a limited length, which `types` explains.
+        let is_dict_form = matches!(&entry.value.kind, ExprKind::Dict(entries)
+            if entries.is_empty() || entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
+        let event = if is_dict_form {
             let event_owner = what.to_string();
             let shape = DictShape {
                 owner: &event_owner,
                 owner_span: entry.key.span,
-                fields: &ACK_FIELDS,
+                fields: &EVENT_FIELDS,
                 unsupported: &[],
                 unsupported_help: None,
             };
-            fields::check_dict(&entry.value, &shape, diagnostics).and_then(|ack_fields| {
-                let payload = ack_fields.get("payload").and_then(|payload| {
-                    checked_payload(payload, &what, server_receives, declarations, diagnostics)
+            fields::check_dict(&entry.value, &shape, diagnostics).and_then(|event_fields| {
+                let payload = event_fields.optional("payload", |payload| {
+                    checked_payload(
+                        &payload.value,
+                        &what,
+                        server_receives,
+                        declarations,
+                        diagnostics,
+                    )
                 });
-                let ack = ack_fields
-                    .get("ack")
-                    .and_then(|ack| checked_ack(ack, &what, declarations, diagnostics));
-                let payload = payload?;
+                let ack = event_fields.optional("ack", |ack| {
+                    checked_ack(&ack.value, &what, declarations, diagnostics)
+                });
+                let payload = payload.into_ir().ok()?;
                 Some(Event {
                     name: name.to_string(),
-                    payload: payload.type_ref,
-                    payload_max_length: payload.max_length,
-                    ack: Some(ack?),
+                    payload_max_length: payload.as_ref().and_then(|payload| payload.max_length),
+                    payload: payload.map(|payload| payload.type_ref),
+                    ack: ack.into_ir().ok()?,
                 })
             })
         } else {
@@ -438,7 +443,7 @@ fn direction_events(
             )
             .map(|payload| Event {
                 name: name.to_string(),
-                payload: payload.type_ref,
+                payload: Some(payload.type_ref),
                 payload_max_length: payload.max_length,
                 ack: None,
             })

@@ -240,7 +240,7 @@ pub fn resolve(
                     "inline record types are not supported",
                 )
                 .with_help(
-                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`, a limited length `{ type: String, maxLength: 2000 }`",
+                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`, an event without a payload `{}`, a limited length `{ type: String, maxLength: 2000 }`",
                 ),
             );
             None
