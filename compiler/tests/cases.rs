@@ -4,7 +4,8 @@
 //! `cargo test -p appc --test cases <case>` runs one. A case is compiled for real through
 //! `appc_core::compile`, with its `src/` tree loaded into `MemoryFiles`. A case with diagnostics
 //! snapshots them rendered as plain text (message, `file:line:column`, the source line with carets
-//! under the span, labels and help); a valid case snapshots its IR as JSON. One snapshot per case,
+//! under the span, labels and help); a case with an IR (valid, or with warnings only) snapshots it
+//! as JSON after its diagnostics. One snapshot per case,
 //! named after its directory (`snapshots/cases__<case>.snap`). Update snapshots with
 //! `INSTA_UPDATE=always cargo test --test cases` or `cargo insta review`.
 
@@ -60,19 +61,23 @@ fn compile_project(directory: &Path) -> (String, Compiled) {
     (source, compiled)
 }
 
-/// What a case snapshots: rendered diagnostics, or the IR when there are none.
+/// What a case snapshots: rendered diagnostics, then the IR when there is one (a valid case has
+/// only the IR, a warning case both).
 fn case_output(source: &str, compiled: Compiled) -> String {
-    if compiled.diagnostics.is_empty() {
-        let spec = compiled
-            .spec
-            .expect("a spec without diagnostics always has an IR");
-        return serde_json::to_string_pretty(&spec).expect("the IR serializes");
-    }
     let file = SourceFile {
         name: "main.wasp",
         text: source,
     };
-    render_all(&compiled.diagnostics, &file, ColorMode::Plain)
+    let rendered = render_all(&compiled.diagnostics, &file, ColorMode::Plain);
+    let Some(spec) = compiled.spec else {
+        return rendered;
+    };
+    let ir = serde_json::to_string_pretty(&spec).expect("the IR serializes");
+    if rendered.is_empty() {
+        ir
+    } else {
+        format!("{}\n\nIR:\n{ir}", rendered.trim_end())
+    }
 }
 
 /// The test of one case directory: it parses cleanly (cases test analysis), its name says whether
@@ -261,8 +266,8 @@ fn analyzing_the_wasp_corpus_never_panics_and_spans_stay_in_the_file() {
     assert!(analyzed > 30, "only {analyzed} corpus files were analyzed");
 }
 
-/// What appc says about Wasp's own websockets example: the JavaScript `fn` and the operations it
-/// does not generate yet, each named precisely.
+/// What appc says about Wasp's own websockets example: the JavaScript `fn` of its socket and of its
+/// operations, each named precisely.
 #[test]
 fn the_wasp_websockets_example_is_explained() {
     let Some(corpus) = wasp_corpus::directory() else {

@@ -163,3 +163,13 @@ fn full_api_server_hooks() {
         |path| path == "server/src/main.rs" || path == "server/src/app/server.rs",
     ));
 }
+
+/// The fixture's root webSocket, with events without a payload in both directions, alone and
+/// with an acknowledgement: handlers that take no payload and emitters that send none.
+#[test]
+fn full_api_web_socket() {
+    insta::assert_snapshot!(generated_server_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/full_api"),
+        |path| path == "server/src/app/web_socket.rs",
+    ));
+}

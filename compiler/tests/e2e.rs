@@ -325,6 +325,21 @@ fn acknowledgements_travel_both_ways() {
     server.stop();
 }
 
+/// Events declared without a payload (`askForStateUpdate: {}`, `countMessages: { ack: Int }`):
+/// the real socket.io-client sends them bare and receives the server's payload-less events with
+/// no argument; a payload sent where none is declared is refused like a wrong payload.
+#[test]
+fn events_without_a_payload_travel_both_ways_and_refuse_a_payload() {
+    let project = repository_root().join("compiler/tests/fixtures/full_api");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "full_api.mjs", &["no-payload", transport]);
+    }
+    server.stop();
+}
+
 /// `appc db seed` on the fixture: without `--name` it lists the seeds; `--name seed_dev_data`
 /// builds and runs the seed on the database the server then serves; the server's setup function
 /// ran before it listened and the middleware's route and layer answer (server_hooks.mjs).

@@ -29,10 +29,11 @@ pub use crate::json::{big_int, optional_big_int};
 // Socket namespaces: their configuration, payloads checked against their spec types (the
 // shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
 pub use crate::socket::{
-    AckSender, Connection, Encoding, FieldShape, MAX_NESTING_DEPTH, NamespaceConfig, Payload,
-    PayloadError, RecordShape, Shape, ShapeError, SocketSettings, SpecType, Transports, UNBOUNDED,
-    check_value, decode_payload, decode_payload_with_max_length, emit_to_socket,
-    emit_to_socket_with_ack, on_in_order, on_in_order_with_max_length,
+    AckSender, Connection, Encoding, FieldShape, MAX_NESTING_DEPTH, NamespaceConfig, NoPayload,
+    Payload, PayloadError, RecordShape, Shape, ShapeError, SocketSettings, SpecType, Transports,
+    UNBOUNDED, check_value, decode_payload, decode_payload_with_max_length, emit_to_socket,
+    emit_to_socket_with_ack, emit_to_socket_without_payload, on_in_order,
+    on_in_order_with_max_length,
 };
 
 /// Logs to stderr (coloured only on a terminal), filtered by `RUST_LOG` (default `info`, with

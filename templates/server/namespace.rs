@@ -146,45 +146,23 @@ impl Socket {
         &self.socket
     }
 {%- for event in client_events %}
-
-    /// Handles `{{ event.name }}` ({{ event.payload|wasp_type }}) from this client.
+{% if let Some(payload) = event.payload %}
+    /// Handles `{{ event.name }}` ({{ payload|wasp_type }}) from this client.
+{%- else %}
+    /// Handles `{{ event.name }}` from this client; it carries no payload (one sent with it is refused).
+{%- endif %}
 {%- if let Some(ack) = event.ack %}
     /// The client waits for an acknowledgement: the handler's return value is sent back.
     pub fn on_{{ event.method }}<Handler, Reply>(&self, handler: Handler)
     where
-        Handler: ::std::ops::Fn(Socket, SocketContext, {{ event.payload|rust_type }}) -> Reply + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Handler: ::std::ops::Fn(Socket, SocketContext{% if let Some(payload) = event.payload %}, {{ payload|rust_type }}{% endif %}) -> Reply + ::std::marker::Send + ::std::marker::Sync + 'static,
         Reply: ::std::future::Future<Output = {{ ack|rust_type }}> + ::std::marker::Send + 'static,
-    {
-        let handler = ::std::sync::Arc::new(handler);
-        let connection = self.connection.clone();
-{%- if let Some(max_length) = event.payload_max_length %}
-        ::appc_runtime::codegen::on_in_order_with_max_length(
-            &self.socket,
-            {{ event.name|rust_string }},
-            {{ max_length }},
-{%- else %}
-        ::appc_runtime::codegen::on_in_order(
-            &self.socket,
-            {{ event.name|rust_string }},
-{%- endif %}
-            move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  payload: {{ event.payload|rust_type }},
-                  ack: ::appc_runtime::codegen::AckSender| {
-                let handler = handler.clone();
-                let socket = Socket { socket, connection: connection.clone() };
-                async move {
-                    let context = socket.context();
-                    let reply = handler(socket, context, payload).await;
-                    let _ = ack.send(&reply);
-                }
-            },
-        );
-    }
 {%- else %}
     pub fn on_{{ event.method }}<Handler, Done>(&self, handler: Handler)
     where
-        Handler: ::std::ops::Fn(Socket, SocketContext, {{ event.payload|rust_type }}) -> Done + ::std::marker::Send + ::std::marker::Sync + 'static,
+        Handler: ::std::ops::Fn(Socket, SocketContext{% if let Some(payload) = event.payload %}, {{ payload|rust_type }}{% endif %}) -> Done + ::std::marker::Send + ::std::marker::Sync + 'static,
         Done: ::std::future::Future<Output = ()> + ::std::marker::Send + 'static,
+{%- endif %}
     {
         let handler = ::std::sync::Arc::new(handler);
         let connection = self.connection.clone();
@@ -199,31 +177,57 @@ impl Socket {
             {{ event.name|rust_string }},
 {%- endif %}
             move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
-                  payload: {{ event.payload|rust_type }},
+{%- if let Some(payload) = event.payload %}
+                  payload: {{ payload|rust_type }},
+{%- else %}
+                  _payload: ::appc_runtime::codegen::NoPayload,
+{%- endif %}
+{%- if event.ack.is_some() %}
+                  ack: ::appc_runtime::codegen::AckSender| {
+{%- else %}
                   _ack: ::appc_runtime::codegen::AckSender| {
+{%- endif %}
                 let handler = handler.clone();
                 let socket = Socket { socket, connection: connection.clone() };
                 async move {
                     let context = socket.context();
-                    handler(socket, context, payload).await;
+{%- if event.ack.is_some() %}
+                    let reply = handler(socket, context{% if event.payload.is_some() %}, payload{% endif %}).await;
+                    let _ = ack.send(&reply);
+{%- else %}
+                    handler(socket, context{% if event.payload.is_some() %}, payload{% endif %}).await;
+{%- endif %}
                 }
             },
         );
     }
-{%- endif %}
 {%- endfor %}
 {%- for event in server_events %}
 
 {% if let Some(ack) = event.ack %}
-    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to this socket and waits for its acknowledgement.
-    pub async fn emit_{{ event.method }}(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<{{ ack|rust_type }}, ::appc_runtime::EmitError> {
+{%- if let Some(payload) = event.payload %}
+    /// Sends `{{ event.name }}` ({{ payload|wasp_type }}) to this socket and waits for its acknowledgement.
+    pub async fn emit_{{ event.method }}(&self, payload: &{{ payload|rust_type }}) -> ::std::result::Result<{{ ack|rust_type }}, ::appc_runtime::EmitError> {
         ::appc_runtime::codegen::emit_to_socket_with_ack(&self.socket, {{ event.name|rust_string }}, payload).await
     }
 {%- else %}
-    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to this socket.
-    pub fn emit_{{ event.method }}(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+    /// Sends `{{ event.name }}` (no payload) to this socket and waits for its acknowledgement.
+    pub async fn emit_{{ event.method }}(&self) -> ::std::result::Result<{{ ack|rust_type }}, ::appc_runtime::EmitError> {
+        ::appc_runtime::codegen::emit_to_socket_with_ack(&self.socket, {{ event.name|rust_string }}, &::appc_runtime::codegen::NoPayload).await
+    }
+{%- endif %}
+{%- else %}
+{%- if let Some(payload) = event.payload %}
+    /// Sends `{{ event.name }}` ({{ payload|wasp_type }}) to this socket.
+    pub fn emit_{{ event.method }}(&self, payload: &{{ payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
         ::appc_runtime::codegen::emit_to_socket(&self.socket, {{ event.name|rust_string }}, payload)
     }
+{%- else %}
+    /// Sends `{{ event.name }}` (no payload) to this socket.
+    pub fn emit_{{ event.method }}(&self) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        ::appc_runtime::codegen::emit_to_socket_without_payload(&self.socket, {{ event.name|rust_string }})
+    }
+{%- endif %}
 {%- endif %}
 {%- endfor %}
 }
@@ -242,22 +246,41 @@ impl Emitter {
         Emitter { emitter }
     }
 {%- for event in server_events %}
+{%- if let Some(payload) = event.payload %}
 
-    /// Sends `{{ event.name }}` ({{ event.payload|wasp_type }}) to every socket of the namespace.
-    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+    /// Sends `{{ event.name }}` ({{ payload|wasp_type }}) to every socket of the namespace.
+    pub async fn emit_{{ event.method }}_to_all(&self, payload: &{{ payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
         self.emitter.to_all(PATH, {{ event.name|rust_string }}, payload).await
     }
 
     /// Sends `{{ event.name }}` to every socket in `room`.
-    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+    pub async fn emit_{{ event.method }}_to_room(&self, room: &str, payload: &{{ payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
         self.emitter.to_room(PATH, room, {{ event.name|rust_string }}, payload).await
     }
 
     /// Sends `{{ event.name }}` to every socket of one logged-in user (all their tabs), given
     /// their id (`ctx.user.id`, or an `appc_runtime::UserId`).
-    pub async fn emit_{{ event.method }}_to_user(&self, user: impl ::std::convert::Into<::appc_runtime::UserId>, payload: &{{ event.payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+    pub async fn emit_{{ event.method }}_to_user(&self, user: impl ::std::convert::Into<::appc_runtime::UserId>, payload: &{{ payload|rust_type }}) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
         self.emitter.to_user(PATH, user, {{ event.name|rust_string }}, payload).await
     }
+{%- else %}
+
+    /// Sends `{{ event.name }}` (no payload) to every socket of the namespace.
+    pub async fn emit_{{ event.method }}_to_all(&self) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_all(PATH, {{ event.name|rust_string }}, &::appc_runtime::codegen::NoPayload).await
+    }
+
+    /// Sends `{{ event.name }}` (no payload) to every socket in `room`.
+    pub async fn emit_{{ event.method }}_to_room(&self, room: &str) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_room(PATH, room, {{ event.name|rust_string }}, &::appc_runtime::codegen::NoPayload).await
+    }
+
+    /// Sends `{{ event.name }}` (no payload) to every socket of one logged-in user (all their
+    /// tabs), given their id (`ctx.user.id`, or an `appc_runtime::UserId`).
+    pub async fn emit_{{ event.method }}_to_user(&self, user: impl ::std::convert::Into<::appc_runtime::UserId>) -> ::std::result::Result<(), ::appc_runtime::EmitError> {
+        self.emitter.to_user(PATH, user, {{ event.name|rust_string }}, &::appc_runtime::codegen::NoPayload).await
+    }
+{%- endif %}
 {%- endfor %}
 }
 

@@ -1,18 +1,66 @@
 // Drives the generated server of compiler/tests/fixtures/full_api: acknowledgements in both
-// directions and a typed handshake with a logged-in user.
-// Usage: node full_api.mjs <server url> acks <websocket|polling>
+// directions and a typed handshake with a logged-in user (`acks`), and events without a payload
+// both ways, with a payload sent where none is declared refused (`no-payload`).
+// Usage: node full_api.mjs <server url> <acks|no-payload> <websocket|polling>
 
 import assert from "node:assert/strict";
-import { connect, nextEvent, run, signup, transportsFor, WAIT_MS } from "./lib.mjs";
+import { connect, nextEvent, run, settle, signup, transportsFor, WAIT_MS } from "./lib.mjs";
 
 const [url, scenario, transport] = process.argv.slice(2);
-if (!url || scenario !== "acks" || !transport) {
-  console.error("usage: node full_api.mjs <server url> acks <websocket|polling>");
+if (!url || !["acks", "no-payload"].includes(scenario) || !transport) {
+  console.error("usage: node full_api.mjs <server url> <acks|no-payload> <websocket|polling>");
   process.exit(2);
 }
 const transports = transportsFor(transport);
 
-run(`full_api acks over ${transport}`, async () => {
+if (scenario === "no-payload") {
+  run(`full_api events without a payload over ${transport}`, async () => {
+    const username = `dave${transport}`;
+    const { token } = await signup(url, username, "correct horse battery");
+    const client = await connect(url, { transports, auth: { token, name: "Dave", tags: [] } });
+
+    // Every payload-less event the server sends arrives with no argument at all.
+    const stateUpdates = [];
+    client.on("stateUpdated", (...args) => stateUpdates.push(args));
+    const asked = [];
+    client.on("areYouThere", (...args) => {
+      asked.push(args.length - 1);
+      args.at(-1)(true);
+    });
+    const firstUpdate = nextEvent(client, "stateUpdated");
+    client.emit("askForStateUpdate");
+    await firstUpdate;
+    // The socket's own answer and the one to its user (every tab of it); none to the empty room.
+    await settle();
+    assert.deepEqual(asked, [0], "`areYouThere` carries only the ack callback");
+    assert.deepEqual(stateUpdates, [[], []], "`stateUpdated` arrives without arguments, twice");
+
+    // A payload-less event with an acknowledgement: the handler's return value comes back.
+    const count = await client.timeout(WAIT_MS).emitWithAck("countMessages");
+    assert.equal(typeof count, "number");
+    assert.ok(count >= 0);
+
+    // A payload sent with an event declared without one is refused like a wrong payload, and
+    // the handler never runs: no `areYouThere` follows.
+    const refusal = nextEvent(client, "error");
+    client.emit("askForStateUpdate", 5);
+    const { error } = await refusal;
+    assert.equal(error.code, "invalid_payload");
+    assert.equal(error.event, "askForStateUpdate");
+    assert.equal(error.field, null);
+    assert.equal(error.message, "expected no payload, found Int 5");
+    const nullRefusal = nextEvent(client, "error");
+    client.emit("askForStateUpdate", null);
+    assert.equal((await nullRefusal).error.message, "expected no payload, found null");
+    const ackRefusal = await client.timeout(WAIT_MS).emitWithAck("countMessages", { all: true });
+    assert.equal(ackRefusal.error.code, "invalid_payload");
+    assert.equal(ackRefusal.error.event, "countMessages");
+    assert.equal(ackRefusal.error.message, "expected no payload, found a record");
+    await settle();
+    assert.deepEqual(asked, [0], "no handler ran for the refused events");
+    client.close();
+  });
+} else run(`full_api acks over ${transport}`, async () => {
   const username = `carol${transport}`;
   const { token } = await signup(url, username, "correct horse battery");
   const client = await connect(url, { transports, auth: { token, name: "Carol", tags: ["e2e"] } });

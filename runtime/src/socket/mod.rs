@@ -44,7 +44,7 @@ pub use emit_error::EmitError;
 pub use limits::SocketLimits;
 pub use ordered::{AckSender, on_in_order, on_in_order_with_max_length};
 pub use payload::{
-    Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
+    NoPayload, Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
 };
 pub use shape::{
     FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
@@ -502,16 +502,38 @@ pub fn emit_to_socket<T: Serialize + ?Sized>(
         || send_to_socket(socket, event, data),
         || {
             let value = ordered::encode_for_later(event, data)?;
-            let socket = socket.clone();
-            let event = event.to_owned();
-            let deferred: DeferredEmit = Box::new(move || {
-                if let Err(error) = send_to_socket(&socket, &event, &value) {
-                    tracing::debug!(%error, "a deferred emit was not sent");
-                }
-            });
-            Ok(deferred)
+            Ok(send_later(socket, event, value))
         },
     )
+}
+
+/// Sends `event` without a payload to one socket (the generated `Socket::emit_*` method of an
+/// event declared without one): the client's listener gets no argument. Ordered like
+/// [`emit_to_socket`]. (A payload encoded for later is a JSON value, which would arrive as an
+/// empty list, so the deferred send keeps [`NoPayload`] itself.)
+pub fn emit_to_socket_without_payload(socket: &SocketRef, event: &str) -> Result<(), EmitError> {
+    let Some(ticket) = OrderTicket::current() else {
+        return send_to_socket(socket, event, &NoPayload);
+    };
+    ticket.emit_now_or_later(
+        || send_to_socket(socket, event, &NoPayload),
+        || Ok(send_later(socket, event, NoPayload)),
+    )
+}
+
+/// The send of `data` to `socket` once its turn comes; an error is logged, as nobody waits.
+fn send_later<T: Serialize + Send + 'static>(
+    socket: &SocketRef,
+    event: &str,
+    data: T,
+) -> DeferredEmit {
+    let socket = socket.clone();
+    let event = event.to_owned();
+    Box::new(move || {
+        if let Err(error) = send_to_socket(&socket, &event, &data) {
+            tracing::debug!(%error, "a deferred emit was not sent");
+        }
+    })
 }
 
 fn send_to_socket<T: Serialize + ?Sized>(

@@ -41,6 +41,33 @@ impl PayloadError {
     }
 }
 
+/// The data of an event declared without a payload (`askForStateUpdate: {}`): it is sent as
+/// no argument at all (Socket.IO's `socket.emit("askForStateUpdate")`), and received only when
+/// the client sent none; any value, `null` included, is refused like a payload of the wrong
+/// type (`expected no payload, found Int 5`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoPayload;
+
+impl Serialize for NoPayload {
+    /// An empty tuple: Socket.IO's parsers spread a tuple into the event's arguments, so the
+    /// event goes out with none.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        serializer.serialize_tuple(0)?.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NoPayload {
+    /// Only ever built from the absence of data (see `decode_event`), which reads as unit.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <()>::deserialize(deserializer).map(|()| NoPayload)
+    }
+}
+
+impl SpecType for NoPayload {
+    const SHAPE: Shape = Shape::Nothing;
+}
+
 /// The `MAX_LENGTH` of a [`Payload`] without a `maxLength`.
 pub const UNBOUNDED: usize = usize::MAX;
 
@@ -98,10 +125,15 @@ pub fn decode_payload_with_max_length<T: DeserializeOwned + SpecType>(
     })
 }
 
+/// Whether the Socket.IO parser's error says the event carried no data at all. Its errors are
+/// opaque; their texts are all there is to tell them apart.
+fn is_missing_payload(parser_error: &str) -> bool {
+    parser_error.contains("first element not found")
+}
+
 /// Why the Socket.IO parser could not turn an event's data into a value, in the spec's words.
 fn unreadable_payload(event: &str, parser_error: &str, shape: Shape) -> PayloadError {
-    // The parser's errors are opaque; their texts are all there is to tell them apart.
-    let message = if parser_error.contains("first element not found") {
+    let message = if is_missing_payload(parser_error) {
         format!("missing payload, expected {shape}")
     } else if parser_error.contains("recursion limit") || parser_error.contains("depth limit") {
         format!("the payload is nested too deeply; expected {shape}")
@@ -172,6 +204,13 @@ where
         };
     let result = match decoded {
         Ok(json) => decode_payload_with_max_length::<T>(&event, &json, max_length),
+        // An event declared without a payload is right to carry none; unit reads it.
+        Err(error)
+            if matches!(T::SHAPE, Shape::Nothing) && is_missing_payload(&error.to_string()) =>
+        {
+            serde_json::from_value(serde_json::Value::Null)
+                .map_err(|_| PayloadError::new(&event, None, "expected no payload".to_owned()))
+        }
         Err(error) => Err(unreadable_payload(&event, &error.to_string(), T::SHAPE)),
     };
     result.inspect_err(|error| {
@@ -226,6 +265,26 @@ mod tests {
             odd.message,
             "the payload holds values that no spec type has (binary data, or a map whose keys are not strings); expected String"
         );
+    }
+
+    /// An event declared without a payload refuses every value, `null` included, in the spec's
+    /// words; it goes out as an empty argument list.
+    #[test]
+    fn an_event_without_a_payload_refuses_any_value() {
+        let error =
+            decode_payload::<NoPayload>("askForStateUpdate", &serde_json::json!(5)).unwrap_err();
+        assert_eq!(error.message, "expected no payload, found Int 5");
+        assert_eq!(error.field, None);
+        let error =
+            decode_payload::<NoPayload>("askForStateUpdate", &serde_json::Value::Null).unwrap_err();
+        assert_eq!(error.message, "expected no payload, found null");
+        let binary = unreadable_payload("askForStateUpdate", "invalid type", Shape::Nothing);
+        assert!(
+            binary.message.ends_with("expected no payload"),
+            "{}",
+            binary.message
+        );
+        assert_eq!(serde_json::to_string(&NoPayload).unwrap(), "[]");
     }
 
     /// A type whose `SpecType` is looser than its serde form (only hand-written ones can be):

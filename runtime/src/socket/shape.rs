@@ -44,6 +44,9 @@ pub enum Shape {
     /// A `type` record or an entity. A function, so that records may contain themselves
     /// through lists and optionals.
     Record(fn() -> &'static RecordShape),
+    /// An event declared without a payload: no value matches (an event that carries none is
+    /// accepted before any value is checked; see [`NoPayload`](super::NoPayload)).
+    Nothing,
 }
 
 /// A `type` record or an entity: its spec name and its fields.
@@ -121,6 +124,7 @@ impl fmt::Display for Shape {
             Shape::List(item) => write!(formatter, "[{item}]"),
             Shape::Optional(inner) => write!(formatter, "{inner}?"),
             Shape::Record(record) => formatter.write_str(record().name),
+            Shape::Nothing => formatter.write_str("no payload"),
         }
     }
 }

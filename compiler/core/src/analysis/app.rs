@@ -5,7 +5,8 @@ use super::auth;
 use super::context::Context;
 use super::fields::{self, DictShape, FieldSpec, OptionalField};
 use super::imports::{COMPONENT_EXTENSIONS, SCRIPT_EXTENSIONS};
-use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, ServerConfig, ServerFunction};
+use super::ir::{App, Auth, ClientConfig, Database, DatabaseSystem, ServerConfig};
+use super::server_functions::{self, FunctionRole};
 use super::sockets::{self, CheckedSocket};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, Span};
@@ -201,12 +202,13 @@ fn check_db(
             for item in items {
                 let seed = fields::expect_import(item, &"an item of `db.seeds`", diagnostics)
                     .and_then(|import| {
-                        let seed = context.imports.server_function(
+                        server_functions::import(
                             import,
                             &"a seed in `db.seeds`",
+                            FunctionRole::Seed,
+                            &mut context.imports,
                             diagnostics,
-                        )?;
-                        check_asyncness(&seed, import.name.span, HookKind::Seed, diagnostics)
+                        )
                     });
                 match seed {
                     Some(seed) => seeds.push(seed),
@@ -237,78 +239,20 @@ fn check_server(
         unsupported_help: None,
     };
     let fields = fields::check_dict(value, &shape, diagnostics)?;
-    let mut function = |key: &str, kind: HookKind, diagnostics: &mut Vec<Diagnostic>| {
+    let mut function = |key: &str, role: FunctionRole, diagnostics: &mut Vec<Diagnostic>| {
         fields.optional(key, |entry| {
             let what = format_args!("`server.{key}`");
             let import = fields::expect_import(&entry.value, &what, diagnostics)?;
-            let function = context
-                .imports
-                .server_function(import, &what, diagnostics)?;
-            check_asyncness(&function, import.name.span, kind, diagnostics)
+            server_functions::import(import, &what, role, &mut context.imports, diagnostics)
         })
     };
-    let setup_fn = function("setupFn", HookKind::Setup, diagnostics);
-    let middleware_config_fn = function("middlewareConfigFn", HookKind::Middleware, diagnostics);
+    let setup_fn = function("setupFn", FunctionRole::Setup, diagnostics);
+    let middleware_config_fn =
+        function("middlewareConfigFn", FunctionRole::Middleware, diagnostics);
     Some(ServerConfig {
         setup_fn: setup_fn.into_ir().ok()?,
         middleware_config_fn: middleware_config_fn.into_ir().ok()?,
     })
-}
-
-/// The team's server functions that the generated server calls outside a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HookKind {
-    /// `server.setupFn`: awaited once before the server accepts connections.
-    Setup,
-    /// `server.middlewareConfigFn`: called while the router is built, so it cannot be async.
-    Middleware,
-    /// An item of `db.seeds`: awaited by `appc db seed`.
-    Seed,
-}
-
-/// Setup functions and seeds are awaited, so they are `pub async fn`; the middleware function
-/// transforms the router synchronously, so it is a plain `pub fn`.
-fn check_asyncness(
-    function: &ServerFunction,
-    name_span: Span,
-    kind: HookKind,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<ServerFunction> {
-    let name = &function.function;
-    let file = &function.file;
-    let (must_be_async, message, help) = match kind {
-        HookKind::Setup => (
-            true,
-            format!("the setup function `{name}` in `{file}` must be async"),
-            format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: the server awaits it once before it accepts connections"
-            ),
-        ),
-        HookKind::Seed => (
-            true,
-            format!("the seed `{name}` in `{file}` must be async"),
-            format!(
-                "declare it `pub async fn {name}(ctx: crate::app::server::ServerContext) -> Result<(), crate::app::server::BoxError>`: `appc db seed` awaits it"
-            ),
-        ),
-        HookKind::Middleware => (
-            false,
-            format!("the middleware function `{name}` in `{file}` must not be async"),
-            format!(
-                "declare it `pub fn {name}(router: crate::app::server::Router) -> crate::app::server::Router`: it adds routes and layers while the router is built, before anything runs"
-            ),
-        ),
-    };
-    if function.is_async == must_be_async {
-        return Some(function.clone());
-    }
-    let label = if function.is_async {
-        "declared `pub async fn`"
-    } else {
-        "declared `pub fn`"
-    };
-    diagnostics.push(Diagnostic::error(message, name_span, label).with_help(help));
-    None
 }
 
 fn check_client(

@@ -4,10 +4,12 @@
 //! declarations that appc does not generate yet, reports duplicate names and checks that there is
 //! exactly one `app`. Later passes look names up here, so references may point forward.
 
+use super::fields;
 use super::suggest;
 use crate::diagnostics::Diagnostic;
-use crate::syntax::ast::{Decl, Module, Span};
+use crate::syntax::ast::{Decl, Expr, Module, Span};
 use std::collections::HashMap;
+use std::fmt::Display;
 
 /// The declaration types appc understands. A new kind starts here: a variant, its place in
 /// `ALL` and its names in `keyword`, `with_article` and `plural`; the exhaustive match in
@@ -20,17 +22,25 @@ pub enum DeclKind {
     Namespace,
     Page,
     Route,
+    Query,
+    Action,
+    Api,
+    ApiNamespace,
 }
 
 impl DeclKind {
     /// Every kind, in the order help texts list them.
-    const ALL: [DeclKind; 6] = [
+    const ALL: [DeclKind; 10] = [
         DeclKind::App,
         DeclKind::Entity,
         DeclKind::Type,
         DeclKind::Namespace,
         DeclKind::Page,
         DeclKind::Route,
+        DeclKind::Query,
+        DeclKind::Action,
+        DeclKind::Api,
+        DeclKind::ApiNamespace,
     ];
 
     /// The keyword that starts such a declaration, e.g. `entity`.
@@ -42,6 +52,10 @@ impl DeclKind {
             DeclKind::Namespace => "namespace",
             DeclKind::Page => "page",
             DeclKind::Route => "route",
+            DeclKind::Query => "query",
+            DeclKind::Action => "action",
+            DeclKind::Api => "api",
+            DeclKind::ApiNamespace => "apiNamespace",
         }
     }
 
@@ -54,6 +68,10 @@ impl DeclKind {
             DeclKind::Namespace => "a namespace",
             DeclKind::Page => "a page",
             DeclKind::Route => "a route",
+            DeclKind::Query => "a query",
+            DeclKind::Action => "an action",
+            DeclKind::Api => "an api",
+            DeclKind::ApiNamespace => "an apiNamespace",
         }
     }
 
@@ -66,6 +84,10 @@ impl DeclKind {
             DeclKind::Namespace => "namespaces",
             DeclKind::Page => "pages",
             DeclKind::Route => "routes",
+            DeclKind::Query => "queries",
+            DeclKind::Action => "actions",
+            DeclKind::Api => "apis",
+            DeclKind::ApiNamespace => "apiNamespaces",
         }
     }
 
@@ -77,14 +99,8 @@ impl DeclKind {
 }
 
 /// Wasp declarations that appc recognises but does not generate yet, with what they are.
-const NOT_YET_SUPPORTED: [(&str, &str); 6] = [
-    ("query", "queries"),
-    ("action", "actions"),
-    ("api", "custom HTTP APIs"),
-    ("apiNamespace", "API namespaces"),
-    ("job", "background jobs"),
-    ("crud", "CRUD operations"),
-];
+const NOT_YET_SUPPORTED: [(&str, &str); 2] =
+    [("job", "background jobs"), ("crud", "CRUD operations")];
 
 /// Names of built-in types, which declarations may not take (a payload type `String` would be
 /// ambiguous). The first six are the payload types, the rest Prisma's other scalars.
@@ -163,6 +179,48 @@ impl<'a> Declarations<'a> {
                 None
             }
         }
+    }
+
+    /// `[Message, User]`: every item names a declared entity, once. Returns the names in order.
+    pub fn resolve_entity_list(
+        &self,
+        value: &Expr,
+        what: &dyn Display,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Vec<String>> {
+        let items = fields::expect_list(value, what, diagnostics)?;
+        let mut names: Vec<(String, Span)> = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let Some((name, span)) =
+                fields::expect_reference(item, &format_args!("an item of {what}"), diagnostics)
+            else {
+                ok = false;
+                continue;
+            };
+            if self
+                .resolve(name, span, DeclKind::Entity, diagnostics)
+                .is_none()
+            {
+                ok = false;
+                continue;
+            }
+            if let Some((_, first)) = names.iter().find(|(seen, _)| seen == name) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        format!("entity `{name}` is listed twice in {what}"),
+                        span,
+                        "listed again here",
+                    )
+                    .with_secondary(*first, "first listed here")
+                    .with_help("remove one of them"),
+                );
+                ok = false;
+                continue;
+            }
+            names.push((name.to_string(), span));
+        }
+        ok.then(|| names.into_iter().map(|(name, _)| name).collect())
     }
 
     /// The declarations of the expected kind when few, or how to declare one.
@@ -280,12 +338,8 @@ fn report_unknown_kind(decl: &Decl, diagnostics: &mut Vec<Diagnostic>) {
         .iter()
         .find(|(unsupported, _)| *unsupported == keyword)
     {
-        let help = match keyword {
-            "query" | "action" | "api" => format!(
-                "remove `{keyword} {name}`; until appc generates {what}, a socket event with an acknowledgement does request/response"
-            ),
-            _ => format!("remove `{keyword} {name}`; appc will generate {what} in a later version"),
-        };
+        let help =
+            format!("remove `{keyword} {name}`; appc will generate {what} in a later version");
         diagnostics.push(
             Diagnostic::error(
                 format!("`{keyword}` declarations are not supported by appc yet"),

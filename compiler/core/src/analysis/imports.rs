@@ -99,9 +99,25 @@ impl<'f> ImportChecker<'f> {
                     "not a Rust file",
                 )
                 .with_help(format!(
-                    "appc servers are written in Rust: define `pub fn {rust_name}` in a `.rs` file and import it, e.g. `import {{ {rust_name} }} from \"{rust_path}\"`",
+                    "appc servers are written in Rust: define `pub fn {rust_name}` in a `.rs` file in `src/server/` and import it, e.g. `import {{ {rust_name} }} from \"{rust_path}\"`",
                     rust_name = snake_case(function),
-                    rust_path = with_rust_extension(&import.path),
+                    rust_path = server_file_for(&import.path),
+                )),
+            );
+            return None;
+        }
+        // The generated server compiles the files directly in `src/server/`, each as a module,
+        // so a function anywhere else would be a name rustc cannot find.
+        if file.matches('/').count() != 2 || !file.starts_with("src/server/") {
+            diagnostics.push(
+                Diagnostic::error(
+                    format!("{what} must be in a `.rs` file directly in `src/server/`, found `{file}`"),
+                    import.path_span,
+                    "not directly in src/server/",
+                )
+                .with_help(format!(
+                    "the server is built from the `.rs` files directly in `src/server/`; move `{function}` to one of them and import it from there, e.g. `import {{ {function} }} from \"{}\"`",
+                    server_file_for(&import.path)
                 )),
             );
             return None;
@@ -270,7 +286,7 @@ fn resolve_path(import: &ExtImport, diagnostics: &mut Vec<Diagnostic>) -> Option
 }
 
 /// `webSocketFn` as a Rust function name: `web_socket_fn` (and `URLSetup`: `url_setup`).
-fn snake_case(name: &str) -> String {
+pub fn snake_case(name: &str) -> String {
     let characters: Vec<char> = name.chars().collect();
     let mut snake = String::with_capacity(name.len() + 4);
     for (index, character) in characters.iter().enumerate() {
@@ -292,13 +308,31 @@ fn snake_case(name: &str) -> String {
     snake
 }
 
-/// The import path with its file extension replaced by `.rs` (or `.rs` added when it has none).
-fn with_rust_extension(path: &str) -> String {
-    let file_start = path.rfind('/').map_or(0, |slash| slash + 1);
-    let stem_end = path[file_start..]
-        .rfind('.')
-        .map_or(path.len(), |dot| file_start + dot);
-    format!("{}.rs", &path[..stem_end])
+/// Where a server function imported from `path` belongs: a file named after the import's file,
+/// in Rust's spelling, directly in `src/server/` (`@src/ws-server.js` gives
+/// `@src/server/ws_server.rs`, `@src/features/apis/apis` gives `@src/server/apis.rs`).
+pub fn server_file_for(path: &str) -> String {
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let stem = match file_name.rfind('.') {
+        Some(dot) if dot > 0 => &file_name[..dot],
+        _ => file_name,
+    };
+    let rust_stem: String = snake_case(stem)
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let rust_stem = if rust_stem.is_empty() {
+        "server".to_string()
+    } else {
+        rust_stem
+    };
+    format!("@src/server/{rust_stem}.rs")
 }
 
 /// The top-level functions of a Rust source file, in order.
@@ -559,14 +593,16 @@ pub fn real() {}
         assert_eq!(snake_case("URLSetup"), "url_setup");
         assert_eq!(snake_case("setupV2Server"), "setup_v2_server");
         assert_eq!(
-            with_rust_extension("@src/ws-server.js"),
-            "@src/ws-server.rs"
+            server_file_for("@src/ws-server.js"),
+            "@src/server/ws_server.rs"
         );
+        assert_eq!(server_file_for("@src/server/setup"), "@src/server/setup.rs");
+        assert_eq!(server_file_for("@src/v1.2/x"), "@src/server/x.rs");
         assert_eq!(
-            with_rust_extension("@src/server/setup"),
-            "@src/server/setup.rs"
+            server_file_for("@src/features/apis/webhookApis.ts"),
+            "@src/server/webhook_apis.rs"
         );
-        assert_eq!(with_rust_extension("@src/v1.2/x"), "@src/v1.2/x.rs");
+        assert_eq!(server_file_for("@src/.js"), "@src/server/_js.rs");
     }
 
     #[test]

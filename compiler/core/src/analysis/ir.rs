@@ -24,6 +24,12 @@ pub struct AppSpec {
     pub namespaces: Vec<Namespace>,
     pub pages: Vec<Page>,
     pub routes: Vec<Route>,
+    /// Every `query` and `action`, in source order (queries and actions interleaved as written).
+    pub operations: Vec<Operation>,
+    /// Every `api` declaration, in source order.
+    pub apis: Vec<Api>,
+    /// Every `apiNamespace` declaration, in source order.
+    pub api_namespaces: Vec<ApiNamespace>,
 }
 
 impl AppSpec {
@@ -40,6 +46,13 @@ impl AppSpec {
     /// The page named `name`.
     pub fn page(&self, name: &str) -> Option<&Page> {
         self.pages.iter().find(|page| page.name == name)
+    }
+
+    /// The query or action named `name`.
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations
+            .iter()
+            .find(|operation| operation.name == name)
     }
 }
 
@@ -420,7 +433,11 @@ pub enum Encoding {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub name: String,
-    pub payload: TypeRef,
+    /// The payload's type; `None` for an event declared without one (`askForStateUpdate: {}`,
+    /// or `{ ack: State }` with an acknowledgement), which carries no data at all: its Rust
+    /// handler takes no payload argument, its emitter none either, and the client emits the
+    /// bare event name (`socket.emit('askForStateUpdate')`).
+    pub payload: Option<TypeRef>,
     /// `maxLength` of a client-to-server payload: the most characters of a `String` or items
     /// of a list that the server accepts (checked before the handler runs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -444,4 +461,113 @@ pub struct Route {
     pub path: String,
     /// The name of the page it shows.
     pub page: String,
+}
+
+/// A `query` or an `action`: a function of the team's server code that the client calls over
+/// HTTP, `POST {route_path}` with the input as the JSON body and the output as the JSON
+/// response, typed on both sides from this one declaration (Wasp's operations).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// A query reads (the client caches it); an action writes (and invalidates the cached
+    /// queries that share one of its entities, Wasp's rule).
+    pub kind: OperationKind,
+    /// The declaration name, e.g. `getTasks`; the client's function has this name.
+    pub name: String,
+    /// The team's `pub async fn` that answers it (`fn`), directly in `src/server/`.
+    pub function: ServerFunction,
+    /// The entities the function may use (`entities`), in the order written.
+    pub entities: Vec<String>,
+    /// `auth: true`: callers without a valid token are refused (401) and the function always
+    /// has a user. False by default: the user is then optional (`None` for anonymous callers).
+    pub auth_required: bool,
+    /// The type of the argument (`input`); `None` when the operation takes none.
+    pub input: Option<TypeRef>,
+    /// `maxLength` of the input: the most characters of a `String` or items of a list the
+    /// server accepts (checked before the function runs), when declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_max_length: Option<u64>,
+    /// The type of the result (`output`); `None` when the operation returns nothing.
+    pub output: Option<TypeRef>,
+    /// The HTTP path it is served at: `/operations/` and the name in kebab case
+    /// (`/operations/get-tasks`), Wasp's route shape. Unique among operations.
+    pub route_path: String,
+}
+
+/// Which of Wasp's two operation declarations an [`Operation`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationKind {
+    /// `query`: reads data.
+    Query,
+    /// `action`: changes data.
+    Action,
+}
+
+/// An `api` declaration: a custom HTTP route answered by the team's function, with the route's
+/// path parameters, query string, headers and body reachable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Api {
+    /// The declaration name, e.g. `taskCount`.
+    pub name: String,
+    /// The team's `pub async fn` that answers the route (`fn`), directly in `src/server/`.
+    pub function: ServerFunction,
+    /// The method of `httpRoute`; [`HttpMethod::All`] answers every method.
+    pub method: HttpMethod,
+    /// The path of `httpRoute` as written, Express style: starts with `/`, path parameters
+    /// written `:name` (`/api/tasks/:id`). No two apis share a method and path.
+    pub path: String,
+    /// The names of the path's parameters, in order (`["id"]` for `/api/tasks/:id`); each is
+    /// an identifier and appears once.
+    pub path_params: Vec<String>,
+    /// The entities the function may use (`entities`), in the order written.
+    pub entities: Vec<String>,
+    /// `auth: true`: requests without a valid token are refused (401). False by default: the
+    /// user is then optional.
+    pub auth_required: bool,
+    /// `middlewareConfigFn`: a `pub fn` that receives a router holding only this route and
+    /// returns it with the team's layers, when given.
+    pub middleware_config_fn: Option<ServerFunction>,
+}
+
+/// The method of an `api`'s `httpRoute`, as Wasp writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    /// Every method (Express's `app.all`).
+    All,
+}
+
+impl HttpMethod {
+    /// The method as `main.wasp` writes it: `GET`, `ALL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::All => "ALL",
+        }
+    }
+}
+
+/// An `apiNamespace` declaration: middleware for every `api` whose path starts with `path`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiNamespace {
+    /// The declaration name.
+    pub name: String,
+    /// The path prefix, starting with `/` (`/api/webhooks`); it covers the path itself and
+    /// every path below it, segment by segment (`/bar` covers `/bar/baz`, not `/barbaz`).
+    pub path: String,
+    /// `middlewareConfigFn`: a `pub fn` that receives a router holding the routes under
+    /// `path` and returns it with the team's layers.
+    pub middleware_config_fn: ServerFunction,
 }

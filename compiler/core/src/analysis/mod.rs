@@ -9,19 +9,21 @@
 //! 4. `check_declarations` checks every other declaration with the module of its kind: the `app`
 //!    (`app`, with `auth` and the root webSocket from `sockets`) first, since the others need to
 //!    know whether it declares `auth`, then each `namespace` (`sockets`), `page` and `route`
-//!    (`pages`) in source order. Each check reads passes 1 to 3 through the shared
-//!    `context::Context` and resolves its imports with it (files are read through
-//!    [`ProjectFiles`]); within one declaration, field checks and resolution go together, since
-//!    every name they look up was collected in pass 1;
+//!    (`pages`), `query`, `action`, `api` and `apiNamespace` (`operations`) in source order.
+//!    Each check reads passes 1 to 3 through the shared `context::Context` and resolves its
+//!    imports with it (files are read through [`ProjectFiles`]); within one declaration, field
+//!    checks and resolution go together, since every name they look up was collected in pass 1;
 //! 5. `check_rules_across_declarations`: unique route and namespace paths, one encoding for all
-//!    namespaces (`encodings`), no `type` or entity named like a generated web client type
-//!    (`client_names`), auth redirects that a route serves;
+//!    namespaces (`encodings`), one route per operation, one api per method and path and one
+//!    apiNamespace per path (`operations`), no `type` or entity named like a generated web
+//!    client type (`client_names`), auth redirects that a route serves;
 //! 6. `assemble` builds the IR, only when there were no errors.
 //!
 //! Each pass keeps the spans its later rules point at next to what it checked (one struct per
 //! checked field or declaration), so no pass walks the AST again. The data that several passes
 //! share lives in leaves that import no pass: `context` (what pass 4 reads), `checked_entity`
-//! (entities as checked), `fields` (dict shapes), `imports`, `suggest`, `project_files` and `ir`.
+//! (entities as checked), `fields` (dict shapes), `imports`, `server_functions` (what each
+//! kind of server function must look like), `suggest`, `project_files` and `ir`.
 //!
 //! Adding a declaration kind: a variant of `declarations::DeclKind` with its keyword, article and
 //! plural; a module whose `check_<kind>(decl, &mut Context, app_has_auth, &mut diagnostics)`
@@ -42,10 +44,12 @@ mod entities;
 mod fields;
 mod imports;
 pub mod ir;
+mod operations;
 mod pages;
 mod project_files;
 mod psl;
 mod relations;
+mod server_functions;
 mod sockets;
 mod suggest;
 mod types;
@@ -58,6 +62,7 @@ use checked_entity::CheckedEntity;
 use context::Context;
 use declarations::{DeclKind, Declarations};
 use imports::ImportChecker;
+use operations::{CheckedApi, CheckedApiNamespace, CheckedOperation};
 use sockets::CheckedSocket;
 use std::collections::BTreeMap;
 use types::{CheckedRecord, CheckedRecords};
@@ -111,6 +116,10 @@ struct CheckedDeclarations {
     namespaces: Vec<Option<CheckedSocket>>,
     pages: Vec<Option<ir::Page>>,
     routes: Vec<Option<pages::CheckedRoute>>,
+    /// Queries and actions, in source order.
+    operations: Vec<Option<CheckedOperation>>,
+    apis: Vec<Option<CheckedApi>>,
+    api_namespaces: Vec<Option<CheckedApiNamespace>>,
 }
 
 impl CheckedDeclarations {
@@ -143,6 +152,9 @@ fn check_declarations(
         namespaces: Vec::new(),
         pages: Vec::new(),
         routes: Vec::new(),
+        operations: Vec::new(),
+        apis: Vec::new(),
+        api_namespaces: Vec::new(),
     };
     for &(kind, decl) in &declarations.all {
         match kind {
@@ -164,6 +176,31 @@ fn check_declarations(
             DeclKind::Route => checked
                 .routes
                 .push(pages::check_route(decl, context, diagnostics)),
+            DeclKind::Query | DeclKind::Action => {
+                let operation_kind = if kind == DeclKind::Query {
+                    ir::OperationKind::Query
+                } else {
+                    ir::OperationKind::Action
+                };
+                checked.operations.push(operations::check_operation(
+                    decl,
+                    operation_kind,
+                    context,
+                    app_has_auth,
+                    diagnostics,
+                ))
+            }
+            DeclKind::Api => checked.apis.push(operations::check_api(
+                decl,
+                context,
+                app_has_auth,
+                diagnostics,
+            )),
+            DeclKind::ApiNamespace => checked.api_namespaces.push(operations::check_api_namespace(
+                decl,
+                context,
+                diagnostics,
+            )),
         }
     }
     checked
@@ -199,6 +236,19 @@ fn check_rules_across_declarations(
             .flatten()
             .map(|route| (route.route.path.as_str(), route.path_span)),
         "route path",
+        diagnostics,
+    );
+    let checked_operations: Vec<&CheckedOperation> = checked.operations.iter().flatten().collect();
+    operations::report_route_clashes(&checked_operations, diagnostics);
+    let checked_apis: Vec<&CheckedApi> = checked.apis.iter().flatten().collect();
+    operations::report_api_route_clashes(&checked_apis, diagnostics);
+    report_duplicate_paths(
+        checked
+            .api_namespaces
+            .iter()
+            .flatten()
+            .map(|checked| (checked.api_namespace.path.as_str(), checked.path_span)),
+        "apiNamespace path",
         diagnostics,
     );
     // Without routes the app has no pages yet (or is a socket-only backend), so there is nothing
@@ -253,6 +303,21 @@ fn assemble(
             .routes
             .into_iter()
             .map(|checked| checked.map(|checked| checked.route))
+            .collect::<Option<Vec<_>>>()?,
+        operations: checked
+            .operations
+            .into_iter()
+            .map(|checked| checked.map(|checked| checked.operation))
+            .collect::<Option<Vec<_>>>()?,
+        apis: checked
+            .apis
+            .into_iter()
+            .map(|checked| checked.map(|checked| checked.api))
+            .collect::<Option<Vec<_>>>()?,
+        api_namespaces: checked
+            .api_namespaces
+            .into_iter()
+            .map(|checked| checked.map(|checked| checked.api_namespace))
             .collect::<Option<Vec<_>>>()?,
     })
 }

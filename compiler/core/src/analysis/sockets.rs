@@ -9,7 +9,8 @@ use super::context::Context;
 use super::declarations::{DeclKind, Declarations};
 use super::fields::{self, DictShape, FieldSpec, Fields};
 use super::ir::{Encoding, Event, Namespace, TypeRef};
-use super::types;
+use super::server_functions::{self, FunctionRole};
+use super::types::{self, Sender};
 use crate::diagnostics::Diagnostic;
 use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
 use std::fmt::Display;
@@ -72,10 +73,9 @@ const EVENTS_FIELDS: [FieldSpec; 2] = [
     FieldSpec::optional("serverToClient"),
 ];
 
-const ACK_FIELDS: [FieldSpec; 2] = [
-    FieldSpec::required("payload", "payload: String"),
-    FieldSpec::required("ack", "ack: Bool"),
-];
+/// The dict form of an event: both keys optional. Without `payload` the event carries no data
+/// (as an operation without `input` takes no argument); without `ack` it is not acknowledged.
+const EVENT_FIELDS: [FieldSpec; 2] = [FieldSpec::optional("payload"), FieldSpec::optional("ack")];
 
 /// A checked socket (the root webSocket or a `namespace`) with the places that rules across
 /// namespaces point at.
@@ -247,31 +247,18 @@ fn check_common(
     let function = fields.get("fn").and_then(|value| {
         let what = format_args!("`fn` of {owner}");
         let import = fields::expect_import(value, &what, diagnostics)?;
-        let function = context.imports.server_function(import, &what, diagnostics)?;
-        if !function.is_async {
-            diagnostics.push(
-                Diagnostic::error(
-                    format!(
-                        "the socket function `{}` in `{}` must be async",
-                        function.function, function.file
-                    ),
-                    import.name.span,
-                    "declared `pub fn`",
-                )
-                .with_help(format!(
-                    "declare it `pub async fn {}(socket, ctx)`: the server awaits it once for every connection",
-                    function.function
-                )),
-            );
-            return None;
-        }
-        Some(function)
+        server_functions::import(
+            import,
+            &what,
+            FunctionRole::Socket,
+            &mut context.imports,
+            diagnostics,
+        )
     });
     let entities = match fields.get("entities") {
-        Some(value) => entity_list(
+        Some(value) => context.declarations.resolve_entity_list(
             value,
             &format_args!("`entities` of {owner}"),
-            context.declarations,
             diagnostics,
         ),
         None => Some(Vec::new()),
@@ -312,48 +299,6 @@ fn check_common(
         client_to_server,
         server_to_client,
     })
-}
-
-/// `[Message, User]`: every item names a declared entity. Returns the names in order.
-fn entity_list(
-    value: &Expr,
-    what: &dyn Display,
-    declarations: &Declarations,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<Vec<String>> {
-    let items = fields::expect_list(value, what, diagnostics)?;
-    let mut names: Vec<(String, Span)> = Vec::new();
-    let mut ok = true;
-    for item in items {
-        let Some((name, span)) =
-            fields::expect_reference(item, &format_args!("an item of {what}"), diagnostics)
-        else {
-            ok = false;
-            continue;
-        };
-        if declarations
-            .resolve(name, span, DeclKind::Entity, diagnostics)
-            .is_none()
-        {
-            ok = false;
-            continue;
-        }
-        if let Some((_, first)) = names.iter().find(|(seen, _)| seen == name) {
-            diagnostics.push(
-                Diagnostic::error(
-                    format!("entity `{name}` is listed twice in {what}"),
-                    span,
-                    "listed again here",
-                )
-                .with_secondary(*first, "first listed here")
-                .with_help("remove one of them"),
-            );
-            ok = false;
-            continue;
-        }
-        names.push((name.to_string(), span));
-    }
-    ok.then(|| names.into_iter().map(|(name, _)| name).collect())
 }
 
 fn check_handshake(
@@ -454,32 +399,38 @@ fn direction_events(
             continue;
         }
         let what = format_args!("event `{name}` in {owner}");
-        // A dict with `payload` or `ack` is the acknowledged form; any other dict is an inline
-        // record, which `types::resolve` explains.
-        let is_acknowledged = matches!(&entry.value.kind, ExprKind::Dict(entries)
-            if entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
-        let event = if is_acknowledged {
+        // A dict that is empty or has `payload` or `ack` is the dict form of an event; any other
+        // dict is an inline record or a limited length, which `types` explains.
+        let is_dict_form = matches!(&entry.value.kind, ExprKind::Dict(entries)
+            if entries.is_empty() || entries.iter().any(|entry| entry.key.name == "payload" || entry.key.name == "ack"));
+        let event = if is_dict_form {
             let event_owner = what.to_string();
             let shape = DictShape {
                 owner: &event_owner,
                 owner_span: entry.key.span,
-                fields: &ACK_FIELDS,
+                fields: &EVENT_FIELDS,
                 unsupported: &[],
                 unsupported_help: None,
             };
-            fields::check_dict(&entry.value, &shape, diagnostics).and_then(|ack_fields| {
-                let payload = ack_fields.get("payload").and_then(|payload| {
-                    checked_payload(payload, &what, server_receives, declarations, diagnostics)
+            fields::check_dict(&entry.value, &shape, diagnostics).and_then(|event_fields| {
+                let payload = event_fields.optional("payload", |payload| {
+                    checked_payload(
+                        &payload.value,
+                        &what,
+                        server_receives,
+                        declarations,
+                        diagnostics,
+                    )
                 });
-                let ack = ack_fields
-                    .get("ack")
-                    .and_then(|ack| checked_ack(ack, &what, declarations, diagnostics));
-                let payload = payload?;
+                let ack = event_fields.optional("ack", |ack| {
+                    checked_ack(&ack.value, &what, declarations, diagnostics)
+                });
+                let payload = payload.into_ir().ok()?;
                 Some(Event {
                     name: name.to_string(),
-                    payload: payload.type_ref,
-                    payload_max_length: payload.max_length,
-                    ack: Some(ack?),
+                    payload_max_length: payload.as_ref().and_then(|payload| payload.max_length),
+                    payload: payload.map(|payload| payload.type_ref),
+                    ack: ack.into_ir().ok()?,
                 })
             })
         } else {
@@ -492,7 +443,7 @@ fn direction_events(
             )
             .map(|payload| Event {
                 name: name.to_string(),
-                payload: payload.type_ref,
+                payload: Some(payload.type_ref),
                 payload_max_length: payload.max_length,
                 ack: None,
             })
@@ -514,24 +465,20 @@ fn checked_payload(
     declarations: &Declarations,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<types::FieldType> {
-    let payload = types::resolve_field_type(
+    let sender = if server_receives {
+        Sender::Client
+    } else {
+        Sender::Server {
+            checked_instead: "on a `clientToServer` event",
+        }
+    };
+    types::resolve_payload_type(
         value,
         &format_args!("the payload of {what}"),
+        sender,
         declarations,
         diagnostics,
-    )?;
-    if let (false, Some(span)) = (server_receives, payload.max_length_span) {
-        diagnostics.push(
-            Diagnostic::error(
-                format!("`maxLength` on the payload of {what}, which the server sends"),
-                span,
-                "never checked",
-            )
-            .with_help("the server checks `maxLength` on what clients send; remove it here, or put it on a `clientToServer` event or on a field of a `type`"),
-        );
-        return None;
-    }
-    Some(payload)
+    )
 }
 
 /// An event's acknowledgement type. Acks are answers, decoded as they come: `maxLength` is

@@ -240,7 +240,7 @@ pub fn resolve(
                     "inline record types are not supported",
                 )
                 .with_help(
-                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`, a limited length `{ type: String, maxLength: 2000 }`",
+                    "declare the record with `type Name { field: Type }` and use its name here; an acknowledged event is written `{ payload: Type, ack: Type }`, an event without a payload `{}`, a limited length `{ type: String, maxLength: 2000 }`",
                 ),
             );
             None
@@ -336,6 +336,43 @@ pub fn resolve_field_type(
         max_length,
         max_length_span,
     })
+}
+
+/// Who sends the values of a payload type (an event's payload, an operation's input or output).
+/// The server checks `maxLength` on what it receives, so a type the server sends may not carry
+/// it: it would promise a check that never happens.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender {
+    /// Clients send it and the server checks it (a `clientToServer` payload, an `input`).
+    Client,
+    /// The server sends it; `checked_instead` says where a `maxLength` would be checked, for
+    /// the help (e.g. "on a `clientToServer` event").
+    Server { checked_instead: &'static str },
+}
+
+/// Resolves a payload type written as for a field (see [`resolve_field_type`]), refusing
+/// `maxLength` on what the server sends. `what` names the value, e.g. "the output of query
+/// `getTasks`".
+pub fn resolve_payload_type(
+    value: &Expr,
+    what: &dyn Display,
+    sender: Sender,
+    declarations: &Declarations,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<FieldType> {
+    let payload = resolve_field_type(value, what, declarations, diagnostics)?;
+    if let (Sender::Server { checked_instead }, Some(span)) = (sender, payload.max_length_span) {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("`maxLength` on {what}, which the server sends"),
+                span,
+                "never checked",
+            )
+            .with_help(format!("the server checks `maxLength` on what clients send; remove it here, or put it {checked_instead} or on a field of a `type`")),
+        );
+        return None;
+    }
+    Some(payload)
 }
 
 /// `maxLength: N`: a whole number from 1 to [`MAX_LENGTH_LIMIT`].

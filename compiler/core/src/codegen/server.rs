@@ -852,7 +852,8 @@ struct EventView {
     name: String,
     /// The event name as a snake_case method suffix.
     method: String,
-    payload: TypeRef,
+    /// `None` for an event without a payload: its handler and emitters take none.
+    payload: Option<TypeRef>,
     /// The payload's `maxLength`, checked before the handler runs.
     payload_max_length: Option<u64>,
     ack: Option<TypeRef>,

@@ -582,22 +582,21 @@ struct EventView {
 
 impl EventView {
     fn new(event: &Event) -> Self {
-        let payload = ts_type(&event.payload);
-        let signature = match &event.ack {
-            Some(ack) => format!(
-                "(payload: {payload}, ack: (reply: {}) => void) => void",
-                ts_type(ack)
-            ),
-            None => format!("(payload: {payload}) => void"),
-        };
+        // An event without a payload has no payload parameter, so `socket.emit('name')` (and a
+        // listener without arguments) type-checks and a payload does not.
+        let mut parameters: Vec<String> = Vec::new();
+        if let Some(payload) = &event.payload {
+            parameters.push(format!("payload: {}", ts_type(payload)));
+        }
+        if let Some(ack) = &event.ack {
+            parameters.push(format!("ack: (reply: {}) => void", ts_type(ack)));
+        }
         EventView {
             name: event.name.clone(),
-            signature,
-            doc: max_length_doc(
-                "The payload holds",
-                &event.payload,
-                event.payload_max_length,
-            ),
+            signature: format!("({}) => void", parameters.join(", ")),
+            doc: event.payload.as_ref().and_then(|payload| {
+                max_length_doc("The payload holds", payload, event.payload_max_length)
+            }),
         }
     }
 }

@@ -1,0 +1,2 @@
+pub fn middleware() {}
+pub async fn async_middleware() {}

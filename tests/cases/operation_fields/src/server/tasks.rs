@@ -1,0 +1,2 @@
+pub async fn get_tasks() {}
+pub async fn create_task() {}
