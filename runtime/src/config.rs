@@ -15,6 +15,11 @@
 //! | `CORS_ORIGINS` | any origin | none (same origin only) |
 //! | `REDIS_URL` | unset | unset |
 //!
+//! A `postgres://` `DATABASE_URL` may ask for TLS as libpq does: `?sslmode=require` (hosted
+//! PostgreSQL needs it), `verify-ca` or `verify-full` with `sslrootcert=/path/to/ca.pem`, and
+//! `sslcert`/`sslkey` for a client certificate. An unknown `sslmode` or a certificate file that
+//! cannot be read stops the server at start-up with the parameter's name.
+//!
 //! The limits that keep one slow, greedy or hostile client from hurting the others ([`Limits`])
 //! have the same defaults in both modes; `runtime/README.md` has the table of what happens at each.
 //!
@@ -485,7 +490,11 @@ fn resolve_database_url(
             "DATABASE_URL must be a postgres:// url because the spec's db.system is PostgreSQL"
                 .to_owned(),
         )),
-        (Some(_), _) => Ok(url),
+        (Some(DbSystem::Postgres), _) => {
+            crate::db::check_postgres_tls_settings(&url).map_err(ConfigError::new)?;
+            Ok(url)
+        }
+        (Some(DbSystem::Sqlite), DbSystem::Sqlite) => Ok(url),
     }
 }
 
@@ -755,6 +764,20 @@ mod tests {
                 "DATABASE_URL must start with sqlite:// or postgres://, got a url with scheme `mysql`",
             ),
             (
+                &[(
+                    "DATABASE_URL",
+                    "postgres://app:hunter2@db/app?sslmode=requir",
+                )],
+                "DATABASE_URL has sslmode `requir`, which PostgreSQL does not know; use one of disable, allow, prefer, require, verify-ca, verify-full",
+            ),
+            (
+                &[(
+                    "DATABASE_URL",
+                    "postgres://app:hunter2@db/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+                )],
+                "DATABASE_URL's sslrootcert `/nonexistent/ca.pem` cannot be read (",
+            ),
+            (
                 &[("CORS_ORIGINS", "https://ok.example.com, ftp://nope")],
                 "CORS_ORIGINS must be `*` or a comma-separated list of origins",
             ),
@@ -958,6 +981,33 @@ mod tests {
             )
             .starts_with("APPC_LOGIN_ATTEMPTS_PER_MINUTE must be a whole number from 1 to")
         );
+    }
+
+    #[test]
+    fn postgres_tls_parameters_pass_through_unchanged() {
+        let directory = tempfile::tempdir().unwrap();
+        let root_certificate = directory.path().join("ca.pem");
+        std::fs::write(
+            &root_certificate,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let defaults = ConfigDefaults::new(directory.path())
+            .mode(Mode::Development)
+            .db_system(DbSystem::Postgres);
+        for url in [
+            "postgres://app:pw@db.example.com:5432/app?sslmode=require".to_owned(),
+            format!(
+                "postgresql://app:pw@db.example.com/app?sslmode=verify-full&sslrootcert={}",
+                root_certificate.display()
+            ),
+        ] {
+            let config = Config::from_variables(defaults.clone(), |name| {
+                (name == "DATABASE_URL").then(|| url.clone())
+            })
+            .unwrap();
+            assert_eq!(config.database_url, url);
+        }
     }
 
     #[test]

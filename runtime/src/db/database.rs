@@ -14,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 use super::error::DbError;
+use super::postgres_tls::{PostgresTlsSettings, ssl_mode_name};
 use super::query::Query;
 use super::schema::TableSchema;
 use super::sql::{Conn, OwnedTransaction, Pooled, RowOps};
@@ -52,6 +53,12 @@ impl Database {
     /// foreign keys on) or to `postgres://...`. On SQLite it also starts the group-commit writer
     /// on the current tokio runtime: one more connection that applies the single-row writes
     /// of [`Table`] (outside transactions) in shared transactions.
+    ///
+    /// PostgreSQL is reached over TLS (rustls, with Mozilla's root certificates) as the url's
+    /// `sslmode` says: `prefer` (the default) uses TLS when the server offers it, `require`
+    /// insists on it without checking the certificate, `verify-ca` and `verify-full` check it
+    /// against `sslrootcert` (or the built-in roots), `verify-full` also checks the host name. As
+    /// in libpq, `require` with an `sslrootcert` checks the certificate like `verify-ca`.
     pub async fn connect(url: &str) -> Result<Database, DbError> {
         match DbSystem::from_url(url) {
             Some(DbSystem::Sqlite) => {
@@ -77,12 +84,19 @@ impl Database {
                 })
             }
             Some(DbSystem::Postgres) => {
-                let options = PgConnectOptions::from_str(url)?;
+                // Read first, so that a wrong sslmode gets this message rather than sqlx's.
+                let tls_settings = PostgresTlsSettings::from_url(url)
+                    .map_err(|problem| DbError::Sqlx(sqlx::Error::Configuration(problem.into())))?;
+                let mut options = PgConnectOptions::from_str(url)?;
+                if let Some(ssl_mode) = tls_settings.effective_ssl_mode() {
+                    options = options.ssl_mode(ssl_mode);
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?;
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(|error| postgres_connect_error(&options, error))?;
                 Ok(Database {
                     pool: Pool::Postgres(pool),
                     writer: None,
@@ -237,6 +251,36 @@ impl Database {
             Pool::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
             Pool::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
         })
+    }
+}
+
+/// A failed first connection to PostgreSQL, with the server and the `sslmode` it was made with,
+/// and what to check when the server's certificate was refused or TLS was not offered.
+fn postgres_connect_error(options: &PgConnectOptions, error: sqlx::Error) -> DbError {
+    let server = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    // rustls reports a refused certificate as the io error of the TLS handshake.
+    let certificate_refused = matches!(
+        &error,
+        sqlx::Error::Io(io_error) if io_error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls_error| matches!(tls_error, rustls::Error::InvalidCertificate(_)))
+    );
+    let advice = if certificate_refused {
+        "; the server's TLS certificate was not accepted: set sslrootcert in DATABASE_URL to the PEM file of the authority that signed it (with verify-full the certificate must also name the host of the url)"
+    } else if matches!(&error, sqlx::Error::Tls(_)) {
+        "; check that the server accepts TLS (ssl = on), or lower sslmode in DATABASE_URL if the connection may go unencrypted"
+    } else {
+        ""
+    };
+    DbError::PostgresConnect {
+        server,
+        ssl_mode: ssl_mode_name(options.get_ssl_mode()),
+        source: error,
+        advice,
     }
 }
 

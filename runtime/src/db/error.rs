@@ -65,6 +65,21 @@ pub enum DbError {
         /// Why the writer gave up.
         reason: String,
     },
+    /// The first connection to PostgreSQL failed (unreachable, refused, or TLS not agreed on).
+    #[error(
+        "could not connect to PostgreSQL at {server} with sslmode={ssl_mode}: {source}{advice}"
+    )]
+    PostgresConnect {
+        /// `host:port`, or the folder of the Unix socket.
+        server: String,
+        /// The `sslmode` the connection was made with.
+        ssl_mode: &'static str,
+        /// What the driver reported.
+        #[source]
+        source: sqlx::Error,
+        /// What to check, when the failure says (empty otherwise).
+        advice: &'static str,
+    },
     /// The `DATABASE_URL` names a database system this runtime does not support.
     #[error(
         "unsupported database url scheme in `{scheme}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"

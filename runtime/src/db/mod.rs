@@ -9,15 +9,16 @@
 //! value travels as a bound parameter, never spliced into the SQL text.
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
-//! children form one direction of flow, leaves first: `error`, `system` -> `value` -> `query`,
-//! `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity` -> `relation`,
-//! `live_schema`, `migrate` -> `versioned`.
+//! children form one direction of flow, leaves first: `error`, `system`, `postgres_tls` ->
+//! `value` -> `query`, `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity` ->
+//! `relation`, `live_schema`, `migrate` -> `versioned`.
 
 mod database;
 mod entity;
 mod error;
 mod live_schema;
 mod migrate;
+mod postgres_tls;
 mod query;
 mod relation;
 mod schema;
@@ -50,5 +51,6 @@ pub use versioned::{
     migration_status, prepare_schema,
 };
 
+pub(crate) use postgres_tls::check_postgres_tls_settings;
 pub(crate) use query::Selection;
 pub(crate) use sql::{Pooled, RowOps};
