@@ -215,6 +215,7 @@ impl ServerProcess {
             .database_directory
             .clone()
             .unwrap_or_else(std::env::temp_dir);
+        remove_stale_database_files(&database_directory);
         let database_path =
             database_directory.join(format!("appc-bench-{}-{port}.db", std::process::id()));
         remove_database_files(&database_path);
@@ -324,6 +325,16 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        self.stop();
+        // Only once the server has exited (it cannot write the files back), and whichever way
+        // it stopped.
+        remove_database_files(&self.database_path);
+    }
+}
+
+impl ServerProcess {
+    /// Stops the server's process group: SIGTERM, then SIGKILL if it has not exited in 3 s.
+    fn stop(&mut self) {
         let process_group = self.child.id() as libc::pid_t;
         // SAFETY: kill only sends a signal; a negative pid addresses the group we created.
         unsafe { libc::kill(-process_group, libc::SIGTERM) };
@@ -337,7 +348,6 @@ impl Drop for ServerProcess {
         // SAFETY: as above; SIGKILL ends a server that ignored SIGTERM.
         unsafe { libc::kill(-process_group, libc::SIGKILL) };
         let _ = self.child.wait();
-        remove_database_files(&self.database_path);
     }
 }
 
@@ -368,13 +378,46 @@ fn seed_users(database_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The suffixes of a SQLite database's files: the database and its journals.
+const DATABASE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+
 /// Removes a SQLite database and its journal files, if they exist.
 fn remove_database_files(database_path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    for suffix in DATABASE_FILE_SUFFIXES {
         let mut path = database_path.as_os_str().to_owned();
         path.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(path));
     }
+}
+
+/// Removes the database files (`appc-bench-<pid>-<port>.db` and its journals) that runs of
+/// appc-bench which no longer exist left in `directory`: a run that is killed (Ctrl-C, SIGKILL)
+/// never drops its servers, so its files would otherwise stay there for good. Files of a running
+/// appc-bench, this one included, are left alone.
+fn remove_stale_database_files(directory: &Path) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(bench_database_owner) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in the name of a database file that [`ServerProcess::start`] creates
+/// (`appc-bench-<pid>-<port>.db`, or one of its journals), or `None` for any other name.
+fn bench_database_owner(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix("appc-bench-")?;
+    let (pid, rest) = rest.split_once('-')?;
+    let (port, suffix) = rest.split_once(".db")?;
+    let pid = pid.parse::<u32>().ok()?;
+    port.parse::<u16>().ok()?;
+    DATABASE_FILE_SUFFIXES.contains(&suffix).then_some(pid)
 }
 
 /// The resident set size of a process in bytes, read from `/proc/PID/status`.
@@ -418,4 +461,114 @@ fn free_loopback_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .context("could not find a free port on 127.0.0.1")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creates the database file and its journals at `database_path`, as a generated server does.
+    fn create_database_files(database_path: &Path) -> Vec<PathBuf> {
+        DATABASE_FILE_SUFFIXES
+            .iter()
+            .map(|suffix| {
+                let mut path = database_path.as_os_str().to_owned();
+                path.push(suffix);
+                let path = PathBuf::from(path);
+                std::fs::write(&path, b"data").expect("the temporary folder is writable");
+                path
+            })
+            .collect()
+    }
+
+    fn remaining_files(directory: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(directory)
+            .expect("the folder exists")
+            .map(|entry| {
+                entry
+                    .expect("readable")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_server_that_exits_on_sigterm_leaves_no_database_files() {
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        // `sleep` exits at once on SIGTERM: the path of every server that shuts down cleanly.
+        let mut command = Command::new("sleep");
+        command.arg("60");
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("sleep starts");
+        let database_path = directory
+            .path()
+            .join(format!("appc-bench-{}-4000.db", std::process::id()));
+        let files = create_database_files(&database_path);
+        let server = ServerProcess {
+            child,
+            address: SocketAddr::from((Ipv4Addr::LOCALHOST, 4000)),
+            kind: ServerKind::Appc,
+            database_path,
+        };
+        drop(server);
+        for file in files {
+            assert!(!file.exists(), "{} was left behind", file.display());
+        }
+    }
+
+    #[test]
+    fn files_of_finished_runs_are_removed_and_those_of_running_ones_kept() {
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        let mut finished = Command::new("true").spawn().expect("true starts");
+        let finished_pid = finished.id();
+        finished.wait().expect("true exits");
+        create_database_files(
+            &directory
+                .path()
+                .join(format!("appc-bench-{finished_pid}-4001.db")),
+        );
+        let running = directory
+            .path()
+            .join(format!("appc-bench-{}-4002.db", std::process::id()));
+        std::fs::write(&running, b"data").expect("writable");
+        let unrelated = directory
+            .path()
+            .join(format!("appc-bench-{finished_pid}-notes.txt"));
+        std::fs::write(&unrelated, b"data").expect("writable");
+
+        remove_stale_database_files(directory.path());
+
+        assert_eq!(
+            remaining_files(directory.path()),
+            [
+                format!("appc-bench-{}-4002.db", std::process::id()),
+                format!("appc-bench-{finished_pid}-notes.txt"),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_names_of_bench_databases_have_an_owner() {
+        assert_eq!(bench_database_owner("appc-bench-123-4000.db"), Some(123));
+        assert_eq!(
+            bench_database_owner("appc-bench-123-4000.db-wal"),
+            Some(123)
+        );
+        assert_eq!(
+            bench_database_owner("appc-bench-123-4000.db-shm"),
+            Some(123)
+        );
+        assert_eq!(
+            bench_database_owner("appc-bench-123-4000.db-journal"),
+            Some(123)
+        );
+        assert_eq!(bench_database_owner("appc-bench-123-4000.dbx"), None);
+        assert_eq!(bench_database_owner("appc-bench-abc-4000.db"), None);
+        assert_eq!(bench_database_owner("appc-bench-123-70000.db"), None);
+        assert_eq!(bench_database_owner("other-123-4000.db"), None);
+    }
 }
