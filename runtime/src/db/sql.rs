@@ -2,7 +2,7 @@
 //! declared column types, and running the schema-level row operations that typed tables, auth
 //! and migrations share (their statements are built in `statements.rs`).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -17,7 +17,7 @@ use super::schema::{ColumnSchema, SqlType, TableSchema};
 pub(crate) use super::statements::Param;
 use super::statements::{Statement, StatementBuilder, coerce};
 use super::system::DbSystem;
-use super::value::{Row, Value, format_timestamp};
+use super::value::{Row, Value, format_timestamp, parse_timestamp};
 use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
 
 /// A borrowed connection of either system, from a pool or inside a transaction, or SQLite's
@@ -278,16 +278,6 @@ fn decode_error(table: &TableSchema, column: &ColumnSchema, problem: impl ToStri
     }
 }
 
-fn parse_sqlite_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(timestamp) = DateTime::parse_from_rfc3339(text) {
-        return Ok(timestamp.with_timezone(&Utc));
-    }
-    // SQLite's own CURRENT_TIMESTAMP format, in case rows were written by hand.
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .map(|naive| naive.and_utc())
-        .map_err(|_| format!("`{text}` is not an RFC 3339 timestamp"))
-}
-
 fn decode_sqlite_row(row: &SqliteRow, table: &TableSchema) -> Result<Row, DbError> {
     let mut values = Vec::with_capacity(table.columns.len());
     for (index, column) in table.columns.iter().enumerate() {
@@ -300,7 +290,7 @@ fn decode_sqlite_row(row: &SqliteRow, table: &TableSchema) -> Result<Row, DbErro
             SqlType::DateTime => match row.try_get::<Option<String>, _>(index)? {
                 None => Value::Null,
                 Some(text) => Value::DateTime(
-                    parse_sqlite_timestamp(&text)
+                    parse_timestamp(&text)
                         .map_err(|problem| decode_error(table, column, problem))?,
                 ),
             },

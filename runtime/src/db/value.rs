@@ -2,7 +2,7 @@
 //! reads, [`Row`] is one decoded result row, and [`FromValue`] turns a column back into a Rust
 //! field. Keeping one value model lets a single generic layer serve SQLite and PostgreSQL.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 use super::error::DbError;
 
@@ -61,6 +61,28 @@ impl Value {
 /// so that text order equals time order.
 pub(crate) fn format_timestamp(timestamp: &DateTime<Utc>) -> String {
     timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Reads a timestamp that SQLite holds as text, whoever wrote it: the runtime
+/// ([`format_timestamp`]: `2026-12-06T05:40:00.123456Z`), a column default that is the database's
+/// own time (`strftime('%Y-%m-%dT%H:%M:%fZ','now')`: `2026-12-06T05:40:00.123Z`), or raw SQL
+/// with `CURRENT_TIMESTAMP` or `datetime('now')` (`2026-12-06 05:40:00`). RFC 3339 offsets are
+/// converted to UTC; a time without an offset is UTC, as SQLite's date functions write it.
+/// (PostgreSQL's `TIMESTAMPTZ` arrives as a typed instant and never comes here.)
+pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(timestamp) = DateTime::parse_from_rfc3339(text) {
+        return Ok(timestamp.with_timezone(&Utc));
+    }
+    // `%.f` reads fractional seconds of any length, or none.
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|naive| naive.and_utc())
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a timestamp; write RFC 3339 (2026-12-06T05:40:00.123Z) or SQLite's CURRENT_TIMESTAMP form in UTC (2026-12-06 05:40:00)"
+            )
+        })
 }
 
 macro_rules! value_from {
@@ -252,5 +274,67 @@ impl Row {
             .map(|(name, value)| (name.clone(), value.to_json()))
             .collect();
         serde_json::Value::Object(object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::SubsecRound;
+
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a valid RFC 3339 literal")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn reads_every_form_sqlite_may_hold() {
+        let cases = [
+            // What the runtime writes (format_timestamp).
+            ("2026-12-06T05:40:00.123456Z", "2026-12-06T05:40:00.123456Z"),
+            // A column default of strftime('%Y-%m-%dT%H:%M:%fZ','now').
+            ("2026-12-06T05:40:00.123Z", "2026-12-06T05:40:00.123Z"),
+            // RFC 3339 without fractional seconds, and with an offset.
+            ("2026-12-06T05:40:00Z", "2026-12-06T05:40:00Z"),
+            ("2026-12-06T07:40:00.5+02:00", "2026-12-06T05:40:00.5Z"),
+            // CURRENT_TIMESTAMP and datetime('now'): UTC without an offset.
+            ("2026-12-06 05:40:00", "2026-12-06T05:40:00Z"),
+            ("2026-12-06 05:40:00.123", "2026-12-06T05:40:00.123Z"),
+            // strftime('%Y-%m-%dT%H:%M:%S','now'): the same with a T.
+            ("2026-12-06T05:40:00", "2026-12-06T05:40:00Z"),
+            ("2026-12-06T05:40:00.123", "2026-12-06T05:40:00.123Z"),
+        ];
+        for (stored, expected) in cases {
+            assert_eq!(parse_timestamp(stored), Ok(utc(expected)), "{stored}");
+        }
+    }
+
+    #[test]
+    fn what_the_runtime_writes_reads_back_unchanged() {
+        let now = Utc::now();
+        assert_eq!(
+            parse_timestamp(&format_timestamp(&now)),
+            Ok(now.trunc_subsecs(6))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_forms_it_accepts() {
+        for stored in [
+            "",
+            "yesterday",
+            "2026-12-06",
+            "2026-13-06 05:40:00",
+            "1765000000",
+        ] {
+            assert_eq!(
+                parse_timestamp(stored),
+                Err(format!(
+                    "`{stored}` is not a timestamp; write RFC 3339 (2026-12-06T05:40:00.123Z) or SQLite's CURRENT_TIMESTAMP form in UTC (2026-12-06 05:40:00)"
+                )),
+            );
+        }
     }
 }
