@@ -279,7 +279,7 @@ fn postgres_connect_error(options: &PgConnectOptions, error: sqlx::Error) -> DbE
     DbError::PostgresConnect {
         server,
         ssl_mode: ssl_mode_name(options.get_ssl_mode()),
-        source: error,
+        source: Box::new(error),
         advice,
     }
 }

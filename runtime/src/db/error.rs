@@ -74,9 +74,10 @@ pub enum DbError {
         server: String,
         /// The `sslmode` the connection was made with.
         ssl_mode: &'static str,
-        /// What the driver reported.
+        /// What the driver reported (boxed: connecting is rare, and every `Result` that holds a
+        /// `DbError` stays small).
         #[source]
-        source: sqlx::Error,
+        source: Box<sqlx::Error>,
         /// What to check, when the failure says (empty otherwise).
         advice: &'static str,
     },
