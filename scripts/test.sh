@@ -54,6 +54,8 @@ cargo fmt --all -- --check
 
 step "cargo test (workspace)"
 cargo test --workspace --all-targets
+# TLS to PostgreSQL is a runtime feature that only PostgreSQL apps build in; test it on its own.
+cargo test -p appc-runtime --features postgres-tls --test postgres_tls
 cargo test --workspace --doc
 
 # A smoke test of the server benchmarks (small numbers, all three servers, the socket.io-client

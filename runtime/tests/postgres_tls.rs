@@ -3,6 +3,10 @@
 //! kept beside its `ssl_cert_file` (`ca.crt` signed the server's certificate, `other-ca.crt` did
 //! not). `sslmode=require` encrypts, `verify-full` with the right `sslrootcert` connects, and a
 //! wrong root certificate fails at once with a message that says what to check.
+//!
+//! Only with the runtime's `postgres-tls` feature (`cargo test -p appc-runtime --features
+//! postgres-tls`, as `scripts/test.sh` runs it); without it, `database.rs` checks the refusal.
+#![cfg(feature = "postgres-tls")]
 
 mod common;
 

@@ -254,6 +254,25 @@ impl Database {
     }
 }
 
+/// Whether the TLS handshake failed on the server's certificate: rustls reports that as the io
+/// error of the handshake.
+#[cfg(feature = "postgres-tls")]
+fn certificate_refused(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(io_error) if io_error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls_error| matches!(tls_error, rustls::Error::InvalidCertificate(_)))
+    )
+}
+
+/// Without TLS built in, no certificate is ever checked.
+#[cfg(not(feature = "postgres-tls"))]
+fn certificate_refused(_error: &sqlx::Error) -> bool {
+    false
+}
+
 /// A failed first connection to PostgreSQL, with the server and the `sslmode` it was made with,
 /// and what to check when the server's certificate was refused or TLS was not offered.
 fn postgres_connect_error(options: &PgConnectOptions, error: sqlx::Error) -> DbError {
@@ -261,14 +280,7 @@ fn postgres_connect_error(options: &PgConnectOptions, error: sqlx::Error) -> DbE
         Some(socket) => socket.display().to_string(),
         None => format!("{}:{}", options.get_host(), options.get_port()),
     };
-    // rustls reports a refused certificate as the io error of the TLS handshake.
-    let certificate_refused = matches!(
-        &error,
-        sqlx::Error::Io(io_error) if io_error
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            .is_some_and(|tls_error| matches!(tls_error, rustls::Error::InvalidCertificate(_)))
-    );
+    let certificate_refused = certificate_refused(&error);
     let advice = if certificate_refused {
         "; the server's TLS certificate was not accepted: set sslrootcert in DATABASE_URL to the PEM file of the authority that signed it (with verify-full the certificate must also name the host of the url)"
     } else if matches!(&error, sqlx::Error::Tls(_)) {

@@ -72,6 +72,29 @@ impl PostgresTlsSettings {
         Ok(settings)
     }
 
+    /// In a server built without TLS (the runtime's `postgres-tls` feature, which apps whose spec
+    /// says `db.system: PostgreSQL` build in), refuses a url that asks for TLS rather than let it
+    /// fail at the first connection. `disable`, `allow` and `prefer` connect unencrypted.
+    fn refuse_without_tls_built_in(&self) -> Result<(), String> {
+        let demands_tls = matches!(
+            self.ssl_mode.as_deref(),
+            Some("require" | "verify-ca" | "verify-full")
+        );
+        let names_certificates = self.root_certificate.is_some()
+            || self.client_certificate.is_some()
+            || self.client_key.is_some();
+        if demands_tls || names_certificates {
+            let asked = match &self.ssl_mode {
+                Some(mode) if demands_tls => format!("sslmode={mode}"),
+                _ => "certificate files".to_owned(),
+            };
+            return Err(format!(
+                "DATABASE_URL asks for TLS ({asked}), but this server was built without TLS to PostgreSQL; write `db: {{ system: PostgreSQL }}` in main.wasp and build again (appc builds TLS into PostgreSQL apps), or use sslmode=disable on a trusted network"
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks that every certificate and key file the url names can be read and holds what its
     /// parameter expects, so that a wrong path fails at start-up with the parameter's name.
     pub(crate) fn check_files(&self) -> Result<(), String> {
@@ -125,7 +148,11 @@ impl PostgresTlsSettings {
 /// Checks the TLS parameters of a `postgres://` url and the files they name; the error is one
 /// line that names the parameter and says what to write.
 pub(crate) fn check_postgres_tls_settings(url: &str) -> Result<(), String> {
-    PostgresTlsSettings::from_url(url)?.check_files()
+    let settings = PostgresTlsSettings::from_url(url)?;
+    if !cfg!(feature = "postgres-tls") {
+        return settings.refuse_without_tls_built_in();
+    }
+    settings.check_files()
 }
 
 /// `sslmode`'s name for a mode (the word PostgreSQL's documentation and error messages use).
@@ -248,17 +275,19 @@ mod tests {
         .expect("writable");
         let url = |query: String| format!("postgres://db/app?sslmode=verify-full&{query}");
 
-        check_postgres_tls_settings(&url(format!(
+        settings(&url(format!(
             "sslrootcert={}&sslcert={}&sslkey={}",
             certificate.display(),
             certificate.display(),
             key.display()
         )))
+        .check_files()
         .expect("every file is there");
 
         let missing = folder.path().join("missing.pem");
         assert!(!missing.exists());
-        let error = check_postgres_tls_settings(&url(format!("sslrootcert={}", missing.display())))
+        let error = settings(&url(format!("sslrootcert={}", missing.display())))
+            .check_files()
             .expect_err("the file is missing");
         assert!(
             error.starts_with(&format!(
@@ -274,7 +303,8 @@ mod tests {
             "{error}"
         );
 
-        let error = check_postgres_tls_settings(&url(format!("sslkey={}", certificate.display())))
+        let error = settings(&url(format!("sslkey={}", certificate.display())))
+            .check_files()
             .expect_err("a certificate is not a key");
         assert_eq!(
             error,
@@ -283,5 +313,37 @@ mod tests {
                 certificate.display()
             )
         );
+    }
+
+    #[test]
+    #[cfg(not(feature = "postgres-tls"))]
+    fn a_server_without_tls_refuses_a_url_that_asks_for_it_and_says_how_to_get_it() {
+        for (url, asked) in [
+            ("postgres://db/app?sslmode=require", "sslmode=require"),
+            (
+                "postgres://db/app?sslmode=verify-full",
+                "sslmode=verify-full",
+            ),
+            (
+                "postgres://db/app?sslrootcert=/etc/ca.pem",
+                "certificate files",
+            ),
+        ] {
+            let error = check_postgres_tls_settings(url).expect_err(url);
+            assert_eq!(
+                error,
+                format!(
+                    "DATABASE_URL asks for TLS ({asked}), but this server was built without TLS to PostgreSQL; write `db: {{ system: PostgreSQL }}` in main.wasp and build again (appc builds TLS into PostgreSQL apps), or use sslmode=disable on a trusted network"
+                )
+            );
+        }
+        for url in [
+            "postgres://db/app",
+            "postgres://db/app?sslmode=prefer",
+            "postgres://db/app?sslmode=allow",
+            "postgres://db/app?sslmode=disable",
+        ] {
+            check_postgres_tls_settings(url).expect(url);
+        }
     }
 }

@@ -64,6 +64,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&ServerManifest {
                 package_name: package_name.clone(),
                 binary_name: binary_name(spec),
+                postgres_tls: spec.db.system == DatabaseSystem::Postgresql,
             }),
         ),
         GeneratedFile::new(
@@ -185,6 +186,9 @@ struct WorkspaceManifest {
 struct ServerManifest {
     package_name: String,
     binary_name: String,
+    /// Whether the runtime's `postgres-tls` feature is on: for apps whose spec says
+    /// `db.system: PostgreSQL`, so SQLite apps do not compile rustls and ring.
+    postgres_tls: bool,
 }
 
 /// A team file compiled into the crate as a module.
@@ -1114,5 +1118,28 @@ psl=}
             (view.module.as_str(), view.name.as_str()),
             ("r#type", "seed_dev_data")
         );
+    }
+
+    /// The generated server's manifest, for a spec whose `db` block is `db_block`.
+    fn server_manifest(db_block: &str) -> String {
+        let source = format!("app Demo {{ title: \"Demo\", {db_block} }}\n");
+        let compiled = crate::compile(
+            source.as_bytes(),
+            &crate::analysis::MemoryFiles::new(),
+            crate::Stop::AfterAnalysis,
+        );
+        let spec = compiled.spec.expect("the spec has no errors");
+        generate(&spec, &ServerOptions::default())
+            .into_iter()
+            .find(|file| file.path == format!("{SERVER_DIR}/Cargo.toml"))
+            .expect("a manifest is generated")
+            .contents
+    }
+
+    #[test]
+    fn only_postgresql_apps_build_tls_to_postgresql_in() {
+        let tls = "features = [\"postgres-tls\"]";
+        assert!(server_manifest("db: { system: PostgreSQL }").contains(tls));
+        assert!(!server_manifest("db: { system: SQLite }").contains(tls));
     }
 }
