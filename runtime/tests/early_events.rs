@@ -63,6 +63,22 @@ fn slow_start_namespace(handled: Arc<AtomicUsize>) -> NamespaceConfig {
     })
 }
 
+/// A namespace function that registers `echo` after a slow start, then panics before its first
+/// await.
+fn panicking_namespace() -> NamespaceConfig {
+    NamespaceConfig::new("/panicking").on_connect(async |connection: Connection| {
+        std::thread::sleep(SLOW_START);
+        on_in_order(
+            &connection.socket,
+            "echo",
+            |_socket: SocketRef, text: String, ack: AckSender| async move {
+                ack.send(&text).ok();
+            },
+        );
+        panic!("the test asked this namespace function to panic");
+    })
+}
+
 /// The `APPC_SOCKET_*` variables of a server with these limits and no user checks.
 fn limits(per_second: u32, burst: u32, queued: usize) -> Vec<(&'static str, String)> {
     vec![
@@ -251,5 +267,18 @@ async fn a_flood_before_the_handler_is_registered_hits_the_sockets_limits() {
         3,
         "refused events never ran"
     );
+    server.stop().await;
+}
+
+/// A namespace function that panics does not keep the events it was waiting for: they go to the
+/// handlers it had registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_held_for_a_namespace_function_that_panics_still_reach_its_handlers() {
+    let server = start(&limits(20, 40, 32), panicking_namespace()).await;
+    let mut client = connect(&server, "/panicking").await;
+    client.emit("echo", json!("before"), Some(1)).await;
+    assert_eq!(client.expect_ack(1).await, vec![json!("before")]);
+    client.emit("echo", json!("after"), Some(2)).await;
+    assert_eq!(client.expect_ack(2).await, vec![json!("after")]);
     server.stop().await;
 }

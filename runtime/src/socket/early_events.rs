@@ -45,7 +45,7 @@ use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::ordered::{admit_or_refuse, event_gate};
+use super::limits::EventGate;
 use crate::effect_order::TicketGuard;
 
 /// A handler an event that passed the socket's limits can be handed to: what
@@ -201,8 +201,8 @@ impl<A: Adapter> MessageHandler<A, HoldUntilOpenHandler> for HoldUntilOpen {
                 return;
             }
         }
-        let gate = event_gate(&socket);
-        let Some(permit) = admit_or_refuse(&socket, &gate, &mut value, &ack_id) else {
+        let gate = EventGate::of(&socket);
+        let Some(permit) = gate.admit_or_refuse(&socket, &mut value, &ack_id) else {
             return;
         };
         // Taken now, in the read loop, so the event keeps its arrival place in the order.

@@ -11,7 +11,9 @@
 //! `unauthorized:` and says why. A socket with a token is disconnected when the token expires
 //! or its user is deleted (see `session.rs`). A namespace configured with
 //! [`NamespaceConfig::user`] also decodes the user as its context's typed user, once, and
-//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)).
+//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)). Events the
+//! client sends before the namespace function has registered their handlers are held until it
+//! has (see `early_events.rs`).
 //!
 //! Every packet, over HTTP long-polling and WebSocket alike, is limited to
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the

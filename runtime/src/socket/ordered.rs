@@ -11,6 +11,10 @@
 //! (see [`effect_order`](crate::effect_order) for the exact guarantee). Running the handlers
 //! one at a time would give the same order but cost the group commit its batches (a sender's
 //! next insert would wait for its previous broadcast). Different sockets run in parallel.
+//!
+//! An event that arrives before its handler is registered (right after connect) passes the
+//! same checks and takes its ticket on arrival; `early_events.rs` holds it and hands it to the
+//! handler once the namespace function has registered it.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -20,18 +24,17 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{Event, SocketRef, State};
-use socketioxide::handler::{FromConnectParts, FromMessageParts, MessageHandler, Value};
+use socketioxide::extract::SocketRef;
+use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
-use tokio::sync::OwnedSemaphorePermit;
 
 use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 
 use super::early_events::{Admission, AdmittedEventHandler, EarlyEvents};
 use super::emit_error::EmitError;
-use super::limits::{EventGate, SocketLimits};
-use super::payload::{answer_refused_event, decode_event};
+use super::limits::EventGate;
+use super::payload::decode_event;
 use super::shape::SpecType;
 use crate::effect_order::{DeferredEmit, OrderTicket};
 
@@ -109,21 +112,6 @@ fn register_in_order<A, T, Handler, Done>(
     socket.on(event, in_order);
 }
 
-/// The socket's gate, inserted on connect by [`NamespaceConfig`](super::NamespaceConfig); a
-/// socket of a namespace registered some other way gets one with the server's limits on its
-/// first event.
-pub(crate) fn event_gate<A: Adapter>(socket: &Arc<Socket<A>>) -> EventGate {
-    if let Some(gate) = socket.extensions.get::<EventGate>() {
-        return gate;
-    }
-    let limits = State::<SocketLimits>::from_connect_parts(socket, &None)
-        .map(|State(limits)| limits)
-        .unwrap_or_default();
-    let gate = EventGate::new(limits);
-    socket.extensions.insert(gate.clone());
-    gate
-}
-
 /// The message handler [`on_in_order`] registers.
 struct InOrder<Handler, T> {
     handler: Arc<Handler>,
@@ -153,8 +141,8 @@ where
     Done: Future<Output = ()> + Send + 'static,
 {
     fn call(&self, socket: Arc<Socket<A>>, mut value: Value, ack_id: Option<i64>) {
-        let gate = event_gate(&socket);
-        let Some(permit) = admit_or_refuse(&socket, &gate, &mut value, &ack_id) else {
+        let gate = EventGate::of(&socket);
+        let Some(permit) = gate.admit_or_refuse(&socket, &mut value, &ack_id) else {
             return;
         };
         // An invalid payload has been answered; the permit goes back unused.
@@ -215,36 +203,6 @@ impl<Handler, T> InOrder<Handler, T> {
             drop(permit);
         }));
     }
-}
-
-/// Checks the socket's rate and events in flight for an event that just arrived: its place in
-/// flight, or `None` once a refusal has been answered (and the socket disconnected if it was
-/// refused too often).
-pub(super) fn admit_or_refuse<A: Adapter>(
-    socket: &Arc<Socket<A>>,
-    gate: &EventGate,
-    value: &mut Value,
-    ack_id: &Option<i64>,
-) -> Option<OwnedSemaphorePermit> {
-    let refusal = match gate.admit().and_then(|()| gate.reserve()) {
-        Ok(permit) => return Some(permit),
-        Err(refusal) => refusal,
-    };
-    let event = Event::from_message_parts(socket, value, ack_id)
-        .map(|Event(event)| event)
-        .unwrap_or_default();
-    let body = serde_json::json!({ "error": gate.refusal_body(refusal, &event) });
-    answer_refused_event(socket, value, ack_id, &body);
-    if !gate.may_stay_after_refusal() {
-        tracing::warn!(
-            socket = %socket.id,
-            namespace = socket.ns(),
-            event = %event,
-            "disconnected a socket that kept sending events beyond its limits"
-        );
-        let _ = socket.clone().disconnect();
-    }
-    None
 }
 
 /// Sends a handler's acknowledgement in the socket's order: after the acknowledgements and
