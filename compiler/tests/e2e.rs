@@ -135,8 +135,7 @@ fn chat_rejects_a_payload_that_is_not_a_string() {
 /// socket.io-client clients that send a message from their `connect` callback, a thousand
 /// over WebSocket and four hundred over polling, in rounds: socketioxide sends CONNECT before the chat's namespace
 /// function has registered its handler, and none of those messages may be lost (before the
-/// runtime held such events, one to seven of a thousand were lost over WebSocket in half the
-/// runs).
+/// runtime held such events, 1 to 7 of 500 were lost over WebSocket in half of the runs).
 #[test]
 fn chat_messages_sent_the_moment_a_client_connects_are_never_lost() {
     let binary = built_example("chat");
