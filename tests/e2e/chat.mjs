@@ -8,9 +8,13 @@
 //   invalid        a `chatMessage` that is not a string, or is over its 2000 characters, yields an
 //                  `error` event in the spec's words; nothing is stored or broadcast
 //   auth-required  the `/inbox` namespace refuses anonymous sockets and bad tokens, and welcomes users
+//   emit-on-connect  a thousand clients (four hundred over polling), a hundred (forty) at a
+//                  time, each send a message from their `connect` callback: every message is
+//                  stored and broadcast, and every client also gets its history
 
 import assert from "node:assert/strict";
-import { collectEvents, connect, connectRefused, nextEvent, run, settle, signup, transportsFor } from "./lib.mjs";
+import { io } from "socket.io-client";
+import { WAIT_MS, collectEvents, connect, connectRefused, nextEvent, run, settle, signup, transportsFor } from "./lib.mjs";
 
 const [url, scenario, transport, expectedHistory] = process.argv.slice(2);
 if (!url || !scenario || !transport) {
@@ -120,6 +124,41 @@ const scenarios = {
     const later = await connect(url, { transports }, ["chatHistory"]);
     assert.deepEqual(await later.caught.chatHistory, historyBefore, "nothing was stored");
     for (const client of [sender, witness, later]) client.close();
+  },
+
+  async "emit-on-connect"() {
+    // The server sends CONNECT before its namespace function has registered `chatMessage`: a
+    // message sent the moment the client is connected must wait for the handler, not be lost.
+    // A hundred connecting at once keep the server busy enough to show the race; over polling
+    // each client holds two or three HTTP connections, and one address may have 256.
+    const rounds = 10;
+    const clientsPerRound = transport === "polling" ? 40 : 100;
+    const lost = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const clients = Array.from({ length: clientsPerRound }, async (_, index) => {
+        const text = `sent on connect over ${transport}, ${round}.${index}`;
+        const socket = io(url, { reconnection: false, forceNew: true, timeout: WAIT_MS, autoConnect: false, transports });
+        const history = nextEvent(socket, "chatHistory");
+        const broadcast = new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), WAIT_MS);
+          socket.on("chatMessage", (message) => {
+            if (message.text !== text) return;
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        socket.on("connect", () => socket.emit("chatMessage", text));
+        socket.connect();
+        try {
+          assert.ok(Array.isArray(await history));
+          if (!(await broadcast)) lost.push(text);
+        } finally {
+          socket.close();
+        }
+      });
+      await Promise.all(clients);
+    }
+    assert.deepEqual(lost, [], `${lost.length} of ${rounds * clientsPerRound} messages sent on connect were lost`);
   },
 
   async "auth-required"() {

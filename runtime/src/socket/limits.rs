@@ -13,8 +13,13 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{Event, State};
+use socketioxide::handler::{FromConnectParts, FromMessageParts, Value};
+use socketioxide::socket::Socket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::payload::answer_refused_event;
 use crate::effect_order::SocketSequencer;
 
 /// How many events one socket may send and have waiting, and how often an authenticated
@@ -115,6 +120,51 @@ impl EventGate {
             in_flight,
             sequencer: SocketSequencer::new(),
         }))
+    }
+
+    /// The socket's gate, inserted on connect by [`NamespaceConfig`](super::NamespaceConfig); a
+    /// socket of a namespace registered some other way gets one with the server's limits on its
+    /// first event.
+    pub(crate) fn of<A: Adapter>(socket: &Arc<Socket<A>>) -> EventGate {
+        if let Some(gate) = socket.extensions.get::<EventGate>() {
+            return gate;
+        }
+        let limits = State::<SocketLimits>::from_connect_parts(socket, &None)
+            .map(|State(limits)| limits)
+            .unwrap_or_default();
+        let gate = EventGate::new(limits);
+        socket.extensions.insert(gate.clone());
+        gate
+    }
+
+    /// Checks the rate and the events in flight for an event of `socket` that just arrived: its
+    /// place in flight, or `None` once a refusal has been answered (and the socket disconnected
+    /// if it was refused too often).
+    pub(crate) fn admit_or_refuse<A: Adapter>(
+        &self,
+        socket: &Arc<Socket<A>>,
+        value: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Option<OwnedSemaphorePermit> {
+        let refusal = match self.admit().and_then(|()| self.reserve()) {
+            Ok(permit) => return Some(permit),
+            Err(refusal) => refusal,
+        };
+        let event = Event::from_message_parts(socket, value, ack_id)
+            .map(|Event(event)| event)
+            .unwrap_or_default();
+        let body = serde_json::json!({ "error": self.refusal_body(refusal, &event) });
+        answer_refused_event(socket, value, ack_id, &body);
+        if !self.may_stay_after_refusal() {
+            tracing::warn!(
+                socket = %socket.id,
+                namespace = socket.ns(),
+                event = %event,
+                "disconnected a socket that kept sending events beyond its limits"
+            );
+            let _ = socket.clone().disconnect();
+        }
+        None
     }
 
     /// Takes one event from the socket's bucket.

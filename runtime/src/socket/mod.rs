@@ -11,12 +11,15 @@
 //! `unauthorized:` and says why. A socket with a token is disconnected when the token expires
 //! or its user is deleted (see `session.rs`). A namespace configured with
 //! [`NamespaceConfig::user`] also decodes the user as its context's typed user, once, and
-//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)).
+//! refuses the socket when that fails (see [`SocketContext`](crate::SocketContext)). Events the
+//! client sends before the namespace function has registered their handlers are held until it
+//! has (see `early_events.rs`).
 //!
 //! Every packet, over HTTP long-polling and WebSocket alike, is limited to
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
 //! connection before anything reaches a handler.
 
+mod early_events;
 mod emit_error;
 pub(crate) mod limits;
 mod ordered;
@@ -361,12 +364,14 @@ impl NamespaceConfig {
                     socket.join(user_room(user.id()));
                 }
                 let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
-                on_connect(Connection {
-                    socket,
+                let connected = on_connect(Connection {
+                    socket: socket.clone(),
                     user,
                     handshake,
-                })
-                .await;
+                });
+                // The events the client sent before the namespace function registered their
+                // handlers go to them once its synchronous start has run.
+                early_events::open_after_start(socket, connected).await;
             };
         let require_auth = self.require_auth;
         let handshake_check = self.handshake_check;
@@ -393,10 +398,13 @@ impl NamespaceConfig {
                     )
                 })?;
             }
-            // Set up before the socket is connected, so its first event already finds them.
+            // Set up before the socket is connected, so its first event already finds them:
+            // socketioxide sends CONNECT before it calls the handler that registers the
+            // namespace's handlers, so the events sent meanwhile are held (`early_events.rs`).
             socket
                 .extensions
                 .insert(limits::EventGate::new(limits.clone()));
+            early_events::EarlyEvents::install(&socket);
             if socket.extensions.get::<AuthUser>().is_some()
                 && let Some(token) = handshake_token(&handshake)
             {

@@ -11,6 +11,10 @@
 //! (see [`effect_order`](crate::effect_order) for the exact guarantee). Running the handlers
 //! one at a time would give the same order but cost the group commit its batches (a sender's
 //! next insert would wait for its previous broadcast). Different sockets run in parallel.
+//!
+//! An event that arrives before its handler is registered (right after connect) passes the
+//! same checks and takes its ticket on arrival; `early_events.rs` holds it and hands it to the
+//! handler once the namespace function has registered it.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -20,16 +24,17 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{Event, SocketRef, State};
-use socketioxide::handler::{FromConnectParts, FromMessageParts, MessageHandler, Value};
+use socketioxide::extract::SocketRef;
+use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 
 use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 
+use super::early_events::{Admission, AdmittedEventHandler, EarlyEvents};
 use super::emit_error::EmitError;
-use super::limits::{EventGate, SocketLimits};
-use super::payload::{answer_refused_event, decode_event};
+use super::limits::EventGate;
+use super::payload::decode_event;
 use super::shape::SpecType;
 use crate::effect_order::{DeferredEmit, OrderTicket};
 
@@ -96,29 +101,15 @@ fn register_in_order<A, T, Handler, Done>(
     Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
     Done: Future<Output = ()> + Send + 'static,
 {
-    socket.on(
-        event,
-        InOrder {
-            handler: Arc::new(handler),
-            max_length,
-            payload: PhantomData,
-        },
-    );
-}
-
-/// The socket's gate, inserted on connect by [`NamespaceConfig`](super::NamespaceConfig); a
-/// socket of a namespace registered some other way gets one with the server's limits on its
-/// first event.
-pub(crate) fn event_gate<A: Adapter>(socket: &Arc<Socket<A>>) -> EventGate {
-    if let Some(gate) = socket.extensions.get::<EventGate>() {
-        return gate;
-    }
-    let limits = State::<SocketLimits>::from_connect_parts(socket, &None)
-        .map(|State(limits)| limits)
-        .unwrap_or_default();
-    let gate = EventGate::new(limits);
-    socket.extensions.insert(gate.clone());
-    gate
+    let event = event.into();
+    let in_order = InOrder {
+        handler: Arc::new(handler),
+        max_length,
+        payload: PhantomData,
+    };
+    // Also kept for the events that arrived before it was registered (see `early_events.rs`).
+    EarlyEvents::record_handler(socket, event.clone(), Arc::new(in_order.clone()));
+    socket.on(event, in_order);
 }
 
 /// The message handler [`on_in_order`] registers.
@@ -127,6 +118,16 @@ struct InOrder<Handler, T> {
     /// The payload's `maxLength`, when it declares one.
     max_length: Option<usize>,
     payload: PhantomData<fn() -> T>,
+}
+
+impl<Handler, T> Clone for InOrder<Handler, T> {
+    fn clone(&self) -> Self {
+        InOrder {
+            handler: self.handler.clone(),
+            max_length: self.max_length,
+            payload: PhantomData,
+        }
+    }
 }
 
 /// Marks [`InOrder`]'s implementation of [`MessageHandler`].
@@ -140,38 +141,62 @@ where
     Done: Future<Output = ()> + Send + 'static,
 {
     fn call(&self, socket: Arc<Socket<A>>, mut value: Value, ack_id: Option<i64>) {
-        let gate = event_gate(&socket);
-        let admitted = gate.admit().and_then(|()| gate.reserve());
-        let permit = match admitted {
-            Ok(permit) => permit,
-            Err(refusal) => {
-                let event = Event::from_message_parts(&socket, &mut value, &ack_id)
-                    .map(|Event(event)| event)
-                    .unwrap_or_default();
-                let body = serde_json::json!({ "error": gate.refusal_body(refusal, &event) });
-                answer_refused_event(&socket, &mut value, &ack_id, &body);
-                if !gate.may_stay_after_refusal() {
-                    tracing::warn!(
-                        socket = %socket.id,
-                        namespace = socket.ns(),
-                        event = %event,
-                        "disconnected a socket that kept sending events beyond its limits"
-                    );
-                    let _ = socket.clone().disconnect();
-                }
-                return;
-            }
+        let gate = EventGate::of(&socket);
+        let Some(permit) = gate.admit_or_refuse(&socket, &mut value, &ack_id) else {
+            return;
         };
         // An invalid payload has been answered; the permit goes back unused.
         let Ok(payload) = decode_event::<A, T>(&socket, &mut value, &ack_id, self.max_length)
         else {
             return;
         };
+        let ticket = gate.sequencer().next_ticket();
+        self.run(socket, payload, value, ack_id, Admission { permit, ticket });
+    }
+}
+
+impl<A, T, Handler, Done> AdmittedEventHandler<A> for InOrder<Handler, T>
+where
+    A: Adapter,
+    T: DeserializeOwned + SpecType + Send + Sync + 'static,
+    Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done + Send + Sync + 'static,
+    Done: Future<Output = ()> + Send + 'static,
+{
+    fn handle_admitted(
+        &self,
+        socket: Arc<Socket<A>>,
+        mut value: Value,
+        ack_id: Option<i64>,
+        admission: Admission,
+    ) {
+        // An invalid payload has been answered; the permit and the ticket are released.
+        let Ok(payload) = decode_event::<A, T>(&socket, &mut value, &ack_id, self.max_length)
+        else {
+            return;
+        };
+        self.run(socket, payload, value, ack_id, admission);
+    }
+}
+
+impl<Handler, T> InOrder<Handler, T> {
+    /// Runs the handler as its own task with the event's ticket; its place in flight is freed
+    /// when it ends.
+    fn run<A, Done>(
+        &self,
+        socket: Arc<Socket<A>>,
+        payload: T,
+        mut value: Value,
+        ack_id: Option<i64>,
+        Admission { permit, ticket }: Admission,
+    ) where
+        A: Adapter,
+        Handler: Fn(SocketRef<A>, T, AckSender<A>) -> Done,
+        Done: Future<Output = ()> + Send + 'static,
+    {
         let ack = match AckSender::from_message_parts(&socket, &mut value, &ack_id) {
             Ok(ack) => ack,
             Err(never) => match never {},
         };
-        let ticket = gate.sequencer().next_ticket();
         let handled = (self.handler)(SocketRef::from(socket), payload, ack);
         tokio::spawn(ticket.scope(async move {
             handled.await;
