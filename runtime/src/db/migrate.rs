@@ -519,11 +519,19 @@ fn column_definition(system: DbSystem, column: &ColumnSchema, used_for: Definiti
         _ => {}
     }
     if let Some(foreign_key) = &column.foreign_key {
+        // Written as the migration planner writes it (appc-core's `migrations/sql.rs`), so a
+        // development database made here has the constraints the migration files create.
         definition.push_str(&format!(
             " REFERENCES {}({})",
             quote_identifier(&foreign_key.table),
             quote_identifier(&foreign_key.column)
         ));
+        if let Some(action) = foreign_key.on_delete {
+            definition.push_str(&format!(" ON DELETE {}", action.sql()));
+        }
+        if let Some(action) = foreign_key.on_update {
+            definition.push_str(&format!(" ON UPDATE {}", action.sql()));
+        }
     }
     definition
 }

@@ -40,8 +40,8 @@ pub use relation::{
     MAX_RELATION_KEYS_PER_QUERY, Relation, RelationKind, ToMany, ToOne, key_value, relation,
 };
 pub use schema::{
-    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
-    TableSchema, index_name,
+    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, ReferentialAction,
+    SqlType, TableSchema, index_name,
 };
 pub use statements::MAX_BOUND_VALUES;
 pub use system::DbSystem;
