@@ -106,6 +106,12 @@ pub enum MigrationError {
         /// One sentence per difference.
         differences: Vec<String>,
     },
+    /// `migrate reset` in production mode, which would drop every table of a production
+    /// database.
+    #[error(
+        "refusing to reset the database: this server runs in production mode (a release build, or APPC_ENV=production), and a reset drops every table; reset only development databases (`appc db reset` builds a debug server; unset APPC_ENV=production)"
+    )]
+    ResetInProduction,
     /// Production: a database with tables but no migration history, whose schema is not the
     /// first migration's.
     #[error(
@@ -138,7 +144,7 @@ fn bullets(lines: &[String]) -> String {
 
 fn failed_message(name: &str, file: &str, reason: &str, development: bool) -> String {
     let advice = if development {
-        "; nothing of it was applied. If `appc dev` already made part of this change without a migration, the development database no longer matches the migrations before it: delete it (`.appc/app.db` by default) or undo that part by hand, then run `appc db migrate` again"
+        "; nothing of it was applied. If `appc dev` already made part of this change without a migration, the development database no longer matches the migrations before it: start it over with `appc db reset` (which drops its tables and data, then applies every migration) or undo that part by hand, then run `appc db migrate` again"
     } else {
         "; nothing of it was applied. Fix the SQL (or the data it stumbles on) and start the server again"
     };
