@@ -572,3 +572,28 @@ fn add_column_sql(system: DbSystem, table: &TableSchema, column: &ColumnSchema) 
     }
     statements
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_migration_in_development_points_at_appc_db_reset() {
+        let development = failed_message(
+            "20260101000000_add_room",
+            "migrations/20260101000000_add_room/sqlite.sql",
+            "duplicate column name: room",
+            true,
+        );
+        assert!(
+            development.starts_with("migration `20260101000000_add_room` failed: duplicate column name: room (in `migrations/20260101000000_add_room/sqlite.sql`); nothing of it was applied."),
+            "{development}"
+        );
+        assert!(
+            development.contains("start it over with `appc db reset`"),
+            "{development}"
+        );
+        let production = failed_message("m", "f", "r", false);
+        assert!(!production.contains("appc db reset"), "{production}");
+    }
+}

@@ -22,19 +22,21 @@ pub(crate) async fn drop_all_tables(database: &Database) -> Result<Vec<String>, 
     let mut locked = LockedConnection::begin(database).await?;
     let listing = match database.system() {
         DbSystem::Sqlite => {
-            "SELECT \"name\" FROM sqlite_master WHERE \"type\" = 'table' AND \"name\" NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY \"name\""
+            "SELECT \"name\" FROM sqlite_master WHERE \"type\" = 'table' AND \"name\" NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
         }
         DbSystem::Postgres => {
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user ORDER BY tablename"
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user"
         }
     };
-    let tables: Vec<String> = locked
+    let mut tables: Vec<String> = locked
         .conn()
         .fetch_text_rows(listing, Vec::new())
         .await?
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
         .collect();
+    // By bytes, not by the database's collation, so both systems list them alike.
+    tables.sort();
     if tables.is_empty() {
         locked.commit().await?;
         return Ok(tables);
