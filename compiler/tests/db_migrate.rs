@@ -12,12 +12,15 @@
 
 #[path = "support/app_server.rs"]
 mod app_server;
+#[path = "support/databases.rs"]
+mod databases;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use app_server::{JWT_SECRET, appc_command, free_port};
+use databases::{Databases, fresh_postgres_url, text};
 
 const HEADER: &str =
     "app MigrateTest {\n  wasp: { version: \"^0.17.0\" },\n  title: \"MigrateTest\"\n}\n\n";
@@ -38,14 +41,6 @@ fn write_spec(project: &Path, note: &str, extra: &str) {
         format!("{HEADER}entity Note {{=psl\n{note}{extra}psl=}}\n"),
     )
     .unwrap();
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// `appc db <arguments>` on the project's development database.
@@ -79,88 +74,6 @@ fn migration_names(project: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// The databases of the test: the development SQLite file, and PostgreSQL when available.
-struct Databases {
-    sqlite_url: String,
-    postgres_url: Option<String>,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Databases {
-    fn urls(&self) -> Vec<String> {
-        std::iter::once(self.sqlite_url.clone())
-            .chain(self.postgres_url.clone())
-            .collect()
-    }
-
-    /// Runs `sql` (one or more statements) on the database at `url`.
-    fn execute(&self, url: &str, sql: &str) {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        self.runtime.block_on(async {
-            if url.starts_with("sqlite:") {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            } else {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            }
-        });
-    }
-
-    /// The first column of every row of `sql`, as text.
-    fn column(&self, url: &str, sql: &str) -> Vec<Option<String>> {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        self.runtime.block_on(async {
-            if url.starts_with("sqlite:") {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                let rows: Vec<(Option<String>,)> =
-                    sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
-                rows.into_iter().map(|(value,)| value).collect()
-            } else {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                let rows: Vec<(Option<String>,)> =
-                    sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
-                rows.into_iter().map(|(value,)| value).collect()
-            }
-        })
-    }
-}
-
-/// A fresh database on the `APPC_TEST_POSTGRES_URL` server, or `None` with a notice.
-fn fresh_postgres_url(runtime: &tokio::runtime::Runtime) -> Option<String> {
-    let Some(admin_url) = std::env::var("APPC_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        eprintln!(
-            "\n*** skipped: PostgreSQL half of this test; set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one) ***\n"
-        );
-        return None;
-    };
-    let name = format!("appc_migrations_{}", std::process::id());
-    runtime.block_on(async {
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-        // One statement each: PostgreSQL runs several in one transaction, which these refuse.
-        for statement in [
-            format!("DROP DATABASE IF EXISTS {name}"),
-            format!("CREATE DATABASE {name}"),
-        ] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                .execute(&admin)
-                .await
-                .unwrap();
-        }
-        admin.close().await;
-    });
-    let without_query = admin_url.split('?').next().unwrap_or_default();
-    let (base, _) = without_query.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
 }
 
 /// The built server with `arguments`, in production mode, on the database at `url`.
@@ -224,7 +137,7 @@ fn migrations_are_written_applied_checked_and_refused_end_to_end() {
         .enable_all()
         .build()
         .unwrap();
-    let postgres_url = fresh_postgres_url(&runtime);
+    let postgres_url = fresh_postgres_url(&runtime, "appc_migrations");
     let databases = Databases {
         sqlite_url: format!("sqlite://{}", project.join(".appc/app.db").display()),
         postgres_url,

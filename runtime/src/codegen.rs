@@ -21,8 +21,8 @@ pub use crate::context_user::ConnectionUser;
 pub use crate::db::{
     AppliedMigration, ColumnDefault, ColumnSchema, EmbeddedMigration, Entity, ForeignKey,
     IndexSchema, IntoColumns, MAX_IDENTIFIER_BYTES, MigrationError, MigrationReport,
-    MigrationStatus, RecordedReason, SchemaReport, SqlType, TableSchema, column, index_name,
-    key_value, migrate, migration_status, prepare_schema, relation, unique_key,
+    MigrationStatus, RecordedReason, ReferentialAction, SchemaReport, SqlType, TableSchema, column,
+    index_name, key_value, migrate, migration_status, prepare_schema, relation, unique_key,
 };
 pub use crate::json::{big_int, optional_big_int};
 

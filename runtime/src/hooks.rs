@@ -143,12 +143,15 @@ pub enum ServerCommand {
     Migrate,
     /// `migrate status`: list the applied and pending migrations and any problem, exit.
     MigrationStatus,
+    /// `migrate reset`: drop every table of a development database, apply every migration
+    /// again, exit (refused in production).
+    MigrationReset,
     /// `--help`: say what the binary accepts.
     Help,
 }
 
 /// What `--help` and a wrong command line print.
-pub const USAGE: &str = "usage: server                 serve the app (configured by PORT, HOST, DATABASE_URL, JWT_SECRET, CORS_ORIGINS)\n       server seed NAME       migrate the database, run the seed NAME of `db.seeds`, and exit\n       server migrate         apply the pending migrations of `migrations/` to DATABASE_URL, and exit\n       server migrate status  list the applied and pending migrations and any problem, and exit";
+pub const USAGE: &str = "usage: server                 serve the app (configured by PORT, HOST, DATABASE_URL, JWT_SECRET, CORS_ORIGINS)\n       server seed NAME       migrate the database, run the seed NAME of `db.seeds`, and exit\n       server migrate         apply the pending migrations of `migrations/` to DATABASE_URL, and exit\n       server migrate status  list the applied and pending migrations and any problem, and exit\n       server migrate reset   development only: drop every table of DATABASE_URL, apply every migration again, and exit";
 
 impl ServerCommand {
     /// Reads the arguments after the program name.
@@ -162,6 +165,7 @@ impl ServerCommand {
             ["seed", name] => Ok(ServerCommand::Seed((*name).to_owned())),
             ["migrate"] => Ok(ServerCommand::Migrate),
             ["migrate", "status"] => Ok(ServerCommand::MigrationStatus),
+            ["migrate", "reset"] => Ok(ServerCommand::MigrationReset),
             _ => Err(format!(
                 "unexpected arguments `{}`\n{USAGE}",
                 arguments.join(" ")
@@ -218,6 +222,10 @@ mod tests {
         assert_eq!(
             ServerCommand::from_args(words("migrate status")),
             Ok(ServerCommand::MigrationStatus)
+        );
+        assert_eq!(
+            ServerCommand::from_args(words("migrate reset")),
+            Ok(ServerCommand::MigrationReset)
         );
         assert!(ServerCommand::from_args(words("migrate now")).is_err());
         assert_eq!(

@@ -379,6 +379,13 @@ impl Server {
                     ExitCode::FAILURE
                 }
             },
+            ServerCommand::MigrationReset => match self.run_migration_reset().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
             ServerCommand::Serve => match self.serve().await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -426,6 +433,26 @@ impl Server {
         let (database, auth) = self.connect_with_auth().await?;
         let tables = self.all_tables(&auth);
         let result = startup_schema::run_migrate_command(
+            &database,
+            self.migrations,
+            &tables,
+            self.config.mode,
+        )
+        .await;
+        database.close().await;
+        Ok(result?)
+    }
+
+    /// `migrate reset`: refuses in production mode before connecting; otherwise connects,
+    /// drops every table the app may own (`db/reset.rs`), applies every migration as `migrate`
+    /// does, prints what it did and closes the database.
+    pub async fn run_migration_reset(self) -> Result<(), ServeError> {
+        if self.config.mode == crate::config::Mode::Production {
+            return Err(MigrationError::ResetInProduction.into());
+        }
+        let (database, auth) = self.connect_with_auth().await?;
+        let tables = self.all_tables(&auth);
+        let result = startup_schema::run_reset_command(
             &database,
             self.migrations,
             &tables,

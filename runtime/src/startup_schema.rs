@@ -1,11 +1,12 @@
 //! What the server does with its database schema before it serves, and the binary's
-//! `migrate` and `migrate status` commands: which migrator runs in which mode, and the lines it
+//! `migrate`, `migrate status` and `migrate reset` commands: which migrator runs in which mode, and the lines it
 //! logs or prints about it. The migrators themselves live in `db/` (`versioned.rs`, `migrate.rs`).
 
 use crate::config::Mode;
 use crate::db::{
     Database, DbError, EmbeddedMigration, MigrationError, MigrationReport, MigrationStatus,
-    RecordedReason, SchemaReport, TableSchema, migrate, migration_status, prepare_schema,
+    RecordedReason, SchemaReport, TableSchema, drop_all_tables, migrate, migration_status,
+    prepare_schema,
 };
 
 /// The migrations a server was built with: the generated server always has them (an empty
@@ -90,6 +91,33 @@ pub(crate) async fn run_migrate_command(
         );
     }
     Ok(())
+}
+
+/// `server migrate reset`: drops every table the app may own, says which, then applies every
+/// migration as `server migrate` does. The caller refuses production mode first.
+pub(crate) async fn run_reset_command(
+    database: &Database,
+    migrations: Migrations,
+    tables: &[&TableSchema],
+    mode: Mode,
+) -> Result<(), MigrationError> {
+    let dropped = drop_all_tables(database).await?;
+    if dropped.is_empty() {
+        println!("the database had no tables to drop");
+    } else {
+        let names: Vec<String> = dropped.iter().map(|name| format!("`{name}`")).collect();
+        println!(
+            "dropped {} {}: {}",
+            dropped.len(),
+            if dropped.len() == 1 {
+                "table"
+            } else {
+                "tables"
+            },
+            names.join(", ")
+        );
+    }
+    run_migrate_command(database, migrations, tables, mode).await
 }
 
 /// `server migrate status`: prints the applied and pending migrations and any problem.

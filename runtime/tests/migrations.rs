@@ -1,15 +1,18 @@
 //! Versioned migrations against a real SQLite file and, when `APPC_TEST_POSTGRES_URL` is set, a
 //! real PostgreSQL server: pending files applied in order and recorded, data kept, a database
 //! ahead of or diverged from the build refused, a production schema that lacks a declared
-//! column refused, a database created before migrations baselined, and development mode
-//! recognising changes it made itself before the migration was written.
+//! column refused, a database created before migrations baselined, development mode
+//! recognising changes it made itself before the migration was written, the additive
+//! migrator writing a foreign key's referential actions as the migration files do, and
+//! `server migrate reset` starting a development database over (and refusing in production).
 
 mod common;
 
 use appc_runtime::codegen::{
-    ColumnDefault, ColumnSchema, EmbeddedMigration, MigrationError, RecordedReason, SqlType,
-    TableSchema, migrate, migration_status, prepare_schema,
+    ColumnDefault, ColumnSchema, EmbeddedMigration, MigrationError, RecordedReason,
+    ReferentialAction, SqlType, TableSchema, migrate, migration_status, prepare_schema,
 };
+use appc_runtime::codegen::{ServeError, Server};
 use appc_runtime::{Database, DbSystem};
 
 async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
@@ -380,6 +383,222 @@ async fn a_failing_migration_is_rolled_back_and_not_recorded() {
             .await
             .unwrap();
         assert!(report.applied.is_empty());
+        database.close().await;
+    }
+}
+
+/// The first column of every row `sql` selects, as text.
+async fn texts(database: &Database, sql: &str) -> Vec<String> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    let rows: Vec<(String,)> = match database.system() {
+        DbSystem::Sqlite => sqlx::query_as(sql)
+            .fetch_all(database.sqlite_pool().unwrap())
+            .await
+            .unwrap(),
+        DbSystem::Postgres => sqlx::query_as(sql)
+            .fetch_all(database.postgres_pool().unwrap())
+            .await
+            .unwrap(),
+    };
+    rows.into_iter().map(|(text,)| text).collect()
+}
+
+#[tokio::test]
+async fn the_additive_migrator_writes_referential_actions_and_the_database_applies_them() {
+    let (databases, _directory) = fresh_databases().await;
+    for database in databases {
+        let system = database.system();
+        let room = TableSchema::new("Room")
+            .column(ColumnSchema::new("name", SqlType::Text).primary_key())
+            .column(ColumnSchema::new("topic", SqlType::Text).nullable());
+        let message = TableSchema::new("Message")
+            .column(
+                ColumnSchema::new("id", SqlType::Integer)
+                    .primary_key()
+                    .default(ColumnDefault::Autoincrement),
+            )
+            .column(
+                ColumnSchema::new("roomName", SqlType::Text)
+                    .references("Room", "name")
+                    .on_delete(ReferentialAction::Cascade)
+                    .on_update(ReferentialAction::Cascade),
+            )
+            .column(
+                ColumnSchema::new("replyTo", SqlType::Integer)
+                    .nullable()
+                    .references("Message", "id")
+                    .on_delete(ReferentialAction::SetNull),
+            )
+            .index(&["roomName"]);
+        migrate(&database, &[&room, &message]).await.unwrap();
+
+        // The clause is the migration planner's: `REFERENCES "Room"("name") ON DELETE ...`.
+        let definitions = match system {
+            DbSystem::Sqlite => {
+                texts(
+                    &database,
+                    "SELECT \"sql\" FROM sqlite_master WHERE \"name\" = 'Message'",
+                )
+                .await
+            }
+            DbSystem::Postgres => {
+                texts(
+                    &database,
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '\"Message\"'::regclass AND contype = 'f' ORDER BY conname",
+                )
+                .await
+            }
+        };
+        let all = definitions.join("\n");
+        let expected = match system {
+            DbSystem::Sqlite => [
+                r#""roomName" TEXT NOT NULL REFERENCES "Room"("name") ON DELETE CASCADE ON UPDATE CASCADE"#,
+                r#""replyTo" INTEGER REFERENCES "Message"("id") ON DELETE SET NULL"#,
+            ],
+            DbSystem::Postgres => [
+                r#"FOREIGN KEY ("replyTo") REFERENCES "Message"(id) ON DELETE SET NULL"#,
+                r#"FOREIGN KEY ("roomName") REFERENCES "Room"(name) ON UPDATE CASCADE ON DELETE CASCADE"#,
+            ],
+        };
+        for clause in expected {
+            assert!(all.contains(clause), "{system:?}: {clause}\nin\n{all}");
+        }
+
+        execute(
+            &database,
+            "INSERT INTO \"Room\" (\"name\") VALUES ('lobby'), ('den');\n\
+             INSERT INTO \"Message\" (\"roomName\") VALUES ('lobby'), ('den');\n\
+             INSERT INTO \"Message\" (\"roomName\", \"replyTo\") VALUES ('den', 2);",
+        )
+        .await;
+        // A renamed room takes its messages along; a deleted one deletes them, and a reply
+        // to a deleted message keeps the reply without its target.
+        execute(
+            &database,
+            "UPDATE \"Room\" SET \"name\" = 'hall' WHERE \"name\" = 'lobby'",
+        )
+        .await;
+        execute(&database, "DELETE FROM \"Message\" WHERE \"id\" = 2").await;
+        assert_eq!(
+            texts(
+                &database,
+                "SELECT \"roomName\" || ':' || COALESCE(CAST(\"replyTo\" AS TEXT), '-') FROM \"Message\" ORDER BY \"id\""
+            )
+            .await,
+            ["hall:-", "den:-"],
+            "{system:?}"
+        );
+        execute(&database, "DELETE FROM \"Room\" WHERE \"name\" = 'den'").await;
+        assert_eq!(
+            texts(
+                &database,
+                "SELECT \"roomName\" FROM \"Message\" ORDER BY \"id\""
+            )
+            .await,
+            ["hall"],
+            "{system:?}"
+        );
+        database.close().await;
+    }
+}
+
+/// The text of every note, in id order.
+async fn note_texts(database: &Database) -> Vec<String> {
+    texts(database, "SELECT \"text\" FROM \"Note\" ORDER BY \"id\"").await
+}
+
+#[tokio::test]
+async fn a_reset_drops_the_app_s_tables_and_applies_every_migration_again() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!(
+        "sqlite://{}",
+        directory.path().join("reset.db").display()
+    )];
+    urls.extend(common::fresh_postgres_url().await);
+    for url in urls {
+        let server = |mode: &str| {
+            Server::new(common::test_config_with(
+                directory.path(),
+                Some(url.clone()),
+                &[("APPC_ENV", mode)],
+            ))
+            .migrations(&[INIT])
+            .tables([user_table(), note_table(false)])
+        };
+        server("development").run_migrate().await.unwrap();
+        let database = Database::connect(&url).await.unwrap();
+        let system = database.system();
+        insert_note(&database, "before").await;
+        insert_note(&database, "again").await;
+        // A table no migration made (`appc dev`, or by hand): the reset takes it along, so the
+        // migrations start from an empty database.
+        execute(&database, "CREATE TABLE \"Scratch\" (\"id\" INTEGER)").await;
+        if system == DbSystem::Postgres {
+            // Another schema is not the app's to drop.
+            execute(
+                &database,
+                "CREATE SCHEMA \"keep\"; CREATE TABLE \"keep\".\"Note\" (\"id\" INTEGER)",
+            )
+            .await;
+        }
+
+        // Production refuses before it touches anything.
+        let refused = server("production")
+            .run_migration_reset()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                ServeError::Migration(MigrationError::ResetInProduction)
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .starts_with("refusing to reset the database: this server runs in production mode"),
+            "{refused}"
+        );
+        assert_eq!(
+            note_texts(&database).await,
+            ["before", "again"],
+            "{system:?}"
+        );
+
+        server("development").run_migration_reset().await.unwrap();
+        assert!(note_texts(&database).await.is_empty(), "{system:?}");
+        let tables_listing = match system {
+            DbSystem::Sqlite => {
+                "SELECT \"name\" FROM sqlite_master WHERE \"type\" = 'table' AND \"name\" NOT LIKE 'sqlite_%' ORDER BY \"name\""
+            }
+            DbSystem::Postgres => {
+                "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname IN ('public', 'keep') ORDER BY 1"
+            }
+        };
+        let tables = texts(&database, tables_listing).await;
+        let expected: &[&str] = match system {
+            DbSystem::Sqlite => &["Note", "User", "_appc_migrations"],
+            DbSystem::Postgres => &[
+                "keep.Note",
+                "public.Note",
+                "public.User",
+                "public._appc_migrations",
+            ],
+        };
+        assert_eq!(tables, expected, "{system:?}");
+        let status = migration_status(&database, &[INIT], &[&user_table(), &note_table(false)])
+            .await
+            .unwrap();
+        assert_eq!(status.applied.len(), 1, "{system:?}");
+        assert_eq!(status.applied[0].name, INIT.name);
+        // The tables are new: their ids start over.
+        insert_note(&database, "after").await;
+        assert_eq!(
+            texts(&database, "SELECT CAST(\"id\" AS TEXT) FROM \"Note\"").await,
+            ["1"],
+            "{system:?}"
+        );
         database.close().await;
     }
 }

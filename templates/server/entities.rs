@@ -25,7 +25,26 @@
 {%- if field.updated_at %}.updated_at(){% endif -%}
 {%- if field.big_int %}.json_string(){% endif -%}
 {%- if let Some(default) = field.default %}.default({% call column_default(default) %}{% endcall %}){% endif -%}
-{%- if let Some((table, column)) = field.references %}.references({{ table|rust_string }}, {{ column|rust_string }}){% endif -%}
+{%- if let Some(foreign_key) = field.references %}.references({{ foreign_key.table|rust_string }}, {{ foreign_key.column|rust_string }})
+{%- if let Some(action) = foreign_key.on_delete %}.on_delete({% call referential_action(action) %}{% endcall %}){% endif -%}
+{%- if let Some(action) = foreign_key.on_update %}.on_update({% call referential_action(action) %}{% endcall %}){% endif -%}
+{%- endif -%}
+{%- endmacro -%}
+
+{#- An `onDelete:`/`onUpdate:` of `@relation` as the runtime's `ReferentialAction`. -#}
+{%- macro referential_action(action) -%}
+{%- match action -%}
+{%- when ReferentialAction::Cascade -%}
+::appc_runtime::codegen::ReferentialAction::Cascade
+{%- when ReferentialAction::Restrict -%}
+::appc_runtime::codegen::ReferentialAction::Restrict
+{%- when ReferentialAction::NoAction -%}
+::appc_runtime::codegen::ReferentialAction::NoAction
+{%- when ReferentialAction::SetNull -%}
+::appc_runtime::codegen::ReferentialAction::SetNull
+{%- when ReferentialAction::SetDefault -%}
+::appc_runtime::codegen::ReferentialAction::SetDefault
+{%- endmatch -%}
 {%- endmacro -%}
 
 {#- A column's `@default(...)` as the runtime's `ColumnDefault`. The runtime has no cuid

@@ -156,6 +156,45 @@ pub enum DbCommand {
             Exit status: 0 no problem (pending migrations are not a problem), 1 errors in the spec or the team's code, or a database ahead of or diverged from the migrations, 2 usage or I/O errors."
     )]
     Status(StatusArgs),
+
+    /// Start the development database over: drop every table, apply every migration again
+    #[command(
+        long_about = "Start the development database over: drop every table, apply every migration again.\n\n\
+            For a development database that no longer fits the migrations (`appc dev` changed it \
+            by itself, a migration was edited or removed before it was committed, test data got in \
+            the way). Builds the project (debug) and runs `server migrate reset` on the database \
+            the server would use here (DATABASE_URL, or `.appc/app.db`, the one `appc dev` \
+            serves): it drops the app's tables with all their rows and the migration history \
+            `_appc_migrations`, then applies every migration of `migrations/` from the first (in \
+            development, it also adds what no migration covers yet, as `appc dev` does). With \
+            --seed NAME it then runs that seed of `db.seeds`, as `appc db seed --name NAME`.\n\n\
+            On SQLite every table of the file is dropped; on PostgreSQL only the tables of the \
+            connection's current schema (usually `public`) that the connected role owns: other \
+            schemas, other roles' tables and the database itself are left alone.\n\n\
+            The data is gone for good, so on a terminal it asks first; without a terminal (a \
+            script, CI) it refuses unless --yes is given. It always refuses when \
+            APPC_ENV=production is set, and the server refuses a reset in production mode too.",
+        after_help = "Examples:\n  appc db reset                             ask, then reset .appc/app.db\n  \
+            appc db reset --yes --seed seed_dev_data   reset without asking, then seed\n  \
+            DATABASE_URL=postgres://... appc db reset --yes\n\n\
+            Exit status: 0 reset (and seeded), 1 errors in the spec or the team's code, a migration or the seed that failed, 2 usage or I/O errors (no confirmation, APPC_ENV=production, no such seed)."
+    )]
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    /// A spec file, or a project folder containing `main.wasp`
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Reset without asking (needed when there is no terminal to ask on)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// After the migrations, run this seed of `db.seeds`
+    #[arg(long, value_name = "NAME")]
+    pub seed: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,8 +10,11 @@
 //!   migrations with the binary's `migrate`.
 //! - `appc db status`: whether the spec has changes no migration covers, then the binary's
 //!   `migrate status` (applied, pending, ahead or diverged).
+//! - `appc db reset`: after a confirmation (a terminal's answer, or `--yes`) and never with
+//!   `APPC_ENV=production`, the binary's `migrate reset` (drop the app's tables, apply every
+//!   migration again), then the seed `--seed` names, as `appc db seed` runs it.
 
-use super::args::{ColorChoice, MigrateArgs, SeedArgs, StatusArgs};
+use super::args::{ColorChoice, MigrateArgs, ResetArgs, SeedArgs, StatusArgs};
 use super::build::{self, BuildOutput};
 use super::migrations;
 use super::process;
@@ -21,6 +24,7 @@ use super::terminal::{self, stage, stderr_wants_color};
 use anyhow::{Context, bail};
 use appc_core::analysis::ir::{AppSpec, ServerFunction};
 use appc_core::migrations::{PlanOptions, Rename, SchemaSnapshot, plan_migration};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -198,6 +202,96 @@ fn show_status(color: ColorChoice, project: &Project) -> Result<(), StepError> {
     Ok(())
 }
 
+pub fn reset(args: &ResetArgs, color: ColorChoice) -> Result<(), StepError> {
+    let project = Project::locate(&args.path)?;
+    confirm_and_reset(args, color, &project)
+        .inspect_err(|error| build::print_advice(error, &project, "appc db reset"))
+}
+
+/// Refuses production, asks (or reads `--yes`), then checks, builds (debug), resets and seeds.
+/// Everything that can refuse does so before the build and before anything is dropped.
+fn confirm_and_reset(
+    args: &ResetArgs,
+    color: ColorChoice,
+    project: &Project,
+) -> Result<(), StepError> {
+    let database = database_description();
+    refuse_production(std::env::var("APPC_ENV").ok().as_deref())?;
+    if !args.yes {
+        confirm_reset(&database)?;
+    }
+    let output = BuildOutput {
+        color: stderr_wants_color(color),
+        progress: true,
+    };
+    let spec = build::check_and_generate(project, output)?;
+    let seed = match &args.seed {
+        Some(name) => Some(choose_seed(&spec, project, Some(name))?.clone()),
+        None => None,
+    };
+    let binary = build::build_checked(project, &spec, true, output)?;
+    stage(output.color, "Resetting", &database);
+    let status = run_server(&binary, project, &["migrate", "reset"])?;
+    if !status.success() {
+        return Err(StepError::MigrationProblem {
+            command: "migrate reset".to_owned(),
+        });
+    }
+    if let Some(seed) = seed {
+        stage(
+            output.color,
+            "Seeding",
+            &format!("the database with `{}` ({})", seed.function, seed.file),
+        );
+        let status = run_server(&binary, project, &["seed", &seed.function])?;
+        if !status.success() {
+            return Err(StepError::SeedFailed {
+                seed: seed.function,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A reset drops every table, so it never runs where `APPC_ENV` says production (the server
+/// refuses too, but appc says so before building anything).
+fn refuse_production(appc_env: Option<&str>) -> anyhow::Result<()> {
+    if appc_env.is_some_and(|mode| mode.trim().eq_ignore_ascii_case("production")) {
+        bail!(
+            "refusing to reset the database: APPC_ENV=production is set, and a reset drops every table with its data; `appc db reset` is for development databases only (unset APPC_ENV to reset one)"
+        );
+    }
+    Ok(())
+}
+
+/// Asks on the terminal whether to drop `database`'s tables; refuses without a terminal, since
+/// no one could have agreed to lose the data.
+fn confirm_reset(database: &str) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to reset {database} without confirmation: there is no terminal to ask on; pass --yes to drop every table with its data and apply the migrations again"
+        );
+    }
+    terminal::text(&format!(
+        "This drops every table of {database} with all its data, then applies every migration again.\nReset the database? [y/N] "
+    ));
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer from the terminal")?;
+    if !is_yes(&answer) {
+        bail!("the database was not reset: the answer was not `y`; nothing was changed");
+    }
+    Ok(())
+}
+
+/// `y` or `yes`, in any case, is consent; anything else (an empty line too) is not.
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
 /// Which database the server binary will open, for the stage line.
 fn database_description() -> String {
     match std::env::var("DATABASE_URL") {
@@ -294,5 +388,34 @@ fn choose_seed<'s>(
             seeds.len(),
             listed()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_y_or_yes_confirms_a_reset() {
+        for answer in ["y\n", "Y\n", "yes\n", " YES \r\n"] {
+            assert!(is_yes(answer), "{answer:?}");
+        }
+        for answer in ["\n", "n\n", "no\n", "yep\n", ""] {
+            assert!(!is_yes(answer), "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn a_reset_is_refused_where_appc_env_says_production() {
+        for mode in ["production", "Production", " production "] {
+            let error = refuse_production(Some(mode)).unwrap_err().to_string();
+            assert!(
+                error.starts_with("refusing to reset the database: APPC_ENV=production is set"),
+                "{error}"
+            );
+        }
+        for mode in [None, Some("development"), Some("")] {
+            assert!(refuse_production(mode).is_ok(), "{mode:?}");
+        }
     }
 }

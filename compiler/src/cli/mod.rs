@@ -54,6 +54,7 @@ pub fn main() -> ExitCode {
         Command::Db(DbCommand::Seed(args)) => db::seed(&args, color),
         Command::Db(DbCommand::Migrate(args)) => db::migrate(&args, color),
         Command::Db(DbCommand::Status(args)) => db::status(&args, color),
+        Command::Db(DbCommand::Reset(args)) => db::reset(&args, color),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

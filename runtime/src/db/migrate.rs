@@ -106,6 +106,12 @@ pub enum MigrationError {
         /// One sentence per difference.
         differences: Vec<String>,
     },
+    /// `migrate reset` in production mode, which would drop every table of a production
+    /// database.
+    #[error(
+        "refusing to reset the database: this server runs in production mode (a release build, or APPC_ENV=production), and a reset drops every table; reset only development databases (`appc db reset` builds a debug server; unset APPC_ENV=production)"
+    )]
+    ResetInProduction,
     /// Production: a database with tables but no migration history, whose schema is not the
     /// first migration's.
     #[error(
@@ -138,7 +144,7 @@ fn bullets(lines: &[String]) -> String {
 
 fn failed_message(name: &str, file: &str, reason: &str, development: bool) -> String {
     let advice = if development {
-        "; nothing of it was applied. If `appc dev` already made part of this change without a migration, the development database no longer matches the migrations before it: delete it (`.appc/app.db` by default) or undo that part by hand, then run `appc db migrate` again"
+        "; nothing of it was applied. If `appc dev` already made part of this change without a migration, the development database no longer matches the migrations before it: start it over with `appc db reset` (which drops its tables and data, then applies every migration) or undo that part by hand, then run `appc db migrate` again"
     } else {
         "; nothing of it was applied. Fix the SQL (or the data it stumbles on) and start the server again"
     };
@@ -519,11 +525,19 @@ fn column_definition(system: DbSystem, column: &ColumnSchema, used_for: Definiti
         _ => {}
     }
     if let Some(foreign_key) = &column.foreign_key {
+        // Written as the migration planner writes it (appc-core's `migrations/sql.rs`), so a
+        // development database made here has the constraints the migration files create.
         definition.push_str(&format!(
             " REFERENCES {}({})",
             quote_identifier(&foreign_key.table),
             quote_identifier(&foreign_key.column)
         ));
+        if let Some(action) = foreign_key.on_delete {
+            definition.push_str(&format!(" ON DELETE {}", action.sql()));
+        }
+        if let Some(action) = foreign_key.on_update {
+            definition.push_str(&format!(" ON UPDATE {}", action.sql()));
+        }
     }
     definition
 }
@@ -557,4 +571,29 @@ fn add_column_sql(system: DbSystem, table: &TableSchema, column: &ColumnSchema) 
         ));
     }
     statements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_migration_in_development_points_at_appc_db_reset() {
+        let development = failed_message(
+            "20260101000000_add_room",
+            "migrations/20260101000000_add_room/sqlite.sql",
+            "duplicate column name: room",
+            true,
+        );
+        assert!(
+            development.starts_with("migration `20260101000000_add_room` failed: duplicate column name: room (in `migrations/20260101000000_add_room/sqlite.sql`); nothing of it was applied."),
+            "{development}"
+        );
+        assert!(
+            development.contains("start it over with `appc db reset`"),
+            "{development}"
+        );
+        let production = failed_message("m", "f", "r", false);
+        assert!(!production.contains("appc db reset"), "{production}");
+    }
 }

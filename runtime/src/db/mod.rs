@@ -2,7 +2,8 @@
 //! schema as data ([`TableSchema`]), the generic typed entity layer the generator targets
 //! ([`Entity`], [`Table`], [`Query`], [`Transaction`]), relations loaded in batches
 //! ([`Relation`]) and start-up migrations: the versioned migration files ([`prepare_schema`])
-//! and the additive migrator ([`migrate`]).
+//! and the additive migrator ([`migrate`]), and the reset of a development database
+//! (`reset.rs`).
 //!
 //! Row statements are built with sea-query (`statements.rs`) from the declared schema (quoted
 //! identifiers) and the typed queries of `query.rs` ([`Column`], [`Filter`], [`Query`]); every
@@ -11,7 +12,7 @@
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system`, `postgres_tls` ->
 //! `value` -> `query`, `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity` ->
-//! `relation`, `live_schema`, `migrate` -> `versioned`.
+//! `relation`, `live_schema`, `migrate` -> `versioned` -> `reset`.
 
 mod database;
 mod entity;
@@ -21,6 +22,7 @@ mod migrate;
 mod postgres_tls;
 mod query;
 mod relation;
+mod reset;
 mod schema;
 mod sql;
 mod statements;
@@ -40,8 +42,8 @@ pub use relation::{
     MAX_RELATION_KEYS_PER_QUERY, Relation, RelationKind, ToMany, ToOne, key_value, relation,
 };
 pub use schema::{
-    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, SqlType,
-    TableSchema, index_name,
+    ColumnDefault, ColumnSchema, ForeignKey, IndexSchema, MAX_IDENTIFIER_BYTES, ReferentialAction,
+    SqlType, TableSchema, index_name,
 };
 pub use statements::MAX_BOUND_VALUES;
 pub use system::DbSystem;
@@ -53,4 +55,5 @@ pub use versioned::{
 
 pub(crate) use postgres_tls::check_postgres_tls_settings;
 pub(crate) use query::Selection;
+pub(crate) use reset::drop_all_tables;
 pub(crate) use sql::{Pooled, RowOps};

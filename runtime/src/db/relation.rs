@@ -5,8 +5,9 @@
 //!
 //! Loading a relation for a slice of rows reads the key of every row, keeps the distinct
 //! non-NULL keys, and fetches the related rows with one
-//! `SELECT ... FROM "To" WHERE "key" IN (...) ORDER BY "To"."id"` (keys as bound parameters),
-//! then hands each row its matches. No rows, or only NULL keys, means no query at all. More
+//! `SELECT ... FROM "To" WHERE "key" IN (...) ORDER BY "id"` (keys as bound parameters, built
+//! by `StatementBuilder::select_by_keys` like every other row statement), then hands each row
+//! its matches. No rows, or only NULL keys, means no query at all. More
 //! distinct keys than [`MAX_RELATION_KEYS_PER_QUERY`] bound parameters are split into one
 //! query per chunk, because SQLite refuses statements beyond 32,766 parameters and PostgreSQL
 //! beyond 65,535.
@@ -21,9 +22,9 @@ use std::marker::PhantomData;
 use super::entity::{Entity, Table, TxTable};
 use super::error::DbError;
 use super::query::Query;
-use super::schema::{TableSchema, quote_identifier};
-use super::sql::{Conn, Param};
-use super::system::DbSystem;
+use super::schema::TableSchema;
+use super::sql::Conn;
+use super::statements::StatementBuilder;
 use super::value::{Row, Value};
 
 /// The most bound parameters one relation query carries: 10,000 keys of one column (5,000 of
@@ -224,8 +225,8 @@ impl<E: Entity> Table<E> {
         let mut related = HashMap::new();
         if !keys.distinct.is_empty() {
             let mut pooled = self.database().acquire().await?;
-            related = fetch_related::<To>(&mut pooled.conn(), &relation_columns(&relation), &keys)
-                .await?;
+            related =
+                fetch_related::<To>(&mut pooled.conn(), relation.remote_columns, &keys).await?;
         }
         Ok(keys.hand_out::<To, Kind>(related))
     }
@@ -261,8 +262,7 @@ impl<E: Entity> TxTable<'_, E> {
         let keys = RowKeys::read(rows, &relation);
         let mut related = HashMap::new();
         if !keys.distinct.is_empty() {
-            related =
-                fetch_related::<To>(&mut self.conn(), &relation_columns(&relation), &keys).await?;
+            related = fetch_related::<To>(&mut self.conn(), relation.remote_columns, &keys).await?;
         }
         Ok(keys.hand_out::<To, Kind>(related))
     }
@@ -280,20 +280,6 @@ impl<E: Entity> TxTable<'_, E> {
         let rows = self.find_many(query).await?;
         let related = self.load(&rows, relation).await?;
         Ok(rows.into_iter().zip(related).collect())
-    }
-}
-
-/// The key columns of a relation, without its types (so the query code is not generic over
-/// `From`).
-struct RelationColumns {
-    name: &'static str,
-    remote_columns: &'static [&'static str],
-}
-
-fn relation_columns<From, To, Kind>(relation: &Relation<From, To, Kind>) -> RelationColumns {
-    RelationColumns {
-        name: relation.name,
-        remote_columns: relation.remote_columns,
     }
 }
 
@@ -391,19 +377,25 @@ impl RowKeys {
 
 /// Fetches the rows of `To` whose remote key is one of `keys.distinct`, grouped by key, each
 /// group in primary key order: one query per [`MAX_RELATION_KEYS_PER_QUERY`] parameters.
+/// `remote_columns` are the relation's key columns in `To`; the function is not generic over
+/// the relation's `From`, so it is compiled once per related entity.
 async fn fetch_related<To: Entity>(
     conn: &mut Conn<'_>,
-    relation: &RelationColumns,
+    remote_columns: &[&str],
     keys: &RowKeys,
 ) -> Result<HashMap<Vec<KeyPart>, Vec<To>>, DbError> {
     let table = To::schema();
-    let columns_per_key = relation.remote_columns.len().max(1);
+    let columns_per_key = remote_columns.len().max(1);
     let keys_per_query = (MAX_RELATION_KEYS_PER_QUERY / columns_per_key).max(1);
     let mut related: HashMap<Vec<KeyPart>, Vec<To>> = HashMap::new();
     for chunk in keys.distinct.chunks(keys_per_query) {
-        let (sql, params) = select_by_keys(table, relation, conn.system(), chunk)?;
-        for row in conn.fetch_rows(&sql, params, table).await? {
-            let Some(key) = key_of(&remote_key(&row, table, relation)?) else {
+        let statement =
+            StatementBuilder::new(table, conn.system()).select_by_keys(remote_columns, chunk)?;
+        for row in conn
+            .fetch_rows(&statement.sql, statement.params, table)
+            .await?
+        {
+            let Some(key) = key_of(&remote_key(&row, table, remote_columns)?) else {
                 continue;
             };
             related.entry(key).or_default().push(To::from_row(&row)?);
@@ -416,10 +408,9 @@ async fn fetch_related<To: Entity>(
 fn remote_key(
     row: &Row,
     table: &TableSchema,
-    relation: &RelationColumns,
+    remote_columns: &[&str],
 ) -> Result<Vec<Value>, DbError> {
-    relation
-        .remote_columns
+    remote_columns
         .iter()
         .map(|column| {
             row.values()
@@ -434,147 +425,9 @@ fn remote_key(
         .collect()
 }
 
-/// `SELECT <every column> FROM "To" WHERE "k" IN (?, ...) ORDER BY "id"`, or with a composite
-/// key `WHERE ("a", "b") IN ((?, ?), ...)`, in `system`'s placeholder dialect.
-fn select_by_keys(
-    table: &TableSchema,
-    relation: &RelationColumns,
-    system: DbSystem,
-    keys: &[Vec<Value>],
-) -> Result<(String, Vec<Param>), DbError> {
-    let mut key_columns = Vec::with_capacity(relation.remote_columns.len());
-    for name in relation.remote_columns {
-        let column = table
-            .find_column(name)
-            .ok_or_else(|| DbError::UnknownColumn {
-                table: table.name.clone(),
-                column: (*name).to_owned(),
-            })?;
-        key_columns.push(column);
-    }
-    if key_columns.is_empty() {
-        // Generated relations always name their key; a hand-built one without it is a bug.
-        return Err(DbError::UnknownColumn {
-            table: table.name.clone(),
-            column: format!("(the key of relation {})", relation.name),
-        });
-    }
-    let mut params = Vec::with_capacity(keys.len() * key_columns.len());
-    let mut tuples = Vec::with_capacity(keys.len());
-    for key in keys {
-        let mut placeholders = Vec::with_capacity(key_columns.len());
-        for (value, column) in key.iter().zip(&key_columns) {
-            params.push(Param {
-                value: value.clone(),
-                sql_type: column.sql_type,
-            });
-            placeholders.push(match system {
-                DbSystem::Sqlite => "?".to_owned(),
-                DbSystem::Postgres => format!("${}", params.len()),
-            });
-        }
-        tuples.push(if placeholders.len() == 1 {
-            placeholders.remove(0)
-        } else {
-            format!("({})", placeholders.join(", "))
-        });
-    }
-    let quoted_key: Vec<String> = key_columns
-        .iter()
-        .map(|column| quote_identifier(&column.name))
-        .collect();
-    let key_expression = if quoted_key.len() == 1 {
-        quoted_key[0].clone()
-    } else {
-        format!("({})", quoted_key.join(", "))
-    };
-    let select_list: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| quote_identifier(&column.name))
-        .collect();
-    // The primary key orders each row's related rows; without one, the key columns at least
-    // keep the order the same on both systems.
-    let order: Vec<String> = match table.primary_key() {
-        Some(primary_key) => vec![quote_identifier(&primary_key.name)],
-        None => quoted_key.clone(),
-    };
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {key_expression} IN ({}) ORDER BY {}",
-        select_list.join(", "),
-        quote_identifier(&table.name),
-        tuples.join(", "),
-        order.join(", ")
-    );
-    Ok((sql, params))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::schema::{ColumnSchema, SqlType};
-
-    fn messages_table() -> TableSchema {
-        TableSchema::new("Message")
-            .column(ColumnSchema::new("id", SqlType::Text).primary_key())
-            .column(ColumnSchema::new("roomName", SqlType::Text))
-            .column(ColumnSchema::new("roomOwner", SqlType::Integer))
-            .column(ColumnSchema::new("userId", SqlType::Integer).nullable())
-    }
-
-    #[test]
-    fn one_column_keys_become_an_in_list_of_parameters() {
-        let relation = RelationColumns {
-            name: "User.messages",
-            remote_columns: &["userId"],
-        };
-        let keys = [vec![Value::Int(1)], vec![Value::Int(2)]];
-        let (sql, params) =
-            select_by_keys(&messages_table(), &relation, DbSystem::Postgres, &keys).unwrap();
-        assert_eq!(
-            sql,
-            r#"SELECT "id", "roomName", "roomOwner", "userId" FROM "Message" WHERE "userId" IN ($1, $2) ORDER BY "id""#
-        );
-        assert_eq!(params.len(), 2);
-        assert_eq!(params[1].value, Value::Int(2));
-    }
-
-    #[test]
-    fn composite_keys_become_row_values() {
-        let relation = RelationColumns {
-            name: "Room.messages",
-            remote_columns: &["roomName", "roomOwner"],
-        };
-        let keys = [
-            vec![Value::from("lobby"), Value::Int(1)],
-            vec![Value::from("den"), Value::Int(2)],
-        ];
-        let (sql, params) =
-            select_by_keys(&messages_table(), &relation, DbSystem::Sqlite, &keys).unwrap();
-        assert!(
-            sql.ends_with(r#"WHERE ("roomName", "roomOwner") IN ((?, ?), (?, ?)) ORDER BY "id""#),
-            "{sql}"
-        );
-        assert_eq!(params.len(), 4);
-    }
-
-    #[test]
-    fn an_unknown_key_column_is_an_error_not_sql() {
-        let relation = RelationColumns {
-            name: "User.messages",
-            remote_columns: &["authorId"],
-        };
-        let outcome = select_by_keys(
-            &messages_table(),
-            &relation,
-            DbSystem::Sqlite,
-            &[vec![Value::Int(1)]],
-        );
-        assert!(
-            matches!(outcome, Err(DbError::UnknownColumn { ref column, .. }) if column == "authorId"),
-            "an unknown column must be refused"
-        );
-    }
 
     #[test]
     fn a_null_in_any_key_column_means_no_key() {

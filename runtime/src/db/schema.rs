@@ -98,6 +98,41 @@ pub struct ForeignKey {
     pub table: String,
     /// The referenced column, usually the other table's primary key.
     pub column: String,
+    /// What the database does to this row when the referenced row is deleted
+    /// (`@relation(onDelete: ...)`); `None` leaves the database's default, `NO ACTION`.
+    pub on_delete: Option<ReferentialAction>,
+    /// What the database does to this row when the referenced key changes
+    /// (`@relation(onUpdate: ...)`); `None` leaves the database's default, `NO ACTION`.
+    pub on_update: Option<ReferentialAction>,
+}
+
+/// What the database does to the rows that hold a foreign key when the row they point at is
+/// deleted or its key changes (Prisma's `onDelete`/`onUpdate` values, SQL's actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferentialAction {
+    /// The rows follow: deleted with it, or given the new key (`CASCADE`).
+    Cascade,
+    /// The change is refused at once while rows point at it (`RESTRICT`).
+    Restrict,
+    /// The change is refused at the end of the statement while rows point at it (`NO ACTION`).
+    NoAction,
+    /// The rows' foreign key becomes NULL (`SET NULL`).
+    SetNull,
+    /// The rows' foreign key becomes its column's default (`SET DEFAULT`).
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// The action in SQL's words, the same on SQLite and PostgreSQL.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+        }
+    }
 }
 
 /// One declared column.
@@ -177,12 +212,44 @@ impl ColumnSchema {
         self
     }
 
-    /// Adds a foreign key to `table`.`column`.
+    /// Adds a foreign key to `table`.`column`, with the database's default actions until
+    /// [`ColumnSchema::on_delete`] and [`ColumnSchema::on_update`] say otherwise.
     pub fn references(mut self, table: impl Into<String>, column: impl Into<String>) -> Self {
         self.foreign_key = Some(ForeignKey {
             table: table.into(),
             column: column.into(),
+            on_delete: None,
+            on_update: None,
         });
+        self
+    }
+
+    /// Sets what the database does to this row when the row its foreign key points at is
+    /// deleted. Call it after [`ColumnSchema::references`]: a column without a foreign key has
+    /// nothing to act on (a debug build panics to say so).
+    pub fn on_delete(mut self, action: ReferentialAction) -> Self {
+        debug_assert!(
+            self.foreign_key.is_some(),
+            "`on_delete` on column `{}`, which has no foreign key: call `references` first",
+            self.name
+        );
+        if let Some(foreign_key) = &mut self.foreign_key {
+            foreign_key.on_delete = Some(action);
+        }
+        self
+    }
+
+    /// Sets what the database does to this row when the key its foreign key points at changes.
+    /// Call it after [`ColumnSchema::references`], as [`ColumnSchema::on_delete`].
+    pub fn on_update(mut self, action: ReferentialAction) -> Self {
+        debug_assert!(
+            self.foreign_key.is_some(),
+            "`on_update` on column `{}`, which has no foreign key: call `references` first",
+            self.name
+        );
+        if let Some(foreign_key) = &mut self.foreign_key {
+            foreign_key.on_update = Some(action);
+        }
         self
     }
 

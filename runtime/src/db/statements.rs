@@ -1,7 +1,7 @@
 //! Every row statement the runtime runs, built with sea-query from the declared schema and an
-//! untyped selection (`query.rs`): SELECT, COUNT, EXISTS, INSERT, UPDATE and DELETE in the
-//! dialect of one database system, as SQL text with `?` or `$n` placeholders and the [`Param`]s
-//! bound to them.
+//! untyped selection (`query.rs`): SELECT, COUNT, EXISTS, INSERT, UPDATE and DELETE, and the
+//! key lookups relations load their rows with (`relation.rs`), in the dialect of one database
+//! system, as SQL text with `?` or `$n` placeholders and the [`Param`]s bound to them.
 //!
 //! Identifiers come from the schema only, and sea-query quotes them (doubling a quote inside a
 //! name); every column a condition names is checked against the table first, so a typo is an
@@ -14,7 +14,7 @@ use sea_query::extension::sqlite::SqliteBinOper;
 use sea_query::{
     Alias, BinOper, Expr, ExprTrait as _, LikeExpr, NullOrdering, Order as SeaOrder,
     PostgresQueryBuilder, Query as SeaQuery, QueryStatementWriter, SqliteQueryBuilder,
-    Value as SeaValue,
+    Value as SeaValue, ValueTuple,
 };
 
 use super::error::DbError;
@@ -122,6 +122,64 @@ impl<'t> StatementBuilder<'t> {
                 select.limit(i64::MAX as u64);
             }
             select.offset(offset);
+        }
+        self.finish(&select)
+    }
+
+    /// `SELECT <every column> FROM table WHERE "k" IN (...) ORDER BY <primary key>`: the rows
+    /// whose `key_columns` hold one of `keys`, each key one value per key column. A composite
+    /// key compares row values, `("a", "b") IN ((...), (...))`, which SQLite (3.15 and newer)
+    /// and PostgreSQL both understand. The primary key orders the rows (a relation hands them
+    /// out in that order); a table without one is ordered by the key columns, so that the order
+    /// is at least the same on both systems. Relations load their rows with it.
+    pub(crate) fn select_by_keys(
+        &self,
+        key_columns: &[&str],
+        keys: &[Vec<Value>],
+    ) -> Result<Statement, DbError> {
+        let columns = key_columns
+            .iter()
+            .map(|column| self.column(column))
+            .collect::<Result<Vec<_>, _>>()?;
+        if columns.is_empty() {
+            // Generated relations always name their key; one built without it is a bug.
+            return Err(self.invalid_query("a key lookup needs at least one key column".into()));
+        }
+        if let Some(key) = keys.iter().find(|key| key.len() != columns.len()) {
+            return Err(self.invalid_query(format!(
+                "a key of [{}] needs {} values, one per column, and one has {}",
+                key_columns.join(", "),
+                columns.len(),
+                key.len()
+            )));
+        }
+        let condition = if let [column] = columns.as_slice() {
+            column_expr(column).is_in(keys.iter().map(|key| self.param_expr(column, &key[0])))
+        } else {
+            let tuples = keys.iter().map(|key| {
+                ValueTuple::Many(
+                    key.iter()
+                        .zip(&columns)
+                        .map(|(value, column)| sea_value(value.clone(), column.sql_type))
+                        .collect(),
+                )
+            });
+            Expr::tuple(columns.iter().map(|column| column_expr(column))).in_tuples(tuples)
+        };
+        let mut select = SeaQuery::select();
+        select
+            .columns(self.table.columns.iter().map(|column| name(&column.name)))
+            .from(name(&self.table.name))
+            .and_where(condition);
+        match self.table.primary_key() {
+            Some(primary_key) => {
+                select.order_by(name(&primary_key.name), SeaOrder::Asc);
+            }
+            None => {
+                for column in &columns {
+                    select.order_by(name(&column.name), SeaOrder::Asc);
+                }
+            }
         }
         self.finish(&select)
     }
@@ -617,6 +675,111 @@ mod tests {
             .select(&Selection::default())
             .unwrap();
         assert_eq!(statement.sql, r#"SELECT "a""b" FROM "Odd""Table""#);
+    }
+
+    fn room_messages_table() -> TableSchema {
+        TableSchema::new("Message")
+            .column(ColumnSchema::new("id", SqlType::Text).primary_key())
+            .column(ColumnSchema::new("roomName", SqlType::Text))
+            .column(ColumnSchema::new("roomOwner", SqlType::Integer))
+            .column(ColumnSchema::new("userId", SqlType::Integer).nullable())
+    }
+
+    #[test]
+    fn one_column_keys_become_an_in_list_of_parameters_in_primary_key_order() {
+        let table = room_messages_table();
+        let keys = [vec![Value::Int(1)], vec![Value::Int(2)]];
+        let postgres = StatementBuilder::new(&table, DbSystem::Postgres)
+            .select_by_keys(&["userId"], &keys)
+            .unwrap();
+        assert_eq!(
+            postgres.sql,
+            r#"SELECT "id", "roomName", "roomOwner", "userId" FROM "Message" WHERE "userId" IN ($1, $2) ORDER BY "id" ASC"#
+        );
+        assert_eq!(postgres.params.len(), 2);
+        assert_eq!(postgres.params[1].value, Value::Int(2));
+        assert_eq!(postgres.params[1].sql_type, SqlType::Integer);
+        let sqlite = StatementBuilder::new(&table, DbSystem::Sqlite)
+            .select_by_keys(&["userId"], &keys)
+            .unwrap();
+        assert!(
+            sqlite
+                .sql
+                .ends_with(r#"WHERE "userId" IN (?, ?) ORDER BY "id" ASC"#),
+            "{}",
+            sqlite.sql
+        );
+    }
+
+    #[test]
+    fn composite_keys_become_row_values_typed_by_their_columns() {
+        let table = room_messages_table();
+        let keys = [
+            vec![Value::from("lobby"), Value::Int(1)],
+            vec![Value::from("den"), Value::Int(2)],
+        ];
+        let statement = StatementBuilder::new(&table, DbSystem::Sqlite)
+            .select_by_keys(&["roomName", "roomOwner"], &keys)
+            .unwrap();
+        assert!(
+            statement.sql.ends_with(
+                r#"WHERE ("roomName", "roomOwner") IN ((?, ?), (?, ?)) ORDER BY "id" ASC"#
+            ),
+            "{}",
+            statement.sql
+        );
+        let values: Vec<(Value, SqlType)> = statement
+            .params
+            .into_iter()
+            .map(|param| (param.value, param.sql_type))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (Value::from("lobby"), SqlType::Text),
+                (Value::Int(1), SqlType::Integer),
+                (Value::from("den"), SqlType::Text),
+                (Value::Int(2), SqlType::Integer),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_without_primary_key_orders_key_lookups_by_the_key() {
+        let table = TableSchema::new("Tag")
+            .column(ColumnSchema::new("name", SqlType::Text))
+            .column(ColumnSchema::new("noteId", SqlType::Integer));
+        let statement = StatementBuilder::new(&table, DbSystem::Postgres)
+            .select_by_keys(&["noteId"], &[vec![Value::Int(7)]])
+            .unwrap();
+        assert!(
+            statement
+                .sql
+                .ends_with(r#"WHERE "noteId" IN ($1) ORDER BY "noteId" ASC"#),
+            "{}",
+            statement.sql
+        );
+    }
+
+    #[test]
+    fn a_key_lookup_refuses_unknown_columns_missing_columns_and_short_keys() {
+        let table = room_messages_table();
+        let builder = StatementBuilder::new(&table, DbSystem::Sqlite);
+        let unknown = builder.select_by_keys(&["authorId"], &[vec![Value::Int(1)]]);
+        assert!(
+            matches!(unknown, Err(DbError::UnknownColumn { ref column, .. }) if column == "authorId"),
+            "an unknown column must be refused: {unknown:?}"
+        );
+        let no_columns = builder.select_by_keys(&[], &[vec![Value::Int(1)]]);
+        assert!(
+            matches!(no_columns, Err(DbError::InvalidQuery { .. })),
+            "{no_columns:?}"
+        );
+        let short = builder.select_by_keys(&["roomName", "roomOwner"], &[vec![Value::from("x")]]);
+        assert!(
+            matches!(short, Err(DbError::InvalidQuery { ref problem, .. }) if problem.contains("needs 2 values")),
+            "{short:?}"
+        );
     }
 
     #[test]

@@ -457,12 +457,13 @@ async fn scratch_shapes(
 /// migration that rebuilds a table does not trip over the rows referencing it; the keys are
 /// checked with `PRAGMA foreign_key_check` before the commit instead. The connection is closed
 /// when this is dropped, never returned to the pool half-way (a rollback by disconnecting).
-struct LockedConnection {
+/// `reset.rs` drops tables through it too.
+pub(super) struct LockedConnection {
     pooled: Pooled,
 }
 
 impl LockedConnection {
-    async fn begin(database: &Database) -> Result<LockedConnection, DbError> {
+    pub(super) async fn begin(database: &Database) -> Result<LockedConnection, DbError> {
         let mut pooled = database.acquire().await?;
         let mut locked = match &mut pooled {
             Pooled::Sqlite(connection) => {
@@ -487,12 +488,12 @@ impl LockedConnection {
         Ok(locked)
     }
 
-    fn conn(&mut self) -> Conn<'_> {
+    pub(super) fn conn(&mut self) -> Conn<'_> {
         self.pooled.conn()
     }
 
     /// Runs every statement of `sql` (a migration file) as it is.
-    async fn run_script(&mut self, sql: &str) -> Result<(), DbError> {
+    pub(super) async fn run_script(&mut self, sql: &str) -> Result<(), DbError> {
         let script = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()));
         match &mut self.pooled {
             Pooled::Sqlite(connection) => {
@@ -525,7 +526,7 @@ impl LockedConnection {
         }))
     }
 
-    async fn commit(mut self) -> Result<(), DbError> {
+    pub(super) async fn commit(mut self) -> Result<(), DbError> {
         self.run_script("COMMIT").await?;
         if let Pooled::Sqlite(_) = self.pooled {
             // The connection is closed when dropped, but a pooled one must never go back

@@ -17,7 +17,7 @@ use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
     AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex, Event,
-    IndexOrigin, Namespace, RecordType, ScalarType, ServerFunction, TypeRef,
+    IndexOrigin, Namespace, RecordType, ReferentialAction, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
 use heck::{ToKebabCase, ToShoutySnakeCase};
@@ -566,14 +566,24 @@ struct ColumnView {
     /// string, in the entity struct and in the auth routes' user alike.
     big_int: bool,
     default: Option<DefaultValue>,
-    /// The table and column this column's foreign key points at (SQL names).
-    references: Option<(String, String)>,
+    /// Where this column's foreign key points, and its referential actions.
+    references: Option<ForeignKeyView>,
     doc: String,
+}
+
+/// A column's foreign key: the table and column it points at (SQL names) and what the database
+/// does when that row goes or its key changes (`@relation(onDelete: ..., onUpdate: ...)`).
+#[derive(Debug, Clone)]
+struct ForeignKeyView {
+    table: String,
+    column: String,
+    on_delete: Option<ReferentialAction>,
+    on_update: Option<ReferentialAction>,
 }
 
 impl EntityView {
     fn new(spec: &AppSpec, entity: &Entity) -> Self {
-        let foreign_keys: Vec<(String, String, String)> = entity
+        let foreign_keys: Vec<(String, ForeignKeyView)> = entity
             .fields
             .iter()
             .filter_map(|field| match &field.kind {
@@ -586,13 +596,17 @@ impl EntityView {
                             let target = spec.entity(&relation.target_entity);
                             (
                                 column.clone(),
-                                target
-                                    .map_or(relation.target_entity.as_str(), Entity::table)
-                                    .to_owned(),
-                                target
-                                    .and_then(|target| target.column_of(referenced))
-                                    .unwrap_or(referenced)
-                                    .to_owned(),
+                                ForeignKeyView {
+                                    table: target
+                                        .map_or(relation.target_entity.as_str(), Entity::table)
+                                        .to_owned(),
+                                    column: target
+                                        .and_then(|target| target.column_of(referenced))
+                                        .unwrap_or(referenced)
+                                        .to_owned(),
+                                    on_delete: relation.on_delete,
+                                    on_update: relation.on_update,
+                                },
                             )
                         })
                         .collect::<Vec<_>>(),
@@ -632,8 +646,8 @@ impl EntityView {
                     default: field.default.clone(),
                     references: foreign_keys
                         .iter()
-                        .find(|(column, _, _)| *column == field.name)
-                        .map(|(_, table, column)| (table.clone(), column.clone())),
+                        .find(|(column, _)| *column == field.name)
+                        .map(|(_, foreign_key)| foreign_key.clone()),
                     doc: describe_column(
                         field.optional,
                         field.default.as_ref(),
@@ -1103,6 +1117,34 @@ psl=}
                 strings(&["roomOwner", "roomName"]),
                 strings(&["owner", "name"])
             )]
+        );
+    }
+
+    #[test]
+    fn a_foreign_key_carries_its_referential_actions_into_the_schema() {
+        let source = r#"app Demo { title: "Demo" }
+entity Room {=psl
+  id       Int       @id @default(autoincrement())
+  messages Message[]
+psl=}
+entity Message {=psl
+  id     Int   @id @default(autoincrement())
+  roomId Int?  @map("room")
+  room   Room? @relation(fields: [roomId], references: [id], onDelete: Cascade, onUpdate: SetNull)
+psl=}
+"#;
+        let compiled = crate::compile(
+            source.as_bytes(),
+            &crate::analysis::MemoryFiles::new(),
+            crate::Stop::AfterAnalysis,
+        );
+        let spec = compiled.spec.expect("the spec has no errors");
+        let entities = EntitiesModule::new(&spec).render().unwrap();
+        assert!(
+            entities.contains(
+                r#"ColumnSchema::new("room", ::appc_runtime::codegen::SqlType::Integer).nullable().references("Room", "id").on_delete(::appc_runtime::codegen::ReferentialAction::Cascade).on_update(::appc_runtime::codegen::ReferentialAction::SetNull)"#
+            ),
+            "{entities}"
         );
     }
 
