@@ -201,7 +201,8 @@ fn the_operations_client_web_project_type_checks_strictly() {
 
 #[test]
 fn a_page_that_misuses_an_operation_fails_appc_build_naming_the_page_line() {
-    let project = copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
+    let project =
+        copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
     // One page calls operations with inputs of the wrong type (lines 5 to 8, one per way of
     // calling); the other reads a field the output does not have (lines 6 and 7). The other
     // lines are correct.
@@ -251,7 +252,12 @@ fn a_page_that_misuses_an_operation_fails_appc_build_naming_the_page_line() {
             "tsc reports the missing output field on line {line} of the page:\n{stderr}"
         );
     }
-    for correct in ["MainPage.tsx(4,", "MainPage.tsx(9,", "MainPage.tsx(10,", "LoginPage.tsx(5,"] {
+    for correct in [
+        "MainPage.tsx(4,",
+        "MainPage.tsx(9,",
+        "MainPage.tsx(10,",
+        "LoginPage.tsx(5,",
+    ] {
         assert!(
             !stderr.contains(correct),
             "a correct line type-checks ({correct}):\n{stderr}"
@@ -271,7 +277,8 @@ fn a_page_that_misuses_an_operation_fails_appc_build_naming_the_page_line() {
 /// against a stubbed `fetch`: see `tests/e2e/operations_client.mjs`.
 #[test]
 fn the_operations_client_runtime_follows_the_http_contract() {
-    let project = copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
+    let project =
+        copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
     let spec = analyzed(project.path());
     let (web_dir, _) = web::write_web_project(project.path(), &spec)
         .unwrap()

@@ -681,7 +681,9 @@ struct OperationsCoreTs {
     has_auth: bool,
 }
 
-/// The namespace `@appc/operations` imports `@appc/types` as.
+/// The namespace `@appc/operations` imports `@appc/types` as. The analyzer refuses a query or
+/// action of this name, and of every other value the module binds (`operationsCore`,
+/// `useQuery`, ...), since the module also exports one value per operation.
 const SPEC_TYPES_NAMESPACE: &str = "specTypes";
 
 #[derive(Template)]
