@@ -38,12 +38,14 @@ pub fn report_clashes_with_operations_module(
         };
         diagnostics.push(
             Diagnostic::error(
-                format!("{keyword} `{name}` has the name of a generated web client function"),
+                format!(
+                    "{keyword} `{name}` has a name the generated web client takes for itself"
+                ),
                 checked.name_span,
                 "clashes with `@appc/operations`",
             )
             .with_help(format!(
-                "`@appc/operations` exports every {keyword} beside its own `{name}`; rename this {keyword} (for example `{name}Task`)"
+                "`@appc/operations` exports a function per query and action, and `{name}` already names one of its own values; rename this {keyword} (for example `{name}Task`)"
             )),
         );
     }
