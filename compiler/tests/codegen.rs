@@ -173,3 +173,13 @@ fn full_api_web_socket() {
         |path| path == "server/src/app/web_socket.rs",
     ));
 }
+
+/// `@appc/operations` for queries and actions of every input and output shape (none, scalar,
+/// record, entity, optional, list, list of optionals), with and without `auth: true` and
+/// entities, and what it adds to `package.json` and `main.tsx`.
+#[test]
+fn operations_client_web() {
+    insta::assert_snapshot!(generated_web_of(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/operations_client")
+    ));
+}

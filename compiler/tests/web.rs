@@ -1,6 +1,7 @@
 //! The generated web client against the real tools: the examples' projects (the SDK, the routes
-//! and the team's pages) pass a strict `tsc --noEmit`, and a page that misuses the typed SDK
-//! makes `appc build` fail with tsc's errors pointing at the team's file.
+//! and the team's pages) pass a strict `tsc --noEmit`, a page that misuses the typed SDK
+//! makes `appc build` fail with tsc's errors pointing at the team's file, and the runtime of
+//! `@appc/operations` follows the HTTP contract of operations when node runs it.
 //!
 //! Each test works on a copy of a project in a temporary folder, so the examples' own `.appc/`
 //! folders are left to the end-to-end tests. npm installs from its cache after the first run.
@@ -189,6 +190,134 @@ fn a_page_that_misuses_the_typed_sdk_fails_appc_build_naming_the_page() {
         !stderr.contains("Compiling"),
         "the server is not compiled after a type error:\n{stderr}"
     );
+}
+
+/// The fixture's pages use `useQuery` (with and without input, with options), `useAction` (with
+/// optimistic updates typed by their queries), the plain functions and `OperationError`.
+#[test]
+fn the_operations_client_web_project_type_checks_strictly() {
+    typecheck_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
+}
+
+#[test]
+fn a_page_that_misuses_an_operation_fails_appc_build_naming_the_page_line() {
+    let project =
+        copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
+    // One page calls operations with inputs of the wrong type (lines 5 to 8, one per way of
+    // calling); the other reads a field the output does not have (lines 6 and 7). The other
+    // lines are correct.
+    std::fs::write(
+        project.path().join("src/client/MainPage.tsx"),
+        "import { createTask, getTask, toggleTask, useAction, useQuery } from '@appc/operations';\n\
+         \n\
+         export function MainPage() {\n\
+         \x20 const createTaskFn = useAction(createTask);\n\
+         \x20 const task = useQuery(getTask, 'first');\n\
+         \x20 void createTask({ description: 42, tags: [] });\n\
+         \x20 void createTaskFn({ title: 'milk', tags: [] });\n\
+         \x20 void toggleTask();\n\
+         \x20 void createTaskFn({ description: 'milk', tags: ['home'] });\n\
+         \x20 return <p>{task.data?.description}</p>;\n\
+         }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("src/client/LoginPage.tsx"),
+        "import { getTaskStats, getTasks, useQuery } from '@appc/operations';\n\
+         \n\
+         export function LoginPage() {\n\
+         \x20 const { data: tasks } = useQuery(getTasks);\n\
+         \x20 const { data: stats } = useQuery(getTaskStats, null);\n\
+         \x20 const late = tasks?.[0]?.deadline;\n\
+         \x20 return <p>{late}{stats?.undone}{stats?.total}</p>;\n\
+         }\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_appc"))
+        .args(["build", "--debug", "--color", "never"])
+        .arg(project.path())
+        .output()
+        .expect("the appc binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for line in [5, 6, 7, 8] {
+        assert!(
+            stderr.contains(&format!("src/client/MainPage.tsx({line},")),
+            "tsc reports the wrong input on line {line} of the page:\n{stderr}"
+        );
+    }
+    for line in [6, 7] {
+        assert!(
+            stderr.contains(&format!("src/client/LoginPage.tsx({line},")),
+            "tsc reports the missing output field on line {line} of the page:\n{stderr}"
+        );
+    }
+    for correct in [
+        "MainPage.tsx(4,",
+        "MainPage.tsx(9,",
+        "MainPage.tsx(10,",
+        "LoginPage.tsx(5,",
+    ] {
+        assert!(
+            !stderr.contains(correct),
+            "a correct line type-checks ({correct}):\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("'deadline' does not exist"), "{stderr}");
+    assert!(stderr.contains("'undone' does not exist"), "{stderr}");
+    assert!(!stderr.contains("ext-src"), "{stderr}");
+    assert!(
+        !stderr.contains("Compiling"),
+        "the server is not compiled after a type error:\n{stderr}"
+    );
+}
+
+/// The runtime of `@appc/operations` (requests, answers, errors, invalidation, cache reset,
+/// optimistic updates, retries), bundled with the esbuild that Vite brings and run by node
+/// against a stubbed `fetch`: see `tests/e2e/operations_client.mjs`.
+#[test]
+fn the_operations_client_runtime_follows_the_http_contract() {
+    let project =
+        copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
+    let spec = analyzed(project.path());
+    let (web_dir, _) = web::write_web_project(project.path(), &spec)
+        .unwrap()
+        .unwrap();
+    web::install_web_dependencies(&web_dir, false).unwrap();
+    std::fs::write(
+        web_dir.join("operations-entry.ts"),
+        "export * as operations from './src/appc/operations';\n\
+         export * as core from './src/appc/operationsCore';\n\
+         export * as auth from './src/appc/auth';\n",
+    )
+    .unwrap();
+    let bundle = project.path().join("operations.mjs");
+    let esbuild = Command::new(web_dir.join("node_modules/.bin/esbuild"))
+        .args([
+            "operations-entry.ts",
+            "--bundle",
+            "--platform=node",
+            "--format=esm",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", bundle.display()))
+        .current_dir(&web_dir)
+        .output()
+        .expect("esbuild, a dependency of Vite, runs");
+    assert!(
+        esbuild.status.success(),
+        "{}",
+        String::from_utf8_lossy(&esbuild.stderr)
+    );
+    let node = Command::new("node")
+        .arg(repository_root().join("tests/e2e/operations_client.mjs"))
+        .arg(&bundle)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&node.stdout);
+    let stderr = String::from_utf8_lossy(&node.stderr);
+    assert!(node.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("operations client: ok"), "{stdout}{stderr}");
 }
 
 #[test]

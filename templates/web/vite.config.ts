@@ -13,7 +13,7 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     alias: [
-      // The generated SDK: `@appc/webSocket`, `@appc/auth`, `@appc/types`.
+      // The generated SDK: `@appc/webSocket`, `@appc/auth`, `@appc/operations`, `@appc/types`.
       { find: /^@appc\//, replacement: fileURLToPath(new URL('./src/appc/', import.meta.url)) },
       // The team's files, copied from the project's `src/`: `@src/client/MainPage`.
       { find: /^@src\//, replacement: fileURLToPath(new URL('./src/ext-src/', import.meta.url)) },
@@ -28,6 +28,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/auth': serverUrl,
+      '/operations': serverUrl,
       '/api': serverUrl,
       '/socket.io': { target: serverUrl, ws: true },
     },

@@ -4,6 +4,10 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RouterProvider } from 'react-router';
+{%- if has_operations %}
+import { QueryClientProvider } from '@tanstack/react-query';
+import { getQueryClient } from './appc/operationsCore';
+{%- endif %}
 import { router } from './router';
 {%- if let Some(import) = setup_import %}
 {{ import }}
@@ -16,7 +20,14 @@ function render(): void {
   }
   createRoot(root).render(
     <StrictMode>
+{%- if has_operations %}
+      {/* The query cache of `@appc/operations`, also there for TanStack Query's own hooks. */}
+      <QueryClientProvider client={getQueryClient()}>
+        <RouterProvider router={router} />
+      </QueryClientProvider>
+{%- else %}
       <RouterProvider router={router} />
+{%- endif %}
     </StrictMode>,
   );
 }

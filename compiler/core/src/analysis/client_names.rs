@@ -1,12 +1,55 @@
 //! Names the generated web client takes for itself: the event maps of `@appc/types`
 //! (`ServerToClientEvents`, `<Namespace>ClientToServerEvents`) live in the same TypeScript module
 //! as an interface per `type` and per entity, so a declaration with one of those names would
-//! merge with the event map (TypeScript merges interfaces of one name) and silently mistype both.
-//! This pass reports such a declaration, when the app has a web client at all.
+//! merge with the event map (TypeScript merges interfaces of one name) and silently mistype both;
+//! and `@appc/operations` exports its hooks and error class beside one function per query and
+//! action, so an operation named like one of them would not compile. This pass reports such a
+//! declaration, when the app has a web client at all.
 
 use super::declarations::{DeclKind, Declarations};
-use super::ir::Namespace;
+use super::ir::{Namespace, OperationKind};
+use super::operations::CheckedOperation;
 use crate::diagnostics::Diagnostic;
+
+/// The values `@appc/operations` binds besides the operations: what it exports and the two
+/// namespaces it imports (`operationsCore`, and `specTypes` for `@appc/types`).
+pub const OPERATIONS_MODULE_NAMES: [&str; 6] = [
+    "OperationError",
+    "configureQueryClient",
+    "useAction",
+    "useQuery",
+    "operationsCore",
+    "specTypes",
+];
+
+/// Reports every query or action named like a value `@appc/operations` binds itself.
+pub fn report_clashes_with_operations_module(
+    operations: &[&CheckedOperation],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for checked in operations {
+        let name = checked.operation.name.as_str();
+        if !OPERATIONS_MODULE_NAMES.contains(&name) {
+            continue;
+        }
+        let keyword = match checked.operation.kind {
+            OperationKind::Query => "query",
+            OperationKind::Action => "action",
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "{keyword} `{name}` has a name the generated web client takes for itself"
+                ),
+                checked.name_span,
+                "clashes with `@appc/operations`",
+            )
+            .with_help(format!(
+                "`@appc/operations` exports a function per query and action, and `{name}` already names one of its own values; rename this {keyword} (for example `{name}Task`)"
+            )),
+        );
+    }
+}
 
 /// The interfaces `@appc/types` declares for one namespace: its server-to-client and
 /// client-to-server event maps.

@@ -16,7 +16,8 @@
 //! 5. `check_rules_across_declarations`: unique route and namespace paths, one encoding for all
 //!    namespaces (`encodings`), one route per operation, one api per method and path and one
 //!    apiNamespace per path (`operations`), no `type` or entity named like a generated web
-//!    client type (`client_names`), auth redirects that a route serves;
+//!    client type and no query or action named like a function of `@appc/operations`
+//!    (`client_names`), auth redirects that a route serves;
 //! 6. `assemble` builds the IR, only when there were no errors.
 //!
 //! Each pass keeps the spans its later rules point at next to what it checked (one struct per
@@ -228,6 +229,8 @@ fn check_rules_across_declarations(
         let namespaces: Vec<&ir::Namespace> =
             sockets.iter().map(|socket| &socket.namespace).collect();
         client_names::report_clashes_with_event_maps(declarations, &namespaces, diagnostics);
+        let operations: Vec<&CheckedOperation> = checked.operations.iter().flatten().collect();
+        client_names::report_clashes_with_operations_module(&operations, diagnostics);
     }
     report_duplicate_paths(
         checked

@@ -10,20 +10,34 @@ use crate::analysis::ir::{Namespace, ScalarType, TypeRef};
 /// chrono's `DateTime<Utc>` is an RFC 3339 string; `serde_json::Value` can be anything, so
 /// `unknown` makes the team narrow it before use.
 pub fn ts_type(type_ref: &TypeRef) -> String {
+    ts_type_in(type_ref, None)
+}
+
+/// [`ts_type`] for a module that imports `@appc/types` as a namespace: the spec's `type` and
+/// entity names are qualified with `types_namespace` (`specTypes.Task[]`), so that no name of
+/// the spec can clash with the module's own.
+pub fn ts_type_qualified(type_ref: &TypeRef, types_namespace: &str) -> String {
+    ts_type_in(type_ref, Some(types_namespace))
+}
+
+fn ts_type_in(type_ref: &TypeRef, types_namespace: Option<&str>) -> String {
     match type_ref {
         TypeRef::String | TypeRef::DateTime => "string".to_owned(),
         TypeRef::Int | TypeRef::Float => "number".to_owned(),
         TypeRef::Bool => "boolean".to_owned(),
         TypeRef::Json => "unknown".to_owned(),
-        TypeRef::Entity { name } | TypeRef::Record { name } => name.clone(),
+        TypeRef::Entity { name } | TypeRef::Record { name } => match types_namespace {
+            Some(namespace) => format!("{namespace}.{name}"),
+            None => name.clone(),
+        },
         TypeRef::List { item } => match item.as_ref() {
             // `T | null[]` would mean something else: the union needs parentheses.
-            TypeRef::Optional { .. } => format!("({})[]", ts_type(item)),
-            _ => format!("{}[]", ts_type(item)),
+            TypeRef::Optional { .. } => format!("({})[]", ts_type_in(item, types_namespace)),
+            _ => format!("{}[]", ts_type_in(item, types_namespace)),
         },
         // `unknown` already includes `null`.
         TypeRef::Optional { inner } if **inner == TypeRef::Json => "unknown".to_owned(),
-        TypeRef::Optional { inner } => format!("{} | null", ts_type(inner)),
+        TypeRef::Optional { inner } => format!("{} | null", ts_type_in(inner, types_namespace)),
     }
 }
 
@@ -102,6 +116,10 @@ mod tests {
                 })
             }),
             "number[] | null"
+        );
+        assert_eq!(
+            ts_type_qualified(&nested, "specTypes"),
+            "(specTypes.ChatMessage | null)[]"
         );
     }
 

@@ -1,8 +1,9 @@
 //! The web generator: from the IR, the Vite + React + TypeScript project in `.appc/out/web/`
 //! (`package.json`, `index.html`, `tsconfig.json`, `vite.config.ts`, the app entry and its
 //! react-router routes) with the typed SDK in `src/appc/` that the team's pages import as
-//! `@appc/types`, `@appc/webSocket`, `@appc/auth` and `@appc/router`, and a copy of the team's client files in
-//! `src/ext-src/`.
+//! `@appc/types`, `@appc/webSocket`, `@appc/auth`, `@appc/router` and `@appc/operations` (one
+//! typed function per `query` and `action`, with `useQuery` and `useAction` on TanStack Query),
+//! and a copy of the team's client files in `src/ext-src/`.
 //!
 //! Like the server generator it is pure: the CLI reads the team's files and passes their
 //! contents in [`WebOptions`], writes the returned files and runs npm, tsc and Vite. Each file
@@ -10,9 +11,12 @@
 //! (strings computed with [`ts_names`](super::ts_names)).
 
 use super::GeneratedFile;
-use super::ts_names::{event_map_prefix, html_escape, ts_scalar_type, ts_string_literal, ts_type};
+use super::ts_names::{
+    event_map_prefix, html_escape, ts_scalar_type, ts_string_literal, ts_type, ts_type_qualified,
+};
 use crate::analysis::ir::{
-    AppSpec, ClientImport, Encoding, EntityFieldKind, Event, ImportKind, TypeRef,
+    AppSpec, ClientImport, Encoding, EntityFieldKind, Event, ImportKind, Operation, OperationKind,
+    TypeRef,
 };
 use askama::Template;
 use heck::ToKebabCase;
@@ -42,6 +46,7 @@ pub struct PackageVersions {
     pub react_router: &'static str,
     pub socket_io_client: &'static str,
     pub socket_io_msgpack_parser: &'static str,
+    pub tanstack_react_query: &'static str,
     pub types_react: &'static str,
     pub types_react_dom: &'static str,
     pub vite_plugin_react: &'static str,
@@ -51,13 +56,15 @@ pub struct PackageVersions {
 
 /// The versions appc's tests run against. socket.io-client matches the one the end-to-end tests
 /// drive the server with; Vite 7 (not 8) and TypeScript 5.9 (not 6 or the native 7) are the
-/// long-established lines of each.
+/// long-established lines of each. TanStack Query 5 is the line Wasp's `useQuery` and
+/// `useAction` wrap today.
 pub const PACKAGE_VERSIONS: PackageVersions = PackageVersions {
     react: "19.3.1",
     react_dom: "19.3.1",
     react_router: "7.18.5",
     socket_io_client: "4.8.1",
     socket_io_msgpack_parser: "3.0.2",
+    tanstack_react_query: "5.108.4",
     types_react: "19.3.0",
     types_react_dom: "19.3.0",
     vite_plugin_react: "5.2.0",
@@ -90,6 +97,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
         .iter()
         .any(|namespace| namespace.encoding == Encoding::Msgpack);
     let namespaces: Vec<NamespaceView> = spec.namespaces.iter().map(NamespaceView::new).collect();
+    let has_operations = !spec.operations.is_empty();
 
     let mut files = vec![
         GeneratedFile::new(
@@ -99,6 +107,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 app_name: app_name.clone(),
                 versions: PACKAGE_VERSIONS,
                 msgpack,
+                has_operations,
             }),
         ),
         GeneratedFile::new(
@@ -146,6 +155,19 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 default_path_text: first.path.clone(),
                 namespaces: namespaces.clone(),
             }),
+        ));
+    }
+    if has_operations {
+        files.push(GeneratedFile::new(
+            "src/appc/operationsCore.ts",
+            render(&OperationsCoreTs {
+                app_name: app_name.clone(),
+                has_auth,
+            }),
+        ));
+        files.push(GeneratedFile::new(
+            "src/appc/operations.ts",
+            render(&OperationsTs::new(spec)),
         ));
     }
     if let Some(auth) = &spec.auth {
@@ -213,6 +235,8 @@ struct PackageJson {
     app_name: String,
     versions: PackageVersions,
     msgpack: bool,
+    /// Whether the app has queries or actions (then it needs TanStack Query).
+    has_operations: bool,
 }
 
 #[derive(Template)]
@@ -240,6 +264,9 @@ struct MainTsx {
     app_name: String,
     setup_import: Option<String>,
     setup_function: Option<String>,
+    /// Whether the app has queries or actions: then TanStack Query's `QueryClientProvider`
+    /// wraps the routes, with the client `@appc/operations` uses.
+    has_operations: bool,
 }
 
 /// Names `main.tsx` binds itself, which the imported setup function must not take.
@@ -247,6 +274,8 @@ const MAIN_NAMES: &[&str] = &[
     "StrictMode",
     "createRoot",
     "RouterProvider",
+    "QueryClientProvider",
+    "getQueryClient",
     "router",
     "render",
 ];
@@ -265,6 +294,7 @@ impl MainTsx {
             app_name: spec.app.name.clone(),
             setup_import: setup.as_ref().map(|(statement, _)| statement.clone()),
             setup_function: setup.map(|(_, local)| local),
+            has_operations: !spec.operations.is_empty(),
         }
     }
 }
@@ -641,6 +671,175 @@ struct WebSocketTs {
     default_path: String,
     default_path_text: String,
     namespaces: Vec<NamespaceView>,
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/operationsCore.ts", escape = "none")]
+struct OperationsCoreTs {
+    app_name: String,
+    /// Whether requests carry the stored token and a login or logout resets the cache.
+    has_auth: bool,
+}
+
+/// The namespace `@appc/operations` imports `@appc/types` as. The analyzer refuses a query or
+/// action of this name, and of every other value the module binds (`operationsCore`,
+/// `useQuery`, ...), since the module also exports one value per operation.
+const SPEC_TYPES_NAMESPACE: &str = "specTypes";
+
+#[derive(Template)]
+#[template(path = "web/src/appc/operations.ts", escape = "none")]
+struct OperationsTs {
+    app_name: String,
+    /// The lines of the usage example at the top of the module.
+    usage: Vec<String>,
+    operations: Vec<OperationView>,
+    /// The queries, comma-separated, for the registry the actions invalidate through.
+    query_names: String,
+}
+
+/// One query or action as `@appc/operations` declares it.
+#[derive(Debug, Clone)]
+struct OperationView {
+    name: String,
+    /// `query` or `action`, as `main.wasp` writes it.
+    keyword: &'static str,
+    /// `Query` or `Action`: the interface of `operationsCore` it is typed with.
+    interface: &'static str,
+    /// `defineQuery` or `defineAction`.
+    define_function: &'static str,
+    route_path: String,
+    route_literal: String,
+    /// The TypeScript type of the input, `void` without one.
+    input_type: String,
+    /// The TypeScript type of the output, `void` without one.
+    output_type: String,
+    /// The entities as string literals, comma-separated (`'Task', 'User'`).
+    entity_literals: String,
+    auth_required: bool,
+    /// What it takes and answers, for its doc comment.
+    signature_doc: String,
+    /// Which entities it reads or changes, and what that means for the cache, for its doc comment.
+    entities_doc: String,
+}
+
+impl OperationView {
+    fn new(operation: &Operation) -> Self {
+        let is_query = operation.kind == OperationKind::Query;
+        let type_or_void = |type_ref: &Option<TypeRef>| {
+            type_ref
+                .as_ref()
+                .map(|type_ref| ts_type_qualified(type_ref, SPEC_TYPES_NAMESPACE))
+                .unwrap_or_else(|| "void".to_owned())
+        };
+        let takes = match &operation.input {
+            Some(input) => format!("takes `{}`", ts_type(input)),
+            None => "takes no input".to_owned(),
+        };
+        let answers = match &operation.output {
+            Some(output) => format!("answers `{}`", ts_type(output)),
+            None => "answers nothing (204)".to_owned(),
+        };
+        let entity_list = operation
+            .entities
+            .iter()
+            .map(|entity| format!("`{entity}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let them = if operation.entities.len() == 1 {
+            "it"
+        } else {
+            "one of them"
+        };
+        let entities_doc = match (is_query, entity_list.is_empty()) {
+            (true, false) => format!(
+                "Reads {entity_list}: the actions that change {them} refetch its cached answers."
+            ),
+            (true, true) => {
+                "Reads no entity, so no action refetches it; its cached answers go stale as TanStack Query's options say."
+                    .to_owned()
+            }
+            (false, false) => format!(
+                "Changes {entity_list}: once it answers, the cached queries that read {them} are refetched."
+            ),
+            (false, true) => "Changes no entity, so it refetches no cached query.".to_owned(),
+        };
+        OperationView {
+            name: operation.name.clone(),
+            keyword: if is_query { "query" } else { "action" },
+            interface: if is_query { "Query" } else { "Action" },
+            define_function: if is_query {
+                "defineQuery"
+            } else {
+                "defineAction"
+            },
+            route_path: operation.route_path.clone(),
+            route_literal: ts_string_literal(&operation.route_path),
+            input_type: type_or_void(&operation.input),
+            output_type: type_or_void(&operation.output),
+            entity_literals: operation
+                .entities
+                .iter()
+                .map(|entity| ts_string_literal(entity))
+                .collect::<Vec<_>>()
+                .join(", "),
+            auth_required: operation.auth_required,
+            signature_doc: format!("{takes}, {answers}"),
+            entities_doc,
+        }
+    }
+}
+
+impl OperationsTs {
+    fn new(spec: &AppSpec) -> Self {
+        let first_query = spec
+            .operations
+            .iter()
+            .find(|operation| operation.kind == OperationKind::Query);
+        let first_action = spec
+            .operations
+            .iter()
+            .find(|operation| operation.kind == OperationKind::Action);
+        let mut imported: Vec<&str> = Vec::new();
+        let mut usage = Vec::new();
+        if let Some(query) = first_query {
+            imported.extend([query.name.as_str(), "useQuery"]);
+            let arguments = match &query.input {
+                Some(_) => format!("{}, input", query.name),
+                None => query.name.clone(),
+            };
+            usage.push(format!(
+                "const {{ data, isPending, error }} = useQuery({arguments});"
+            ));
+        }
+        if let Some(action) = first_action {
+            imported.extend([action.name.as_str(), "useAction"]);
+            usage.push(format!(
+                "const {}Fn = useAction({});",
+                action.name, action.name
+            ));
+            let argument = if action.input.is_some() { "input" } else { "" };
+            usage.push(format!("await {}({argument});", action.name));
+        }
+        usage.insert(
+            0,
+            format!(
+                "import {{ {} }} from '@appc/operations';",
+                imported.join(", ")
+            ),
+        );
+        OperationsTs {
+            app_name: spec.app.name.clone(),
+            usage,
+            operations: spec.operations.iter().map(OperationView::new).collect(),
+            query_names: spec
+                .operations
+                .iter()
+                .filter(|operation| operation.kind == OperationKind::Query)
+                .map(|operation| operation.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 #[derive(Template)]

@@ -1,0 +1,3 @@
+export function MainPage() {
+  return <h1>Demo</h1>;
+}
