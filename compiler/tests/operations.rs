@@ -25,11 +25,8 @@ fn operations_and_apis_answer_every_status_of_the_http_contract() {
     assert_e2e_package_installed("socket.io-client");
     let binary = built_project(&repository_root().join("compiler/tests/fixtures/operations"));
     let data = tempfile::tempdir().unwrap();
-    let server = RunningServer::start_with(
-        &binary,
-        data.path(),
-        &[("APPC_REQUEST_BODY_BYTES", "4096")],
-    );
+    let server =
+        RunningServer::start_with(&binary, data.path(), &[("APPC_REQUEST_BODY_BYTES", "4096")]);
     let output = run_node_script(&server, "operations.mjs", &[], SCENARIO_TIMEOUT);
     assert!(output.contains("ok: operations over HTTP"), "{output}");
     let log = server.log();
@@ -56,9 +53,8 @@ fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
     );
     assert!(
         stderr.contains("crate::wrong_types::count_tasks(ctx).await")
-            && stderr.contains(
-                "expected `Result<i64, HttpError>`, found `Result<String, HttpError>`"
-            ),
+            && stderr
+                .contains("expected `Result<i64, HttpError>`, found `Result<String, HttpError>`"),
         "the wrong output type names the team's function and both types:\n{stderr}"
     );
     assert!(stderr.contains("the server did not compile"), "{stderr}");

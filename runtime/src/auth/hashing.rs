@@ -91,7 +91,7 @@ impl PasswordHashing {
             output
         })
         .await
-        .map_err(|error| HttpError::internal(&error))
+        .map_err(HttpError::internal)
     }
 }
 

@@ -496,7 +496,7 @@ impl Auth {
             exp: now.saturating_add(lifetime),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &inner.encoding_key)
-            .map_err(|error| HttpError::internal(&error))
+            .map_err(HttpError::internal)
     }
 
     /// Verifies a token and loads its user.
@@ -569,7 +569,7 @@ impl Auth {
             Value::Int(id) => UserId::Int(id),
             Value::Text(id) => UserId::Text(id),
             other => {
-                return Err(HttpError::internal(&format!(
+                return Err(HttpError::internal(format!(
                     "user id has an unexpected value {other:?}"
                 )));
             }
