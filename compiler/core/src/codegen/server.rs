@@ -78,7 +78,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
                 app_name: spec.app.name.clone(),
                 namespaces: namespaces.clone(),
                 has_operations: !spec.operations.is_empty(),
-                has_apis: !spec.apis.is_empty(),
+                has_apis: has_apis(spec),
             }),
         ),
         GeneratedFile::new(
@@ -120,7 +120,7 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&OperationsModule::new(spec)),
         ));
     }
-    if !spec.apis.is_empty() {
+    if has_apis(spec) {
         files.push(GeneratedFile::new(
             format!("{SERVER_DIR}/src/app/apis.rs"),
             render(&ApisModule::new(spec)),
@@ -145,6 +145,13 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
     }
     files.extend(runtime_bundle::runtime_files());
     files
+}
+
+/// Whether the crate has `crate::app::apis`: for an api, or for an apiNamespace alone, whose
+/// middleware function is then referenced (it has no api to wrap) so the team's code compiles
+/// without an unused-function warning.
+fn has_apis(spec: &AppSpec) -> bool {
+    !spec.apis.is_empty() || !spec.api_namespaces.is_empty()
 }
 
 /// The name of the compiled binary in the target folder; it is unique per app so that two apps
@@ -236,7 +243,7 @@ struct MainRs {
     seeds: Vec<TeamFunctionView>,
     /// Whether `crate::app::operations` exists (the spec has a query or an action).
     has_operations: bool,
-    /// Whether `crate::app::apis` exists (the spec has an api).
+    /// Whether `crate::app::apis` exists (the spec has an api or an apiNamespace).
     has_apis: bool,
 }
 
@@ -348,7 +355,7 @@ impl MainRs {
                 .map(TeamFunctionView::new),
             seeds: spec.db.seeds.iter().map(TeamFunctionView::new).collect(),
             has_operations: !spec.operations.is_empty(),
-            has_apis: !spec.apis.is_empty(),
+            has_apis: has_apis(spec),
         }
     }
 }
