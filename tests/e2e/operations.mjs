@@ -130,23 +130,12 @@ run("operations over HTTP", async () => {
   assertError(answer, 500, "internal");
   assert.doesNotMatch(answer.text, /secret-detail/);
 
-  // Hostile bodies: over the limit (declared, and streamed without a length), of another
-  // content type, nested deeper than any spec type.
+  // Hostile bodies: over the limit, of another content type, nested deeper than any spec type.
+  // (A body streamed without a length is cut off at the limit too: the runtime's unit test
+  // `a_body_over_the_limit_is_refused_whatever_its_declared_length` covers it, since a client
+  // still uploading sees the connection close under it.)
   const oversized = JSON.stringify({ description: "z".repeat(BODY_LIMIT), tags: [] });
   assertError(await post("create-task", { body: oversized, token: ada.token }), 413, "payload_too_large");
-  const streamed = await fetch(new URL("/operations/create-task", url), {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${ada.token}` },
-    body: new ReadableStream({
-      start(controller) {
-        for (let chunk = 0; chunk < 4; chunk += 1) controller.enqueue(new TextEncoder().encode(" ".repeat(BODY_LIMIT / 2)));
-        controller.close();
-      },
-    }),
-    duplex: "half",
-  });
-  assert.equal(streamed.status, 413, "a streamed body over the limit is cut off");
-  assert.equal((await streamed.json()).error.code, "payload_too_large");
   assertError(
     await post("create-task", { body: JSON.stringify({ description: "x", tags: [] }), token: ada.token, contentType: "text/plain" }),
     415,
