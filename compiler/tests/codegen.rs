@@ -36,7 +36,11 @@ fn generated_server_files(project: &Path, wanted: impl Fn(&str) -> bool) -> Stri
         team_files.push(relative);
     }
     team_files.sort();
-    for entry in std::fs::read_dir(project.join("src/client")).unwrap() {
+    // A project without pages has no `src/client/`.
+    for entry in std::fs::read_dir(project.join("src/client"))
+        .into_iter()
+        .flatten()
+    {
         let path = entry.unwrap().path();
         let relative = format!("src/client/{}", path.file_name().unwrap().to_string_lossy());
         files.insert(relative, std::fs::read_to_string(&path).unwrap());
@@ -181,5 +185,25 @@ fn full_api_web_socket() {
 fn operations_client_web() {
     insta::assert_snapshot!(generated_web_of(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/operations_client")
+    ));
+}
+
+/// Queries and actions (with and without input and output, `auth: true` and not, a `maxLength`
+/// input), apis (a path parameter, `ALL`, their own `middlewareConfigFn`) and an apiNamespace:
+/// the contexts, the routes, the wrappers that type the team's functions, and how `main.rs`
+/// mounts them.
+#[test]
+fn operations_server() {
+    insta::assert_snapshot!(generated_server_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/operations"),
+        |path| {
+            [
+                "server/src/main.rs",
+                "server/src/app/mod.rs",
+                "server/src/app/operations.rs",
+                "server/src/app/apis.rs",
+            ]
+            .contains(&path)
+        },
     ));
 }

@@ -26,6 +26,14 @@ pub use crate::db::{
 };
 pub use crate::json::{big_int, optional_big_int};
 
+// Queries, actions and apis: one request answered (token, body limit, input checked against its
+// spec type, the team's function, its output or error), and the apis' routes with the
+// middleware of their `apiNamespace`s.
+pub use crate::operation::{
+    ApiRoutes, ApiSpec, NoInput, OperationInput, OperationSpec, answer_api, answer_operation,
+    answer_operation_without_output, operation_method_not_allowed, unknown_operation,
+};
+
 // Socket namespaces: their configuration, payloads checked against their spec types (the
 // shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
 pub use crate::socket::{

@@ -213,6 +213,9 @@ pub struct Limits {
     /// (`APPC_SOCKET_SEND_BUFFER_BYTES`, default 1 MiB); past it the connection is closed and the
     /// client reconnects and loads what it missed.
     pub socket_send_buffer: usize,
+    /// The largest request body a query, action or api accepts (`APPC_REQUEST_BODY_BYTES`,
+    /// default 1 MiB); a larger one gets 413 `payload_too_large` before it is read whole.
+    pub request_body: usize,
 }
 
 impl Default for Limits {
@@ -228,6 +231,7 @@ impl Default for Limits {
             login_attempts_per_minute_per_address: NonZeroU32::new(60).expect("60 is not zero"),
             auth_database_timeout: Duration::from_secs(3),
             socket_send_buffer: 1024 * 1024,
+            request_body: 1024 * 1024,
         }
     }
 }
@@ -303,6 +307,7 @@ impl Limits {
                 "APPC_SOCKET_SEND_BUFFER_BYTES",
                 defaults.socket_send_buffer,
             )?,
+            request_body: count("APPC_REQUEST_BODY_BYTES", defaults.request_body)?,
         })
     }
 }

@@ -32,7 +32,7 @@ use crate::db::Database;
 use crate::socket::Emitter;
 
 /// The error a setup function or a seed may return: anything that converts with `?` or
-/// `.into()`, such as a `DbError`, an `ApiError`, an `anyhow::Error` or a `String`.
+/// `.into()`, such as a `DbError`, an `HttpError`, an `anyhow::Error` or a `String`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The app's HTTP router as `server.middlewareConfigFn` receives and returns it. Its state is

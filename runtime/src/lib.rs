@@ -5,13 +5,14 @@
 //!
 //! - **The team's API**, at the crate root: what the team's Rust code under `src/server/` uses.
 //!   The contexts its functions receive ([`SocketContext`] for socket functions and handlers,
-//!   [`ServerContext`] for setup functions and seeds), typed tables and queries ([`Table`],
+//!   [`OperationContext`] for queries, actions and apis, [`ServerContext`] for setup functions
+//!   and seeds), what an api reads of its request ([`ApiRequest`]), typed tables and queries ([`Table`],
 //!   the generated entities' [`Column`]s and the [`Filter`]s, [`OrderBy`]s, [`Query`] and
 //!   [`UniqueKey`]s made from them, [`Transaction`], the raw [`Database`]), relations loaded in
 //!   one query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user
 //!   (typed as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped
 //!   as [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
-//!   from anywhere, the HTTP error type ([`ApiError`]), the middleware's [`Router`] and
+//!   from anywhere, the HTTP error type ([`HttpError`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
 //!   [`socketioxide`], [`tokio`]), so the team needs no dependency of its own on them.
 //! - **The generated code's plumbing**, in [`codegen`] (hidden from the docs): the schema
@@ -52,7 +53,9 @@
 //! `config` (the environment), `db` (pools, typed tables, migrations), `auth` (passwords,
 //! tokens, the `/auth` routes), `socket` (Socket.IO settings, namespaces, payloads, the
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
-//! handlers' context), `context_user` (the typed user a context holds; a leaf), `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
+//! handlers' context), `context_user` (the typed user a context holds; a leaf), `operation`
+//! (queries, actions and apis over HTTP: their context, body limit, input checks and errors),
+//! `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
 //! accept loop and its limits), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
@@ -70,6 +73,7 @@ mod error;
 mod handlers;
 mod hooks;
 mod json;
+mod operation;
 mod send_buffer;
 mod server;
 mod socket;
@@ -88,8 +92,9 @@ pub use db::{
     MAX_BOUND_VALUES, MAX_RELATION_KEYS_PER_QUERY, Order, OrderBy, Query, Relation, RelationKind,
     Row, Table, ToMany, ToOne, Transaction, TxTable, UniqueKey, Value,
 };
-pub use error::ApiError;
+pub use error::HttpError;
 pub use hooks::{BoxError, Router, ServerContext};
+pub use operation::{ApiRequest, OperationContext};
 pub use socket::{EmitError, Emitter, SocketLimits};
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.

@@ -1,7 +1,7 @@
 //! Every limit of the serving path, hit on purpose against an in-process server on loopback:
 //! the password-hashing cap (memory under 64 concurrent logins, 503 past the wait), login and
 //! signup throttling (429 with `Retry-After`), the login password length, the header read
-//! timeout, the connection limits, auth's database wait, the body limits, the web client's
+//! timeout, the connection limits, auth's database wait, the body limits (operations' included), the web client's
 //! security headers, and WebSocket upgrades through the new accept loop.
 //!
 //! The tests run one at a time (they share the process whose memory one of them measures) and
@@ -12,6 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use appc_runtime::axum::body::Bytes;
+use appc_runtime::axum::extract::State;
 use appc_runtime::axum::routing::post;
 use appc_runtime::codegen::{AckSender, Connection, Entity, NamespaceConfig};
 use common::{Packet, SocketClient, TestServer, User, http, signup};
@@ -266,6 +267,58 @@ async fn oversized_bodies_get_413() {
     assert_eq!(response.status, 413, "other routes keep the 2 MB limit");
     let response = http("POST", &server.url("/echo"), Some("small"), None).await;
     assert_eq!(response.text, "5");
+    server.stop().await;
+}
+
+/// `operation echoLength { input: String, output: Int }`, as the generated code serves it.
+static ECHO_LENGTH: appc_runtime::codegen::OperationSpec = appc_runtime::codegen::OperationSpec {
+    name: "echoLength",
+    auth_required: false,
+    input_max_length: None,
+};
+
+async fn echo_length(
+    input: String,
+    _ctx: appc_runtime::OperationContext<()>,
+) -> Result<i64, appc_runtime::HttpError> {
+    Ok(input.len() as i64)
+}
+
+#[tokio::test]
+async fn operation_bodies_over_appc_request_body_bytes_get_413() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start_with(None, &[("APPC_REQUEST_BODY_BYTES", "64")], |server| {
+        server.routes(|router| {
+            router.route(
+                "/operations/echo-length",
+                post(
+                    async |State(state): State<appc_runtime::AppState>,
+                           request: appc_runtime::axum::extract::Request| {
+                        appc_runtime::codegen::answer_operation(
+                            state,
+                            request,
+                            &ECHO_LENGTH,
+                            echo_length,
+                        )
+                        .await
+                    },
+                ),
+            )
+        })
+    })
+    .await;
+    let url = server.url("/operations/echo-length");
+    let at_the_limit = format!("\"{}\"", "x".repeat(62));
+    let response = http("POST", &url, Some(&at_the_limit), None).await;
+    assert_eq!((response.status, response.text.as_str()), (200, "62"));
+    let over_the_limit = format!("\"{}\"", "x".repeat(63));
+    let response = http("POST", &url, Some(&over_the_limit), None).await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.body["error"]["code"], "payload_too_large");
+    assert_eq!(
+        response.body["error"]["message"],
+        "the request body is larger than the 64 bytes this server accepts; send a smaller one"
+    );
     server.stop().await;
 }
 

@@ -15,6 +15,15 @@
 //!   every socket, a room or a user), and the `SocketContext` its `fn` receives, whose
 //!   `user` is a `SocketUser` (the user entity, an `Option` of it, or `NoUser` without auth);
 {%- endfor %}
+{%- if has_operations %}
+//! - [`operations`]: the queries and actions, each served at `POST /operations/<kebab-name>`,
+//!   with the `<Name>Context` its function receives (the caller as the spec's user, the listed
+//!   entities, the database, the socket emitter);
+{%- endif %}
+{%- if has_apis %}
+//! - [`apis`]: the apis' routes and the `<Name>Context` each function receives beside its
+//!   `appc_runtime::ApiRequest`;
+{%- endif %}
 //!
 //! For example, a socket function reads: `pub async fn chat_socket(socket:
 //! crate::app::web_socket::Socket, ctx: crate::app::web_socket::SocketContext)`.
@@ -23,7 +32,13 @@
 // are expected, not dead code to clean up.
 #![allow(dead_code)]
 
+{% if has_apis -%}
+pub mod apis;
+{% endif -%}
 pub mod entities;
+{% if has_operations -%}
+pub mod operations;
+{% endif -%}
 pub mod server;
 pub mod types;
 {%- for namespace in namespaces %}

@@ -77,6 +77,14 @@ async fn run() -> ::std::process::ExitCode {
 {%- for module in namespace_modules %}
         .namespace_with_state(app::{{ module }}::namespace)
 {%- endfor %}
+{%- if has_operations %}
+        // Queries and actions: `POST /operations/<kebab-name>`.
+        .routes(app::operations::routes)
+{%- endif %}
+{%- if has_apis %}
+        // The apis, with their middleware and their apiNamespaces'.
+        .routes(app::apis::routes)
+{%- endif %}
         ;
 {%- if web_client %}
     // The web client embedded in the binary; without one (a build that had no bundle yet), the

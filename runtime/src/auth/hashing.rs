@@ -15,7 +15,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::http::StatusCode;
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::throttled_log::ThrottledLog;
 
 /// The hashing slots and the working memories they use.
@@ -40,7 +40,7 @@ impl PasswordHashing {
 
     /// Hashes a password with argon2id (m = 19 MiB, t = 2, p = 1) and a fresh random salt, in
     /// the PHC string form (`$argon2id$v=19$m=19456,t=2,p=1$...`).
-    pub(crate) async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub(crate) async fn hash(&self, password: String) -> Result<String, HttpError> {
         self.run(move |memory| hash_with_memory(password.as_bytes(), memory))
             .await?
     }
@@ -51,7 +51,7 @@ impl PasswordHashing {
         &self,
         password: String,
         stored_hash: Option<String>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, HttpError> {
         self.run(move |memory| match stored_hash {
             Some(stored_hash) => verify_with_memory(password.as_bytes(), &stored_hash, memory),
             None => {
@@ -64,7 +64,7 @@ impl PasswordHashing {
     }
 
     /// Runs `work` on a blocking thread once a slot is free, with a working memory of the pool.
-    async fn run<Work, Output>(&self, work: Work) -> Result<Output, ApiError>
+    async fn run<Work, Output>(&self, work: Work) -> Result<Output, HttpError>
     where
         Work: FnOnce(&mut Vec<Block>) -> Output + Send + 'static,
         Output: Send + 'static,
@@ -91,7 +91,7 @@ impl PasswordHashing {
             output
         })
         .await
-        .map_err(|error| ApiError::internal(&error))
+        .map_err(HttpError::internal)
     }
 }
 
@@ -102,9 +102,9 @@ fn lock(memories: &Mutex<Vec<Vec<Block>>>) -> std::sync::MutexGuard<'_, Vec<Vec<
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn busy(wait: Duration) -> ApiError {
+fn busy(wait: Duration) -> HttpError {
     let retry_after = wait.as_secs().max(1);
-    ApiError::new(
+    HttpError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "server_busy",
         format!("the server is busy checking other passwords; try again in {retry_after} s"),
@@ -127,8 +127,8 @@ fn memory_for<'memory>(params: &Params, memory: &'memory mut Vec<Block>) -> &'me
     &mut memory[..blocks]
 }
 
-fn hash_with_memory(password: &[u8], memory: &mut Vec<Block>) -> Result<String, ApiError> {
-    let internal = |error: &dyn std::fmt::Display| ApiError::internal(error);
+fn hash_with_memory(password: &[u8], memory: &mut Vec<Block>) -> Result<String, HttpError> {
+    let internal = |error: &dyn std::fmt::Display| HttpError::internal(error);
     let mut salt_bytes = [0_u8; 16];
     getrandom::fill(&mut salt_bytes).map_err(|error| internal(&error))?;
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| internal(&error))?;

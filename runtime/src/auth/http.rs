@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{Auth, AuthSession, AuthUser, TokenRejection, TokenVerificationError};
-use crate::error::ApiError;
+use crate::error::HttpError;
 
 /// The largest signup or login body accepted (16 KiB); larger ones get 413.
 pub const CREDENTIALS_BODY_LIMIT: usize = 16 * 1024;
@@ -62,16 +62,16 @@ struct Credentials {
 }
 
 /// Decodes the JSON body, naming the failing field (`username`, `password`) in the 400.
-fn parse_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
+fn parse_credentials(body: &[u8]) -> Result<Credentials, HttpError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = inner.to_string();
         if let Some(field) = ["username", "password"].into_iter().find(|field| path == *field || message.contains(&format!("`{field}`"))) {
-            ApiError::invalid_field(field, format!("`{field}` must be a string: {message}"))
+            HttpError::bad_request_field(field, format!("`{field}` must be a string: {message}"))
         } else {
-            ApiError::bad_request(format!(
+            HttpError::bad_request(format!(
                 "the body must be JSON like {{\"username\": \"...\", \"password\": \"...\"}}: {message}"
             ))
         }
@@ -82,7 +82,7 @@ async fn signup(
     State(auth): State<Auth>,
     ClientAddress(address): ClientAddress,
     body: Bytes,
-) -> Result<Json<AuthSession>, ApiError> {
+) -> Result<Json<AuthSession>, HttpError> {
     let credentials = parse_credentials(&body)?;
     auth.throttle_attempt(address, &credentials.username)?;
     Ok(Json(
@@ -95,7 +95,7 @@ async fn login(
     State(auth): State<Auth>,
     ClientAddress(address): ClientAddress,
     body: Bytes,
-) -> Result<Json<AuthSession>, ApiError> {
+) -> Result<Json<AuthSession>, HttpError> {
     let credentials = parse_credentials(&body)?;
     auth.throttle_attempt(address, &credentials.username)?;
     Ok(Json(
@@ -132,16 +132,16 @@ where
     Auth: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer_token(parts) else {
-            return Err(ApiError::unauthorized(TokenRejection::Missing.to_string()));
+            return Err(HttpError::unauthorized(TokenRejection::Missing.to_string()));
         };
         match Auth::from_ref(state).user_from_token(token).await {
             Ok(user) => Ok(user),
             Err(TokenVerificationError::Rejected(rejection)) => {
-                Err(ApiError::unauthorized(rejection.to_string()))
+                Err(HttpError::unauthorized(rejection.to_string()))
             }
             Err(TokenVerificationError::Database(error)) => Err(error.into()),
         }
@@ -161,7 +161,7 @@ where
     Auth: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut Parts,

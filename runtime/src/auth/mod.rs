@@ -27,7 +27,7 @@ use crate::db::{
     ColumnSchema, Database, DbError, Entity, FromValue, Pooled, Row, RowOps, Selection, SqlType,
     TableSchema, Value,
 };
-use crate::error::ApiError;
+use crate::error::HttpError;
 
 use rules::{check_password_length, check_password_rules, normalize_username};
 
@@ -377,7 +377,7 @@ impl Auth {
         &self,
         address: Option<IpAddr>,
         username: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), HttpError> {
         self.enabled()?.throttle.check(address, username)
     }
 
@@ -399,9 +399,9 @@ impl Auth {
         self.inner.is_some()
     }
 
-    fn enabled(&self) -> Result<&AuthInner, ApiError> {
+    fn enabled(&self) -> Result<&AuthInner, HttpError> {
         self.inner.as_deref().ok_or_else(|| {
-            ApiError::new(
+            HttpError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "auth_not_enabled",
                 "this app has no auth; add `auth` with `usernameAndPassword` to the app in main.wasp",
@@ -416,7 +416,7 @@ impl Auth {
 
     /// Creates a user. Fails with 400 naming the field for invalid input and 409
     /// `username_taken` if the username exists.
-    pub async fn signup(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
+    pub async fn signup(&self, username: &str, password: &str) -> Result<AuthSession, HttpError> {
         let username = normalize_username(username)?;
         check_password_rules(password)?;
         let inner = self.enabled()?;
@@ -432,7 +432,8 @@ impl Auth {
         {
             Ok(row) => row,
             Err(error) if error.is_unique_violation() => {
-                return Err(ApiError::conflict(
+                return Err(HttpError::new(
+                    axum::http::StatusCode::CONFLICT,
                     "username_taken",
                     format!("username `{username}` is already taken; choose another one"),
                 ));
@@ -451,10 +452,10 @@ impl Auth {
     /// reveal whether the username exists, and an unknown username costs one hash verification
     /// too so that timing does not reveal it either. A password over [`PASSWORD_MAX_CHARS`] is
     /// refused with 400 before any lookup or hash (no account can have one).
-    pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession, ApiError> {
+    pub async fn login(&self, username: &str, password: &str) -> Result<AuthSession, HttpError> {
         let inner = self.enabled()?;
         check_password_length(password)?;
-        let invalid = || ApiError::unauthorized("invalid username or password");
+        let invalid = || HttpError::unauthorized("invalid username or password");
         let selection =
             Selection::one_where(USERNAME_COLUMN, Value::Text(username.to_ascii_lowercase()));
         let mut pooled = inner.acquire().await?;
@@ -485,7 +486,7 @@ impl Auth {
     }
 
     /// Signs a token for a user id, valid for the token lifetime from now.
-    pub fn issue_token(&self, user_id: &UserId) -> Result<String, ApiError> {
+    pub fn issue_token(&self, user_id: &UserId) -> Result<String, HttpError> {
         let inner = self.enabled()?;
         let now = chrono::Utc::now().timestamp();
         let lifetime = i64::try_from(inner.token_lifetime.as_secs()).unwrap_or(i64::MAX);
@@ -495,7 +496,7 @@ impl Auth {
             exp: now.saturating_add(lifetime),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &inner.encoding_key)
-            .map_err(|error| ApiError::internal(&error))
+            .map_err(HttpError::internal)
     }
 
     /// Verifies a token and loads its user.
@@ -552,7 +553,7 @@ impl Auth {
         })
     }
 
-    fn user_from_row(&self, row: Row) -> Result<AuthUser, ApiError> {
+    fn user_from_row(&self, row: Row) -> Result<AuthUser, HttpError> {
         let user_table = &self.enabled()?.user_table;
         let json_string_columns = user_table
             .columns
@@ -568,7 +569,7 @@ impl Auth {
             Value::Int(id) => UserId::Int(id),
             Value::Text(id) => UserId::Text(id),
             other => {
-                return Err(ApiError::internal(&format!(
+                return Err(HttpError::internal(format!(
                     "user id has an unexpected value {other:?}"
                 )));
             }

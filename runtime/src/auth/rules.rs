@@ -7,7 +7,7 @@
 //! - A password is 8 to 128 characters and not only whitespace. The upper bound keeps hashing
 //!   cost bounded; there are no composition rules (length matters most).
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 
 /// The shortest accepted username, in characters.
 pub const USERNAME_MIN_CHARS: usize = 3;
@@ -19,16 +19,16 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// Checks a username against the rules and returns its stored (lower-case) form.
-pub fn normalize_username(username: &str) -> Result<String, ApiError> {
+pub fn normalize_username(username: &str) -> Result<String, HttpError> {
     let length = username.chars().count();
     if length < USERNAME_MIN_CHARS {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "username",
             format!("username must be at least {USERNAME_MIN_CHARS} characters long"),
         ));
     }
     if length > USERNAME_MAX_CHARS {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "username",
             format!("username must be at most {USERNAME_MAX_CHARS} characters long"),
         ));
@@ -37,7 +37,7 @@ pub fn normalize_username(username: &str) -> Result<String, ApiError> {
         .chars()
         .find(|character| !is_username_character(*character))
     {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "username",
             format!(
                 "username may only contain letters a-z, digits, `_`, `.` and `-`; `{bad}` is not allowed"
@@ -45,7 +45,7 @@ pub fn normalize_username(username: &str) -> Result<String, ApiError> {
         ));
     }
     if !username.starts_with(|character: char| character.is_ascii_alphanumeric()) {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "username",
             "username must start with a letter or a digit",
         ));
@@ -58,16 +58,16 @@ fn is_username_character(character: char) -> bool {
 }
 
 /// Checks a new password against the rules.
-pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
+pub fn check_password_rules(password: &str) -> Result<(), HttpError> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "password",
             format!("password must be at least {PASSWORD_MIN_CHARS} characters long"),
         ));
     }
     check_password_length(password)?;
     if password.trim().is_empty() {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "password",
             "password must not be only whitespace",
         ));
@@ -77,10 +77,10 @@ pub fn check_password_rules(password: &str) -> Result<(), ApiError> {
 
 /// Checks only the upper bound, which login applies too: hashing cost grows with the
 /// password, and no account can have a longer one.
-pub fn check_password_length(password: &str) -> Result<(), ApiError> {
+pub fn check_password_length(password: &str) -> Result<(), HttpError> {
     // Counting stops past the limit, so a huge password costs no more than a long one.
     if password.chars().nth(PASSWORD_MAX_CHARS).is_some() {
-        return Err(ApiError::invalid_field(
+        return Err(HttpError::bad_request_field(
             "password",
             format!("password must be at most {PASSWORD_MAX_CHARS} characters long"),
         ));

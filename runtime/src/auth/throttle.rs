@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::throttled_log::ThrottledLog;
 
 /// Usernames longer than this are throttled by their first characters (no real username is
@@ -44,7 +44,7 @@ impl LoginThrottle {
 
     /// Counts one attempt from `address` (the client's address key; `None` when the request did
     /// not come through the server's listener) for `username`, or refuses it with 429.
-    pub(crate) fn check(&self, address: Option<IpAddr>, username: &str) -> Result<(), ApiError> {
+    pub(crate) fn check(&self, address: Option<IpAddr>, username: &str) -> Result<(), HttpError> {
         self.forget_recovered_keys();
         if let Some(address) = address
             && let Err(not_until) = self.per_address.check_key(&address)
@@ -62,7 +62,7 @@ impl LoginThrottle {
         Ok(())
     }
 
-    fn refuse(&self, wait: Duration, key: &str) -> ApiError {
+    fn refuse(&self, wait: Duration, key: &str) -> HttpError {
         if let Some(refused) = self.throttled_log.note() {
             tracing::warn!(
                 refused,
@@ -71,7 +71,7 @@ impl LoginThrottle {
         }
         // Whole seconds, rounded up, so a client that waits exactly that long is let in.
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        ApiError::too_many_requests(
+        HttpError::too_many_requests(
             format!("too many login attempts; try again in {} s", seconds.max(1)),
             seconds.max(1),
         )

@@ -50,7 +50,7 @@ pub use payload::{
     NoPayload, Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
 };
 pub use shape::{
-    FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value,
+    FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value, describe,
 };
 
 /// How Socket.IO packets are encoded (the spec's `encoding`). One server uses one encoding for

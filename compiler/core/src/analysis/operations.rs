@@ -210,15 +210,6 @@ pub fn check_operation(
         output: output.into_ir().ok()?.map(|output| output.type_ref),
         route_path: operation_route_path(name),
     };
-    diagnostics.push(not_generated_yet(
-        decl,
-        &owner,
-        &format!(
-            "appc does not generate {} yet: the server has no `{}` route and the client no `{name}` function",
-            DeclKind::from(kind).plural(),
-            operation.route_path
-        ),
-    ));
     Some(CheckedOperation {
         operation,
         name_span: decl.name.span,
@@ -273,15 +264,6 @@ pub fn check_api(
         auth_required: auth_required?,
         middleware_config_fn: middleware_config_fn.into_ir().ok()?,
     };
-    diagnostics.push(not_generated_yet(
-        decl,
-        &owner,
-        &format!(
-            "appc does not generate apis yet: the server does not answer `{} {}`",
-            api.method.as_str(),
-            api.path
-        ),
-    ));
     Some(CheckedApi {
         api,
         route_span: route_value?.span,
@@ -328,31 +310,10 @@ pub fn check_api_namespace(
         path: path?,
         middleware_config_fn: middleware_config_fn.into_ir().ok()??,
     };
-    diagnostics.push(not_generated_yet(
-        decl,
-        &owner,
-        &format!(
-            "appc does not generate apiNamespaces yet: the middleware of `{}` is not applied",
-            api_namespace.path
-        ),
-    ));
     Some(CheckedApiNamespace {
         api_namespace,
         path_span: path_value?.span,
     })
-}
-
-/// Until the server and client are generated from them, a checked operation says so rather than
-/// doing nothing silently; it is a warning so that a spec that declares operations still builds.
-fn not_generated_yet(decl: &Decl, owner: &str, what_is_missing: &str) -> Diagnostic {
-    Diagnostic::warning(
-        format!("{owner} is checked but not generated yet"),
-        decl.kind.span.to(decl.name.span),
-        "checked, not generated yet",
-    )
-    .with_help(format!(
-        "{what_is_missing}; keep the declaration to have it checked, or remove it until a later appc generates it"
-    ))
 }
 
 /// A query or action becomes a function of the web client named after it, so its name must be

@@ -2,7 +2,8 @@
 //! `.appc/out/server/` (its `Cargo.toml`, `main.rs` with the team's setup function, middleware and
 //! seeds wired in, and the `crate::app` module with entities (each with a typed `Column` const
 //! per field and a `by_*` unique key per unique constraint, for typed queries), records, the
-//! hooks' context (`crate::app::server`) and one typed socket module per namespace; with pages,
+//! hooks' context (`crate::app::server`), one typed socket module per namespace, the queries' and
+//! actions' routes (`crate::app::operations`) and the apis' (`crate::app::apis`); with pages,
 //! a build script that embeds the bundled web client and the module that serves it).
 //!
 //! Each item kind has one askama template in `templates/server/`, which writes all the Rust;
@@ -16,11 +17,12 @@ use super::rust_names::{escape_keyword, snake_identifier};
 use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
-    AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex, Event,
-    IndexOrigin, Namespace, RecordType, ReferentialAction, ScalarType, ServerFunction, TypeRef,
+    Api, AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex,
+    Event, HttpMethod, IndexOrigin, Namespace, Operation, OperationKind, RecordType,
+    ReferentialAction, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
-use heck::{ToKebabCase, ToShoutySnakeCase};
+use heck::{ToKebabCase, ToShoutySnakeCase, ToUpperCamelCase};
 use std::collections::BTreeSet;
 
 /// What the generator needs besides the IR.
@@ -76,6 +78,8 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&AppModule {
                 app_name: spec.app.name.clone(),
                 namespaces: namespaces.clone(),
+                has_operations: !spec.operations.is_empty(),
+                has_apis: has_apis(spec),
             }),
         ),
         GeneratedFile::new(
@@ -111,6 +115,18 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
             render(&namespace),
         ));
     }
+    if !spec.operations.is_empty() {
+        files.push(GeneratedFile::new(
+            format!("{SERVER_DIR}/src/app/operations.rs"),
+            render(&OperationsModule::new(spec)),
+        ));
+    }
+    if has_apis(spec) {
+        files.push(GeneratedFile::new(
+            format!("{SERVER_DIR}/src/app/apis.rs"),
+            render(&ApisModule::new(spec)),
+        ));
+    }
     if web::has_web_client(spec) {
         // The bundled web client goes into the binary: a build script lists its files.
         let app_name = spec.app.name.clone();
@@ -130,6 +146,13 @@ pub fn generate(spec: &AppSpec, options: &ServerOptions) -> Vec<GeneratedFile> {
     }
     files.extend(runtime_bundle::runtime_files());
     files
+}
+
+/// Whether the crate has `crate::app::apis`: for an api, or for an apiNamespace alone, whose
+/// middleware function is then referenced (it has no api to wrap) so the team's code compiles
+/// without an unused-function warning.
+fn has_apis(spec: &AppSpec) -> bool {
+    !spec.apis.is_empty() || !spec.api_namespaces.is_empty()
 }
 
 /// The name of the compiled binary in the target folder; it is unique per app so that two apps
@@ -222,6 +245,10 @@ struct MainRs {
     middleware: Option<TeamFunctionView>,
     /// `db.seeds`, in the spec's order.
     seeds: Vec<TeamFunctionView>,
+    /// Whether `crate::app::operations` exists (the spec has a query or an action).
+    has_operations: bool,
+    /// Whether `crate::app::apis` exists (the spec has an api or an apiNamespace).
+    has_apis: bool,
 }
 
 /// A function in the team's code (a socket `fn`, `server.setupFn`, `server.middlewareConfigFn`,
@@ -331,6 +358,8 @@ impl MainRs {
                 .as_ref()
                 .map(TeamFunctionView::new),
             seeds: spec.db.seeds.iter().map(TeamFunctionView::new).collect(),
+            has_operations: !spec.operations.is_empty(),
+            has_apis: has_apis(spec),
         }
     }
 }
@@ -367,6 +396,199 @@ fn foreign_key_targets(entity: &Entity) -> impl Iterator<Item = &str> {
 struct AppModule {
     app_name: String,
     namespaces: Vec<NamespaceView>,
+    has_operations: bool,
+    has_apis: bool,
+}
+
+/// `crate::app::operations`: every query and action, its context and its route.
+#[derive(Template)]
+#[template(path = "server/operations.rs", escape = "none")]
+struct OperationsModule {
+    operations: Vec<OperationView>,
+}
+
+impl OperationsModule {
+    fn new(spec: &AppSpec) -> Self {
+        let user_entity = spec.auth.as_ref().map(|auth| auth.user_entity.as_str());
+        OperationsModule {
+            operations: spec
+                .operations
+                .iter()
+                .map(|operation| OperationView::new(operation, user_entity))
+                .collect(),
+        }
+    }
+}
+
+/// One query or action.
+#[derive(Debug, Clone)]
+struct OperationView {
+    /// The declaration name (`getTasks`).
+    name: String,
+    /// `query` or `action`, as `main.wasp` writes it.
+    keyword: &'static str,
+    /// The name in snake_case (`get_tasks`): its handler and wrapper functions.
+    snake_name: String,
+    /// The name in SCREAMING_SNAKE_CASE (`GET_TASKS`): its `OperationSpec` static.
+    const_name: String,
+    /// The name in UpperCamelCase (`GetTasks`): its `Entities` and `Context` types.
+    type_prefix: String,
+    /// `/operations/get-tasks`.
+    route_path: String,
+    function: TeamFunctionView,
+    entities: Vec<EntityFieldView>,
+    auth_required: bool,
+    /// The app's user entity; `None` without auth.
+    user_entity: Option<String>,
+    input: Option<TypeRef>,
+    input_max_length: Option<u64>,
+    output: Option<TypeRef>,
+}
+
+impl OperationView {
+    fn new(operation: &Operation, user_entity: Option<&str>) -> Self {
+        let bare_snake = bare_snake_name(&operation.name);
+        OperationView {
+            name: operation.name.clone(),
+            keyword: match operation.kind {
+                OperationKind::Query => "query",
+                OperationKind::Action => "action",
+            },
+            const_name: bare_snake.to_uppercase(),
+            snake_name: bare_snake,
+            type_prefix: operation.name.to_upper_camel_case(),
+            route_path: operation.route_path.clone(),
+            function: TeamFunctionView::new(&operation.function),
+            entities: entity_fields(&operation.entities),
+            auth_required: operation.auth_required,
+            user_entity: user_entity.map(str::to_owned),
+            input: operation.input.clone(),
+            input_max_length: operation.input_max_length,
+            output: operation.output.clone(),
+        }
+    }
+}
+
+/// `crate::app::apis`: every api, its context and its route, and the apiNamespaces' middleware.
+#[derive(Template)]
+#[template(path = "server/apis.rs", escape = "none")]
+struct ApisModule {
+    apis: Vec<ApiView>,
+    namespaces: Vec<ApiNamespaceView>,
+}
+
+impl ApisModule {
+    fn new(spec: &AppSpec) -> Self {
+        let user_entity = spec.auth.as_ref().map(|auth| auth.user_entity.as_str());
+        ApisModule {
+            apis: spec
+                .apis
+                .iter()
+                .map(|api| ApiView::new(api, user_entity))
+                .collect(),
+            namespaces: spec
+                .api_namespaces
+                .iter()
+                .map(|namespace| ApiNamespaceView {
+                    name: namespace.name.clone(),
+                    path: namespace.path.clone(),
+                    middleware: TeamFunctionView::new(&namespace.middleware_config_fn),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One api.
+#[derive(Debug, Clone)]
+struct ApiView {
+    /// The declaration name (`taskCount`).
+    name: String,
+    /// The name in snake_case (`task_count`): its handler and route functions.
+    snake_name: String,
+    /// The name in SCREAMING_SNAKE_CASE: its `ApiSpec` static.
+    const_name: String,
+    /// The name in UpperCamelCase: its `Entities` and `Context` types.
+    type_prefix: String,
+    /// The method as `main.wasp` writes it (`GET`, `ALL`).
+    method: &'static str,
+    /// axum's routing function for the method (`get`; `any` for `ALL`).
+    method_router: &'static str,
+    /// The path as `main.wasp` writes it (`/api/tasks/:id`).
+    path: String,
+    /// The path as axum writes it (`/api/tasks/{id}`).
+    axum_path: String,
+    function: TeamFunctionView,
+    entities: Vec<EntityFieldView>,
+    auth_required: bool,
+    user_entity: Option<String>,
+    middleware: Option<TeamFunctionView>,
+}
+
+impl ApiView {
+    fn new(api: &Api, user_entity: Option<&str>) -> Self {
+        let bare_snake = bare_snake_name(&api.name);
+        ApiView {
+            name: api.name.clone(),
+            const_name: bare_snake.to_uppercase(),
+            snake_name: bare_snake,
+            type_prefix: api.name.to_upper_camel_case(),
+            method: api.method.as_str(),
+            method_router: match api.method {
+                HttpMethod::Get => "get",
+                HttpMethod::Post => "post",
+                HttpMethod::Put => "put",
+                HttpMethod::Patch => "patch",
+                HttpMethod::Delete => "delete",
+                HttpMethod::All => "any",
+            },
+            path: api.path.clone(),
+            axum_path: axum_path(&api.path),
+            function: TeamFunctionView::new(&api.function),
+            entities: entity_fields(&api.entities),
+            auth_required: api.auth_required,
+            user_entity: user_entity.map(str::to_owned),
+            middleware: api.middleware_config_fn.as_ref().map(TeamFunctionView::new),
+        }
+    }
+}
+
+/// One apiNamespace.
+#[derive(Debug, Clone)]
+struct ApiNamespaceView {
+    name: String,
+    path: String,
+    middleware: TeamFunctionView,
+}
+
+/// An Express path (`/api/tasks/:id`) as axum routes it (`/api/tasks/{id}`). The analyzer has
+/// checked that every parameter is a whole segment named by an identifier.
+fn axum_path(express_path: &str) -> String {
+    express_path
+        .split('/')
+        .map(|segment| match segment.strip_prefix(':') {
+            Some(parameter) => format!("{{{parameter}}}"),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The typed tables of a context, one per listed entity.
+fn entity_fields(entities: &[String]) -> Vec<EntityFieldView> {
+    entities
+        .iter()
+        .map(|entity| EntityFieldView {
+            field: snake_identifier(entity),
+            entity: entity.clone(),
+        })
+        .collect()
+}
+
+/// A declaration's name in snake_case without a raw-identifier prefix (`type` stays `type`):
+/// the templates only use it inside longer names (`answer_type`, `TYPE`), never alone.
+fn bare_snake_name(name: &str) -> String {
+    snake_identifier(name).trim_start_matches("r#").to_owned()
 }
 
 #[derive(Template)]
@@ -892,7 +1114,7 @@ impl EventView {
 }
 
 /// Module names the generated `crate::app` module already uses.
-const RESERVED_MODULES: &[&str] = &["entities", "server", "types"];
+const RESERVED_MODULES: &[&str] = &["entities", "server", "types", "operations", "apis"];
 
 /// The name of a namespace's module under `crate::app` (`webSocket` becomes `web_socket`).
 pub fn namespace_module(namespace: &Namespace) -> String {

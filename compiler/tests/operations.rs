@@ -1,0 +1,61 @@
+//! End to end: the queries, actions and apis of `compiler/tests/fixtures/operations`, built with
+//! `appc build --debug`, started like a deployment (production mode, its committed migration)
+//! and driven over HTTP by `tests/e2e/operations.mjs`, with one socket.io-client listening for
+//! what an action emits. Every status of the operations' contract is hit, the body limit with a
+//! small `APPC_REQUEST_BODY_BYTES`; the cause of a 500 must be in the server's log and nowhere
+//! in the response.
+//!
+//! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
+//! it).
+
+#[path = "support/app_server.rs"]
+mod app_server;
+
+use std::time::Duration;
+
+use app_server::{
+    RunningServer, assert_e2e_package_installed, built_project, repository_root, run_node_script,
+};
+
+/// How long the scenario may take before it is killed and the test fails.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[test]
+fn operations_and_apis_answer_every_status_of_the_http_contract() {
+    assert_e2e_package_installed("socket.io-client");
+    let binary = built_project(&repository_root().join("compiler/tests/fixtures/operations"));
+    let data = tempfile::tempdir().unwrap();
+    let server =
+        RunningServer::start_with(&binary, data.path(), &[("APPC_REQUEST_BODY_BYTES", "4096")]);
+    let output = run_node_script(&server, "operations.mjs", &[], SCENARIO_TIMEOUT);
+    assert!(output.contains("ok: operations over HTTP"), "{output}");
+    let log = server.log();
+    assert!(
+        log.contains("secret-detail-4711") && log.contains("brokenReport"),
+        "the 500's cause is logged with the operation's name:\n{log}"
+    );
+    server.stop();
+}
+
+/// A team function whose types differ from its declaration does not compile: a wrong input type
+/// is rustc's error in the team's file; a wrong output type is rustc's error at the generated
+/// call, which names the team's function and both types.
+#[test]
+fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
+    let project = repository_root().join("compiler/tests/fixtures/operation_type_errors");
+    let output = app_server::appc_build(&project, &["--debug"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("expected `i64`, found `String`")
+            && stderr.contains("--> src/server/wrong_types.rs:"),
+        "the wrong input type is an error in the team's file:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("crate::wrong_types::count_tasks(ctx).await")
+            && stderr
+                .contains("expected `Result<i64, HttpError>`, found `Result<String, HttpError>`"),
+        "the wrong output type names the team's function and both types:\n{stderr}"
+    );
+    assert!(stderr.contains("the server did not compile"), "{stderr}");
+}

@@ -1,0 +1,120 @@
+//! The app's queries and actions, generated from `main.wasp`; do not edit.
+//!
+//! Each is served at `POST /operations/<kebab-case-name>`: the body is its input as JSON, the
+//! answer its output as JSON (200), no body for one without output (204), or an error
+//! `{ "error": { "code", "message", "field"? } }`: 400 `invalid_input` for a body that does not
+//! match the input's type (in the spec's words, `field` the dotted path), 401 for `auth: true`
+//! without a valid token, 413 over `APPC_REQUEST_BODY_BYTES`, the status of the `HttpError` the
+//! team's function returns, 500 for anything else (the cause goes to the log only).
+//!
+//! The team's function of each is `pub async fn name(input: Input, ctx: <Name>Context) ->
+//! Result<Output, appc_runtime::HttpError>` (without `input` when the declaration has none,
+//! `Result<(), HttpError>` when it has no output); its context holds the caller as the spec's
+//! user (`ctx.user`), exactly the listed entities (`ctx.entities`), the database and the socket
+//! emitter:
+{%- for operation in operations %}
+//! - {{ operation.keyword }} `{{ operation.name }}`: `POST {{ operation.route_path }}`, `crate::{{ operation.function.module }}::{{ operation.function.name }}` in `{{ operation.function.file }}`;
+{%- endfor %}
+{%- for operation in operations %}
+
+/// The entities `{{ operation.name }}` may use (`entities` in `main.wasp`).
+#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+pub struct {{ operation.type_prefix }}Entities {
+{%- for entity in operation.entities %}
+    /// The `{{ entity.entity }}` table.
+    pub {{ entity.field }}: ::appc_runtime::Table<crate::app::entities::{{ entity.entity }}>,
+{%- endfor %}
+}
+
+impl ::appc_runtime::codegen::EntitySet for {{ operation.type_prefix }}Entities {
+    fn from_database(database: &::appc_runtime::Database) -> Self {
+{%- if operation.entities.is_empty() %}
+        let _ = database;
+{%- endif %}
+        {{ operation.type_prefix }}Entities {
+{%- for entity in operation.entities %}
+            {{ entity.field }}: database.table(),
+{%- endfor %}
+        }
+    }
+}
+
+/// What `{{ operation.name }}` receives besides its input:
+{%- if let Some(user_entity) = operation.user_entity %}
+{%- if operation.auth_required %}
+/// `ctx.user` is the caller's `{{ user_entity }}` (`auth: true`: anonymous calls get 401),
+{%- else %}
+/// `ctx.user` is the caller's `{{ user_entity }}`, or `None` for an anonymous caller,
+{%- endif %}
+{%- else %}
+/// `ctx.user` is `NoUser` (the app has no `auth`),
+{%- endif %}
+/// `ctx.entities` the listed tables, `ctx.database` and `ctx.emitter`.
+pub type {{ operation.type_prefix }}Context = ::appc_runtime::OperationContext<
+    {{ operation.type_prefix }}Entities,
+{%- if let Some(user_entity) = operation.user_entity %}
+{%- if operation.auth_required %}
+    crate::app::entities::{{ user_entity }},
+{%- else %}
+    ::std::option::Option<crate::app::entities::{{ user_entity }}>,
+{%- endif %}
+{%- else %}
+    ::appc_runtime::NoUser,
+{%- endif %}
+>;
+{%- endfor %}
+
+/// The route of every query and action, and a JSON 404 for any other path under
+/// `/operations/`; the generated `main` mounts them beside the auth routes.
+pub fn routes(router: ::appc_runtime::Router) -> ::appc_runtime::Router {
+    router
+{%- for operation in operations %}
+        .route(
+            {{ operation.route_path|rust_string }},
+            ::appc_runtime::axum::routing::post(answer_{{ operation.snake_name }})
+                .fallback(::appc_runtime::codegen::operation_method_not_allowed),
+        )
+{%- endfor %}
+        .route(
+            "/operations/{*path}",
+            ::appc_runtime::axum::routing::any(::appc_runtime::codegen::unknown_operation),
+        )
+}
+{%- for operation in operations %}
+
+/// {{ operation.keyword }} `{{ operation.name }}`{% if operation.auth_required %} (`auth: true`){% endif %}.
+static {{ operation.const_name }}: ::appc_runtime::codegen::OperationSpec = ::appc_runtime::codegen::OperationSpec {
+    name: {{ operation.name|rust_string }},
+    auth_required: {{ operation.auth_required }},
+    input_max_length: {{ operation.input_max_length|rust_max_length }},
+};
+
+/// `POST {{ operation.route_path }}`.
+async fn answer_{{ operation.snake_name }}(
+    ::appc_runtime::axum::extract::State(state): ::appc_runtime::axum::extract::State<::appc_runtime::AppState>,
+    request: ::appc_runtime::axum::extract::Request,
+) -> ::appc_runtime::axum::response::Response {
+{%- if operation.output.is_some() %}
+    ::appc_runtime::codegen::answer_operation(state, request, &{{ operation.const_name }}, call_{{ operation.snake_name }}).await
+{%- else %}
+    ::appc_runtime::codegen::answer_operation_without_output(state, request, &{{ operation.const_name }}, call_{{ operation.snake_name }}).await
+{%- endif %}
+}
+
+/// The signature `crate::{{ operation.function.module }}::{{ operation.function.name }}` (in `{{ operation.function.file }}`) must have:
+/// input {% if let Some(input) = operation.input %}`{{ input|wasp_type }}`{% else %}none{% endif %}, output {% if let Some(output) = operation.output %}`{{ output|wasp_type }}`{% else %}none{% endif %}.
+async fn call_{{ operation.snake_name }}(
+{%- if let Some(input) = operation.input %}
+    input: {{ input|rust_type }},
+{%- else %}
+    _input: ::appc_runtime::codegen::NoInput,
+{%- endif %}
+    ctx: {{ operation.type_prefix }}Context,
+{%- if let Some(output) = operation.output %}
+) -> ::std::result::Result<{{ output|rust_type }}, ::appc_runtime::HttpError> {
+{%- else %}
+) -> ::std::result::Result<(), ::appc_runtime::HttpError> {
+{%- endif %}
+    crate::{{ operation.function.module }}::{{ operation.function.name }}({% if operation.input.is_some() %}input, {% endif %}ctx).await
+}
+{%- endfor %}
