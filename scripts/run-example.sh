@@ -2,7 +2,7 @@
 # Quick start: builds appc, then one of the example apps, and runs it on its embedded default
 # database (SQLite, under the example's .appc/) in development mode.
 #
-#   bash scripts/run-example.sh [chat|uppercase]     # default: chat; PORT=4000 to change the port
+#   bash scripts/run-example.sh [chat|todo|uppercase]     # default: chat; PORT=4000 to change the port
 #
 # The first run compiles the server's dependencies (a few minutes on 2 cores); later runs reuse them.
 set -euo pipefail

@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use appc_bench::client::{ServerProtocol, SourceAddresses, Target};
 use appc_bench::compare::{self, Plan, RunSettings, ScenarioKind};
 use appc_bench::dev_loop;
+use appc_bench::operations;
 use appc_bench::protocol::Encoding;
 use appc_bench::scenarios::{self, BroadcastConfig, ConnectOptions, EchoConfig, IdleConfig};
 use appc_bench::servers::{ServerCommands, ServerKind, sibling_binary};
@@ -38,6 +39,36 @@ enum Command {
     /// `appc dev`'s edit-to-serving latency: from a one-line save (a server `.rs` file, then
     /// the spec) to the new behaviour answering on a socket, on a copy of the chat example
     DevLoop(DevLoopArguments),
+    /// The todo example's `getTasks` (20 rows) and `createTask` over HTTP at 1 and 64
+    /// concurrent clients: the generated server against the Express + better-sqlite3 anchor
+    Operations(OperationsArguments),
+}
+
+#[derive(Args)]
+struct OperationsArguments {
+    #[command(flatten)]
+    common: CommonArguments,
+    /// The generated todo server (`appc build examples/todo`)
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/todo/.appc/build/server"))]
+    appc_todo_bin: PathBuf,
+    /// The Node anchor's directory (server.mjs; its packages are installed on first use)
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/node-todo"))]
+    node_dir: PathBuf,
+    /// The todo example, whose SQLite migration gives the Node anchor the same schema
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/todo"))]
+    example: PathBuf,
+    /// The core the servers are pinned to (with taskset)
+    #[arg(long, default_value_t = 1)]
+    server_core: usize,
+    /// Where the servers' SQLite database files go (default: the temporary directory)
+    #[arg(long)]
+    database_dir: Option<PathBuf>,
+    /// The client counts to measure
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    clients: Vec<usize>,
+    /// Seconds of each measured run (each follows a warm-up of a fifth of it)
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
 }
 
 #[derive(Args)]
@@ -216,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = match &cli.command {
         Command::Quick(arguments) | Command::Full(arguments) => arguments.common.clone(),
         Command::Run(arguments) => arguments.common.clone(),
+        Command::Operations(arguments) => arguments.common.clone(),
         // The dev loop measures appc and cargo, which must not inherit the load generator's
         // pinning to one core or its scheduling class, so it returns before any of that.
         Command::DevLoop(arguments) => return run_dev_loop(arguments),
@@ -251,7 +283,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))
         }
         Command::Run(arguments) => runtime.block_on(run_one(arguments, file_descriptor_limit)),
+        Command::Operations(arguments) => runtime.block_on(run_operations(arguments, machine)),
         Command::DevLoop(_) => unreachable!("the dev loop returned before pinning"),
+    }
+}
+
+async fn run_operations(
+    arguments: OperationsArguments,
+    machine: Machine,
+) -> anyhow::Result<ExitCode> {
+    let settings = operations::OperationsSettings {
+        appc_todo_binary: arguments.appc_todo_bin,
+        node_directory: arguments.node_dir,
+        schema_sql: sqlite_migration(&arguments.example)?,
+        server_core: (!arguments.common.no_pin).then_some(arguments.server_core),
+        database_directory: arguments.database_dir.unwrap_or_else(std::env::temp_dir),
+        client_counts: arguments.clients,
+        duration: Duration::from_secs_f64(arguments.seconds.max(0.5)),
+    };
+    let results = operations::run(&settings).await?;
+    println!(
+        "{} ({} cores), load average at start {}",
+        machine.cpu_model, machine.cores, machine.load_average_at_start
+    );
+    print!("{}", operations::render(&results));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one SQLite migration of the example (`migrations/*/sqlite.sql`).
+fn sqlite_migration(example: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let migrations = example.join("migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&migrations)
+        .with_context(|| format!("could not read {}", migrations.display()))?
+        .flatten()
+        .map(|entry| entry.path().join("sqlite.sql"))
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    match files.as_slice() {
+        [only] => Ok(only.clone()),
+        _ => bail!(
+            "{} should hold exactly one migration with a sqlite.sql, found {}",
+            migrations.display(),
+            files.len()
+        ),
     }
 }
 

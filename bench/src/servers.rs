@@ -248,7 +248,27 @@ impl ServerProcess {
                 } else {
                     "0"
                 },
-            )
+            );
+        let server = ServerProcess::spawn(command, kind, port, database_path.clone())?;
+        // The generated chat looks up the token's user on every connection, as a real app does,
+        // so the users the load generator signs tokens for (ids 0 to 65,535) must exist. The
+        // stand-in, Node and the limit never create the file, and nothing is seeded for them.
+        if kind == ServerKind::Appc && app == AppKind::Chat && database_path.exists() {
+            seed_users(&database_path)?;
+        }
+        Ok(server)
+    }
+
+    /// Starts `command`, a server that will listen on `127.0.0.1:port` and keep its data in
+    /// `database_path`, in its own process group (stopped by the kernel if appc-bench dies),
+    /// its stdout discarded and its stderr passed through, and waits until it accepts connections.
+    pub fn spawn(
+        mut command: Command,
+        kind: ServerKind,
+        port: u16,
+        database_path: PathBuf,
+    ) -> anyhow::Result<ServerProcess> {
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -266,22 +286,16 @@ impl ServerProcess {
             format!(
                 "could not start the {} server {}",
                 kind.name(),
-                program.display()
+                command.get_program().to_string_lossy()
             )
         })?;
         let mut server = ServerProcess {
             child,
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             kind,
-            database_path: database_path.clone(),
+            database_path,
         };
         server.wait_until_listening(Duration::from_secs(30))?;
-        // The generated chat looks up the token's user on every connection, as a real app does,
-        // so the users the load generator signs tokens for (ids 0 to 65,535) must exist. The
-        // stand-in, Node and the limit never create the file, and nothing is seeded for them.
-        if kind == ServerKind::Appc && app == AppKind::Chat && database_path.exists() {
-            seed_users(&database_path)?;
-        }
         Ok(server)
     }
 
@@ -394,7 +408,7 @@ fn remove_database_files(database_path: &Path) {
 /// appc-bench which no longer exist left in `directory`: a run that is killed (Ctrl-C, SIGKILL)
 /// never drops its servers, so its files would otherwise stay there for good. Files of a running
 /// appc-bench, this one included, are left alone.
-fn remove_stale_database_files(directory: &Path) {
+pub fn remove_stale_database_files(directory: &Path) {
     let Ok(entries) = std::fs::read_dir(directory) else {
         return;
     };
@@ -457,7 +471,7 @@ pub fn sibling_binary(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn free_loopback_port() -> anyhow::Result<u16> {
+pub fn free_loopback_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .context("could not find a free port on 127.0.0.1")?;
     Ok(listener.local_addr()?.port())

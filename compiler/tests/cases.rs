@@ -161,7 +161,7 @@ fn every_case_directory_has_its_test() {
 #[test]
 fn examples_pass_the_analyzer() {
     let examples_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for name in ["chat", "uppercase"] {
+    for name in ["chat", "todo", "uppercase"] {
         let example_directory = examples_root.join(name);
         let (source, compiled) = compile_project(&example_directory);
         let file = SourceFile {

@@ -5,20 +5,32 @@
 //! small `APPC_REQUEST_BODY_BYTES`; the cause of a 500 must be in the server's log and nowhere
 //! in the response.
 //!
+//! The todo example runs in Debian's chromium (`tests/e2e/browser_todo.mjs`), and the web-only
+//! fixture `operations_client` builds with its server.
+//!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
 //! it).
 
 #[path = "support/app_server.rs"]
 mod app_server;
 
+use std::path::Path;
 use std::time::Duration;
 
 use app_server::{
-    RunningServer, assert_e2e_package_installed, built_project, repository_root, run_node_script,
+    RunningServer, assert_e2e_package_installed, built_example, built_project, repository_root,
+    run_node_script,
 };
 
 /// How long the scenario may take before it is killed and the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a browser scenario may take: starting chromium and several page loads are slower
+/// than plain HTTP.
+const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Debian's chromium, the only browser the tests use (they never download one).
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[test]
 fn operations_and_apis_answer_every_status_of_the_http_contract() {
@@ -58,4 +70,34 @@ fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
         "the wrong output type names the team's function and both types:\n{stderr}"
     );
     assert!(stderr.contains("the server did not compile"), "{stderr}");
+}
+
+/// The todo example in a real browser (Debian's chromium driven by playwright-core): a user's
+/// tasks are listed, added, ticked off and deleted through the generated `useQuery` and
+/// `useAction`, survive a reload, and are never seen nor changed by another user, whose direct
+/// `updateTask` and `deleteTask` calls on them answer 404; `GET /api/tasks/count` counts each
+/// user's own tasks. The server runs like a deployment: production mode, its committed migration.
+#[test]
+fn the_todo_example_keeps_each_users_tasks_apart_in_a_real_browser() {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "the browser tests need Debian's chromium at {CHROMIUM}; install it with `apt-get install chromium` (scripts/test.sh does it)"
+    );
+    assert_e2e_package_installed("playwright-core");
+    let binary = built_example("todo");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    let output = run_node_script(&server, "browser_todo.mjs", &[], BROWSER_SCENARIO_TIMEOUT);
+    assert!(output.contains("ok: browser todo"), "{output}");
+    server.stop();
+}
+
+/// The fixture of the web client's tests has real server functions too: `appc build --debug`
+/// compiles its server (without warnings) and its web client.
+#[test]
+fn the_operations_client_fixture_builds_its_server_and_web_client() {
+    let project = repository_root().join("compiler/tests/fixtures/operations_client");
+    let binary = built_project(&project);
+    assert!(binary.is_file());
+    assert!(project.join(".appc/build/web/index.html").is_file());
 }
