@@ -295,26 +295,13 @@ fn note_v1() -> TableSchema {
 
 async fn insert_notes(database: &Database) {
     for text in ["one", "two"] {
-        let sql = match database.system() {
-            DbSystem::Sqlite => "INSERT INTO \"Note\" (text, legacy) VALUES (?, 'old')",
-            DbSystem::Postgres => "INSERT INTO \"Note\" (text, legacy) VALUES ($1, 'old')",
-        };
-        match database.system() {
-            DbSystem::Sqlite => {
-                sqlx::query(sql)
-                    .bind(text)
-                    .execute(database.sqlite_pool().unwrap())
-                    .await
-                    .unwrap();
-            }
-            DbSystem::Postgres => {
-                sqlx::query(sql)
-                    .bind(text)
-                    .execute(database.postgres_pool().unwrap())
-                    .await
-                    .unwrap();
-            }
-        }
+        common::execute_with_text(
+            database,
+            "INSERT INTO \"Note\" (text, legacy) VALUES (?, 'old')",
+            "INSERT INTO \"Note\" (text, legacy) VALUES ($1, 'old')",
+            text,
+        )
+        .await;
     }
 }
 

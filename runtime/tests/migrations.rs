@@ -80,26 +80,13 @@ UPDATE "Note" SET "room" = 'general';
 };
 
 async fn insert_note(database: &Database, text: &str) {
-    let sql = match database.system() {
-        DbSystem::Sqlite => "INSERT INTO \"Note\" (\"text\") VALUES (?)",
-        DbSystem::Postgres => "INSERT INTO \"Note\" (\"text\") VALUES ($1)",
-    };
-    match database.system() {
-        DbSystem::Sqlite => {
-            sqlx::query(sql)
-                .bind(text)
-                .execute(database.sqlite_pool().unwrap())
-                .await
-                .unwrap();
-        }
-        DbSystem::Postgres => {
-            sqlx::query(sql)
-                .bind(text)
-                .execute(database.postgres_pool().unwrap())
-                .await
-                .unwrap();
-        }
-    }
+    common::execute_with_text(
+        database,
+        "INSERT INTO \"Note\" (\"text\") VALUES (?)",
+        "INSERT INTO \"Note\" (\"text\") VALUES ($1)",
+        text,
+    )
+    .await;
 }
 
 /// Each note's text, room and whether `createdAt` was filled by the database, in id order.

@@ -345,6 +345,29 @@ pub async fn execute_sql(database: &Database, sql: &str) -> Result<(), sqlx::Err
     }
 }
 
+/// Runs one statement with `text` bound as its one parameter: `sqlite_sql` on SQLite (with a `?`
+/// placeholder), `postgres_sql` on PostgreSQL (with `$1`).
+pub async fn execute_with_text(
+    database: &Database,
+    sqlite_sql: &'static str,
+    postgres_sql: &'static str,
+    text: &str,
+) {
+    match database.system() {
+        DbSystem::Sqlite => sqlx::query(sqlite_sql)
+            .bind(text)
+            .execute(database.sqlite_pool().unwrap())
+            .await
+            .map(drop),
+        DbSystem::Postgres => sqlx::query(postgres_sql)
+            .bind(text)
+            .execute(database.postgres_pool().unwrap())
+            .await
+            .map(drop),
+    }
+    .unwrap();
+}
+
 /// The `id Int @id @default(autoincrement())` column most test tables start with.
 pub fn autoincrement_id() -> ColumnSchema {
     ColumnSchema::new("id", SqlType::Integer)
