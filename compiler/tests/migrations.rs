@@ -149,6 +149,160 @@ async fn apply_sqlite(connection: &mut SqliteConnection, step: &Step) {
         .unwrap();
 }
 
+/// Applies `step`'s PostgreSQL file in one transaction, as the runtime does.
+async fn apply_postgres(connection: &mut PgConnection, step: &Step) {
+    let mut transaction = connection.begin().await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(step.plan.postgres.clone()))
+        .execute(&mut *transaction)
+        .await
+        .unwrap_or_else(|error| panic!("{}: {error}\n{}", step.what, step.plan.postgres));
+    transaction.commit().await.unwrap();
+}
+
+/// A connection to the `APPC_TEST_POSTGRES_URL` server whose search path is a fresh schema
+/// named `<schema_prefix>_<process id>` (so that runs never meet each other's tables), and that
+/// schema's name; `None`, with a loud notice naming `what` was skipped, when the variable is unset.
+async fn postgres_in_own_schema(what: &str, schema_prefix: &str) -> Option<(PgConnection, String)> {
+    let Some(url) = std::env::var("APPC_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!(
+            "\n*** skipped: {what}; set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one) ***\n"
+        );
+        return None;
+    };
+    let mut connection = PgConnection::connect(&url).await.unwrap();
+    let schema = format!("{schema_prefix}_{}", std::process::id());
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
+    )))
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    Some((connection, schema))
+}
+
+/// A connection to either system, so that the checks of the chain both systems share are
+/// written once.
+enum Db<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Db<'_> {
+    /// Applies `step`'s migration the way the runtime does on this system.
+    async fn apply(&mut self, step: &Step) {
+        match self {
+            Db::Sqlite(connection) => apply_sqlite(connection, step).await,
+            Db::Postgres(connection) => apply_postgres(connection, step).await,
+        }
+    }
+
+    /// Runs statements of the test's own.
+    async fn execute(&mut self, text: &str) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Sqlite(connection) => sqlx::raw_sql(sql(text))
+                .execute(&mut **connection)
+                .await
+                .map(drop),
+            Db::Postgres(connection) => sqlx::raw_sql(sql(text))
+                .execute(&mut **connection)
+                .await
+                .map(drop),
+        }
+    }
+
+    /// Every message's id, room and body, in id order.
+    async fn messages(&mut self) -> Vec<(i64, i64, String)> {
+        match self {
+            Db::Sqlite(connection) => {
+                sqlx::query_as(sql(MESSAGES))
+                    .fetch_all(&mut **connection)
+                    .await
+            }
+            Db::Postgres(connection) => {
+                sqlx::query_as(sql(MESSAGES))
+                    .fetch_all(&mut **connection)
+                    .await
+            }
+        }
+        .unwrap()
+    }
+
+    /// Every message's id and topic, in id order.
+    async fn topics(&mut self) -> Vec<(i64, String)> {
+        let topics = sql("SELECT \"id\", \"topic\" FROM \"Message\" ORDER BY \"id\"");
+        match self {
+            Db::Sqlite(connection) => sqlx::query_as(topics).fetch_all(&mut **connection).await,
+            Db::Postgres(connection) => sqlx::query_as(topics).fetch_all(&mut **connection).await,
+        }
+        .unwrap()
+    }
+}
+
+/// The chain's first five steps (create, add a column, rename a field, add a composite unique,
+/// make a field required with a default), checking the rows after each.
+async fn chain_through_a_required_default(mut db: Db<'_>, steps: &[Step]) {
+    // create
+    db.apply(&steps[0]).await;
+    db.execute(
+        "INSERT INTO \"Room\" (\"name\") VALUES ('lobby'), ('games');
+         INSERT INTO \"Message\" (\"roomId\", \"text\") VALUES (1, 'hello'), (2, 'gg');",
+    )
+    .await
+    .unwrap();
+    // add an optional column: old rows get NULL
+    db.apply(&steps[1]).await;
+    db.execute(
+        "INSERT INTO \"Message\" (\"roomId\", \"text\", \"topic\") VALUES (1, 'news', 'press');",
+    )
+    .await
+    .unwrap();
+    // rename a field: the values follow
+    db.apply(&steps[2]).await;
+    assert_eq!(
+        db.messages().await,
+        vec![
+            (1, 1, "hello".into()),
+            (2, 2, "gg".into()),
+            (3, 1, "news".into())
+        ]
+    );
+    // add a composite unique: enforced afterwards
+    db.apply(&steps[3]).await;
+    let duplicate = db
+        .execute("INSERT INTO \"Message\" (\"roomId\", \"body\") VALUES (1, 'hello')")
+        .await;
+    assert!(
+        duplicate.is_err(),
+        "the unique index refuses a repeated (roomId, body)"
+    );
+    // required with a default: NULLs get it, set values stay, no message is lost to the cascade
+    db.apply(&steps[4]).await;
+    assert_eq!(
+        db.topics().await,
+        vec![
+            (1, "general".into()),
+            (2, "general".into()),
+            (3, "press".into())
+        ]
+    );
+}
+
+/// The chain's last step: drop a column (destructive), and the rest of the rows stay.
+async fn drop_a_column(mut db: Db<'_>, steps: &[Step]) {
+    db.apply(&steps[5]).await;
+    assert_eq!(
+        db.messages().await,
+        vec![
+            (1, 1, "hello".into()),
+            (2, 2, "gg".into()),
+            (3, 1, "news".into())
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_chain_keeps_the_data_on_sqlite() {
     let steps = steps();
@@ -157,64 +311,7 @@ async fn the_chain_keeps_the_data_on_sqlite() {
         .execute(&mut db)
         .await
         .unwrap();
-    // create
-    apply_sqlite(&mut db, &steps[0]).await;
-    sqlx::raw_sql(sql(
-        "INSERT INTO \"Room\" (\"name\") VALUES ('lobby'), ('games');
-         INSERT INTO \"Message\" (\"roomId\", \"text\") VALUES (1, 'hello'), (2, 'gg');",
-    ))
-    .execute(&mut db)
-    .await
-    .unwrap();
-    // add an optional column: old rows get NULL
-    apply_sqlite(&mut db, &steps[1]).await;
-    sqlx::raw_sql(sql(
-        "INSERT INTO \"Message\" (\"roomId\", \"text\", \"topic\") VALUES (1, 'news', 'press');",
-    ))
-    .execute(&mut db)
-    .await
-    .unwrap();
-    // rename a field: the values follow
-    apply_sqlite(&mut db, &steps[2]).await;
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(sql(MESSAGES))
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, 1, "hello".into()),
-            (2, 2, "gg".into()),
-            (3, 1, "news".into())
-        ]
-    );
-    // add a composite unique: enforced afterwards
-    apply_sqlite(&mut db, &steps[3]).await;
-    let duplicate = sqlx::raw_sql(sql(
-        "INSERT INTO \"Message\" (\"roomId\", \"body\") VALUES (1, 'hello')",
-    ))
-    .execute(&mut db)
-    .await;
-    assert!(
-        duplicate.is_err(),
-        "the unique index refuses a repeated (roomId, body)"
-    );
-    // required with a default: NULLs get it, set values stay, no message is lost to the cascade
-    apply_sqlite(&mut db, &steps[4]).await;
-    let topics: Vec<(i64, String)> = sqlx::query_as(sql(
-        "SELECT \"id\", \"topic\" FROM \"Message\" ORDER BY \"id\"",
-    ))
-    .fetch_all(&mut db)
-    .await
-    .unwrap();
-    assert_eq!(
-        topics,
-        vec![
-            (1, "general".into()),
-            (2, "general".into()),
-            (3, "press".into())
-        ]
-    );
+    chain_through_a_required_default(Db::Sqlite(&mut db), &steps).await;
     let rooms: Vec<(i64, String)> =
         sqlx::query_as(sql("SELECT \"id\", \"name\" FROM \"Room\" ORDER BY \"id\""))
             .fetch_all(&mut db)
@@ -236,20 +333,7 @@ async fn the_chain_keeps_the_data_on_sqlite() {
         .execute(&mut db)
         .await
         .unwrap();
-    // drop a column (destructive): the rest of the rows stay
-    apply_sqlite(&mut db, &steps[5]).await;
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(sql(MESSAGES))
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, 1, "hello".into()),
-            (2, 2, "gg".into()),
-            (3, 1, "news".into())
-        ]
-    );
+    drop_a_column(Db::Sqlite(&mut db), &steps).await;
     let columns: Vec<(String,)> =
         sqlx::query_as(sql("SELECT name FROM pragma_table_info('Message')"))
             .fetch_all(&mut db)
@@ -273,7 +357,6 @@ async fn the_chain_keeps_the_data_on_sqlite() {
         .unwrap();
     assert_eq!(left.0, 2, "deleting a room cascades to its messages");
 }
-
 /// `2026-01-02T03:04:05.678000Z`: RFC 3339 in UTC with six fractional digits, as the runtime
 /// writes timestamps (and parses them back).
 fn chrono_like_rfc3339(text: &str) -> bool {
@@ -288,99 +371,14 @@ fn chrono_like_rfc3339(text: &str) -> bool {
 
 #[tokio::test]
 async fn the_chain_keeps_the_data_on_postgres() {
-    let Some(url) = std::env::var("APPC_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
+    let Some((mut db, schema)) =
+        postgres_in_own_schema("PostgreSQL half of the migration chain", "appc_migrations").await
     else {
-        eprintln!(
-            "\n*** skipped: PostgreSQL half of the migration chain; set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one) ***\n"
-        );
         return;
     };
     let steps = steps();
-    let mut db = PgConnection::connect(&url).await.unwrap();
-    // A schema of its own, so that runs never meet each other's tables.
-    let schema = format!("appc_migrations_{}", std::process::id());
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
-    )))
-    .execute(&mut db)
-    .await
-    .unwrap();
-    let apply = async |db: &mut PgConnection, step: &Step| {
-        let mut transaction = db.begin().await.unwrap();
-        sqlx::raw_sql(AssertSqlSafe(step.plan.postgres.clone()))
-            .execute(&mut *transaction)
-            .await
-            .unwrap_or_else(|error| panic!("{}: {error}\n{}", step.what, step.plan.postgres));
-        transaction.commit().await.unwrap();
-    };
-    apply(&mut db, &steps[0]).await;
-    sqlx::raw_sql(sql(
-        "INSERT INTO \"Room\" (\"name\") VALUES ('lobby'), ('games');
-         INSERT INTO \"Message\" (\"roomId\", \"text\") VALUES (1, 'hello'), (2, 'gg');",
-    ))
-    .execute(&mut db)
-    .await
-    .unwrap();
-    apply(&mut db, &steps[1]).await;
-    sqlx::raw_sql(sql(
-        "INSERT INTO \"Message\" (\"roomId\", \"text\", \"topic\") VALUES (1, 'news', 'press');",
-    ))
-    .execute(&mut db)
-    .await
-    .unwrap();
-    apply(&mut db, &steps[2]).await;
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(sql(MESSAGES))
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, 1, "hello".into()),
-            (2, 2, "gg".into()),
-            (3, 1, "news".into())
-        ]
-    );
-    apply(&mut db, &steps[3]).await;
-    let duplicate = sqlx::raw_sql(sql(
-        "INSERT INTO \"Message\" (\"roomId\", \"body\") VALUES (1, 'hello')",
-    ))
-    .execute(&mut db)
-    .await;
-    assert!(
-        duplicate.is_err(),
-        "the unique index refuses a repeated (roomId, body)"
-    );
-    apply(&mut db, &steps[4]).await;
-    let topics: Vec<(i64, String)> = sqlx::query_as(sql(
-        "SELECT \"id\", \"topic\" FROM \"Message\" ORDER BY \"id\"",
-    ))
-    .fetch_all(&mut db)
-    .await
-    .unwrap();
-    assert_eq!(
-        topics,
-        vec![
-            (1, "general".into()),
-            (2, "general".into()),
-            (3, "press".into())
-        ]
-    );
-    apply(&mut db, &steps[5]).await;
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(sql(MESSAGES))
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, 1, "hello".into()),
-            (2, 2, "gg".into()),
-            (3, 1, "news".into())
-        ]
-    );
+    chain_through_a_required_default(Db::Postgres(&mut db), &steps).await;
+    drop_a_column(Db::Postgres(&mut db), &steps).await;
     sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .execute(&mut db)
         .await
@@ -457,29 +455,14 @@ async fn a_renamed_table_keeps_its_rows_and_constraints_on_sqlite() {
 
 #[tokio::test]
 async fn a_renamed_table_keeps_its_rows_and_constraints_on_postgres() {
-    let Some(url) = std::env::var("APPC_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
+    let Some((mut db, schema)) =
+        postgres_in_own_schema("PostgreSQL table rename", "appc_migrations_rename").await
     else {
-        eprintln!("\n*** skipped: PostgreSQL table rename; set APPC_TEST_POSTGRES_URL ***\n");
         return;
     };
     let steps = rename_steps();
-    let mut db = PgConnection::connect(&url).await.unwrap();
-    let schema = format!("appc_migrations_rename_{}", std::process::id());
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
-    )))
-    .execute(&mut db)
-    .await
-    .unwrap();
     for (position, step) in steps.iter().enumerate() {
-        let mut transaction = db.begin().await.unwrap();
-        sqlx::raw_sql(AssertSqlSafe(step.plan.postgres.clone()))
-            .execute(&mut *transaction)
-            .await
-            .unwrap_or_else(|error| panic!("{}: {error}\n{}", step.what, step.plan.postgres));
-        transaction.commit().await.unwrap();
+        apply_postgres(&mut db, step).await;
         match position {
             0 => {
                 sqlx::raw_sql(sql(SEED)).execute(&mut db).await.unwrap();

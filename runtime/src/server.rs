@@ -430,17 +430,11 @@ impl Server {
     /// `migrate`: connects, applies the pending migrations (in development also the additive
     /// changes they do not cover), prints what it did and closes the database.
     pub async fn run_migrate(self) -> Result<(), ServeError> {
-        let (database, auth) = self.connect_with_auth().await?;
-        let tables = self.all_tables(&auth);
-        let result = startup_schema::run_migrate_command(
-            &database,
-            self.migrations,
-            &tables,
-            self.config.mode,
-        )
-        .await;
-        database.close().await;
-        Ok(result?)
+        let (migrations, mode) = (self.migrations, self.config.mode);
+        self.with_database(async |database, tables| {
+            startup_schema::run_migrate_command(database, migrations, tables, mode).await
+        })
+        .await
     }
 
     /// `migrate reset`: refuses in production mode before connecting; otherwise connects,
@@ -450,25 +444,35 @@ impl Server {
         if self.config.mode == crate::config::Mode::Production {
             return Err(MigrationError::ResetInProduction.into());
         }
-        let (database, auth) = self.connect_with_auth().await?;
-        let tables = self.all_tables(&auth);
-        let result = startup_schema::run_reset_command(
-            &database,
-            self.migrations,
-            &tables,
-            self.config.mode,
-        )
-        .await;
-        database.close().await;
-        Ok(result?)
+        let (migrations, mode) = (self.migrations, self.config.mode);
+        self.with_database(async |database, tables| {
+            startup_schema::run_reset_command(database, migrations, tables, mode).await
+        })
+        .await
     }
 
     /// `migrate status`: connects and prints the applied and pending migrations and any
     /// problem; `Ok(false)` when the database is ahead of or diverged from this build.
     pub async fn run_migration_status(self) -> Result<bool, ServeError> {
+        let migrations = self.migrations;
+        self.with_database(async |database, tables| {
+            startup_schema::print_status(database, migrations, tables).await
+        })
+        .await
+    }
+
+    /// Connects as the server would, runs one database `command` (a `migrate` subcommand) on
+    /// every table the app owns (the user table included) and closes the database, whatever
+    /// the command returned.
+    async fn with_database<T, E>(
+        &self,
+        command: impl AsyncFnOnce(&Database, &[&TableSchema]) -> Result<T, E>,
+    ) -> Result<T, ServeError>
+    where
+        ServeError: From<E>,
+    {
         let (database, auth) = self.connect_with_auth().await?;
-        let tables = self.all_tables(&auth);
-        let result = startup_schema::print_status(&database, self.migrations, &tables).await;
+        let result = command(&database, &self.all_tables(&auth)).await;
         database.close().await;
         Ok(result?)
     }

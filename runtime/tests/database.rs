@@ -10,18 +10,6 @@ use appc_runtime::codegen::{
 use appc_runtime::{Column, Database, DbError, DbSystem, Query, Row, Value};
 use common::{Message, MessageUpdate, NewMessage, NewUser, User, UserUpdate};
 
-/// A fresh database of every available system. The temporary directory keeps the SQLite file
-/// alive for the test's duration.
-async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
-    let directory = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
-    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    if let Some(url) = common::fresh_postgres_url().await {
-        databases.push(Database::connect(&url).await.unwrap());
-    }
-    (databases, directory)
-}
-
 fn user(name: &str) -> NewUser {
     NewUser {
         username: name.to_owned(),
@@ -40,7 +28,7 @@ fn message(text: &str, room: Option<&str>, author_id: Option<i64>) -> NewMessage
 
 #[tokio::test]
 async fn entities_are_created_found_updated_counted_and_deleted() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         migrate(&database, &[User::schema(), Message::schema()])
@@ -212,7 +200,7 @@ async fn entities_are_created_found_updated_counted_and_deleted() {
 
 #[tokio::test]
 async fn transactions_commit_or_roll_back_together() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         migrate(&database, &[User::schema(), Message::schema()])
             .await
@@ -300,43 +288,26 @@ async fn transactions_commit_or_roll_back_together() {
 
 fn note_v1() -> TableSchema {
     TableSchema::new("Note")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("text", SqlType::Text))
         .column(ColumnSchema::new("legacy", SqlType::Text).nullable())
 }
 
 async fn insert_notes(database: &Database) {
     for text in ["one", "two"] {
-        let sql = match database.system() {
-            DbSystem::Sqlite => "INSERT INTO \"Note\" (text, legacy) VALUES (?, 'old')",
-            DbSystem::Postgres => "INSERT INTO \"Note\" (text, legacy) VALUES ($1, 'old')",
-        };
-        match database.system() {
-            DbSystem::Sqlite => {
-                sqlx::query(sql)
-                    .bind(text)
-                    .execute(database.sqlite_pool().unwrap())
-                    .await
-                    .unwrap();
-            }
-            DbSystem::Postgres => {
-                sqlx::query(sql)
-                    .bind(text)
-                    .execute(database.postgres_pool().unwrap())
-                    .await
-                    .unwrap();
-            }
-        }
+        common::execute_with_text(
+            database,
+            "INSERT INTO \"Note\" (text, legacy) VALUES (?, 'old')",
+            "INSERT INTO \"Note\" (text, legacy) VALUES ($1, 'old')",
+            text,
+        )
+        .await;
     }
 }
 
 #[tokio::test]
 async fn additive_migrations_keep_existing_rows() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         let report = migrate(&database, &[&note_v1()]).await.unwrap();
@@ -391,8 +362,8 @@ async fn additive_migrations_keep_existing_rows() {
         }
         // The new unique column is unique.
         let set_slug = |id: i64| format!("UPDATE \"Note\" SET slug = 'same' WHERE id = {id}");
-        let first = execute(&database, &set_slug(1)).await;
-        let second = execute(&database, &set_slug(2)).await;
+        let first = common::execute_sql(&database, &set_slug(1)).await;
+        let second = common::execute_sql(&database, &set_slug(2)).await;
         assert!(
             first.is_ok() && second.is_err(),
             "{system:?}: unique index on the added column"
@@ -404,20 +375,6 @@ async fn additive_migrations_keep_existing_rows() {
             "{system:?}: a second run changes nothing: {again:?}"
         );
         database.close().await;
-    }
-}
-
-async fn execute(database: &Database, sql: &str) -> Result<(), sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match database.system() {
-        DbSystem::Sqlite => sqlx::query(sql)
-            .execute(database.sqlite_pool().unwrap())
-            .await
-            .map(|_| ()),
-        DbSystem::Postgres => sqlx::query(sql)
-            .execute(database.postgres_pool().unwrap())
-            .await
-            .map(|_| ()),
     }
 }
 
@@ -434,7 +391,7 @@ async fn read_notes(database: &Database, schema: &TableSchema) -> Vec<appc_runti
 
 #[tokio::test]
 async fn destructive_migrations_are_refused_and_nothing_is_applied() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         migrate(&database, &[&note_v1()]).await.unwrap();
@@ -443,11 +400,7 @@ async fn destructive_migrations_are_refused_and_nothing_is_applied() {
         // `legacy` dropped, `text` retyped, a required column without default added, and a new
         // table that must not be created because the whole migration is refused.
         let mut note_v2 = TableSchema::new("Note")
-            .column(
-                ColumnSchema::new("id", SqlType::Integer)
-                    .primary_key()
-                    .default(ColumnDefault::Autoincrement),
-            )
+            .column(common::autoincrement_id())
             .column(ColumnSchema::new("text", SqlType::Integer))
             .column(ColumnSchema::new("title", SqlType::Text));
         let extra = TableSchema::new("Extra")
@@ -497,7 +450,9 @@ async fn destructive_migrations_are_refused_and_nothing_is_applied() {
         );
 
         // A required column without default is fine while the table is empty.
-        execute(&database, "DELETE FROM \"Note\"").await.unwrap();
+        common::execute_sql(&database, "DELETE FROM \"Note\"")
+            .await
+            .unwrap();
         note_v2 = note_v1().column(ColumnSchema::new("title", SqlType::Text));
         let report = migrate(&database, &[&note_v2]).await.unwrap();
         assert_eq!(report.added_columns, ["Note.title"], "{system:?}");
@@ -507,13 +462,9 @@ async fn destructive_migrations_are_refused_and_nothing_is_applied() {
 
 #[tokio::test]
 async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     let draft = TableSchema::new("Draft")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("text", SqlType::Text))
         .column(ColumnSchema::new("updatedAt", SqlType::DateTime).updated_at());
     for database in databases {
@@ -539,11 +490,11 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
                 "INSERT INTO \"Draft\" (text, \"updatedAt\") VALUES ('a', '2020-01-01T00:00:00Z')"
             }
         };
-        execute(&database, insert).await.unwrap();
+        common::execute_sql(&database, insert).await.unwrap();
         let before = database.find_rows(&draft, Query::new()).await.unwrap();
         let old: chrono::DateTime<chrono::Utc> = before[0].get("updatedAt").unwrap();
         assert_eq!(old.to_rfc3339(), "2020-01-01T00:00:00+00:00", "{system:?}");
-        execute(&database, "UPDATE \"Draft\" SET text = 'b'")
+        common::execute_sql(&database, "UPDATE \"Draft\" SET text = 'b'")
             .await
             .unwrap();
         // Raw SQL does not touch it; typed updates do.
@@ -556,11 +507,7 @@ async fn updated_at_columns_follow_every_update_and_sqlite_runs_in_wal_mode() {
         }
         static DRAFT: std::sync::LazyLock<TableSchema> = std::sync::LazyLock::new(|| {
             TableSchema::new("Draft")
-                .column(
-                    ColumnSchema::new("id", SqlType::Integer)
-                        .primary_key()
-                        .default(ColumnDefault::Autoincrement),
-                )
+                .column(common::autoincrement_id())
                 .column(ColumnSchema::new("text", SqlType::Text))
                 .column(ColumnSchema::new("updatedAt", SqlType::DateTime).updated_at())
         });
@@ -656,7 +603,7 @@ async fn concurrent_server_starts_migrate_one_after_the_other() {
 /// returned must be visible to every later read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_succeed_or_fail_one_by_one() {
-    let (databases, directory) = fresh_databases().await;
+    let (databases, directory) = common::fresh_databases().await;
     let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
     for database in databases {
         let system = database.system();
@@ -807,7 +754,7 @@ async fn concurrent_writes_succeed_or_fail_one_by_one() {
 /// each of them must then be stored exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_write_does_not_lose_or_repeat_the_others() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         // Only the user table exists, so every message insert fails with "no such table".

@@ -11,25 +11,10 @@ use appc_runtime::codegen::{
 };
 use appc_runtime::{Column, Database, DbSystem, Query, Row, Value};
 
-/// A fresh database of every available system, and the folder that keeps the SQLite file.
-async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
-    let directory = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
-    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    if let Some(url) = common::fresh_postgres_url().await {
-        databases.push(Database::connect(&url).await.unwrap());
-    }
-    (databases, directory)
-}
-
 /// Memberships of users in rooms, without indexes (as a spec before `@@unique` was added).
 fn membership_without_indexes() -> TableSchema {
     TableSchema::new("Membership")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("userId", SqlType::Integer))
         .column(ColumnSchema::new("roomId", SqlType::Integer).nullable())
         .column(ColumnSchema::new("joinedAt", SqlType::DateTime).default(ColumnDefault::Now))
@@ -86,7 +71,7 @@ async fn index_names(database: &Database, table: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn indexes_come_with_a_new_table_and_are_added_to_an_existing_one() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         // A new table gets its indexes in the same migration.
@@ -145,7 +130,7 @@ async fn indexes_come_with_a_new_table_and_are_added_to_an_existing_one() {
 
 #[tokio::test]
 async fn a_unique_index_over_duplicate_rows_is_refused_saying_which_and_what_to_do() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         migrate(&database, &[&membership_without_indexes()])
@@ -227,11 +212,7 @@ async fn the_chat_history_query_reads_the_created_at_index_instead_of_sorting_th
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("chat.db").display());
     let database = Database::connect(&url).await.unwrap();
-    let user = TableSchema::new("User").column(
-        ColumnSchema::new("id", SqlType::Integer)
-            .primary_key()
-            .default(ColumnDefault::Autoincrement),
-    );
+    let user = TableSchema::new("User").column(common::autoincrement_id());
     let message = chat_message_schema();
     migrate(&database, &[&user, &message]).await.unwrap();
     // Enough rows that the planner's choice matters, and fresh statistics for it.

@@ -15,33 +15,15 @@ use appc_runtime::codegen::{
 use appc_runtime::codegen::{ServeError, Server};
 use appc_runtime::{Database, DbSystem};
 
-async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
-    let directory = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
-    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    if let Some(url) = common::fresh_postgres_url().await {
-        databases.push(Database::connect(&url).await.unwrap());
-    }
-    (databases, directory)
-}
-
 fn user_table() -> TableSchema {
     TableSchema::new("User")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("username", SqlType::Text).unique())
 }
 
 fn note_table(with_room: bool) -> TableSchema {
     let table = TableSchema::new("Note")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("text", SqlType::Text))
         .column(ColumnSchema::new("createdAt", SqlType::DateTime).default(ColumnDefault::Now))
         .column(
@@ -98,26 +80,13 @@ UPDATE "Note" SET "room" = 'general';
 };
 
 async fn insert_note(database: &Database, text: &str) {
-    let sql = match database.system() {
-        DbSystem::Sqlite => "INSERT INTO \"Note\" (\"text\") VALUES (?)",
-        DbSystem::Postgres => "INSERT INTO \"Note\" (\"text\") VALUES ($1)",
-    };
-    match database.system() {
-        DbSystem::Sqlite => {
-            sqlx::query(sql)
-                .bind(text)
-                .execute(database.sqlite_pool().unwrap())
-                .await
-                .unwrap();
-        }
-        DbSystem::Postgres => {
-            sqlx::query(sql)
-                .bind(text)
-                .execute(database.postgres_pool().unwrap())
-                .await
-                .unwrap();
-        }
-    }
+    common::execute_with_text(
+        database,
+        "INSERT INTO \"Note\" (\"text\") VALUES (?)",
+        "INSERT INTO \"Note\" (\"text\") VALUES ($1)",
+        text,
+    )
+    .await;
 }
 
 /// Each note's text, room and whether `createdAt` was filled by the database, in id order.
@@ -135,26 +104,9 @@ async fn notes(database: &Database) -> Vec<(String, Option<String>)> {
     }
 }
 
-async fn execute(database: &Database, sql: &str) {
-    match database.system() {
-        DbSystem::Sqlite => {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(database.sqlite_pool().unwrap())
-                .await
-                .unwrap();
-        }
-        DbSystem::Postgres => {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(database.postgres_pool().unwrap())
-                .await
-                .unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn pending_migrations_apply_in_order_once_and_keep_the_data() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         let (user, old_note, new_note) = (user_table(), note_table(false), note_table(true));
@@ -243,7 +195,7 @@ async fn pending_migrations_apply_in_order_once_and_keep_the_data() {
 
 #[tokio::test]
 async fn production_refuses_a_schema_that_lacks_a_declared_column() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         // The spec has `room`, but no migration adds it.
         let error = prepare_schema(
@@ -302,7 +254,7 @@ async fn production_refuses_a_schema_that_lacks_a_declared_column() {
 
 #[tokio::test]
 async fn a_database_made_before_migrations_is_baselined_or_refused() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         let (user, note) = (user_table(), note_table(false));
@@ -331,13 +283,14 @@ async fn a_database_made_before_migrations_is_baselined_or_refused() {
     }
 
     // A database whose tables are not the first migration's is refused, naming the difference.
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
-        execute(
+        common::execute_sql(
             &database,
             "CREATE TABLE \"User\" (\"id\" BIGINT PRIMARY KEY)",
         )
-        .await;
+        .await
+        .unwrap();
         let error = prepare_schema(
             &database,
             &[INIT],
@@ -357,7 +310,7 @@ async fn a_database_made_before_migrations_is_baselined_or_refused() {
 
 #[tokio::test]
 async fn a_failing_migration_is_rolled_back_and_not_recorded() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let broken = EmbeddedMigration {
             name: "20260103000000_broken",
@@ -405,18 +358,14 @@ async fn texts(database: &Database, sql: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn the_additive_migrator_writes_referential_actions_and_the_database_applies_them() {
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = common::fresh_databases().await;
     for database in databases {
         let system = database.system();
         let room = TableSchema::new("Room")
             .column(ColumnSchema::new("name", SqlType::Text).primary_key())
             .column(ColumnSchema::new("topic", SqlType::Text).nullable());
         let message = TableSchema::new("Message")
-            .column(
-                ColumnSchema::new("id", SqlType::Integer)
-                    .primary_key()
-                    .default(ColumnDefault::Autoincrement),
-            )
+            .column(common::autoincrement_id())
             .column(
                 ColumnSchema::new("roomName", SqlType::Text)
                     .references("Room", "name")
@@ -464,21 +413,25 @@ async fn the_additive_migrator_writes_referential_actions_and_the_database_appli
             assert!(all.contains(clause), "{system:?}: {clause}\nin\n{all}");
         }
 
-        execute(
+        common::execute_sql(
             &database,
             "INSERT INTO \"Room\" (\"name\") VALUES ('lobby'), ('den');\n\
              INSERT INTO \"Message\" (\"roomName\") VALUES ('lobby'), ('den');\n\
              INSERT INTO \"Message\" (\"roomName\", \"replyTo\") VALUES ('den', 2);",
         )
-        .await;
+        .await
+        .unwrap();
         // A renamed room takes its messages along; a deleted one deletes them, and a reply
         // to a deleted message keeps the reply without its target.
-        execute(
+        common::execute_sql(
             &database,
             "UPDATE \"Room\" SET \"name\" = 'hall' WHERE \"name\" = 'lobby'",
         )
-        .await;
-        execute(&database, "DELETE FROM \"Message\" WHERE \"id\" = 2").await;
+        .await
+        .unwrap();
+        common::execute_sql(&database, "DELETE FROM \"Message\" WHERE \"id\" = 2")
+            .await
+            .unwrap();
         assert_eq!(
             texts(
                 &database,
@@ -488,7 +441,9 @@ async fn the_additive_migrator_writes_referential_actions_and_the_database_appli
             ["hall:-", "den:-"],
             "{system:?}"
         );
-        execute(&database, "DELETE FROM \"Room\" WHERE \"name\" = 'den'").await;
+        common::execute_sql(&database, "DELETE FROM \"Room\" WHERE \"name\" = 'den'")
+            .await
+            .unwrap();
         assert_eq!(
             texts(
                 &database,
@@ -532,14 +487,17 @@ async fn a_reset_drops_the_app_s_tables_and_applies_every_migration_again() {
         insert_note(&database, "again").await;
         // A table no migration made (`appc dev`, or by hand): the reset takes it along, so the
         // migrations start from an empty database.
-        execute(&database, "CREATE TABLE \"Scratch\" (\"id\" INTEGER)").await;
+        common::execute_sql(&database, "CREATE TABLE \"Scratch\" (\"id\" INTEGER)")
+            .await
+            .unwrap();
         if system == DbSystem::Postgres {
             // Another schema is not the app's to drop.
-            execute(
+            common::execute_sql(
                 &database,
                 "CREATE SCHEMA \"keep\"; CREATE TABLE \"keep\".\"Note\" (\"id\" INTEGER)",
             )
-            .await;
+            .await
+            .unwrap();
         }
 
         // Production refuses before it touches anything.

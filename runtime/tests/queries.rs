@@ -10,8 +10,7 @@ mod common;
 use std::sync::LazyLock;
 
 use appc_runtime::codegen::{
-    ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, column, migrate,
-    unique_key,
+    ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, column, migrate, unique_key,
 };
 use appc_runtime::{
     Column, Database, DbError, Filter, MAX_BOUND_VALUES, Query, Row, UniqueKey, Value,
@@ -74,11 +73,7 @@ impl Entry {
 
 static ENTRY_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
     TableSchema::new("Entry")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("code", SqlType::Text).unique())
         .column(ColumnSchema::new("player", SqlType::Text))
         .column(ColumnSchema::new("team", SqlType::Text))
@@ -183,12 +178,7 @@ fn seed_entries() -> Vec<NewEntry> {
 /// A fresh, seeded database of every available system. The temporary directory keeps the
 /// SQLite file alive for the test's duration.
 async fn seeded_databases() -> (Vec<Database>, tempfile::TempDir) {
-    let directory = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
-    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    if let Some(url) = common::fresh_postgres_url().await {
-        databases.push(Database::connect(&url).await.unwrap());
-    }
+    let (databases, directory) = common::fresh_databases().await;
     for database in &databases {
         migrate(database, &[Entry::schema()]).await.unwrap();
         for new in seed_entries() {

@@ -13,8 +13,7 @@ mod common;
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 use appc_runtime::codegen::{
-    ColumnDefault, ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, column, key_value,
-    migrate, relation,
+    ColumnSchema, Entity, IntoColumns, SqlType, TableSchema, column, key_value, migrate, relation,
 };
 use appc_runtime::{
     Column, Database, DbError, MAX_RELATION_KEYS_PER_QUERY, Query, Relation, Row, ToMany, ToOne,
@@ -74,11 +73,7 @@ struct NoChanges;
 
 static ROOM_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
     TableSchema::new("Room")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("owner", SqlType::Integer))
         .column(ColumnSchema::new("name", SqlType::Text))
         .unique_index(&["owner", "name"])
@@ -86,11 +81,7 @@ static ROOM_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
 
 static POST_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
     TableSchema::new("Post")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(common::autoincrement_id())
         .column(ColumnSchema::new("title", SqlType::Text))
         .column(ColumnSchema::new("roomOwner", SqlType::Integer).nullable())
         .column(ColumnSchema::new("roomName", SqlType::Text).nullable())
@@ -256,14 +247,9 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A fresh, migrated database of every available system. The temporary directory keeps the
 /// SQLite file alive for the test's duration.
-async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
+async fn migrated_databases() -> (Vec<Database>, tempfile::TempDir) {
     record_statements();
-    let directory = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
-    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
-    if let Some(url) = common::fresh_postgres_url().await {
-        databases.push(Database::connect(&url).await.unwrap());
-    }
+    let (databases, directory) = common::fresh_databases().await;
     for database in &databases {
         migrate(
             database,
@@ -323,7 +309,7 @@ fn texts(messages: &[Message]) -> Vec<&str> {
 #[tokio::test]
 async fn to_one_gives_each_row_its_author_or_none_for_null_and_dangling_keys() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let ann = create_user(&database, "ann").await;
@@ -383,7 +369,7 @@ async fn to_one_gives_each_row_its_author_or_none_for_null_and_dangling_keys() {
 #[tokio::test]
 async fn to_many_gives_zero_one_or_many_children_in_primary_key_order() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let ann = create_user(&database, "ann").await;
@@ -434,7 +420,7 @@ async fn to_many_gives_zero_one_or_many_children_in_primary_key_order() {
 #[tokio::test]
 async fn fifty_rows_take_one_query_per_relation_and_no_rows_take_none() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let mut users = Vec::new();
@@ -491,7 +477,7 @@ async fn fifty_rows_take_one_query_per_relation_and_no_rows_take_none() {
 #[tokio::test]
 async fn more_distinct_keys_than_one_query_carries_are_loaded_in_chunks() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let ann = create_user(&database, "ann").await;
@@ -517,7 +503,7 @@ async fn more_distinct_keys_than_one_query_carries_are_loaded_in_chunks() {
 #[tokio::test]
 async fn composite_keys_match_on_every_column() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let rooms = database.table::<Room>();
@@ -591,7 +577,7 @@ async fn composite_keys_match_on_every_column() {
 #[tokio::test]
 async fn relations_load_inside_a_transaction_and_see_its_writes() {
     let _serial = SERIAL.lock().await;
-    let (databases, _directory) = fresh_databases().await;
+    let (databases, _directory) = migrated_databases().await;
     for database in databases {
         let system = database.system();
         let ann = create_user(&database, "ann").await;

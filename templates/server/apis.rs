@@ -1,3 +1,4 @@
+{%- import "server/context_types.rs" as context_types -%}
 //! The app's apis, generated from `main.wasp`; do not edit.
 //!
 //! Each `api` is an HTTP route answered by the team's function, `pub async fn name(request:
@@ -18,52 +19,7 @@
 //! - apiNamespace `{{ namespace.name }}`: the apis under `{{ namespace.path }}` go through `crate::{{ namespace.middleware.module }}::{{ namespace.middleware.name }}`;
 {%- endfor %}
 {%- for api in apis %}
-
-/// The entities `{{ api.name }}` may use (`entities` in `main.wasp`).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
-pub struct {{ api.type_prefix }}Entities {
-{%- for entity in api.entities %}
-    /// The `{{ entity.entity }}` table.
-    pub {{ entity.field }}: ::appc_runtime::Table<crate::app::entities::{{ entity.entity }}>,
-{%- endfor %}
-}
-
-impl ::appc_runtime::codegen::EntitySet for {{ api.type_prefix }}Entities {
-    fn from_database(database: &::appc_runtime::Database) -> Self {
-{%- if api.entities.is_empty() %}
-        let _ = database;
-{%- endif %}
-        {{ api.type_prefix }}Entities {
-{%- for entity in api.entities %}
-            {{ entity.field }}: database.table(),
-{%- endfor %}
-        }
-    }
-}
-
-/// What `{{ api.name }}` receives besides its request:
-{%- if let Some(user_entity) = api.user_entity %}
-{%- if api.auth_required %}
-/// `ctx.user` is the caller's `{{ user_entity }}` (`auth: true`: anonymous requests get 401),
-{%- else %}
-/// `ctx.user` is the caller's `{{ user_entity }}`, or `None` for an anonymous caller,
-{%- endif %}
-{%- else %}
-/// `ctx.user` is `NoUser` (the app has no `auth`),
-{%- endif %}
-/// `ctx.entities` the listed tables, `ctx.database` and `ctx.emitter`.
-pub type {{ api.type_prefix }}Context = ::appc_runtime::OperationContext<
-    {{ api.type_prefix }}Entities,
-{%- if let Some(user_entity) = api.user_entity %}
-{%- if api.auth_required %}
-    crate::app::entities::{{ user_entity }},
-{%- else %}
-    ::std::option::Option<crate::app::entities::{{ user_entity }}>,
-{%- endif %}
-{%- else %}
-    ::appc_runtime::NoUser,
-{%- endif %}
->;
+{%- call context_types::operation_context(api, "request", "requests") %}{% endcall %}
 {%- endfor %}
 
 /// Every api's route, with its own middleware and its namespaces'; the generated `main` mounts

@@ -1,3 +1,4 @@
+{%- import "server/context_types.rs" as context_types -%}
 //! The typed socket API of `{{ name }}` (Socket.IO namespace `{{ path }}`), generated from its
 //! `events` in `main.wasp`; do not edit.
 //!
@@ -43,7 +44,7 @@ pub const PATH: &str = {{ path|rust_string }};
 pub const ENCODING: &str = "{{ encoding }}";
 
 /// The entities this namespace's functions may use (`entities` in `main.wasp`).
-{% include "server/entity_set.rs" %}
+{% call context_types::entity_set("", entities) %}{% endcall %}
 
 /// The user of this namespace's sockets, as `ctx.user` holds it (see the module docs).
 {%- if let Some(user_entity) = user_entity %}

@@ -1,3 +1,4 @@
+{%- import "server/context_types.rs" as context_types -%}
 //! The app's queries and actions, generated from `main.wasp`; do not edit.
 //!
 //! Each is served at `POST /operations/<kebab-case-name>`: the body is its input as JSON, the
@@ -16,52 +17,7 @@
 //! - {{ operation.keyword }} `{{ operation.name }}`: `POST {{ operation.route_path }}`, `crate::{{ operation.function.module }}::{{ operation.function.name }}` in `{{ operation.function.file }}`;
 {%- endfor %}
 {%- for operation in operations %}
-
-/// The entities `{{ operation.name }}` may use (`entities` in `main.wasp`).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
-pub struct {{ operation.type_prefix }}Entities {
-{%- for entity in operation.entities %}
-    /// The `{{ entity.entity }}` table.
-    pub {{ entity.field }}: ::appc_runtime::Table<crate::app::entities::{{ entity.entity }}>,
-{%- endfor %}
-}
-
-impl ::appc_runtime::codegen::EntitySet for {{ operation.type_prefix }}Entities {
-    fn from_database(database: &::appc_runtime::Database) -> Self {
-{%- if operation.entities.is_empty() %}
-        let _ = database;
-{%- endif %}
-        {{ operation.type_prefix }}Entities {
-{%- for entity in operation.entities %}
-            {{ entity.field }}: database.table(),
-{%- endfor %}
-        }
-    }
-}
-
-/// What `{{ operation.name }}` receives besides its input:
-{%- if let Some(user_entity) = operation.user_entity %}
-{%- if operation.auth_required %}
-/// `ctx.user` is the caller's `{{ user_entity }}` (`auth: true`: anonymous calls get 401),
-{%- else %}
-/// `ctx.user` is the caller's `{{ user_entity }}`, or `None` for an anonymous caller,
-{%- endif %}
-{%- else %}
-/// `ctx.user` is `NoUser` (the app has no `auth`),
-{%- endif %}
-/// `ctx.entities` the listed tables, `ctx.database` and `ctx.emitter`.
-pub type {{ operation.type_prefix }}Context = ::appc_runtime::OperationContext<
-    {{ operation.type_prefix }}Entities,
-{%- if let Some(user_entity) = operation.user_entity %}
-{%- if operation.auth_required %}
-    crate::app::entities::{{ user_entity }},
-{%- else %}
-    ::std::option::Option<crate::app::entities::{{ user_entity }}>,
-{%- endif %}
-{%- else %}
-    ::appc_runtime::NoUser,
-{%- endif %}
->;
+{%- call context_types::operation_context(operation, "input", "calls") %}{% endcall %}
 {%- endfor %}
 
 /// The route of every query and action, and a JSON 404 for any other path under

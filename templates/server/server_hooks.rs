@@ -1,3 +1,4 @@
+{%- import "server/context_types.rs" as context_types -%}
 //! What the team's server hooks receive, generated from `main.wasp`; do not edit.
 //!
 //! - `server.setupFn`{% if let Some(setup) = setup %} (`{{ setup.name }}` in `{{ setup.file }}`){% endif %}: a `pub async fn setup(ctx: ServerContext) -> Result<(), BoxError>`
@@ -13,7 +14,7 @@
 //! converts into [`BoxError`] (such as `anyhow::Error`).
 
 /// Every entity of the app, for setup functions and seeds.
-{% include "server/entity_set.rs" %}
+{% call context_types::entity_set("", entities) %}{% endcall %}
 
 /// What a setup function or a seed receives: `entities` (every entity), `database`, `auth`
 /// (`ctx.auth.signup(username, password)` creates a user who can log in), `emitter` and

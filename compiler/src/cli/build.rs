@@ -29,10 +29,7 @@ use std::time::Instant;
 
 pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
     let started = Instant::now();
-    let output = BuildOutput {
-        color: stderr_wants_color(color),
-        progress: true,
-    };
+    let output = BuildOutput::with_progress(color);
     let project = Project::locate(&args.path)?;
     let binary = check_and_build(&project, args.debug, output)
         .inspect_err(|error| print_advice(error, &project, "appc build"))?;
@@ -138,6 +135,17 @@ pub(super) struct BuildOutput {
     /// Stage lines and cargo's progress; `appc dev` turns them off after its first build so
     /// that a rebuild prints one status line.
     pub progress: bool,
+}
+
+impl BuildOutput {
+    /// What a one-shot command (`appc build`, `appc db ...`) prints: stage lines and cargo's
+    /// progress, in colour when `color` and stderr allow it.
+    pub(super) fn with_progress(color: ColorChoice) -> BuildOutput {
+        BuildOutput {
+            color: stderr_wants_color(color),
+            progress: true,
+        }
+    }
 }
 
 /// Checks the spec, printing its diagnostics, and when it has no errors writes the generated

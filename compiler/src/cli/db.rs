@@ -20,7 +20,7 @@ use super::migrations;
 use super::process;
 use super::project::{Project, absolute};
 use super::step::StepError;
-use super::terminal::{self, stage, stderr_wants_color};
+use super::terminal::{self, stage};
 use anyhow::{Context, bail};
 use appc_core::analysis::ir::{AppSpec, ServerFunction};
 use appc_core::migrations::{PlanOptions, Rename, SchemaSnapshot, plan_migration};
@@ -29,17 +29,14 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
 pub fn seed(args: &SeedArgs, color: ColorChoice) -> Result<(), StepError> {
-    let project = Project::locate(&args.path)?;
-    build_and_seed(args, color, &project)
-        .inspect_err(|error| build::print_advice(error, &project, "appc db seed"))
+    in_project(&args.path, "appc db seed", |project| {
+        build_and_seed(args, color, project)
+    })
 }
 
 /// Checks and generates the project, chooses the seed, builds (debug) and runs the seed.
 fn build_and_seed(args: &SeedArgs, color: ColorChoice, project: &Project) -> Result<(), StepError> {
-    let output = BuildOutput {
-        color: stderr_wants_color(color),
-        progress: true,
-    };
+    let output = BuildOutput::with_progress(color);
     let spec = build::check_and_generate(project, output)?;
     // The seed is chosen before anything is compiled, so a wrong name costs no build.
     let seed = choose_seed(&spec, project, args.name.as_deref())?.clone();
@@ -56,6 +53,17 @@ fn build_and_seed(args: &SeedArgs, color: ColorChoice, project: &Project) -> Res
         });
     }
     Ok(())
+}
+
+/// Locates the project at `path` and runs `command` on it; when that fails, prints the advice
+/// that fits the error, naming `command_line` as the command to run again.
+fn in_project(
+    path: &Path,
+    command_line: &str,
+    command: impl FnOnce(&Project) -> Result<(), StepError>,
+) -> Result<(), StepError> {
+    let project = Project::locate(path)?;
+    command(&project).inspect_err(|error| build::print_advice(error, &project, command_line))
 }
 
 /// Runs the built server with `arguments` in the project folder, with appc's environment and
@@ -77,9 +85,9 @@ fn run_server(binary: &Path, project: &Project, arguments: &[&str]) -> anyhow::R
 }
 
 pub fn migrate(args: &MigrateArgs, color: ColorChoice) -> Result<(), StepError> {
-    let project = Project::locate(&args.path)?;
-    plan_write_and_apply(args, color, &project)
-        .inspect_err(|error| build::print_advice(error, &project, "appc db migrate"))
+    in_project(&args.path, "appc db migrate", |project| {
+        plan_write_and_apply(args, color, project)
+    })
 }
 
 /// Checks the spec, plans and writes the migration, then (unless `--create-only`) builds and
@@ -89,10 +97,7 @@ fn plan_write_and_apply(
     color: ColorChoice,
     project: &Project,
 ) -> Result<(), StepError> {
-    let output = BuildOutput {
-        color: stderr_wants_color(color),
-        progress: true,
-    };
+    let output = BuildOutput::with_progress(color);
     let spec = build::check(project, output)?;
     let renames = parse_renames(args, &spec)?;
     let existing = migrations::list(&project.root)?;
@@ -171,16 +176,13 @@ fn plan_write_and_apply(
 }
 
 pub fn status(args: &StatusArgs, color: ColorChoice) -> Result<(), StepError> {
-    let project = Project::locate(&args.path)?;
-    show_status(color, &project)
-        .inspect_err(|error| build::print_advice(error, &project, "appc db status"))
+    in_project(&args.path, "appc db status", |project| {
+        show_status(color, project)
+    })
 }
 
 fn show_status(color: ColorChoice, project: &Project) -> Result<(), StepError> {
-    let output = BuildOutput {
-        color: stderr_wants_color(color),
-        progress: true,
-    };
+    let output = BuildOutput::with_progress(color);
     let spec = build::check_and_generate(project, output)?;
     let changes = migrations::unmigrated_changes(&project.root, &spec)?;
     let binary = build::build_checked(project, &spec, true, output)?;
@@ -203,9 +205,9 @@ fn show_status(color: ColorChoice, project: &Project) -> Result<(), StepError> {
 }
 
 pub fn reset(args: &ResetArgs, color: ColorChoice) -> Result<(), StepError> {
-    let project = Project::locate(&args.path)?;
-    confirm_and_reset(args, color, &project)
-        .inspect_err(|error| build::print_advice(error, &project, "appc db reset"))
+    in_project(&args.path, "appc db reset", |project| {
+        confirm_and_reset(args, color, project)
+    })
 }
 
 /// Refuses production, asks (or reads `--yes`), then checks, builds (debug), resets and seeds.
@@ -220,10 +222,7 @@ fn confirm_and_reset(
     if !args.yes {
         confirm_reset(&database)?;
     }
-    let output = BuildOutput {
-        color: stderr_wants_color(color),
-        progress: true,
-    };
+    let output = BuildOutput::with_progress(color);
     let spec = build::check_and_generate(project, output)?;
     let seed = match &args.seed {
         Some(name) => Some(choose_seed(&spec, project, Some(name))?.clone()),

@@ -252,15 +252,7 @@ pub async fn migration_status(
         }
     }
     status.pending.sort();
-    status.unknown = applied
-        .iter()
-        .filter(|applied| {
-            !migrations
-                .iter()
-                .any(|migration| migration.name == applied.name)
-        })
-        .map(|applied| applied.name.clone())
-        .collect();
+    status.unknown = unknown_migrations(&applied, migrations);
     if status.pending.is_empty() {
         let live = SchemaShape::read(&mut pooled.conn()).await?;
         status.differences = live.differences(&SchemaShape::declared(system, tables), false);
@@ -269,13 +261,13 @@ pub async fn migration_status(
     Ok(status)
 }
 
-/// Refuses a history that names a migration this build lacks, or whose checksum differs.
-fn check_history(
+/// The names in `history` of the migrations this build lacks (applied by a newer build or
+/// another branch), in the history's order.
+fn unknown_migrations(
     history: &[AppliedMigration],
     migrations: &[EmbeddedMigration],
-    system: DbSystem,
-) -> Result<(), MigrationError> {
-    let unknown: Vec<String> = history
+) -> Vec<String> {
+    history
         .iter()
         .filter(|applied| {
             !migrations
@@ -283,7 +275,16 @@ fn check_history(
                 .any(|migration| migration.name == applied.name)
         })
         .map(|applied| applied.name.clone())
-        .collect();
+        .collect()
+}
+
+/// Refuses a history that names a migration this build lacks, or whose checksum differs.
+fn check_history(
+    history: &[AppliedMigration],
+    migrations: &[EmbeddedMigration],
+    system: DbSystem,
+) -> Result<(), MigrationError> {
+    let unknown = unknown_migrations(history, migrations);
     if !unknown.is_empty() {
         return Err(MigrationError::Ahead { names: unknown });
     }

@@ -12,7 +12,9 @@ use appc_runtime::codegen::{
     ColumnDefault, ColumnSchema, ConfigDefaults, Entity, IntoColumns, Server, SqlType, TableSchema,
     column, unique_key,
 };
-use appc_runtime::{AppState, Column, Config, DbError, Mode, Row, UniqueKey, Value};
+use appc_runtime::{
+    AppState, Column, Config, Database, DbError, DbSystem, Mode, Row, UniqueKey, Value,
+};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -60,11 +62,7 @@ impl User {
 
 static USER_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
     TableSchema::new("User")
-        .column(
-            ColumnSchema::new("id", SqlType::Integer)
-                .primary_key()
-                .default(ColumnDefault::Autoincrement),
-        )
+        .column(autoincrement_id())
         .column(ColumnSchema::new("username", SqlType::Text).unique())
         .column(ColumnSchema::new("displayName", SqlType::Text).nullable())
 });
@@ -314,6 +312,67 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
+}
+
+// ---- Databases -------------------------------------------------------------------------------
+
+/// A fresh database of every available system: a SQLite file, and a PostgreSQL database when
+/// `APPC_TEST_POSTGRES_URL` is set. The temporary directory keeps the SQLite file alive for the
+/// test's duration.
+pub async fn fresh_databases() -> (Vec<Database>, tempfile::TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite://{}", directory.path().join("test.db").display());
+    let mut databases = vec![Database::connect(&sqlite_url).await.unwrap()];
+    if let Some(url) = fresh_postgres_url().await {
+        databases.push(Database::connect(&url).await.unwrap());
+    }
+    (databases, directory)
+}
+
+/// Runs `sql` (one or more statements, without parameters) on `database` as written, past the
+/// typed access, for the tests that set up or break a schema by hand.
+pub async fn execute_sql(database: &Database, sql: &str) -> Result<(), sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match database.system() {
+        DbSystem::Sqlite => sqlx::raw_sql(sql)
+            .execute(database.sqlite_pool().unwrap())
+            .await
+            .map(drop),
+        DbSystem::Postgres => sqlx::raw_sql(sql)
+            .execute(database.postgres_pool().unwrap())
+            .await
+            .map(drop),
+    }
+}
+
+/// Runs one statement with `text` bound as its one parameter: `sqlite_sql` on SQLite (with a `?`
+/// placeholder), `postgres_sql` on PostgreSQL (with `$1`).
+pub async fn execute_with_text(
+    database: &Database,
+    sqlite_sql: &'static str,
+    postgres_sql: &'static str,
+    text: &str,
+) {
+    match database.system() {
+        DbSystem::Sqlite => sqlx::query(sqlite_sql)
+            .bind(text)
+            .execute(database.sqlite_pool().unwrap())
+            .await
+            .map(drop),
+        DbSystem::Postgres => sqlx::query(postgres_sql)
+            .bind(text)
+            .execute(database.postgres_pool().unwrap())
+            .await
+            .map(drop),
+    }
+    .unwrap();
+}
+
+/// The `id Int @id @default(autoincrement())` column most test tables start with.
+pub fn autoincrement_id() -> ColumnSchema {
+    ColumnSchema::new("id", SqlType::Integer)
+        .primary_key()
+        .default(ColumnDefault::Autoincrement)
 }
 
 /// A fresh, empty PostgreSQL database on the `APPC_TEST_POSTGRES_URL` server, or `None` (with a

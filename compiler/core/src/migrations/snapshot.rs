@@ -337,7 +337,8 @@ fn column_default(default: &DefaultValue) -> ColumnDefault {
 /// The name of an index, exactly as the runtime's `appc_runtime::codegen::index_name` makes it
 /// (so that a database the start-up migrator created has the names migrations drop and
 /// create): `Table_columnA_columnB_idx`, or `..._key` when unique; a name longer than
-/// PostgreSQL keeps is cut and ends with an FNV-1a hash of the whole name.
+/// PostgreSQL keeps is cut and ends with an FNV-1a hash of the whole name. A copy, since neither
+/// crate may depend on the other: the two must agree, and a test of each pins the same long name.
 pub fn index_name(table: &str, columns: &[&str], unique: bool) -> String {
     let suffix = if unique { "key" } else { "idx" };
     let name = format!("{table}_{}_{suffix}", columns.join("_"));
