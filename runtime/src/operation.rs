@@ -30,6 +30,7 @@
 //! puts each `apiNamespace`'s middleware around the apis under its path.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::Router;
@@ -38,6 +39,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path, Query, Req
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -344,10 +346,32 @@ where
             require_json_content_type(&parts.headers)?;
         }
         let input = Input::decode(operation, &body)?;
-        run(input, OperationContext::new(&state, user, auth_user)).await
+        answer_panics_with_500(run(input, OperationContext::new(&state, user, auth_user))).await
     }
     .instrument(span)
     .await
+}
+
+/// Runs a team function; a panic in it becomes a 500 like any other failure the caller cannot
+/// fix (the panic's message goes to the log, never to the caller), instead of a dropped
+/// connection. The request's own state dies with it; what it shares with other requests (the
+/// pool, the emitter) stays usable, so asserting unwind safety is sound here.
+async fn answer_panics_with_500<T>(
+    function: impl Future<Output = Result<T, HttpError>>,
+) -> Result<T, HttpError> {
+    match AssertUnwindSafe(function).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(HttpError::internal(format!(
+                "the team's function panicked: {message}"
+            )))
+        }
+    }
 }
 
 /// Answers one request to an api: its function's response, or the error.
@@ -389,7 +413,7 @@ where
             body,
             path_params,
         };
-        run(request, OperationContext::new(&state, user, auth_user))
+        answer_panics_with_500(run(request, OperationContext::new(&state, user, auth_user)))
             .await
             .map(IntoResponse::into_response)
     }

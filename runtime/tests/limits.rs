@@ -322,6 +322,53 @@ async fn operation_bodies_over_appc_request_body_bytes_get_413() {
     server.stop().await;
 }
 
+/// `query explode { output: Int }`, whose function panics.
+static EXPLODE: appc_runtime::codegen::OperationSpec = appc_runtime::codegen::OperationSpec {
+    name: "explode",
+    auth_required: false,
+    input_max_length: None,
+};
+
+async fn explode(
+    input: String,
+    _ctx: appc_runtime::OperationContext<()>,
+) -> Result<i64, appc_runtime::HttpError> {
+    if input == "boom" {
+        panic!("secret detail {}", input.len());
+    }
+    Ok(0)
+}
+
+#[tokio::test]
+async fn a_panicking_operation_answers_500_without_its_message_and_the_server_goes_on() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start_with(None, &[], |server| {
+        server.routes(|router| {
+            router.route(
+                "/operations/explode",
+                post(
+                    async |State(state): State<appc_runtime::AppState>,
+                           request: appc_runtime::axum::extract::Request| {
+                        appc_runtime::codegen::answer_operation(state, request, &EXPLODE, explode)
+                            .await
+                    },
+                ),
+            )
+        })
+    })
+    .await;
+    let url = server.url("/operations/explode");
+    for _ in 0..3 {
+        let response = http("POST", &url, Some("\"boom\""), None).await;
+        assert_eq!(response.status, 500);
+        assert_eq!(response.body["error"]["code"], "internal");
+        assert!(!response.text.contains("secret"), "{}", response.text);
+    }
+    let response = http("POST", &url, Some("\"calm\""), None).await;
+    assert_eq!((response.status, response.text.as_str()), (200, "0"));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn half_sent_headers_are_closed_after_the_header_timeout() {
     let _serial = ONE_AT_A_TIME.lock().await;
