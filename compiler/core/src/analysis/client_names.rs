@@ -7,7 +7,7 @@
 //! declaration, when the app has a web client at all.
 
 use super::declarations::{DeclKind, Declarations};
-use super::ir::{Namespace, OperationKind};
+use super::ir::Namespace;
 use super::operations::CheckedOperation;
 use crate::diagnostics::Diagnostic;
 
@@ -32,10 +32,7 @@ pub fn report_clashes_with_operations_module(
         if !OPERATIONS_MODULE_NAMES.contains(&name) {
             continue;
         }
-        let keyword = match checked.operation.kind {
-            OperationKind::Query => "query",
-            OperationKind::Action => "action",
-        };
+        let keyword = DeclKind::from(checked.operation.kind).keyword();
         diagnostics.push(
             Diagnostic::error(
                 format!(

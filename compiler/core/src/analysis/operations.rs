@@ -153,11 +153,7 @@ pub fn check_operation(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CheckedOperation> {
     let name = decl.name.name.as_str();
-    let keyword = match kind {
-        OperationKind::Query => DeclKind::Query,
-        OperationKind::Action => DeclKind::Action,
-    }
-    .keyword();
+    let keyword = DeclKind::from(kind).keyword();
     let owner = format!("{keyword} `{name}`");
     let shape = DictShape {
         owner: &owner,
