@@ -149,18 +149,10 @@ fn check_column_names(checked: &CheckedEntity, diagnostics: &mut Vec<Diagnostic>
         }) else {
             continue;
         };
-        let Some(span) = later.map_span.or(earlier.map_span) else {
-            continue;
-        };
-        let mapped = if later.map_span.is_some() {
-            later
-        } else {
-            earlier
-        };
-        let other = if later.map_span.is_some() {
-            earlier
-        } else {
-            later
+        let (mapped, other, span) = match (later.map_span, earlier.map_span) {
+            (Some(span), _) => (later, earlier, span),
+            (None, Some(span)) => (earlier, later, span),
+            (None, None) => continue,
         };
         diagnostics.push(
             Diagnostic::error(
