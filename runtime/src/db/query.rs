@@ -104,6 +104,17 @@ impl<E, T> fmt::Debug for Column<E, T> {
     }
 }
 
+impl<E, T> Column<E, T> {
+    /// `column IS NULL`, or `IS NOT NULL` when `negated`: what `eq`/`ne` with `None`,
+    /// `is_null` and `is_not_null` select.
+    fn null_check(self, negated: bool) -> Filter<E> {
+        Filter::new(Condition::IsNull {
+            column: Cow::Borrowed(self.name),
+            negated,
+        })
+    }
+}
+
 /// A column of entity `E`, for generated code: `codegen::column::<Message, String>("text")`.
 /// The name is the column's name in SQL.
 pub const fn column<E, T: ColumnType>(name: &'static str) -> Column<E, T> {
@@ -139,10 +150,7 @@ impl<E, T: ColumnType> Column<E, T> {
     /// Rows whose value equals `value`; on an optional column, `None` selects the NULLs.
     pub fn eq(self, value: impl Into<T>) -> Filter<E> {
         match value.into().into() {
-            Value::Null => Filter::new(Condition::IsNull {
-                column: Cow::Borrowed(self.name),
-                negated: false,
-            }),
+            Value::Null => self.null_check(false),
             value => self.compare(Comparison::Equal, value),
         }
     }
@@ -151,10 +159,7 @@ impl<E, T: ColumnType> Column<E, T> {
     /// not selected); on an optional column, `None` selects the rows that are not NULL.
     pub fn ne(self, value: impl Into<T>) -> Filter<E> {
         match value.into().into() {
-            Value::Null => Filter::new(Condition::IsNull {
-                column: Cow::Borrowed(self.name),
-                negated: true,
-            }),
+            Value::Null => self.null_check(true),
             value => self.compare(Comparison::NotEqual, value),
         }
     }
@@ -206,18 +211,12 @@ impl<E, T: ColumnType> Column<E, T> {
 impl<E, T: ColumnValue> Column<E, Option<T>> {
     /// Rows where this optional column is NULL.
     pub fn is_null(self) -> Filter<E> {
-        Filter::new(Condition::IsNull {
-            column: Cow::Borrowed(self.name),
-            negated: false,
-        })
+        self.null_check(false)
     }
 
     /// Rows where this optional column holds a value.
     pub fn is_not_null(self) -> Filter<E> {
-        Filter::new(Condition::IsNull {
-            column: Cow::Borrowed(self.name),
-            negated: true,
-        })
+        self.null_check(true)
     }
 }
 

@@ -222,12 +222,13 @@ impl<E: Entity> Table<E> {
         Kind: RelationKind,
     {
         let keys = RowKeys::read(rows, &relation);
-        let mut related = HashMap::new();
-        if !keys.distinct.is_empty() {
+        // Without a key there is nothing to fetch, so no connection is taken from the pool.
+        let related = if keys.distinct.is_empty() {
+            HashMap::new()
+        } else {
             let mut pooled = self.database().acquire().await?;
-            related =
-                fetch_related::<To>(&mut pooled.conn(), relation.remote_columns, &keys).await?;
-        }
+            fetch_related::<To>(&mut pooled.conn(), relation.remote_columns, &keys).await?
+        };
         Ok(keys.hand_out::<To, Kind>(related))
     }
 
@@ -260,10 +261,8 @@ impl<E: Entity> TxTable<'_, E> {
         Kind: RelationKind,
     {
         let keys = RowKeys::read(rows, &relation);
-        let mut related = HashMap::new();
-        if !keys.distinct.is_empty() {
-            related = fetch_related::<To>(&mut self.conn(), relation.remote_columns, &keys).await?;
-        }
+        // `fetch_related` issues no query when there is no key.
+        let related = fetch_related::<To>(&mut self.conn(), relation.remote_columns, &keys).await?;
         Ok(keys.hand_out::<To, Kind>(related))
     }
 

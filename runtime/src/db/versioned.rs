@@ -466,16 +466,11 @@ pub(super) struct LockedConnection {
 impl LockedConnection {
     pub(super) async fn begin(database: &Database) -> Result<LockedConnection, DbError> {
         let mut pooled = database.acquire().await?;
-        let mut locked = match &mut pooled {
-            Pooled::Sqlite(connection) => {
-                connection.close_on_drop();
-                LockedConnection { pooled }
-            }
-            Pooled::Postgres(connection) => {
-                connection.close_on_drop();
-                LockedConnection { pooled }
-            }
-        };
+        match &mut pooled {
+            Pooled::Sqlite(connection) => connection.close_on_drop(),
+            Pooled::Postgres(connection) => connection.close_on_drop(),
+        }
+        let mut locked = LockedConnection { pooled };
         let start = match database.system() {
             DbSystem::Sqlite => "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE".to_owned(),
             // Several server processes may start at once against one database; the lock (held
