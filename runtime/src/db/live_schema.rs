@@ -72,7 +72,7 @@ impl SchemaShape {
         let system = conn.system();
         let table_names = match system {
             DbSystem::Sqlite => {
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
             }
             DbSystem::Postgres => {
                 "SELECT table_name::text FROM information_schema.tables \
@@ -93,7 +93,7 @@ impl SchemaShape {
             DbSystem::Sqlite => {
                 "SELECT m.name, c.name, c.type, CASE WHEN c.\"notnull\" = 1 OR c.pk > 0 THEN 'no' ELSE 'yes' END \
                  FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c \
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
             }
             DbSystem::Postgres => {
                 "SELECT c.table_name::text, c.column_name::text, c.data_type::text, \
@@ -124,7 +124,7 @@ impl SchemaShape {
                 "SELECT m.name, i.\"unique\", (SELECT group_concat(name, ',') FROM \
                  (SELECT info.name FROM pragma_index_info(i.name) AS info ORDER BY info.seqno)) \
                  FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS i \
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND i.origin <> 'pk'"
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND i.origin <> 'pk'"
             }
             DbSystem::Postgres => {
                 "SELECT t.relname::text, CASE WHEN ix.indisunique THEN '1' ELSE '0' END, \
