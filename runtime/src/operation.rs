@@ -48,7 +48,7 @@ use tracing::Instrument;
 use crate::app_state::AppState;
 use crate::auth::AuthUser;
 use crate::context::EntitySet;
-use crate::context_user::{ContextUser, ContextUserError, NoUser};
+use crate::context_user::{ConnectionUser, ContextUser, ContextUserError, NoUser};
 use crate::db::Database;
 use crate::error::HttpError;
 use crate::socket::Emitter;
@@ -88,17 +88,17 @@ pub struct OperationContext<Entities, User = NoUser> {
 }
 
 impl<Entities: EntitySet, User> OperationContext<Entities, User> {
-    /// The context of one request over the app's state. It counts as a running handler while
-    /// its tables or database live, so shutdown lets its writes finish before the database
-    /// closes.
-    fn new(state: &AppState, user: User, auth_user: Option<AuthUser>) -> Self {
+    /// The context of one request over the app's state, on behalf of its `caller`. It counts
+    /// as a running handler while its tables or database live, so shutdown lets its writes
+    /// finish before the database closes.
+    fn new(state: &AppState, caller: ConnectionUser<User>) -> Self {
         let database = state.database.for_handler(state.handlers.token());
         OperationContext {
-            user,
+            user: caller.user,
             entities: Entities::from_database(&database),
             database,
             emitter: state.emitter.clone(),
-            auth_user: auth_user.map(Arc::new),
+            auth_user: caller.auth_user,
         }
     }
 }
@@ -340,13 +340,13 @@ where
         let (mut parts, body) = request.into_parts();
         let limit = state.config.limits.request_body;
         refuse_declared_length_over(&parts.headers, limit)?;
-        let (user, auth_user) = caller::<User>(&state, &mut parts, operation.auth_required).await?;
+        let caller = caller::<User>(&state, &mut parts, operation.auth_required).await?;
         let body = read_body(body, limit).await?;
         if !body.iter().all(u8::is_ascii_whitespace) {
             require_json_content_type(&parts.headers)?;
         }
         let input = Input::decode(operation, &body)?;
-        answer_panics_with_500(run(input, OperationContext::new(&state, user, auth_user))).await
+        answer_panics_with_500(run(input, OperationContext::new(&state, caller))).await
     }
     .instrument(span)
     .await
@@ -393,7 +393,7 @@ where
         let (mut parts, body) = request.into_parts();
         let limit = state.config.limits.request_body;
         refuse_declared_length_over(&parts.headers, limit)?;
-        let (user, auth_user) = caller::<User>(&state, &mut parts, api.auth_required).await?;
+        let caller = caller::<User>(&state, &mut parts, api.auth_required).await?;
         let Path(path_params) =
             <Path<Vec<(String, String)>> as FromRequestParts<AppState>>::from_request_parts(
                 &mut parts, &state,
@@ -413,7 +413,7 @@ where
             body,
             path_params,
         };
-        answer_panics_with_500(run(request, OperationContext::new(&state, user, auth_user)))
+        answer_panics_with_500(run(request, OperationContext::new(&state, caller)))
             .await
             .map(IntoResponse::into_response)
     }
@@ -439,14 +439,15 @@ pub async fn unknown_operation(uri: Uri) -> HttpError {
     ))
 }
 
-/// The caller of a request: the typed user of the route's context and the token's user. With
+/// The caller of a request: the typed user of the route's context and the token's user, decoded
+/// as a socket's are ([`ConnectionUser::decode`]). With
 /// `auth_required`, a request without a valid token is refused with 401 and the reason; without
 /// it, a missing or invalid token makes an anonymous caller. An app without auth reads no token.
 async fn caller<User: ContextUser>(
     state: &AppState,
     parts: &mut Parts,
     auth_required: bool,
-) -> Result<(User, Option<AuthUser>), HttpError> {
+) -> Result<ConnectionUser<User>, HttpError> {
     let auth_user = if !state.auth.is_enabled() {
         None
     } else if auth_required {
@@ -454,13 +455,12 @@ async fn caller<User: ContextUser>(
     } else {
         <AuthUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await?
     };
-    let user = User::from_auth_user(auth_user.as_ref()).map_err(|error| match error {
+    ConnectionUser::decode(auth_user).map_err(|error| match error {
         ContextUserError::Missing => {
             HttpError::unauthorized("this route needs a logged-in user; log in and send the token as `Authorization: Bearer <token>`")
         }
         error => HttpError::internal(error),
-    })?;
-    Ok((user, auth_user))
+    })
 }
 
 fn too_large(limit: usize) -> HttpError {

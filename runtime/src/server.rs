@@ -329,9 +329,9 @@ impl Server {
         }
     }
 
-    /// Does what the binary's command line asks (see [`ServerCommand`]): serves, or runs one
-    /// seed, printing any error on stderr. Returns the exit status: 0 done, 1 failed, 2 a wrong
-    /// command line.
+    /// Does what the binary's command line asks (see [`ServerCommand`]): serves, runs one seed,
+    /// or applies, lists or resets the migrations, printing any error on stderr. Returns the exit
+    /// status: 0 done, 1 failed, 2 a wrong command line.
     pub async fn run(self, arguments: impl IntoIterator<Item = String>) -> std::process::ExitCode {
         use std::process::ExitCode;
         let command = match ServerCommand::from_args(arguments) {
@@ -364,13 +364,7 @@ impl Server {
                     ExitCode::FAILURE
                 }
             },
-            ServerCommand::Migrate => match self.run_migrate().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::FAILURE
-                }
-            },
+            ServerCommand::Migrate => exit_code(self.run_migrate().await),
             ServerCommand::MigrationStatus => match self.run_migration_status().await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
@@ -379,20 +373,8 @@ impl Server {
                     ExitCode::FAILURE
                 }
             },
-            ServerCommand::MigrationReset => match self.run_migration_reset().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::FAILURE
-                }
-            },
-            ServerCommand::Serve => match self.serve().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::FAILURE
-                }
-            },
+            ServerCommand::MigrationReset => exit_code(self.run_migration_reset().await),
+            ServerCommand::Serve => exit_code(self.serve().await),
         }
     }
 
@@ -755,6 +737,18 @@ fn worker_threads_from(value: &str) -> Result<usize, std::io::Error> {
                 "{WORKER_THREADS_VARIABLE} is `{value}`; set it to a number of threads of at least 1, or unset it for one per core"
             ),
         )),
+    }
+}
+
+/// The exit status of a command that either did its work or failed: 0, or the error on stderr
+/// and 1.
+fn exit_code(result: Result<(), ServeError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
