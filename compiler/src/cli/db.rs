@@ -164,13 +164,12 @@ fn plan_write_and_apply(
             ),
         );
     }
-    if args.create_only && !plan.is_empty() {
-        terminal::line(
-            "Not applied (--create-only): edit the SQL if needed, then run `appc db migrate` to apply it",
-        );
-        return Ok(());
-    }
     if args.create_only {
+        if !plan.is_empty() {
+            terminal::line(
+                "Not applied (--create-only): edit the SQL if needed, then run `appc db migrate` to apply it",
+            );
+        }
         return Ok(());
     }
     build::generate(project, &spec, output)?;
