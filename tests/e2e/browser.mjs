@@ -1,5 +1,6 @@
 // What the browser scripts share: Debian's chromium started by playwright-core (the tests never
-// download a browser), pages that record their errors, and screenshots of every page.
+// download a browser), pages that record their errors, screenshots of every page, and the run of
+// one scenario with its exit status.
 
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,4 +80,27 @@ export class Pages {
       }
     }
   }
+}
+
+/**
+ * Runs `scenario(browser)` in a fresh chromium, then closes it and exits: 0 after printing
+ * `ok: <title>`, 1 after printing the failure, the pages' errors and a screenshot of every page
+ * (saved under `<screenshotName>`). `APPC_SCREENSHOTS=1` asks for screenshots after a success too.
+ */
+export async function runScenarioAndExit({ title, screenshotName, pages, scenario }) {
+  const browser = await launchChromium();
+  let failed = false;
+  try {
+    await scenario(browser);
+    if (process.env.APPC_SCREENSHOTS === "1") await pages.screenshotAll(screenshotName, "requested");
+    console.log(`ok: ${title}`);
+  } catch (error) {
+    failed = true;
+    console.error(`FAILED: ${title}: ${error?.stack ?? error}`);
+    if (pages.errors.length > 0) console.error(`errors in the pages:\n${pages.errors.join("\n")}`);
+    await pages.screenshotAll(screenshotName, "failure");
+  } finally {
+    await browser.close();
+  }
+  process.exit(failed ? 1 : 0);
 }

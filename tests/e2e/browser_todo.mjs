@@ -8,7 +8,7 @@
 // are saved on success too, to look at the pages.
 
 import assert from "node:assert/strict";
-import { launchChromium, Pages, STEP_TIMEOUT_MS } from "./browser.mjs";
+import { Pages, runScenarioAndExit, STEP_TIMEOUT_MS } from "./browser.mjs";
 
 const PASSWORD = "correct horse battery";
 
@@ -185,18 +185,4 @@ async function scenario(browser) {
   assert.deepEqual(unexpectedErrors, [], "the pages ran without errors after logging out");
 }
 
-const browser = await launchChromium();
-let failed = false;
-try {
-  await scenario(browser);
-  if (process.env.APPC_SCREENSHOTS === "1") await pages.screenshotAll("todo", "requested");
-  console.log("ok: browser todo");
-} catch (error) {
-  failed = true;
-  console.error(`FAILED: browser todo: ${error?.stack ?? error}`);
-  if (pages.errors.length > 0) console.error(`errors in the pages:\n${pages.errors.join("\n")}`);
-  await pages.screenshotAll("todo", "failure");
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+await runScenarioAndExit({ title: "browser todo", screenshotName: "todo", pages, scenario });

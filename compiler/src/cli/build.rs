@@ -31,10 +31,10 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
     let started = Instant::now();
     let output = BuildOutput::with_progress(color);
     let project = Project::locate(&args.path)?;
-    let binary = check_and_build(&project, args.debug, output)
+    let (spec, binary) = check_and_build(&project, args.debug, output)
         .inspect_err(|error| print_advice(error, &project, "appc build"))?;
     if !args.debug {
-        warn_about_unmigrated_entities(&project)?;
+        warn_about_unmigrated_entities(&project, &spec)?;
     }
     let profile = if args.debug { "debug" } else { "release" };
     let size = std::fs::metadata(&binary)
@@ -67,18 +67,11 @@ pub fn run(args: &BuildArgs, color: ColorChoice) -> Result<(), StepError> {
 /// migration's snapshot, since the server would refuse to start on a database it cannot bring
 /// to them. A warning, not an error: the build is still useful (tests, staging with another
 /// migration on its way), and the server itself is the guard.
-fn warn_about_unmigrated_entities(project: &Project) -> Result<(), StepError> {
-    let bytes = std::fs::read(&project.spec_path)
-        .with_context(|| format!("cannot read `{}`", project.spec_path.display()))?;
-    let compiled = appc_core::compile(
-        &bytes,
-        &DiskFiles::new(&project.root),
-        appc_core::Stop::AfterAnalysis,
-    );
-    let Some(spec) = compiled.spec else {
-        return Ok(());
-    };
-    let changes = migrations::unmigrated_changes(&project.root, &spec)?;
+fn warn_about_unmigrated_entities(
+    project: &Project,
+    spec: &analysis::ir::AppSpec,
+) -> Result<(), StepError> {
+    let changes = migrations::unmigrated_changes(&project.root, spec)?;
     if !changes.is_empty() {
         terminal::line(&format!(
             "warning: the entities of `{}` differ from the last migration in `{}/`:\n{}\n  a production server of this build refuses to start until these changes are migrated: run `appc db migrate`, then build again",
@@ -94,15 +87,16 @@ fn warn_about_unmigrated_entities(project: &Project) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Every step of a build: check and generate, then [`build_checked`]. Returns the installed
-/// binary.
+/// Every step of a build: check and generate, then [`build_checked`]. Returns the checked spec
+/// and the installed binary.
 fn check_and_build(
     project: &Project,
     debug: bool,
     output: BuildOutput,
-) -> Result<PathBuf, StepError> {
+) -> Result<(analysis::ir::AppSpec, PathBuf), StepError> {
     let spec = check_and_generate(project, output)?;
-    build_checked(project, &spec, debug, output)
+    let binary = build_checked(project, &spec, debug, output)?;
+    Ok((spec, binary))
 }
 
 /// The steps of a build after the spec was checked and generated: the web client (when the

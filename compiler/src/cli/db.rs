@@ -41,12 +41,22 @@ fn build_and_seed(args: &SeedArgs, color: ColorChoice, project: &Project) -> Res
     // The seed is chosen before anything is compiled, so a wrong name costs no build.
     let seed = choose_seed(&spec, project, args.name.as_deref())?.clone();
     let binary = build::build_checked(project, &spec, true, output)?;
+    run_seed(&binary, project, seed, output)
+}
+
+/// Runs `seed` with the built server, as `appc db seed` and `appc db reset --seed` both do.
+fn run_seed(
+    binary: &Path,
+    project: &Project,
+    seed: ServerFunction,
+    output: BuildOutput,
+) -> Result<(), StepError> {
     stage(
         output.color,
         "Seeding",
         &format!("the database with `{}` ({})", seed.function, seed.file),
     );
-    let status = run_server(&binary, project, &["seed", &seed.function])?;
+    let status = run_server(binary, project, &["seed", &seed.function])?;
     if !status.success() {
         return Err(StepError::SeedFailed {
             seed: seed.function,
@@ -154,13 +164,12 @@ fn plan_write_and_apply(
             ),
         );
     }
-    if args.create_only && !plan.is_empty() {
-        terminal::line(
-            "Not applied (--create-only): edit the SQL if needed, then run `appc db migrate` to apply it",
-        );
-        return Ok(());
-    }
     if args.create_only {
+        if !plan.is_empty() {
+            terminal::line(
+                "Not applied (--create-only): edit the SQL if needed, then run `appc db migrate` to apply it",
+            );
+        }
         return Ok(());
     }
     build::generate(project, &spec, output)?;
@@ -237,17 +246,7 @@ fn confirm_and_reset(
         });
     }
     if let Some(seed) = seed {
-        stage(
-            output.color,
-            "Seeding",
-            &format!("the database with `{}` ({})", seed.function, seed.file),
-        );
-        let status = run_server(&binary, project, &["seed", &seed.function])?;
-        if !status.success() {
-            return Err(StepError::SeedFailed {
-                seed: seed.function,
-            });
-        }
+        run_seed(&binary, project, seed, output)?;
     }
     Ok(())
 }
