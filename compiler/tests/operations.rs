@@ -49,9 +49,10 @@ fn operations_and_apis_answer_every_status_of_the_http_contract() {
     server.stop();
 }
 
-/// A team function whose types differ from its declaration does not compile: a wrong input type
-/// is rustc's error in the team's file; a wrong output type is rustc's error at the generated
-/// call, which names the team's function and both types.
+/// A team function whose types differ from its declaration does not compile, and rustc's error
+/// names the team's file: a wrong input type is rustc's error in the team's file; a wrong output
+/// type is rustc's error at the generated call whose message names the team's file and line
+/// (the generated `<Name>Output` trait) and both types.
 #[test]
 fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
     let project = repository_root().join("compiler/tests/fixtures/operation_type_errors");
@@ -64,10 +65,10 @@ fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
         "the wrong input type is an error in the team's file:\n{stderr}"
     );
     assert!(
-        stderr.contains("crate::wrong_types::count_tasks(ctx).await")
-            && stderr
-                .contains("expected `Result<i64, HttpError>`, found `Result<String, HttpError>`"),
-        "the wrong output type names the team's function and both types:\n{stderr}"
+        stderr.contains("`count_tasks` (src/server/wrong_types.rs:7) returns `Result<")
+            && stderr.contains("String, HttpError>`, but query `countTasks` declares `output: Int`")
+            && stderr.contains("is implemented for `Result<i64, HttpError>`"),
+        "the wrong output type names the team's file, line and both types:\n{stderr}"
     );
     assert!(stderr.contains("the server did not compile"), "{stderr}");
 }
