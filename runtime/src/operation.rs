@@ -229,11 +229,12 @@ pub trait OperationInput: Sized {
 
 /// Every spec type: the body is parsed as JSON, checked against the type's shape and its
 /// `maxLength` (messages in the spec's words, `field` the dotted path), then decoded. An empty
-/// body is `null`, which only an optional input accepts.
+/// body is `null`, which only an optional input and `Json` accept: the web client sends none for
+/// `getTaskStats()` as for `getTaskStats(null)`.
 impl<T: DeserializeOwned + SpecType> OperationInput for T {
     fn decode(operation: &OperationSpec, body: &[u8]) -> Result<Self, HttpError> {
         let value = if body.iter().all(u8::is_ascii_whitespace) {
-            if !matches!(T::SHAPE, Shape::Optional(_)) {
+            if !matches!(T::SHAPE, Shape::Optional(_) | Shape::Json) {
                 return Err(HttpError::bad_request(format!(
                     "missing input, expected {}; send it as the JSON body",
                     T::SHAPE
@@ -671,6 +672,10 @@ mod tests {
         assert_eq!(
             <Option<String> as OperationInput>::decode(&spec, b"").unwrap(),
             None
+        );
+        assert_eq!(
+            <serde_json::Value as OperationInput>::decode(&spec, b" ").unwrap(),
+            serde_json::Value::Null
         );
         let error = <String as OperationInput>::decode(&spec, b"{\"text\": ").unwrap_err();
         assert!(

@@ -157,6 +157,14 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
             }),
         ));
     }
+    if has_operations || has_auth {
+        files.push(GeneratedFile::new(
+            "src/appc/requestError.ts",
+            render(&RequestErrorTs {
+                app_name: app_name.clone(),
+            }),
+        ));
+    }
     if has_operations {
         files.push(GeneratedFile::new(
             "src/appc/operationsCore.ts",
@@ -671,6 +679,13 @@ struct WebSocketTs {
     default_path: String,
     default_path_text: String,
     namespaces: Vec<NamespaceView>,
+}
+
+/// The error class and error-body reading that `@appc/auth` and `@appc/operations` share.
+#[derive(Template)]
+#[template(path = "web/src/appc/requestError.ts", escape = "none")]
+struct RequestErrorTs {
+    app_name: String,
 }
 
 #[derive(Template)]
