@@ -28,6 +28,7 @@ use crate::auth::{Auth, UserTableError};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
+use crate::operation_limit::OperationLimiter;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
 use crate::startup_schema::{self, Migrations};
@@ -484,12 +485,17 @@ impl Server {
             .clone()
             .limits(config.socket_limits.clone());
         let (socket_layer, io) = socket_settings.build_layer(auth.clone());
+        let operation_limiter = Arc::new(OperationLimiter::new(
+            config.limits.operations_per_second,
+            config.limits.operation_burst,
+        ));
         let state = AppState {
             database,
             auth,
             emitter: Emitter::new(io),
             config,
             handlers: RunningHandlers::default(),
+            operation_limiter,
         };
         for build in std::mem::take(&mut self.namespaces) {
             build(state.clone()).register(state.emitter.io());
