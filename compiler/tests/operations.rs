@@ -66,7 +66,8 @@ fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
     );
     assert!(
         stderr.contains("`count_tasks` (src/server/wrong_types.rs:7) returns `Result<")
-            && stderr.contains("String, HttpError>`, but query `countTasks` declares `output: Int`")
+            && stderr
+                .contains("String, HttpError>`, but query `countTasks` declares `output: Int`")
             && stderr.contains("is implemented for `Result<i64, HttpError>`"),
         "the wrong output type names the team's file, line and both types:\n{stderr}"
     );

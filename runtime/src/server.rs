@@ -28,8 +28,8 @@ use crate::auth::{Auth, UserTableError};
 use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
-use crate::operation_limit::OperationLimiter;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
+use crate::operation_limit::OperationLimiter;
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
 use crate::startup_schema::{self, Migrations};
 

@@ -363,9 +363,16 @@ async fn a_client_past_its_operation_rate_gets_429_rate_limited_with_retry_after
         statuses.push(http("POST", &url, Some("\"hi\""), None).await.status);
     }
     assert_eq!(statuses[..3], [200, 200, 200], "{statuses:?}");
-    assert!(statuses[3..].iter().all(|status| *status == 429), "{statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|status| *status == 429),
+        "{statuses:?}"
+    );
     let refused = http("POST", &url, Some("\"hi\""), None).await;
-    assert_eq!(refused.body["error"]["code"], "rate_limited", "{}", refused.text);
+    assert_eq!(
+        refused.body["error"]["code"], "rate_limited",
+        "{}",
+        refused.text
+    );
     assert_eq!(refused.headers["retry-after"], "1");
     // A made-up token does not buy a fresh allowance: it counts against the address.
     let forged = http("POST", &url, Some("\"hi\""), Some("not-a-token")).await;
