@@ -653,6 +653,41 @@ impl Emitter {
             .await
     }
 
+    /// Sends to every socket of a namespace, on every process, and collects the sockets'
+    /// acknowledgements decoded as `Reply`, each within socketioxide's ack timeout (5 s). A
+    /// socket that does not answer in time, or answers with something else, is left out. With
+    /// Redis, the other processes' sockets answer through it.
+    pub async fn to_all_with_acks<T: Serialize + ?Sized, Reply: DeserializeOwned>(
+        &self,
+        namespace: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Reply>, EmitError> {
+        use futures_util::StreamExt;
+        effect_order::wait_for_emit_turn().await;
+        let operators = self
+            .io
+            .of(namespace)
+            .ok_or_else(|| EmitError::UnknownNamespace(namespace.to_owned()))?;
+        let acknowledgements = operators
+            .emit_with_ack::<T, Reply>(event.to_owned(), data)
+            .await
+            .map_err(|error| match error {
+                socketioxide::EmitWithAckError::Encode(source) => EmitError::Encode {
+                    event: event.to_owned(),
+                    source,
+                },
+                socketioxide::EmitWithAckError::Adapter(error) => EmitError::Adapter {
+                    event: event.to_owned(),
+                    message: error.to_string(),
+                },
+            })?;
+        Ok(acknowledgements
+            .filter_map(async |(_socket, reply)| reply.ok())
+            .collect()
+            .await)
+    }
+
     /// Disconnects every socket cleanly (used on shutdown).
     pub async fn close(&self) {
         self.io.close().await;
