@@ -74,6 +74,12 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // sqlx pings an idle connection before lending it, a round trip to the
+                    // connection's own thread that finds nothing on SQLite: the database is a
+                    // file in this process, never a peer that hung up, and a worker thread that
+                    // died fails the next statement with `WorkerCrashed` all the same. Skipping
+                    // it saves two thread switches on every read (BENCHMARKS.md, operations).
+                    .test_before_acquire(false)
                     .connect_with(options.clone())
                     .await?;
                 let writer = SqliteWriter::start(&options, RestartPolicy::default()).await?;

@@ -5,7 +5,8 @@
 //!
 //! Identifiers come from the schema only, and sea-query quotes them (doubling a quote inside a
 //! name); every column a condition names is checked against the table first, so a typo is an
-//! error, never SQL. Values are always bound, never written into the SQL: our [`Value`]s go into
+//! error, never SQL. Values are always bound, never written into the SQL (only a SQLite select's
+//! LIMIT and OFFSET, numbers, are written as literals: see `sqlite_row_range`): our [`Value`]s go into
 //! sea-query as its typed values (a NULL typed by its column, which PostgreSQL needs) and come
 //! back, in placeholder order, as the `Param`s `sql.rs` binds.
 
@@ -113,17 +114,27 @@ impl<'t> StatementBuilder<'t> {
                 select.order_by(name(&column.name), order);
             }
         }
-        if let Some(limit) = selection.limit {
-            select.limit(limit);
-        }
-        if let Some(offset) = selection.offset {
-            // SQLite only accepts OFFSET after a LIMIT; the largest one means none.
-            if selection.limit.is_none() {
-                select.limit(i64::MAX as u64);
+        match self.system {
+            DbSystem::Sqlite => {
+                let mut statement = self.finish(&select)?;
+                statement
+                    .sql
+                    .push_str(&sqlite_row_range(selection.limit, selection.offset));
+                Ok(statement)
             }
-            select.offset(offset);
+            DbSystem::Postgres => {
+                if let Some(limit) = selection.limit {
+                    select.limit(limit);
+                }
+                if let Some(offset) = selection.offset {
+                    if selection.limit.is_none() {
+                        select.limit(i64::MAX as u64);
+                    }
+                    select.offset(offset);
+                }
+                self.finish(&select)
+            }
         }
-        self.finish(&select)
     }
 
     /// `SELECT <every column> FROM table WHERE "k" IN (...) ORDER BY <primary key>`: the rows
@@ -197,19 +208,29 @@ impl<'t> StatementBuilder<'t> {
         self.finish(&select)
     }
 
-    /// `SELECT COUNT(*) FROM (SELECT 1 FROM table WHERE ... LIMIT 1)`: 1 when the selection's
-    /// filter and cursor select a row, else 0, without counting them all.
+    /// 1 when the selection's filter and cursor select a row, else 0, without counting them
+    /// all: `SELECT EXISTS (SELECT 1 FROM table WHERE ...)` on SQLite (whose EXISTS is that
+    /// integer, and which would re-prepare a statement with a bound LIMIT on every run, see
+    /// [`sqlite_row_range`]), `SELECT COUNT(*) FROM (SELECT 1 FROM table WHERE ... LIMIT 1)` on
+    /// PostgreSQL (whose EXISTS is a boolean).
     pub(crate) fn exists(&self, selection: &Selection) -> Result<Statement, DbError> {
         let mut first = SeaQuery::select();
         first.expr(Expr::cust("1")).from(name(&self.table.name));
         if let Some(condition) = self.where_expr(selection)? {
             first.and_where(condition);
         }
-        first.limit(1);
         let mut select = SeaQuery::select();
-        select
-            .expr(Expr::cust("COUNT(*)"))
-            .from_subquery(first, name("first_row"));
+        match self.system {
+            DbSystem::Sqlite => {
+                select.expr(Expr::exists(first));
+            }
+            DbSystem::Postgres => {
+                first.limit(1);
+                select
+                    .expr(Expr::cust("COUNT(*)"))
+                    .from_subquery(first, name("first_row"));
+            }
+        }
         self.finish(&select)
     }
 
@@ -518,6 +539,26 @@ impl<'t> StatementBuilder<'t> {
     }
 }
 
+/// The `LIMIT` and `OFFSET` clauses of a SQLite select, written as integer literals rather than
+/// bound: SQLite's planner reads the value of a bound LIMIT or OFFSET, so it marks the statement
+/// to be prepared again (parsed and planned) on every run that binds it: half of SQLite's time
+/// in a one-row lookup such as a request's token user (BENCHMARKS.md, operations). The
+/// values are numbers, so nothing of a caller's text reaches the SQL; each distinct pair is one
+/// more cached statement. SQLite only accepts OFFSET after a LIMIT: the largest one means none,
+/// and a limit beyond `i64::MAX` (SQLite's largest integer) selects no fewer rows as `i64::MAX`.
+fn sqlite_row_range(limit: Option<u64>, offset: Option<u64>) -> String {
+    let sqlite_integer = |number: u64| i64::try_from(number).unwrap_or(i64::MAX);
+    match (limit, offset) {
+        (None, None) => String::new(),
+        (Some(limit), None) => format!(" LIMIT {}", sqlite_integer(limit)),
+        (limit, Some(offset)) => format!(
+            " LIMIT {} OFFSET {}",
+            sqlite_integer(limit.unwrap_or(u64::MAX)),
+            sqlite_integer(offset)
+        ),
+    }
+}
+
 /// An identifier from the schema. `Alias` owns its text, which sea-query quotes, doubling any
 /// quote inside it.
 fn name(identifier: &str) -> Alias {
@@ -656,9 +697,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             sqlite.sql,
-            r#"SELECT "id", "text", "userId" FROM "Message" WHERE "text" = ? LIMIT ?"#
+            r#"SELECT "id", "text", "userId" FROM "Message" WHERE "text" = ? LIMIT 5"#
         );
-        assert_eq!(sqlite.params.len(), 2);
+        assert_eq!(sqlite.params.len(), 1);
         let postgres = StatementBuilder::new(&table, DbSystem::Postgres)
             .select(&selection)
             .unwrap();
@@ -666,6 +707,77 @@ mod tests {
             postgres.sql,
             r#"SELECT "id", "text", "userId" FROM "Message" WHERE "text" = $1 LIMIT $2"#
         );
+    }
+
+    /// A bound LIMIT or OFFSET makes SQLite prepare the statement again on every run, so
+    /// SQLite gets them as literals; PostgreSQL keeps binding them.
+    #[test]
+    fn sqlite_writes_limit_and_offset_as_literals_and_postgres_binds_them() {
+        let table = message_table();
+        let range = |limit, offset| Selection {
+            limit,
+            offset,
+            ..Selection::default()
+        };
+        let sqlite_sql = |selection: &Selection| {
+            let statement = StatementBuilder::new(&table, DbSystem::Sqlite)
+                .select(selection)
+                .unwrap();
+            assert!(statement.params.is_empty(), "{statement:?}");
+            statement.sql
+        };
+        let select = r#"SELECT "id", "text", "userId" FROM "Message""#;
+        assert_eq!(sqlite_sql(&range(None, None)), select);
+        assert_eq!(
+            sqlite_sql(&range(Some(20), None)),
+            format!("{select} LIMIT 20")
+        );
+        assert_eq!(
+            sqlite_sql(&range(Some(20), Some(40))),
+            format!("{select} LIMIT 20 OFFSET 40")
+        );
+        assert_eq!(
+            sqlite_sql(&range(None, Some(40))),
+            format!("{select} LIMIT 9223372036854775807 OFFSET 40")
+        );
+        assert_eq!(
+            sqlite_sql(&range(Some(u64::MAX), Some(u64::MAX))),
+            format!("{select} LIMIT 9223372036854775807 OFFSET 9223372036854775807")
+        );
+        let postgres = StatementBuilder::new(&table, DbSystem::Postgres)
+            .select(&range(Some(20), Some(40)))
+            .unwrap();
+        assert_eq!(postgres.sql, format!("{select} LIMIT $1 OFFSET $2"));
+        assert_eq!(postgres.params.len(), 2);
+    }
+
+    #[test]
+    fn exists_binds_only_the_filter_on_sqlite_and_limits_the_subquery_on_postgres() {
+        let table = message_table();
+        let selection = Selection {
+            filter: Some(Condition::Compare {
+                column: "text".into(),
+                operator: Comparison::Equal,
+                value: Value::from("hello"),
+            }),
+            ..Selection::default()
+        };
+        let sqlite = StatementBuilder::new(&table, DbSystem::Sqlite)
+            .exists(&selection)
+            .unwrap();
+        assert_eq!(
+            sqlite.sql,
+            r#"SELECT EXISTS(SELECT 1 FROM "Message" WHERE "text" = ?)"#
+        );
+        assert_eq!(sqlite.params.len(), 1);
+        let postgres = StatementBuilder::new(&table, DbSystem::Postgres)
+            .exists(&selection)
+            .unwrap();
+        assert_eq!(
+            postgres.sql,
+            r#"SELECT COUNT(*) FROM (SELECT 1 FROM "Message" WHERE "text" = $1 LIMIT $2) AS "first_row""#
+        );
+        assert_eq!(postgres.params.len(), 2);
     }
 
     #[test]

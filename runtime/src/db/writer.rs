@@ -608,6 +608,19 @@ mod tests {
             .unwrap()
     }
 
+    /// Group commit batches only what queued while the previous batch was applied; it never
+    /// holds a write back to wait for company. On a paused clock, a batch window (any timer the
+    /// writer waited on) would move the clock on before the write is answered.
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_write_is_committed_at_once_without_waiting_for_a_batch_window() {
+        let (writer, directory) = writer_on_fresh_file(5).await;
+        let started = tokio::time::Instant::now();
+        assert_eq!(insert(&writer, "alone").await.unwrap(), 1);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(stored_notes(&directory).await, ["alone"]);
+        writer.close().await;
+    }
+
     #[tokio::test]
     async fn a_panic_loses_only_its_batch_and_the_writer_goes_on_with_a_new_connection() {
         let (writer, directory) = writer_on_fresh_file(5).await;
