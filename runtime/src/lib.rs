@@ -74,6 +74,7 @@ mod handlers;
 mod hooks;
 mod json;
 mod operation;
+mod presence;
 mod send_buffer;
 mod server;
 mod socket;
@@ -95,6 +96,7 @@ pub use db::{
 pub use error::HttpError;
 pub use hooks::{BoxError, Router, ServerContext};
 pub use operation::{ApiRequest, OperationContext};
+pub use presence::{Presence, PresenceEntry, PresenceError, PresenceEvent, PresenceTimings};
 pub use socket::{EmitError, Emitter, SocketLimits};
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.

@@ -29,6 +29,7 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
+use crate::presence::{Presence, PresenceError};
 use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
 use crate::startup_schema::{self, Migrations};
 
@@ -94,6 +95,9 @@ pub enum ServeError {
         "the server stopped because the database writer stopped: {0}; check the database file and its disk, then start the server again"
     )]
     DatabaseWriter(String),
+    /// The presence store could not be set up (`REDIS_URL` refused by the Redis client).
+    #[error("could not set up presence: {0}; check REDIS_URL")]
+    Presence(#[from] PresenceError),
     /// The team's `server.setupFn` returned an error.
     #[error("the server's setup function {function} failed: {source}; the server did not start")]
     Setup {
@@ -484,10 +488,13 @@ impl Server {
             .clone()
             .limits(config.socket_limits.clone());
         let (socket_layer, io) = socket_settings.build_layer(auth.clone());
+        let emitter = Emitter::new(io);
+        let presence = Presence::for_server(config.redis_url.as_deref(), emitter.clone())?;
         let state = AppState {
             database,
             auth,
-            emitter: Emitter::new(io),
+            emitter,
+            presence,
             config,
             handlers: RunningHandlers::default(),
         };

@@ -42,6 +42,7 @@ use socketioxide::{ParserConfig, SocketIo, TransportType};
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 use crate::context_user::{ConnectionUser, ContextUser, ContextUserError};
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
+use crate::presence::{self, Presence};
 
 pub use emit_error::EmitError;
 pub use limits::SocketLimits;
@@ -279,6 +280,7 @@ pub struct NamespaceConfig {
     require_auth: bool,
     handshake_check: Option<HandshakeCheck>,
     user_decoder: Option<UserDecoder>,
+    presence: Option<Presence>,
     on_connect: ConnectFn,
 }
 
@@ -315,6 +317,7 @@ impl NamespaceConfig {
             require_auth: false,
             handshake_check: None,
             user_decoder: None,
+            presence: None,
             on_connect: Arc::new(|_| Box::pin(async {})),
         }
     }
@@ -338,6 +341,13 @@ impl NamespaceConfig {
         self
     }
 
+    /// Tracks who is connected to this namespace and its rooms in `presence` (`presence: true`
+    /// in the spec), with `presence` events to its sockets (see [`Presence`]).
+    pub fn presence(mut self, presence: Presence) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
     /// Sets the function called for each accepted connection.
     pub fn on_connect<F, Fut>(mut self, on_connect: F) -> Self
     where
@@ -357,11 +367,15 @@ impl NamespaceConfig {
     /// holds the [`Auth`] service).
     pub fn register(self, io: &SocketIo) {
         let on_connect = self.on_connect.clone();
+        let namespace_presence = self.presence.clone();
         let handler =
             async move |socket: SocketRef, TryData(handshake): TryData<serde_json::Value>| {
                 let user = socket.extensions.get::<AuthUser>();
                 if let Some(user) = &user {
                     socket.join(user_room(user.id()));
+                }
+                if let Some(namespace_presence) = &namespace_presence {
+                    presence::watch_socket(namespace_presence, &socket, user.as_ref());
                 }
                 let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
                 let connected = on_connect(Connection {
