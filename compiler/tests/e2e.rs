@@ -340,6 +340,61 @@ fn acknowledgements_travel_both_ways() {
     server.stop();
 }
 
+/// Presence in one process (the fixture's `presence: true` webSocket, tests/e2e/presence.mjs):
+/// a user's two tabs are one entry, an anonymous socket one of its own, rooms have their own
+/// lists, and joins, updates, leaves and the server's own list agree, over both transports.
+#[test]
+fn presence_lists_users_and_rooms_and_follows_joins_and_leaves() {
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "presence.mjs", &["one-process", transport]);
+    }
+    server.stop();
+}
+
+/// Presence across two processes sharing a real Redis (`APPC_TEST_REDIS_URL`, from
+/// tests/support/start-redis.sh; skipped without it, except under `CI`): both list the same
+/// sockets, and after the first process is killed its socket leaves the second's list within
+/// the heartbeat's TTL. Each process has its own SQLite file, so the clients are anonymous.
+#[test]
+fn presence_is_shared_through_redis_and_drops_a_killed_process() {
+    let Some(redis_url) = test_redis_url() else {
+        return;
+    };
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let redis = [("REDIS_URL", redis_url.as_str())];
+    let first = RunningServer::start_with(&binary, first_data.path(), &redis);
+    let second = RunningServer::start_with(&binary, second_data.path(), &redis);
+    let first_pid = first.pid().to_string();
+    run_node_script(
+        &first,
+        "presence.mjs",
+        &["cross-process", "websocket", &second.url, &first_pid],
+        Duration::from_secs(60),
+    );
+    second.stop();
+}
+
+/// The Redis of the tests that need one, or `None` (with a note) when `APPC_TEST_REDIS_URL` is
+/// not set; under `CI` a missing Redis fails instead, so CI never passes without the test.
+fn test_redis_url() -> Option<String> {
+    match std::env::var("APPC_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh")
+        }
+        _ => {
+            eprintln!("skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it");
+            None
+        }
+    }
+}
+
 /// Events declared without a payload (`askForStateUpdate: {}`, `countMessages: { ack: Int }`):
 /// the real socket.io-client sends them bare and receives the server's payload-less events with
 /// no argument; a payload sent where none is declared is refused like a wrong payload.

@@ -129,6 +129,7 @@ impl Socket {
     }
 
 {%- if presence %}
+
     /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]) and to the
     /// room's presence: the room's sockets get a `presence` join, this socket the room's list.
     pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
@@ -146,6 +147,7 @@ impl Socket {
         self.connection.state.presence.list(PATH, room).await
     }
 {%- else %}
+
     /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]).
     pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
         self.socket.join(room.into());
