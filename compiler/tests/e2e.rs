@@ -371,12 +371,14 @@ fn presence_is_shared_through_redis_and_drops_a_killed_process() {
     let first = RunningServer::start_with(&binary, first_data.path(), &redis);
     let second = RunningServer::start_with(&binary, second_data.path(), &redis);
     let first_pid = first.pid().to_string();
-    run_node_script(
+    let output = run_node_script(
         &first,
         "presence.mjs",
         &["cross-process", "websocket", &second.url, &first_pid],
         Duration::from_secs(60),
     );
+    // How long the killed process's socket stayed listed.
+    eprint!("{output}");
     second.stop();
 }
 
