@@ -355,21 +355,28 @@ fn presence_lists_users_and_rooms_and_follows_joins_and_leaves() {
     server.stop();
 }
 
-/// Presence across two processes sharing a real Redis (`APPC_TEST_REDIS_URL`, from
-/// tests/support/start-redis.sh; skipped without it, except under `CI`): both list the same
-/// sockets, and after the first process is killed its socket leaves the second's list within
-/// the heartbeat's TTL. Each process has its own SQLite file, so the clients are anonymous.
+/// Presence across two processes sharing a real Redis and PostgreSQL (`APPC_TEST_REDIS_URL` and
+/// `APPC_TEST_POSTGRES_URL`, from tests/support/start-redis.sh and start-postgres.sh; skipped
+/// without them, except under `CI`): both list the same entries, a user's tabs on both are one,
+/// joins cross over through the Redis adapter, and after the first process is killed its
+/// sockets leave the second's lists within the heartbeat's TTL.
 #[test]
 fn presence_is_shared_through_redis_and_drops_a_killed_process() {
-    let Some(redis_url) = test_redis_url() else {
+    let (Some(redis_url), Some(postgres_url)) = (
+        test_service_url("APPC_TEST_REDIS_URL", "start-redis.sh"),
+        test_service_url("APPC_TEST_POSTGRES_URL", "start-postgres.sh"),
+    ) else {
         return;
     };
     let project = repository_root().join("compiler/tests/fixtures/presence");
     let binary = built_project(&project);
     let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let redis = [("REDIS_URL", redis_url.as_str())];
-    let first = RunningServer::start_with(&binary, first_data.path(), &redis);
-    let second = RunningServer::start_with(&binary, second_data.path(), &redis);
+    let services = [
+        ("REDIS_URL", redis_url.as_str()),
+        ("DATABASE_URL", postgres_url.as_str()),
+    ];
+    let first = RunningServer::start_with(&binary, first_data.path(), &services);
+    let second = RunningServer::start_with(&binary, second_data.path(), &services);
     let first_pid = first.pid().to_string();
     let output = run_node_script(
         &first,
@@ -382,16 +389,17 @@ fn presence_is_shared_through_redis_and_drops_a_killed_process() {
     second.stop();
 }
 
-/// The Redis of the tests that need one, or `None` (with a note) when `APPC_TEST_REDIS_URL` is
-/// not set; under `CI` a missing Redis fails instead, so CI never passes without the test.
-fn test_redis_url() -> Option<String> {
-    match std::env::var("APPC_TEST_REDIS_URL") {
+/// The url in `variable` (a throwaway server from `tests/support/<script>`), or `None` (with a
+/// note) when it is not set; under `CI` a missing server fails instead, so CI never passes
+/// without the test.
+fn test_service_url(variable: &str, script: &str) -> Option<String> {
+    match std::env::var(variable) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh")
+            panic!("{variable} is not set; start its server with tests/support/{script}")
         }
         _ => {
-            eprintln!("skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it");
+            eprintln!("skipped: set {variable} (tests/support/{script}) to run it");
             None
         }
     }

@@ -6,9 +6,10 @@
 //                  is an entry of its own; rooms have their own lists; joins, updates, leaves and
 //                  the server's own list (`socket.presence(room)`) agree
 //   cross-process <second server url> <first server pid>
-//                  two processes sharing Redis list the same sockets, each from its own process;
-//                  after the first process is killed (SIGKILL), the second announces its sockets'
-//                  leaves and no longer lists them (the heartbeat's 15 s TTL, then a sweep)
+//                  two processes sharing Redis and PostgreSQL list the same entries (a user's tabs
+//                  on both processes are one entry) and hear each other's joins; after the first
+//                  process is killed (SIGKILL), the second announces its sockets' leaves and no
+//                  longer lists them (the heartbeat's 15 s TTL, then a sweep)
 
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
@@ -132,44 +133,49 @@ const scenarios = {
   async "cross-process"() {
     const [secondUrl, firstPid] = rest;
     assert.ok(secondUrl && firstPid, "pass the second server's url and the first server's pid");
-    const onFirst = await connectRecording(url);
-    await presenceEvent(onFirst, "list of the namespace", isList(null));
-    const onSecond = await connectRecording(secondUrl);
-    const secondList = await presenceEvent(onSecond, "list of the namespace", isList(null));
+    // Both processes serve one PostgreSQL database: a user signed up on one logs in on both.
+    const username = `grace${Date.now()}`;
+    const { token, user } = await signup(url, username, "correct horse battery");
+    const graceKey = `user:${user.id}`;
+
+    const graceOnFirst = await connectRecording(url, { token });
+    await presenceEvent(graceOnFirst, "list of the namespace", isList(null));
+    const guestOnFirst = await connectRecording(url);
     // Kept: socket.io-client forgets a socket's id once it is disconnected.
-    const [firstKey, secondKey] = [`socket:${onFirst.id}`, `socket:${onSecond.id}`];
-    // The Redis may hold other tests' processes for their TTL: only this test's sockets count.
-    const ours = (keys) => (entries) => sorted(summary(entries).filter(([key]) => keys.includes(key)));
-    const ourTwo = ours([firstKey, secondKey]);
-    const both = sorted([[firstKey, 1], [secondKey, 1]]);
-    assert.deepEqual(ourTwo(secondList.entries), both, "the second process lists the first one's socket");
+    const firstGuestKey = `socket:${guestOnFirst.id}`;
+
+    // Grace's second tab is served by the other process: still one entry, now with two
+    // connections, and the first process's sockets hear it through the Redis adapter.
+    const graceOnSecond = await connectRecording(secondUrl, { token });
+    const secondList = await presenceEvent(graceOnSecond, "list of the namespace", isList(null));
+    const guestOnSecond = await connectRecording(secondUrl);
+    const secondGuestKey = `socket:${guestOnSecond.id}`;
+    // The Redis may hold another run's processes for their TTL: only this run's entries count.
+    const ours = (entries) =>
+      sorted(summary(entries).filter(([key]) => [graceKey, firstGuestKey, secondGuestKey].includes(key)));
+    assert.deepEqual(ours(secondList.entries), sorted([[graceKey, 2], [firstGuestKey, 1]]), "the second process lists the first one's sockets");
+    await presenceEvent(graceOnFirst, "grace's update to 2 from the other process", (event) => event.kind === "update" && event.entry.key === graceKey && event.entry.connections === 2);
+    await presenceEvent(guestOnFirst, "the second guest's join from the other process", (event) => event.kind === "join" && event.entry.key === secondGuestKey);
+
     // Each process answers with the same list, read from Redis.
-    const fromFirst = await listPresence(onFirst, "");
-    const fromSecond = await listPresence(onSecond, "");
-    assert.deepEqual(ourTwo(fromFirst), both);
+    const everyone = sorted([[graceKey, 2], [firstGuestKey, 1], [secondGuestKey, 1]]);
+    const fromFirst = await listPresence(graceOnFirst, "");
+    const fromSecond = await listPresence(graceOnSecond, "");
+    assert.deepEqual(ours(fromFirst), everyone);
     assert.deepEqual(sorted(summary(fromFirst)), sorted(summary(fromSecond)));
 
-    // The first process dies without a word: no disconnection reaches its store.
+    // The first process dies without a word: no disconnection reaches its store. Its guest
+    // leaves every list and grace keeps her other tab, within the heartbeat's 15 s TTL and the
+    // second process's next sweep (every 5 s).
     process.kill(Number(firstPid), "SIGKILL");
     const killedAt = Date.now();
-    const leave = await presenceEvent(
-      onSecond,
-      "leave of the killed process's socket",
-      (event) => event.kind === "leave" && event.entry.key === firstKey,
-      25_000,
-    );
+    await presenceEvent(guestOnSecond, "leave of the killed process's guest", (event) => event.kind === "leave" && event.entry.key === firstGuestKey, 25_000);
     const seconds = (Date.now() - killedAt) / 1000;
-    // The heartbeat lives 15 s and the second process sweeps every 5 s.
     assert.ok(seconds <= 21, `the leave came ${seconds} s after the kill`);
-    console.log(`the killed process's socket left the list ${seconds.toFixed(1)} s after the kill`);
-    assert.equal(leave.room, null);
-    const later = await connectRecording(secondUrl);
-    const laterKey = `socket:${later.id}`;
-    const laterList = await presenceEvent(later, "list of the namespace", isList(null));
-    assert.deepEqual(ours([firstKey, secondKey, laterKey])(laterList.entries), sorted([[secondKey, 1], [laterKey, 1]]));
-    onFirst.close();
-    onSecond.close();
-    later.close();
+    console.log(`the killed process's guest left the list ${seconds.toFixed(1)} s after the kill`);
+    await presenceEvent(guestOnSecond, "grace's update to 1", (event) => event.kind === "update" && event.entry.key === graceKey && event.entry.connections === 1);
+    assert.deepEqual(ours(await listPresence(graceOnSecond, "")), sorted([[graceKey, 1], [secondGuestKey, 1]]));
+    for (const socket of [graceOnFirst, guestOnFirst, graceOnSecond, guestOnSecond]) socket.close();
   },
 };
 

@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# Stops the redis-server that start-redis.sh started for URL (redis://127.0.0.1:PORT) and removes
-# its temporary folder.
-#
-#   tests/support/stop-redis.sh "$APPC_TEST_REDIS_URL"
+# Stops a Redis started by start-redis.sh and removes its folder: the one at the URL or port
+# given (`stop-redis.sh redis://127.0.0.1:6390`), else the one started last.
 set -euo pipefail
-
-url="${1:-${APPC_TEST_REDIS_URL:-}}"
-port="${url##*:}"
-port="${port%%/*}"
-port="${port%%\?*}"
-if [ -z "$port" ]; then
-  echo "usage: stop-redis.sh redis://127.0.0.1:PORT" >&2
-  exit 2
+target="${1:-}"
+if [ -n "$target" ]; then
+  port="${target##*:}"
+  port="${port%%/*}"
+  record="/tmp/appc-redis.port-$port"
+else
+  record=/tmp/appc-redis.last
 fi
-for pid_file in /tmp/appc-redis.*/redis.pid; do
-  [ -f "$pid_file" ] || continue
-  data_dir="$(dirname "$pid_file")"
-  if [ "$(cat "$data_dir/port" 2>/dev/null)" = "$port" ]; then
-    kill "$(cat "$pid_file")" 2>/dev/null || true
-    rm -rf "$data_dir"
-  fi
+data_dir="$(cat "$record" 2>/dev/null || true)"
+[ -n "$data_dir" ] && [ -f "$data_dir/redis.pid" ] || { echo "no Redis to stop" >&2; exit 0; }
+pid="$(cat "$data_dir/redis.pid")"
+kill -TERM "$pid" 2>/dev/null || true
+for _ in $(seq 1 100); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
 done
+rm -rf "$data_dir" "$record"
+if [ "$(cat /tmp/appc-redis.last 2>/dev/null || true)" = "$data_dir" ]; then rm -f /tmp/appc-redis.last; fi

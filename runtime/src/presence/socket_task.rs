@@ -2,11 +2,11 @@
 //! leaves in the order they were made, answers each join with the topic's list, and takes the
 //! socket out of every topic when it disconnects.
 
-use socketioxide::extract::SocketRef;
 use tokio::sync::mpsc;
 
 use super::{Member, PRESENCE_EVENT, Presence, Topic};
 use crate::auth::AuthUser;
+use crate::socket::SocketRef;
 
 /// What the socket's task does next, in the order the socket did it.
 enum Step {
