@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{Member, PresenceChange, PresenceEntry, Topic};
+use super::model::{Member, PresenceChange, PresenceEntry, Topic};
 
 /// Sockets by topic, and topics by socket.
 #[derive(Debug, Default)]

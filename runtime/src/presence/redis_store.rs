@@ -22,7 +22,7 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::local::{self, LocalEntries};
-use super::{Member, PresenceChange, PresenceEntry, PresenceError, PresenceTimings, Topic};
+use super::model::{Member, PresenceChange, PresenceEntry, PresenceError, PresenceTimings, Topic};
 
 /// The prefix of every key presence writes.
 pub(crate) const PREFIX: &str = "appc:presence:";

@@ -4,9 +4,10 @@
 
 use tokio::sync::mpsc;
 
-use super::{Member, PRESENCE_EVENT, Presence, Topic};
+use super::model::{Member, PRESENCE_EVENT, Topic};
+use super::service::Presence;
 use crate::auth::AuthUser;
-use crate::socket::SocketRef;
+use crate::socket::{NamespaceConfig, SocketRef};
 
 /// What the socket's task does next, in the order the socket did it.
 enum Step {
@@ -19,11 +20,18 @@ enum Step {
 #[derive(Clone)]
 struct PresenceSteps(mpsc::UnboundedSender<Step>);
 
-/// Tracks `socket` in its namespace's presence from now until it disconnects (the runtime's
-/// connect handler of a presence namespace calls this). The socket's disconnect handler is
-/// presence's: code that replaces it with `socket.raw().on_disconnect` leaves the socket listed
-/// until its process stops.
-pub(crate) fn watch_socket(presence: &Presence, socket: &SocketRef, user: Option<&AuthUser>) {
+impl NamespaceConfig {
+    /// Tracks who is connected to this namespace and its rooms in `presence` (`presence: true`
+    /// in the spec), with `presence` events to its sockets (see [`Presence`]).
+    pub fn presence(self, presence: Presence) -> Self {
+        self.on_socket_connected(move |socket, user| watch_socket(&presence, socket, user))
+    }
+}
+
+/// Tracks `socket` in its namespace's presence from now until it disconnects. The socket's
+/// disconnect handler is presence's: code that replaces it with `socket.raw().on_disconnect`
+/// leaves the socket listed until its process stops.
+fn watch_socket(presence: &Presence, socket: &SocketRef, user: Option<&AuthUser>) {
     // Unbounded: a socket's steps are its connection, its rooms and its disconnection, made by
     // the team's code (at most one per event the rate limit lets through), each applied at once.
     let (steps, receiver) = mpsc::unbounded_channel();

@@ -44,7 +44,6 @@ use socketioxide::{ParserConfig, TransportType};
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 use crate::context_user::{ConnectionUser, ContextUser, ContextUserError};
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
-use crate::presence::{self, Presence};
 
 pub use adapter::{AdapterInit, AdapterState, AppAdapter, SocketIo, SocketRef};
 pub use emit_error::EmitError;
@@ -251,6 +250,7 @@ impl Connection {
 
 type ConnectFn = Arc<dyn Fn(Connection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
+type ConnectedHook = Arc<dyn Fn(&SocketRef, Option<&AuthUser>) + Send + Sync>;
 type UserDecoder = fn(&SocketRef) -> Result<(), ContextUserError>;
 
 /// One Socket.IO namespace: its path, whether it requires a logged-in user, its handshake type
@@ -289,7 +289,7 @@ pub struct NamespaceConfig {
     require_auth: bool,
     handshake_check: Option<HandshakeCheck>,
     user_decoder: Option<UserDecoder>,
-    presence: Option<Presence>,
+    connected_hook: Option<ConnectedHook>,
     on_connect: ConnectFn,
 }
 
@@ -326,7 +326,7 @@ impl NamespaceConfig {
             require_auth: false,
             handshake_check: None,
             user_decoder: None,
-            presence: None,
+            connected_hook: None,
             on_connect: Arc::new(|_| Box::pin(async {})),
         }
     }
@@ -350,10 +350,13 @@ impl NamespaceConfig {
         self
     }
 
-    /// Tracks who is connected to this namespace and its rooms in `presence` (`presence: true`
-    /// in the spec), with `presence` events to its sockets (see [`Presence`]).
-    pub fn presence(mut self, presence: Presence) -> Self {
-        self.presence = Some(presence);
+    /// Calls `hook` with each accepted socket and its user before the namespace's function
+    /// (presence tracks sockets through it: `NamespaceConfig::presence`).
+    pub(crate) fn on_socket_connected(
+        mut self,
+        hook: impl Fn(&SocketRef, Option<&AuthUser>) + Send + Sync + 'static,
+    ) -> Self {
+        self.connected_hook = Some(Arc::new(hook));
         self
     }
 
@@ -377,15 +380,15 @@ impl NamespaceConfig {
     /// returned start is [ready](AdapterInit::ready).
     pub fn register(self, io: &SocketIo) -> AdapterInit {
         let on_connect = self.on_connect.clone();
-        let namespace_presence = self.presence.clone();
+        let connected_hook = self.connected_hook.clone();
         let handler =
             async move |socket: SocketRef, TryData(handshake): TryData<serde_json::Value>| {
                 let user = socket.extensions.get::<AuthUser>();
                 if let Some(user) = &user {
                     socket.join(user_room(user.id()));
                 }
-                if let Some(namespace_presence) = &namespace_presence {
-                    presence::watch_socket(namespace_presence, &socket, user.as_ref());
+                if let Some(connected_hook) = &connected_hook {
+                    connected_hook(&socket, user.as_ref());
                 }
                 let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
                 let connected = on_connect(Connection {
