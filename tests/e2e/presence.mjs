@@ -3,7 +3,7 @@
 // Usage: node presence.mjs <server url> <scenario> <websocket|polling> [scenario arguments]
 // Scenarios:
 //   one-process    two tabs of one user are one entry with two connections; an anonymous socket
-//                  is an entry of its own; rooms have their own lists; joins, updates, leaves and
+//                  is an entry of its own, under a random key; rooms have their own lists; joins, updates, leaves and
 //                  the server's own list (`socket.presence(room)`) agree
 //   cross-process <second server url> <first server pid>
 //                  two processes sharing Redis and PostgreSQL list the same entries (a user's tabs
@@ -80,6 +80,7 @@ const scenarios = {
     const firstTab = await connectRecording(url, { token });
     const firstList = await presenceEvent(firstTab, "list of the namespace", isList(null));
     assert.deepEqual(summary(firstList.entries), [[adaKey, 1]]);
+    assert.equal(firstList.ownKey, adaKey);
     assert.equal(firstList.entries[0].username, username);
     assert.equal(firstList.entries[0].userId, user.id);
     // The first tab also hears its own arrival.
@@ -92,10 +93,13 @@ const scenarios = {
     const update = await presenceEvent(firstTab, "update of ada to 2", (event) => event.kind === "update" && event.entry.connections === 2);
     assert.equal(update.room, null);
 
-    // An anonymous socket is an entry of its own, keyed by its socket id.
+    // An anonymous socket is an entry of its own, under a random key: never its socket id,
+    // which over long-polling is the session id that reads its packets.
     const guest = await connectRecording(url);
-    const guestKey = `socket:${guest.id}`;
     const guestList = await presenceEvent(guest, "list of the namespace", isList(null));
+    const guestKey = guestList.ownKey;
+    assert.match(guestKey, /^socket:[0-9a-f]{16}$/);
+    assert.ok(!guestKey.includes(guest.id), "the socket id stays private");
     assert.deepEqual(sorted(summary(guestList.entries)), sorted([[adaKey, 2], [guestKey, 1]]));
     const guestJoin = await presenceEvent(firstTab, "join of the guest", (event) => event.kind === "join" && event.entry.key === guestKey);
     assert.equal(guestJoin.entry.userId, null);
@@ -141,15 +145,14 @@ const scenarios = {
     const graceOnFirst = await connectRecording(url, { token });
     await presenceEvent(graceOnFirst, "list of the namespace", isList(null));
     const guestOnFirst = await connectRecording(url);
-    // Kept: socket.io-client forgets a socket's id once it is disconnected.
-    const firstGuestKey = `socket:${guestOnFirst.id}`;
+    const firstGuestKey = (await presenceEvent(guestOnFirst, "list of the namespace", isList(null))).ownKey;
 
     // Grace's second tab is served by the other process: still one entry, now with two
     // connections, and the first process's sockets hear it through the Redis adapter.
     const graceOnSecond = await connectRecording(secondUrl, { token });
     const secondList = await presenceEvent(graceOnSecond, "list of the namespace", isList(null));
     const guestOnSecond = await connectRecording(secondUrl);
-    const secondGuestKey = `socket:${guestOnSecond.id}`;
+    const secondGuestKey = (await presenceEvent(guestOnSecond, "list of the namespace", isList(null))).ownKey;
     // The Redis may hold another run's processes for their TTL: only this run's entries count.
     const ours = (entries) =>
       sorted(summary(entries).filter(([key]) => [graceKey, firstGuestKey, secondGuestKey].includes(key)));

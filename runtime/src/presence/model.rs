@@ -16,7 +16,8 @@ pub(crate) const PRESENCE_EVENT: &str = "presence";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEntry {
-    /// `user:<id>` for a logged-in user, `socket:<socket id>` for an anonymous socket.
+    /// `user:<id>` for a logged-in user, `socket:<random id>` for an anonymous socket (random,
+    /// not the socket's id: over long-polling that id is the session's, which must stay secret).
     pub key: String,
     /// The user's id (a number or a string, as the user entity's id), `None` when anonymous.
     pub user_id: Option<serde_json::Value>,
@@ -30,10 +31,13 @@ pub struct PresenceEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PresenceEvent {
-    /// Everyone present, sent to a socket when it joins the namespace or a room.
+    /// Everyone present, sent to a socket when it joins the namespace or a room, with the key of
+    /// the socket's own entry.
+    #[serde(rename_all = "camelCase")]
     List {
         room: Option<String>,
         entries: Vec<PresenceEntry>,
+        own_key: String,
     },
     /// An entry's first socket arrived.
     Join {
@@ -113,21 +117,22 @@ pub(crate) struct Member {
 }
 
 impl Member {
-    /// The member a socket is: its user's, or an anonymous one of its own.
-    pub(crate) fn of_socket(socket_id: &str, user: Option<&AuthUser>) -> Member {
+    /// The member a socket is: its user's, or an anonymous one of its own with a random id.
+    pub(crate) fn of_socket(user: Option<&AuthUser>) -> Member {
         match user {
             Some(user) => Member {
                 key: format!("user:{}", user.id()),
                 user_id: serde_json::to_value(user.id()).ok(),
                 username: Some(user.username().to_owned()),
             },
-            None => Member::anonymous(socket_id),
+            None => Member::anonymous(&uuid::Uuid::new_v4().simple().to_string()[..16]),
         }
     }
 
-    pub(crate) fn anonymous(socket_id: &str) -> Member {
+    /// An anonymous socket's member, `socket:<presence_id>`.
+    pub(crate) fn anonymous(presence_id: &str) -> Member {
         Member {
-            key: format!("socket:{socket_id}"),
+            key: format!("socket:{presence_id}"),
             user_id: None,
             username: None,
         }

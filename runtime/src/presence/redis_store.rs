@@ -128,6 +128,14 @@ impl RedisStore {
         Ok(Some(local::change_from(&entries, &member, false)))
     }
 
+    /// The presence keys of this process's sockets in a topic.
+    pub(crate) fn member_keys(&self, topic: &Topic) -> std::collections::HashSet<String> {
+        self.local()
+            .members(topic)
+            .map(|(_, member)| member.key.clone())
+            .collect()
+    }
+
     /// The topics a socket of this process is in.
     pub(crate) fn topics_of(&self, socket_id: &str) -> Vec<Topic> {
         self.local().topics_of(socket_id)

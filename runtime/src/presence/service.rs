@@ -119,12 +119,13 @@ impl Presence {
         }
     }
 
-    /// The topic's list as a `presence` event.
-    pub(crate) async fn list_event(&self, topic: &Topic) -> Option<PresenceEvent> {
+    /// The topic's list as a `presence` event for the socket whose entry is `own_key`.
+    pub(crate) async fn list_event(&self, topic: &Topic, own_key: &str) -> Option<PresenceEvent> {
         match self.shared.store.list(topic).await {
             Ok(entries) => Some(PresenceEvent::List {
                 room: topic.room.clone(),
                 entries,
+                own_key: own_key.to_owned(),
             }),
             Err(error) => {
                 self.log_failure(&error);
@@ -238,12 +239,20 @@ async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration) {
             return;
         };
         match redis.heartbeat().await {
-            // Entries written again after Redis lost them are announced again: clients that
-            // were told they left (a sweep) see them back.
+            // Entries written again after Redis lost them are announced again as joins: clients
+            // that were told they left (a sweep) see them back.
             Ok(topics) => {
                 for topic in topics {
-                    if let Some(event) = presence.list_event(&topic).await {
-                        presence.send_to_topic(&topic, &event).await;
+                    let own_keys = redis.member_keys(&topic);
+                    match redis.list(&topic).await {
+                        Ok(entries) => {
+                            for entry in entries {
+                                if own_keys.contains(&entry.key) {
+                                    presence.announce(&topic, PresenceChange::Join(entry)).await;
+                                }
+                            }
+                        }
+                        Err(error) => presence.log_failure(&error),
                     }
                 }
             }

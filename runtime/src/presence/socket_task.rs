@@ -36,7 +36,7 @@ fn watch_socket(presence: &Presence, socket: &SocketRef, user: Option<&AuthUser>
     // the team's code (at most one per event the rate limit lets through), each applied at once.
     let (steps, receiver) = mpsc::unbounded_channel();
     let socket_id = socket.id.to_string();
-    let member = Member::of_socket(&socket_id, user);
+    let member = Member::of_socket(user);
     let _ = steps.send(Step::Join(Topic::namespace(socket.ns())));
     socket.extensions.insert(PresenceSteps(steps.clone()));
     socket.on_disconnect(async move || {
@@ -81,7 +81,7 @@ async fn run_steps(
                 presence.join(&topic, &socket_id, member.clone()).await;
                 // After the join, so the list holds the socket itself and every change after
                 // the list reaches the socket as an event.
-                if let Some(list) = presence.list_event(&topic).await {
+                if let Some(list) = presence.list_event(&topic, &member.key).await {
                     let _ = socket.emit(PRESENCE_EVENT, &list);
                 }
             }

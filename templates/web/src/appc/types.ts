@@ -31,7 +31,7 @@ export interface {{ entity.name }} {
  * their sockets on every server process, or one anonymous socket.
  */
 export interface PresenceEntry {
-  /** `user:<id>` for a logged-in user, `socket:<socket id>` for an anonymous socket. */
+  /** `user:<id>` for a logged-in user, `socket:<random id>` for an anonymous socket. */
   key: string;
   userId: {{ user_id }};
   username: string | null;
@@ -41,11 +41,12 @@ export interface PresenceEntry {
 
 /**
  * The payload of the `presence` event; `room` is `null` for the namespace itself. `list` comes
- * when the socket connects or joins a room, then `join` (an entry's first socket), `update` (its
- * number of sockets changed) and `leave` (its last socket left). `usePresence` follows them.
+ * when the socket connects or joins a room (with `ownKey`, the key of this socket's own entry),
+ * then `join` (an entry's first socket), `update` (its number of sockets changed) and `leave`
+ * (its last socket left). `usePresence` follows them.
  */
 export type PresenceEvent =
-  | { kind: 'list'; room: string | null; entries: PresenceEntry[] }
+  | { kind: 'list'; room: string | null; entries: PresenceEntry[]; ownKey: string }
   | { kind: 'join'; room: string | null; entry: PresenceEntry }
   | { kind: 'update'; room: string | null; entry: PresenceEntry }
   | { kind: 'leave'; room: string | null; entry: PresenceEntry };

@@ -315,6 +315,8 @@ export interface UsePresenceResult {
   entries: types.PresenceEntry[];
   /** Whether the server has sent this list since the socket connected (or joined the room). */
   isLoaded: boolean;
+  /** The key of this socket's own entry (`user:<id>` or `socket:<random id>`), once loaded. */
+  ownKey: string | null;
 }
 
 const PRESENCE_PATHS: ReadonlySet<string> = new Set<string>([{{ presence.items }}]);
@@ -326,6 +328,8 @@ function isPresencePath(path: NamespacePath): path is PresencePath {
 /** The presence lists of one namespace, by room (`''` for the namespace itself). */
 interface PresenceLists {
   lists: Map<string, types.PresenceEntry[]>;
+  /** This socket's own entry's key, from the last list the server sent. */
+  ownKey: string | null;
   listeners: Set<() => void>;
 }
 
@@ -334,7 +338,7 @@ const presenceLists = new Map<PresencePath, PresenceLists>();
 function presenceListsOf(path: PresencePath): PresenceLists {
   let lists = presenceLists.get(path);
   if (lists === undefined) {
-    lists = { lists: new Map(), listeners: new Set() };
+    lists = { lists: new Map(), ownKey: null, listeners: new Set() };
     presenceLists.set(path, lists);
   }
   return lists;
@@ -356,6 +360,7 @@ function followPresence(path: PresencePath, socket: Socket): void {
     const room = event.room ?? '';
     if (event.kind === 'list') {
       state.lists.set(room, event.entries);
+      state.ownKey = event.ownKey;
     } else {
       const others = (state.lists.get(room) ?? []).filter((entry) => entry.key !== event.entry.key);
       const entries = event.kind === 'leave' ? others : [...others, event.entry];
@@ -366,6 +371,7 @@ function followPresence(path: PresencePath, socket: Socket): void {
   });
   socket.on('disconnect', () => {
     state.lists = new Map();
+    state.ownKey = null;
     changed();
   });
 }
@@ -399,6 +405,7 @@ export function usePresence(room?: string | null, namespace?: PresencePath): Use
     [state],
   );
   const entries = useSyncExternalStore(subscribeToLists, () => state.lists.get(key));
-  return { entries: entries ?? NO_ENTRIES, isLoaded: entries !== undefined };
+  const ownKey = useSyncExternalStore(subscribeToLists, () => state.ownKey);
+  return { entries: entries ?? NO_ENTRIES, isLoaded: entries !== undefined, ownKey };
 }
 {%- endif %}
