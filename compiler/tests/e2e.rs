@@ -355,6 +355,19 @@ fn presence_lists_users_and_rooms_and_follows_joins_and_leaves() {
     server.stop();
 }
 
+/// `usePresence` in a real browser: the presence fixture's page in Debian's chromium shows who is
+/// connected to the namespace and the lobby, its own entry marked, as a second page comes and
+/// goes (tests/e2e/browser_presence.mjs).
+#[test]
+fn presence_page_follows_who_comes_and_goes_in_a_real_browser() {
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_browser_scenario(&server, "browser_presence.mjs");
+    server.stop();
+}
+
 /// Presence across two processes sharing a real Redis and PostgreSQL (`APPC_TEST_REDIS_URL` and
 /// `APPC_TEST_POSTGRES_URL`, from tests/support/start-redis.sh and start-postgres.sh; skipped
 /// without them, except under `CI`): both list the same entries, a user's tabs on both are one,
