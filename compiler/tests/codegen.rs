@@ -178,6 +178,25 @@ fn full_api_web_socket() {
     ));
 }
 
+/// `presence: true` on the root webSocket: the namespace registered with presence, and its
+/// `join`, `leave` and `presence` going through the runtime's presence.
+#[test]
+fn presence_web_socket() {
+    insta::assert_snapshot!(generated_server_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/presence"),
+        |path| path == "server/src/app/web_socket.rs",
+    ));
+}
+
+/// `presence: true` in the web client: `PresenceEntry`, `PresenceEvent` and the `presence`
+/// event in `@appc/types`, and `usePresence` in `@appc/webSocket`.
+#[test]
+fn presence_web() {
+    insta::assert_snapshot!(generated_web_of(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/presence")
+    ));
+}
+
 /// `@appc/operations` for queries and actions of every input and output shape (none, scalar,
 /// record, entity, optional, list, list of optionals), with and without `auth: true` and
 /// entities, and what it adds to `package.json` and `main.tsx`.

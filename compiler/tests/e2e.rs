@@ -340,6 +340,84 @@ fn acknowledgements_travel_both_ways() {
     server.stop();
 }
 
+/// Presence in one process (the fixture's `presence: true` webSocket, tests/e2e/presence.mjs):
+/// a user's two tabs are one entry, an anonymous socket one of its own, rooms have their own
+/// lists, and joins, updates, leaves and the server's own list agree, over both transports.
+#[test]
+fn presence_lists_users_and_rooms_and_follows_joins_and_leaves() {
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    for transport in TRANSPORTS {
+        run_scenario(&server, "presence.mjs", &["one-process", transport]);
+    }
+    server.stop();
+}
+
+/// `usePresence` in a real browser: the presence fixture's page in Debian's chromium shows who is
+/// connected to the namespace and the lobby, its own entry marked, as a second page comes and
+/// goes (tests/e2e/browser_presence.mjs).
+#[test]
+fn presence_page_follows_who_comes_and_goes_in_a_real_browser() {
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    run_browser_scenario(&server, "browser_presence.mjs");
+    server.stop();
+}
+
+/// Presence across two processes sharing a real Redis and PostgreSQL (`APPC_TEST_REDIS_URL` and
+/// `APPC_TEST_POSTGRES_URL`, from tests/support/start-redis.sh and start-postgres.sh; skipped
+/// without them, except under `CI`): both list the same entries, a user's tabs on both are one,
+/// joins cross over through the Redis adapter, and after the first process is killed its
+/// sockets leave the second's lists within the heartbeat's TTL.
+#[test]
+fn presence_is_shared_through_redis_and_drops_a_killed_process() {
+    let (Some(redis_url), Some(postgres_url)) = (
+        test_service_url("APPC_TEST_REDIS_URL", "start-redis.sh"),
+        test_service_url("APPC_TEST_POSTGRES_URL", "start-postgres.sh"),
+    ) else {
+        return;
+    };
+    let project = repository_root().join("compiler/tests/fixtures/presence");
+    let binary = built_project(&project);
+    let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let services = [
+        ("REDIS_URL", redis_url.as_str()),
+        ("DATABASE_URL", postgres_url.as_str()),
+    ];
+    let first = RunningServer::start_with(&binary, first_data.path(), &services);
+    let second = RunningServer::start_with(&binary, second_data.path(), &services);
+    let first_pid = first.pid().to_string();
+    let output = run_node_script(
+        &first,
+        "presence.mjs",
+        &["cross-process", "websocket", &second.url, &first_pid],
+        Duration::from_secs(60),
+    );
+    // How long the killed process's socket stayed listed.
+    eprint!("{output}");
+    second.stop();
+}
+
+/// The url in `variable` (a throwaway server from `tests/support/<script>`), or `None` (with a
+/// note) when it is not set; under `CI` a missing server fails instead, so CI never passes
+/// without the test.
+fn test_service_url(variable: &str, script: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{variable} is not set; start its server with tests/support/{script}")
+        }
+        _ => {
+            eprintln!("skipped: set {variable} (tests/support/{script}) to run it");
+            None
+        }
+    }
+}
+
 /// Events declared without a payload (`askForStateUpdate: {}`, `countMessages: { ack: Int }`):
 /// the real socket.io-client sends them bare and receives the server's payload-less events with
 /// no argument; a payload sent where none is declared is refused like a wrong payload.

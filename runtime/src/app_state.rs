@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::handlers::RunningHandlers;
 use crate::operation_limit::OperationLimiter;
+use crate::presence::Presence;
 use crate::socket::Emitter;
 
 /// What every handler can reach: the database, auth, the socket emitter and the config.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Emits to sockets from anywhere.
     pub emitter: Emitter,
+    /// Who is connected to the namespaces that declare `presence: true`, over every process.
+    pub presence: Presence,
     /// The resolved configuration.
     pub config: Arc<Config>,
     /// The socket handlers that are running, which shutdown waits for.

@@ -36,6 +36,8 @@ pub use crate::operation::{
 
 // Socket namespaces: their configuration, payloads checked against their spec types (the
 // shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
+pub use crate::presence::{join_room, leave_room};
+
 pub use crate::socket::{
     AckSender, Connection, Encoding, FieldShape, MAX_NESTING_DEPTH, NamespaceConfig, NoPayload,
     Payload, PayloadError, RecordShape, Shape, ShapeError, SocketSettings, SpecType, Transports,

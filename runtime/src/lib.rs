@@ -75,6 +75,7 @@ mod hooks;
 mod json;
 mod operation;
 mod operation_limit;
+mod presence;
 mod send_buffer;
 mod server;
 mod socket;
@@ -96,6 +97,7 @@ pub use db::{
 pub use error::HttpError;
 pub use hooks::{BoxError, Router, ServerContext};
 pub use operation::{ApiRequest, OperationContext};
+pub use presence::{Presence, PresenceEntry, PresenceError, PresenceEvent, PresenceTimings};
 pub use socket::{EmitError, Emitter, SocketIo, SocketLimits, SocketRef};
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.

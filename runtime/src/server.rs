@@ -30,6 +30,7 @@ use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchem
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
 use crate::operation_limit::OperationLimiter;
+use crate::presence::{Presence, PresenceError};
 use crate::socket::{
     AdapterState, AppAdapter, Emitter, NamespaceConfig, RedisConnectError, RedisDriver,
     SocketSettings,
@@ -111,6 +112,9 @@ pub enum ServeError {
         "the server stopped because the database writer stopped: {0}; check the database file and its disk, then start the server again"
     )]
     DatabaseWriter(String),
+    /// The presence store could not be set up (`REDIS_URL` refused by the Redis client).
+    #[error("could not set up presence: {0}; check REDIS_URL")]
+    Presence(#[from] PresenceError),
     /// The team's `server.setupFn` returned an error.
     #[error("the server's setup function {function} failed: {source}; the server did not start")]
     Setup {
@@ -515,10 +519,13 @@ impl Server {
             config.limits.operations_per_second,
             config.limits.operation_burst,
         ));
+        let emitter = Emitter::new(io);
+        let presence = Presence::for_server(config.redis_url.as_deref(), emitter.clone())?;
         let state = AppState {
             database,
             auth,
-            emitter: Emitter::new(io),
+            emitter,
+            presence,
             config,
             handlers: RunningHandlers::default(),
             operation_limiter,

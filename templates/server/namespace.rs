@@ -30,6 +30,13 @@
 {%- else %}
 //! The app has no `auth`, so no socket has a user: `ctx.user` is `appc_runtime::NoUser`.
 {%- endif %}
+{%- if presence %}
+//!
+//! Presence is on (`presence: true`): the server keeps who is connected to this namespace and to
+//! each room a socket joins through [`Socket::join`], over every process, and sends the sockets
+//! `presence` events (the list when they join, then who joins and leaves); [`Socket::presence`]
+//! reads a list on the server.
+{%- endif %}
 {%- if let Some(handshake) = handshake %}
 //!
 //! Clients connect with a typed handshake: the fields of `{{ handshake }}` travel in the
@@ -121,6 +128,26 @@ impl Socket {
         SocketContext::new(&self.connection.state, &self.connection.user)
     }
 
+{%- if presence %}
+
+    /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]) and to the
+    /// room's presence: the room's sockets get a `presence` join, this socket the room's list.
+    pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
+        ::appc_runtime::codegen::join_room(&self.socket, room.into());
+    }
+
+    /// Removes this socket from a room and from the room's presence.
+    pub fn leave(&self, room: impl ::std::convert::Into<::std::string::String>) {
+        ::appc_runtime::codegen::leave_room(&self.socket, room.into());
+    }
+
+    /// Who is connected to this namespace (`room` `None`) or to one of its rooms, over every
+    /// process: one entry per user (with their number of sockets) or anonymous socket.
+    pub async fn presence(&self, room: ::std::option::Option<&str>) -> ::std::result::Result<::std::vec::Vec<::appc_runtime::PresenceEntry>, ::appc_runtime::PresenceError> {
+        self.connection.state.presence.list(PATH, room).await
+    }
+{%- else %}
+
     /// Adds this socket to a room (see the `emit_*_to_room` methods of [`Emitter`]).
     pub fn join(&self, room: impl ::std::convert::Into<::std::string::String>) {
         self.socket.join(room.into());
@@ -130,6 +157,7 @@ impl Socket {
     pub fn leave(&self, room: impl ::std::convert::Into<::std::string::String>) {
         self.socket.leave(room.into());
     }
+{%- endif %}
 
     /// Closes the connection.
     pub fn disconnect(&self) {
@@ -293,6 +321,9 @@ pub fn namespace(state: ::appc_runtime::AppState) -> ::appc_runtime::codegen::Na
         .require_auth()
 {%- endif %}
         .user::<SocketUser>()
+{%- if presence %}
+        .presence(state.presence.clone())
+{%- endif %}
 {%- if let Some(handshake) = handshake %}
         .handshake::<crate::app::types::{{ handshake }}>()
 {%- endif %}

@@ -250,6 +250,7 @@ impl Connection {
 
 type ConnectFn = Arc<dyn Fn(Connection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 type HandshakeCheck = fn(&serde_json::Value) -> Result<(), PayloadError>;
+type ConnectedHook = Arc<dyn Fn(&SocketRef, Option<&AuthUser>) + Send + Sync>;
 type UserDecoder = fn(&SocketRef) -> Result<(), ContextUserError>;
 
 /// One Socket.IO namespace: its path, whether it requires a logged-in user, its handshake type
@@ -288,6 +289,7 @@ pub struct NamespaceConfig {
     require_auth: bool,
     handshake_check: Option<HandshakeCheck>,
     user_decoder: Option<UserDecoder>,
+    connected_hook: Option<ConnectedHook>,
     on_connect: ConnectFn,
 }
 
@@ -324,6 +326,7 @@ impl NamespaceConfig {
             require_auth: false,
             handshake_check: None,
             user_decoder: None,
+            connected_hook: None,
             on_connect: Arc::new(|_| Box::pin(async {})),
         }
     }
@@ -347,6 +350,16 @@ impl NamespaceConfig {
         self
     }
 
+    /// Calls `hook` with each accepted socket and its user before the namespace's function
+    /// (presence tracks sockets through it: `NamespaceConfig::presence`).
+    pub(crate) fn on_socket_connected(
+        mut self,
+        hook: impl Fn(&SocketRef, Option<&AuthUser>) + Send + Sync + 'static,
+    ) -> Self {
+        self.connected_hook = Some(Arc::new(hook));
+        self
+    }
+
     /// Sets the function called for each accepted connection.
     pub fn on_connect<F, Fut>(mut self, on_connect: F) -> Self
     where
@@ -367,11 +380,15 @@ impl NamespaceConfig {
     /// returned start is [ready](AdapterInit::ready).
     pub fn register(self, io: &SocketIo) -> AdapterInit {
         let on_connect = self.on_connect.clone();
+        let connected_hook = self.connected_hook.clone();
         let handler =
             async move |socket: SocketRef, TryData(handshake): TryData<serde_json::Value>| {
                 let user = socket.extensions.get::<AuthUser>();
                 if let Some(user) = &user {
                     socket.join(user_room(user.id()));
+                }
+                if let Some(connected_hook) = &connected_hook {
+                    connected_hook(&socket, user.as_ref());
                 }
                 let handshake = without_token(handshake.unwrap_or(serde_json::Value::Null));
                 let connected = on_connect(Connection {

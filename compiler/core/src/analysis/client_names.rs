@@ -1,5 +1,6 @@
 //! Names the generated web client takes for itself: the event maps of `@appc/types`
-//! (`ServerToClientEvents`, `<Namespace>ClientToServerEvents`) live in the same TypeScript module
+//! (`ServerToClientEvents`, `<Namespace>ClientToServerEvents`, and `PresenceEntry` and
+//! `PresenceEvent` when a namespace has `presence: true`) live in the same TypeScript module
 //! as an interface per `type` and per entity, so a declaration with one of those names would
 //! merge with the event map (TypeScript merges interfaces of one name) and silently mistype both;
 //! and `@appc/operations` exports its hooks and error class beside one function per query and
@@ -48,14 +49,21 @@ pub fn report_clashes_with_operations_module(
     }
 }
 
-/// The interfaces `@appc/types` declares for one namespace: its server-to-client and
-/// client-to-server event maps.
-pub fn event_map_names(namespace: &Namespace) -> [String; 2] {
+/// The types `@appc/types` declares for presence when a namespace has `presence: true`.
+pub const PRESENCE_TYPE_NAMES: [&str; 2] = ["PresenceEntry", "PresenceEvent"];
+
+/// The types `@appc/types` declares for one namespace: its server-to-client and
+/// client-to-server event maps, and the presence types when it has `presence: true`.
+pub fn event_map_names(namespace: &Namespace) -> Vec<String> {
     let prefix = namespace.event_map_prefix();
-    [
+    let mut names = vec![
         format!("{prefix}ServerToClientEvents"),
         format!("{prefix}ClientToServerEvents"),
-    ]
+    ];
+    if namespace.presence {
+        names.extend(PRESENCE_TYPE_NAMES.map(str::to_owned));
+    }
+    names
 }
 
 /// Reports every `type` or entity named like an event map of `@appc/types`.

@@ -422,6 +422,10 @@ pub struct Namespace {
     /// The `type` that typed connect parameters follow, when given.
     pub handshake: Option<String>,
     pub encoding: Encoding,
+    /// True when the server keeps who is connected to the namespace and its rooms and sends
+    /// its sockets `presence` events (`presence: true`); left out of the IR's JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub presence: bool,
     pub client_to_server: Vec<Event>,
     pub server_to_client: Vec<Event>,
 }

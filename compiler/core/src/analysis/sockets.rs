@@ -43,7 +43,7 @@ const RESERVED_EVENTS: [(&str, &str); 6] = [
     ),
 ];
 
-const ROOT_FIELDS: [FieldSpec; 6] = [
+const ROOT_FIELDS: [FieldSpec; 7] = [
     FieldSpec::required(
         "fn",
         "fn: import { web_socket } from \"@src/server/web_socket.rs\"",
@@ -53,9 +53,10 @@ const ROOT_FIELDS: [FieldSpec; 6] = [
     FieldSpec::optional("events"),
     FieldSpec::optional("handshake"),
     FieldSpec::optional("encoding"),
+    FieldSpec::optional("presence"),
 ];
 
-const NAMESPACE_FIELDS: [FieldSpec; 7] = [
+const NAMESPACE_FIELDS: [FieldSpec; 8] = [
     FieldSpec::required("path", "path: \"/chat\""),
     FieldSpec::required(
         "fn",
@@ -66,7 +67,12 @@ const NAMESPACE_FIELDS: [FieldSpec; 7] = [
     FieldSpec::optional("events"),
     FieldSpec::optional("handshake"),
     FieldSpec::optional("encoding"),
+    FieldSpec::optional("presence"),
 ];
+
+/// The server-to-client event through which a namespace with `presence: true` tells its
+/// sockets who is connected.
+const PRESENCE_EVENT: &str = "presence";
 
 const EVENTS_FIELDS: [FieldSpec; 2] = [
     FieldSpec::optional("clientToServer"),
@@ -286,7 +292,18 @@ fn check_common(
         Some(value) => check_events(value, owner, context.declarations, diagnostics),
         None => Some((Vec::new(), Vec::new())),
     };
+    let presence = fields.optional("presence", |entry| {
+        fields::expect_bool(
+            &entry.value,
+            &format_args!("`presence` of {owner}"),
+            diagnostics,
+        )
+    });
     let (client_to_server, server_to_client) = events?;
+    let presence = presence.into_ir().ok()?.unwrap_or(false);
+    if presence {
+        check_presence_event_free(fields, &server_to_client, owner, diagnostics)?;
+    }
     Some(Namespace {
         name: name.to_string(),
         path: path.to_string(),
@@ -296,9 +313,50 @@ fn check_common(
         auto_connect: true,
         handshake: handshake.into_ir().ok()?,
         encoding: encoding?,
+        presence,
         client_to_server,
         server_to_client,
     })
+}
+
+/// A namespace with `presence: true` sends its own `presence` event, so its `serverToClient`
+/// events cannot declare one.
+fn check_presence_event_free(
+    fields: &Fields,
+    server_to_client: &[Event],
+    owner: &dyn Display,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<()> {
+    if !server_to_client
+        .iter()
+        .any(|event| event.name == PRESENCE_EVENT)
+    {
+        return Some(());
+    }
+    let declared_span = fields
+        .get("events")
+        .and_then(|events| find_key(events, "serverToClient"))
+        .and_then(|direction| find_key(&direction.value, PRESENCE_EVENT))
+        .map(|event| event.key.span)?;
+    let mut diagnostic = Diagnostic::error(
+        format!("`presence` is the event of presence on {owner}"),
+        declared_span,
+        "declared here",
+    )
+    .with_help("with `presence: true` the server sends `presence` events itself (who joined, left, or is there); rename this event, e.g. `presenceNotice`, or remove `presence: true`");
+    if let Some(flag) = fields.get("presence") {
+        diagnostic = diagnostic.with_secondary(flag.span, "presence is turned on here");
+    }
+    diagnostics.push(diagnostic);
+    None
+}
+
+/// The key named `name` of a dict expression, for pointing at it.
+fn find_key<'e>(expr: &'e Expr, name: &str) -> Option<&'e crate::syntax::ast::DictEntry> {
+    match &expr.kind {
+        ExprKind::Dict(entries) => entries.iter().find(|entry| entry.key.name == name),
+        _ => None,
+    }
 }
 
 fn check_handshake(

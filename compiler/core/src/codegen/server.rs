@@ -1079,6 +1079,8 @@ struct NamespaceView {
     /// The `type` of the typed handshake.
     handshake: Option<String>,
     encoding: &'static str,
+    /// `presence: true`: sockets are tracked in the namespace's and their rooms' presence.
+    presence: bool,
     client_events: Vec<EventView>,
     server_events: Vec<EventView>,
 }
@@ -1154,6 +1156,7 @@ impl NamespaceView {
                 Encoding::Json => "json",
                 Encoding::Msgpack => "msgpack",
             },
+            presence: namespace.presence,
             client_events: namespace
                 .client_to_server
                 .iter()
@@ -1187,6 +1190,7 @@ mod tests {
             auto_connect: true,
             handshake: None,
             encoding: Encoding::Json,
+            presence: false,
             client_to_server: Vec::new(),
             server_to_client: Vec::new(),
         }

@@ -148,6 +148,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 msgpack,
                 default_path: first.path_literal.clone(),
                 default_path_text: first.path.clone(),
+                presence: presence_paths(&namespaces),
                 namespaces: namespaces.clone(),
             }),
         ));
@@ -190,6 +191,20 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
         ));
     }
     files
+}
+
+/// The namespaces with presence, `None` without any.
+fn presence_paths(namespaces: &[NamespaceView]) -> Option<PresencePathsView> {
+    let paths: Vec<&str> = namespaces
+        .iter()
+        .filter(|namespace| namespace.presence)
+        .map(|namespace| namespace.path_literal.as_str())
+        .collect();
+    Some(PresencePathsView {
+        default: paths.first()?.to_string(),
+        union: paths.join(" | "),
+        items: paths.join(", "),
+    })
 }
 
 /// Renders a template. The templates are compiled with the binary and their inputs are plain
@@ -549,6 +564,9 @@ struct TypesTs {
     records: Vec<InterfaceView>,
     entities: Vec<InterfaceView>,
     namespaces: Vec<NamespaceView>,
+    /// The TypeScript type of a presence entry's `userId` when a namespace has `presence: true`
+    /// (the user entity's id, or `null` in an app without auth); `None` without presence.
+    presence_user_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -624,8 +642,16 @@ impl TypesTs {
                     .collect(),
             })
             .collect();
+        let presence_user_id = namespaces
+            .iter()
+            .any(|namespace| namespace.presence)
+            .then(|| match &spec.auth {
+                Some(auth) => format!("{}['id'] | null", auth.user_entity),
+                None => "null".to_owned(),
+            });
         TypesTs {
             app_name: spec.app.name.clone(),
+            presence_user_id,
             records,
             entities,
             namespaces: namespaces.to_vec(),
@@ -646,6 +672,8 @@ struct NamespaceView {
     client_to_server: String,
     handshake: Option<String>,
     auto_connect: bool,
+    /// `presence: true`: the server sends it `presence` events, which `usePresence` follows.
+    presence: bool,
     server_events: Vec<EventView>,
     client_events: Vec<EventView>,
 }
@@ -697,6 +725,7 @@ impl NamespaceView {
             client_to_server: format!("{prefix}ClientToServerEvents"),
             handshake: namespace.handshake.clone(),
             auto_connect: namespace.auto_connect,
+            presence: namespace.presence,
             server_events: namespace
                 .server_to_client
                 .iter()
@@ -720,6 +749,18 @@ struct WebSocketTs {
     default_path: String,
     default_path_text: String,
     namespaces: Vec<NamespaceView>,
+    /// The namespaces with `presence: true`; `None` when none has it (no `usePresence` then).
+    presence: Option<PresencePathsView>,
+}
+
+/// The namespaces with `presence: true`, as `webSocket.ts` names them.
+struct PresencePathsView {
+    /// Their paths as a TypeScript union of literals: `'/' | '/chat'`.
+    union: String,
+    /// The same paths as array items: `'/', '/chat'`.
+    items: String,
+    /// The first one, `usePresence`'s default namespace.
+    default: String,
 }
 
 /// The error class and error-body reading that `@appc/auth` and `@appc/operations` share.

@@ -24,11 +24,41 @@ export interface {{ entity.name }} {
 {%- endfor %}
 }
 {%- endfor %}
+{%- if let Some(user_id) = presence_user_id %}
+
+/**
+ * One entry of a presence list (`presence: true` in `main.wasp`): a logged-in user, with all
+ * their sockets on every server process, or one anonymous socket.
+ */
+export interface PresenceEntry {
+  /** `user:<id>` for a logged-in user, `socket:<random id>` for an anonymous socket. */
+  key: string;
+  userId: {{ user_id }};
+  username: string | null;
+  /** How many sockets of this entry are present (0 in a `leave`). */
+  connections: number;
+}
+
+/**
+ * The payload of the `presence` event; `room` is `null` for the namespace itself. `list` comes
+ * when the socket connects or joins a room (with `ownKey`, the key of this socket's own entry),
+ * then `join` (an entry's first socket), `update` (its number of sockets changed) and `leave`
+ * (its last socket left). `usePresence` follows them.
+ */
+export type PresenceEvent =
+  | { kind: 'list'; room: string | null; entries: PresenceEntry[]; ownKey: string }
+  | { kind: 'join'; room: string | null; entry: PresenceEntry }
+  | { kind: 'update'; room: string | null; entry: PresenceEntry }
+  | { kind: 'leave'; room: string | null; entry: PresenceEntry };
+{%- endif %}
 {%- for namespace in namespaces %}
 
 /** The events the server sends on {{ namespace.description }}; listen with `useSocketListener`. */
 export interface {{ namespace.server_to_client }} {
-{%- if namespace.server_events.is_empty() %}
+{%- if namespace.presence %}
+  /** Who is connected (`presence: true`): see `usePresence` in `@appc/webSocket`. */
+  presence: (event: PresenceEvent) => void;
+{%- else if namespace.server_events.is_empty() %}
   // None: `main.wasp` declares no `serverToClient` events here.
 {%- endif %}
 {%- for event in namespace.server_events %}

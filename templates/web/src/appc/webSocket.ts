@@ -181,6 +181,11 @@ function sharedSocket(path: NamespacePath, reconnection?: ReconnectionOptions): 
     // the handshake): retrying with the same data would fail again.
     setStatus(shared, shared.socket.active ? 'reconnecting' : 'failed', error);
   });
+{%- if presence.is_some() %}
+  if (isPresencePath(path)) {
+    followPresence(path, shared.socket);
+  }
+{%- endif %}
   sockets.set(path, shared);
   return shared;
 }
@@ -299,3 +304,108 @@ function subscribe(shared: SharedSocket, listener: () => void): () => void {
     shared.listeners.delete(listener);
   };
 }
+{%- if let Some(presence) = presence %}
+
+/** The namespaces with `presence: true` in `main.wasp`. */
+export type PresencePath = {{ presence.union }};
+
+/** What `usePresence` returns. */
+export interface UsePresenceResult {
+  /** Who is present, one entry per user (with their number of sockets) or anonymous socket. */
+  entries: types.PresenceEntry[];
+  /** Whether the server has sent this list since the socket connected (or joined the room). */
+  isLoaded: boolean;
+  /** The key of this socket's own entry (`user:<id>` or `socket:<random id>`), once loaded. */
+  ownKey: string | null;
+}
+
+const PRESENCE_PATHS: ReadonlySet<string> = new Set<string>([{{ presence.items }}]);
+
+function isPresencePath(path: NamespacePath): path is PresencePath {
+  return PRESENCE_PATHS.has(path);
+}
+
+/** The presence lists of one namespace, by room (`''` for the namespace itself). */
+interface PresenceLists {
+  lists: Map<string, types.PresenceEntry[]>;
+  /** This socket's own entry's key, from the last list the server sent. */
+  ownKey: string | null;
+  listeners: Set<() => void>;
+}
+
+const presenceLists = new Map<PresencePath, PresenceLists>();
+
+function presenceListsOf(path: PresencePath): PresenceLists {
+  let lists = presenceLists.get(path);
+  if (lists === undefined) {
+    lists = { lists: new Map(), ownKey: null, listeners: new Set() };
+    presenceLists.set(path, lists);
+  }
+  return lists;
+}
+
+/**
+ * Keeps the namespace's lists from the moment its socket exists, so a list the server sends on
+ * connect is there for components that mount later. A disconnected socket's lists are dropped:
+ * the server sends them again when it reconnects (and rejoins its rooms).
+ */
+function followPresence(path: PresencePath, socket: Socket): void {
+  const state = presenceListsOf(path);
+  const changed = (): void => {
+    for (const listener of state.listeners) {
+      listener();
+    }
+  };
+  socket.on('presence', (event: types.PresenceEvent) => {
+    const room = event.room ?? '';
+    if (event.kind === 'list') {
+      state.lists.set(room, event.entries);
+      state.ownKey = event.ownKey;
+    } else {
+      const others = (state.lists.get(room) ?? []).filter((entry) => entry.key !== event.entry.key);
+      const entries = event.kind === 'leave' ? others : [...others, event.entry];
+      // In key order, as the server's lists are.
+      state.lists.set(room, entries.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0)));
+    }
+    changed();
+  });
+  socket.on('disconnect', () => {
+    state.lists = new Map();
+    state.ownKey = null;
+    changed();
+  });
+}
+
+const NO_ENTRIES: types.PresenceEntry[] = [];
+
+/**
+ * Who is connected to a namespace with `presence: true` (`room` omitted or `null`), or to one
+ * of its rooms (which the server's code joined this socket to), over every server process. The
+ * list comes from the server when the socket connects or joins the room, then follows its
+ * `presence` events. This hook never connects the socket: `useSocket` does.
+ *
+ * ```tsx
+ * const { entries } = usePresence();
+ * return <p>{entries.map((entry) => entry.username ?? 'guest').join(', ')}</p>;
+ * ```
+ */
+export function usePresence(room?: string | null, namespace?: PresencePath): UsePresenceResult {
+  const path: PresencePath = namespace ?? {{ presence.default }};
+  // Creating the socket registers the presence listener, before any list can arrive.
+  sharedSocket(path);
+  const state = presenceListsOf(path);
+  const key = room ?? '';
+  const subscribeToLists = useCallback(
+    (listener: () => void) => {
+      state.listeners.add(listener);
+      return () => {
+        state.listeners.delete(listener);
+      };
+    },
+    [state],
+  );
+  const entries = useSyncExternalStore(subscribeToLists, () => state.lists.get(key));
+  const ownKey = useSyncExternalStore(subscribeToLists, () => state.ownKey);
+  return { entries: entries ?? NO_ENTRIES, isLoaded: entries !== undefined, ownKey };
+}
+{%- endif %}
