@@ -14,6 +14,7 @@
 //! | `JWT_SECRET` | generated once, kept in `<data dir>/jwt-secret` | required, at least 32 bytes |
 //! | `CORS_ORIGINS` | any origin | none (same origin only) |
 //! | `REDIS_URL` | unset | unset |
+//! | `APPC_TRUSTED_PROXIES` | none (the TCP peer is the client) | none |
 //!
 //! A `postgres://` `DATABASE_URL` may ask for TLS as libpq does: `?sslmode=require` (hosted
 //! PostgreSQL needs it), `verify-ca` or `verify-full` with `sslrootcert=/path/to/ca.pem`, and
@@ -31,6 +32,11 @@
 //! Queries, actions and apis are limited per client (the user of a valid token, else the
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
 //! `429 rate_limited` with `Retry-After`.
+//!
+//! Behind a reverse proxy, list it in `APPC_TRUSTED_PROXIES` (addresses and networks, such as
+//! `127.0.0.1,10.0.0.0/8`; default none): requests from those peers are counted against the
+//! client their `X-Forwarded-For` names (read from the right, past trusted entries), and the
+//! header of any other peer is ignored, so a client cannot choose its own address.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,6 +45,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::client_address::TrustedProxies;
 use crate::db::DbSystem;
 use crate::socket::limits::SocketLimits;
 
@@ -228,6 +235,11 @@ pub struct Limits {
     /// Requests one client may make at once before the sustained rate applies
     /// (`APPC_OPERATION_BURST`, default 100): a page that loads many queries at once.
     pub operation_burst: NonZeroU32,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`APPC_TRUSTED_PROXIES`,
+    /// addresses and networks such as `127.0.0.1,10.0.0.0/8`; default none): every per-address
+    /// limit above and every log line then counts the forwarded client instead of the proxy,
+    /// and a trusted proxy's own connections are not capped by `APPC_MAX_CONNECTIONS_PER_IP`.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Limits {
@@ -246,6 +258,7 @@ impl Default for Limits {
             request_body: 1024 * 1024,
             operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
             operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -327,6 +340,10 @@ impl Limits {
                 defaults.operations_per_second,
             )?,
             operation_burst: positive("APPC_OPERATION_BURST", defaults.operation_burst)?,
+            trusted_proxies: match non_empty("APPC_TRUSTED_PROXIES") {
+                None => defaults.trusted_proxies,
+                Some(text) => TrustedProxies::parse(&text).map_err(ConfigError::new)?,
+            },
         })
     }
 }
@@ -1037,6 +1054,45 @@ mod tests {
                 &[("APPC_LOGIN_ATTEMPTS_PER_MINUTE", "9999999999")]
             )
             .starts_with("APPC_LOGIN_ATTEMPTS_PER_MINUTE must be a whole number from 1 to")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_and_a_wrong_entry_stops_the_start() {
+        let directory = tempfile::tempdir().unwrap();
+        let limits = load(
+            Mode::Production,
+            directory.path(),
+            &[
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("APPC_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+            ],
+        )
+        .unwrap()
+        .limits;
+        assert!(limits.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        assert!(
+            limits
+                .trusted_proxies
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert!(
+            !limits
+                .trusted_proxies
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        assert!(Limits::default().trusted_proxies.is_empty());
+        assert_eq!(
+            error(Mode::Development, &[("APPC_TRUSTED_PROXIES", "nginx")]),
+            "APPC_TRUSTED_PROXIES must list IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, separated by commas, got `nginx`; host names are not resolved, so write the proxy's address"
+        );
+        assert_eq!(
+            error(Mode::Development, &[("APPC_TRUSTED_PROXIES", "10.1.0.0/8")]),
+            "APPC_TRUSTED_PROXIES entry `10.1.0.0/8` has bits set past its prefix; write the network as 10.0.0.0/8, or the single address without a prefix"
+        );
+        assert!(
+            error(Mode::Development, &[("APPC_TRUSTED_PROXIES", "0.0.0.0/0")])
+                .starts_with("APPC_TRUSTED_PROXIES must not trust every address")
         );
     }
 

@@ -1,5 +1,7 @@
 //! The accept loop the server runs: it admits a connection only while its client address and
-//! the server as a whole are under their connection limits, serves it with hyper's HTTP/1
+//! the server as a whole are under their connection limits (a trusted proxy's connections carry
+//! many clients and count in the total only), tells every request who its client is
+//! (`client_address`), serves it with hyper's HTTP/1
 //! connection (with upgrades, for Socket.IO's WebSocket) under a header read timeout, and on
 //! shutdown stops accepting, asks every connection to finish, and waits for them up to a
 //! deadline.
@@ -26,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
+use crate::client_address::{self, ClientAddress, ConnectionClient};
 use crate::config::Limits;
 use crate::send_buffer::BoundedConnection;
 use crate::throttled_log::ThrottledLog;
@@ -102,7 +105,8 @@ struct OpenConnections {
 struct ConnectionSlot {
     counter: Arc<ConnectionCounter>,
     stats: Arc<ConnectionStats>,
-    address: IpAddr,
+    /// The address key it counts under; `None` for a trusted proxy, which carries many clients.
+    address: Option<IpAddr>,
 }
 
 /// Why a connection was not admitted.
@@ -119,21 +123,25 @@ impl ConnectionCounter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Admits a connection from `address`, counted per address unless `address` is `None` (a
+    /// trusted proxy's connection, which counts in the total only).
     fn admit(
         self: &Arc<Self>,
-        address: IpAddr,
+        address: Option<IpAddr>,
         stats: &Arc<ConnectionStats>,
     ) -> Result<ConnectionSlot, Refusal> {
-        let address = client_address_key(address);
+        let address = address.map(client_address_key);
         let mut open = self.lock();
         if open.total >= self.max_total {
             return Err(Refusal::Total);
         }
-        let from_address = open.per_address.entry(address).or_default();
-        if *from_address >= self.max_per_address {
-            return Err(Refusal::PerAddress);
+        if let Some(address) = address {
+            let from_address = open.per_address.entry(address).or_default();
+            if *from_address >= self.max_per_address {
+                return Err(Refusal::PerAddress);
+            }
+            *from_address += 1;
         }
-        *from_address += 1;
         open.total += 1;
         stats.open.fetch_add(1, Ordering::Relaxed);
         Ok(ConnectionSlot {
@@ -148,10 +156,12 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let mut open = self.counter.lock();
         open.total = open.total.saturating_sub(1);
-        if let Some(from_address) = open.per_address.get_mut(&self.address) {
+        if let Some(address) = self.address
+            && let Some(from_address) = open.per_address.get_mut(&address)
+        {
             *from_address = from_address.saturating_sub(1);
             if *from_address == 0 {
-                open.per_address.remove(&self.address);
+                open.per_address.remove(&address);
             }
         }
         self.stats.open.fetch_sub(1, Ordering::Relaxed);
@@ -171,6 +181,7 @@ pub(crate) async fn serve(
         max_per_address: limits.max_connections_per_address,
         open: Mutex::new(OpenConnections::default()),
     });
+    let trusted_proxies = Arc::new(limits.trusted_proxies.clone());
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -193,7 +204,11 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let slot = match counter.admit(remote_address.ip(), &stats) {
+        // A trusted proxy's connections carry many clients: they count in the total, and each
+        // request counts against its forwarded client (see `client_address`).
+        let peer = remote_address.ip().to_canonical();
+        let from_trusted_proxy = trusted_proxies.contains(peer);
+        let slot = match counter.admit((!from_trusted_proxy).then_some(peer), &stats) {
             Ok(slot) => slot,
             Err(refusal) => {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -221,22 +236,34 @@ pub(crate) async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!("could not set TCP_NODELAY on an accepted socket: {error}");
         }
-        let service = TowerToHyperService::new(router.clone().map_request(
-            move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(remote_address));
-                request
-            },
-        ));
         // Once upgraded to a WebSocket, what the client does not read is held in this
         // connection's capped buffer instead of Engine.IO's queue (see `send_buffer`). The
         // connection keeps its slot: an upgraded WebSocket outlives hyper's task below, and
         // must still count against the connection limits.
-        let stream = BoundedConnection::new(
+        let mut stream = BoundedConnection::new(
             stream,
             limits.socket_send_buffer,
             stats.slow_clients_counter(),
         )
         .holding(slot);
+        // Through a proxy, the connection's log lines name the client of its latest request.
+        let connection_client = from_trusted_proxy.then(|| Arc::new(ConnectionClient::new(peer)));
+        if let Some(connection_client) = &connection_client {
+            stream = stream.naming_client(connection_client.clone());
+        }
+        let trusted_proxies = trusted_proxies.clone();
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: axum::http::Request<Incoming>| {
+                let client = client_address::resolve(peer, request.headers(), &trusted_proxies);
+                if let Some(connection_client) = &connection_client {
+                    connection_client.set(client);
+                }
+                let extensions = request.extensions_mut();
+                extensions.insert(ConnectInfo(remote_address));
+                extensions.insert(ClientAddress(client));
+                request
+            },
+        ));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -321,14 +348,42 @@ mod tests {
         let stats = Arc::new(ConnectionStats::default());
         let one = IpAddr::from([10, 0, 0, 1]);
         let two = IpAddr::from([10, 0, 0, 2]);
-        let first = counter.admit(one, &stats).unwrap();
-        let _second = counter.admit(one, &stats).unwrap();
-        assert_eq!(counter.admit(one, &stats).unwrap_err(), Refusal::PerAddress);
-        let _third = counter.admit(two, &stats).unwrap();
-        assert_eq!(counter.admit(two, &stats).unwrap_err(), Refusal::Total);
+        let first = counter.admit(Some(one), &stats).unwrap();
+        let _second = counter.admit(Some(one), &stats).unwrap();
+        assert_eq!(
+            counter.admit(Some(one), &stats).unwrap_err(),
+            Refusal::PerAddress
+        );
+        let _third = counter.admit(Some(two), &stats).unwrap();
+        assert_eq!(
+            counter.admit(Some(two), &stats).unwrap_err(),
+            Refusal::Total
+        );
         assert_eq!(stats.open(), 3);
         drop(first);
         assert_eq!(stats.open(), 2);
-        let _again = counter.admit(one, &stats).unwrap();
+        let _again = counter.admit(Some(one), &stats).unwrap();
+    }
+
+    #[test]
+    fn a_trusted_proxy_counts_in_the_total_only() {
+        let counter = Arc::new(ConnectionCounter {
+            max_total: 3,
+            max_per_address: 1,
+            open: Mutex::new(OpenConnections::default()),
+        });
+        let stats = Arc::new(ConnectionStats::default());
+        let proxied: Vec<_> = (0..3)
+            .map(|_| counter.admit(None, &stats).unwrap())
+            .collect();
+        assert_eq!(
+            counter
+                .admit(Some(IpAddr::from([10, 0, 0, 1])), &stats)
+                .unwrap_err(),
+            Refusal::Total
+        );
+        drop(proxied);
+        assert_eq!(stats.open(), 0);
+        assert!(counter.lock().per_address.is_empty());
     }
 }

@@ -12,7 +12,8 @@
 //!   one query each ([`Relation`], [`ToOne`], [`ToMany`], [`Table::load`]), the logged-in user
 //!   (typed as the spec's user entity in contexts, see [`ContextUser`] and [`NoUser`]; untyped
 //!   as [`AuthUser`] with its [`TokenClaims`]; [`UserId`]) and the [`Auth`] service, the [`Emitter`] that sends to sockets
-//!   from anywhere, the HTTP error type ([`HttpError`]), the middleware's [`Router`] and
+//!   from anywhere, the HTTP error type ([`HttpError`]), the client's address behind trusted
+//!   proxies too ([`client_address`], [`TrustedProxies`]), the middleware's [`Router`] and
 //!   [`AppState`], and the libraries the runtime is built on ([`axum`], [`serde_json`],
 //!   [`socketioxide`], [`tokio`]), so the team needs no dependency of its own on them.
 //! - **The generated code's plumbing**, in [`codegen`] (hidden from the docs): the schema
@@ -56,12 +57,14 @@
 //! handlers' context), `context_user` (the typed user a context holds; a leaf), `operation`
 //! (queries, actions and apis over HTTP: their context, body limit, input checks and errors),
 //! `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
-//! accept loop and its limits), `send_buffer` (each connection's outbound bytes, capped once it
+//! accept loop and its limits), `client_address` (who the client of a request or socket is, behind
+//! trusted proxies too), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
 
 mod app_state;
 mod auth;
+mod client_address;
 pub mod codegen;
 mod config;
 mod connections;
@@ -86,6 +89,7 @@ pub use app_state::AppState;
 pub use auth::{
     Auth, AuthSession, AuthUser, TokenClaims, TokenRejection, TokenVerificationError, UserId,
 };
+pub use client_address::{TrustedProxies, client_address};
 pub use config::{Config, CorsOrigins, Limits, Mode};
 pub use context::SocketContext;
 pub use context_user::{ContextUser, ContextUserError, NoUser};

@@ -30,15 +30,12 @@
 //! puts each `apiNamespace`'s middleware around the apis under its path.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{
-    ConnectInfo, FromRequestParts, OptionalFromRequestParts, Path, Query, Request,
-};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -475,7 +472,7 @@ async fn caller<User: ContextUser>(
 }
 
 /// Counts the request against its client's allowance: the user of a valid token, else the
-/// client's address (a request that did not come through the server's listener has none and is
+/// client's address, the forwarded client behind a trusted proxy (a request that did not come through the server's listener has none and is
 /// not limited).
 fn count_against_client(
     state: &AppState,
@@ -484,10 +481,8 @@ fn count_against_client(
 ) -> Result<(), HttpError> {
     let key = match user {
         Some(user) => ClientKey::User(user.id().clone()),
-        None => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(address)) => {
-                ClientKey::Address(crate::connections::client_address_key(address.ip()))
-            }
+        None => match crate::client_address(&parts.extensions) {
+            Some(address) => ClientKey::Address(crate::connections::client_address_key(address)),
             None => return Ok(()),
         },
     };

@@ -6,12 +6,10 @@
 //! runs, and their bodies are capped at [`CREDENTIALS_BODY_LIMIT`]: credentials are tiny, and a
 //! request waiting for a hashing slot should not hold megabytes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{
-    ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, OptionalFromRequestParts, State,
-};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, OptionalFromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -37,8 +35,9 @@ where
         .route("/auth/me", get(me))
 }
 
-/// The client's address key (see [`crate::connections::client_address_key`]), when the request came
-/// through the server's own listener.
+/// The client's address key (see [`crate::connections::client_address_key`]) of
+/// [`crate::client_address`] (the forwarded client behind a trusted proxy), when the request
+/// came through the server's own listener.
 struct ClientAddress(Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
@@ -46,10 +45,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| crate::connections::client_address_key(address.ip())),
+            crate::client_address(&parts.extensions).map(crate::connections::client_address_key),
         ))
     }
 }

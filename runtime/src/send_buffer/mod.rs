@@ -40,6 +40,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::client_address::ConnectionClient;
 use frames::FrameScanner;
 use pending::PendingBytes;
 
@@ -67,6 +68,8 @@ pub struct BoundedConnection {
 struct Shared {
     stream: TcpStream,
     peer: Option<SocketAddr>,
+    /// The forwarded client, when the peer is a trusted proxy: log lines name it instead.
+    forwarded_client: Option<Arc<ConnectionClient>>,
     send_buffer_limit: usize,
     /// Counts the connections closed because their client did not keep up.
     slow_clients: Arc<AtomicU64>,
@@ -113,6 +116,7 @@ impl BoundedConnection {
             shared: Arc::new(Shared {
                 stream,
                 peer,
+                forwarded_client: None,
                 send_buffer_limit,
                 slow_clients,
                 outbound: Mutex::new(Outbound::default()),
@@ -127,6 +131,15 @@ impl BoundedConnection {
     /// hands it over as an upgraded WebSocket.
     pub fn holding(mut self, value: impl Send + Sync + 'static) -> Self {
         self._held_while_open = Some(Box::new(value));
+        self
+    }
+
+    /// Names `client` in this connection's log lines instead of the peer (a trusted proxy).
+    /// Only before the connection is shared.
+    pub(crate) fn naming_client(mut self, client: Arc<ConnectionClient>) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.forwarded_client = Some(client);
+        }
         self
     }
 
@@ -154,7 +167,11 @@ impl Shared {
         }
     }
 
+    /// The client's address for log lines: the forwarded client behind a trusted proxy.
     fn peer_ip(&self) -> String {
+        if let Some(client) = &self.forwarded_client {
+            return client.get().to_string();
+        }
         self.peer
             .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string())
     }

@@ -158,6 +158,7 @@ impl EventGate {
         if !self.may_stay_after_refusal() {
             tracing::warn!(
                 socket = %socket.id,
+                client = %crate::client_address::socket_client_for_log(socket),
                 namespace = socket.ns(),
                 event = %event,
                 "disconnected a socket that kept sending events beyond its limits"

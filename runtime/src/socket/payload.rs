@@ -214,8 +214,19 @@ where
         Err(error) => Err(unreadable_payload(&event, &error.to_string(), T::SHAPE)),
     };
     result.inspect_err(|error| {
-        tracing::warn!(socket = %socket.id, namespace = socket.ns(), %error, "rejected socket event");
-        answer_refused_event(socket, value, ack_id, &serde_json::json!({ "error": error }));
+        tracing::warn!(
+            socket = %socket.id,
+            client = %crate::client_address::socket_client_for_log(socket),
+            namespace = socket.ns(),
+            %error,
+            "rejected socket event"
+        );
+        answer_refused_event(
+            socket,
+            value,
+            ack_id,
+            &serde_json::json!({ "error": error }),
+        );
     })
 }
 
