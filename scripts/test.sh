@@ -49,13 +49,38 @@ else
   echo "WARNING: no Wasp corpus at ../shared/wasp-corpus (or \$APPC_WASP_CORPUS): the corpus tests will be SKIPPED (and fail where CI is set)" >&2
 fi
 
+# The multi-process tests (compiler/tests/multi_process.rs) run Debian's redis-server; install
+# it like chromium. Its system service, if the package started one, is left alone: the tests
+# start their own throwaway servers on free ports.
+if ! command -v redis-server >/dev/null 2>&1; then
+  step "installing redis-server for the multi-process tests (apt-get)"
+  command -v apt-get >/dev/null || { echo "error: redis-server is missing and there is no apt-get; install Debian's redis-server package" >&2; exit 2; }
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  install_redis() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+  install_redis || { "${as_root[@]}" apt-get update -q && install_redis; }
+fi
+echo "redis-server: $(redis-server --version)"
+
+# What this run started is stopped when it ends, however it ends.
+stop_servers=()
+trap 'for stop in "${stop_servers[@]}"; do bash "$stop" || true; done' EXIT
+
 step "starting a throwaway PostgreSQL for the PostgreSQL tests"
 if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
   APPC_TEST_POSTGRES_URL="$(bash tests/support/start-postgres.sh)"
   export APPC_TEST_POSTGRES_URL
-  trap 'bash tests/support/stop-postgres.sh || true' EXIT
+  stop_servers+=(tests/support/stop-postgres.sh)
 fi
 echo "PostgreSQL at $APPC_TEST_POSTGRES_URL"
+
+step "starting a throwaway Redis for the multi-process tests"
+if [ -z "${APPC_TEST_REDIS_URL:-}" ]; then
+  APPC_TEST_REDIS_URL="$(bash tests/support/start-redis.sh)"
+  export APPC_TEST_REDIS_URL
+  stop_servers+=(tests/support/stop-redis.sh)
+fi
+echo "Redis at $APPC_TEST_REDIS_URL"
 
 step "end-to-end test packages (npm ci in tests/e2e)"
 # The e2e tests (compiler/tests/e2e.rs) run node scripts with the real socket.io-client.

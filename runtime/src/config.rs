@@ -168,7 +168,8 @@ pub struct Config {
     pub jwt_secret: JwtSecret,
     /// Allowed browser origins (`CORS_ORIGINS`).
     pub cors_origins: CorsOrigins,
-    /// A validated `redis://` or `rediss://` url (`REDIS_URL`), for multi-process sockets.
+    /// A validated `redis://` url (`REDIS_URL`): sockets across processes through Redis. Only
+    /// with a PostgreSQL database (see [`Config::from_env`]'s refusal of SQLite with Redis).
     pub redis_url: Option<String>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
@@ -422,6 +423,11 @@ impl Config {
         let redis_url = non_empty("REDIS_URL")
             .map(|url| validate_redis_url(&url))
             .transpose()?;
+        if redis_url.is_some() && DbSystem::from_url(&database_url) == Some(DbSystem::Sqlite) {
+            return Err(ConfigError::new(
+                "REDIS_URL is set, but the database is a SQLite file: several server processes cannot share one SQLite file safely (and processes on other machines cannot reach it at all); run them on PostgreSQL (DATABASE_URL=postgres://..., with `db: { system: PostgreSQL }` in main.wasp), or unset REDIS_URL to serve from one process".to_owned(),
+            ));
+        }
         let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
@@ -569,6 +575,12 @@ fn parse_cors_origins(text: &str) -> Result<CorsOrigins, ConfigError> {
 
 fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
     let url = url.trim();
+    if url.starts_with("rediss://") {
+        // The adapter's Redis client is built without TLS, which would cost every app's build.
+        return Err(ConfigError::new(
+            "REDIS_URL asks for TLS (rediss://), which the server does not speak to Redis; use redis:// to a Redis on a private network or on this machine".to_owned(),
+        ));
+    }
     let host_part = url
         .strip_prefix("redis://")
         .or_else(|| url.strip_prefix("rediss://"));
@@ -578,7 +590,7 @@ fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
         .is_some_and(|host| !host.is_empty() && !host.starts_with('/') && !host.starts_with(':'));
     if !has_host {
         return Err(ConfigError::new(format!(
-            "REDIS_URL must look like redis://HOST:6379 or rediss://USER:PASSWORD@HOST:6379, got a url with scheme `{}`",
+            "REDIS_URL must look like redis://HOST:6379 or redis://USER:PASSWORD@HOST:6379, got a url with scheme `{}`",
             scheme_of(url)
         )));
     }
@@ -802,6 +814,24 @@ mod tests {
                 &[("REDIS_URL", "redis://")],
                 "REDIS_URL must look like redis://HOST:6379",
             ),
+            (
+                &[
+                    ("DATABASE_URL", "postgres://app@db/app"),
+                    ("REDIS_URL", "rediss://cache:6380"),
+                ],
+                "REDIS_URL asks for TLS (rediss://), which the server does not speak to Redis; use redis://",
+            ),
+            (
+                &[("REDIS_URL", "redis://cache:6379")],
+                "REDIS_URL is set, but the database is a SQLite file: several server processes cannot share one SQLite file safely",
+            ),
+            (
+                &[
+                    ("DATABASE_URL", "sqlite://shared/app.db"),
+                    ("REDIS_URL", "redis://cache:6379"),
+                ],
+                "run them on PostgreSQL (DATABASE_URL=postgres://...",
+            ),
         ];
         for (variables, expected) in cases {
             let message = error(Mode::Development, variables);
@@ -911,7 +941,7 @@ mod tests {
                     "CORS_ORIGINS",
                     "https://app.example.com, http://localhost:5173",
                 ),
-                ("REDIS_URL", "rediss://user:pw@cache:6380/0"),
+                ("REDIS_URL", "redis://user:pw@cache:6380/0"),
             ],
         )
         .unwrap();
@@ -927,7 +957,7 @@ mod tests {
         );
         assert_eq!(
             config.redis_url.as_deref(),
-            Some("rediss://user:pw@cache:6380/0")
+            Some("redis://user:pw@cache:6380/0")
         );
         assert_eq!(
             load(

@@ -95,7 +95,7 @@ pub use db::{
 pub use error::HttpError;
 pub use hooks::{BoxError, Router, ServerContext};
 pub use operation::{ApiRequest, OperationContext};
-pub use socket::{EmitError, Emitter, SocketLimits};
+pub use socket::{EmitError, Emitter, SocketIo, SocketLimits, SocketRef};
 
 /// Re-exported so generated code and server functions use the same versions as the runtime.
 pub use {axum, serde_json, socketioxide, tokio};

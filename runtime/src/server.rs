@@ -29,7 +29,10 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
-use crate::socket::{Emitter, NamespaceConfig, SocketSettings};
+use crate::socket::{
+    AdapterState, AppAdapter, Emitter, NamespaceConfig, RedisConnectError, RedisDriver,
+    SocketSettings,
+};
 use crate::startup_schema::{self, Migrations};
 
 pub use crate::connections::ConnectionStats;
@@ -84,6 +87,19 @@ pub enum ServeError {
         address: SocketAddr,
         /// The cause.
         source: std::io::Error,
+    },
+    /// `REDIS_URL` is set and Redis could not be reached at start-up.
+    #[error(transparent)]
+    Redis(#[from] RedisConnectError),
+    /// A namespace could not subscribe to its Redis channels.
+    #[error(
+        "could not subscribe the socket namespace `{namespace}` to Redis: {source}; check that the Redis at REDIS_URL is version 7 or newer and accepts SUBSCRIBE"
+    )]
+    RedisSubscription {
+        /// The namespace path.
+        namespace: String,
+        /// What the adapter said.
+        source: socketioxide::adapter::AdapterError,
     },
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
@@ -468,7 +484,17 @@ impl Server {
     /// parts of the builder that serve HTTP are left for [`Server::bind`].
     async fn connect_and_migrate(
         &mut self,
-    ) -> Result<(AppState, socketioxide::layer::SocketIoLayer), ServeError> {
+    ) -> Result<(AppState, socketioxide::layer::SocketIoLayer<AppAdapter>), ServeError> {
+        // Redis first: a process that cannot reach its peers should not touch the database.
+        let adapter = match &self.config.redis_url {
+            None => AdapterState::local(),
+            Some(url) => {
+                let shown_url = crate::config::redact_password(url);
+                let driver = RedisDriver::connect(url, &shown_url).await?;
+                tracing::info!(redis = %shown_url, "sockets reach the other processes through Redis");
+                AdapterState::redis(driver)
+            }
+        };
         let (database, auth) = self.connect_with_auth().await?;
         let config = Arc::new(self.config.clone());
         startup_schema::prepare_for_serving(
@@ -483,7 +509,7 @@ impl Server {
             .socket_settings
             .clone()
             .limits(config.socket_limits.clone());
-        let (socket_layer, io) = socket_settings.build_layer(auth.clone());
+        let (socket_layer, io) = socket_settings.build_layer(auth.clone(), adapter);
         let state = AppState {
             database,
             auth,
@@ -492,7 +518,16 @@ impl Server {
             handlers: RunningHandlers::default(),
         };
         for build in std::mem::take(&mut self.namespaces) {
-            build(state.clone()).register(state.emitter.io());
+            let namespace = build(state.clone());
+            let path = namespace.path().to_owned();
+            namespace
+                .register(state.emitter.io())
+                .ready()
+                .await
+                .map_err(|source| ServeError::RedisSubscription {
+                    namespace: path,
+                    source,
+                })?;
         }
         Ok((state, socket_layer))
     }

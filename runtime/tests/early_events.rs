@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use appc_runtime::SocketRef;
 use appc_runtime::codegen::{
     AckSender, Connection, Encoding, NamespaceConfig, SocketSettings, emit_to_socket, on_in_order,
     on_in_order_with_max_length,
 };
-use appc_runtime::socketioxide::extract::SocketRef;
 use common::{MsgPackClient, Packet, SocketClient, TestServer};
 use serde_json::json;
 

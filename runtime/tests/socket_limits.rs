@@ -11,10 +11,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use appc_runtime::SocketRef;
 use appc_runtime::codegen::{
     AckSender, Connection, Entity, NamespaceConfig, emit_to_socket, on_in_order,
 };
-use appc_runtime::socketioxide::extract::SocketRef;
 use appc_runtime::{AppState, Query};
 use common::{Message, NewMessage, Packet, SocketClient, TestServer, User, WAIT, signup};
 use serde_json::json;

@@ -10,11 +10,12 @@ use appc_runtime::axum::extract::State;
 use appc_runtime::axum::routing::post;
 use std::sync::LazyLock;
 
+use appc_runtime::SocketRef;
 use appc_runtime::codegen::{
     AckSender, ColumnSchema, Connection, Encoding, Entity, EntitySet, FieldShape, NamespaceConfig,
     Payload, RecordShape, Shape, SocketSettings, SpecType, SqlType, TableSchema,
 };
-use appc_runtime::socketioxide::extract::{MaybeExtension, SocketRef};
+use appc_runtime::socketioxide::extract::MaybeExtension;
 use appc_runtime::{AppState, AuthUser, Database, DbError, Emitter, Row, SocketContext, Table};
 use common::{
     Message, NewMessage, NewUser, Packet, SocketClient, TestServer, User, UserUpdate, WAIT, signup,

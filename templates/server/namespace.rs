@@ -69,7 +69,7 @@ pub type Handshake = crate::app::types::{{ handshake }};
 /// One connected socket of `{{ path }}`. Cheap to clone: handlers receive their own copy.
 #[derive(::std::clone::Clone)]
 pub struct Socket {
-    socket: ::appc_runtime::socketioxide::extract::SocketRef,
+    socket: ::appc_runtime::SocketRef,
     connection: ConnectionState,
 }
 
@@ -143,7 +143,7 @@ impl Socket {
     }
 
     /// The underlying socketioxide socket, for anything the typed API does not cover.
-    pub fn raw(&self) -> &::appc_runtime::socketioxide::extract::SocketRef {
+    pub fn raw(&self) -> &::appc_runtime::SocketRef {
         &self.socket
     }
 {%- for event in client_events %}
@@ -177,7 +177,7 @@ impl Socket {
             &self.socket,
             {{ event.name|rust_string }},
 {%- endif %}
-            move |socket: ::appc_runtime::socketioxide::extract::SocketRef,
+            move |socket: ::appc_runtime::SocketRef,
 {%- if let Some(payload) = event.payload %}
                   payload: {{ payload|rust_type }},
 {%- else %}

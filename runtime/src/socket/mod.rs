@@ -19,11 +19,13 @@
 //! [`SocketSettings::max_payload`] bytes: a WebSocket message or frame beyond it closes the
 //! connection before anything reaches a handler.
 
+mod adapter;
 mod early_events;
 mod emit_error;
 pub(crate) mod limits;
 mod ordered;
 mod payload;
+mod redis_driver;
 mod session;
 mod shape;
 
@@ -34,21 +36,23 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::extract::{State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::{ParserConfig, SocketIo, TransportType};
+use socketioxide::{ParserConfig, TransportType};
 
 use crate::auth::{Auth, AuthUser, TokenRejection, TokenVerificationError, UserId};
 use crate::context_user::{ConnectionUser, ContextUser, ContextUserError};
 use crate::effect_order::{self, DeferredEmit, OrderTicket};
 
+pub use adapter::{AdapterInit, AdapterState, AppAdapter, SocketIo, SocketRef};
 pub use emit_error::EmitError;
 pub use limits::SocketLimits;
 pub use ordered::{AckSender, on_in_order, on_in_order_with_max_length};
 pub use payload::{
     NoPayload, Payload, PayloadError, UNBOUNDED, decode_payload, decode_payload_with_max_length,
 };
+pub use redis_driver::{RedisConnectError, RedisDriver};
 pub use shape::{
     FieldShape, MAX_NESTING_DEPTH, RecordShape, Shape, ShapeError, SpecType, check_value, describe,
 };
@@ -160,12 +164,17 @@ impl SocketSettings {
     }
 
     /// Builds the tower layer and the io handle, with `auth` and the limits as state for the
-    /// connect middleware and the handlers.
-    pub fn build_layer(&self, auth: Auth) -> (SocketIoLayer, SocketIo) {
+    /// connect middleware and the handlers, on the adapter `adapter` (in memory, or Redis).
+    pub fn build_layer(
+        &self,
+        auth: Auth,
+        adapter: AdapterState,
+    ) -> (SocketIoLayer<AppAdapter>, SocketIo) {
         // engineioxide applies `max_payload` to long-polling bodies only; WebSocket messages
         // and frames have their own limits, 64 MiB and 16 MiB unless set.
         let websocket_limit = usize::try_from(self.max_payload).unwrap_or(usize::MAX);
-        let mut builder = SocketIo::builder()
+        let mut builder = socketioxide::SocketIo::builder()
+            .with_adapter::<AppAdapter>(adapter)
             // socketioxide queues at most `max_buffer_size` packets per socket (default 128) and
             // drops an emit to a full queue with an error broadcasts cannot report: under a burst
             // of broadcasts 1.26 M of 2 M deliveries were lost to slow readers (BENCHMARKS.md).
@@ -248,7 +257,7 @@ type UserDecoder = fn(&SocketRef) -> Result<(), ContextUserError>;
 ///
 /// ```
 /// use appc_runtime::codegen::{Connection, FieldShape, NamespaceConfig, Payload, RecordShape, Shape, SpecType};
-/// use socketioxide::extract::SocketRef;
+/// use appc_runtime::SocketRef;
 ///
 /// /// `type ChatHandshake { room: String }`, with its spec type as the generator writes it.
 /// #[derive(serde::Deserialize)]
@@ -354,8 +363,9 @@ impl NamespaceConfig {
     }
 
     /// Registers the namespace on `io` (built by [`SocketSettings::build_layer`], whose state
-    /// holds the [`Auth`] service).
-    pub fn register(self, io: &SocketIo) {
+    /// holds the [`Auth`] service). With Redis, the namespace serves other processes once the
+    /// returned start is [ready](AdapterInit::ready).
+    pub fn register(self, io: &SocketIo) -> AdapterInit {
         let on_connect = self.on_connect.clone();
         let handler =
             async move |socket: SocketRef, TryData(handshake): TryData<serde_json::Value>| {
@@ -412,7 +422,7 @@ impl NamespaceConfig {
             }
             Ok(())
         };
-        io.ns(self.path, handler.with(middleware));
+        io.ns(self.path, handler.with(middleware))
     }
 }
 
@@ -641,6 +651,41 @@ impl Emitter {
     ) -> Result<(), EmitError> {
         self.emit_to(namespace, Some(user_room(&user_id.into())), event, data)
             .await
+    }
+
+    /// Sends to every socket of a namespace, on every process, and collects the sockets'
+    /// acknowledgements decoded as `Reply`, each within socketioxide's ack timeout (5 s). A
+    /// socket that does not answer in time, or answers with something else, is left out. With
+    /// Redis, the other processes' sockets answer through it.
+    pub async fn to_all_with_acks<T: Serialize + ?Sized, Reply: DeserializeOwned>(
+        &self,
+        namespace: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Reply>, EmitError> {
+        use futures_util::StreamExt;
+        effect_order::wait_for_emit_turn().await;
+        let operators = self
+            .io
+            .of(namespace)
+            .ok_or_else(|| EmitError::UnknownNamespace(namespace.to_owned()))?;
+        let acknowledgements = operators
+            .emit_with_ack::<T, Reply>(event.to_owned(), data)
+            .await
+            .map_err(|error| match error {
+                socketioxide::EmitWithAckError::Encode(source) => EmitError::Encode {
+                    event: event.to_owned(),
+                    source,
+                },
+                socketioxide::EmitWithAckError::Adapter(error) => EmitError::Adapter {
+                    event: event.to_owned(),
+                    message: error.to_string(),
+                },
+            })?;
+        Ok(acknowledgements
+            .filter_map(async |(_socket, reply)| reply.ok())
+            .collect()
+            .await)
     }
 
     /// Disconnects every socket cleanly (used on shutdown).

@@ -29,8 +29,8 @@ use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
 
 use serde::Serialize;
-use socketioxide::adapter::LocalAdapter;
 
+use super::adapter::AppAdapter;
 use super::early_events::{Admission, AdmittedEventHandler, EarlyEvents};
 use super::emit_error::EmitError;
 use super::limits::EventGate;
@@ -50,7 +50,7 @@ use crate::effect_order::{DeferredEmit, OrderTicket};
 ///
 /// ```
 /// use appc_runtime::codegen::{on_in_order, AckSender};
-/// use socketioxide::extract::SocketRef;
+/// use appc_runtime::SocketRef;
 ///
 /// fn register(socket: &SocketRef) {
 ///     on_in_order(socket, "chatMessage", async |socket: SocketRef, text: String, ack: AckSender| {
@@ -208,7 +208,7 @@ impl<Handler, T> InOrder<Handler, T> {
 /// Sends a handler's acknowledgement in the socket's order: after the acknowledgements and
 /// emits of every earlier event of the socket (see [`effect_order`](crate::effect_order)). An
 /// acknowledgement sent before its turn is encoded at once and sent when the turn comes.
-pub struct AckSender<A: Adapter = LocalAdapter> {
+pub struct AckSender<A: Adapter = AppAdapter> {
     inner: socketioxide::extract::AckSender<A>,
 }
 
