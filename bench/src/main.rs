@@ -84,6 +84,10 @@ struct ProcessesArguments {
     /// Write the results as JSON to this file
     #[arg(long)]
     json_out: Option<PathBuf>,
+    /// Fail (exit 1) if any client did not connect or was dropped, or any message did not reach
+    /// every client, on any setup (the smoke test; speed is not judged)
+    #[arg(long)]
+    assert_delivery: bool,
 }
 
 #[derive(Args)]
@@ -409,6 +413,19 @@ async fn run_processes(
     if let Some(path) = &arguments.json_out {
         std::fs::write(path, serde_json::to_string_pretty(&results)?)
             .with_context(|| format!("could not write the JSON results to {}", path.display()))?;
+    }
+    if arguments.assert_delivery {
+        let failures = processes::delivery_failures(&results);
+        for failure in &failures {
+            eprintln!("failed: {failure}");
+        }
+        if !failures.is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!(
+            "processes: every client connected and got every message on all {} setups",
+            results.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -399,6 +399,40 @@ fn install_node_anchor(directory: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What went wrong in a run, for the smoke test: a setup that could not run, a client that did
+/// not connect or was dropped, or a message that did not reach every client, on any server.
+/// Speed is never judged here.
+pub fn delivery_failures(results: &[SetupResult]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for outcome in results {
+        let Some(result) = &outcome.result else {
+            failures.push(format!(
+                "{}: {}",
+                outcome.label,
+                outcome.error.as_deref().unwrap_or("no result")
+            ));
+            continue;
+        };
+        if result.delivered == 0
+            || result.lost != 0
+            || result.connected != result.clients
+            || result.dropped_connections != 0
+        {
+            failures.push(format!(
+                "{}: {} delivered, {} lost, {} of {} connected, {} dropped (first failure: {})",
+                outcome.label,
+                result.delivered,
+                result.lost,
+                result.connected,
+                result.clients,
+                result.dropped_connections,
+                result.first_failure.as_deref().unwrap_or("none")
+            ));
+        }
+    }
+    failures
+}
+
 /// What the goals of issue #16 compare, from one run's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdicts {
@@ -575,6 +609,35 @@ mod tests {
             report.contains("messages lost by appc: 2 (goal 0: missed)"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn lost_messages_unconnected_clients_and_setups_that_did_not_run_are_failures() {
+        let [alone, with_redis, two, node] =
+            Setup::standard().try_into().expect("four standard setups");
+        let mut unconnected = outcome(with_redis, 900_000.0, 0);
+        if let Some(result) = unconnected.result.as_mut() {
+            result.connected = 999;
+            result.first_failure = Some("connection refused".to_owned());
+        }
+        let mut not_run = outcome(node, 0.0, 0);
+        not_run.result = None;
+        not_run.error = Some("npm ci failed".to_owned());
+        let results = vec![
+            outcome(alone, 1_000_000.0, 0),
+            unconnected,
+            outcome(two, 1_200_000.0, 3),
+            not_run,
+        ];
+        assert_eq!(
+            delivery_failures(&results),
+            [
+                "appc x1 + Redis: 3000000 delivered, 0 lost, 999 of 1000 connected, 0 dropped (first failure: connection refused)",
+                "appc x2 + Redis: 2999997 delivered, 3 lost, 1000 of 1000 connected, 0 dropped (first failure: none)",
+                "node x2 + Redis: npm ci failed",
+            ]
+        );
+        assert!(delivery_failures(&results[..1]).is_empty());
     }
 
     #[test]
