@@ -185,6 +185,9 @@ fn start_server(settings: &OperationsSettings, kind: ServerKind) -> anyhow::Resu
         // The load generator's 64 clients come from one address: the per-address connection cap
         // is for people, the benchmark measures capacity.
         .env("APPC_MAX_CONNECTIONS_PER_IP", "1000000")
+        // Likewise the per-client rate of operations: the benchmark's clients share their users.
+        .env("APPC_OPERATIONS_PER_SECOND", "1000000")
+        .env("APPC_OPERATION_BURST", "1000000")
         .env("RUST_LOG", "warn");
     let server = ServerProcess::spawn(command, kind, port, database_path.clone())?;
     seed_users_and_tasks(&database_path)?;

@@ -3,7 +3,7 @@
 //! and driven over HTTP by `tests/e2e/operations.mjs`, with one socket.io-client listening for
 //! what an action emits. Every status of the operations' contract is hit, the body limit with a
 //! small `APPC_REQUEST_BODY_BYTES`; the cause of a 500 must be in the server's log and nowhere
-//! in the response.
+//! in the response. The same scenario runs on PostgreSQL when `APPC_TEST_POSTGRES_URL` is set.
 //!
 //! The todo example runs in Debian's chromium (`tests/e2e/browser_todo.mjs`), and the web-only
 //! fixture `operations_client` builds with its server.
@@ -13,6 +13,8 @@
 
 #[path = "support/app_server.rs"]
 mod app_server;
+#[path = "support/databases.rs"]
+mod databases;
 
 use std::path::Path;
 use std::time::Duration;
@@ -34,11 +36,32 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[test]
 fn operations_and_apis_answer_every_status_of_the_http_contract() {
+    run_the_operations_scenario(None);
+}
+
+/// The same scenario with the server on PostgreSQL (its committed `postgresql.sql` migration),
+/// when `APPC_TEST_POSTGRES_URL` is set (scripts/test.sh sets it).
+#[test]
+fn operations_and_apis_answer_every_status_on_postgresql_too() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(postgres_url) = databases::fresh_postgres_url(&runtime, "appc_operations_e2e") else {
+        return;
+    };
+    run_the_operations_scenario(Some(&postgres_url));
+}
+
+/// Builds the operations fixture, serves it on SQLite (or on `database_url`) and runs
+/// `tests/e2e/operations.mjs` against it.
+fn run_the_operations_scenario(database_url: Option<&str>) {
     assert_e2e_package_installed("socket.io-client");
     let binary = built_project(&repository_root().join("compiler/tests/fixtures/operations"));
     let data = tempfile::tempdir().unwrap();
-    let server =
-        RunningServer::start_with(&binary, data.path(), &[("APPC_REQUEST_BODY_BYTES", "4096")]);
+    let mut variables = vec![("APPC_REQUEST_BODY_BYTES", "4096")];
+    variables.extend(database_url.map(|url| ("DATABASE_URL", url)));
+    let server = RunningServer::start_with(&binary, data.path(), &variables);
     let output = run_node_script(&server, "operations.mjs", &[], SCENARIO_TIMEOUT);
     assert!(output.contains("ok: operations over HTTP"), "{output}");
     let log = server.log();
@@ -49,9 +72,10 @@ fn operations_and_apis_answer_every_status_of_the_http_contract() {
     server.stop();
 }
 
-/// A team function whose types differ from its declaration does not compile: a wrong input type
-/// is rustc's error in the team's file; a wrong output type is rustc's error at the generated
-/// call, which names the team's function and both types.
+/// A team function whose types differ from its declaration does not compile, and rustc's error
+/// names the team's file: a wrong input type is rustc's error in the team's file; a wrong output
+/// type is rustc's error at the generated call whose message names the team's file and line
+/// (the generated `<Name>Output` trait) and both types.
 #[test]
 fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
     let project = repository_root().join("compiler/tests/fixtures/operation_type_errors");
@@ -64,10 +88,11 @@ fn a_team_function_of_the_wrong_type_fails_the_build_naming_it() {
         "the wrong input type is an error in the team's file:\n{stderr}"
     );
     assert!(
-        stderr.contains("crate::wrong_types::count_tasks(ctx).await")
+        stderr.contains("`count_tasks` (src/server/wrong_types.rs:7) returns `Result<")
             && stderr
-                .contains("expected `Result<i64, HttpError>`, found `Result<String, HttpError>`"),
-        "the wrong output type names the team's function and both types:\n{stderr}"
+                .contains("String, HttpError>`, but query `countTasks` declares `output: Int`")
+            && stderr.contains("is implemented for `Result<i64, HttpError>`"),
+        "the wrong output type names the team's file, line and both types:\n{stderr}"
     );
     assert!(stderr.contains("the server did not compile"), "{stderr}");
 }

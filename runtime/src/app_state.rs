@@ -13,6 +13,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::db::Database;
 use crate::handlers::RunningHandlers;
+use crate::operation_limit::OperationLimiter;
 use crate::socket::Emitter;
 
 /// What every handler can reach: the database, auth, the socket emitter and the config.
@@ -30,6 +31,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The socket handlers that are running, which shutdown waits for.
     pub(crate) handlers: RunningHandlers,
+    /// The per-client rate limit of queries, actions and apis.
+    pub(crate) operation_limiter: Arc<OperationLimiter>,
 }
 
 impl FromRef<AppState> for Auth {

@@ -27,6 +27,10 @@
 //! `APPC_SOCKET_EVENT_BURST` (40), `APPC_SOCKET_QUEUED_EVENTS` (32),
 //! `APPC_SOCKET_REFUSALS_BEFORE_DISCONNECT` (10) and `APPC_SOCKET_USER_CHECK_SECS` (60; 0 turns
 //! the check off), with the same defaults in both modes.
+//!
+//! Queries, actions and apis are limited per client (the user of a valid token, else the
+//! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
+//! `429 rate_limited` with `Retry-After`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -217,6 +221,13 @@ pub struct Limits {
     /// The largest request body a query, action or api accepts (`APPC_REQUEST_BODY_BYTES`,
     /// default 1 MiB); a larger one gets 413 `payload_too_large` before it is read whole.
     pub request_body: usize,
+    /// Queries, actions and api requests per second from one client, sustained: one user (a
+    /// valid token) or, without one, one address (`APPC_OPERATIONS_PER_SECOND`, default 50);
+    /// more get 429 `rate_limited` with `Retry-After`.
+    pub operations_per_second: NonZeroU32,
+    /// Requests one client may make at once before the sustained rate applies
+    /// (`APPC_OPERATION_BURST`, default 100): a page that loads many queries at once.
+    pub operation_burst: NonZeroU32,
 }
 
 impl Default for Limits {
@@ -233,6 +244,8 @@ impl Default for Limits {
             auth_database_timeout: Duration::from_secs(3),
             socket_send_buffer: 1024 * 1024,
             request_body: 1024 * 1024,
+            operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
+            operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
         }
     }
 }
@@ -269,7 +282,7 @@ impl Limits {
                 },
             }
         };
-        let per_minute = |name: &str, default: NonZeroU32| -> Result<NonZeroU32, ConfigError> {
+        let positive = |name: &str, default: NonZeroU32| -> Result<NonZeroU32, ConfigError> {
             let number = count(name, default.get() as usize)?;
             u32::try_from(number)
                 .ok()
@@ -291,11 +304,11 @@ impl Limits {
             shutdown_timeout: seconds("APPC_SHUTDOWN_TIMEOUT_SECS", defaults.shutdown_timeout, 0)?,
             hash_concurrency: count("APPC_HASH_CONCURRENCY", defaults.hash_concurrency)?,
             hash_wait: seconds("APPC_HASH_WAIT_SECS", defaults.hash_wait, 0)?,
-            login_attempts_per_minute: per_minute(
+            login_attempts_per_minute: positive(
                 "APPC_LOGIN_ATTEMPTS_PER_MINUTE",
                 defaults.login_attempts_per_minute,
             )?,
-            login_attempts_per_minute_per_address: per_minute(
+            login_attempts_per_minute_per_address: positive(
                 "APPC_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP",
                 defaults.login_attempts_per_minute_per_address,
             )?,
@@ -309,6 +322,11 @@ impl Limits {
                 defaults.socket_send_buffer,
             )?,
             request_body: count("APPC_REQUEST_BODY_BYTES", defaults.request_body)?,
+            operations_per_second: positive(
+                "APPC_OPERATIONS_PER_SECOND",
+                defaults.operations_per_second,
+            )?,
+            operation_burst: positive("APPC_OPERATION_BURST", defaults.operation_burst)?,
         })
     }
 }

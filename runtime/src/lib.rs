@@ -74,6 +74,7 @@ mod handlers;
 mod hooks;
 mod json;
 mod operation;
+mod operation_limit;
 mod send_buffer;
 mod server;
 mod socket;

@@ -30,12 +30,15 @@
 //! puts each `apiNamespace`'s middleware around the apis under its path.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path, Query, Request};
+use axum::extract::{
+    ConnectInfo, FromRequestParts, OptionalFromRequestParts, Path, Query, Request,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -51,6 +54,7 @@ use crate::context::EntitySet;
 use crate::context_user::{ConnectionUser, ContextUser, ContextUserError, NoUser};
 use crate::db::Database;
 use crate::error::HttpError;
+use crate::operation_limit::ClientKey;
 use crate::socket::Emitter;
 use crate::socket::{Shape, SpecType, decode_payload_with_max_length};
 
@@ -229,11 +233,12 @@ pub trait OperationInput: Sized {
 
 /// Every spec type: the body is parsed as JSON, checked against the type's shape and its
 /// `maxLength` (messages in the spec's words, `field` the dotted path), then decoded. An empty
-/// body is `null`, which only an optional input accepts.
+/// body is `null`, which only an optional input and `Json` accept: the web client sends none for
+/// `getTaskStats()` as for `getTaskStats(null)`.
 impl<T: DeserializeOwned + SpecType> OperationInput for T {
     fn decode(operation: &OperationSpec, body: &[u8]) -> Result<Self, HttpError> {
         let value = if body.iter().all(u8::is_ascii_whitespace) {
-            if !matches!(T::SHAPE, Shape::Optional(_)) {
+            if !matches!(T::SHAPE, Shape::Optional(_) | Shape::Json) {
                 return Err(HttpError::bad_request(format!(
                     "missing input, expected {}; send it as the JSON body",
                     T::SHAPE
@@ -449,18 +454,44 @@ async fn caller<User: ContextUser>(
     auth_required: bool,
 ) -> Result<ConnectionUser<User>, HttpError> {
     let auth_user = if !state.auth.is_enabled() {
-        None
+        Ok(None)
     } else if auth_required {
-        Some(<AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?)
+        <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     } else {
-        <AuthUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await?
+        <AuthUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await
     };
+    // Counted before a refused token is answered, so that bad tokens are limited too.
+    let valid_user = auth_user.as_ref().ok().and_then(Option::as_ref);
+    count_against_client(state, parts, valid_user)?;
+    let auth_user = auth_user?;
     ConnectionUser::decode(auth_user).map_err(|error| match error {
         ContextUserError::Missing => {
             HttpError::unauthorized("this route needs a logged-in user; log in and send the token as `Authorization: Bearer <token>`")
         }
         error => HttpError::internal(error),
     })
+}
+
+/// Counts the request against its client's allowance: the user of a valid token, else the
+/// client's address (a request that did not come through the server's listener has none and is
+/// not limited).
+fn count_against_client(
+    state: &AppState,
+    parts: &Parts,
+    user: Option<&AuthUser>,
+) -> Result<(), HttpError> {
+    let key = match user {
+        Some(user) => ClientKey::User(user.id().clone()),
+        None => match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(address)) => {
+                ClientKey::Address(crate::connections::client_address_key(address.ip()))
+            }
+            None => return Ok(()),
+        },
+    };
+    state.operation_limiter.check(key)
 }
 
 fn too_large(limit: usize) -> HttpError {
@@ -671,6 +702,10 @@ mod tests {
         assert_eq!(
             <Option<String> as OperationInput>::decode(&spec, b"").unwrap(),
             None
+        );
+        assert_eq!(
+            <serde_json::Value as OperationInput>::decode(&spec, b" ").unwrap(),
+            serde_json::Value::Null
         );
         let error = <String as OperationInput>::decode(&spec, b"{\"text\": ").unwrap_err();
         assert!(

@@ -29,6 +29,7 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
+use crate::operation_limit::OperationLimiter;
 use crate::socket::{
     AdapterState, AppAdapter, Emitter, NamespaceConfig, RedisConnectError, RedisDriver,
     SocketSettings,
@@ -510,12 +511,17 @@ impl Server {
             .clone()
             .limits(config.socket_limits.clone());
         let (socket_layer, io) = socket_settings.build_layer(auth.clone(), adapter);
+        let operation_limiter = Arc::new(OperationLimiter::new(
+            config.limits.operations_per_second,
+            config.limits.operation_burst,
+        ));
         let state = AppState {
             database,
             auth,
             emitter: Emitter::new(io),
             config,
             handlers: RunningHandlers::default(),
+            operation_limiter,
         };
         for build in std::mem::take(&mut self.namespaces) {
             let namespace = build(state.clone());

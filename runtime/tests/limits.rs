@@ -1,7 +1,8 @@
 //! Every limit of the serving path, hit on purpose against an in-process server on loopback:
 //! the password-hashing cap (memory under 64 concurrent logins, 503 past the wait), login and
 //! signup throttling (429 with `Retry-After`), the login password length, the header read
-//! timeout, the connection limits, auth's database wait, the body limits (operations' included), the web client's
+//! timeout, the connection limits, auth's database wait, the body limits (operations' included),
+//! the per-client rate of operations (429 `rate_limited`), the web client's
 //! security headers, and WebSocket upgrades through the new accept loop.
 //!
 //! The tests run one at a time (they share the process whose memory one of them measures) and
@@ -319,6 +320,74 @@ async fn operation_bodies_over_appc_request_body_bytes_get_413() {
         response.body["error"]["message"],
         "the request body is larger than the 64 bytes this server accepts; send a smaller one"
     );
+    server.stop().await;
+}
+
+/// Serves `echoLength` at `/operations/echo-length` under the given `APPC_*` variables, with auth.
+async fn echo_length_server(variables: &[(&str, &str)]) -> TestServer {
+    TestServer::start_with(None, variables, |server| {
+        server.user_table(User::schema().clone()).routes(|router| {
+            router.route(
+                "/operations/echo-length",
+                post(
+                    async |State(state): State<appc_runtime::AppState>,
+                           request: appc_runtime::axum::extract::Request| {
+                        appc_runtime::codegen::answer_operation(
+                            state,
+                            request,
+                            &ECHO_LENGTH,
+                            echo_length,
+                        )
+                        .await
+                    },
+                ),
+            )
+        })
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_past_its_operation_rate_gets_429_rate_limited_with_retry_after() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let server = echo_length_server(&[
+        ("APPC_OPERATIONS_PER_SECOND", "1"),
+        ("APPC_OPERATION_BURST", "3"),
+    ])
+    .await;
+    let (token, _) = signup(&server, "ada", "a long enough password").await;
+    let url = server.url("/operations/echo-length");
+    // An anonymous flood from one address: its burst, then 429 at once, before the body is read.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(http("POST", &url, Some("\"hi\""), None).await.status);
+    }
+    assert_eq!(statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|status| *status == 429),
+        "{statuses:?}"
+    );
+    let refused = http("POST", &url, Some("\"hi\""), None).await;
+    assert_eq!(
+        refused.body["error"]["code"], "rate_limited",
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.headers["retry-after"], "1");
+    // A made-up token does not buy a fresh allowance: it counts against the address.
+    let forged = http("POST", &url, Some("\"hi\""), Some("not-a-token")).await;
+    assert_eq!(forged.status, 429, "{}", forged.text);
+    // A logged-in user has an allowance of their own, from the same address.
+    for _ in 0..3 {
+        let response = http("POST", &url, Some("\"hi\""), Some(&token)).await;
+        assert_eq!((response.status, response.text.as_str()), (200, "2"));
+    }
+    let response = http("POST", &url, Some("\"hi\""), Some(&token)).await;
+    assert_eq!(response.status, 429, "{}", response.text);
+    // The allowance comes back at the sustained rate.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let response = http("POST", &url, Some("\"hi\""), Some(&token)).await;
+    assert_eq!(response.status, 200, "{}", response.text);
     server.stop().await;
 }
 

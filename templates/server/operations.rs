@@ -37,6 +37,7 @@ pub fn routes(router: ::appc_runtime::Router) -> ::appc_runtime::Router {
         )
 }
 {%- for operation in operations %}
+{%- let result_type %}::std::result::Result<{% if let Some(output) = operation.output %}{{ output|rust_type }}{% else %}(){% endif %}, ::appc_runtime::HttpError>{% endlet %}
 
 /// {{ operation.keyword }} `{{ operation.name }}`{% if operation.auth_required %} (`auth: true`){% endif %}.
 static {{ operation.const_name }}: ::appc_runtime::codegen::OperationSpec = ::appc_runtime::codegen::OperationSpec {
@@ -59,6 +60,8 @@ async fn answer_{{ operation.snake_name }}(
 
 /// The signature `crate::{{ operation.function.module }}::{{ operation.function.name }}` (in `{{ operation.function.file }}`) must have:
 /// input {% if let Some(input) = operation.input %}`{{ input|wasp_type }}`{% else %}none{% endif %}, output {% if let Some(output) = operation.output %}`{{ output|wasp_type }}`{% else %}none{% endif %}.
+/// rustc reports a wrong input type in the team's file, a wrong output through
+/// `{{ operation.type_prefix }}Output`.
 async fn call_{{ operation.snake_name }}(
 {%- if let Some(input) = operation.input %}
     input: {{ input|rust_type }},
@@ -66,11 +69,26 @@ async fn call_{{ operation.snake_name }}(
     _input: ::appc_runtime::codegen::NoInput,
 {%- endif %}
     ctx: {{ operation.type_prefix }}Context,
-{%- if let Some(output) = operation.output %}
-) -> ::std::result::Result<{{ output|rust_type }}, ::appc_runtime::HttpError> {
-{%- else %}
-) -> ::std::result::Result<(), ::appc_runtime::HttpError> {
-{%- endif %}
-    crate::{{ operation.function.module }}::{{ operation.function.name }}({% if operation.input.is_some() %}input, {% endif %}ctx).await
+) -> {{ result_type }} {
+    {{ operation.type_prefix }}Output::checked(
+        crate::{{ operation.function.module }}::{{ operation.function.name }}({% if operation.input.is_some() %}input, {% endif %}ctx).await,
+    )
+}
+
+/// Implemented only for the result `crate::{{ operation.function.module }}::{{ operation.function.name }}` must return,
+/// so that rustc reports any other with the team's file and line.
+#[diagnostic::on_unimplemented(
+    message = "`{{ operation.function.name }}` ({{ operation.function.file }}:{{ operation.function.line }}) returns `{Self}`, but {{ operation.keyword }} `{{ operation.name }}` declares {% if let Some(output) = operation.output %}`output: {{ output|wasp_type }}`{% else %}no `output`{% endif %}",
+    label = "`{{ operation.function.name }}` returns `{Self}`",
+    note = "change the return type of `{{ operation.function.name }}` in {{ operation.function.file }}:{{ operation.function.line }} to the one this trait is implemented for, or the `output` of `{{ operation.name }}` in main.wasp"
+)]
+trait {{ operation.type_prefix }}Output {
+    fn checked(self) -> {{ result_type }};
+}
+
+impl {{ operation.type_prefix }}Output for {{ result_type }} {
+    fn checked(self) -> Self {
+        self
+    }
 }
 {%- endfor %}

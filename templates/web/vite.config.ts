@@ -31,6 +31,10 @@ export default defineConfig({
       '/operations': serverUrl,
       '/api': serverUrl,
       '/socket.io': { target: serverUrl, ws: true },
+{%- for pattern in api_route_patterns %}
+      // An api outside `/api`.
+      {{ pattern }}: serverUrl,
+{%- endfor %}
     },
   },
 });

@@ -62,6 +62,18 @@ run("operations over HTTP", async () => {
     message: "`greeting` takes no input, found a list (1 item); send an empty body, `{}` or `null`",
   });
 
+  // An optional input may be left out: an empty body is none, like `null`.
+  const [all, withNull, done, undone] = [
+    await call("count-tasks", undefined, ada.token),
+    await call("count-tasks", null, ada.token),
+    await call("count-tasks", true, ada.token),
+    await call("count-tasks", false, ada.token),
+  ];
+  for (const answer of [all, withNull, done, undone]) assert.equal(answer.status, 200, answer.text);
+  assert.equal(all.json, withNull.json);
+  assert.equal(all.json, done.json + undone.json);
+  assertError(await call("count-tasks", "yes", ada.token), 400, "invalid_input");
+
   // 401 for `auth: true` without a token and with a bad one.
   assertError(await call("get-tasks", undefined), 401, "unauthorized");
   assertError(await call("get-tasks", undefined, "not-a-token"), 401, "unauthorized");

@@ -82,6 +82,12 @@ assert.equal(requests.pop().body, '7');
 answers.push(json(200, { total: 0, done: 0, labels: [null, 'home'] }));
 assert.deepEqual((await operations.getTaskStats(null)).labels, [null, 'home']);
 assert.equal(requests.pop().body, 'null');
+// An optional input may be left out: no body, which the server takes for none.
+answers.push(json(200, { total: 0, done: 0, labels: [] }));
+assert.equal((await operations.getTaskStats()).total, 0);
+request = requests.pop();
+assert.equal(request.body, undefined);
+assert.equal(request.headers.get('content-type'), null);
 
 // No output: 204 without a body resolves to undefined.
 answers.push(new Response(null, { status: 204 }));
@@ -124,10 +130,11 @@ assert.deepEqual([error.status, error.code], [0, 'network_error']);
 assert.match(error.message, /cannot reach the server: TypeError: fetch failed/);
 requests.pop();
 
-// Cache keys: the route alone without input, the route and the input with one.
+// Cache keys: the route alone without input (or with `null`, the same input to the server), the
+// route and the input with one.
 assert.deepEqual(core.queryKey('/operations/get-tasks', undefined), ['/operations/get-tasks']);
 assert.deepEqual(core.queryKey('/operations/get-task', 7), ['/operations/get-task', 7]);
-assert.deepEqual(core.queryKey('/operations/get-task-stats', null), ['/operations/get-task-stats', null]);
+assert.deepEqual(core.queryKey('/operations/get-task-stats', null), ['/operations/get-task-stats']);
 
 // An action invalidates the cached queries that share one of its entities, and no other.
 const client = core.getQueryClient();

@@ -39,6 +39,10 @@ pub type SocketIo = socketioxide::SocketIo<AppAdapter>;
 type RedisAdapter = CustomRedisAdapter<NamespaceSockets, RedisDriver>;
 
 /// The adapter of one namespace: in memory, or shared with the other processes through Redis.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per namespace, behind socketioxide's Arc; boxing the in-memory adapter would add a pointer chase to every one-process broadcast"
+)]
 pub enum AppAdapter {
     /// One process: rooms and broadcasts in memory (socketioxide's `LocalAdapter`).
     Local(CoreLocalAdapter<NamespaceSockets>),

@@ -32,9 +32,8 @@ pub struct ImportChecker<'f> {
 /// What the scan found in one Rust file.
 struct RustFile {
     functions: Vec<RustFunction>,
-    /// The public functions by name, with whether each is `async`, for quick lookups: one file
-    /// often serves many imports.
-    public: HashMap<String, bool>,
+    /// The public functions by name, for quick lookups: one file often serves many imports.
+    public: HashMap<String, RustFunction>,
 }
 
 impl RustFile {
@@ -43,7 +42,7 @@ impl RustFile {
         let public = functions
             .iter()
             .filter(|function| function.public)
-            .map(|function| (function.name.clone(), function.is_async))
+            .map(|function| (function.name.clone(), function.clone()))
             .collect();
         RustFile { functions, public }
     }
@@ -57,6 +56,8 @@ pub struct RustFunction {
     pub public: bool,
     /// Declared `async fn`.
     pub is_async: bool,
+    /// The line of its name, counted from 1.
+    pub line: usize,
 }
 
 impl<'f> ImportChecker<'f> {
@@ -140,11 +141,12 @@ impl<'f> ImportChecker<'f> {
             );
             return None;
         };
-        if let Some(&is_async) = rust_file.public.get(function) {
+        if let Some(found) = rust_file.public.get(function) {
             return Some(ServerFunction {
                 file,
                 function: function.to_string(),
-                is_async,
+                is_async: found.is_async,
+                line: found.line,
             });
         }
         let functions = &rust_file.functions;
@@ -351,6 +353,7 @@ pub fn rust_functions(source: &str) -> Vec<RustFunction> {
                         name: (*name).to_string(),
                         public: preceded_by_pub(qualifiers),
                         is_async: declared_async(qualifiers),
+                        line: line_of(source, name),
                     });
                 }
             }
@@ -358,6 +361,12 @@ pub fn rust_functions(source: &str) -> Vec<RustFunction> {
         }
     }
     functions
+}
+
+/// The line (from 1) of `word`, a slice of `source` that `code_tokens` returned.
+fn line_of(source: &str, word: &str) -> usize {
+    let offset = word.as_ptr() as usize - source.as_ptr() as usize;
+    source[..offset].matches('\n').count() + 1
 }
 
 /// True when the qualifiers right before `fn` (`pub async unsafe fn`) include `async`.
@@ -562,6 +571,8 @@ mod tests {
         assert!(!all[2].public);
         let asyncness: Vec<bool> = all.iter().map(|function| function.is_async).collect();
         assert_eq!(asyncness, [false, true, false]);
+        let lines: Vec<usize> = all.iter().map(|function| function.line).collect();
+        assert_eq!(lines, [1, 2, 3]);
         let qualified = rust_functions(
             "pub async unsafe fn a() {}
 pub const fn b() {}",

@@ -158,6 +158,11 @@ pub struct ServerFunction {
     pub function: String,
     /// Declared `pub async fn` (socket functions must be; the generated server awaits them).
     pub is_async: bool,
+    /// The line of the function's name in `file`, from 1, for the generated server's messages
+    /// about it. Left out of the IR's JSON: it describes the team's file, not the spec, and
+    /// changes with every edit above the function.
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// A TypeScript/JavaScript import in the team's client code.

@@ -262,6 +262,8 @@ struct TeamFunctionView {
     module: String,
     /// The team's file, relative to the project root.
     file: String,
+    /// The line of the function's name in its file, for messages that point there.
+    line: usize,
 }
 
 impl TeamFunctionView {
@@ -270,6 +272,7 @@ impl TeamFunctionView {
             name: function.function.clone(),
             module: team_module(&function.file),
             file: function.file.clone(),
+            line: function.line,
         }
     }
 }
@@ -1177,6 +1180,7 @@ mod tests {
                 file: "src/server/sockets.rs".to_owned(),
                 function: "socket".to_owned(),
                 is_async: true,
+                line: 1,
             },
             entities: Vec::new(),
             auth_required: false,
@@ -1376,6 +1380,7 @@ psl=}
             file: "src/server/type.rs".to_owned(),
             function: "seed_dev_data".to_owned(),
             is_async: true,
+            line: 1,
         };
         let view = TeamFunctionView::new(&function);
         assert_eq!(

@@ -118,12 +118,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
             }),
         ),
         GeneratedFile::new("tsconfig.json", render(&TsConfig)),
-        GeneratedFile::new(
-            "vite.config.ts",
-            render(&ViteConfig {
-                base_literal: ts_string_literal(&format!("{}/", base_path(spec))),
-            }),
-        ),
+        GeneratedFile::new("vite.config.ts", render(&ViteConfig::new(spec))),
         GeneratedFile::new("src/main.tsx", render(&MainTsx::new(spec))),
         GeneratedFile::new("src/router.tsx", render(&RouterTsx::new(spec))),
         GeneratedFile::new(
@@ -154,6 +149,14 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 default_path: first.path_literal.clone(),
                 default_path_text: first.path.clone(),
                 namespaces: namespaces.clone(),
+            }),
+        ));
+    }
+    if has_operations || has_auth {
+        files.push(GeneratedFile::new(
+            "src/appc/requestError.ts",
+            render(&RequestErrorTs {
+                app_name: app_name.clone(),
             }),
         ));
     }
@@ -256,6 +259,52 @@ struct TsConfig;
 struct ViteConfig {
     /// Vite's `base`: `client.baseDir` with a trailing `/` (`'/app/'`).
     base_literal: String,
+    /// The proxy keys of the apis outside `/api`, as TypeScript string literals of Vite's
+    /// regular-expression keys (`'^/webhooks/[^/?]+(?:\\?|$)'`), one per distinct path.
+    api_route_patterns: Vec<String>,
+}
+
+impl ViteConfig {
+    fn new(spec: &AppSpec) -> Self {
+        let mut api_route_patterns: Vec<String> = Vec::new();
+        for api in &spec.apis {
+            let pattern = ts_string_literal(&proxy_pattern(&api.path));
+            let under_api = api.path == "/api" || api.path.starts_with("/api/");
+            if !under_api && !api_route_patterns.contains(&pattern) {
+                api_route_patterns.push(pattern);
+            }
+        }
+        ViteConfig {
+            base_literal: ts_string_literal(&format!("{}/", base_path(spec))),
+            api_route_patterns,
+        }
+    }
+}
+
+/// A Vite proxy key (a regular expression, since it starts with `^`) matching an api's Express
+/// path and nothing longer: `/webhooks/:source` is `^/webhooks/[^/?]+(?:\?|$)`, a query string
+/// allowed after it.
+fn proxy_pattern(path: &str) -> String {
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with(':') {
+                "[^/?]+".to_owned()
+            } else {
+                segment
+                    .chars()
+                    .map(|character| {
+                        if "\\^$.|?*+()[]{}".contains(character) {
+                            format!("\\{character}")
+                        } else {
+                            character.to_string()
+                        }
+                    })
+                    .collect()
+            }
+        })
+        .collect();
+    format!("^{}(?:\\?|$)", segments.join("/"))
 }
 
 #[derive(Template)]
@@ -673,6 +722,13 @@ struct WebSocketTs {
     namespaces: Vec<NamespaceView>,
 }
 
+/// The error class and error-body reading that `@appc/auth` and `@appc/operations` share.
+#[derive(Template)]
+#[template(path = "web/src/appc/requestError.ts", escape = "none")]
+struct RequestErrorTs {
+    app_name: String,
+}
+
 #[derive(Template)]
 #[template(path = "web/src/appc/operationsCore.ts", escape = "none")]
 struct OperationsCoreTs {
@@ -852,6 +908,15 @@ struct AuthTs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_paths_become_anchored_proxy_patterns() {
+        assert_eq!(
+            proxy_pattern("/webhooks/:source"),
+            "^/webhooks/[^/?]+(?:\\?|$)"
+        );
+        assert_eq!(proxy_pattern("/v1.0/ping"), "^/v1\\.0/ping(?:\\?|$)");
+    }
 
     #[test]
     fn route_params_follow_react_router_segments() {

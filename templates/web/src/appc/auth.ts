@@ -7,6 +7,7 @@
 // the sockets' `auth.token`.
 
 import { useEffect, useSyncExternalStore } from 'react';
+import { RequestError, errorReasonOf } from './requestError';
 import type { {{ user_entity }} as UserEntity } from './types';
 
 /** The logged-in user: the fields of `entity {{ user_entity }}` (never the password). */
@@ -23,19 +24,9 @@ export interface Credentials {
  * (`invalid_field`, `username_taken`, `unauthorized`, ...), or `network_error` when the server
  * could not be reached; `message` says what went wrong in words a user can read.
  */
-export class AuthError extends Error {
-  readonly code: string;
-  /** The HTTP status (0 when the server could not be reached). */
-  readonly status: number;
-  /** The field the server complained about (`username`, `password`), if any. */
-  readonly field: string | null;
-
+export class AuthError extends RequestError {
   constructor(code: string, message: string, status: number, field: string | null = null) {
-    super(message);
-    this.name = 'AuthError';
-    this.code = code;
-    this.status = status;
-    this.field = field;
+    super('AuthError', status, code, message, field);
   }
 }
 
@@ -98,20 +89,8 @@ function setToken(token: string | null): void {
 
 /** Turns an error response (`{ "error": { "code", "message", "field"? } }`) into an `AuthError`. */
 async function errorFromResponse(response: Response): Promise<AuthError> {
-  try {
-    const body = (await response.json()) as {
-      error?: { code?: unknown; message?: unknown; field?: unknown };
-    };
-    const error = body.error;
-    if (error !== undefined && typeof error.code === 'string' && typeof error.message === 'string') {
-      const field = typeof error.field === 'string' ? error.field : null;
-      return new AuthError(error.code, error.message, response.status, field);
-    }
-  } catch {
-    // Not JSON: fall through to a generic error.
-  }
-  const message = `the server answered ${response.status} ${response.statusText}`;
-  return new AuthError('http_error', message, response.status);
+  const reason = await errorReasonOf(response);
+  return new AuthError(reason.code, reason.message, response.status, reason.field);
 }
 
 async function sendCredentials(path: string, credentials: Credentials): Promise<User> {

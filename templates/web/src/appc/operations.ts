@@ -31,7 +31,7 @@ export type {
 {%- endif %}
  */
 export const {{ operation.name }}: operationsCore.{{ operation.interface }}<{{ operation.input_type }}, {{ operation.output_type }}> =
-  operationsCore.{{ operation.define_function }}({{ operation.route_literal }}, [{{ operation.entity_literals }}]);
+  operationsCore.{{ operation.define_function }}({{ operation.route_literal }}, [{{ operation.entity_literals }}]{% if operation.keyword == "query" %}, {{ operation.auth_required }}{% endif %});
 {%- endfor %}
 
 // The actions find the cached queries they invalidate through the queries' entities.

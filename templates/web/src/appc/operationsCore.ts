@@ -7,8 +7,9 @@
 // server answers 200 with the output as JSON, 204 when the operation has no output, or an error
 // status with `{ "error": { "code", "message", "field"? } }`, which becomes an `OperationError`.
 // Cached queries are keyed by the operation's route and its input (`['/operations/get-task', 7]`,
-// `['/operations/get-tasks']` without input). An action, once it answers, invalidates the cached
-// queries that share one of its entities (Wasp's rule); logging in or out resets the whole cache.
+// `['/operations/get-tasks']` without input or with `null`, the same input to the server). An
+// action, once it answers, invalidates the cached queries that share one of its entities (Wasp's
+// rule); logging in or out drops the whole cache.
 
 import {
   QueryClient,
@@ -22,6 +23,7 @@ import {
 {%- if has_auth %}
 import { getAuthToken, onAuthTokenChange } from './auth';
 {%- endif %}
+import { RequestError, errorReasonOf } from './requestError';
 
 /**
  * An operation failed. `status` is the HTTP status (0 when the server could not be reached);
@@ -33,23 +35,17 @@ import { getAuthToken, onAuthTokenChange } from './auth';
  * `invalid_response` (a success whose body is not the expected JSON). `message` says what went
  * wrong in words a user can read.
  */
-export class OperationError extends Error {
-  readonly status: number;
-  readonly code: string;
-  /** The input field the server refused (`description`, `tags.2`), if any. */
-  readonly field: string | null;
-
+export class OperationError extends RequestError {
   constructor(status: number, code: string, message: string, field: string | null = null) {
-    super(message);
-    this.name = 'OperationError';
-    this.status = status;
-    this.code = code;
-    this.field = field;
+    super('OperationError', status, code, message, field);
   }
 }
 
-/** The parameters of an operation with `Input`: none without input (`void`), else the input. */
-export type InputArgs<Input> = [Input] extends [void] ? [] : [input: Input];
+/**
+ * The parameters of an operation with `Input`: none without input (`void`), the input or nothing
+ * for an optional input (`T | null`: nothing is `null`), else the input.
+ */
+export type InputArgs<Input> = [Input] extends [void] ? [] : null extends Input ? [input?: Input] : [input: Input];
 
 /**
  * A `query` of `main.wasp`: an async function that asks the server (`getTasks()`,
@@ -62,6 +58,8 @@ export interface Query<Input, Output> {
   readonly route: string;
   /** The entities it reads (`entities` in `main.wasp`): the actions that share one refresh it. */
   readonly entities: readonly string[];
+  /** `auth: true`: only a logged-in user may ask it. */
+  readonly authRequired: boolean;
 }
 
 /** An `action` of `main.wasp`: an async function that changes data on the server. */
@@ -80,10 +78,15 @@ export type QueryOptions<Output> = Omit<
   'queryKey' | 'queryFn'
 >;
 
-/** `useQuery`'s arguments after the query: the input (none without input) and the options. */
+/**
+ * `useQuery`'s arguments after the query: the input (none without input, none or `null` for an
+ * optional input) and the options.
+ */
 export type UseQueryArgs<Input, Output> = [Input] extends [void]
   ? [input?: undefined, options?: QueryOptions<Output>]
-  : [input: Input, options?: QueryOptions<Output>];
+  : null extends Input
+    ? [input?: Input, options?: QueryOptions<Output>]
+    : [input: Input, options?: QueryOptions<Output>];
 
 /**
  * Which cached query an optimistic update changes: the query alone (`[getTasks]`), or the query
@@ -115,9 +118,12 @@ export interface ActionOptions<Input, Datas extends readonly unknown[]> {
 /** Calls an action or a query with the input its parameter list may leave out. */
 type CallWithInput<Output> = (input?: unknown) => Promise<Output>;
 
-/** The cache key of `query` with `input`: `[route]` without input, `[route, input]` with one. */
+/**
+ * The cache key of `query` with `input`: `[route]` without input (or `null`, which the server
+ * takes for a missing input), `[route, input]` with one.
+ */
 export function queryKey(route: string, input: unknown): QueryKey {
-  return input === undefined ? [route] : [route, input];
+  return input === undefined || input === null ? [route] : [route, input];
 }
 
 /**
@@ -167,26 +173,21 @@ export async function callOperation(route: string, input: unknown, signal?: Abor
 
 /** Turns an error response (`{ "error": { "code", "message", "field"? } }`) into an `OperationError`. */
 async function errorFromResponse(response: Response): Promise<OperationError> {
-  try {
-    const body = (await response.json()) as {
-      error?: { code?: unknown; message?: unknown; field?: unknown };
-    };
-    const error = body.error;
-    if (error !== undefined && typeof error.code === 'string' && typeof error.message === 'string') {
-      const field = typeof error.field === 'string' ? error.field : null;
-      return new OperationError(response.status, error.code, error.message, field);
-    }
-  } catch {
-    // Not JSON (a proxy's error page, for instance): fall through to a generic error.
-  }
-  const message = `the server answered ${response.status} ${response.statusText}`.trimEnd();
-  return new OperationError(response.status, 'http_error', message);
+  const reason = await errorReasonOf(response);
+  return new OperationError(response.status, reason.code, reason.message, reason.field);
 }
 
 /** A query of the app; `@appc/operations` makes one per `query` of `main.wasp`. */
-export function defineQuery<Input, Output>(route: string, entities: readonly string[]): Query<Input, Output> {
+export function defineQuery<Input, Output>(
+  route: string,
+  entities: readonly string[],
+  authRequired: boolean,
+): Query<Input, Output> {
   const query = (input?: unknown) => callOperation(route, input);
-  return Object.assign(query, { kind: 'query' as const, route, entities }) as unknown as Query<Input, Output>;
+  return Object.assign(query, { kind: 'query' as const, route, entities, authRequired }) as unknown as Query<
+    Input,
+    Output
+  >;
 }
 
 /**
@@ -206,13 +207,13 @@ export function defineAction<Input, Output>(route: string, entities: readonly st
   return Object.assign(action, { kind: 'action' as const, route, entities }) as unknown as Action<Input, Output>;
 }
 
-/** The entities each query reads, by route; `@appc/operations` registers every query here. */
-const queryEntities = new Map<string, readonly string[]>();
+/** Every query by route; `@appc/operations` registers them all here. */
+const queriesByRoute = new Map<string, AnyQuery>();
 
-/** Registers the queries whose cached answers the actions invalidate. */
+/** Registers the queries whose cached answers the actions invalidate and a logout drops. */
 export function registerQueries(queries: readonly AnyQuery[]): void {
   for (const query of queries) {
-    queryEntities.set(query.route, query.entities);
+    queriesByRoute.set(query.route, query);
   }
 }
 
@@ -224,7 +225,7 @@ async function invalidateQueriesSharing(entities: readonly string[]): Promise<vo
   }
   await queryClient.invalidateQueries({
     predicate: (query) => {
-      const read = queryEntities.get(String(query.queryKey[0]));
+      const read = queriesByRoute.get(String(query.queryKey[0]))?.entities;
       return read !== undefined && read.some((entity) => entities.includes(entity));
     },
   });
@@ -275,12 +276,23 @@ export function getQueryClient(): QueryClient {
 {%- if has_auth %}
 
 // Another user's cached answers must never show, so a login, a logout, or a stored token that the
-// server no longer accepts resets the whole cache: every answer is dropped, fetches in flight are
-// cancelled, and the mounted queries fetch again with the new token.
+// server no longer accepts resets the whole cache: every answer is dropped and fetches in flight
+// are cancelled. The mounted queries then fetch again with the new token, except, once nobody is
+// logged in, the `auth: true` ones: the server would refuse them (401), and a page that shows
+// them is on its way to the login page. They stay empty until a page mounts them again.
 onAuthTokenChange(() => {
-  if (queryClient !== null) {
-    void queryClient.resetQueries();
+  if (queryClient === null) {
+    return;
   }
+  const loggedOut = getAuthToken() === null;
+  const needsLogin = (query: { queryKey: QueryKey }) =>
+    queriesByRoute.get(String(query.queryKey[0]))?.authRequired === true;
+  if (loggedOut) {
+    for (const query of queryClient.getQueryCache().findAll({ predicate: needsLogin })) {
+      query.reset();
+    }
+  }
+  void queryClient.resetQueries({ predicate: (query) => !(loggedOut && needsLogin(query)) });
 });
 {%- endif %}
 
