@@ -3,7 +3,8 @@
 # pinned dependencies, builds appc and the benchmark binaries (debug: the tests built them
 # already), builds the generated chat and uppercase example servers with `appc build --debug`,
 # and runs `appc-bench quick` (seconds, small numbers) with those generated servers as appc,
-# beside Node and the raw limit, plus the socket.io-client validation. It asserts that every
+# beside Node and the raw limit, plus the socket.io-client validation, then `appc-bench processes`
+# at small scale. It asserts that every
 # connection is made and held, every message delivered and the validation counts match; it
 # asserts nothing about speed. The hand-written stand-in is covered by `cargo test -p appc-bench`.
 #
@@ -26,3 +27,16 @@ done
   --appc-echo-bin examples/uppercase/.appc/build/server \
   --echo-encoding msgpack \
   "$@"
+
+# The multi-process broadcast at small scale (the generated chat alone, with Redis, as two
+# processes on one Redis, and two Node processes with @socket.io/redis-adapter): every client must
+# connect and every message reach every client, whichever process its sender is on. It needs
+# PostgreSQL (scripts/test.sh exports APPC_TEST_POSTGRES_URL) and redis-server.
+if [ -n "${APPC_TEST_POSTGRES_URL:-}" ]; then
+  echo "==> appc-bench processes (small numbers, delivery only)"
+  "$CARGO_TARGET_DIR/debug/appc-bench" processes \
+    --appc-chat-bin examples/chat/.appc/build/server \
+    --clients 50 --senders 4 --rate 20 --messages 20 --no-pin --assert-delivery
+else
+  echo "SKIPPED: appc-bench processes needs APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one)" >&2
+fi

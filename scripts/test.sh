@@ -27,6 +27,18 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
 
+# The load-balancer tests (compiler/tests/load_balancer.rs) put Debian's nginx in front of several
+# server processes; tests/support/start-nginx.sh runs it from a temporary folder, never as a service.
+if [ ! -x /usr/sbin/nginx ]; then
+  step "installing nginx for the load-balancer tests (apt-get)"
+  command -v apt-get >/dev/null || { echo "error: /usr/sbin/nginx is missing and there is no apt-get; install Debian's nginx package" >&2; exit 2; }
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  install_nginx() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; }
+  install_nginx || { "${as_root[@]}" apt-get update -q && install_nginx; }
+fi
+echo "nginx: $(/usr/sbin/nginx -v 2>&1)"
+
 # Every cargo build of this run, including the apps that end-to-end tests generate, shares one target dir.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

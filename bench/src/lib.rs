@@ -11,6 +11,7 @@ pub mod dev_loop;
 pub mod jwt;
 pub mod operations;
 pub mod payload;
+pub mod processes;
 pub mod protocol;
 pub mod render;
 pub mod scenarios;

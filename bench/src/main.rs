@@ -11,6 +11,7 @@ use appc_bench::client::{ServerProtocol, SourceAddresses, Target};
 use appc_bench::compare::{self, Plan, RunSettings, ScenarioKind};
 use appc_bench::dev_loop;
 use appc_bench::operations;
+use appc_bench::processes::{self, ProcessesSettings, Setup};
 use appc_bench::protocol::Encoding;
 use appc_bench::scenarios::{self, BroadcastConfig, ConnectOptions, EchoConfig, IdleConfig};
 use appc_bench::servers::{ServerCommands, ServerKind, sibling_binary};
@@ -42,6 +43,51 @@ enum Command {
     /// The todo example's `getTasks` (20 rows) and `createTask` over HTTP at 1 and 64
     /// concurrent clients: the generated server against the Express + better-sqlite3 anchor
     Operations(OperationsArguments),
+    /// The broadcast at 1,000 clients over several processes on one Redis: the generated chat
+    /// alone, with Redis, and as two processes, against two Node socket.io processes with
+    /// @socket.io/redis-adapter (needs PostgreSQL for appc and redis-server)
+    Processes(ProcessesArguments),
+}
+
+#[derive(Args)]
+struct ProcessesArguments {
+    #[command(flatten)]
+    common: CommonArguments,
+    /// The generated chat server (`appc build examples/chat`)
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/chat/.appc/build/server"))]
+    appc_chat_bin: PathBuf,
+    /// The Node anchor's directory (server.mjs; its packages are installed on first use)
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/node-redis"))]
+    node_dir: PathBuf,
+    /// A PostgreSQL server whose user may create databases (each appc setup gets a fresh one;
+    /// default: $APPC_TEST_POSTGRES_URL, which tests/support/start-postgres.sh prints)
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// The redis-server program (each setup with Redis gets a fresh one)
+    #[arg(long, default_value = "redis-server")]
+    redis_server: PathBuf,
+    /// The core the app processes and Redis are pinned to (with taskset)
+    #[arg(long, default_value_t = 1)]
+    server_core: usize,
+    /// Clients, spread evenly over a setup's processes
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Senders among the clients (spread like the others)
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+    /// Messages per second per sender
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Messages per sender
+    #[arg(long, default_value_t = 300)]
+    messages: u64,
+    /// Write the results as JSON to this file
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// Fail (exit 1) if any client did not connect or was dropped, or any message did not reach
+    /// every client, on any setup (the smoke test; speed is not judged)
+    #[arg(long)]
+    assert_delivery: bool,
 }
 
 #[derive(Args)]
@@ -248,6 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quick(arguments) | Command::Full(arguments) => arguments.common.clone(),
         Command::Run(arguments) => arguments.common.clone(),
         Command::Operations(arguments) => arguments.common.clone(),
+        Command::Processes(arguments) => arguments.common.clone(),
         // The dev loop measures appc and cargo, which must not inherit the load generator's
         // pinning to one core or its scheduling class, so it returns before any of that.
         Command::DevLoop(arguments) => return run_dev_loop(arguments),
@@ -284,6 +331,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run(arguments) => runtime.block_on(run_one(arguments, file_descriptor_limit)),
         Command::Operations(arguments) => runtime.block_on(run_operations(arguments, machine)),
+        Command::Processes(arguments) => runtime.block_on(run_processes(arguments, machine)),
         Command::DevLoop(_) => unreachable!("the dev loop returned before pinning"),
     }
 }
@@ -307,6 +355,78 @@ async fn run_operations(
         machine.cpu_model, machine.cores, machine.load_average_at_start
     );
     print!("{}", operations::render(&results));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_processes(
+    arguments: ProcessesArguments,
+    machine: Machine,
+) -> anyhow::Result<ExitCode> {
+    check_descriptor_budget(arguments.clients, machine.file_descriptor_limit)?;
+    let Some(postgres_url) = arguments
+        .postgres_url
+        .or_else(|| std::env::var("APPC_TEST_POSTGRES_URL").ok())
+        .filter(|url| !url.is_empty())
+    else {
+        bail!(
+            "the appc setups need PostgreSQL: pass --postgres-url or set APPC_TEST_POSTGRES_URL (tests/support/start-postgres.sh prints one)"
+        );
+    };
+    let settings = ProcessesSettings {
+        appc_chat_binary: arguments.appc_chat_bin,
+        node_directory: arguments.node_dir,
+        postgres_url,
+        redis_server: arguments.redis_server,
+        server_core: (!arguments.common.no_pin).then_some(arguments.server_core),
+        broadcast: BroadcastConfig {
+            clients: arguments.clients,
+            senders: arguments.senders,
+            rate_per_sender: arguments.rate,
+            messages_per_sender: arguments.messages,
+            payload_bytes: 64,
+            drain_timeout: Duration::from_secs(90),
+        },
+        connect: connect_options(&arguments.common, uuid::Uuid::new_v4().to_string()),
+        setups: Setup::standard(),
+    };
+    let results = processes::run(&settings).await;
+    println!(
+        "{} ({} cores), load average at start {}, now {}; {}",
+        machine.cpu_model,
+        machine.cores,
+        machine.load_average_at_start,
+        system::load_average(),
+        match settings.server_core {
+            Some(core) => format!(
+                "load generator on core {}, app processes and Redis on core {core}{}",
+                arguments.common.client_core,
+                if arguments.common.realtime {
+                    ", all in the SCHED_RR real-time class"
+                } else {
+                    ""
+                }
+            ),
+            None => "not pinned".to_owned(),
+        }
+    );
+    print!("{}", processes::render(&results));
+    if let Some(path) = &arguments.json_out {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+            .with_context(|| format!("could not write the JSON results to {}", path.display()))?;
+    }
+    if arguments.assert_delivery {
+        let failures = processes::delivery_failures(&results);
+        for failure in &failures {
+            eprintln!("failed: {failure}");
+        }
+        if !failures.is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+        eprintln!(
+            "processes: every client connected and got every message on all {} setups",
+            results.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -147,6 +147,17 @@ pub struct Connections {
 
 /// Opens `count` connections, authenticated as users `user-0`, `user-1`, ...
 pub async fn connect_many(target: Target, count: usize, options: &ConnectOptions) -> Connections {
+    connect_spread(&[target], count, options).await
+}
+
+/// Opens `count` connections like [`connect_many`], the `index`-th to `targets[index %
+/// targets.len()]`: the processes of one app share its clients evenly.
+pub async fn connect_spread(
+    targets: &[Target],
+    count: usize,
+    options: &ConnectOptions,
+) -> Connections {
+    assert!(!targets.is_empty(), "connections need at least one target");
     let started = Instant::now();
     let expiry = jwt::unix_now() + 24 * 3600;
     let results: Vec<anyhow::Result<WebSocket>> = futures_util::stream::iter(0..count)
@@ -160,9 +171,12 @@ pub async fn connect_many(target: Target, count: usize, options: &ConnectOptions
             let token = jwt::mint(options.jwt_secret.as_bytes(), &claims);
             let source = options.source_addresses.for_connection(index);
             let timeout = options.timeout;
+            let target = targets[index % targets.len()];
             async move { client::open(target, source, &token, timeout).await }
         })
-        .buffer_unordered(options.concurrency.max(1))
+        // In order, so that the `index`-th connection is the `index`-th of the result: the
+        // broadcast's first connections are its senders, spread over the targets like the rest.
+        .buffered(options.concurrency.max(1))
         .collect()
         .await;
     let mut connections = Connections {
@@ -343,7 +357,19 @@ pub async fn broadcast(
     options: &ConnectOptions,
     server_cpu: &dyn Fn() -> Option<f64>,
 ) -> BroadcastResult {
-    let connections = connect_many(target, config.clients, options).await;
+    broadcast_spread(&[target], config, options, server_cpu).await
+}
+
+/// The broadcast scenario over the processes of one app (`targets`, which share the clients
+/// evenly, senders included): every message must still reach every client, whichever process
+/// its sender is on. `server_cpu` is the CPU time of all the processes together.
+pub async fn broadcast_spread(
+    targets: &[Target],
+    config: &BroadcastConfig,
+    options: &ConnectOptions,
+    server_cpu: &dyn Fn() -> Option<f64>,
+) -> BroadcastResult {
+    let connections = connect_spread(targets, config.clients, options).await;
     let connected = connections.websockets.len();
     let senders = config.senders.min(connected);
     let counters = Arc::new(BroadcastCounters {
@@ -357,7 +383,7 @@ pub async fn broadcast(
     });
     let (stop_sender, stop_receiver) = watch::channel(false);
     let period = Duration::from_secs_f64(1.0 / config.rate_per_sender.max(0.001));
-    let encoding = event_encoding(target.protocol);
+    let encoding = event_encoding(targets[0].protocol);
     let cpu_meter = CpuMeter::start(server_cpu);
     let tasks: Vec<_> = connections
         .websockets

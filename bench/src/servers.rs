@@ -150,7 +150,9 @@ pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
     pub kind: ServerKind,
-    database_path: PathBuf,
+    /// The SQLite database the server keeps its data in, removed once it stopped; none for a
+    /// server whose data lives elsewhere (PostgreSQL, or no data at all).
+    database_path: Option<PathBuf>,
 }
 
 impl ServerProcess {
@@ -263,25 +265,35 @@ impl ServerProcess {
     /// `database_path`, in its own process group (stopped by the kernel if appc-bench dies),
     /// its stdout discarded and its stderr passed through, and waits until it accepts connections.
     pub fn spawn(
-        mut command: Command,
+        command: Command,
         kind: ServerKind,
         port: u16,
         database_path: PathBuf,
+    ) -> anyhow::Result<ServerProcess> {
+        ServerProcess::spawn_with_data(command, kind, port, Some(database_path))
+    }
+
+    /// Like [`ServerProcess::spawn`], for a server with no SQLite file of its own to remove.
+    pub fn spawn_without_database(
+        command: Command,
+        kind: ServerKind,
+        port: u16,
+    ) -> anyhow::Result<ServerProcess> {
+        ServerProcess::spawn_with_data(command, kind, port, None)
+    }
+
+    fn spawn_with_data(
+        mut command: Command,
+        kind: ServerKind,
+        port: u16,
+        database_path: Option<PathBuf>,
     ) -> anyhow::Result<ServerProcess> {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         // Its own process group lets the drop stop everything the server started.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        // If appc-bench itself is killed, drops do not run: the kernel then stops the server.
-        // SAFETY: prctl is async-signal-safe and touches only the child being started.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        stop_with_appc_bench(&mut command);
         let child = command.spawn().with_context(|| {
             format!(
                 "could not start the {} server {}",
@@ -339,30 +351,44 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        self.stop();
+        stop_process_group(&mut self.child);
         // Only once the server has exited (it cannot write the files back), and whichever way
         // it stopped.
-        remove_database_files(&self.database_path);
+        if let Some(database_path) = &self.database_path {
+            remove_database_files(database_path);
+        }
     }
 }
 
-impl ServerProcess {
-    /// Stops the server's process group: SIGTERM, then SIGKILL if it has not exited in 3 s.
-    fn stop(&mut self) {
-        let process_group = self.child.id() as libc::pid_t;
-        // SAFETY: kill only sends a signal; a negative pid addresses the group we created.
-        unsafe { libc::kill(-process_group, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // SAFETY: as above; SIGKILL ends a server that ignored SIGTERM.
-        unsafe { libc::kill(-process_group, libc::SIGKILL) };
-        let _ = self.child.wait();
+/// Starts `command` in its own process group (so that [`stop_process_group`] stops everything it
+/// starts), and has the kernel stop it if appc-bench itself dies, when drops do not run.
+pub fn stop_with_appc_bench(command: &mut Command) {
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
+}
+
+/// Stops the process group `child` leads (see [`stop_with_appc_bench`]): SIGTERM, then SIGKILL
+/// if it has not exited in 3 s.
+pub fn stop_process_group(child: &mut Child) {
+    let process_group = child.id() as libc::pid_t;
+    // SAFETY: kill only sends a signal; a negative pid addresses the group we created.
+    unsafe { libc::kill(-process_group, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above; SIGKILL ends a server that ignored SIGTERM.
+    unsafe { libc::kill(-process_group, libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 /// How many users [`seed_users`] creates: more than any scenario's connections.
@@ -526,7 +552,7 @@ mod tests {
             child,
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, 4000)),
             kind: ServerKind::Appc,
-            database_path,
+            database_path: Some(database_path),
         };
         drop(server);
         for file in files {

@@ -31,6 +31,7 @@ const DOCUMENTS: &[&str] = &[
     "ARCHITECTURE.md",
     "BENCHMARKS.md",
     "runtime/README.md",
+    "docs/deploy.md",
 ];
 
 /// Every `.rs` file below `directory`, sorted, leaving out what builds and installs put there

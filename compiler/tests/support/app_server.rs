@@ -229,10 +229,23 @@ pub fn run_node_script(
     args: &[&str],
     timeout: Duration,
 ) -> String {
+    run_node_script_at(&server.url, script, args, timeout, &|| server.log())
+}
+
+/// Runs `node tests/e2e/<script> <url> <args...>` against any `url` (a server, or a proxy in front
+/// of several) and fails the test with its output and `servers_log()` unless it passes within
+/// `timeout`; returns what the script printed on stdout.
+pub fn run_node_script_at(
+    url: &str,
+    script: &str,
+    args: &[&str],
+    timeout: Duration,
+    servers_log: &dyn Fn() -> String,
+) -> String {
     let scripts = e2e_scripts_dir();
     let mut child = Command::new("node")
         .arg(scripts.join(script))
-        .arg(&server.url)
+        .arg(url)
         .args(args)
         .current_dir(&scripts)
         .stdout(Stdio::piped())
@@ -251,7 +264,7 @@ pub fn run_node_script(
                 "node {script} {args:?} did not finish within {timeout:?}:\n{}{}\nserver log:\n{}",
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr),
-                server.log()
+                servers_log()
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -262,7 +275,7 @@ pub fn run_node_script(
         status.success(),
         "node {script} {args:?} failed:\n{stdout}{}\nserver log:\n{}",
         String::from_utf8_lossy(&output.stderr),
-        server.log()
+        servers_log()
     );
     stdout
 }

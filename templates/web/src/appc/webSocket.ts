@@ -35,11 +35,21 @@ export interface ReconnectionOptions {
   delayMaxMs?: number;
 }
 
+/**
+ * How the client reaches the server (read when the first socket is created). By default it
+ * starts with HTTP long-polling and upgrades to a WebSocket, which needs every request of a
+ * session to reach the same server process: behind a load balancer without sticky sessions, use
+ * `['websocket']`, one connection for the whole session (no fallback where WebSockets are blocked).
+ */
+export type Transport = 'polling' | 'websocket';
+
 /** The options every namespace's `useSocket` takes. */
 export interface SocketOptions {
   /** Connect as soon as a component uses the socket; `false` leaves it to `socket.connect()`. */
   autoConnect?: boolean;
   reconnection?: ReconnectionOptions;
+  /** The transports to try, in order (`['polling', 'websocket']` by default); see `Transport`. */
+  transports?: Transport[];
 }
 
 /** Each namespace of the app, by path: its events and what `useSocket` takes for it. */
@@ -107,10 +117,12 @@ interface SharedSocket {
 let manager: Manager | null = null;
 const sockets = new Map<NamespacePath, SharedSocket>();
 
-function getManager(reconnection: ReconnectionOptions | undefined): Manager {
+function getManager(options: SocketOptions | undefined): Manager {
   if (manager === null) {
+    const reconnection = options?.reconnection;
     manager = new Manager(window.location.origin, {
       autoConnect: false,
+      transports: options?.transports ?? ['polling', 'websocket'],
       reconnectionAttempts: reconnection?.attempts ?? Infinity,
       reconnectionDelay: reconnection?.delayMs ?? 1000,
       reconnectionDelayMax: reconnection?.delayMaxMs ?? 5000,
@@ -151,7 +163,7 @@ function setStatus(shared: SharedSocket, status: ConnectionStatus, error: Error 
 }
 
 /** The shared socket of `path`, created (not connected) on first use. */
-function sharedSocket(path: NamespacePath, reconnection?: ReconnectionOptions): SharedSocket {
+function sharedSocket(path: NamespacePath, options?: SocketOptions): SharedSocket {
   const existing = sockets.get(path);
   if (existing !== undefined) {
     return existing;
@@ -166,7 +178,7 @@ function sharedSocket(path: NamespacePath, reconnection?: ReconnectionOptions): 
     listeners: new Set(),
     snapshot: { status: 'disconnected', error: null },
   };
-  shared.socket = getManager(reconnection).socket(path, {
+  shared.socket = getManager(options).socket(path, {
     // Called on every (re)connection, so a reconnect always sends the current token.
     auth: (send) => send({ ...shared.handshake{% if has_auth %}, token: getAuthToken(){% endif %} }),
   });
@@ -233,7 +245,7 @@ export function useSocket<Path extends NamespacePath = {{ default_path }}>(
   options?: Namespaces[Path]['options'],
 ): UseSocketResult<Path> {
   const path: NamespacePath = namespace ?? {{ default_path }};
-  const shared = sharedSocket(path, options?.reconnection);
+  const shared = sharedSocket(path, options);
   const subscribeToShared = useCallback((listener: () => void) => subscribe(shared, listener), [shared]);
   const snapshot = useSyncExternalStore(subscribeToShared, () => shared.snapshot);
   // Only namespaces with a `handshake` in `main.wasp` accept this option (see `Namespaces`).
