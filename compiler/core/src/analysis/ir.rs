@@ -49,6 +49,14 @@ impl AppSpec {
     }
 
     /// The query or action named `name`.
+    /// Whether some query is live: the server then mounts the live-queries namespace and the
+    /// web client watches the mounted ones.
+    pub fn has_live_queries(&self) -> bool {
+        self.operations
+            .iter()
+            .any(|operation| operation.live.is_some())
+    }
+
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations
             .iter()

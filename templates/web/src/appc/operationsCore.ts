@@ -9,7 +9,15 @@
 // Cached queries are keyed by the operation's route and its input (`['/operations/get-task', 7]`,
 // `['/operations/get-tasks']` without input). An action, once it answers, invalidates the cached
 // queries that share one of its entities (Wasp's rule); logging in or out resets the whole cache.
+{%- if has_live %}
+// A live query (every query of `main.wasp` that reads entities, unless `live: false`) is also
+// refetched, while it is mounted, whenever another client's write to its entities commits
+// (`./live`).
+{%- endif %}
 
+{% if has_live -%}
+import { useEffect } from 'react';
+{% endif -%}
 import {
   QueryClient,
   useMutation,
@@ -21,6 +29,9 @@ import {
 } from '@tanstack/react-query';
 {%- if has_auth %}
 import { getAuthToken, onAuthTokenChange } from './auth';
+{%- endif %}
+{%- if has_live %}
+import { watchLiveQuery } from './live';
 {%- endif %}
 
 /**
@@ -62,6 +73,10 @@ export interface Query<Input, Output> {
   readonly route: string;
   /** The entities it reads (`entities` in `main.wasp`): the actions that share one refresh it. */
   readonly entities: readonly string[];
+  /** Its name in `main.wasp`. */
+  readonly queryName: string;
+  /** Whether it is live: mounted, it follows every committed write to its entities. */
+  readonly live: boolean;
 }
 
 /** An `action` of `main.wasp`: an async function that changes data on the server. */
@@ -184,9 +199,17 @@ async function errorFromResponse(response: Response): Promise<OperationError> {
 }
 
 /** A query of the app; `@appc/operations` makes one per `query` of `main.wasp`. */
-export function defineQuery<Input, Output>(route: string, entities: readonly string[]): Query<Input, Output> {
+export function defineQuery<Input, Output>(
+  route: string,
+  entities: readonly string[],
+  queryName: string,
+  live: boolean,
+): Query<Input, Output> {
   const query = (input?: unknown) => callOperation(route, input);
-  return Object.assign(query, { kind: 'query' as const, route, entities }) as unknown as Query<Input, Output>;
+  return Object.assign(query, { kind: 'query' as const, route, entities, queryName, live }) as unknown as Query<
+    Input,
+    Output
+  >;
 }
 
 /**
@@ -296,6 +319,23 @@ export function useQuery<Input, Output>(
   ...args: UseQueryArgs<Input, Output>
 ): UseQueryResult<Output, OperationError> {
   const [input, options] = args;
+{%- if has_live %}
+  const key = queryKey(query.route, input);
+  // Compared as JSON, so that an input written as a literal in the component's body does not
+  // count as a new query on every render.
+  const keyJson = JSON.stringify(key);
+  const live = query.live && options?.enabled !== false;
+  useEffect(() => {
+    if (!live) {
+      return undefined;
+    }
+    const client = getQueryClient();
+    const liveKey = JSON.parse(keyJson) as QueryKey;
+    return watchLiveQuery(keyJson, query.queryName, query.entities, () =>
+      client.invalidateQueries({ queryKey: liveKey, exact: true }),
+    );
+  }, [keyJson, live, query]);
+{%- endif %}
   return useTanstackQuery(
     {
       ...options,
