@@ -30,6 +30,7 @@ pub async fn create_note(input: NewNoteInput, ctx: CreateNoteContext) -> Result<
         .create(NewNote {
             text: text.to_owned(),
             user_id: ctx.user.id,
+            ..NewNote::default()
         })
         .await?;
     Ok(note)
