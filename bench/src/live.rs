@@ -202,9 +202,12 @@ async fn write_steadily(
     let mut index = 0usize;
     while Instant::now() < deadline {
         ticker.tick().await;
-        let creating = index % 2 == 0;
+        let creating = index.is_multiple_of(2);
         if creating {
-            log.lock().expect("the log is never poisoned").committed_at.push(None);
+            log.lock()
+                .expect("the log is never poisoned")
+                .committed_at
+                .push(None);
             let (status, body) = connection
                 .post(
                     "/operations/create-task",
@@ -214,7 +217,10 @@ async fn write_steadily(
                 .await?;
             let committed = Instant::now();
             if status != 200 {
-                bail!("createTask answered {status}: {}", String::from_utf8_lossy(&body));
+                bail!(
+                    "createTask answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
             }
             let task: serde_json::Value = serde_json::from_slice(&body)?;
             let id = task["id"].as_i64().context("createTask answered no id")?;
@@ -226,14 +232,20 @@ async fn write_steadily(
             // The delete's effect becomes visible only once the next create shows the newer
             // task alone; its index is recorded before the answer so that a client cannot see
             // it before it exists in the log.
-            log.lock().expect("the log is never poisoned").committed_at.push(None);
+            log.lock()
+                .expect("the log is never poisoned")
+                .committed_at
+                .push(None);
             let body = format!(r#"{{"id":{}}}"#, id - 1);
             if id > 1 {
                 let (status, answer) = connection
                     .post("/operations/delete-task", &body, token)
                     .await?;
                 if status != 204 {
-                    bail!("deleteTask answered {status}: {}", String::from_utf8_lossy(&answer));
+                    bail!(
+                        "deleteTask answered {status}: {}",
+                        String::from_utf8_lossy(&answer)
+                    );
                 }
             }
             log.lock().expect("the log is never poisoned").committed_at[index] =
@@ -348,11 +360,15 @@ impl LiveClient {
         };
         // Two tasks: the state right after the newest one's create; one: after the delete that
         // followed it (the very first task is alone after its own create).
-        Ok(if tasks.len() >= 2 || create_index == 0 && tasks.len() == 1 && log.committed_at.len() == 1 {
-            create_index + 1
-        } else {
-            create_index + 2
-        })
+        Ok(
+            if tasks.len() >= 2
+                || create_index == 0 && tasks.len() == 1 && log.committed_at.len() == 1
+            {
+                create_index + 1
+            } else {
+                create_index + 2
+            },
+        )
     }
 }
 
@@ -365,9 +381,14 @@ async fn fetch_tasks(
     mut connection: HttpConnection,
     token: String,
 ) -> anyhow::Result<(HttpConnection, Vec<u8>)> {
-    let (status, body) = connection.post("/operations/get-tasks", "{}", &token).await?;
+    let (status, body) = connection
+        .post("/operations/get-tasks", "{}", &token)
+        .await?;
     if status != 200 {
-        bail!("getTasks answered {status}: {}", String::from_utf8_lossy(&body));
+        bail!(
+            "getTasks answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     Ok((connection, body))
 }
@@ -378,7 +399,10 @@ async fn signup(address: SocketAddr, username: &str) -> anyhow::Result<String> {
     let body = serde_json::json!({ "username": username, "password": PASSWORD }).to_string();
     let (status, answer) = connection.post("/auth/signup", &body, "").await?;
     if status != 200 {
-        bail!("signup answered {status}: {}", String::from_utf8_lossy(&answer));
+        bail!(
+            "signup answered {status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
     }
     let answer: serde_json::Value = serde_json::from_slice(&answer)?;
     answer["token"]
@@ -406,7 +430,12 @@ impl HttpConnection {
         })
     }
 
-    async fn post(&mut self, path: &str, body: &str, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    async fn post(
+        &mut self,
+        path: &str,
+        body: &str,
+        token: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let authorization = if token.is_empty() {
             String::new()
         } else {

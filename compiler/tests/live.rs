@@ -31,7 +31,10 @@ fn live_queries_notify_the_watchers_of_committed_writes_only_within_their_scope(
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
     let output = run_node_script(&server, "live.mjs", &[], SCENARIO_TIMEOUT);
-    assert!(output.contains("ok: live queries over socket.io"), "{output}");
+    assert!(
+        output.contains("ok: live queries over socket.io"),
+        "{output}"
+    );
     server.stop();
 }
 

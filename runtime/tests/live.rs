@@ -181,7 +181,9 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
     // An autocommit write to the shared board: everyone watching it.
     database
         .table::<Card>()
-        .create(NewCard { text: "hello".into() })
+        .create(NewCard {
+            text: "hello".into(),
+        })
         .await
         .unwrap();
     for socket in [&mut ana_socket, &mut bob_socket, &mut anonymous_socket] {
@@ -192,14 +194,18 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
     let mut transaction = database.begin().await.unwrap();
     transaction
         .table::<Card>()
-        .create(NewCard { text: "never".into() })
+        .create(NewCard {
+            text: "never".into(),
+        })
         .await
         .unwrap();
     transaction.rollback().await.unwrap();
     let mut dropped = database.begin().await.unwrap();
     dropped
         .table::<Card>()
-        .create(NewCard { text: "dropped".into() })
+        .create(NewCard {
+            text: "dropped".into(),
+        })
         .await
         .unwrap();
     drop(dropped);
@@ -207,7 +213,9 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
     let mut transaction = database.begin().await.unwrap();
     transaction
         .table::<Card>()
-        .create(NewCard { text: "kept".into() })
+        .create(NewCard {
+            text: "kept".into(),
+        })
         .await
         .unwrap();
     expect_quiet(&mut bob_socket).await;
@@ -265,10 +273,7 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
     // Watching nothing leaves the rooms.
     bob_socket.emit("watch", json!([]), Some(2)).await;
     assert_eq!(bob_socket.expect_ack(2).await, [json!([])]);
-    tasks
-        .delete_many(Filter::every_row())
-        .await
-        .unwrap();
+    tasks.delete_many(Filter::every_row()).await.unwrap();
     expect_changed(&mut ana_socket, "Task").await;
     expect_quiet(&mut bob_socket).await;
     server.stop().await;

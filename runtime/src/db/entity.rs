@@ -377,7 +377,8 @@ mod written {
         let row = RowOps::new(E::schema())
             .insert(conn, new.into_columns())
             .await?;
-        let change = listener.map(|listener| change_of_rows::<E>(listener, &[row.clone()], false));
+        let change = listener
+            .map(|listener| change_of_rows::<E>(listener, std::slice::from_ref(&row), false));
         Ok((row, change))
     }
 

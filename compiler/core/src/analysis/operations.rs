@@ -9,11 +9,11 @@
 //! entity of a query with `scope: user`. A query is live (`live`, `scope`) unless it says
 //! `live: false` or reads no entity.
 
+use super::checked_entity::CheckedEntity;
 use super::context::Context;
 use super::declarations::DeclKind;
 use super::fields::{self, DictShape, FieldSpec, Fields};
 use super::imports;
-use super::checked_entity::CheckedEntity;
 use super::ir::{
     Api, ApiNamespace, EntityFieldKind, HttpMethod, LiveScope, Operation, OperationKind,
     ServerFunction,
@@ -475,7 +475,9 @@ fn check_live(
                 entry.span,
                 "a scope of live updates",
             )
-            .with_help("`scope` says who a live query's updates reach; remove it, or remove `live: false`"),
+            .with_help(
+                "`scope` says who a live query's updates reach; remove it, or remove `live: false`",
+            ),
         );
         return None;
     }
