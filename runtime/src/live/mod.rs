@@ -146,7 +146,11 @@ impl RoomSender for SocketIoSender {
                 return;
             };
             if let Err(error) = namespace.to(room).emit(CHANGED_EVENT, &entity).await {
-                tracing::debug!(%error, entity, "a live-query notification was not sent to every socket");
+                tracing::debug!(
+                    %error,
+                    entity,
+                    "a live-query notification was not sent to every socket"
+                );
             }
         });
     }
