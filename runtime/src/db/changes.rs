@@ -5,9 +5,10 @@
 //! The entity layer ([`Table`](super::Table) and [`Transaction`](super::Transaction)) records a
 //! [`TableChange`] for every write and hands it to the [`ChangeSink`] only once the write is
 //! committed: right after an autocommit write returns, at
-//! [`Transaction::commit`](super::Transaction::commit) for the writes of a transaction (a transaction rolled back or dropped reports nothing). This
-//! module knows nothing of sockets: the listener is a trait object set once the server has
-//! built its hub, so the database never depends on the live module.
+//! [`Transaction::commit`](super::Transaction::commit) for the writes of a transaction (a
+//! transaction rolled back or dropped reports nothing). This module knows nothing of sockets:
+//! the listener is a trait object set once the server has built its hub, so the database never
+//! depends on the live module.
 
 use std::sync::{Arc, OnceLock};
 
