@@ -136,7 +136,19 @@ pub async fn run(settings: &LiveSettings) -> anyhow::Result<LiveResult> {
 
     let cpu_before = server.cpu_seconds().unwrap_or_default();
     let started = Instant::now();
-    let writes = write_steadily(address, &token, &log, settings).await?;
+    // The writer has a thread of its own, so that the clients' work never delays a write.
+    let writer = {
+        let (token, log, settings) = (token.clone(), log.clone(), settings.clone());
+        std::thread::spawn(move || -> anyhow::Result<u64> {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(write_steadily(address, &token, &log, &settings))
+        })
+    };
+    let writes = tokio::task::spawn_blocking(move || writer.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = server.cpu_seconds().unwrap_or_default();
     // Let the last notifications and refetches land, then stop the clients.
