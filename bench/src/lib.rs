@@ -9,6 +9,7 @@ pub mod client;
 pub mod compare;
 pub mod dev_loop;
 pub mod jwt;
+pub mod live;
 pub mod operations;
 pub mod payload;
 pub mod processes;

@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use appc_bench::client::{ServerProtocol, SourceAddresses, Target};
 use appc_bench::compare::{self, Plan, RunSettings, ScenarioKind};
 use appc_bench::dev_loop;
+use appc_bench::live;
 use appc_bench::operations;
 use appc_bench::processes::{self, ProcessesSettings, Setup};
 use appc_bench::protocol::Encoding;
@@ -47,6 +48,9 @@ enum Command {
     /// alone, with Redis, and as two processes, against two Node socket.io processes with
     /// @socket.io/redis-adapter (needs PostgreSQL for appc and redis-server)
     Processes(ProcessesArguments),
+    /// Live queries: many clients keep the todo example's `getTasks` mounted while a writer
+    /// commits a steady rate of writes; commit-to-refreshed latency, refetches, server CPU
+    Live(LiveArguments),
 }
 
 #[derive(Args)]
@@ -88,6 +92,27 @@ struct ProcessesArguments {
     /// every client, on any setup (the smoke test; speed is not judged)
     #[arg(long)]
     assert_delivery: bool,
+}
+
+#[derive(Args)]
+struct LiveArguments {
+    #[command(flatten)]
+    common: CommonArguments,
+    /// The generated todo server (`appc build examples/todo`)
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/todo/.appc/build/server"))]
+    appc_todo_bin: PathBuf,
+    /// Where the server's SQLite database file goes (default: the temporary directory)
+    #[arg(long)]
+    database_dir: Option<PathBuf>,
+    /// How many clients keep the live query mounted
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Writes per second
+    #[arg(long, default_value_t = 100)]
+    writes_per_second: u32,
+    /// Seconds of writes
+    #[arg(long, default_value_t = 30.0)]
+    seconds: f64,
 }
 
 #[derive(Args)]
@@ -295,6 +320,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(arguments) => arguments.common.clone(),
         Command::Operations(arguments) => arguments.common.clone(),
         Command::Processes(arguments) => arguments.common.clone(),
+        Command::Live(arguments) => arguments.common.clone(),
         // The dev loop measures appc and cargo, which must not inherit the load generator's
         // pinning to one core or its scheduling class, so it returns before any of that.
         Command::DevLoop(arguments) => return run_dev_loop(arguments),
@@ -332,8 +358,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(arguments) => runtime.block_on(run_one(arguments, file_descriptor_limit)),
         Command::Operations(arguments) => runtime.block_on(run_operations(arguments, machine)),
         Command::Processes(arguments) => runtime.block_on(run_processes(arguments, machine)),
+        Command::Live(arguments) => runtime.block_on(run_live(arguments, machine)),
         Command::DevLoop(_) => unreachable!("the dev loop returned before pinning"),
     }
+}
+
+async fn run_live(arguments: LiveArguments, machine: Machine) -> anyhow::Result<ExitCode> {
+    let settings = live::LiveSettings {
+        appc_todo_binary: arguments.appc_todo_bin,
+        database_directory: arguments.database_dir.unwrap_or_else(std::env::temp_dir),
+        clients: arguments.clients,
+        writes_per_second: arguments.writes_per_second,
+        duration: Duration::from_secs_f64(arguments.seconds.max(1.0)),
+    };
+    let result = live::run(&settings).await?;
+    println!(
+        "{} ({} cores), load average at start {}",
+        machine.cpu_model, machine.cores, machine.load_average_at_start
+    );
+    print!("{}", live::render(&result));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_operations(

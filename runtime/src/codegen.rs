@@ -34,6 +34,10 @@ pub use crate::operation::{
     answer_operation_without_output, operation_method_not_allowed, unknown_operation,
 };
 
+// Live queries: what the generated `main` declares of each, and the built-in namespace's names.
+pub use crate::db::{ChangeListener, MAX_OWNERS_PER_CHANGE, TableChange};
+pub use crate::live::{CHANGED_EVENT, DEFAULT_WINDOW, LIVE_NAMESPACE, LiveQuery, WATCH_EVENT};
+
 // Socket namespaces: their configuration, payloads checked against their spec types (the
 // shapes generated beside every `type` and entity), acknowledgements and sends to one socket.
 pub use crate::presence::{join_room, leave_room};

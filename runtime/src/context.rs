@@ -143,6 +143,13 @@ impl<Entities: EntitySet, User: ContextUser> SocketContext<Entities, User> {
 }
 
 impl<Entities, User> SocketContext<Entities, User> {
+    /// Tells the live queries that read `E` that its rows changed, after a write made with raw
+    /// SQL (writes through `ctx.entities` and transactions are noticed on their own); see
+    /// [`Database::invalidate`](crate::Database::invalidate).
+    pub fn invalidate<E: crate::db::Entity>(&self) {
+        self.database.invalidate::<E>();
+    }
+
     /// The socket's user as the token check loaded it, untyped (`get` reads any column), with
     /// the claims of the socket's token: `ctx.auth_user().and_then(AuthUser::claims)` gives
     /// its subject, issue and expiry times. `None` for an anonymous socket.

@@ -59,6 +59,13 @@ pub struct ServerContext<Entities> {
 }
 
 impl<Entities: EntitySet> ServerContext<Entities> {
+    /// Tells the live queries that read `E` that its rows changed, after a write made with raw
+    /// SQL (writes through `ctx.entities` and transactions are noticed on their own); see
+    /// [`Database::invalidate`](crate::Database::invalidate).
+    pub fn invalidate<E: crate::db::Entity>(&self) {
+        self.database.invalidate::<E>();
+    }
+
     /// The context over the app's state.
     pub fn new(state: &AppState) -> Self {
         ServerContext {

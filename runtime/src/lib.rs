@@ -56,7 +56,8 @@
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
 //! handlers' context), `context_user` (the typed user a context holds; a leaf), `operation`
 //! (queries, actions and apis over HTTP: their context, body limit, input checks and errors),
-//! `hooks` (setup functions, middleware and seeds), `server` (serving), `connections` (the
+//! `hooks` (setup functions, middleware and seeds), `live` (live queries: committed changes
+//! told to the sockets watching them, coalesced, over the built-in `/appc-live` namespace), `server` (serving), `connections` (the
 //! accept loop and its limits), `client_address` (who the client of a request or socket is, behind
 //! trusted proxies too), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
@@ -76,6 +77,7 @@ mod error;
 mod handlers;
 mod hooks;
 mod json;
+mod live;
 mod operation;
 mod operation_limit;
 mod presence;

@@ -105,6 +105,13 @@ impl<Entities: EntitySet, User> OperationContext<Entities, User> {
 }
 
 impl<Entities, User> OperationContext<Entities, User> {
+    /// Tells the live queries that read `E` that its rows changed, after a write made with raw
+    /// SQL (writes through `ctx.entities` and transactions are noticed on their own); see
+    /// [`Database::invalidate`](crate::Database::invalidate).
+    pub fn invalidate<E: crate::db::Entity>(&self) {
+        self.database.invalidate::<E>();
+    }
+
     /// The caller as the token check loaded it, untyped, with the claims of the request's
     /// token (`ctx.auth_user().and_then(AuthUser::claims)`); `None` for an anonymous caller.
     pub fn auth_user(&self) -> Option<&AuthUser> {

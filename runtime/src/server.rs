@@ -29,6 +29,7 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{Database, DbError, EmbeddedMigration, MigrationError, TableSchema};
 use crate::handlers::RunningHandlers;
 use crate::hooks::{BoxError, Hook, HookOutcome, ServerCommand, USAGE};
+use crate::live::{LiveHub, LiveQuery};
 use crate::operation_limit::OperationLimiter;
 use crate::presence::{Presence, PresenceError};
 use crate::socket::{
@@ -189,6 +190,8 @@ pub struct Server {
     setup: Option<Hook>,
     seeds: Vec<Hook>,
     migrations: Migrations,
+    live_queries: Vec<LiveQuery>,
+    live_window: std::time::Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -224,6 +227,8 @@ impl Server {
             setup: None,
             seeds: Vec::new(),
             migrations: None,
+            live_queries: Vec::new(),
+            live_window: crate::live::DEFAULT_WINDOW,
         }
     }
 
@@ -261,6 +266,20 @@ impl Server {
     /// ([`Config::socket_limits`]).
     pub fn socket_settings(mut self, settings: SocketSettings) -> Self {
         self.socket_settings = settings;
+        self
+    }
+
+    /// Declares the app's live queries: every committed write to an entity one of them reads
+    /// tells the clients watching it to refetch, through the built-in namespace
+    /// `/appc-live` (see `live/`), which is mounted only when there are live queries.
+    pub fn live_queries(mut self, queries: impl IntoIterator<Item = LiveQuery>) -> Self {
+        self.live_queries.extend(queries);
+        self
+    }
+
+    /// Sets how often at most one live-query room is told of changes (default 50 ms).
+    pub fn live_window(mut self, window: std::time::Duration) -> Self {
+        self.live_window = window;
         self
     }
 
@@ -541,6 +560,17 @@ impl Server {
                     namespace: path,
                     source,
                 })?;
+        }
+        if !self.live_queries.is_empty() {
+            let hub = LiveHub::new(
+                std::mem::take(&mut self.live_queries),
+                &self.all_tables(&state.auth),
+                state.auth.user_table().map(|table| table.name.as_str()),
+                state.emitter.io().clone(),
+                self.live_window,
+            );
+            hub.namespace().register(state.emitter.io());
+            state.database.listen_for_changes(Arc::new(hub));
         }
         Ok((state, socket_layer))
     }

@@ -81,6 +81,10 @@ async fn run() -> ::std::process::ExitCode {
         // Queries and actions: `POST /operations/<kebab-name>`.
         .routes(app::operations::routes)
 {%- endif %}
+{%- if has_live_queries %}
+        // Live queries: committed writes to their entities refresh the clients using them.
+        .live_queries(app::operations::live_queries())
+{%- endif %}
 {%- if has_apis %}
         // The apis, with their middleware and their apiNamespaces'.
         .routes(app::apis::routes)

@@ -20,6 +20,28 @@
 {%- call context_types::operation_context(operation, "input", "calls") %}{% endcall %}
 {%- endfor %}
 
+{%- if !live_queries.is_empty() %}
+
+/// The live queries, for the runtime: a committed write to one of their entities tells the
+/// clients watching them to refetch (`scope: user`: only the clients of the rows' owners).
+pub fn live_queries() -> ::std::vec::Vec<::appc_runtime::codegen::LiveQuery> {
+    ::std::vec![
+{%- for query in live_queries %}
+        ::appc_runtime::codegen::LiveQuery::new({{ query.name|rust_string }})
+{%- if query.auth_required %}
+            .auth_required()
+{%- endif %}
+{%- if query.scoped_to_user %}
+            .scoped_to_user()
+{%- endif %}
+{%- for entity in query.entities %}
+            .entity::<crate::app::entities::{{ entity }}>({{ entity|rust_string }})
+{%- endfor %},
+{%- endfor %}
+    ]
+}
+{%- endif %}
+
 /// The route of every query and action, and a JSON 404 for any other path under
 /// `/operations/`; the generated `main` mounts them beside the auth routes.
 pub fn routes(router: ::appc_runtime::Router) -> ::appc_runtime::Router {

@@ -7,12 +7,14 @@
 //! this module, so the two never import each other.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+use super::changes::{ChangeListener, ChangeSink};
 use super::error::DbError;
 use super::postgres_tls::{PostgresTlsSettings, ssl_mode_name};
 use super::query::Query;
@@ -46,6 +48,8 @@ pub struct Database {
     /// The socket handler this handle was made for (see [`Database::for_handler`]): it counts
     /// as running while any clone of the handle, or a table built on it, lives.
     _handler: Option<HandlerToken>,
+    /// Where committed writes are reported (the live queries' hub, once the server set it).
+    changes: ChangeSink,
 }
 
 impl Database {
@@ -87,6 +91,7 @@ impl Database {
                     pool: Pool::Sqlite(pool),
                     writer: Some(writer),
                     _handler: None,
+                    changes: ChangeSink::default(),
                 })
             }
             Some(DbSystem::Postgres) => {
@@ -107,6 +112,7 @@ impl Database {
                     pool: Pool::Postgres(pool),
                     writer: None,
                     _handler: None,
+                    changes: ChangeSink::default(),
                 })
             }
             None => Err(DbError::UnsupportedUrl {
@@ -124,7 +130,19 @@ impl Database {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
             _handler: Some(handler),
+            changes: self.changes.clone(),
         }
+    }
+
+    /// Where the entity layer reports committed writes; every clone of this handle shares it.
+    pub(crate) fn changes(&self) -> &ChangeSink {
+        &self.changes
+    }
+
+    /// Reports every committed write made through this pool (any clone of it) to `listener`
+    /// from now on; `false` if a listener was already set.
+    pub(crate) fn listen_for_changes(&self, listener: Arc<dyn ChangeListener>) -> bool {
+        self.changes.listen(listener)
     }
 
     /// The database system behind this pool.

@@ -109,9 +109,10 @@
 
 use std::marker::PhantomData;
 
+use super::changes::{ChangeListener, ChangeSink, TableChange};
 use super::database::Database;
 use super::error::DbError;
-use super::query::{Filter, Query, UniqueKey};
+use super::query::{Condition, Filter, Query, UniqueKey};
 use super::schema::TableSchema;
 use super::sql::{Conn, OwnedTransaction, RowOps};
 use super::value::{Row, Value};
@@ -143,6 +144,17 @@ impl Database {
         Table::new(self.clone())
     }
 
+    /// Tells the live queries that read `E` that its rows changed: for writes made with raw
+    /// SQL (`sqlite_pool`, `postgres_pool`), which the entity layer does not see. Call it after
+    /// the write committed. Whose rows they were is unknown, so every live query reading `E`
+    /// refreshes, whatever its scope.
+    pub fn invalidate<E: Entity>(&self) {
+        if self.changes().watching(table_name::<E>()).is_some() {
+            self.changes()
+                .publish(vec![TableChange::unknown_owners(table_name::<E>(), true)]);
+        }
+    }
+
     /// Starts a transaction; use [`Transaction::table`] inside it and finish with
     /// [`Transaction::commit`] (dropping it rolls back).
     ///
@@ -153,6 +165,8 @@ impl Database {
         let write_turn = effect_order::hold_write_turn().await;
         Ok(Transaction {
             inner: self.begin_transaction(false).await?,
+            sink: self.changes().clone(),
+            changes: Vec::new(),
             _write_turn: write_turn,
         })
     }
@@ -243,61 +257,216 @@ impl<E: Entity> Table<E> {
     /// committed. On SQLite, writes made at the same time from many tasks are committed together
     /// by one writer connection (group commit); each still succeeds or fails on its own.
     pub async fn create(&self, new: E::New) -> Result<E, DbError> {
-        let row = effect_order::write_in_order(async {
+        let sink = self.database.changes();
+        let (row, change) = effect_order::write_in_order(async {
             let mut target = self.database.write_target().await?;
-            RowOps::new(E::schema())
-                .insert(&mut target.conn(), new.into_columns())
-                .await
+            written::create::<E>(&mut target.conn(), sink.watching(table_name::<E>()), new).await
         })
         .await?;
+        sink.publish(change.into_iter().collect());
         E::from_row(&row)
     }
 
     /// Writes the `Some` fields of `update` to the row with this id; `None` if there is no such row.
     pub async fn update(&self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
-        let row = effect_order::write_in_order(async {
+        let sink = self.database.changes();
+        let (row, change) = effect_order::write_in_order(async {
             let mut target = self.database.write_target().await?;
-            RowOps::new(E::schema())
-                .update(&mut target.conn(), id.into(), update.into_columns())
-                .await
+            let listener = sink.watching(table_name::<E>());
+            written::update::<E>(&mut target.conn(), listener, id.into(), update).await
         })
         .await?;
+        sink.publish(change.into_iter().collect());
         row.as_ref().map(E::from_row).transpose()
     }
 
     /// Writes the `Some` fields of `update` to every row the filter selects
     /// ([`Filter::every_row`] for all of them), in one statement; how many rows it changed.
     pub async fn update_many(&self, filter: Filter<E>, update: E::Update) -> Result<u64, DbError> {
-        effect_order::write_in_order(async {
+        let sink = self.database.changes();
+        let (count, change) = effect_order::write_in_order(async {
             let mut target = self.database.write_target().await?;
-            RowOps::new(E::schema())
-                .update_many(&mut target.conn(), &filter.condition, update.into_columns())
-                .await
+            let listener = sink.watching(table_name::<E>());
+            written::update_many::<E>(&mut target.conn(), listener, &filter, update).await
         })
-        .await
+        .await?;
+        sink.publish(change.into_iter().collect());
+        Ok(count)
     }
 
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&self, id: E::Id) -> Result<bool, DbError> {
-        effect_order::write_in_order(async {
+        let sink = self.database.changes();
+        let (count, change) = effect_order::write_in_order(async {
             let mut target = self.database.write_target().await?;
-            RowOps::new(E::schema())
-                .delete(&mut target.conn(), id.into())
-                .await
+            let mut conn = target.conn();
+            let condition = RowOps::new(E::schema()).id_condition(&conn, id.into())?;
+            let listener = sink.watching(table_name::<E>());
+            written::delete_many::<E>(&mut conn, listener, &condition).await
         })
-        .await
+        .await?;
+        sink.publish(change.into_iter().collect());
+        Ok(count > 0)
     }
 
     /// Deletes every row the filter selects ([`Filter::every_row`] for all of them), in one
     /// statement; how many it deleted.
     pub async fn delete_many(&self, filter: Filter<E>) -> Result<u64, DbError> {
-        effect_order::write_in_order(async {
+        let sink = self.database.changes();
+        let (count, change) = effect_order::write_in_order(async {
             let mut target = self.database.write_target().await?;
-            RowOps::new(E::schema())
-                .delete_many(&mut target.conn(), &filter.condition)
-                .await
+            let listener = sink.watching(table_name::<E>());
+            written::delete_many::<E>(&mut target.conn(), listener, &filter.condition).await
         })
-        .await
+        .await?;
+        sink.publish(change.into_iter().collect());
+        Ok(count)
+    }
+}
+
+/// The name of `E`'s table, as changes report it.
+fn table_name<E: Entity>() -> &'static str {
+    &E::schema().name
+}
+
+/// The writes of [`Table`] and [`TxTable`], each returning its result and, when a listener
+/// watches the table, the [`TableChange`] it made (reported once it is committed). The owners
+/// of the rows come back from the statement itself (`RETURNING` the owner columns), so knowing
+/// them costs no extra query.
+mod written {
+    use super::*;
+
+    /// The change `rows` (holding at least the owner columns) make to `E`'s table.
+    fn change_of_rows<E: Entity>(
+        listener: &dyn ChangeListener,
+        rows: &[Row],
+        deleted: bool,
+    ) -> TableChange {
+        let table = table_name::<E>();
+        match listener.owner_schema(table) {
+            Some(owner_schema) => TableChange::of_rows(table, owner_schema, rows, deleted),
+            // Nobody's rows: only unscoped live queries read this table.
+            None => TableChange {
+                table: table.to_owned(),
+                deleted,
+                owners: Some(Vec::new()),
+            },
+        }
+    }
+
+    /// Whether the update writes an owner column: its rows' former owners are then unknown.
+    fn moves_owners<E: Entity>(
+        listener: &dyn ChangeListener,
+        columns: &[(&'static str, Value)],
+    ) -> bool {
+        listener
+            .owner_schema(table_name::<E>())
+            .is_some_and(|owner_schema| {
+                owner_schema
+                    .columns
+                    .iter()
+                    .any(|owner| columns.iter().any(|(name, _)| *name == owner.name))
+            })
+    }
+
+    pub(super) async fn create<E: Entity>(
+        conn: &mut Conn<'_>,
+        listener: Option<&dyn ChangeListener>,
+        new: E::New,
+    ) -> Result<(Row, Option<TableChange>), DbError> {
+        let row = RowOps::new(E::schema())
+            .insert(conn, new.into_columns())
+            .await?;
+        let change = listener
+            .map(|listener| change_of_rows::<E>(listener, std::slice::from_ref(&row), false));
+        Ok((row, change))
+    }
+
+    pub(super) async fn update<E: Entity>(
+        conn: &mut Conn<'_>,
+        listener: Option<&dyn ChangeListener>,
+        id: Value,
+        update: E::Update,
+    ) -> Result<(Option<Row>, Option<TableChange>), DbError> {
+        let columns = update.into_columns();
+        let moves = listener.is_some_and(|listener| moves_owners::<E>(listener, &columns));
+        let wrote = !columns.is_empty();
+        let row = RowOps::new(E::schema()).update(conn, id, columns).await?;
+        let change = match (listener, &row) {
+            (Some(_), Some(_)) if moves => {
+                Some(TableChange::unknown_owners(table_name::<E>(), false))
+            }
+            (Some(listener), Some(row)) if wrote => Some(change_of_rows::<E>(
+                listener,
+                std::slice::from_ref(row),
+                false,
+            )),
+            _ => None,
+        };
+        Ok((row, change))
+    }
+
+    pub(super) async fn update_many<E: Entity>(
+        conn: &mut Conn<'_>,
+        listener: Option<&dyn ChangeListener>,
+        filter: &Filter<E>,
+        update: E::Update,
+    ) -> Result<(u64, Option<TableChange>), DbError> {
+        let columns = update.into_columns();
+        let operations = RowOps::new(E::schema());
+        let Some(listener) = listener.filter(|_| !columns.is_empty()) else {
+            // Nothing to write, or nobody to tell.
+            let count = operations
+                .update_many(conn, &filter.condition, columns)
+                .await?;
+            return Ok((count, None));
+        };
+        let moves = moves_owners::<E>(listener, &columns);
+        let (count, change) = match listener.owner_schema(table_name::<E>()) {
+            Some(owner_schema) => {
+                let rows = operations
+                    .update_many_returning(conn, &filter.condition, columns, owner_schema)
+                    .await?;
+                let change = if moves {
+                    TableChange::unknown_owners(table_name::<E>(), false)
+                } else {
+                    change_of_rows::<E>(listener, &rows, false)
+                };
+                (rows.len() as u64, change)
+            }
+            None => {
+                let count = operations
+                    .update_many(conn, &filter.condition, columns)
+                    .await?;
+                (count, change_of_rows::<E>(listener, &[], false))
+            }
+        };
+        Ok((count, (count > 0).then_some(change)))
+    }
+
+    pub(super) async fn delete_many<E: Entity>(
+        conn: &mut Conn<'_>,
+        listener: Option<&dyn ChangeListener>,
+        condition: &Condition,
+    ) -> Result<(u64, Option<TableChange>), DbError> {
+        let operations = RowOps::new(E::schema());
+        let Some(listener) = listener else {
+            return Ok((operations.delete_many(conn, condition).await?, None));
+        };
+        let (count, change) = match listener.owner_schema(table_name::<E>()) {
+            Some(owner_schema) => {
+                let rows = operations
+                    .delete_many_returning(conn, condition, owner_schema)
+                    .await?;
+                let change = change_of_rows::<E>(listener, &rows, true);
+                (rows.len() as u64, change)
+            }
+            None => {
+                let count = operations.delete_many(conn, condition).await?;
+                (count, change_of_rows::<E>(listener, &[], true))
+            }
+        };
+        Ok((count, (count > 0).then_some(change)))
     }
 }
 
@@ -305,6 +474,10 @@ impl<E: Entity> Table<E> {
 /// [`Transaction::commit`], or not at all if the transaction is dropped or rolled back.
 pub struct Transaction {
     inner: OwnedTransaction,
+    /// Where the changes are reported once the transaction commits.
+    sink: ChangeSink,
+    /// What the transaction's writes changed so far, one entry per table.
+    changes: Vec<TableChange>,
     /// In a socket event's handler, the socket's write turn, held from the start of the
     /// transaction to its end (released when `commit` or `rollback` returns, or on drop).
     _write_turn: Option<HeldWriteTurn>,
@@ -325,9 +498,32 @@ impl Transaction {
         }
     }
 
-    /// Applies everything done in the transaction.
+    /// Applies everything done in the transaction, then reports what it changed to the live
+    /// queries (never before the commit succeeded).
     pub async fn commit(self) -> Result<(), DbError> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        self.sink.publish(self.changes);
+        Ok(())
+    }
+
+    /// Tells the live queries that read `E` that its rows changed, once this transaction
+    /// commits: for writes made with raw SQL on the transaction, which the entity layer does
+    /// not see. Whose rows they were is unknown, so every live query reading `E` refreshes.
+    pub fn invalidate<E: Entity>(&mut self) {
+        self.record(Some(TableChange::unknown_owners(table_name::<E>(), true)));
+    }
+
+    /// Keeps a write's change for the commit, merged with the earlier ones of its table.
+    fn record(&mut self, change: Option<TableChange>) {
+        let Some(change) = change else { return };
+        match self
+            .changes
+            .iter_mut()
+            .find(|recorded| recorded.table == change.table)
+        {
+            Some(recorded) => recorded.merge(change),
+            None => self.changes.push(change),
+        }
     }
 
     /// Discards everything done in the transaction.
@@ -391,21 +587,24 @@ impl<E: Entity> TxTable<'_, E> {
 
     /// Inserts a row and returns it as stored.
     pub async fn create(&mut self, new: E::New) -> Result<E, DbError> {
-        let row = RowOps::new(E::schema())
-            .insert(&mut self.transaction.inner.conn(), new.into_columns())
-            .await?;
+        let listener = self.transaction.sink.watching(table_name::<E>());
+        let (row, change) =
+            written::create::<E>(&mut self.transaction.inner.conn(), listener, new).await?;
+        self.transaction.record(change);
         E::from_row(&row)
     }
 
     /// Writes the `Some` fields of `update`; `None` if there is no such row.
     pub async fn update(&mut self, id: E::Id, update: E::Update) -> Result<Option<E>, DbError> {
-        let row = RowOps::new(E::schema())
-            .update(
-                &mut self.transaction.inner.conn(),
-                id.into(),
-                update.into_columns(),
-            )
-            .await?;
+        let listener = self.transaction.sink.watching(table_name::<E>());
+        let (row, change) = written::update::<E>(
+            &mut self.transaction.inner.conn(),
+            listener,
+            id.into(),
+            update,
+        )
+        .await?;
+        self.transaction.record(change);
         row.as_ref().map(E::from_row).transpose()
     }
 
@@ -415,26 +614,38 @@ impl<E: Entity> TxTable<'_, E> {
         filter: Filter<E>,
         update: E::Update,
     ) -> Result<u64, DbError> {
-        RowOps::new(E::schema())
-            .update_many(
-                &mut self.transaction.inner.conn(),
-                &filter.condition,
-                update.into_columns(),
-            )
-            .await
+        let listener = self.transaction.sink.watching(table_name::<E>());
+        let (count, change) = written::update_many::<E>(
+            &mut self.transaction.inner.conn(),
+            listener,
+            &filter,
+            update,
+        )
+        .await?;
+        self.transaction.record(change);
+        Ok(count)
     }
 
     /// Deletes the row with this id; `false` if there was none.
     pub async fn delete(&mut self, id: E::Id) -> Result<bool, DbError> {
-        RowOps::new(E::schema())
-            .delete(&mut self.transaction.inner.conn(), id.into())
-            .await
+        let listener = self.transaction.sink.watching(table_name::<E>());
+        let mut conn = self.transaction.inner.conn();
+        let condition = RowOps::new(E::schema()).id_condition(&conn, id.into())?;
+        let (count, change) = written::delete_many::<E>(&mut conn, listener, &condition).await?;
+        self.transaction.record(change);
+        Ok(count > 0)
     }
 
     /// Deletes every row the filter selects; how many it deleted.
     pub async fn delete_many(&mut self, filter: Filter<E>) -> Result<u64, DbError> {
-        RowOps::new(E::schema())
-            .delete_many(&mut self.transaction.inner.conn(), &filter.condition)
-            .await
+        let listener = self.transaction.sink.watching(table_name::<E>());
+        let (count, change) = written::delete_many::<E>(
+            &mut self.transaction.inner.conn(),
+            listener,
+            &filter.condition,
+        )
+        .await?;
+        self.transaction.record(change);
+        Ok(count)
     }
 }

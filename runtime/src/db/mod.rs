@@ -11,9 +11,11 @@
 //!
 //! This file only declares the modules and re-exports their items; no child imports it. The
 //! children form one direction of flow, leaves first: `error`, `system`, `postgres_tls` ->
-//! `value` -> `query`, `schema` -> `writer`, `statements` -> `sql` -> `database` -> `entity` ->
-//! `relation`, `live_schema`, `migrate` -> `versioned` -> `reset`.
+//! `value` -> `query`, `schema` -> `changes`, `writer`, `statements` -> `sql` -> `database` ->
+//! `entity` -> `relation`, `live_schema`, `migrate` -> `versioned` -> `reset`. Committed
+//! writes are reported through `changes.rs` to a listener the server sets (live queries).
 
+mod changes;
 mod database;
 mod entity;
 mod error;
@@ -31,6 +33,7 @@ mod value;
 mod versioned;
 mod writer;
 
+pub use changes::{ChangeListener, MAX_OWNERS_PER_CHANGE, TableChange};
 pub use database::Database;
 pub use entity::{Entity, IntoColumns, Table, Transaction, TxTable};
 pub use error::DbError;

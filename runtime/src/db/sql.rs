@@ -432,7 +432,10 @@ impl<'t> RowOps<'t> {
         changes: Vec<(&str, Value)>,
     ) -> Result<Option<Row>, DbError> {
         let condition = self.by_id(conn, id.clone())?;
-        match self.statements(conn).update(changes, &condition, true)? {
+        match self
+            .statements(conn)
+            .update(changes, &condition, Some(self.table))?
+        {
             Some(Statement { sql, params }) => Ok(conn
                 .fetch_rows(&sql, params, self.table)
                 .await?
@@ -450,7 +453,7 @@ impl<'t> RowOps<'t> {
         condition: &Condition,
         changes: Vec<(&str, Value)>,
     ) -> Result<u64, DbError> {
-        match self.statements(conn).update(changes, condition, false)? {
+        match self.statements(conn).update(changes, condition, None)? {
             Some(Statement { sql, params }) => conn.execute(&sql, params).await,
             None => {
                 let selection = Selection {
@@ -463,10 +466,28 @@ impl<'t> RowOps<'t> {
         }
     }
 
-    /// Deletes the row with this id; `false` if there was none.
-    pub(crate) async fn delete(&self, conn: &mut Conn<'_>, id: Value) -> Result<bool, DbError> {
-        let condition = self.by_id(conn, id)?;
-        Ok(self.delete_many(conn, &condition).await? > 0)
+    /// Writes `changes` to every row the condition selects and returns the columns of
+    /// `returned` (a schema of some of this table's columns) of each changed row. With no
+    /// change to write, nothing changed: no rows.
+    pub(crate) async fn update_many_returning(
+        &self,
+        conn: &mut Conn<'_>,
+        condition: &Condition,
+        changes: Vec<(&str, Value)>,
+        returned: &TableSchema,
+    ) -> Result<Vec<Row>, DbError> {
+        match self
+            .statements(conn)
+            .update(changes, condition, Some(returned))?
+        {
+            Some(Statement { sql, params }) => conn.fetch_rows(&sql, params, returned).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The condition that selects the row with this primary key, for the entity layer.
+    pub(crate) fn id_condition(&self, conn: &Conn<'_>, id: Value) -> Result<Condition, DbError> {
+        self.by_id(conn, id)
     }
 
     /// Deletes every row the condition selects; how many there were.
@@ -475,7 +496,18 @@ impl<'t> RowOps<'t> {
         conn: &mut Conn<'_>,
         condition: &Condition,
     ) -> Result<u64, DbError> {
-        let Statement { sql, params } = self.statements(conn).delete(condition)?;
+        let Statement { sql, params } = self.statements(conn).delete(condition, None)?;
         conn.execute(&sql, params).await
+    }
+
+    /// Deletes every row the condition selects and returns the columns of `returned` of each.
+    pub(crate) async fn delete_many_returning(
+        &self,
+        conn: &mut Conn<'_>,
+        condition: &Condition,
+        returned: &TableSchema,
+    ) -> Result<Vec<Row>, DbError> {
+        let Statement { sql, params } = self.statements(conn).delete(condition, Some(returned))?;
+        conn.fetch_rows(&sql, params, returned).await
     }
 }

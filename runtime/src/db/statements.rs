@@ -280,14 +280,15 @@ impl<'t> StatementBuilder<'t> {
         self.finish(&insert)
     }
 
-    /// `UPDATE table SET ... WHERE ...`, `RETURNING` every column when asked. `@updatedAt`
-    /// columns follow every change unless the update sets them itself. `None` when `changes` is
-    /// empty: there is nothing to write.
+    /// `UPDATE table SET ... WHERE ...`, `RETURNING` the columns of `returning` (the whole
+    /// table's, or the owner columns live queries need) when given. `@updatedAt` columns follow
+    /// every change unless the update sets them itself. `None` when `changes` is empty: there
+    /// is nothing to write.
     pub(crate) fn update(
         &self,
         changes: Vec<(&str, Value)>,
         condition: &Condition,
-        returning: bool,
+        returning: Option<&TableSchema>,
     ) -> Result<Option<Statement>, DbError> {
         if changes.is_empty() {
             return Ok(None);
@@ -316,21 +317,31 @@ impl<'t> StatementBuilder<'t> {
                 )
             }));
         update.and_where(self.condition(condition)?);
-        if returning {
+        if let Some(returned) = returning {
             update.returning(
                 SeaQuery::returning()
-                    .columns(self.table.columns.iter().map(|column| name(&column.name))),
+                    .columns(returned.columns.iter().map(|column| name(&column.name))),
             );
         }
         self.finish(&update).map(Some)
     }
 
-    /// `DELETE FROM table WHERE ...`.
-    pub(crate) fn delete(&self, condition: &Condition) -> Result<Statement, DbError> {
+    /// `DELETE FROM table WHERE ...`, `RETURNING` the columns of `returning` when given.
+    pub(crate) fn delete(
+        &self,
+        condition: &Condition,
+        returning: Option<&TableSchema>,
+    ) -> Result<Statement, DbError> {
         let mut delete = SeaQuery::delete();
         delete
             .from_table(name(&self.table.name))
             .and_where(self.condition(condition)?);
+        if let Some(returned) = returning {
+            delete.returning(
+                SeaQuery::returning()
+                    .columns(returned.columns.iter().map(|column| name(&column.name))),
+            );
+        }
         self.finish(&delete)
     }
 

@@ -14,10 +14,11 @@ use crate::diagnostics::Diagnostic;
 
 /// The values `@appc/operations` binds besides the operations: what it exports and the two
 /// namespaces it imports (`operationsCore`, and `specTypes` for `@appc/types`).
-pub const OPERATIONS_MODULE_NAMES: [&str; 6] = [
+pub const OPERATIONS_MODULE_NAMES: [&str; 7] = [
     "OperationError",
     "configureQueryClient",
     "useAction",
+    "useLiveStatus",
     "useQuery",
     "operationsCore",
     "specTypes",

@@ -49,6 +49,14 @@ impl AppSpec {
     }
 
     /// The query or action named `name`.
+    /// Whether some query is live: the server then mounts the live-queries namespace and the
+    /// web client watches the mounted ones.
+    pub fn has_live_queries(&self) -> bool {
+        self.operations
+            .iter()
+            .any(|operation| operation.live.is_some())
+    }
+
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations
             .iter()
@@ -501,6 +509,22 @@ pub struct Operation {
     /// The HTTP path it is served at: `/operations/` and the name in kebab case
     /// (`/operations/get-tasks`), Wasp's route shape. Unique among operations.
     pub route_path: String,
+    /// A query that reads entities is live unless it says `live: false`: every committed
+    /// write to one of its entities refreshes the clients using it. `None` for actions, for
+    /// `live: false` and for a query without entities (nothing to follow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveScope>,
+}
+
+/// Who a live query's refresh reaches when one of its entities changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LiveScope {
+    /// Every client using the query (the default).
+    All,
+    /// `scope: user`: only the clients of the users owning the changed rows, through each
+    /// entity's relation to the user entity (or the user entity itself).
+    User,
 }
 
 /// Which of Wasp's two operation declarations an [`Operation`] is.

@@ -15,7 +15,8 @@
 //!    checks and resolution go together, since every name they look up was collected in pass 1;
 //! 5. `check_rules_across_declarations`: unique route and namespace paths, one encoding for all
 //!    namespaces (`encodings`), one route per operation, one api per method and path and one
-//!    apiNamespace per path (`operations`), no `type` or entity named like a generated web
+//!    apiNamespace per path, a relation to the user entity from each entity of a query with
+//!    `scope: user` (`operations`), no `type` or entity named like a generated web
 //!    client type and no query or action named like a function of `@appc/operations`
 //!    (`client_names`), auth redirects that a route serves;
 //! 6. `assemble` builds the IR, only when there were no errors.
@@ -93,7 +94,7 @@ pub fn analyze(module: &ast::Module, files: &dyn ProjectFiles) -> Analysis {
         imports: ImportChecker::new(files),
     };
     let checked = check_declarations(&mut context, &mut diagnostics);
-    check_rules_across_declarations(&declarations, &checked, &mut diagnostics);
+    check_rules_across_declarations(&declarations, &checked, &entities, &mut diagnostics);
 
     // Diagnostics in file order read like a compiler's; the sort is stable, so several
     // diagnostics at one place keep the order in which the passes found them.
@@ -211,6 +212,7 @@ fn check_declarations(
 fn check_rules_across_declarations(
     declarations: &Declarations,
     checked: &CheckedDeclarations,
+    entities: &[CheckedEntity],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     report_duplicate_paths(
@@ -243,6 +245,18 @@ fn check_rules_across_declarations(
     );
     let checked_operations: Vec<&CheckedOperation> = checked.operations.iter().flatten().collect();
     operations::report_route_clashes(&checked_operations, diagnostics);
+    if let Some(auth) = checked
+        .app
+        .as_ref()
+        .and_then(|checked_app| checked_app.auth.as_valid())
+    {
+        operations::report_scopes_without_user_relation(
+            &checked_operations,
+            entities,
+            &auth.user_entity,
+            diagnostics,
+        );
+    }
     let checked_apis: Vec<&CheckedApi> = checked.apis.iter().flatten().collect();
     operations::report_api_route_clashes(&checked_apis, diagnostics);
     report_duplicate_paths(

@@ -5,13 +5,19 @@
 //! functions directly in `src/server/`, with a clear error for Wasp's JavaScript imports),
 //! entities, input and output types (resolved as event payloads are) and `httpRoute`, and keeps
 //! the spans that the rules across declarations point at: one route per operation, one api per
-//! method and path, one apiNamespace per path.
+//! method and path, one apiNamespace per path, and a relation to the user entity from every
+//! entity of a query with `scope: user`. A query is live (`live`, `scope`) unless it says
+//! `live: false` or reads no entity.
 
+use super::checked_entity::CheckedEntity;
 use super::context::Context;
 use super::declarations::DeclKind;
 use super::fields::{self, DictShape, FieldSpec, Fields};
 use super::imports;
-use super::ir::{Api, ApiNamespace, HttpMethod, Operation, OperationKind, ServerFunction};
+use super::ir::{
+    Api, ApiNamespace, EntityFieldKind, HttpMethod, LiveScope, Operation, OperationKind,
+    ServerFunction,
+};
 use super::server_functions::{self, FunctionRole};
 use super::suggest;
 use super::types::{self, Sender};
@@ -20,7 +26,7 @@ use crate::syntax::ast::{Decl, Expr, ExprKind, Span};
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
-const OPERATION_FIELDS: [FieldSpec; 5] = [
+const QUERY_FIELDS: [FieldSpec; 7] = [
     FieldSpec::required(
         "fn",
         "fn: import { get_tasks } from \"@src/server/tasks.rs\"",
@@ -29,7 +35,23 @@ const OPERATION_FIELDS: [FieldSpec; 5] = [
     FieldSpec::optional("auth"),
     FieldSpec::optional("input"),
     FieldSpec::optional("output"),
+    FieldSpec::optional("live"),
+    FieldSpec::optional("scope"),
 ];
+
+const ACTION_FIELDS: [FieldSpec; 5] = [
+    FieldSpec::required(
+        "fn",
+        "fn: import { create_task } from \"@src/server/tasks.rs\"",
+    ),
+    FieldSpec::optional("entities"),
+    FieldSpec::optional("auth"),
+    FieldSpec::optional("input"),
+    FieldSpec::optional("output"),
+];
+
+/// The values of a query's `scope`, in the order of [`LiveScope`]'s variants.
+const LIVE_SCOPES: [(&str, LiveScope); 2] = [("all", LiveScope::All), ("user", LiveScope::User)];
 
 const API_FIELDS: [FieldSpec; 5] = [
     FieldSpec::required(
@@ -122,11 +144,13 @@ const JAVASCRIPT_RESERVED_WORDS: [&str; 46] = [
     "yield",
 ];
 
-/// A checked `query` or `action`, with the span the route rule points at.
+/// A checked `query` or `action`, with the spans the rules across declarations point at.
 pub struct CheckedOperation {
     pub operation: Operation,
     /// Where the declaration's name is written.
     pub name_span: Span,
+    /// Where `scope: user` is written, for the check that each entity reaches the user.
+    pub scope_span: Option<Span>,
 }
 
 /// A checked `api`, with the span the route rule points at.
@@ -158,7 +182,10 @@ pub fn check_operation(
     let shape = DictShape {
         owner: &owner,
         owner_span: decl.name.span,
-        fields: &OPERATION_FIELDS,
+        fields: match kind {
+            OperationKind::Query => &QUERY_FIELDS,
+            OperationKind::Action => &ACTION_FIELDS,
+        },
         unsupported: &[],
         unsupported_help: None,
     };
@@ -191,24 +218,31 @@ pub fn check_operation(
             diagnostics,
         )
     });
+    let live = check_live(&fields, &owner, app_has_auth, diagnostics);
     if !name_is_usable {
         return None;
     }
     let input = input.into_ir().ok()?;
+    let (live, scope_span) = live?;
+    let entities = entities?;
+    // A query without entities has nothing to follow: it is not live.
+    let live = live.filter(|_| kind == OperationKind::Query && !entities.is_empty());
     let operation = Operation {
         kind,
         name: name.to_string(),
         function: function?,
-        entities: entities?,
+        entities,
         auth_required: auth_required?,
         input_max_length: input.as_ref().and_then(|input| input.max_length),
         input: input.map(|input| input.type_ref),
         output: output.into_ir().ok()?.map(|output| output.type_ref),
         route_path: operation_route_path(name),
+        live,
     };
     Some(CheckedOperation {
         operation,
         name_span: decl.name.span,
+        scope_span: scope_span.filter(|_| live == Some(LiveScope::User)),
     })
 }
 
@@ -407,6 +441,106 @@ fn check_entities(
             diagnostics,
         ),
         None => Some(Vec::new()),
+    }
+}
+
+/// A query's `live` (`true` by default) and `scope` (`all` by default; `user` needs the app's
+/// `auth`, and means nothing on a query that is not live): the query's live scope, `None` for
+/// `live: false`, with where `scope` is written. Actions have neither field.
+fn check_live(
+    fields: &Fields,
+    owner: &dyn Display,
+    app_has_auth: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(Option<LiveScope>, Option<Span>)> {
+    let live = match fields.get("live") {
+        Some(value) => fields::expect_bool(value, &format_args!("`live` of {owner}"), diagnostics)?,
+        None => true,
+    };
+    let Some(entry) = fields.entry("scope") else {
+        return Some((live.then_some(LiveScope::All), None));
+    };
+    let choices: Vec<&str> = LIVE_SCOPES.iter().map(|(name, _)| *name).collect();
+    let index = fields::expect_choice(
+        &entry.value,
+        &format_args!("`scope` of {owner}"),
+        &choices,
+        diagnostics,
+    )?;
+    let scope = LIVE_SCOPES[index].1;
+    if !live {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("{owner} has a `scope` but `live: false`"),
+                entry.span,
+                "a scope of live updates",
+            )
+            .with_help(
+                "`scope` says who a live query's updates reach; remove it, or remove `live: false`",
+            ),
+        );
+        return None;
+    }
+    if scope == LiveScope::User && !app_has_auth {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("{owner} is scoped to the user, but the app has no `auth`"),
+                entry.span,
+                "needs `auth` in the app",
+            )
+            .with_help("add `auth` to the app, or remove `scope: user` so that every client using the query is refreshed"),
+        );
+        return None;
+    }
+    Some((Some(scope), Some(entry.value.span)))
+}
+
+/// `scope: user`: each entity of the query must be the user entity or have a relation to it
+/// that holds the foreign key (`user User @relation(fields: [userId], references: [id])`), so
+/// that the runtime can tell whose rows a write changed.
+pub fn report_scopes_without_user_relation(
+    operations: &[&CheckedOperation],
+    entities: &[CheckedEntity],
+    user_entity: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for checked in operations {
+        let Some(scope_span) = checked.scope_span else {
+            continue;
+        };
+        let operation = &checked.operation;
+        for entity_name in &operation.entities {
+            if entity_name == user_entity {
+                continue;
+            }
+            let Some(entity) = entities.iter().find(|entity| entity.name() == entity_name) else {
+                continue;
+            };
+            let reaches_user = entity.fields.iter().any(|checked_field| {
+                matches!(
+                    &checked_field.field.kind,
+                    EntityFieldKind::Relation(relation)
+                        if relation.target_entity == user_entity && !relation.fields.is_empty()
+                )
+            });
+            if reaches_user {
+                continue;
+            }
+            diagnostics.push(
+                Diagnostic::error(
+                    format!(
+                        "query `{}` is scoped to the user, but its entity `{entity_name}` has no relation to the user entity `{user_entity}`",
+                        operation.name
+                    ),
+                    scope_span,
+                    "scoped to the user",
+                )
+                .with_help(format!(
+                    "give `{entity_name}` a field such as `user {user_entity} @relation(fields: [userId], references: [id])` with `userId`, or remove `scope: user` so that every client using `{}` is refreshed",
+                    operation.name
+                )),
+            );
+        }
     }
 }
 

@@ -195,8 +195,11 @@ pub fn check_namespace(
     })
 }
 
-/// A namespace path starts with `/`, is not `/` (the root webSocket's) and has no spaces or
-/// URL punctuation.
+/// The namespace the generated server mounts for live queries (the runtime's `LIVE_NAMESPACE`).
+pub const LIVE_QUERIES_NAMESPACE: &str = "/appc-live";
+
+/// A namespace path starts with `/`, is not `/` (the root webSocket's) nor the live queries'
+/// namespace, and has no spaces or URL punctuation.
 fn check_path(
     path: &str,
     span: Span,
@@ -212,6 +215,20 @@ fn check_path(
             )
             .with_help(format!(
                 "declare the root namespace as `webSocket` in the app, or give `{name}` its own path such as `/{}`",
+                name.to_lowercase()
+            )),
+        );
+        return None;
+    }
+    if path == LIVE_QUERIES_NAMESPACE {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("namespace `{name}` cannot have the path `{LIVE_QUERIES_NAMESPACE}`"),
+                span,
+                "appc's own namespace",
+            )
+            .with_help(format!(
+                "`{LIVE_QUERIES_NAMESPACE}` carries the live queries' notifications; give `{name}` another path such as `/{}`",
                 name.to_lowercase()
             )),
         );

@@ -18,7 +18,7 @@ use super::rust_names as filters;
 use super::web;
 use crate::analysis::ir::{
     Api, AppSpec, DatabaseSystem, DefaultValue, Encoding, Entity, EntityFieldKind, EntityIndex,
-    Event, HttpMethod, IndexOrigin, Namespace, Operation, OperationKind, RecordType,
+    Event, HttpMethod, IndexOrigin, LiveScope, Namespace, Operation, OperationKind, RecordType,
     ReferentialAction, ScalarType, ServerFunction, TypeRef,
 };
 use askama::Template;
@@ -249,6 +249,8 @@ struct MainRs {
     has_operations: bool,
     /// Whether `crate::app::apis` exists (the spec has an api or an apiNamespace).
     has_apis: bool,
+    /// Whether a query is live (`crate::app::operations::live_queries` has any).
+    has_live_queries: bool,
 }
 
 /// A function in the team's code (a socket `fn`, `server.setupFn`, `server.middlewareConfigFn`,
@@ -363,6 +365,7 @@ impl MainRs {
             seeds: spec.db.seeds.iter().map(TeamFunctionView::new).collect(),
             has_operations: !spec.operations.is_empty(),
             has_apis: has_apis(spec),
+            has_live_queries: spec.has_live_queries(),
         }
     }
 }
@@ -408,6 +411,30 @@ struct AppModule {
 #[template(path = "server/operations.rs", escape = "none")]
 struct OperationsModule {
     operations: Vec<OperationView>,
+    live_queries: Vec<LiveQueryView>,
+}
+
+/// A live query as `live_queries()` declares it to the runtime.
+#[derive(Debug, Clone)]
+struct LiveQueryView {
+    name: String,
+    auth_required: bool,
+    scoped_to_user: bool,
+    /// The entities it reads (their structs live in `crate::app::entities`).
+    entities: Vec<String>,
+}
+
+impl LiveQueryView {
+    /// The view of a live query; `None` for an operation that is not one.
+    fn new(operation: &Operation) -> Option<Self> {
+        let scope = operation.live?;
+        Some(LiveQueryView {
+            name: operation.name.clone(),
+            auth_required: operation.auth_required,
+            scoped_to_user: scope == LiveScope::User,
+            entities: operation.entities.clone(),
+        })
+    }
 }
 
 impl OperationsModule {
@@ -418,6 +445,11 @@ impl OperationsModule {
                 .operations
                 .iter()
                 .map(|operation| OperationView::new(operation, user_entity))
+                .collect(),
+            live_queries: spec
+                .operations
+                .iter()
+                .filter_map(LiveQueryView::new)
                 .collect(),
         }
     }

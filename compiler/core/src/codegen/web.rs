@@ -150,6 +150,7 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
                 default_path_text: first.path.clone(),
                 presence: presence_paths(&namespaces),
                 namespaces: namespaces.clone(),
+                shares_manager_with_live: has_operations && spec.has_live_queries(),
             }),
         ));
     }
@@ -167,8 +168,19 @@ pub fn generate(spec: &AppSpec, options: &WebOptions) -> Vec<GeneratedFile> {
             render(&OperationsCoreTs {
                 app_name: app_name.clone(),
                 has_auth,
+                has_live: spec.has_live_queries(),
             }),
         ));
+        if spec.has_live_queries() {
+            files.push(GeneratedFile::new(
+                "src/appc/live.ts",
+                render(&LiveTs {
+                    app_name: app_name.clone(),
+                    has_auth,
+                    shares_manager: !namespaces.is_empty(),
+                }),
+            ));
+        }
         files.push(GeneratedFile::new(
             "src/appc/operations.ts",
             render(&OperationsTs::new(spec)),
@@ -751,6 +763,8 @@ struct WebSocketTs {
     namespaces: Vec<NamespaceView>,
     /// The namespaces with `presence: true`; `None` when none has it (no `usePresence` then).
     presence: Option<PresencePathsView>,
+    /// Whether live queries share the Manager, which the module then exports.
+    shares_manager_with_live: bool,
 }
 
 /// The namespaces with `presence: true`, as `webSocket.ts` names them.
@@ -776,6 +790,18 @@ struct OperationsCoreTs {
     app_name: String,
     /// Whether requests carry the stored token and a login or logout resets the cache.
     has_auth: bool,
+    /// Whether some query is live, so that `useQuery` watches the mounted ones (`./live`).
+    has_live: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/src/appc/live.ts", escape = "none")]
+struct LiveTs {
+    app_name: String,
+    /// Whether the live socket sends the stored token and reconnects on login and logout.
+    has_auth: bool,
+    /// Whether the app has namespaces of its own, whose Socket.IO connection it then shares.
+    shares_manager: bool,
 }
 
 /// The namespace `@appc/operations` imports `@appc/types` as. The analyzer refuses a query or
@@ -792,6 +818,8 @@ struct OperationsTs {
     operations: Vec<OperationView>,
     /// The queries, comma-separated, for the registry the actions invalidate through.
     query_names: String,
+    /// Whether some query is live: the module then exports `useLiveStatus`.
+    has_live: bool,
 }
 
 /// One query or action as `@appc/operations` declares it.
@@ -817,6 +845,9 @@ struct OperationView {
     signature_doc: String,
     /// Which entities it reads or changes, and what that means for the cache, for its doc comment.
     entities_doc: String,
+    /// A query's further arguments to `defineQuery`: its name and whether it is live (`,
+    /// 'getTasks', true`); empty for an action.
+    query_arguments: String,
 }
 
 impl OperationView {
@@ -848,8 +879,11 @@ impl OperationView {
             "one of them"
         };
         let entities_doc = match (is_query, entity_list.is_empty()) {
+            (true, false) if operation.live.is_some() => format!(
+                "Reads {entity_list}: live, so every committed write to {them} (from any client) refetches it while it is mounted."
+            ),
             (true, false) => format!(
-                "Reads {entity_list}: the actions that change {them} refetch its cached answers."
+                "Reads {entity_list}: the actions that change {them} refetch its cached answers (`live: false`)."
             ),
             (true, true) => {
                 "Reads no entity, so no action refetches it; its cached answers go stale as TanStack Query's options say."
@@ -882,6 +916,16 @@ impl OperationView {
             auth_required: operation.auth_required,
             signature_doc: format!("{takes}, {answers}"),
             entities_doc,
+            query_arguments: if is_query {
+                format!(
+                    ", {}, {}, {}",
+                    operation.auth_required,
+                    ts_string_literal(&operation.name),
+                    operation.live.is_some()
+                )
+            } else {
+                String::new()
+            },
         }
     }
 }
@@ -935,6 +979,7 @@ impl OperationsTs {
                 .map(|operation| operation.name.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
+            has_live: spec.has_live_queries(),
         }
     }
 }

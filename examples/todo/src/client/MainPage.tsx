@@ -1,15 +1,20 @@
 // The signed-in user's task list: `getTasks` through `useQuery`, and the three actions through
 // `useAction`. Each action invalidates `getTasks` (they share the `Task` entity), so the list
 // refetches by itself; ticking and deleting also change the cached list at once (optimistic
-// updates), and a refused action puts the old list back.
+// updates), and a refused action puts the old list back. Below it, the board every signed-in
+// user shares (`getNotes`). Both queries are live: a change made in another tab or by another
+// user shows here without a reload, and `useLiveStatus` says whether such updates flow.
 import { useState, type FormEvent } from "react";
 import {
   OperationError,
+  createNote,
   createTask,
   deleteTask,
+  getNotes,
   getTasks,
   updateTask,
   useAction,
+  useLiveStatus,
   useQuery,
 } from "@appc/operations";
 import type { Task } from "@appc/types";
@@ -58,8 +63,12 @@ export function MainPage() {
   }
 
   const remaining = tasks?.filter((task) => !task.isDone).length ?? 0;
+  const liveStatus = useLiveStatus();
   return (
     <Layout>
+      <p className="live-status" data-testid="live-status" data-status={liveStatus}>
+        {liveStatus === "live" ? "Live" : liveStatus === "off" ? "" : "Reconnecting…"}
+      </p>
       <h1>Tasks</h1>
       <form className="new-task" onSubmit={add}>
         <input
@@ -94,7 +103,55 @@ export function MainPage() {
           </p>
         </>
       )}
+      <Board />
     </Layout>
+  );
+}
+
+/** The notes every signed-in user shares; another user's new note appears here by itself. */
+function Board() {
+  const { data: notes, error } = useQuery(getNotes);
+  const createNoteFn = useAction(createNote);
+  const [text, setText] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function add(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      await createNoteFn({ text });
+      setText("");
+    } catch (caught) {
+      setProblem(caught instanceof OperationError ? caught.message : String(caught));
+    }
+  }
+
+  return (
+    <section className="board">
+      <h2>Shared board</h2>
+      <form className="new-task" onSubmit={add}>
+        <input
+          aria-label="New note"
+          placeholder="Share a note with everyone"
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+        />
+        <button type="submit">Share</button>
+      </form>
+      {problem === null ? null : (
+        <p className="error" role="alert">
+          {problem}
+        </p>
+      )}
+      {error === null ? null : <p className="error">The board could not be loaded: {error.message}</p>}
+      <ul className="notes">
+        {(notes ?? []).map((note) => (
+          <li key={note.id} data-testid="note">
+            {note.text}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

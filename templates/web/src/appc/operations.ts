@@ -13,6 +13,10 @@ import * as operationsCore from './operationsCore';
 import type * as specTypes from './types';
 
 export { OperationError, configureQueryClient, useAction, useQuery } from './operationsCore';
+{%- if has_live %}
+export { useLiveStatus } from './live';
+export type { LiveStatus } from './live';
+{%- endif %}
 export type {
   Action,
   ActionOptions,
@@ -31,7 +35,7 @@ export type {
 {%- endif %}
  */
 export const {{ operation.name }}: operationsCore.{{ operation.interface }}<{{ operation.input_type }}, {{ operation.output_type }}> =
-  operationsCore.{{ operation.define_function }}({{ operation.route_literal }}, [{{ operation.entity_literals }}]{% if operation.keyword == "query" %}, {{ operation.auth_required }}{% endif %});
+  operationsCore.{{ operation.define_function }}({{ operation.route_literal }}, [{{ operation.entity_literals }}]{{ operation.query_arguments }});
 {%- endfor %}
 
 // The actions find the cached queries they invalidate through the queries' entities.

@@ -10,7 +10,15 @@
 // `['/operations/get-tasks']` without input or with `null`, the same input to the server). An
 // action, once it answers, invalidates the cached queries that share one of its entities (Wasp's
 // rule); logging in or out drops the whole cache.
+{%- if has_live %}
+// A live query (every query of `main.wasp` that reads entities, unless `live: false`) is also
+// refetched, while it is mounted, whenever another client's write to its entities commits
+// (`./live`).
+{%- endif %}
 
+{% if has_live -%}
+import { useEffect } from 'react';
+{% endif -%}
 import {
   QueryClient,
   useMutation,
@@ -24,6 +32,9 @@ import {
 import { getAuthToken, onAuthTokenChange } from './auth';
 {%- endif %}
 import { RequestError, errorReasonOf } from './requestError';
+{%- if has_live %}
+import { watchLiveQuery } from './live';
+{%- endif %}
 
 /**
  * An operation failed. `status` is the HTTP status (0 when the server could not be reached);
@@ -60,6 +71,10 @@ export interface Query<Input, Output> {
   readonly entities: readonly string[];
   /** `auth: true`: only a logged-in user may ask it. */
   readonly authRequired: boolean;
+  /** Its name in `main.wasp`. */
+  readonly queryName: string;
+  /** Whether it is live: mounted, it follows every committed write to its entities. */
+  readonly live: boolean;
 }
 
 /** An `action` of `main.wasp`: an async function that changes data on the server. */
@@ -182,9 +197,11 @@ export function defineQuery<Input, Output>(
   route: string,
   entities: readonly string[],
   authRequired: boolean,
+  queryName: string,
+  live: boolean,
 ): Query<Input, Output> {
   const query = (input?: unknown) => callOperation(route, input);
-  return Object.assign(query, { kind: 'query' as const, route, entities, authRequired }) as unknown as Query<
+  return Object.assign(query, { kind: 'query' as const, route, entities, authRequired, queryName, live }) as unknown as Query<
     Input,
     Output
   >;
@@ -308,6 +325,23 @@ export function useQuery<Input, Output>(
   ...args: UseQueryArgs<Input, Output>
 ): UseQueryResult<Output, OperationError> {
   const [input, options] = args;
+{%- if has_live %}
+  const key = queryKey(query.route, input);
+  // Compared as JSON, so that an input written as a literal in the component's body does not
+  // count as a new query on every render.
+  const keyJson = JSON.stringify(key);
+  const live = query.live && options?.enabled !== false;
+  useEffect(() => {
+    if (!live) {
+      return undefined;
+    }
+    const client = getQueryClient();
+    const liveKey = JSON.parse(keyJson) as QueryKey;
+    return watchLiveQuery(keyJson, query.queryName, query.entities, () =>
+      client.invalidateQueries({ queryKey: liveKey, exact: true }),
+    );
+  }, [keyJson, live, query]);
+{%- endif %}
   return useTanstackQuery(
     {
       ...options,

@@ -150,6 +150,13 @@ function getManager(options: SocketOptions | undefined): Manager {
   return manager;
 }
 
+{% if shares_manager_with_live -%}
+/** The app's one Manager (its Socket.IO connection), which the live queries share too. */
+export function socketManager(): Manager {
+  return getManager(undefined);
+}
+
+{% endif -%}
 function setStatus(shared: SharedSocket, status: ConnectionStatus, error: Error | null): void {
   if (shared.status === status && shared.error === error) {
     return;

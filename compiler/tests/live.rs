@@ -1,0 +1,54 @@
+//! End to end: the live queries of the todo example (`getTasks` scoped to the user, `getNotes`
+//! shared), built with `appc build --debug` and started like a deployment. `tests/e2e/live.mjs`
+//! drives the built-in `/appc-live` namespace with socket.io-client beside HTTP calls;
+//! `tests/e2e/browser_live.mjs` runs two users in Debian's chromium and reads one user's
+//! WebSocket frames.
+//!
+//! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
+//! it).
+
+#[path = "support/app_server.rs"]
+mod app_server;
+
+use std::path::Path;
+use std::time::Duration;
+
+use app_server::{RunningServer, assert_e2e_package_installed, built_example, run_node_script};
+
+/// How long the socket.io-client scenario may take.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the browser scenario may take: chromium and several page loads are slower.
+const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Debian's chromium, the only browser the tests use (they never download one).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[test]
+fn live_queries_notify_the_watchers_of_committed_writes_only_within_their_scope() {
+    assert_e2e_package_installed("socket.io-client");
+    let binary = built_example("todo");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    let output = run_node_script(&server, "live.mjs", &[], SCENARIO_TIMEOUT);
+    assert!(
+        output.contains("ok: live queries over socket.io"),
+        "{output}"
+    );
+    server.stop();
+}
+
+#[test]
+fn another_users_note_appears_without_a_reload_and_private_tasks_never_reach_other_browsers() {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "the browser tests need Debian's chromium at {CHROMIUM}; install it with `apt-get install chromium` (scripts/test.sh does it)"
+    );
+    assert_e2e_package_installed("playwright-core");
+    let binary = built_example("todo");
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    let output = run_node_script(&server, "browser_live.mjs", &[], BROWSER_SCENARIO_TIMEOUT);
+    assert!(output.contains("ok: browser live queries"), "{output}");
+    server.stop();
+}

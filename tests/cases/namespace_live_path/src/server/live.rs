@@ -1,0 +1,3 @@
+use crate::app::live::{Socket, SocketContext};
+
+pub async fn live_socket(_socket: Socket, _ctx: SocketContext) {}

@@ -1,0 +1,2 @@
+pub async fn get_cards() {}
+pub async fn add_card() {}

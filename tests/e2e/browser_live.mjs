@@ -1,0 +1,116 @@
+// The todo example's live queries in Debian's chromium (playwright-core): Alice and Bob, in two
+// browser contexts, both see the shared board follow Alice's new note without a reload; Alice's
+// second tab follows her new task; Bob's page never shows Alice's tasks, and the frames of Bob's
+// WebSocket (read through the browser's own events) never carry their contents, nor any
+// notification about tasks at all (`scope: user`).
+// Usage: node browser_live.mjs <server url>
+
+import assert from "node:assert/strict";
+import { Pages, runScenarioAndExit, STEP_TIMEOUT_MS } from "./browser.mjs";
+
+const PASSWORD = "correct horse battery";
+const SECRET = "Secret plan 42";
+
+const [url] = process.argv.slice(2);
+if (!url) {
+  console.error("usage: node browser_live.mjs <server url>");
+  process.exit(2);
+}
+const pages = new Pages();
+
+/** Polls `condition` until it holds, failing after STEP_TIMEOUT_MS with what was awaited. */
+async function waitFor(condition, what) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
+}
+
+/** Every text frame the page's WebSockets receive, recorded from before the first load. */
+function recordFrames(page) {
+  const frames = [];
+  page.on("websocket", (socket) => {
+    socket.on("framereceived", ({ payload }) => frames.push(String(payload)));
+  });
+  return frames;
+}
+
+async function signUp(page, username) {
+  await page.goto(new URL("/signup", url).toString());
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up", exact: true }).click();
+  await page.waitForURL(new URL("/", url).toString());
+  await waitForLive(page);
+}
+
+/** Waits until the page says live updates flow. */
+async function waitForLive(page) {
+  await waitFor(
+    async () => (await page.getByTestId("live-status").getAttribute("data-status")) === "live",
+    "the page to say that live updates flow",
+  );
+}
+
+async function texts(page, testId) {
+  return page.getByTestId(testId).evaluateAll((items) => items.map((item) => item.textContent?.trim() ?? ""));
+}
+
+async function expectTexts(page, testId, expected) {
+  await waitFor(
+    async () => JSON.stringify(await texts(page, testId)) === JSON.stringify(expected),
+    `${testId}s ${JSON.stringify(expected)} (the page shows ${JSON.stringify(await texts(page, testId))})`,
+  );
+}
+
+async function scenario(browser) {
+  const alicePage = await pages.open(browser, "alice");
+  const bobPage = await pages.open(browser, "bob");
+  const bobFrames = recordFrames(bobPage);
+
+  await signUp(alicePage, "alice");
+  await signUp(bobPage, "bob");
+  // Alice's second tab shares her login (same browser context).
+  const aliceTab = await alicePage.context().newPage();
+  pages.byName.set("alice-tab", aliceTab);
+  await aliceTab.goto(url);
+  await waitForLive(aliceTab);
+
+  // Alice shares a note: Bob's page and her other tab show it without a reload.
+  await alicePage.getByLabel("New note", { exact: true }).fill("Standup at ten");
+  await alicePage.getByRole("button", { name: "Share", exact: true }).click();
+  for (const page of [alicePage, bobPage, aliceTab]) {
+    await expectTexts(page, "note", ["Standup at ten"]);
+  }
+
+  // Alice's private task: her other tab follows; Bob's page does not change.
+  await alicePage.getByLabel("New task", { exact: true }).fill(SECRET);
+  await alicePage.getByRole("button", { name: "Add", exact: true }).click();
+  await waitFor(
+    async () => (await texts(aliceTab, "task")).some((text) => text.includes(SECRET)),
+    "alice's other tab to show her task",
+  );
+  // Give any notification (there must be none) time to reach Bob's page.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await expectTexts(bobPage, "task", []);
+  assert.ok(!(await bobPage.content()).includes(SECRET), "bob's page never shows alice's task");
+
+  // What reached Bob's browser: the board's notification, never anything about tasks.
+  const liveFrames = bobFrames.filter((frame) => frame.includes("/appc-live"));
+  assert.ok(
+    liveFrames.some((frame) => frame.includes('"changed","Note"')),
+    `bob's socket carried the board's notification: ${JSON.stringify(liveFrames)}`,
+  );
+  assert.ok(!bobFrames.some((frame) => frame.includes(SECRET)), "no frame of bob's carries alice's task");
+  assert.ok(
+    !liveFrames.some((frame) => frame.includes('"Task"')),
+    `bob is never told of alice's tasks: ${JSON.stringify(liveFrames)}`,
+  );
+  assert.ok(!liveFrames.some((frame) => frame.includes("Standup")), "notifications carry no row contents");
+
+  assert.deepEqual(pages.errors, [], "the pages ran without errors");
+}
+
+await runScenarioAndExit({ title: "browser live queries", screenshotName: "live", pages, scenario });
