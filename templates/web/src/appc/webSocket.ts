@@ -118,8 +118,7 @@ interface SharedSocket {
   sentToken: string | null;
   /**
    * Set when the server said it ends this socket's session, until its disconnect arrives: only
-   * then is the token cleared and the socket reconnected, so that the server's disconnect cannot
-   * end the new connection.
+   * then is the socket reconnected, so that the server's disconnect cannot end the new connection.
    */
   endingSession: SessionEndReason | null;
 {%- endif %}
@@ -207,21 +206,21 @@ function sharedSocket(path: NamespacePath, options?: SocketOptions): SharedSocke
 {%- endif %}
   });
   shared.socket.on('connect', () => setStatus(shared, 'connected', null));
-  shared.socket.on('disconnect', () => {
+  shared.socket.on('disconnect', ({% if has_auth %}reason{% endif %}) => {
     // `active` is true when the client will reconnect on its own (the connection dropped), false
     // when the app or the server closed the socket on purpose.
     setStatus(shared, shared.socket.active ? 'reconnecting' : 'disconnected', shared.error);
 {%- if has_auth %}
     const ending = shared.endingSession;
-    if (ending !== null) {
-      shared.endingSession = null;
-      if (shared.sentToken !== null && shared.sentToken === getAuthToken()) {
-        // Clearing the token reconnects every started socket, this one included.
-        endSession(ending);
-      } else if (shared.started) {
-        // Another socket already ended the session (or the user logged in again meanwhile).
-        connect(shared);
-      }
+    shared.endingSession = null;
+    const tokenIsCurrent = shared.sentToken === getAuthToken();
+    if (ending !== null && shared.sentToken !== null && tokenIsCurrent) {
+      // Forgetting the token reconnects every started socket, this one included.
+      endSessionOf(shared, ending);
+    } else if (reason === 'io server disconnect' && shared.started && shared.sentToken !== null && !tokenIsCurrent) {
+      // The server ended a session that is already over here (another socket ended it, or the
+      // user logged out or in meanwhile): connect with the current token.
+      connect(shared);
     }
 {%- endif %}
   });
@@ -234,7 +233,7 @@ function sharedSocket(path: NamespacePath, options?: SocketOptions): SharedSocke
     // server had ended it while the socket was connected.
     const reason = shared.socket.active ? null : sessionEndOfRefusal(error.message);
     if (reason !== null && shared.sentToken !== null && shared.sentToken === getAuthToken()) {
-      endSession(reason);
+      endSessionOf(shared, reason);
     }
 {%- endif %}
   });
@@ -272,12 +271,29 @@ function reconnect(shared: SharedSocket): void {
 
 {%- if has_auth %}
 
+/** The token whose session `endSessionOf` is ending, while it runs. */
+let endingToken: string | null = null;
+
+/** Logs out because the server ended the session of the token `shared` connected with. */
+function endSessionOf(shared: SharedSocket, reason: SessionEndReason): void {
+  endingToken = shared.sentToken;
+  try {
+    endSession(reason);
+  } finally {
+    endingToken = null;
+  }
+}
+
 // Logging in or out changes the token: every socket the app started reconnects with the new one
 // (a namespace with `auth: true` refuses sockets without a token). A socket whose session the
-// server is ending reconnects when its disconnect arrives.
+// server is ending (it said so, or it is still connected with the ended token) is left to the
+// server's disconnect, and reconnects then: reconnected now, it would be ended by that disconnect.
 onAuthTokenChange(() => {
   for (const shared of sockets.values()) {
-    if (shared.started && shared.endingSession === null) {
+    const serverEndsIt =
+      shared.endingSession !== null ||
+      (endingToken !== null && shared.socket.connected && shared.sentToken === endingToken);
+    if (shared.started && !serverEndsIt) {
       reconnect(shared);
     }
   }
