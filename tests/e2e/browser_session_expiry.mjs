@@ -2,8 +2,9 @@
 // holds a socket on an `auth: true` namespace. When the token expires while that socket is
 // connected, the server sends `error` `token_expired` and disconnects it; the web client then
 // forgets the token, the auth-required page sends the user to the login page, and that page says
-// the session expired. A handshake that carries an expired token ends the same way. Meanwhile an
-// anonymous visitor's socket on the lobby (no auth) stays connected, never reconnected.
+// the session expired. A handshake that carries an expired token ends the same way. Every page
+// also holds a socket on the lobby (no auth): the user's, watched by the server too, comes back
+// as a guest's, while an anonymous visitor's stays connected, never reconnected.
 //
 // The server issues 7-day tokens, so the scenario signs its own short-lived ones for the same
 // user with the server's secret (HS256, as the runtime does).
@@ -100,6 +101,7 @@ async function scenario(browser) {
   await adaPage.waitForURL(new URL("/account", url).toString());
   await expectText(adaPage.getByTestId("welcome"), "Welcome, ada!");
   await expectText(adaPage.getByTestId("account-status"), "connected");
+  await expectText(adaPage.getByTestId("last-greeting"), "Hello, ada!");
 
   // The token expires while the socket is connected: the server ends the session, and the page
   // ends on the login page with the token forgotten, not on a dead "disconnected" page.
@@ -108,6 +110,7 @@ async function scenario(browser) {
   await adaPage.reload();
   await expectText(adaPage.getByTestId("welcome"), "Welcome, ada!");
   await expectText(adaPage.getByTestId("account-status"), "connected");
+  await expectText(adaPage.getByTestId("last-greeting"), "Hello, ada!");
   await waitFor(
     async () => adaPage.url() === new URL("/login", url).toString(),
     "the login page after the token expired",
@@ -116,6 +119,9 @@ async function scenario(browser) {
   // Whole seconds: the token's `exp` is rounded down to one.
   assert.ok(Date.now() >= expiresAt - 1000, "the session ended at the token's expiry, not before");
   await expectLoginPageAfterSessionEnd(adaPage);
+  // Both of the page's sockets were ended by the server; the lobby's came back as a guest's.
+  await expectText(adaPage.getByTestId("last-greeting"), "Hello, guest!");
+  await expectText(adaPage.getByTestId("lobby-status"), "connected");
 
   // Logging in again works, and the new session no longer counts as ended.
   await adaPage.getByLabel("Username").fill("ada");
