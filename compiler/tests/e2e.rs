@@ -37,15 +37,16 @@ fn run_scenario(server: &RunningServer, script: &str, args: &[&str]) {
     run_node_script(server, script, args, SCENARIO_TIMEOUT);
 }
 
-/// Runs a playwright-core script of `tests/e2e` against the server in Debian's chromium, within
-/// [`BROWSER_SCENARIO_TIMEOUT`]. A missing chromium fails the test: it is never skipped.
-fn run_browser_scenario(server: &RunningServer, script: &str) {
+/// Runs a playwright-core script of `tests/e2e` against the server (`<url> <args...>`) in Debian's
+/// chromium, within [`BROWSER_SCENARIO_TIMEOUT`]. A missing chromium fails the test: it is never
+/// skipped.
+fn run_browser_scenario(server: &RunningServer, script: &str, args: &[&str]) {
     assert!(
         Path::new(CHROMIUM).is_file(),
         "the browser tests need Debian's chromium at {CHROMIUM}; install it with `apt-get install chromium` (scripts/test.sh does it)"
     );
     assert_e2e_package_installed("playwright-core");
-    run_node_script(server, script, &[], BROWSER_SCENARIO_TIMEOUT);
+    run_node_script(server, script, args, BROWSER_SCENARIO_TIMEOUT);
 }
 
 const TRANSPORTS: [&str; 2] = ["websocket", "polling"];
@@ -100,7 +101,7 @@ fn chat_pages_work_in_a_real_browser_for_two_users_and_after_logout() {
     // The server starts in a temporary folder: it serves the bundle beside its binary.
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
-    run_browser_scenario(&server, "browser_chat.mjs");
+    run_browser_scenario(&server, "browser_chat.mjs", &[]);
     server.stop();
 }
 
@@ -232,7 +233,21 @@ fn uppercase_page_echoes_in_a_real_browser_through_the_generated_sdk() {
     let binary = built_example("uppercase");
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
-    run_browser_scenario(&server, "browser_uppercase.mjs");
+    run_browser_scenario(&server, "browser_uppercase.mjs", &[]);
+    server.stop();
+}
+
+/// The end of a session in a real browser (the session_expiry fixture,
+/// tests/e2e/browser_session_expiry.mjs): a token that expires while the page's `auth: true`
+/// socket is connected, and a handshake with an expired token, both log the page out to the
+/// login page, which says the session expired; an anonymous socket in the lobby stays connected.
+#[test]
+fn an_expired_session_sends_the_page_to_the_login_page_and_forgets_the_token() {
+    let binary = built_project(&repository_root().join("compiler/tests/fixtures/session_expiry"));
+    let data = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(&binary, data.path());
+    // The scenario signs short-lived tokens with the server's secret: the server issues 7-day ones.
+    run_browser_scenario(&server, "browser_session_expiry.mjs", &[JWT_SECRET]);
     server.stop();
 }
 
@@ -324,7 +339,7 @@ fn a_web_client_with_a_base_dir_is_served_and_navigates_under_its_prefix() {
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
     run_scenario(&server, "web.mjs", &["under", "Full"]);
-    run_browser_scenario(&server, "browser_base_dir.mjs");
+    run_browser_scenario(&server, "browser_base_dir.mjs", &[]);
     server.stop();
 }
 
@@ -364,7 +379,7 @@ fn presence_page_follows_who_comes_and_goes_in_a_real_browser() {
     let binary = built_project(&project);
     let data = tempfile::tempdir().unwrap();
     let server = RunningServer::start(&binary, data.path());
-    run_browser_scenario(&server, "browser_presence.mjs");
+    run_browser_scenario(&server, "browser_presence.mjs", &[]);
     server.stop();
 }
 

@@ -1,7 +1,8 @@
 // The runtime of `@appc/operations` in node, against a stubbed `fetch` that answers as the HTTP
 // contract of operations says: the request each operation sends (route, body, token), what it
 // makes of 200, 204 and error answers, the invalidation of cached queries by entity, the cache
-// reset on login and logout, optimistic updates and the query client's retry rule.
+// reset on login, logout and the end of a session, optimistic updates and the query client's
+// retry rule.
 //
 // Usage: node operations_client.mjs <bundle.mjs>, where the bundle (made by compiler/tests/web.rs
 // with esbuild from the operations_client fixture's generated web project) exports
@@ -213,6 +214,29 @@ assert.equal(client.getQueryData(tasksKey), undefined);
 answers.push(new Response(null, { status: 204 }));
 await operations.clearDoneTasks();
 assert.equal(requests.pop().headers.get('authorization'), 'Bearer token-of-grace');
+
+// The server ending the session (a socket told `token_expired`, or a handshake refused for an
+// expired token) logs out as `logout` does: the token is gone and so is every cached answer.
+client.setQueryData(tasksKey, ['of grace']);
+auth.endSession('token_expired');
+assert.equal(auth.getAuthToken(), null);
+assert.equal(client.getQueryData(tasksKey), undefined);
+// The runtime's refusals of a token, as a socket's `connect_error` or a 401's message, name the
+// reasons a page can show; other refusals name none.
+assert.equal(
+  auth.sessionEndOfRefusal('unauthorized: the token has expired; log in again to get a new one'),
+  'token_expired',
+);
+assert.equal(auth.sessionEndOfRefusal('the token has expired; log in again to get a new one'), 'token_expired');
+assert.equal(
+  auth.sessionEndOfRefusal("unauthorized: the token's user no longer exists; sign up or log in again"),
+  'user_deleted',
+);
+assert.equal(
+  auth.sessionEndOfRefusal('unauthorized: the token signature is invalid; log in again to get a new one'),
+  null,
+);
+assert.equal(auth.sessionEndOfRefusal('unauthorized: no token was sent; log in and send it'), null);
 
 // Queries retry only what a retry can fix; actions never retry.
 const { queries, mutations } = client.getDefaultOptions();

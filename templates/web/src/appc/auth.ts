@@ -32,13 +32,25 @@ export class AuthError extends RequestError {
 
 const TOKEN_KEY = 'appc:token';
 
+/**
+ * Why the server ended a session on its own: the token expired (`token_expired`), or its user
+ * no longer exists (`user_deleted`). A page can say so, such as "your session expired, log in
+ * again".
+ */
+export type SessionEndReason = 'token_expired' | 'user_deleted';
+
 /** What `useAuth` reports; replaced (never mutated) on every change. */
-interface AuthState {
+export interface AuthState {
   user: User | null;
   isLoading: boolean;
+  /**
+   * Why the last session ended without a logout (see `SessionEndReason`), until the next login
+   * or signup; `null` when it did not, or after `logout`.
+   */
+  sessionEnd: SessionEndReason | null;
 }
 
-let state: AuthState = { user: null, isLoading: getAuthToken() !== null };
+let state: AuthState = { user: null, isLoading: getAuthToken() !== null, sessionEnd: null };
 /** Whether the stored token has been checked with `GET /auth/me` yet. */
 let tokenChecked = false;
 const stateListeners = new Set<() => void>();
@@ -87,6 +99,21 @@ function setToken(token: string | null): void {
   }
 }
 
+/**
+ * The session end that a refusal of the stored token means, from the server's message (a
+ * socket's `connect_error`, `unauthorized: the token has expired; ...`, or the `message` of a
+ * 401 answer): `null` for any other refusal.
+ */
+export function sessionEndOfRefusal(message: string): SessionEndReason | null {
+  if (message.includes('the token has expired')) {
+    return 'token_expired';
+  }
+  if (message.includes("the token's user no longer exists")) {
+    return 'user_deleted';
+  }
+  return null;
+}
+
 /** Turns an error response (`{ "error": { "code", "message", "field"? } }`) into an `AuthError`. */
 async function errorFromResponse(response: Response): Promise<AuthError> {
   const reason = await errorReasonOf(response);
@@ -110,7 +137,7 @@ async function sendCredentials(path: string, credentials: Credentials): Promise<
   const session = (await response.json()) as { token: string; user: User };
   tokenChecked = true;
   setToken(session.token);
-  setState({ user: session.user, isLoading: false });
+  setState({ user: session.user, isLoading: false, sessionEnd: null });
   return session.user;
 }
 
@@ -128,7 +155,18 @@ export function login(credentials: Credentials): Promise<User> {
 export function logout(): void {
   tokenChecked = true;
   setToken(null);
-  setState({ user: null, isLoading: false });
+  setState({ user: null, isLoading: false, sessionEnd: null });
+}
+
+/**
+ * The server ended the session of the stored token (it expired, or its user was deleted): logs
+ * out as `logout` does, and keeps the reason in `useAuth().sessionEnd`. The sockets call it when
+ * the server tells them; the app need not.
+ */
+export function endSession(reason: SessionEndReason): void {
+  tokenChecked = true;
+  setToken(null);
+  setState({ user: null, isLoading: false, sessionEnd: reason });
 }
 
 /** `fetch` with the logged-in user's token in `Authorization: Bearer <token>` (when there is one). */
@@ -147,7 +185,7 @@ async function checkStoredToken(): Promise<void> {
   tokenChecked = true;
   const token = getAuthToken();
   if (token === null) {
-    setState({ user: null, isLoading: false });
+    setState({ user: null, isLoading: false, sessionEnd: state.sessionEnd });
     return;
   }
   try {
@@ -157,17 +195,22 @@ async function checkStoredToken(): Promise<void> {
       return;
     }
     if (response.ok) {
-      setState({ user: (await response.json()) as User, isLoading: false });
+      setState({ user: (await response.json()) as User, isLoading: false, sessionEnd: null });
     } else if (response.status === 401) {
-      // Expired, or signed with another secret: the token is useless, so forget it.
+      // Expired, or signed with another secret: the token is useless, so forget it (and say why
+      // when the session ended on its own, so the login page can tell the user).
+      const reason = await errorReasonOf(response);
+      if (getAuthToken() !== token) {
+        return;
+      }
       setToken(null);
-      setState({ user: null, isLoading: false });
+      setState({ user: null, isLoading: false, sessionEnd: sessionEndOfRefusal(reason.message) });
     } else {
-      setState({ user: null, isLoading: false });
+      setState({ user: null, isLoading: false, sessionEnd: null });
     }
   } catch {
     // The server is unreachable: keep the token for the next page load, show nobody logged in.
-    setState({ user: null, isLoading: false });
+    setState({ user: null, isLoading: false, sessionEnd: null });
   }
 }
 
@@ -179,10 +222,16 @@ function subscribeToState(listener: () => void): () => void {
 }
 
 /**
- * The logged-in user (`null` when nobody is), and whether a token stored by an earlier visit is
- * still being checked. Components re-render on login, signup and logout.
+ * The logged-in user (`null` when nobody is), whether a token stored by an earlier visit is
+ * still being checked, and why the server ended the last session, if it did. Components
+ * re-render on login, signup, logout and the end of a session.
+ *
+ * ```tsx
+ * const { sessionEnd } = useAuth();
+ * {sessionEnd === 'token_expired' && <p>Your session expired; log in again.</p>}
+ * ```
  */
-export function useAuth(): { user: User | null; isLoading: boolean } {
+export function useAuth(): AuthState {
   const current = useSyncExternalStore(subscribeToState, () => state);
   useEffect(() => {
     if (!tokenChecked) {

@@ -4,7 +4,10 @@
 // Every namespace has one socket for the whole app, shared by every component that uses it:
 // `useSocket` returns it (and connects it, unless told not to), `useSocketListener` subscribes a
 // component to one of its events. The socket sends {% if has_auth %}the logged-in user's token and {% endif %}the
-// namespace's handshake in Socket.IO's `auth` payload on every (re)connection.
+// namespace's handshake in Socket.IO's `auth` payload on every (re)connection.{% if has_auth %} When the server
+// ends the session of that token (an `error` event `token_expired` or `user_deleted` before it
+// disconnects the socket, or a handshake refused because the token expired), the client logs out
+// (`endSession` of `@appc/auth`), so auth-required pages send the user to the login page.{% endif %}
 
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { Manager, type Socket } from 'socket.io-client';
@@ -12,7 +15,7 @@ import { Manager, type Socket } from 'socket.io-client';
 import * as msgpackParser from 'socket.io-msgpack-parser';
 {%- endif %}
 {%- if has_auth %}
-import { getAuthToken, onAuthTokenChange } from './auth';
+import { endSession, getAuthToken, onAuthTokenChange, sessionEndOfRefusal, type SessionEndReason } from './auth';
 {%- endif %}
 // Qualified (`types.Visitor`), so that no name of the spec can clash with this module's own.
 import type * as types from './types';
@@ -110,6 +113,15 @@ interface SharedSocket {
   listeners: Set<() => void>;
   /** A stable view of `status` and `error` for `useSyncExternalStore`. */
   snapshot: { status: ConnectionStatus; error: Error | null };
+{%- if has_auth %}
+  /** The token sent on the last connection attempt (`null`: none, an anonymous socket). */
+  sentToken: string | null;
+  /**
+   * Set when the server said it ends this socket's session, until its disconnect arrives: only
+   * then is the socket reconnected, so that the server's disconnect cannot end the new connection.
+   */
+  endingSession: SessionEndReason | null;
+{%- endif %}
 }
 
 // All namespaces share one Manager, and so one connection to the server (Socket.IO multiplexes
@@ -184,22 +196,64 @@ function sharedSocket(path: NamespacePath, options?: SocketOptions): SharedSocke
     started: false,
     listeners: new Set(),
     snapshot: { status: 'disconnected', error: null },
+{%- if has_auth %}
+    sentToken: null,
+    endingSession: null,
+{%- endif %}
   };
   shared.socket = getManager(options).socket(path, {
     // Called on every (re)connection, so a reconnect always sends the current token.
-    auth: (send) => send({ ...shared.handshake{% if has_auth %}, token: getAuthToken(){% endif %} }),
+{%- if has_auth %}
+    auth: (send) => {
+      shared.sentToken = getAuthToken();
+      send({ ...shared.handshake, token: shared.sentToken });
+    },
+{%- else %}
+    auth: (send) => send({ ...shared.handshake }),
+{%- endif %}
   });
   shared.socket.on('connect', () => setStatus(shared, 'connected', null));
-  shared.socket.on('disconnect', () => {
+  shared.socket.on('disconnect', ({% if has_auth %}reason{% endif %}) => {
     // `active` is true when the client will reconnect on its own (the connection dropped), false
     // when the app or the server closed the socket on purpose.
     setStatus(shared, shared.socket.active ? 'reconnecting' : 'disconnected', shared.error);
+{%- if has_auth %}
+    const ending = shared.endingSession;
+    shared.endingSession = null;
+    const tokenIsCurrent = shared.sentToken === getAuthToken();
+    if (ending !== null && shared.sentToken !== null && tokenIsCurrent) {
+      // Forgetting the token reconnects every started socket, this one included.
+      endSessionOf(shared, ending);
+    } else if (reason === 'io server disconnect' && shared.started && shared.sentToken !== null && !tokenIsCurrent) {
+      // The server ended a session that is already over here (another socket ended it, or the
+      // user logged out or in meanwhile): connect with the current token.
+      connect(shared);
+    }
+{%- endif %}
   });
   shared.socket.on('connect_error', (error) => {
     // Not `active` means the server refused the connection (its middleware rejected the token or
     // the handshake): retrying with the same data would fail again.
     setStatus(shared, shared.socket.active ? 'reconnecting' : 'failed', error);
+{%- if has_auth %}
+    // A namespace with `auth: true` refuses an expired token: that session is over, as if the
+    // server had ended it while the socket was connected.
+    const reason = shared.socket.active ? null : sessionEndOfRefusal(error.message);
+    if (reason !== null && shared.sentToken !== null && shared.sentToken === getAuthToken()) {
+      endSessionOf(shared, reason);
+    }
+{%- endif %}
   });
+{%- if has_auth %}
+  // The server's `error` event `{ error: { code, message } }` says why it is about to disconnect
+  // an authenticated socket; other codes (`rate_limited`, ...) are the app's to handle.
+  shared.socket.on('error', (body: unknown) => {
+    const reason = sessionEndReasonOf(body);
+    if (reason !== null && shared.sentToken !== null) {
+      shared.endingSession = reason;
+    }
+  });
+{%- endif %}
 {%- if presence.is_some() %}
   if (isPresencePath(path)) {
     followPresence(path, shared.socket);
@@ -224,15 +278,46 @@ function reconnect(shared: SharedSocket): void {
 
 {%- if has_auth %}
 
+/** The token whose session `endSessionOf` is ending, while it runs. */
+let endingToken: string | null = null;
+
+/** Logs out because the server ended the session of the token `shared` connected with. */
+function endSessionOf(shared: SharedSocket, reason: SessionEndReason): void {
+  endingToken = shared.sentToken;
+  try {
+    endSession(reason);
+  } finally {
+    endingToken = null;
+  }
+}
+
 // Logging in or out changes the token: every socket the app started reconnects with the new one
-// (a namespace with `auth: true` refuses sockets without a token).
+// (a namespace with `auth: true` refuses sockets without a token). A socket whose session the
+// server is ending (it said so, or it is still connected with the ended token) is left to the
+// server's disconnect, and reconnects then: reconnected now, it would be ended by that disconnect.
 onAuthTokenChange(() => {
   for (const shared of sockets.values()) {
-    if (shared.started) {
+    const serverEndsIt =
+      shared.endingSession !== null ||
+      (endingToken !== null && shared.socket.connected && shared.sentToken === endingToken);
+    if (shared.started && !serverEndsIt) {
       reconnect(shared);
     }
   }
 });
+
+/** The reason in the server's session-ending `error` event, or `null` for any other event. */
+function sessionEndReasonOf(body: unknown): SessionEndReason | null {
+  if (typeof body !== 'object' || body === null) {
+    return null;
+  }
+  const error: unknown = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) {
+    return null;
+  }
+  const code: unknown = (error as { code?: unknown }).code;
+  return code === 'token_expired' || code === 'user_deleted' ? code : null;
+}
 {%- endif %}
 
 /**
