@@ -4,7 +4,7 @@
 //!
 //! Before the disconnect the client gets an `error` event `{ "error": { "code", "message" } }`
 //! with the code `token_expired` or `user_deleted`, so it knows to log in again (the web
-//! client's `refreshAuthToken` reconnects with a fresh token).
+//! client logs out as `logout` does and keeps the reason in `useAuth().sessionEnd`).
 //!
 //! One task per authenticated socket sleeps until the next deadline. It holds no reference to
 //! the socket while it sleeps (it finds the socket again by id), and it ends as soon as the
