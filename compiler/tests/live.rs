@@ -2,13 +2,18 @@
 //! shared), built with `appc build --debug` and started like a deployment. `tests/e2e/live.mjs`
 //! drives the built-in `/appc-live` namespace with socket.io-client beside HTTP calls;
 //! `tests/e2e/browser_live.mjs` runs two users in Debian's chromium and reads one user's
-//! WebSocket frames.
+//! WebSocket frames, a single task's page and a connection cut and restored;
+//! `tests/e2e/live_across.mjs` runs two processes on one PostgreSQL database and one Redis
+//! (`APPC_TEST_POSTGRES_URL` and `APPC_TEST_REDIS_URL`, from tests/support/start-postgres.sh and
+//! start-redis.sh; skipped without them, except under `CI`).
 //!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
 //! it).
 
 #[path = "support/app_server.rs"]
 mod app_server;
+#[path = "support/databases.rs"]
+mod databases;
 
 use std::path::Path;
 use std::time::Duration;
@@ -51,4 +56,56 @@ fn another_users_note_appears_without_a_reload_and_private_tasks_never_reach_oth
     let output = run_node_script(&server, "browser_live.mjs", &[], BROWSER_SCENARIO_TIMEOUT);
     assert!(output.contains("ok: browser live queries"), "{output}");
     server.stop();
+}
+
+/// Two processes of the todo example on one PostgreSQL database and one Redis: writes commit on
+/// the first, the watching sockets and their refetches are on the second.
+#[test]
+fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some((database_url, redis_url)) = shared_services(&runtime, "appc_live_across") else {
+        return;
+    };
+    assert_e2e_package_installed("socket.io-client");
+    let binary = built_example("todo");
+    let data = tempfile::tempdir().unwrap();
+    let services = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+    ];
+    // One after the other: the first applies the migrations.
+    let first = RunningServer::start_with(&binary, data.path(), &services);
+    let second = RunningServer::start_with(&binary, data.path(), &services);
+    let output = run_node_script(&first, "live_across.mjs", &[&second.url], SCENARIO_TIMEOUT);
+    assert!(
+        output.contains("ok: live queries across processes"),
+        "{output}\nthe second process's log:\n{}",
+        second.log()
+    );
+    first.stop();
+    second.stop();
+}
+
+/// A fresh PostgreSQL database and the Redis of the multi-process tests, or `None` (after
+/// saying so) when either is not configured; panics under `CI`, where a skipped test would pass
+/// by checking nothing.
+fn shared_services(runtime: &tokio::runtime::Runtime, label: &str) -> Option<(String, String)> {
+    let redis_url = std::env::var("APPC_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    let configured = std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty())
+        && redis_url.is_some();
+    if !configured {
+        let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+        let message = "this test needs APPC_TEST_POSTGRES_URL and APPC_TEST_REDIS_URL \
+                       (tests/support/start-postgres.sh and start-redis.sh print them; scripts/test.sh sets both)";
+        assert!(!in_ci, "{message}, and CI is set");
+        eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
+        return None;
+    }
+    let database_url = databases::fresh_postgres_url(runtime, label)?;
+    Some((database_url, redis_url?))
 }

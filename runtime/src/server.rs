@@ -569,7 +569,16 @@ impl Server {
                 state.emitter.io().clone(),
                 self.live_window,
             );
-            hub.namespace().register(state.emitter.io());
+            // Awaited like the app's namespaces: with Redis, socketioxide adds a namespace only
+            // once its channels are subscribed, and a dropped subscription leaves it missing.
+            hub.namespace()
+                .register(state.emitter.io())
+                .ready()
+                .await
+                .map_err(|source| ServeError::RedisSubscription {
+                    namespace: crate::live::LIVE_NAMESPACE.to_owned(),
+                    source,
+                })?;
             state.database.listen_for_changes(Arc::new(hub));
         }
         Ok((state, socket_layer))

@@ -2,7 +2,12 @@
 // browser contexts, both see the shared board follow Alice's new note without a reload; Alice's
 // second tab follows her new task; Bob's page never shows Alice's tasks, and the frames of Bob's
 // WebSocket (read through the browser's own events) never carry their contents, nor any
-// notification about tasks at all (`scope: user`).
+// notification about tasks at all (`scope: user`). Alice's other tab, on the page of one task
+// (`useQuery(getTask, { id })`), follows it being ticked off, then shows the 404 once it is
+// deleted. Carol's connection is cut (her WebSockets closed and reopening refused, through
+// playwright's WebSocket routing, while the browser itself stays online): her page says it is
+// not live, misses a new note, and shows it once the connection is back and the client has
+// refetched its live queries.
 // Usage: node browser_live.mjs <server url>
 
 import assert from "node:assert/strict";
@@ -110,7 +115,85 @@ async function scenario(browser) {
   );
   assert.ok(!liveFrames.some((frame) => frame.includes("Standup")), "notifications carry no row contents");
 
+  await watchOneTask(alicePage, aliceTab);
+  await reconnectAfterACut(browser, alicePage);
+
   assert.deepEqual(pages.errors, [], "the pages ran without errors");
+}
+
+/**
+ * A single-row watch: `aliceTab` opens the page of Alice's task (`useQuery(getTask, { id })`);
+ * ticking it off on `alicePage` shows there, and once it is deleted the query answers 404 and
+ * the page says the task is gone.
+ */
+async function watchOneTask(alicePage, aliceTab) {
+  await aliceTab.getByRole("link", { name: `Open ${SECRET}`, exact: true }).click();
+  await aliceTab.waitForURL(/\/tasks\/\d+$/);
+  await waitForLive(aliceTab);
+  await waitFor(
+    async () => (await aliceTab.getByTestId("task-state").textContent().catch(() => null)) === "To do",
+    "the task's page to show the task to do",
+  );
+  await alicePage.getByRole("checkbox").first().click();
+  await waitFor(
+    async () => (await aliceTab.getByTestId("task-state").textContent().catch(() => null)) === "Done",
+    "the task's page to follow the task being ticked off",
+  );
+  await alicePage.getByRole("button", { name: `Delete ${SECRET}`, exact: true }).click();
+  await waitFor(
+    async () => (await aliceTab.getByTestId("task-error").getAttribute("data-status").catch(() => null)) === "404",
+    "the task's page to show that the deleted task answers 404",
+  );
+  const error = await aliceTab.getByTestId("task-error").textContent();
+  assert.ok(error.includes("This task is gone"), error);
+}
+
+/**
+ * Carol's connection drops: her WebSockets go through playwright's routing, which closes them
+ * and refuses new ones (and the HTTP long-polling transport) while `cut`. The browser stays
+ * online, so nothing but the live client's reconnection can refresh her board.
+ */
+async function reconnectAfterACut(browser, alicePage) {
+  const carolPage = await pages.open(browser, "carol", {
+    // The refused reconnections are logged by the browser; they are the point of the test.
+    ignoreConsoleError: (message) => /WebSocket|ERR_FAILED|socket\.io/i.test(message.text() + message.location().url),
+  });
+  let cut = false;
+  const open = new Set();
+  await carolPage.routeWebSocket(/\/socket\.io\//, (pageSide) => {
+    if (cut) {
+      pageSide.close();
+      return;
+    }
+    const serverSide = pageSide.connectToServer();
+    const connection = { pageSide, serverSide };
+    open.add(connection);
+    pageSide.onClose(() => open.delete(connection));
+  });
+  await carolPage.route(/\/socket\.io\//, (route) => (cut ? route.abort() : route.continue()));
+  await signUp(carolPage, "carol");
+  await expectTexts(carolPage, "note", ["Standup at ten"]);
+
+  cut = true;
+  for (const { pageSide, serverSide } of open) {
+    await serverSide.close();
+    await pageSide.close();
+  }
+  await waitFor(
+    async () => (await carolPage.getByTestId("live-status").getAttribute("data-status")) === "reconnecting",
+    "carol's page to say that live updates stopped",
+  );
+  await alicePage.getByLabel("New note", { exact: true }).fill("Missed while away");
+  await alicePage.getByRole("button", { name: "Share", exact: true }).click();
+  await expectTexts(alicePage, "note", ["Standup at ten", "Missed while away"]);
+  // Nothing reaches carol while the connection is down.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await expectTexts(carolPage, "note", ["Standup at ten"]);
+  assert.notEqual(await carolPage.getByTestId("live-status").getAttribute("data-status"), "live");
+
+  cut = false;
+  await waitForLive(carolPage);
+  await expectTexts(carolPage, "note", ["Standup at ten", "Missed while away"]);
 }
 
 await runScenarioAndExit({ title: "browser live queries", screenshotName: "live", pages, scenario });

@@ -74,6 +74,7 @@ impl AdapterState {
 }
 
 /// The adapter's start: nothing to wait for in memory; Redis's subscriptions otherwise.
+#[must_use = "with Redis the namespace exists only once this is awaited (`ready`) or spawned"]
 pub enum AdapterInit {
     /// The in-memory adapter is ready as soon as it exists.
     Ready,

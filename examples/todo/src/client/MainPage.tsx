@@ -17,6 +17,7 @@ import {
   useLiveStatus,
   useQuery,
 } from "@appc/operations";
+import { Link } from "@appc/router";
 import type { Task } from "@appc/types";
 import { Layout } from "./Layout";
 
@@ -162,6 +163,9 @@ function TaskItem({ task, toggle, remove }: { task: Task; toggle: () => void; re
         <input type="checkbox" checked={task.isDone} onChange={toggle} />
         <span>{task.description}</span>
       </label>
+      <Link to="/tasks/:id" params={{ id: task.id }} className="button--quiet" aria-label={`Open ${task.description}`}>
+        Open
+      </Link>
       <button type="button" className="button--quiet" aria-label={`Delete ${task.description}`} onClick={remove}>
         Delete
       </button>

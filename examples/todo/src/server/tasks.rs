@@ -4,7 +4,7 @@
 
 use crate::app::entities::{NewTask, Task, TaskUpdate};
 use crate::app::operations::{
-    CreateTaskContext, DeleteTaskContext, GetTasksContext, UpdateTaskContext,
+    CreateTaskContext, DeleteTaskContext, GetTaskContext, GetTasksContext, UpdateTaskContext,
 };
 use crate::app::types::{NewTaskInput, TaskDone, TaskId};
 use appc_runtime::{Filter, HttpError, Query};
@@ -20,6 +20,14 @@ pub async fn get_tasks(ctx: GetTasksContext) -> Result<Vec<Task>, HttpError> {
         )
         .await?;
     Ok(tasks)
+}
+
+pub async fn get_task(input: TaskId, ctx: GetTaskContext) -> Result<Task, HttpError> {
+    ctx.entities
+        .task
+        .find_first(Query::new().filter(own_task(input.id, ctx.user.id)))
+        .await?
+        .ok_or_else(|| no_such_task(input.id))
 }
 
 pub async fn create_task(input: NewTaskInput, ctx: CreateTaskContext) -> Result<Task, HttpError> {
