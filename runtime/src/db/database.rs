@@ -200,9 +200,7 @@ impl Database {
 
     /// Why SQLite's group-commit writer gave up, if it has.
     pub fn writer_stop_reason(&self) -> Option<String> {
-        self.writer
-            .stop_reason()
-            .map(|reason| reason.to_string())
+        self.writer.stop_reason().map(|reason| reason.to_string())
     }
 
     /// Tests only: makes the writer panic while it applies its next batch.

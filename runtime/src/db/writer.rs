@@ -102,8 +102,7 @@ pub(crate) trait WriterSystem: Debug + Send + Sync + 'static {
         options: &Self::Options,
     ) -> impl Future<Output = Result<Self::Connection, sqlx::Error>> + Send;
 
-    fn close(connection: Self::Connection)
-    -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn close(connection: Self::Connection) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// Runs a statement without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`).
     fn execute_plain(
@@ -121,6 +120,15 @@ pub(crate) trait WriterSystem: Debug + Send + Sync + 'static {
     /// Whether the open transaction goes on after a statement failed with `error`, the
     /// statement alone undone.
     fn transaction_survives(error: &sqlx::Error) -> bool;
+
+    /// Whether the connection cannot serve another statement after `error`: its I/O failed,
+    /// sqlx's worker thread for it is gone, or it no longer speaks the protocol.
+    fn breaks_the_connection(error: &sqlx::Error) -> bool {
+        matches!(
+            error,
+            sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+        )
+    }
 }
 
 impl WriterSystem for Sqlite {
@@ -222,6 +230,21 @@ impl WriterSystem for Postgres {
     /// PostgreSQL aborts the transaction on any failing statement.
     fn transaction_survives(_error: &sqlx::Error) -> bool {
         false
+    }
+
+    /// Besides a failed socket, the server says so itself when it ends the session: class 08
+    /// (connection exception) and 57P (shut down, crashed, or the backend terminated).
+    fn breaks_the_connection(error: &sqlx::Error) -> bool {
+        let ended_by_server = error.as_database_error().is_some_and(|database_error| {
+            database_error
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        });
+        ended_by_server
+            || matches!(
+                error,
+                sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
+            )
     }
 }
 
@@ -630,10 +653,7 @@ impl<S: WriterSystem> Supervisor<S> {
 
 /// Answers the writes of a batch that could not be applied because the database could not be
 /// reached: none of them was applied.
-fn answer_unreachable<S: WriterSystem>(
-    reason: &str,
-    batch: impl Iterator<Item = WriteRequest<S>>,
-) {
+fn answer_unreachable<S: WriterSystem>(reason: &str, batch: impl Iterator<Item = WriteRequest<S>>) {
     for request in batch {
         let _ = request.reply.send(Err(DbError::DatabaseUnreachable {
             system: S::NAME,
@@ -782,7 +802,7 @@ async fn apply_one_by_one<S: WriterSystem>(
                         .await;
                 if let Err(error) = &outcome
                     && broken.is_none()
-                    && breaks_the_connection(error)
+                    && S::breaks_the_connection(error)
                 {
                     broken = Some(error.to_string());
                 }
@@ -791,15 +811,6 @@ async fn apply_one_by_one<S: WriterSystem>(
         }
     }
     broken
-}
-
-/// Whether the connection cannot serve another statement after `error`: its I/O failed, sqlx's
-/// worker thread for it is gone, or it no longer speaks the protocol.
-fn breaks_the_connection(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)
-    )
 }
 
 #[cfg(test)]
@@ -1101,7 +1112,10 @@ mod postgres_tests {
         /// The note table's rows: text and the transaction that inserted it, read through a
         /// connection of the test's own.
         async fn stored(&self) -> Vec<(String, i64)> {
-            let sql = format!("SELECT text, transaction_id FROM {} ORDER BY text", self.note);
+            let sql = format!(
+                "SELECT text, transaction_id FROM {} ORDER BY text",
+                self.note
+            );
             sqlx::query(AssertSqlSafe(sql))
                 .fetch_all(&self.pool)
                 .await
@@ -1151,7 +1165,9 @@ mod postgres_tests {
         let texts: Vec<_> = stored.iter().map(|(text, _)| text.as_str()).collect();
         assert_eq!(texts, ["a", "b", "c", "d"]);
         assert!(
-            stored.iter().all(|(_, transaction)| *transaction == stored[0].1),
+            stored
+                .iter()
+                .all(|(_, transaction)| *transaction == stored[0].1),
             "one transaction for the whole batch: {stored:?}"
         );
         fixture.drop_tables().await;
@@ -1239,6 +1255,53 @@ mod postgres_tests {
             .collect();
         assert_eq!(texts, ["early"], "visible as soon as it is answered");
         assert_eq!(second_gated.await.unwrap().unwrap(), 1);
+        fixture.drop_tables().await;
+    }
+
+    /// A write waiting for a lock another connection keeps fails after the writer's 5 s
+    /// `lock_timeout`, and the writes queued behind it go on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_write_waits_at_most_five_seconds_for_a_lock() {
+        let Some(fixture) = fixture().await else {
+            return;
+        };
+        let fixture = Arc::new(fixture);
+        let holder = fixture.hold_gate(1).await;
+        let started = std::time::Instant::now();
+        let gated = fixture.spawn_gated_write(1);
+        fixture.wait_for_writer_blocked().await;
+        let behind = fixture.spawn_insert("behind");
+        let error = gated.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("lock timeout"), "{error}");
+        assert!(started.elapsed() >= Duration::from_secs(5));
+        assert_eq!(behind.await.unwrap().unwrap(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "the write behind waited for a second lock timeout"
+        );
+        holder.commit().await.unwrap();
+        assert_eq!(fixture.stored().await.len(), 1);
+        fixture.drop_tables().await;
+    }
+
+    /// The server ends the writer's session (a restart, an administrator): the write that saw
+    /// it fails, the writer reconnects, and the next write is applied.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_writer_reconnects_after_the_server_ends_its_session() {
+        let Some(fixture) = fixture().await else {
+            return;
+        };
+        let terminated = fixture
+            .write(
+                "SELECT pg_terminate_backend(pg_backend_pid())".to_owned(),
+                None,
+            )
+            .await;
+        assert!(terminated.is_err(), "the session outlived its termination");
+        let insert = format!("INSERT INTO {} (text) VALUES ($1)", fixture.note);
+        assert_eq!(fixture.write(insert, Some("after")).await.unwrap(), 1);
+        assert!(fixture.writer.stop_reason().is_none());
+        assert_eq!(fixture.stored().await.len(), 1);
         fixture.drop_tables().await;
     }
 }
