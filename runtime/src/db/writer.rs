@@ -734,8 +734,7 @@ async fn apply_in_one_transaction<S: WriterSystem>(
         tracing::debug!(%error, "could not begin a group commit; writing one by one");
         return apply_one_by_one(connection, batch.drain(..).map(Pending::Unsent)).await;
     }
-    let mut results: Vec<(WriteRequest<S>, Result<WriteOutcome<S::Row>, sqlx::Error>)> =
-        Vec::with_capacity(batch.len());
+    let mut results: Vec<(WriteRequest<S>, StatementResult<S>)> = Vec::with_capacity(batch.len());
     let mut batch_failed = false;
     for mut request in batch.drain(..) {
         if batch_failed {
@@ -780,6 +779,9 @@ async fn apply_in_one_transaction<S: WriterSystem>(
     });
     apply_one_by_one(connection, pending).await
 }
+
+/// What one statement of a batch returned, before the batch's fate is known.
+type StatementResult<S> = Result<WriteOutcome<<S as WriterSystem>::Row>, sqlx::Error>;
 
 enum Pending<S: WriterSystem> {
     Unsent(WriteRequest<S>),
