@@ -46,7 +46,7 @@ enum Command {
     Operations(OperationsArguments),
     /// The broadcast at 1,000 clients over several processes on one Redis: the generated chat
     /// alone, with Redis, and as two processes, against two Node socket.io processes with
-    /// @socket.io/redis-adapter (needs PostgreSQL for appc and redis-server)
+    /// @socket.io/redis-adapter, both storing every message (needs PostgreSQL and redis-server)
     Processes(ProcessesArguments),
     /// Live queries: many clients keep the todo example's `getTasks` mounted while a writer
     /// commits a steady rate of writes; commit-to-refreshed latency, refetches, server CPU
@@ -63,7 +63,7 @@ struct ProcessesArguments {
     /// The Node anchor's directory (server.mjs; its packages are installed on first use)
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/node-redis"))]
     node_dir: PathBuf,
-    /// A PostgreSQL server whose user may create databases (each appc setup gets a fresh one;
+    /// A PostgreSQL server whose user may create databases (each setup gets a fresh one;
     /// default: $APPC_TEST_POSTGRES_URL, which tests/support/start-postgres.sh prints)
     #[arg(long)]
     postgres_url: Option<String>,

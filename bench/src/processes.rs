@@ -5,10 +5,11 @@
 //! processes on one Redis. Every message must reach every client, whichever process its sender
 //! is connected to, so with two processes half of each message's deliveries cross Redis.
 //!
-//! Each setup gets a fresh Redis (`redis-server` on a free loopback port, no persistence) and,
-//! for appc, a fresh PostgreSQL database on the server given (the processes of one app share
-//! it, as a deployment does; the chat stores every message). The app processes and Redis are
-//! pinned to the servers' core, like the single-process benchmark's server.
+//! Each setup gets a fresh Redis (`redis-server` on a free loopback port, no persistence) and a
+//! fresh PostgreSQL database on the server given (the processes of one app share it, as a
+//! deployment does). Both chats do the same work: they store every message in it before
+//! broadcasting the stored row. The app processes and Redis are pinned to the servers' core,
+//! like the single-process benchmark's server.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -79,7 +80,7 @@ pub struct ProcessesSettings {
     pub appc_chat_binary: PathBuf,
     /// `bench/node-redis`, whose packages are installed on first use.
     pub node_directory: PathBuf,
-    /// A PostgreSQL server URL whose user may create databases: each appc setup gets its own.
+    /// A PostgreSQL server URL whose user may create databases: each setup gets its own.
     pub postgres_url: String,
     /// The `redis-server` program.
     pub redis_server: PathBuf,
@@ -144,29 +145,26 @@ async fn measure(
     } else {
         None
     };
-    let database = match setup.server {
-        ServerKind::Appc => Some(PostgresDatabase::create(
-            &settings.postgres_url,
-            &format!("appc_bench_{}_{number}", std::process::id()),
-        )?),
-        ServerKind::Node => {
-            install_node_anchor(&settings.node_directory)?;
-            None
-        }
+    match setup.server {
+        ServerKind::Appc => {}
+        ServerKind::Node => install_node_anchor(&settings.node_directory)?,
         ServerKind::Limit => bail!("the raw limit has no multi-process setup"),
-    };
+    }
+    let database = PostgresDatabase::create(
+        &settings.postgres_url,
+        &format!("appc_bench_{}_{number}", std::process::id()),
+    )?;
     let mut servers = Vec::new();
     for _ in 0..setup.processes {
         let server = start_server(
             settings,
             setup.server,
-            database.as_ref(),
+            &database,
             redis.as_ref().map(|redis| redis.url.as_str()),
         )?;
-        // The first appc process applied the migrations: the chat's tables exist now.
-        if let Some(database) = &database
-            && servers.is_empty()
-        {
+        // The first process created the chat's tables (appc by its migrations, Node by the
+        // same statements): they exist now.
+        if servers.is_empty() {
             database.seed_users()?;
         }
         servers.push(server);
@@ -209,7 +207,7 @@ async fn measure(
 fn start_server(
     settings: &ProcessesSettings,
     kind: ServerKind,
-    database: Option<&PostgresDatabase>,
+    database: &PostgresDatabase,
     redis_url: Option<&str>,
 ) -> anyhow::Result<ServerProcess> {
     let port = free_loopback_port()?;
@@ -246,9 +244,7 @@ fn start_server(
         .env("APPC_SOCKET_QUEUED_EVENTS", "1000000")
         .env("APPC_MAX_CONNECTIONS_PER_IP", "1000000")
         .env("APPC_MAX_CONNECTIONS", "1000000");
-    if let Some(database) = database {
-        command.env("DATABASE_URL", &database.url);
-    }
+    command.env("DATABASE_URL", &database.url);
     if let Some(redis_url) = redis_url {
         command.env("REDIS_URL", redis_url);
     }
@@ -381,6 +377,7 @@ fn install_node_anchor(directory: &Path) -> anyhow::Result<()> {
         .join("node_modules/@socket.io/redis-adapter")
         .is_dir()
         && directory.join("node_modules/socket.io").is_dir()
+        && directory.join("node_modules/pg").is_dir()
     {
         return Ok(());
     }

@@ -1,5 +1,5 @@
 //! [`Database`]: the cloneable handle on the app's connection pool for SQLite or PostgreSQL,
-//! with SQLite's group-commit writer, and the connections, transactions and write targets the
+//! with its group-commit writer, and the connections, transactions and write targets the
 //! typed layer (`entity.rs`), auth and migrations borrow from it.
 //!
 //! It knows nothing of entities: `Database::table` and `Database::begin` are defined beside
@@ -22,7 +22,7 @@ use super::schema::TableSchema;
 use super::sql::{Conn, OwnedTransaction, Pooled, RowOps};
 use super::system::DbSystem;
 use super::value::Row;
-use super::writer::{RestartPolicy, SqliteWriter};
+use super::writer::{GroupWriter, PostgresWriter, RestartPolicy, SqliteWriter};
 use crate::handlers::HandlerToken;
 
 #[derive(Debug, Clone)]
@@ -42,9 +42,9 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool,
-    /// SQLite only: the group-commit writer that applies single-row writes made outside
-    /// transactions (see `writer.rs`).
-    writer: Option<SqliteWriter>,
+    /// The group-commit writer that applies single-row writes made outside transactions (see
+    /// `writer.rs`).
+    writer: GroupWriter,
     /// The socket handler this handle was made for (see [`Database::for_handler`]): it counts
     /// as running while any clone of the handle, or a table built on it, lives.
     _handler: Option<HandlerToken>,
@@ -54,9 +54,9 @@ pub struct Database {
 
 impl Database {
     /// Connects to `sqlite://PATH` (creating the file, in WAL mode with `synchronous = NORMAL` and
-    /// foreign keys on) or to `postgres://...`. On SQLite it also starts the group-commit writer
-    /// on the current tokio runtime: one more connection that applies the single-row writes
-    /// of [`Table`] (outside transactions) in shared transactions.
+    /// foreign keys on) or to `postgres://...`. It also starts the group-commit writer on the
+    /// current tokio runtime: one more connection that applies the single-row writes of
+    /// [`Table`] (outside transactions) in shared transactions.
     ///
     /// PostgreSQL is reached over TLS (rustls, with Mozilla's root certificates) as the url's
     /// `sslmode` says: `prefer` (the default) uses TLS when the server offers it, `require`
@@ -89,7 +89,7 @@ impl Database {
                 let writer = SqliteWriter::start(&options, RestartPolicy::default()).await?;
                 Ok(Database {
                     pool: Pool::Sqlite(pool),
-                    writer: Some(writer),
+                    writer: GroupWriter::Sqlite(writer),
                     _handler: None,
                     changes: ChangeSink::default(),
                 })
@@ -108,9 +108,10 @@ impl Database {
                     .connect_with(options.clone())
                     .await
                     .map_err(|error| postgres_connect_error(&options, error))?;
+                let writer = PostgresWriter::start(&options, RestartPolicy::default()).await?;
                 Ok(Database {
                     pool: Pool::Postgres(pool),
-                    writer: None,
+                    writer: GroupWriter::Postgres(writer),
                     _handler: None,
                     changes: ChangeSink::default(),
                 })
@@ -208,50 +209,37 @@ impl Database {
     }
 
     /// Completes, with the reason, if SQLite's group-commit writer gives up after failing
-    /// again and again (see `writer.rs`); never on PostgreSQL or while the writer works. The
-    /// server waits for it next to its shutdown signal and stops with an error.
+    /// again and again (see `writer.rs`); never on PostgreSQL (whose writer waits for the
+    /// server to come back) or while the writer works. The server waits for it next to its
+    /// shutdown signal and stops with an error.
     pub async fn writer_stopped(&self) -> String {
-        match &self.writer {
-            Some(writer) => writer.stopped().await.to_string(),
-            None => std::future::pending().await,
-        }
+        self.writer.stopped().await.to_string()
     }
 
     /// Why SQLite's group-commit writer gave up, if it has.
     pub fn writer_stop_reason(&self) -> Option<String> {
-        self.writer
-            .as_ref()
-            .and_then(|writer| writer.stop_reason())
-            .map(|reason| reason.to_string())
+        self.writer.stop_reason().map(|reason| reason.to_string())
     }
 
-    /// Tests only: makes SQLite's writer panic while it applies its next batch.
+    /// Tests only: makes the writer panic while it applies its next batch.
     #[cfg(test)]
     pub(crate) async fn panic_writer_for_test(&self) {
-        if let Some(writer) = &self.writer {
-            writer.panic_for_test().await;
-        }
+        self.writer.panic_for_test().await;
     }
 
     /// Closes every connection, waiting for the ones in use to be returned and for queued
     /// writes to be applied.
     pub async fn close(&self) {
-        if let Some(writer) = &self.writer {
-            writer.close().await;
-        }
+        self.writer.close().await;
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
     }
 
-    /// Where a single-row write outside a transaction goes: SQLite's group-commit writer, or a
-    /// pooled PostgreSQL connection (PostgreSQL has no single-writer lock to queue on).
+    /// Where a single-row write outside a transaction goes: the group-commit writer.
     pub(crate) async fn write_target(&self) -> Result<WriteTarget<'_>, DbError> {
-        Ok(match &self.writer {
-            Some(writer) => WriteTarget::Writer(writer),
-            None => WriteTarget::Pooled(self.acquire().await?),
-        })
+        Ok(WriteTarget(&self.writer))
     }
 
     /// Begins a transaction on a pooled connection. With `immediate`, SQLite takes the write
@@ -321,16 +309,13 @@ fn postgres_connect_error(options: &PgConnectOptions, error: sqlx::Error) -> DbE
 }
 
 /// See [`Database::write_target`].
-pub(crate) enum WriteTarget<'d> {
-    Writer(&'d SqliteWriter),
-    Pooled(Pooled),
-}
+pub(crate) struct WriteTarget<'d>(&'d GroupWriter);
 
 impl WriteTarget<'_> {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match self {
-            WriteTarget::Writer(writer) => Conn::SqliteWriter(writer),
-            WriteTarget::Pooled(pooled) => pooled.conn(),
+        match self.0 {
+            GroupWriter::Sqlite(writer) => Conn::SqliteWriter(writer),
+            GroupWriter::Postgres(writer) => Conn::PostgresWriter(writer),
         }
     }
 }

@@ -51,12 +51,23 @@ pub enum DbError {
         /// The table.
         table: String,
     },
-    /// SQLite's writer failed while applying the batch that held this write (it restarts and
-    /// applies later writes): the write may or may not have been applied.
+    /// The group-commit writer failed while applying the batch that held this write (it
+    /// restarts and applies later writes): the write may or may not have been applied.
     #[error(
         "the database writer failed while applying this write, which may or may not have been applied; check before writing it again"
     )]
     WriteInterrupted,
+    /// The PostgreSQL writer could not reconnect to apply this write (the server is down or
+    /// unreachable); the write was not applied, and the next one tries again.
+    #[error(
+        "could not reach {system} to apply this write ({reason}); the write was not applied, send it again once the database is back"
+    )]
+    DatabaseUnreachable {
+        /// The database system.
+        system: &'static str,
+        /// What the connection attempt reported.
+        reason: String,
+    },
     /// SQLite's writer gave up after failing again and again; the server is stopping.
     #[error(
         "the database writer stopped ({reason}) and the server is shutting down; the write was not applied, send it again once the server is back"

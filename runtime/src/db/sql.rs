@@ -18,14 +18,15 @@ pub(crate) use super::statements::Param;
 use super::statements::{Statement, StatementBuilder, coerce};
 use super::system::DbSystem;
 use super::value::{Row, Value, format_timestamp, parse_timestamp};
-use super::writer::{SqliteWriter, WriteKind, WriteOutcome};
+use super::writer::{PostgresWriter, SqliteWriter, WriteKind, WriteOutcome};
 
-/// A borrowed connection of either system, from a pool or inside a transaction, or SQLite's
+/// A borrowed connection of either system, from a pool or inside a transaction, or its
 /// group-commit writer (for single-row writes outside transactions).
 pub(crate) enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
     SqliteWriter(&'c SqliteWriter),
+    PostgresWriter(&'c PostgresWriter),
 }
 
 /// A connection checked out of the pool for one operation.
@@ -78,7 +79,7 @@ impl Conn<'_> {
     pub(crate) fn system(&self) -> DbSystem {
         match self {
             Conn::Sqlite(_) | Conn::SqliteWriter(_) => DbSystem::Sqlite,
-            Conn::Postgres(_) => DbSystem::Postgres,
+            Conn::Postgres(_) | Conn::PostgresWriter(_) => DbSystem::Postgres,
         }
     }
 
@@ -107,6 +108,19 @@ impl Conn<'_> {
                 let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
                 Ok(query.execute(&mut **connection).await?.rows_affected())
             }
+            Conn::PostgresWriter(writer) => {
+                match writer
+                    .write(
+                        sql.to_owned(),
+                        postgres_arguments(params)?,
+                        WriteKind::Affected,
+                    )
+                    .await?
+                {
+                    WriteOutcome::Affected(count) => Ok(count),
+                    WriteOutcome::Rows(rows) => Ok(rows.len() as u64),
+                }
+            }
         }
     }
 
@@ -118,13 +132,12 @@ impl Conn<'_> {
         table: &TableSchema,
     ) -> Result<Vec<Row>, DbError> {
         match self {
-            Conn::Postgres(connection) => {
-                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                let rows = query.fetch_all(&mut **connection).await?;
-                rows.iter()
-                    .map(|row| decode_postgres_row(row, table))
-                    .collect()
-            }
+            Conn::Postgres(_) | Conn::PostgresWriter(_) => self
+                .fetch_postgres_rows(sql, params)
+                .await?
+                .iter()
+                .map(|row| decode_postgres_row(row, table))
+                .collect(),
             _ => self
                 .fetch_sqlite_rows(sql, params)
                 .await?
@@ -157,7 +170,32 @@ impl Conn<'_> {
                     WriteOutcome::Affected(_) => Ok(Vec::new()),
                 }
             }
-            Conn::Postgres(_) => Ok(Vec::new()),
+            Conn::Postgres(_) | Conn::PostgresWriter(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Runs a query on PostgreSQL, through the connection or the writer; empty on SQLite,
+    /// whose callers never come here.
+    async fn fetch_postgres_rows(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Vec<PgRow>, DbError> {
+        match self {
+            Conn::Postgres(connection) => {
+                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
+                Ok(query.fetch_all(&mut **connection).await?)
+            }
+            Conn::PostgresWriter(writer) => {
+                match writer
+                    .write(sql.to_owned(), postgres_arguments(params)?, WriteKind::Rows)
+                    .await?
+                {
+                    WriteOutcome::Rows(rows) => Ok(rows),
+                    WriteOutcome::Affected(_) => Ok(Vec::new()),
+                }
+            }
+            Conn::Sqlite(_) | Conn::SqliteWriter(_) => Ok(Vec::new()),
         }
     }
 
@@ -168,12 +206,10 @@ impl Conn<'_> {
         params: Vec<Param>,
     ) -> Result<i64, DbError> {
         match self {
-            Conn::Postgres(connection) => {
-                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                Ok(query
-                    .fetch_one(&mut **connection)
-                    .await?
-                    .try_get::<i64, _>(0)?)
+            Conn::Postgres(_) | Conn::PostgresWriter(_) => {
+                let rows = self.fetch_postgres_rows(sql, params).await?;
+                let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+                Ok(row.try_get::<i64, _>(0)?)
             }
             _ => {
                 let rows = self.fetch_sqlite_rows(sql, params).await?;
@@ -190,9 +226,8 @@ impl Conn<'_> {
         params: Vec<Param>,
     ) -> Result<Vec<Vec<Option<String>>>, DbError> {
         match self {
-            Conn::Postgres(connection) => {
-                let query = bind_all_postgres(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
-                let rows = query.fetch_all(&mut **connection).await?;
+            Conn::Postgres(_) | Conn::PostgresWriter(_) => {
+                let rows = self.fetch_postgres_rows(sql, params).await?;
                 rows.iter()
                     .map(|row| {
                         (0..row.len())
@@ -236,6 +271,34 @@ fn sqlite_arguments(params: Vec<Param>) -> Result<SqliteArguments, DbError> {
             // Timestamps are stored as fixed-width RFC 3339 text so that text order is time order.
             Value::DateTime(timestamp) => arguments.add(format_timestamp(&timestamp)),
             Value::Json(document) => arguments.add(document.to_string()),
+            Value::Bytes(bytes) => arguments.add(bytes),
+        };
+        added.map_err(sqlx::Error::Encode)?;
+    }
+    Ok(arguments)
+}
+
+/// The PostgreSQL arguments for `params`, in order, for the writer; typed nulls as
+/// [`bind_all_postgres`] binds them.
+fn postgres_arguments(params: Vec<Param>) -> Result<PgArguments, DbError> {
+    let mut arguments = PgArguments::default();
+    for param in params {
+        let added = match coerce(param.value, param.sql_type) {
+            Value::Null => match param.sql_type {
+                SqlType::Integer => arguments.add(None::<i64>),
+                SqlType::Float => arguments.add(None::<f64>),
+                SqlType::Boolean => arguments.add(None::<bool>),
+                SqlType::Text => arguments.add(None::<String>),
+                SqlType::DateTime => arguments.add(None::<DateTime<Utc>>),
+                SqlType::Json => arguments.add(None::<serde_json::Value>),
+                SqlType::Bytes => arguments.add(None::<Vec<u8>>),
+            },
+            Value::Bool(flag) => arguments.add(flag),
+            Value::Int(number) => arguments.add(number),
+            Value::Float(number) => arguments.add(number),
+            Value::Text(text) => arguments.add(text),
+            Value::DateTime(timestamp) => arguments.add(timestamp),
+            Value::Json(document) => arguments.add(document),
             Value::Bytes(bytes) => arguments.add(bytes),
         };
         added.map_err(sqlx::Error::Encode)?;
