@@ -299,6 +299,9 @@ fn the_operations_client_runtime_follows_the_http_contract() {
             "--platform=node",
             "--format=esm",
             "--log-level=warning",
+            // Live queries bring socket.io-client, whose node transport `require`s node's own
+            // modules: give the ES module bundle a `require` to do it with.
+            "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         ])
         .arg(format!("--outfile={}", bundle.display()))
         .current_dir(&web_dir)
