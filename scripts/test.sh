@@ -7,6 +7,20 @@ root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Installs Debian's package $2, which the tests named by $3 need, unless $1 (a command name, or
+# the path of the executable) is already there. Exits when it cannot.
+install_debian_package() {
+  local executable=$1 package=$2 tests=$3
+  if command -v "$executable" >/dev/null 2>&1; then return; fi
+  step "installing $package for $tests (apt-get)"
+  command -v apt-get >/dev/null || { echo "error: $executable is missing and there is no apt-get; install Debian's $package package" >&2; exit 2; }
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+  local install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package")
+  # The package lists may be missing or stale on a fresh machine: refresh them only if needed.
+  "${install[@]}" || { "${as_root[@]}" apt-get update -q && "${install[@]}"; }
+}
+
 step "checking tools"
 command -v cargo >/dev/null || { echo "error: cargo is missing; install Rust from your package manager or rustup" >&2; exit 2; }
 command -v rustfmt >/dev/null || { echo "error: rustfmt is missing; install it (rustup component add rustfmt)" >&2; exit 2; }
@@ -16,27 +30,12 @@ command -v npm >/dev/null || { echo "error: npm is missing; install it with Node
 
 # The browser test (compiler/tests/e2e.rs, tests/e2e/browser_chat.mjs) drives Debian's chromium
 # with playwright-core; it never downloads a browser, so install the distribution's one here.
-if [ ! -x /usr/bin/chromium ]; then
-  step "installing chromium for the browser tests (apt-get)"
-  command -v apt-get >/dev/null || { echo "error: /usr/bin/chromium is missing and there is no apt-get; install Debian's chromium package" >&2; exit 2; }
-  as_root=()
-  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
-  install_chromium() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
-  # The package lists may be missing or stale on a fresh machine: refresh them only if needed.
-  install_chromium || { "${as_root[@]}" apt-get update -q && install_chromium; }
-fi
+install_debian_package /usr/bin/chromium chromium "the browser tests"
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
 
 # The load-balancer tests (compiler/tests/load_balancer.rs) put Debian's nginx in front of several
 # server processes; tests/support/start-nginx.sh runs it from a temporary folder, never as a service.
-if [ ! -x /usr/sbin/nginx ]; then
-  step "installing nginx for the load-balancer tests (apt-get)"
-  command -v apt-get >/dev/null || { echo "error: /usr/sbin/nginx is missing and there is no apt-get; install Debian's nginx package" >&2; exit 2; }
-  as_root=()
-  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
-  install_nginx() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; }
-  install_nginx || { "${as_root[@]}" apt-get update -q && install_nginx; }
-fi
+install_debian_package /usr/sbin/nginx nginx "the load-balancer tests"
 echo "nginx: $(/usr/sbin/nginx -v 2>&1)"
 
 # Every cargo build of this run, including the apps that end-to-end tests generate, shares one target dir.
@@ -52,14 +51,7 @@ fi
 # The multi-process tests (compiler/tests/multi_process.rs) run Debian's redis-server; install
 # it like chromium. Its system service, if the package started one, is left alone: the tests
 # start their own throwaway servers on free ports.
-if ! command -v redis-server >/dev/null 2>&1; then
-  step "installing redis-server for the multi-process tests (apt-get)"
-  command -v apt-get >/dev/null || { echo "error: redis-server is missing and there is no apt-get; install Debian's redis-server package" >&2; exit 2; }
-  as_root=()
-  if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
-  install_redis() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
-  install_redis || { "${as_root[@]}" apt-get update -q && install_redis; }
-fi
+install_debian_package redis-server redis-server "the multi-process tests"
 echo "redis-server: $(redis-server --version)"
 
 # What this run started is stopped when it ends, however it ends.

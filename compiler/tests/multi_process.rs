@@ -110,6 +110,37 @@ fn start_processes(
     })
 }
 
+/// One cross-process test's world: `count` processes of the fixture started at once on a fresh
+/// PostgreSQL database and a throwaway Redis. The fields drop in their order, the processes
+/// before the Redis and the data directory they use.
+struct Processes {
+    servers: Vec<RunningServer>,
+    redis: ThrowawayRedis,
+    _data: tempfile::TempDir,
+    database_url: String,
+    databases: Databases,
+}
+
+impl Processes {
+    /// `None` (with a notice) without PostgreSQL.
+    fn start(database_label: &str, count: usize) -> Option<Processes> {
+        let databases = fresh_database(database_label)?;
+        let database_url = databases.postgres_url.clone().unwrap();
+        assert_e2e_package_installed("socket.io-client");
+        let binary = fixture();
+        let redis = ThrowawayRedis::start();
+        let data = tempfile::tempdir().unwrap();
+        let servers = start_processes(&binary, data.path(), &database_url, &redis.url, count);
+        Some(Processes {
+            servers,
+            redis,
+            _data: data,
+            database_url,
+            databases,
+        })
+    }
+}
+
 /// Runs a scenario of `tests/e2e/multi_process.mjs`: node receives the first process's url
 /// from `run_node_script`, then the scenario, its argument and the other processes' urls.
 fn run_multi_process_scenario(servers: &[RunningServer], scenario: &str, argument: &str) {
@@ -125,26 +156,20 @@ fn run_multi_process_scenario(servers: &[RunningServer], scenario: &str, argumen
 
 #[test]
 fn three_processes_share_broadcasts_rooms_users_the_emitter_and_acks_through_redis() {
-    let Some(databases) = fresh_database("appc_multi_process") else {
-        return;
-    };
-    let database_url = databases.postgres_url.clone().unwrap();
-    assert_e2e_package_installed("socket.io-client");
-    let binary = fixture();
-    let redis = ThrowawayRedis::start();
-    let data = tempfile::tempdir().unwrap();
     // Three processes start at once on an empty database: one applies the migration under the
     // lock, the others find it applied.
-    let servers = start_processes(&binary, data.path(), &database_url, &redis.url, 3);
-    let applied = databases.column(
-        &database_url,
+    let Some(processes) = Processes::start("appc_multi_process", 3) else {
+        return;
+    };
+    let applied = processes.databases.column(
+        &processes.database_url,
         "SELECT CAST(COUNT(*) AS TEXT) FROM _appc_migrations",
     );
     assert_eq!(applied, vec![Some("1".to_owned())]);
     for transport in ["websocket", "polling"] {
-        run_multi_process_scenario(&servers, "across", transport);
+        run_multi_process_scenario(&processes.servers, "across", transport);
     }
-    for server in servers {
+    for server in processes.servers {
         assert!(
             server
                 .log()
@@ -158,17 +183,11 @@ fn three_processes_share_broadcasts_rooms_users_the_emitter_and_acks_through_red
 
 #[test]
 fn a_redis_restart_stops_only_cross_process_delivery_and_is_logged_once() {
-    let Some(databases) = fresh_database("appc_redis_outage") else {
+    let Some(processes) = Processes::start("appc_redis_outage", 2) else {
         return;
     };
-    let database_url = databases.postgres_url.clone().unwrap();
-    assert_e2e_package_installed("socket.io-client");
-    let binary = fixture();
-    let redis = ThrowawayRedis::start();
-    let data = tempfile::tempdir().unwrap();
-    let servers = start_processes(&binary, data.path(), &database_url, &redis.url, 2);
-    run_multi_process_scenario(&servers, "outage", &redis.url);
-    for server in servers {
+    run_multi_process_scenario(&processes.servers, "outage", &processes.redis.url);
+    for server in processes.servers {
         let log = server.log();
         assert_eq!(
             log.matches("lost the connection to Redis").count(),

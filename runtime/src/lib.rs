@@ -58,7 +58,8 @@
 //! (queries, actions and apis over HTTP: their context, body limit, input checks and errors),
 //! `hooks` (setup functions, middleware and seeds), `live` (live queries: committed changes
 //! told to the sockets watching them, coalesced, over the built-in `/appc-live` namespace), `server` (serving), `connections` (the
-//! accept loop and its limits), `client_address` (who the client of a request or socket is, behind
+//! accept loop and its limits), `keyed_limiter` (the self-cleaning keyed rate
+//! limiter the operations' limit and the login throttle share; a leaf), `client_address` (who the client of a request or socket is, behind
 //! trusted proxies too), `send_buffer` (each connection's outbound bytes, capped once it
 //! is a WebSocket), `throttled_log` (log lines a client cannot flood),
 //! `error` (the HTTP error) and `json` (`BigInt` as JSON strings).
@@ -77,6 +78,7 @@ mod error;
 mod handlers;
 mod hooks;
 mod json;
+mod keyed_limiter;
 mod live;
 mod operation;
 mod operation_limit;

@@ -4,22 +4,19 @@
 //! callers (or callers with a bad token) share their address's. A request over it gets
 //! `429 rate_limited` with `Retry-After` before its body is read or the team's function runs.
 //!
-//! The keys of clients that have recovered their whole allowance are forgotten once a minute,
-//! so memory stays bounded by the clients of the last minute or so.
+//! The keys of clients that have recovered their whole allowance are forgotten once a minute
+//! ([`ForgetfulKeyedLimiter`]), so memory stays bounded by the clients of the last minute or so.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::Quota;
 
 use crate::auth::UserId;
 use crate::error::HttpError;
+use crate::keyed_limiter::ForgetfulKeyedLimiter;
 use crate::throttled_log::ThrottledLog;
-
-/// How often keys that have recovered their whole allowance are forgotten.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Whose allowance a request counts against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,8 +31,7 @@ pub(crate) enum ClientKey {
 /// The rate limit of queries, actions and apis, shared by every request of the server.
 #[derive(Debug)]
 pub(crate) struct OperationLimiter {
-    limiter: DefaultKeyedRateLimiter<ClientKey>,
-    last_cleanup: Mutex<Instant>,
+    limiter: ForgetfulKeyedLimiter<ClientKey>,
     throttled_log: ThrottledLog,
 }
 
@@ -43,16 +39,14 @@ impl OperationLimiter {
     /// `per_second` requests a second sustained, `burst` at once.
     pub(crate) fn new(per_second: NonZeroU32, burst: NonZeroU32) -> OperationLimiter {
         OperationLimiter {
-            limiter: RateLimiter::hashmap(Quota::per_second(per_second).allow_burst(burst)),
-            last_cleanup: Mutex::new(Instant::now()),
+            limiter: ForgetfulKeyedLimiter::new(Quota::per_second(per_second).allow_burst(burst)),
             throttled_log: ThrottledLog::new(Duration::from_secs(10)),
         }
     }
 
     /// Counts one request of `key`, or refuses it with 429 `rate_limited`.
     pub(crate) fn check(&self, key: ClientKey) -> Result<(), HttpError> {
-        self.forget_recovered_keys();
-        let Err(not_until) = self.limiter.check_key(&key) else {
+        let Err(seconds) = self.limiter.check(&key) else {
             return Ok(());
         };
         if let Some(refused) = self.throttled_log.note() {
@@ -61,35 +55,12 @@ impl OperationLimiter {
                 "rate-limited queries, actions and apis (APPC_OPERATIONS_PER_SECOND, APPC_OPERATION_BURST)"
             );
         }
-        let wait = not_until.wait_time_from(Instant::now());
-        // Whole seconds, rounded up and at least one, so a client that waits that long gets in.
-        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         Err(HttpError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("too many requests from this client; try again in {seconds} s"),
         )
         .with_retry_after(seconds))
-    }
-
-    /// The clients currently remembered, for the test that memory stays bounded.
-    #[cfg(test)]
-    fn remembered_clients(&self) -> usize {
-        self.limiter.len()
-    }
-
-    /// Keeps the limiter's memory bounded by the clients seen in the last minute or so.
-    fn forget_recovered_keys(&self) {
-        let mut last_cleanup = self
-            .last_cleanup
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last_cleanup.elapsed() < CLEANUP_INTERVAL {
-            return;
-        }
-        *last_cleanup = Instant::now();
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
     }
 }
 
@@ -117,20 +88,5 @@ mod tests {
         limiter
             .check(ClientKey::Address(IpAddr::from([10, 0, 0, 1])))
             .unwrap();
-    }
-
-    #[test]
-    fn clients_that_recovered_their_allowance_are_forgotten() {
-        let limiter = OperationLimiter::new(limit(1_000), limit(1));
-        for address in 0..100u8 {
-            limiter
-                .check(ClientKey::Address(IpAddr::from([10, 0, 0, address])))
-                .unwrap();
-        }
-        assert_eq!(limiter.remembered_clients(), 100);
-        std::thread::sleep(Duration::from_millis(20));
-        *limiter.last_cleanup.lock().unwrap() = Instant::now() - CLEANUP_INTERVAL;
-        limiter.check(ClientKey::User(UserId::Int(1))).unwrap();
-        assert_eq!(limiter.remembered_clients(), 1);
     }
 }

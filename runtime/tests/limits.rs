@@ -285,44 +285,6 @@ async fn echo_length(
     Ok(input.len() as i64)
 }
 
-#[tokio::test]
-async fn operation_bodies_over_appc_request_body_bytes_get_413() {
-    let _serial = ONE_AT_A_TIME.lock().await;
-    let server = TestServer::start_with(None, &[("APPC_REQUEST_BODY_BYTES", "64")], |server| {
-        server.routes(|router| {
-            router.route(
-                "/operations/echo-length",
-                post(
-                    async |State(state): State<appc_runtime::AppState>,
-                           request: appc_runtime::axum::extract::Request| {
-                        appc_runtime::codegen::answer_operation(
-                            state,
-                            request,
-                            &ECHO_LENGTH,
-                            echo_length,
-                        )
-                        .await
-                    },
-                ),
-            )
-        })
-    })
-    .await;
-    let url = server.url("/operations/echo-length");
-    let at_the_limit = format!("\"{}\"", "x".repeat(62));
-    let response = http("POST", &url, Some(&at_the_limit), None).await;
-    assert_eq!((response.status, response.text.as_str()), (200, "62"));
-    let over_the_limit = format!("\"{}\"", "x".repeat(63));
-    let response = http("POST", &url, Some(&over_the_limit), None).await;
-    assert_eq!(response.status, 413);
-    assert_eq!(response.body["error"]["code"], "payload_too_large");
-    assert_eq!(
-        response.body["error"]["message"],
-        "the request body is larger than the 64 bytes this server accepts; send a smaller one"
-    );
-    server.stop().await;
-}
-
 /// Serves `echoLength` at `/operations/echo-length` under the given `APPC_*` variables, with auth.
 async fn echo_length_server(variables: &[(&str, &str)]) -> TestServer {
     TestServer::start_with(None, variables, |server| {
@@ -345,6 +307,25 @@ async fn echo_length_server(variables: &[(&str, &str)]) -> TestServer {
         })
     })
     .await
+}
+
+#[tokio::test]
+async fn operation_bodies_over_appc_request_body_bytes_get_413() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let server = echo_length_server(&[("APPC_REQUEST_BODY_BYTES", "64")]).await;
+    let url = server.url("/operations/echo-length");
+    let at_the_limit = format!("\"{}\"", "x".repeat(62));
+    let response = http("POST", &url, Some(&at_the_limit), None).await;
+    assert_eq!((response.status, response.text.as_str()), (200, "62"));
+    let over_the_limit = format!("\"{}\"", "x".repeat(63));
+    let response = http("POST", &url, Some(&over_the_limit), None).await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.body["error"]["code"], "payload_too_large");
+    assert_eq!(
+        response.body["error"]["message"],
+        "the request body is larger than the 64 bytes this server accepts; send a smaller one"
+    );
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 // What the browser scripts share: Debian's chromium started by playwright-core (the tests never
-// download a browser), pages that record their errors, screenshots of every page, and the run of
-// one scenario with its exit status.
+// download a browser), pages that record their errors, screenshots of every page, waiting for a
+// condition or a text within a step's timeout, and the run of one scenario with its exit status.
 
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +37,22 @@ export async function launchChromium() {
       "--disable-sync",
     ],
   });
+}
+
+/** Polls `condition` until it holds, failing after STEP_TIMEOUT_MS with what was awaited. */
+export async function waitFor(condition, what) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
+}
+
+/** Waits until `locator` matches exactly one element whose trimmed text is `expected`. */
+export async function expectText(locator, expected) {
+  const reads = async () => (await locator.count()) === 1 && (await locator.innerText()).trim() === expected;
+  await waitFor(reads, `${locator} to read \`${expected}\``);
 }
 
 /** The pages a scenario opened, by name, and the errors they raised. */

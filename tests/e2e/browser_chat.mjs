@@ -6,7 +6,7 @@
 // are saved on success too, to look at the pages.
 
 import assert from "node:assert/strict";
-import { Pages, runScenarioAndExit, STEP_TIMEOUT_MS } from "./browser.mjs";
+import { expectText, Pages, runScenarioAndExit, waitFor } from "./browser.mjs";
 
 const PASSWORD = "correct horse battery";
 
@@ -52,21 +52,6 @@ async function expectConnected(page) {
   const isConnected = async () => (await indicator.getAttribute("data-status")) === "connected";
   await waitFor(isConnected, "the indicator to say connected");
   assert.equal((await indicator.innerText()).trim(), "Connected");
-}
-
-async function expectText(locator, expected) {
-  const reads = async () => (await locator.count()) === 1 && (await locator.innerText()).trim() === expected;
-  await waitFor(reads, `${locator} to read \`${expected}\``);
-}
-
-/** Polls `condition` until it holds, failing after STEP_TIMEOUT_MS with what was awaited. */
-async function waitFor(condition, what) {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
 async function messagesOf(page) {

@@ -9,7 +9,7 @@
 // are saved on success too, to look at the pages.
 
 import assert from "node:assert/strict";
-import { Pages, runScenarioAndExit, STEP_TIMEOUT_MS } from "./browser.mjs";
+import { expectText, Pages, runScenarioAndExit, waitFor } from "./browser.mjs";
 
 const PASSWORD = "correct horse battery";
 
@@ -54,21 +54,6 @@ async function expectTasks(page, expected, remaining) {
     `the tasks ${JSON.stringify(expected)} (the page shows ${JSON.stringify(await tasksOf(page))})`,
   );
   await expectText(page.getByTestId("remaining"), remaining);
-}
-
-async function expectText(locator, expected) {
-  const reads = async () => (await locator.count()) === 1 && (await locator.innerText()).trim() === expected;
-  await waitFor(reads, `${locator} to read \`${expected}\``);
-}
-
-/** Polls `condition` until it holds, failing after STEP_TIMEOUT_MS with what was awaited. */
-async function waitFor(condition, what) {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
 /** Logs in over HTTP (`POST /auth/login`) and returns the token, for the direct calls. */

@@ -6,38 +6,36 @@
 //! Throttling per username also lets an attacker slow a known user's logins for as long as the
 //! attack lasts; the allowance (`APPC_LOGIN_ATTEMPTS_PER_MINUTE`) keeps that a delay, not a
 //! lock-out.
+//!
+//! Keys that have recovered their whole allowance are forgotten once a minute
+//! ([`ForgetfulKeyedLimiter`]), so memory stays bounded by the keys of the last minute or so.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::Quota;
 
 use crate::error::HttpError;
+use crate::keyed_limiter::ForgetfulKeyedLimiter;
 use crate::throttled_log::ThrottledLog;
 
 /// Usernames longer than this are throttled by their first characters (no real username is
 /// longer), so a key never holds more than this.
 const USERNAME_KEY_CHARS: usize = 64;
 
-/// How often keys that have recovered their whole allowance are forgotten.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
-
 #[derive(Debug)]
 pub(crate) struct LoginThrottle {
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
-    per_username: DefaultKeyedRateLimiter<String>,
-    last_cleanup: Mutex<Instant>,
+    per_address: ForgetfulKeyedLimiter<IpAddr>,
+    per_username: ForgetfulKeyedLimiter<String>,
     throttled_log: ThrottledLog,
 }
 
 impl LoginThrottle {
     pub(crate) fn new(per_username: NonZeroU32, per_address: NonZeroU32) -> LoginThrottle {
         LoginThrottle {
-            per_address: RateLimiter::hashmap(Quota::per_minute(per_address)),
-            per_username: RateLimiter::hashmap(Quota::per_minute(per_username)),
-            last_cleanup: Mutex::new(Instant::now()),
+            per_address: ForgetfulKeyedLimiter::new(Quota::per_minute(per_address)),
+            per_username: ForgetfulKeyedLimiter::new(Quota::per_minute(per_username)),
             throttled_log: ThrottledLog::new(Duration::from_secs(10)),
         }
     }
@@ -45,52 +43,33 @@ impl LoginThrottle {
     /// Counts one attempt from `address` (the client's address key; `None` when the request did
     /// not come through the server's listener) for `username`, or refuses it with 429.
     pub(crate) fn check(&self, address: Option<IpAddr>, username: &str) -> Result<(), HttpError> {
-        self.forget_recovered_keys();
         if let Some(address) = address
-            && let Err(not_until) = self.per_address.check_key(&address)
+            && let Err(seconds) = self.per_address.check(&address)
         {
-            return Err(self.refuse(not_until.wait_time_from(Instant::now()), "address"));
+            return Err(self.refuse(seconds, "address"));
         }
         let username: String = username
             .chars()
             .take(USERNAME_KEY_CHARS)
             .flat_map(char::to_lowercase)
             .collect();
-        if let Err(not_until) = self.per_username.check_key(&username) {
-            return Err(self.refuse(not_until.wait_time_from(Instant::now()), "username"));
+        if let Err(seconds) = self.per_username.check(&username) {
+            return Err(self.refuse(seconds, "username"));
         }
         Ok(())
     }
 
-    fn refuse(&self, wait: Duration, key: &str) -> HttpError {
+    fn refuse(&self, seconds: u64, key: &str) -> HttpError {
         if let Some(refused) = self.throttled_log.note() {
             tracing::warn!(
                 refused,
                 "throttled login and signup attempts (too many for one {key}; APPC_LOGIN_ATTEMPTS_PER_MINUTE)"
             );
         }
-        // Whole seconds, rounded up, so a client that waits exactly that long is let in.
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         HttpError::too_many_requests(
-            format!("too many login attempts; try again in {} s", seconds.max(1)),
-            seconds.max(1),
+            format!("too many login attempts; try again in {seconds} s"),
+            seconds,
         )
-    }
-
-    /// Keeps the limiters' memory bounded by the keys seen in the last minute or so.
-    fn forget_recovered_keys(&self) {
-        let mut last_cleanup = self
-            .last_cleanup
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last_cleanup.elapsed() < CLEANUP_INTERVAL {
-            return;
-        }
-        *last_cleanup = Instant::now();
-        self.per_address.retain_recent();
-        self.per_address.shrink_to_fit();
-        self.per_username.retain_recent();
-        self.per_username.shrink_to_fit();
     }
 }
 
