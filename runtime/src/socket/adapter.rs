@@ -13,7 +13,9 @@
 //!
 //! With Redis, each namespace's adapter publishes every broadcast, room change and
 //! acknowledged broadcast to the other processes through `redis_driver.rs`, and applies theirs
-//! to its local sockets (see socketioxide-redis for the protocol).
+//! to its local sockets (see socketioxide-redis for the protocol), on channels that start with
+//! the deployment's `APPC_REDIS_PREFIX` (`<prefix>-request#<namespace>#`, ...): pub/sub channels
+//! are global to a Redis server, so without the prefix every app on it would hear the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,12 +64,13 @@ impl AdapterState {
         AdapterState { redis: None }
     }
 
-    /// Every namespace shared through Redis.
-    pub fn redis(driver: RedisDriver) -> Self {
+    /// Every namespace shared through Redis, on the channels that start with `prefix`
+    /// (`APPC_REDIS_PREFIX`), so other apps on the same Redis neither hear nor reach them.
+    pub fn redis(driver: RedisDriver, prefix: &str) -> Self {
         AdapterState {
             redis: Some(RedisAdapterCtr::new_with_driver(
                 driver,
-                RedisAdapterConfig::default(),
+                RedisAdapterConfig::default().with_prefix(prefix.to_owned()),
             )),
         }
     }
