@@ -66,7 +66,7 @@ if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
 fi
 echo "PostgreSQL at $APPC_TEST_POSTGRES_URL"
 
-step "starting a throwaway Redis for the multi-process tests"
+step "starting a throwaway Redis for the runtime's Redis tests (the multi-process tests start their own)"
 if [ -z "${APPC_TEST_REDIS_URL:-}" ]; then
   APPC_TEST_REDIS_URL="$(bash tests/support/start-redis.sh)"
   export APPC_TEST_REDIS_URL

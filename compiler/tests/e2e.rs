@@ -9,6 +9,8 @@
 
 #[path = "support/app_server.rs"]
 mod app_server;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,6 +21,7 @@ use app_server::{
     built_example, built_project, database_url, free_port, repository_root, run_node_script,
     server_command,
 };
+use redis::ThrowawayRedis;
 
 /// How long one node scenario may take before it is killed and the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -383,24 +386,22 @@ fn presence_page_follows_who_comes_and_goes_in_a_real_browser() {
     server.stop();
 }
 
-/// Presence across two processes sharing a real Redis and PostgreSQL (`APPC_TEST_REDIS_URL` and
-/// `APPC_TEST_POSTGRES_URL`, from tests/support/start-redis.sh and start-postgres.sh; skipped
-/// without them, except under `CI`): both list the same entries, a user's tabs on both are one,
+/// Presence across two processes sharing a real PostgreSQL (`APPC_TEST_POSTGRES_URL`, from
+/// tests/support/start-postgres.sh; skipped without it, except under `CI`) and a Redis of the
+/// test's own (`support/redis.rs`: tests sharing one would hear each other's broadcasts): both list the same entries, a user's tabs on both are one,
 /// joins cross over through the Redis adapter, and after the first process is killed its
 /// sockets leave the second's lists within the heartbeat's TTL.
 #[test]
 fn presence_is_shared_through_redis_and_drops_a_killed_process() {
-    let (Some(redis_url), Some(postgres_url)) = (
-        test_service_url("APPC_TEST_REDIS_URL", "start-redis.sh"),
-        test_service_url("APPC_TEST_POSTGRES_URL", "start-postgres.sh"),
-    ) else {
+    let Some(postgres_url) = test_service_url("APPC_TEST_POSTGRES_URL", "start-postgres.sh") else {
         return;
     };
+    let redis = ThrowawayRedis::start();
     let project = repository_root().join("compiler/tests/fixtures/presence");
     let binary = built_project(&project);
     let (first_data, second_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let services = [
-        ("REDIS_URL", redis_url.as_str()),
+        ("REDIS_URL", redis.url.as_str()),
         ("DATABASE_URL", postgres_url.as_str()),
     ];
     let first = RunningServer::start_with(&binary, first_data.path(), &services);

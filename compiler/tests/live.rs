@@ -3,9 +3,9 @@
 //! drives the built-in `/appc-live` namespace with socket.io-client beside HTTP calls;
 //! `tests/e2e/browser_live.mjs` runs two users in Debian's chromium and reads one user's
 //! WebSocket frames, a single task's page and a connection cut and restored;
-//! `tests/e2e/live_across.mjs` runs two processes on one PostgreSQL database and one Redis
-//! (`APPC_TEST_POSTGRES_URL` and `APPC_TEST_REDIS_URL`, from tests/support/start-postgres.sh and
-//! start-redis.sh; skipped without them, except under `CI`).
+//! `tests/e2e/live_across.mjs` runs two processes on one PostgreSQL database
+//! (`APPC_TEST_POSTGRES_URL`, from tests/support/start-postgres.sh; skipped without it, except
+//! under `CI`) and a Redis of the test's own (`support/redis.rs`).
 //!
 //! The node packages must be installed first: `npm ci --prefix tests/e2e` (scripts/test.sh does
 //! it).
@@ -14,11 +14,14 @@
 mod app_server;
 #[path = "support/databases.rs"]
 mod databases;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::Path;
 use std::time::Duration;
 
 use app_server::{RunningServer, assert_e2e_package_installed, built_example, run_node_script};
+use redis::ThrowawayRedis;
 
 /// How long the socket.io-client scenario may take.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,7 +69,7 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
         .enable_all()
         .build()
         .unwrap();
-    let Some((database_url, redis_url)) = shared_services(&runtime, "appc_live_across") else {
+    let Some((database_url, redis)) = shared_services(&runtime, "appc_live_across") else {
         return;
     };
     assert_e2e_package_installed("socket.io-client");
@@ -74,7 +77,7 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
     let data = tempfile::tempdir().unwrap();
     let services = [
         ("DATABASE_URL", database_url.as_str()),
-        ("REDIS_URL", redis_url.as_str()),
+        ("REDIS_URL", redis.url.as_str()),
     ];
     // One after the other: the first applies the migrations.
     let first = RunningServer::start_with(&binary, data.path(), &services);
@@ -89,23 +92,22 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
     second.stop();
 }
 
-/// A fresh PostgreSQL database and the Redis of the multi-process tests, or `None` (after
-/// saying so) when either is not configured; panics under `CI`, where a skipped test would pass
-/// by checking nothing.
-fn shared_services(runtime: &tokio::runtime::Runtime, label: &str) -> Option<(String, String)> {
-    let redis_url = std::env::var("APPC_TEST_REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    let configured = std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty())
-        && redis_url.is_some();
-    if !configured {
+/// A fresh PostgreSQL database for the test and a throwaway Redis of its own (a Redis shared with
+/// tests running at the same time would carry their broadcasts too), or `None` (after saying so)
+/// when PostgreSQL is not configured; panics in CI, where a skipped test would pass by checking
+/// nothing.
+fn shared_services(
+    runtime: &tokio::runtime::Runtime,
+    label: &str,
+) -> Option<(String, ThrowawayRedis)> {
+    if !std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
         let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
-        let message = "this test needs APPC_TEST_POSTGRES_URL and APPC_TEST_REDIS_URL \
-                       (tests/support/start-postgres.sh and start-redis.sh print them; scripts/test.sh sets both)";
+        let message = "this test needs APPC_TEST_POSTGRES_URL \
+                       (tests/support/start-postgres.sh prints it; scripts/test.sh sets it)";
         assert!(!in_ci, "{message}, and CI is set");
         eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
         return None;
     }
     let database_url = databases::fresh_postgres_url(runtime, label)?;
-    Some((database_url, redis_url?))
+    Some((database_url, ThrowawayRedis::start()))
 }

@@ -4,21 +4,25 @@
 //! distinct 127.0.0.x source addresses so that nginx's sticky `hash $remote_addr consistent`
 //! spreads them over the processes.
 //!
-//! The processes share one PostgreSQL database (`APPC_TEST_POSTGRES_URL`) and one Redis
-//! (`APPC_TEST_REDIS_URL`), as a deployment would; `scripts/test.sh` starts both. Without them the
-//! tests that need them say so and pass, except in CI (`CI` set), where they fail: a CI run must
+//! The processes share one PostgreSQL database (`APPC_TEST_POSTGRES_URL`; `scripts/test.sh`
+//! starts it) and one Redis, as a deployment would; each test starts its own Redis
+//! (`support/redis.rs`), since tests sharing one would hear each other's broadcasts. Without
+//! PostgreSQL the tests that need it say so and pass, except in CI (`CI` set), where they fail: a CI run must
 //! not pass by checking nothing. The test of a balancer without stickiness needs neither.
 
 #[path = "support/app_server.rs"]
 mod app_server;
 #[path = "support/databases.rs"]
 mod databases;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use app_server::{RunningServer, built_example, repository_root, run_node_script_at};
+use redis::ThrowawayRedis;
 
 /// How long one scenario may take: the kill scenario waits for reconnections.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
@@ -106,25 +110,24 @@ fn deployment_variables<'a>(database_url: &'a str, redis_url: &'a str) -> [(&'a 
     ]
 }
 
-/// The shared PostgreSQL database (fresh for the test) and Redis of a multi-process test, or
-/// `None` (after saying so) when either is not configured; panics in CI, where a skipped test
-/// would pass by checking nothing.
-fn shared_services(runtime: &tokio::runtime::Runtime, label: &str) -> Option<(String, String)> {
-    let redis_url = std::env::var("APPC_TEST_REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    let configured = std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty())
-        && redis_url.is_some();
-    if !configured {
+/// A fresh PostgreSQL database for the test and a throwaway Redis of its own (a Redis shared with
+/// tests running at the same time would carry their broadcasts too), or `None` (after saying so)
+/// when PostgreSQL is not configured; panics in CI, where a skipped test would pass by checking
+/// nothing.
+fn shared_services(
+    runtime: &tokio::runtime::Runtime,
+    label: &str,
+) -> Option<(String, ThrowawayRedis)> {
+    if !std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
         let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
-        let message = "this test needs APPC_TEST_POSTGRES_URL and APPC_TEST_REDIS_URL \
-                       (tests/support/start-postgres.sh and start-redis.sh print them; scripts/test.sh sets both)";
+        let message = "this test needs APPC_TEST_POSTGRES_URL \
+                       (tests/support/start-postgres.sh prints it; scripts/test.sh sets it)";
         assert!(!in_ci, "{message}, and CI is set");
         eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
         return None;
     }
     let database_url = databases::fresh_postgres_url(runtime, label)?;
-    Some((database_url, redis_url?))
+    Some((database_url, ThrowawayRedis::start()))
 }
 
 /// Starts `count` chat processes on the shared database and Redis, one after the other (the
@@ -149,12 +152,12 @@ fn start_chat_processes(
 #[test]
 fn clients_of_every_transport_spread_over_two_processes_behind_nginx_get_every_message() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some((database_url, redis_url)) = shared_services(&runtime, "load_balancer_spread") else {
+    let Some((database_url, redis)) = shared_services(&runtime, "load_balancer_spread") else {
         return;
     };
     let binary = built_example("chat");
     let data = tempfile::tempdir().unwrap();
-    let servers = start_chat_processes(&binary, data.path(), 2, &database_url, &redis_url);
+    let servers = start_chat_processes(&binary, data.path(), 2, &database_url, &redis.url);
     let server_refs: Vec<&RunningServer> = servers.iter().collect();
     let nginx = Nginx::start(&server_refs, true);
     let backends: Vec<String> = servers.iter().map(backend_of).collect();
@@ -196,12 +199,12 @@ fn long_polling_needs_a_sticky_balancer_and_websocket_only_clients_do_not() {
 #[test]
 fn a_killed_process_clients_reconnect_through_nginx_and_nothing_acknowledged_is_lost() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some((database_url, redis_url)) = shared_services(&runtime, "load_balancer_kill") else {
+    let Some((database_url, redis)) = shared_services(&runtime, "load_balancer_kill") else {
         return;
     };
     let binary = built_example("chat");
     let data = tempfile::tempdir().unwrap();
-    let mut servers = start_chat_processes(&binary, data.path(), 2, &database_url, &redis_url);
+    let mut servers = start_chat_processes(&binary, data.path(), 2, &database_url, &redis.url);
     let server_refs: Vec<&RunningServer> = servers.iter().collect();
     let nginx = Nginx::start(&server_refs, true);
     let victim = format!("{}={}", backend_of(&servers[0]), servers[0].pid());

@@ -14,9 +14,10 @@
 mod app_server;
 #[path = "support/databases.rs"]
 mod databases;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use app_server::{
@@ -24,43 +25,13 @@ use app_server::{
     run_node_script, server_command,
 };
 use databases::{Databases, fresh_postgres_url};
+use redis::ThrowawayRedis;
 
 /// How long one node scenario may take; the outage scenario waits for reconnections.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 
 fn fixture() -> PathBuf {
     built_project(&repository_root().join("compiler/tests/fixtures/multi_process"))
-}
-
-/// A throwaway Redis on a free port, stopped when dropped.
-struct ThrowawayRedis {
-    url: String,
-}
-
-impl ThrowawayRedis {
-    fn start() -> ThrowawayRedis {
-        let output = Command::new("bash")
-            .arg(repository_root().join("tests/support/start-redis.sh"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            output.status.success(),
-            "tests/support/start-redis.sh failed (the multi-process tests need Debian's redis-server):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        ThrowawayRedis {
-            url: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for ThrowawayRedis {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repository_root().join("tests/support/stop-redis.sh"))
-            .arg(&self.url)
-            .status();
-    }
 }
 
 /// A fresh PostgreSQL database for one test, or `None` (with a notice) without PostgreSQL.

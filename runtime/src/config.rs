@@ -14,6 +14,7 @@
 //! | `JWT_SECRET` | generated once, kept in `<data dir>/jwt-secret` | required, at least 32 bytes |
 //! | `CORS_ORIGINS` | any origin | none (same origin only) |
 //! | `REDIS_URL` | unset | unset |
+//! | `APPC_REDIS_PREFIX` | `appc:<app name>` | same |
 //! | `APPC_TRUSTED_PROXIES` | none (the TCP peer is the client) | none |
 //!
 //! A `postgres://` `DATABASE_URL` may ask for TLS as libpq does: `?sslmode=require` (hosted
@@ -32,6 +33,13 @@
 //! Queries, actions and apis are limited per client (the user of a valid token, else the
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
 //! `429 rate_limited` with `Retry-After`.
+//!
+//! `APPC_REDIS_PREFIX` starts every Redis channel and key the server uses (Socket.IO's channels,
+//! `<prefix>-request#...`, and presence's keys, `<prefix>:presence:...`). Redis's pub/sub channels
+//! are shared by the whole Redis server whatever the database number, so two apps, or a staging
+//! and a production deployment of one app, on one Redis need different prefixes: the default
+//! names the app (the generated `main` passes its name to the server), and a second deployment of
+//! the same app sets its own.
 //!
 //! Behind a reverse proxy, list it in `APPC_TRUSTED_PROXIES` (addresses and networks, such as
 //! `127.0.0.1,10.0.0.0/8`; default none): requests from those peers are counted against the
@@ -182,6 +190,9 @@ pub struct Config {
     /// A validated `redis://` url (`REDIS_URL`): sockets across processes through Redis. Only
     /// with a PostgreSQL database (see [`Config::from_env`]'s refusal of SQLite with Redis).
     pub redis_url: Option<String>,
+    /// What starts every Redis channel and key of this deployment (`APPC_REDIS_PREFIX`); unset,
+    /// the server uses `appc:<app name>` ([`Config::redis_prefix_or_default`]).
+    pub redis_prefix: Option<String>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
     /// Events per second, queued handlers and user checks per socket (`APPC_SOCKET_*`).
@@ -359,6 +370,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &self.jwt_secret)
             .field("cors_origins", &self.cors_origins)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("redis_prefix", &self.redis_prefix)
             .field("data_dir", &self.data_dir)
             .field("socket_limits", &self.socket_limits)
             .field("limits", &self.limits)
@@ -463,6 +475,9 @@ impl Config {
                 "REDIS_URL is set, but the database is a SQLite file: several server processes cannot share one SQLite file safely (and processes on other machines cannot reach it at all); run them on PostgreSQL (DATABASE_URL=postgres://..., with `db: { system: PostgreSQL }` in main.wasp), or unset REDIS_URL to serve from one process".to_owned(),
             ));
         }
+        let redis_prefix = variable("APPC_REDIS_PREFIX")
+            .map(|prefix| validate_redis_prefix(&prefix))
+            .transpose()?;
         let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
@@ -472,10 +487,21 @@ impl Config {
             jwt_secret,
             cors_origins,
             redis_url,
+            redis_prefix,
             data_dir: defaults.data_dir,
             socket_limits: socket_limits(&non_empty)?,
             limits,
         })
+    }
+}
+
+impl Config {
+    /// The prefix of this deployment's Redis channels and keys: `APPC_REDIS_PREFIX`, or
+    /// `appc:<app name>`.
+    pub fn redis_prefix_or_default(&self, app_name: &str) -> String {
+        self.redis_prefix
+            .clone()
+            .unwrap_or_else(|| format!("appc:{app_name}"))
     }
 }
 
@@ -630,6 +656,18 @@ fn validate_redis_url(url: &str) -> Result<String, ConfigError> {
         )));
     }
     Ok(url.to_owned())
+}
+
+/// A set `APPC_REDIS_PREFIX` is used as it is, so it must be something: an empty prefix would put
+/// the app's channels beside every other app's again, and whitespace is almost always a copy and
+/// paste accident that would silently give a deployment a prefix its peers do not share.
+fn validate_redis_prefix(prefix: &str) -> Result<String, ConfigError> {
+    if prefix.is_empty() || prefix.chars().any(char::is_whitespace) {
+        return Err(ConfigError::new(format!(
+            "APPC_REDIS_PREFIX must be a non-empty prefix without whitespace, such as `appc:shop-staging`, got `{prefix}`; unset it for the default `appc:<app name>`"
+        )));
+    }
+    Ok(prefix.to_owned())
 }
 
 /// The `APPC_SOCKET_*` variables over [`SocketLimits::default`].
@@ -850,6 +888,18 @@ mod tests {
                 "REDIS_URL must look like redis://HOST:6379",
             ),
             (
+                &[("APPC_REDIS_PREFIX", "")],
+                "APPC_REDIS_PREFIX must be a non-empty prefix without whitespace, such as `appc:shop-staging`, got ``; unset it",
+            ),
+            (
+                &[("APPC_REDIS_PREFIX", "appc:shop staging")],
+                "APPC_REDIS_PREFIX must be a non-empty prefix without whitespace, such as `appc:shop-staging`, got `appc:shop staging`",
+            ),
+            (
+                &[("APPC_REDIS_PREFIX", "appc:shop\t")],
+                "APPC_REDIS_PREFIX must be a non-empty prefix without whitespace",
+            ),
+            (
                 &[
                     ("DATABASE_URL", "postgres://app@db/app"),
                     ("REDIS_URL", "rediss://cache:6380"),
@@ -994,6 +1044,16 @@ mod tests {
             config.redis_url.as_deref(),
             Some("redis://user:pw@cache:6380/0")
         );
+        assert_eq!(config.redis_prefix, None);
+        assert_eq!(config.redis_prefix_or_default("todo"), "appc:todo");
+        let staging = load(
+            Mode::Development,
+            directory.path(),
+            &[("APPC_REDIS_PREFIX", "appc:todo-staging")],
+        )
+        .unwrap();
+        assert_eq!(staging.redis_prefix.as_deref(), Some("appc:todo-staging"));
+        assert_eq!(staging.redis_prefix_or_default("todo"), "appc:todo-staging");
         assert_eq!(
             load(
                 Mode::Development,

@@ -179,6 +179,7 @@ type RoutesFn = Box<dyn FnOnce(Router<AppState>) -> Router<AppState> + Send>;
 /// ```
 pub struct Server {
     config: Config,
+    app_name: String,
     user_table: Option<TableSchema>,
     token_lifetime: Option<std::time::Duration>,
     tables: Vec<TableSchema>,
@@ -216,6 +217,7 @@ impl Server {
     pub fn new(config: Config) -> Self {
         Server {
             config,
+            app_name: "app".to_owned(),
             user_table: None,
             token_lifetime: None,
             tables: Vec::new(),
@@ -230,6 +232,14 @@ impl Server {
             live_queries: Vec::new(),
             live_window: crate::live::DEFAULT_WINDOW,
         }
+    }
+
+    /// Names the app (the generated server passes `main.wasp`'s app name; default `app`): the
+    /// default of `APPC_REDIS_PREFIX`, `appc:<app name>`, keeps the Redis channels and keys of
+    /// different apps on one Redis apart.
+    pub fn app_name(mut self, name: &str) -> Self {
+        self.app_name = name.to_owned();
+        self
     }
 
     /// Sets the migrations of the project's `migrations/` folder, which the server applies at
@@ -509,14 +519,15 @@ impl Server {
     async fn connect_and_migrate(
         &mut self,
     ) -> Result<(AppState, socketioxide::layer::SocketIoLayer<AppAdapter>), ServeError> {
+        let redis_prefix = self.config.redis_prefix_or_default(&self.app_name);
         // Redis first: a process that cannot reach its peers should not touch the database.
         let adapter = match &self.config.redis_url {
             None => AdapterState::local(),
             Some(url) => {
                 let shown_url = crate::config::redact_password(url);
                 let driver = RedisDriver::connect(url, &shown_url).await?;
-                tracing::info!(redis = %shown_url, "sockets reach the other processes through Redis");
-                AdapterState::redis(driver)
+                tracing::info!(redis = %shown_url, prefix = %redis_prefix, "sockets reach the other processes through Redis");
+                AdapterState::redis(driver, &redis_prefix)
             }
         };
         let (database, auth) = self.connect_with_auth().await?;
@@ -539,7 +550,8 @@ impl Server {
             config.limits.operation_burst,
         ));
         let emitter = Emitter::new(io);
-        let presence = Presence::for_server(config.redis_url.as_deref(), emitter.clone())?;
+        let presence =
+            Presence::for_server(config.redis_url.as_deref(), &redis_prefix, emitter.clone())?;
         let state = AppState {
             database,
             auth,

@@ -56,6 +56,8 @@ async fn run() -> ::std::process::ExitCode {
         }
     };
     let server = ::appc_runtime::codegen::Server::new(config)
+        // The default Redis prefix, `appc:<app name>`, keeps apps that share a Redis apart.
+        .app_name({{ app_name|rust_string }})
         .migrations(appc_migrations::MIGRATIONS)
 {%- if let Some(user_entity) = user_entity %}
         .user_table(<crate::app::entities::{{ user_entity }} as ::appc_runtime::codegen::Entity>::schema().clone())

@@ -1,6 +1,8 @@
 //! Presence shared through Redis (`REDIS_URL`), so every process lists the same entries.
 //!
-//! Each process has a random id and writes only its own keys (all under `appc:presence:`):
+//! Each process has a random id and writes only its own keys (all under `<prefix>:presence:`,
+//! where the prefix is the deployment's `APPC_REDIS_PREFIX`, `appc:<app name>` by default, so
+//! apps sharing a Redis do not list each other's members):
 //! `members:{process}:{topic}`, a hash of its sockets in one topic (socket id -> member as
 //! JSON), `topics:{process}`, the set of its topics, and `alive:{process}`, a heartbeat key
 //! whose expiry (the TTL, 15 s) it refreshes every heartbeat (5 s). The set `processes` names
@@ -24,13 +26,15 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::local::{self, LocalEntries};
 use super::model::{Member, PresenceChange, PresenceEntry, PresenceError, PresenceTimings, Topic};
 
-/// The prefix of every key presence writes.
-pub(crate) const PREFIX: &str = "appc:presence:";
+/// The prefix of every key presence writes, under the deployment's Redis prefix.
+pub(crate) fn keys_prefix(redis_prefix: &str) -> String {
+    format!("{redis_prefix}:presence:")
+}
 
 /// The Redis store of one process.
 pub(crate) struct RedisStore {
     connection: ConnectionManager,
-    /// [`PREFIX`], or another one in tests that share a Redis.
+    /// [`keys_prefix`] of the deployment's Redis prefix.
     prefix: String,
     process_id: String,
     timings: PresenceTimings,
@@ -495,6 +499,51 @@ mod tests {
         );
         // Nothing was lost this time: nothing is written again.
         assert_eq!(store.heartbeat().await.unwrap(), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn apps_with_different_redis_prefixes_do_not_see_each_others_entries() {
+        let Some(url) = redis_url() else { return };
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        // Two apps (or a staging and a production deployment) on one Redis, with the same topic.
+        let shop = store(&url, &keys_prefix(&format!("test:{run}:shop")));
+        let blog = store(&url, &keys_prefix(&format!("test:{run}:blog")));
+        shop.heartbeat().await.unwrap();
+        blog.heartbeat().await.unwrap();
+        let chat = Topic::namespace("/");
+        let joined = shop.join(&chat, "s1", user(1, "ada")).await.unwrap();
+        assert_eq!(joined, Some(PresenceChange::Join(user(1, "ada").entry(1))));
+        // The same user key in the other app is a first join there, not a second connection.
+        let joined = blog.join(&chat, "b1", user(1, "ada")).await.unwrap();
+        assert_eq!(joined, Some(PresenceChange::Join(user(1, "ada").entry(1))));
+        blog.join(&chat, "b2", user(2, "grace")).await.unwrap();
+
+        assert_eq!(
+            connections(&shop.list(&chat).await.unwrap()),
+            vec![("user:1".to_owned(), 1)]
+        );
+        assert_eq!(
+            connections(&blog.list(&chat).await.unwrap()),
+            vec![("user:1".to_owned(), 1), ("user:2".to_owned(), 1)]
+        );
+        // Neither sweeps the other's process away: each sees only its own processes.
+        assert_eq!(shop.sweep().await.unwrap(), Vec::new());
+        assert_eq!(blog.sweep().await.unwrap(), Vec::new());
+        let mut connection = shop.connection.clone();
+        let shop_keys: Vec<String> = connection.keys(format!("test:{run}:shop:*")).await.unwrap();
+        assert!(
+            !shop_keys.is_empty()
+                && shop_keys
+                    .iter()
+                    .all(|key| key.starts_with(&format!("test:{run}:shop:presence:"))),
+            "{shop_keys:?}"
+        );
+        let left = shop.leave(&chat, "s1").await.unwrap();
+        assert_eq!(left, Some(PresenceChange::Leave(user(1, "ada").entry(0))));
+        assert_eq!(
+            connections(&blog.list(&chat).await.unwrap()),
+            vec![("user:1".to_owned(), 1), ("user:2".to_owned(), 1)]
+        );
     }
 
     #[tokio::test]

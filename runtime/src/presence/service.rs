@@ -40,16 +40,22 @@ impl Presence {
         Presence::with_store(Store::Local(Mutex::new(LocalEntries::default())), emitter)
     }
 
-    /// Presence shared through the Redis at `redis_url`: connects lazily (a Redis that is down
+    /// Presence shared through the Redis at `redis_url`, under the keys `<prefix>:presence:...`
+    /// (`prefix` is `APPC_REDIS_PREFIX`, so apps sharing a Redis keep their entries apart): connects lazily (a Redis that is down
     /// is logged and retried, sockets keep being served) and starts the heartbeat and the sweep
     /// of dead processes, which stop when the last clone of the service is dropped.
     pub fn redis(
         redis_url: &str,
+        prefix: &str,
         emitter: Emitter,
         timings: PresenceTimings,
     ) -> Result<Presence, PresenceError> {
         let presence = Presence::with_store(
-            Store::Redis(RedisStore::new(redis_url, redis_store::PREFIX, timings)?),
+            Store::Redis(RedisStore::new(
+                redis_url,
+                &redis_store::keys_prefix(prefix),
+                timings,
+            )?),
             emitter,
         );
         tokio::spawn(heartbeat_loop(
@@ -62,10 +68,11 @@ impl Presence {
     /// Presence for a server: Redis when `redis_url` is set, this process's memory otherwise.
     pub fn for_server(
         redis_url: Option<&str>,
+        redis_prefix: &str,
         emitter: Emitter,
     ) -> Result<Presence, PresenceError> {
         match redis_url {
-            Some(url) => Presence::redis(url, emitter, PresenceTimings::default()),
+            Some(url) => Presence::redis(url, redis_prefix, emitter, PresenceTimings::default()),
             None => Ok(Presence::local(emitter)),
         }
     }

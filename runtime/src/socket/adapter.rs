@@ -13,7 +13,9 @@
 //!
 //! With Redis, each namespace's adapter publishes every broadcast, room change and
 //! acknowledged broadcast to the other processes through `redis_driver.rs`, and applies theirs
-//! to its local sockets (see socketioxide-redis for the protocol).
+//! to its local sockets (see socketioxide-redis for the protocol), on channels that start with
+//! the deployment's `APPC_REDIS_PREFIX` (`<prefix>-request#<namespace>#`, ...): pub/sub channels
+//! are global to a Redis server, so without the prefix every app on it would hear the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,12 +64,13 @@ impl AdapterState {
         AdapterState { redis: None }
     }
 
-    /// Every namespace shared through Redis.
-    pub fn redis(driver: RedisDriver) -> Self {
+    /// Every namespace shared through Redis, on the channels that start with `prefix`
+    /// (`APPC_REDIS_PREFIX`), so other apps on the same Redis neither hear nor reach them.
+    pub fn redis(driver: RedisDriver, prefix: &str) -> Self {
         AdapterState {
             redis: Some(RedisAdapterCtr::new_with_driver(
                 driver,
-                RedisAdapterConfig::default(),
+                RedisAdapterConfig::default().with_prefix(prefix.to_owned()),
             )),
         }
     }
@@ -242,5 +245,90 @@ impl CoreAdapter<NamespaceSockets> for AppAdapter {
             AppAdapter::Local(local) => local,
             AppAdapter::Redis(redis) => redis.get_local(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a real redis-server at `APPC_TEST_REDIS_URL` (`tests/support/start-redis.sh`);
+    //! skipped when it is unset, except under `CI`, where a skipped test would hide a failure.
+
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn redis_url() -> Option<String> {
+        match std::env::var("APPC_TEST_REDIS_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!(
+                    "APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh"
+                )
+            }
+            _ => {
+                eprintln!(
+                    "skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it"
+                );
+                None
+            }
+        }
+    }
+
+    /// A Socket.IO server with the namespace `/` on Redis under `prefix`, ready.
+    async fn server_on_redis(url: &str, prefix: &str) -> SocketIo {
+        let driver = RedisDriver::connect(url, url).await.unwrap();
+        let (_layer, io) = socketioxide::SocketIo::builder()
+            .with_adapter::<AppAdapter>(AdapterState::redis(driver, prefix))
+            .build_layer();
+        io.ns("/", async |_: SocketRef| {}).ready().await.unwrap();
+        io
+    }
+
+    async fn subscribers(connection: &mut redis::aio::MultiplexedConnection, channel: &str) -> u64 {
+        let counts: Vec<(String, u64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query_async(connection)
+            .await
+            .unwrap();
+        counts[0].1
+    }
+
+    #[tokio::test]
+    async fn apps_with_different_redis_prefixes_do_not_hear_each_others_broadcasts() {
+        let Some(url) = redis_url() else { return };
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let (shop_prefix, blog_prefix) = (format!("test:{run}:shop"), format!("test:{run}:blog"));
+        // Two processes of the shop and one of the blog on one Redis.
+        let shop = server_on_redis(&url, &shop_prefix).await;
+        let _shop_peer = server_on_redis(&url, &shop_prefix).await;
+        let _blog = server_on_redis(&url, &blog_prefix).await;
+
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        // Each app's processes listen on the channel of their own prefix only.
+        let shop_channel = format!("{shop_prefix}-request#/#");
+        let blog_channel = format!("{blog_prefix}-request#/#");
+        assert_eq!(subscribers(&mut connection, &shop_channel).await, 2);
+        assert_eq!(subscribers(&mut connection, &blog_channel).await, 1);
+
+        // A shop broadcast is published on the shop's channel, never on the blog's.
+        let mut watcher = client.get_async_pubsub().await.unwrap();
+        watcher.psubscribe(format!("test:{run}:*")).await.unwrap();
+        shop.emit("news", "sale").await.unwrap();
+        let message = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            watcher.on_message().next(),
+        )
+        .await
+        .expect("the broadcast is published within 5 s")
+        .unwrap();
+        assert_eq!(message.get_channel_name(), shop_channel);
+        let another = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            watcher.on_message().next(),
+        )
+        .await;
+        assert!(another.is_err(), "one broadcast, one message: {another:?}");
     }
 }
