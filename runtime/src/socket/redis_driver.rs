@@ -14,6 +14,19 @@
 //!   the manager subscribes again to every channel once it is back, so messages from the other
 //!   processes flow again without a restart.
 //!
+//! A publish does not wait for Redis's answer: it joins one ordered queue that one task sends
+//! to Redis as pipelines, so a broadcast reaches the local sockets after a queue push instead of
+//! a Redis round trip, and the messages of one process still reach the other processes in the
+//! order they were broadcast. The queue holds at most [`PUBLISH_QUEUE_CAPACITY`] messages; when
+//! Redis is slower than the broadcasts, a publish waits for room (backpressure) rather than drop:
+//! a dropped message would be lost for every other process's sockets while Redis is still up
+//! (a live query's invalidation, say), whereas waiting only slows this process to Redis's pace.
+//! A Redis that stops answering is noticed within [`REDIS_TIMEOUT`], and from then on publishes
+//! are skipped again, so the wait is bounded too. Acknowledged broadcasts are not affected:
+//! socketioxide-redis counts the processes that will answer with `num_serv` (`PUBSUB NUMSUB`)
+//! and registers its response handler before it publishes, and uses nothing of a publish's
+//! result but the error, which this driver never returns.
+//!
 //! Messages published by other processes while this one was cut off are not replayed: Redis
 //! pub/sub keeps nothing.
 
@@ -23,7 +36,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, PushInfo, PushKind};
+use redis::{PushInfo, PushKind};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 use tokio::sync::mpsc;
 
@@ -34,6 +47,15 @@ const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// How long one connection attempt, or one command, may take before Redis counts as away.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How many published messages may wait for Redis before a publish waits for room.
+const PUBLISH_QUEUE_CAPACITY: usize = 4096;
+
+/// At most this many queued messages go to Redis in one pipeline (one round trip).
+const PUBLISH_BATCH: usize = 256;
+
+/// A message for Redis: its channel and its bytes.
+type Publish = (String, Vec<u8>);
+
 type ChannelSenders = HashMap<String, mpsc::Sender<ChanItem>>;
 
 /// The Redis driver of the socket adapter; clones share one connection.
@@ -42,6 +64,8 @@ pub struct RedisDriver {
     connection: ConnectionManager,
     channels: Arc<RwLock<ChannelSenders>>,
     health: Arc<RedisHealth>,
+    /// The ordered queue that [`send_publishes`] drains.
+    publishes: mpsc::Sender<Publish>,
 }
 
 impl std::fmt::Debug for RedisDriver {
@@ -76,6 +100,15 @@ impl RedisDriver {
     /// needs) and starts the health check. Fails when Redis does not answer now: a server that
     /// started without it would silently be a separate app from its peers.
     pub async fn connect(url: &str, shown_url: &str) -> Result<Self, RedisConnectError> {
+        Self::connect_with_queue(url, shown_url, PUBLISH_QUEUE_CAPACITY).await
+    }
+
+    /// [`RedisDriver::connect`] with a publish queue of `queue_capacity` messages.
+    async fn connect_with_queue(
+        url: &str,
+        shown_url: &str,
+        queue_capacity: usize,
+    ) -> Result<Self, RedisConnectError> {
         let client = redis::Client::open(with_resp3(url)).map_err(RedisConnectError::InvalidUrl)?;
         let channels: Arc<RwLock<ChannelSenders>> = Arc::default();
         let health = Arc::new(RedisHealth::default());
@@ -107,10 +140,13 @@ impl RedisDriver {
             .query_async::<()>(&mut connection)
             .await
             .map_err(unreachable)?;
+        let (publishes, queue) = mpsc::channel(queue_capacity);
+        tokio::spawn(send_publishes(connection.clone(), health.clone(), queue));
         let driver = RedisDriver {
             connection,
             channels,
             health,
+            publishes,
         };
         tokio::spawn(check_health(
             driver.connection.clone(),
@@ -161,6 +197,30 @@ fn deliver(push: PushInfo, channels: &RwLock<ChannelSenders>) {
         // The adapter reads its stream without waiting on sockets, so a full buffer means this
         // process is overloaded; the message is lost for its sockets, as Redis pub/sub would.
         tracing::warn!(%error, "dropped a message from Redis: the adapter's buffer is full");
+    }
+}
+
+/// Sends the queued publishes to Redis in queue order, each batch as one pipeline, until every
+/// clone of the driver is dropped. Only one batch is in flight, so a batch that fails cannot be
+/// overtaken by a later one; its messages are lost for the other processes (as a publish during
+/// an outage is), and the outage is noted. While Redis is away the queue is emptied unsent.
+async fn send_publishes(
+    mut connection: ConnectionManager,
+    health: Arc<RedisHealth>,
+    mut queue: mpsc::Receiver<Publish>,
+) {
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    while queue.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+        if health.is_reachable() {
+            let mut pipeline = redis::pipe();
+            for (channel, message) in &batch {
+                pipeline.publish(channel, message).ignore();
+            }
+            if let Err(error) = pipeline.query_async::<()>(&mut connection).await {
+                health.lost(&error.to_string());
+            }
+        }
+        batch.clear();
     }
 }
 
@@ -237,13 +297,9 @@ impl Driver for RedisDriver {
             // Logged once when the outage began; the local sockets still get the broadcast.
             return Ok(());
         }
-        let mut connection = self.connection.clone();
-        if let Err(error) = connection
-            .publish::<_, _, redis::Value>(channel, message)
-            .await
-        {
-            self.health.lost(&error.to_string());
-        }
+        // Waits only while the queue is full; the sending task lives as long as any clone of
+        // the driver, so the send cannot fail.
+        let _ = self.publishes.send((channel, message)).await;
         Ok(())
     }
 
@@ -334,6 +390,157 @@ mod tests {
         assert_eq!(channel, "socket.io-request#/#");
         assert_eq!(payload, b"payload");
         assert!(receiver.try_recv().is_err());
+    }
+
+    /// `APPC_TEST_REDIS_URL` (`tests/support/start-redis.sh`): these tests are skipped when it is
+    /// unset, except under `CI`, where a skipped test would hide a failure.
+    fn redis_url() -> Option<String> {
+        match std::env::var("APPC_TEST_REDIS_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!(
+                    "APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh"
+                )
+            }
+            _ => {
+                eprintln!(
+                    "skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it"
+                );
+                None
+            }
+        }
+    }
+
+    /// A publishing driver with a queue of `queue_capacity`, a second driver (another process)
+    /// subscribed to a channel of the test's own, and that channel.
+    async fn publisher_and_subscriber(
+        url: &str,
+        queue_capacity: usize,
+    ) -> (RedisDriver, MessageStream<ChanItem>, String) {
+        let channel = format!("test-publish#{}", uuid::Uuid::new_v4().simple());
+        let publisher = RedisDriver::connect_with_queue(url, url, queue_capacity)
+            .await
+            .unwrap();
+        let subscriber = RedisDriver::connect(url, url).await.unwrap();
+        // The stream outlives `subscriber`: its connection's tasks hold the channel map.
+        let stream = subscriber.subscribe(channel.clone(), 4096).await.unwrap();
+        (publisher, stream, channel)
+    }
+
+    /// Reads `count` messages from `stream` (failing after 10 seconds) as strings.
+    async fn received(stream: &mut MessageStream<ChanItem>, count: usize) -> Vec<String> {
+        use futures_util::StreamExt;
+        let mut messages = Vec::new();
+        while messages.len() < count {
+            let (_, message) = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("the published messages arrive within 10 seconds")
+                .expect("the stream stays open");
+            messages.push(String::from_utf8(message).unwrap());
+        }
+        messages
+    }
+
+    /// Held by each test that pauses Redis, so that one test's pause does not add to another's
+    /// and outlast the driver's timeout.
+    static PAUSING_REDIS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    /// How long a test pauses Redis: well under [`REDIS_TIMEOUT`], so it is no outage, also for
+    /// the presence tests that share this Redis.
+    const PAUSE: Duration = Duration::from_millis(800);
+
+    /// Pauses every client of the Redis at `url` for [`PAUSE`].
+    async fn pause_redis(url: &str) {
+        let client = redis::Client::open(url).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(PAUSE.as_millis() as u64)
+            .arg("ALL")
+            .query_async::<()>(&mut connection)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn publishes_reach_the_other_processes_in_the_order_they_were_made() {
+        let Some(url) = redis_url() else { return };
+        let (publisher, mut stream, channel) = publisher_and_subscriber(&url, 64).await;
+        // More than the queue holds and several pipelines' worth, so batches follow each other.
+        let sent: Vec<String> = (0..2000).map(|index| format!("message {index}")).collect();
+        for message in &sent {
+            publisher
+                .publish(channel.clone(), message.clone().into_bytes())
+                .await
+                .unwrap();
+        }
+        assert_eq!(received(&mut stream, sent.len()).await, sent);
+    }
+
+    #[tokio::test]
+    async fn a_publish_returns_without_waiting_for_a_paused_redis() {
+        let Some(url) = redis_url() else { return };
+        let _pausing = PAUSING_REDIS.lock().await;
+        let (publisher, mut stream, channel) = publisher_and_subscriber(&url, 64).await;
+        pause_redis(&url).await;
+        let started = Instant::now();
+        let sent: Vec<String> = (0..10).map(|index| format!("message {index}")).collect();
+        for message in &sent {
+            publisher
+                .publish(channel.clone(), message.clone().into_bytes())
+                .await
+                .unwrap();
+        }
+        let publishing = started.elapsed();
+        assert!(
+            publishing < PAUSE / 2,
+            "publishing took {publishing:?} while Redis was paused for {PAUSE:?}"
+        );
+        assert_eq!(received(&mut stream, sent.len()).await, sent);
+        assert!(
+            publisher.is_reachable(),
+            "a pause shorter than the timeout is no outage"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_publish_queue_makes_a_publish_wait_until_redis_takes_it() {
+        let Some(url) = redis_url() else { return };
+        let _pausing = PAUSING_REDIS.lock().await;
+        let (publisher, mut stream, channel) = publisher_and_subscriber(&url, 2).await;
+        let publish =
+            |message: &str| publisher.publish(channel.clone(), message.as_bytes().to_vec());
+        pause_redis(&url).await;
+        let paused_at = Instant::now();
+        // The first message leaves the queue at once and waits in its pipeline for Redis...
+        publish("first").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // ...the next two fill the queue without waiting...
+        let quick = Duration::from_millis(100);
+        tokio::time::timeout(quick, publish("second"))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::timeout(quick, publish("third"))
+            .await
+            .unwrap()
+            .unwrap();
+        // ...and the one after waits for room (this attempt is given up, so it sends nothing).
+        assert!(
+            tokio::time::timeout(quick, publish("dropped"))
+                .await
+                .is_err(),
+            "a publish into a full queue waits"
+        );
+        publish("fourth").await.unwrap();
+        assert!(
+            paused_at.elapsed() >= PAUSE - Duration::from_millis(100),
+            "the fourth publish waited for Redis to come back from its pause"
+        );
+        assert_eq!(
+            received(&mut stream, 4).await,
+            ["first", "second", "third", "fourth"]
+        );
     }
 
     #[test]
