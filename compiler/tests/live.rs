@@ -16,12 +16,14 @@ mod app_server;
 mod databases;
 #[path = "support/redis.rs"]
 mod redis;
+#[path = "support/deployment.rs"]
+mod deployment;
 
 use std::path::Path;
 use std::time::Duration;
 
 use app_server::{RunningServer, assert_e2e_package_installed, built_example, run_node_script};
-use redis::ThrowawayRedis;
+use deployment::postgres_and_redis;
 
 /// How long the socket.io-client scenario may take.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -69,7 +71,7 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
         .enable_all()
         .build()
         .unwrap();
-    let Some((database_url, redis)) = shared_services(&runtime, "appc_live_across") else {
+    let Some((database_url, redis)) = postgres_and_redis(&runtime, "appc_live_across") else {
         return;
     };
     assert_e2e_package_installed("socket.io-client");
@@ -92,22 +94,3 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
     second.stop();
 }
 
-/// A fresh PostgreSQL database for the test and a throwaway Redis of its own (a Redis shared with
-/// tests running at the same time would carry their broadcasts too), or `None` (after saying so)
-/// when PostgreSQL is not configured; panics in CI, where a skipped test would pass by checking
-/// nothing.
-fn shared_services(
-    runtime: &tokio::runtime::Runtime,
-    label: &str,
-) -> Option<(String, ThrowawayRedis)> {
-    if !std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
-        let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
-        let message = "this test needs APPC_TEST_POSTGRES_URL \
-                       (tests/support/start-postgres.sh prints it; scripts/test.sh sets it)";
-        assert!(!in_ci, "{message}, and CI is set");
-        eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
-        return None;
-    }
-    let database_url = databases::fresh_postgres_url(runtime, label)?;
-    Some((database_url, ThrowawayRedis::start()))
-}

@@ -16,13 +16,15 @@ mod app_server;
 mod databases;
 #[path = "support/redis.rs"]
 mod redis;
+#[path = "support/deployment.rs"]
+mod deployment;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use app_server::{RunningServer, built_example, repository_root, run_node_script_at};
-use redis::ThrowawayRedis;
+use deployment::postgres_and_redis;
 
 /// How long one scenario may take: the kill scenario waits for reconnections.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
@@ -110,26 +112,6 @@ fn deployment_variables<'a>(database_url: &'a str, redis_url: &'a str) -> [(&'a 
     ]
 }
 
-/// A fresh PostgreSQL database for the test and a throwaway Redis of its own (a Redis shared with
-/// tests running at the same time would carry their broadcasts too), or `None` (after saying so)
-/// when PostgreSQL is not configured; panics in CI, where a skipped test would pass by checking
-/// nothing.
-fn shared_services(
-    runtime: &tokio::runtime::Runtime,
-    label: &str,
-) -> Option<(String, ThrowawayRedis)> {
-    if !std::env::var("APPC_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
-        let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
-        let message = "this test needs APPC_TEST_POSTGRES_URL \
-                       (tests/support/start-postgres.sh prints it; scripts/test.sh sets it)";
-        assert!(!in_ci, "{message}, and CI is set");
-        eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
-        return None;
-    }
-    let database_url = databases::fresh_postgres_url(runtime, label)?;
-    Some((database_url, ThrowawayRedis::start()))
-}
-
 /// Starts `count` chat processes on the shared database and Redis, one after the other (the
 /// first applies the migrations), each with its log in `data`.
 fn start_chat_processes(
@@ -152,7 +134,7 @@ fn start_chat_processes(
 #[test]
 fn clients_of_every_transport_spread_over_two_processes_behind_nginx_get_every_message() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some((database_url, redis)) = shared_services(&runtime, "load_balancer_spread") else {
+    let Some((database_url, redis)) = postgres_and_redis(&runtime, "load_balancer_spread") else {
         return;
     };
     let binary = built_example("chat");
@@ -199,7 +181,7 @@ fn long_polling_needs_a_sticky_balancer_and_websocket_only_clients_do_not() {
 #[test]
 fn a_killed_process_clients_reconnect_through_nginx_and_nothing_acknowledged_is_lost() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some((database_url, redis)) = shared_services(&runtime, "load_balancer_kill") else {
+    let Some((database_url, redis)) = postgres_and_redis(&runtime, "load_balancer_kill") else {
         return;
     };
     let binary = built_example("chat");
