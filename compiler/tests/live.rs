@@ -14,10 +14,10 @@
 mod app_server;
 #[path = "support/databases.rs"]
 mod databases;
-#[path = "support/redis.rs"]
-mod redis;
 #[path = "support/deployment.rs"]
 mod deployment;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::Path;
 use std::time::Duration;
@@ -93,4 +93,3 @@ fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
     first.stop();
     second.stop();
 }
-

@@ -14,10 +14,10 @@
 mod app_server;
 #[path = "support/databases.rs"]
 mod databases;
-#[path = "support/redis.rs"]
-mod redis;
 #[path = "support/deployment.rs"]
 mod deployment;
+#[path = "support/redis.rs"]
+mod redis;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

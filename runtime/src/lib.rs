@@ -87,6 +87,8 @@ mod send_buffer;
 mod server;
 mod socket;
 mod startup_schema;
+#[cfg(test)]
+mod test_redis;
 mod throttled_log;
 
 pub use app_state::AppState;

@@ -342,23 +342,7 @@ mod tests {
     //! Each test writes under its own prefix, so tests share one Redis.
 
     use super::*;
-
-    fn redis_url() -> Option<String> {
-        match std::env::var("APPC_TEST_REDIS_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => {
-                panic!(
-                    "APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh"
-                )
-            }
-            _ => {
-                eprintln!(
-                    "skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it"
-                );
-                None
-            }
-        }
-    }
+    use crate::test_redis::redis_url;
 
     fn timings() -> PresenceTimings {
         PresenceTimings {

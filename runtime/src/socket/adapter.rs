@@ -256,23 +256,7 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
-
-    fn redis_url() -> Option<String> {
-        match std::env::var("APPC_TEST_REDIS_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => {
-                panic!(
-                    "APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh"
-                )
-            }
-            _ => {
-                eprintln!(
-                    "skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it"
-                );
-                None
-            }
-        }
-    }
+    use crate::test_redis::redis_url;
 
     /// A Socket.IO server with the namespace `/` on Redis under `prefix`, ready.
     async fn server_on_redis(url: &str, prefix: &str) -> SocketIo {

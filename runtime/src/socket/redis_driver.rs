@@ -352,6 +352,7 @@ impl Driver for RedisDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_redis::redis_url;
 
     #[test]
     fn resp3_is_asked_for_unless_the_url_chooses_a_protocol() {
@@ -390,25 +391,6 @@ mod tests {
         assert_eq!(channel, "socket.io-request#/#");
         assert_eq!(payload, b"payload");
         assert!(receiver.try_recv().is_err());
-    }
-
-    /// `APPC_TEST_REDIS_URL` (`tests/support/start-redis.sh`): these tests are skipped when it is
-    /// unset, except under `CI`, where a skipped test would hide a failure.
-    fn redis_url() -> Option<String> {
-        match std::env::var("APPC_TEST_REDIS_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => {
-                panic!(
-                    "APPC_TEST_REDIS_URL is not set; start Redis with tests/support/start-redis.sh"
-                )
-            }
-            _ => {
-                eprintln!(
-                    "skipped: set APPC_TEST_REDIS_URL (tests/support/start-redis.sh) to run it"
-                );
-                None
-            }
-        }
     }
 
     /// A publishing driver with a queue of `queue_capacity`, a second driver (another process)
