@@ -26,10 +26,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::operations::HttpConnection;
 use crate::servers::{ServerKind, ServerProcess, free_loopback_port, remove_stale_database_files};
 
 const JWT_SECRET: &str = "appc-bench-live-secret-of-at-least-32-bytes!";
@@ -205,7 +204,7 @@ async fn write_steadily(
     log: &Mutex<WriteLog>,
     settings: &LiveSettings,
 ) -> anyhow::Result<u64> {
-    let mut connection = HttpConnection::open(address).await?;
+    let mut connection = HttpConnection::open(address, "todo").await?;
     let interval = Duration::from_secs_f64(1.0 / f64::from(settings.writes_per_second.max(1)));
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,7 +220,7 @@ async fn write_steadily(
                 .committed_at
                 .push(None);
             let (status, body) = connection
-                .post(
+                .post_json(
                     "/operations/create-task",
                     r#"{"description":"Live benchmark task"}"#,
                     token,
@@ -251,7 +250,7 @@ async fn write_steadily(
             let body = format!(r#"{{"id":{}}}"#, id - 1);
             if id > 1 {
                 let (status, answer) = connection
-                    .post("/operations/delete-task", &body, token)
+                    .post_json("/operations/delete-task", &body, token)
                     .await?;
                 if status != 204 {
                     bail!(
@@ -292,7 +291,7 @@ impl LiveClient {
         socket
             .send(Message::text(format!("40/appc-live,{auth}")))
             .await?;
-        let mut idle_http = Some(HttpConnection::open(self.address).await?);
+        let mut idle_http = Some(HttpConnection::open(self.address, "todo").await?);
         let mut latencies = Histogram::<u64>::new(3).expect("three significant digits are valid");
         let mut seen = 0usize;
         let mut ready = Some(ready);
@@ -394,7 +393,7 @@ async fn fetch_tasks(
     token: String,
 ) -> anyhow::Result<(HttpConnection, Vec<u8>)> {
     let (status, body) = connection
-        .post("/operations/get-tasks", "{}", &token)
+        .post_json("/operations/get-tasks", "{}", &token)
         .await?;
     if status != 200 {
         bail!(
@@ -407,9 +406,9 @@ async fn fetch_tasks(
 
 /// Signs a user up and returns their token.
 async fn signup(address: SocketAddr, username: &str) -> anyhow::Result<String> {
-    let mut connection = HttpConnection::open(address).await?;
+    let mut connection = HttpConnection::open(address, "todo").await?;
     let body = serde_json::json!({ "username": username, "password": PASSWORD }).to_string();
-    let (status, answer) = connection.post("/auth/signup", &body, "").await?;
+    let (status, answer) = connection.post_json("/auth/signup", &body, "").await?;
     if status != 200 {
         bail!(
             "signup answered {status}: {}",
@@ -421,77 +420,4 @@ async fn signup(address: SocketAddr, username: &str) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_owned)
         .context("signup answered no token")
-}
-
-/// A keep-alive HTTP/1.1 connection that sends JSON posts and reads answers with a
-/// `Content-Length` (all the generated server sends).
-struct HttpConnection {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl HttpConnection {
-    async fn open(address: SocketAddr) -> anyhow::Result<HttpConnection> {
-        let stream = TcpStream::connect(address)
-            .await
-            .context("could not connect to the todo server")?;
-        stream.set_nodelay(true)?;
-        Ok(HttpConnection {
-            stream,
-            buffer: Vec::with_capacity(4096),
-        })
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        body: &str,
-        token: &str,
-    ) -> anyhow::Result<(u16, Vec<u8>)> {
-        let authorization = if token.is_empty() {
-            String::new()
-        } else {
-            format!("Authorization: Bearer {token}\r\n")
-        };
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream.write_all(request.as_bytes()).await?;
-        let header_end = loop {
-            if let Some(position) = memchr::memmem::find(&self.buffer, b"\r\n\r\n") {
-                break position + 4;
-            }
-            self.read_more().await?;
-        };
-        let head = std::str::from_utf8(&self.buffer[..header_end])?.to_owned();
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|status| status.parse().ok())
-            .with_context(|| format!("the answer has no status line: {head:?}"))?;
-        let content_length: usize = head
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, value)| value.trim().parse().ok())
-            .unwrap_or(0);
-        while self.buffer.len() < header_end + content_length {
-            self.read_more().await?;
-        }
-        let body = self.buffer[header_end..header_end + content_length].to_vec();
-        self.buffer.drain(..header_end + content_length);
-        Ok((status, body))
-    }
-
-    async fn read_more(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 8 * 1024];
-        let read = self.stream.read(&mut chunk).await?;
-        if read == 0 {
-            bail!("the server closed the connection in the middle of an answer");
-        }
-        self.buffer.extend_from_slice(&chunk[..read]);
-        Ok(())
-    }
 }

@@ -152,7 +152,7 @@ fn start_server(settings: &OperationsSettings, kind: ServerKind) -> anyhow::Resu
             (settings.appc_todo_binary.clone(), Vec::new())
         }
         ServerKind::Node => {
-            install_node_anchor(&settings.node_directory)?;
+            install_node_packages(&settings.node_directory, &["better-sqlite3", "express"])?;
             (
                 PathBuf::from("node"),
                 vec![settings.node_directory.join("server.mjs")],
@@ -194,11 +194,14 @@ fn start_server(settings: &OperationsSettings, kind: ServerKind) -> anyhow::Resu
     Ok(server)
 }
 
-/// Runs `npm ci` in the Node anchor's directory when its packages are not installed yet
-/// (better-sqlite3 compiles from source where no prebuilt binary can be downloaded: minutes).
-fn install_node_anchor(directory: &Path) -> anyhow::Result<()> {
-    if directory.join("node_modules/better-sqlite3").is_dir()
-        && directory.join("node_modules/express").is_dir()
+/// Runs `npm ci` in a Node anchor's directory unless each of `packages` is installed there
+/// already (better-sqlite3 compiles from source where no prebuilt binary can be downloaded:
+/// minutes); `appc-bench processes` uses it for its anchor too.
+pub(crate) fn install_node_packages(directory: &Path, packages: &[&str]) -> anyhow::Result<()> {
+    let node_modules = directory.join("node_modules");
+    if packages
+        .iter()
+        .all(|package| node_modules.join(package).is_dir())
     {
         return Ok(());
     }
@@ -329,15 +332,19 @@ async fn measure(
     })
 }
 
-/// One keep-alive HTTP/1.1 connection to a server.
-struct HttpConnection {
+/// One keep-alive HTTP/1.1 connection to a server, posting JSON and reading answers with a
+/// `Content-Length` (all the generated server and the anchors send); `appc-bench live` uses it too.
+pub(crate) struct HttpConnection {
     stream: TcpStream,
     /// Bytes read past the end of the previous answer (none in a closed loop, kept for safety).
     buffer: Vec<u8>,
 }
 
 impl HttpConnection {
-    async fn open(address: SocketAddr, server_name: &str) -> anyhow::Result<HttpConnection> {
+    pub(crate) async fn open(
+        address: SocketAddr,
+        server_name: &str,
+    ) -> anyhow::Result<HttpConnection> {
         let stream = TcpStream::connect(address)
             .await
             .with_context(|| format!("could not connect to the {server_name} server"))?;
@@ -350,11 +357,26 @@ impl HttpConnection {
 
     /// Sends `operation` with `token` and returns the answer's status and body.
     async fn post(&mut self, operation: Operation, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-        let body = operation.body();
+        self.post_json(operation.path(), operation.body(), token)
+            .await
+    }
+
+    /// Posts `body` as JSON to `path`, with `token` as its bearer unless it is empty, and returns
+    /// the answer's status and body.
+    pub(crate) async fn post_json(
+        &mut self,
+        path: &str,
+        body: &str,
+        token: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let authorization = if token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {token}\r\n")
+        };
         let request = format!(
-            "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            operation.path(),
             body.len()
         );
         self.stream.write_all(request.as_bytes()).await?;

@@ -20,6 +20,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::client::{ServerProtocol, Target};
+use crate::operations::install_node_packages;
 use crate::protocol::Encoding;
 use crate::scenarios::{self, BroadcastConfig, BroadcastResult, ConnectOptions};
 use crate::servers::{
@@ -147,7 +148,10 @@ async fn measure(
     };
     match setup.server {
         ServerKind::Appc => {}
-        ServerKind::Node => install_node_anchor(&settings.node_directory)?,
+        ServerKind::Node => install_node_packages(
+            &settings.node_directory,
+            &["@socket.io/redis-adapter", "socket.io", "pg"],
+        )?,
         ServerKind::Limit => bail!("the raw limit has no multi-process setup"),
     }
     let database = PostgresDatabase::create(
@@ -367,31 +371,6 @@ fn run_psql(url: &str, statement: &str) -> anyhow::Result<()> {
             "psql could not run `{statement}`: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
-    }
-    Ok(())
-}
-
-/// Runs `npm ci` in the Node anchor's directory when its packages are not installed yet.
-fn install_node_anchor(directory: &Path) -> anyhow::Result<()> {
-    if directory
-        .join("node_modules/@socket.io/redis-adapter")
-        .is_dir()
-        && directory.join("node_modules/socket.io").is_dir()
-        && directory.join("node_modules/pg").is_dir()
-    {
-        return Ok(());
-    }
-    eprintln!(
-        "installing the Node anchor's packages in {} (npm ci)",
-        directory.display()
-    );
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(directory)
-        .status()
-        .context("could not run npm: install Node.js 20 or later with npm")?;
-    if !status.success() {
-        bail!("npm ci failed in {} with {status}", directory.display());
     }
     Ok(())
 }
