@@ -421,20 +421,26 @@ impl Groups {
                 };
                 for id in ids {
                     let group = &registry.groups[id];
-                    if seen.contains(id) || !group.concerned_by(change) {
-                        continue;
-                    }
-                    seen.insert(*id);
-                    let mut state = group.state();
-                    state.dirty = true;
-                    if !state.refreshing {
-                        state.refreshing = true;
-                        to_start.push(group.clone());
+                    if group.concerned_by(change) && seen.insert(*id) {
+                        mark_dirty(group, &mut to_start);
                     }
                 }
             }
         }
-        for group in to_start {
+        self.start_refreshers(to_start);
+    }
+
+    /// Marks every group dirty: after changes may have been missed (Redis was away).
+    pub(crate) fn refresh_all(self: &Arc<Self>) {
+        let mut to_start = Vec::new();
+        for group in self.registry().groups.values() {
+            mark_dirty(group, &mut to_start);
+        }
+        self.start_refreshers(to_start);
+    }
+
+    fn start_refreshers(self: &Arc<Self>, groups: Vec<Arc<Group>>) {
+        for group in groups {
             tokio::spawn(self.clone().refresh(group));
         }
     }
@@ -495,6 +501,16 @@ impl Groups {
             );
         }
         Outcome::from(result)
+    }
+}
+
+/// Marks `group` dirty, and adds it to `to_start` when no refresher runs for it yet.
+fn mark_dirty(group: &Arc<Group>, to_start: &mut Vec<Arc<Group>>) {
+    let mut state = group.state();
+    state.dirty = true;
+    if !state.refreshing {
+        state.refreshing = true;
+        to_start.push(group.clone());
     }
 }
 

@@ -311,11 +311,21 @@ impl LiveHub {
         prefix: &str,
     ) -> Result<(), redis::RedisError> {
         let hub: Weak<HubShared> = Arc::downgrade(&self.shared);
-        let relay = ChangeRelay::start(driver, prefix, move |changes| {
-            if let Some(shared) = hub.upgrade() {
-                shared.apply(&changes);
-            }
-        })
+        let catching_up = hub.clone();
+        let relay = ChangeRelay::start(
+            driver,
+            prefix,
+            move |changes| {
+                if let Some(shared) = hub.upgrade() {
+                    shared.apply(&changes);
+                }
+            },
+            move || {
+                if let Some(shared) = catching_up.upgrade() {
+                    shared.groups.refresh_all();
+                }
+            },
+        )
         .await?;
         let _ = self.shared.relay.set(relay);
         Ok(())

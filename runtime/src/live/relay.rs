@@ -5,8 +5,8 @@
 //!
 //! It rides on the socket adapter's [`RedisDriver`], so it shares its connection, its
 //! reconnection and its ordered publish queue. Changes published while this process was cut off
-//! from Redis are not replayed (Redis pub/sub keeps nothing): its groups catch up with the next
-//! change to their entities, and clients that reconnect get fresh results.
+//! from Redis are not replayed (Redis pub/sub keeps nothing): once Redis is back, every group of
+//! this process is computed again, and pushed where its result changed.
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -34,13 +34,21 @@ pub(crate) struct ChangeRelay {
 }
 
 impl ChangeRelay {
-    /// Subscribes to the deployment's channel (under `prefix`) and hands every other process's
-    /// changes to `apply`; returns the publishing side.
+    /// Subscribes to the deployment's channel (under `prefix`), hands every other process's
+    /// changes to `apply`, and calls `catch_up` each time Redis is back after an outage (the
+    /// changes published meanwhile are lost); returns the publishing side.
     pub(crate) async fn start(
         driver: RedisDriver,
         prefix: &str,
         apply: impl Fn(Vec<TableChange>) + Send + Sync + 'static,
+        catch_up: impl Fn() + Send + Sync + 'static,
     ) -> Result<Self, redis::RedisError> {
+        let mut reconnections = driver.reconnections();
+        tokio::spawn(async move {
+            while reconnections.changed().await.is_ok() {
+                catch_up();
+            }
+        });
         let channel = format!("{prefix}#appc-live#changes");
         let origin = uuid::Uuid::new_v4().to_string();
         let mut incoming = driver.subscribe(channel.clone(), QUEUE_CAPACITY).await?;

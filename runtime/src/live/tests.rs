@@ -429,3 +429,28 @@ async fn a_socket_joining_while_changes_are_pending_gets_a_fresh_result() {
     assert!(second.version > first.version);
     assert_ne!(second.data, first.data);
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_missed_changes_every_group_is_computed_and_pushed_where_it_changed() {
+    let fixture = Fixture::new(DEFAULT_WINDOW, 100);
+    let notes = fixture
+        .subscribe(Sid::new(), "getNotes", serde_json::Value::Null, None)
+        .await
+        .unwrap();
+    let tasks = fixture
+        .subscribe(
+            Sid::new(),
+            "getTasks",
+            serde_json::Value::Null,
+            Some(&user(1)),
+        )
+        .await
+        .unwrap();
+    let calls = fixture.runner.calls();
+    fixture.groups.refresh_all();
+    settle().await;
+    assert_eq!(fixture.runner.calls(), calls + 2);
+    let mut ids = fixture.recorder.ids();
+    ids.sort_unstable();
+    assert_eq!(ids, [notes.id, tasks.id]);
+}
