@@ -13,6 +13,9 @@
 //! computation. At most one computation of a group runs at a time; a group whose sockets all
 //! left is dropped, its refresher with it.
 //!
+//! Cost: computations of all groups share [`COMPUTATIONS_PER_CORE`] slots per core, so that a
+//! write concerning thousands of groups queues them rather than starving HTTP requests.
+//!
 //! Ordering: every computation gets the next version of its group when it starts, so that a
 //! client can keep the newest result when an acknowledgement and a push cross.
 
@@ -241,7 +244,14 @@ pub(crate) struct Groups {
     max_per_socket: usize,
     next_id: AtomicU64,
     registry: Mutex<Registry>,
+    /// Computations running at once, across groups: a write that concerns many groups (or
+    /// clients that subscribe to many inputs on purpose) queues them instead of taking every
+    /// database connection and core from the HTTP requests.
+    computations: tokio::sync::Semaphore,
 }
+
+/// How many group computations run at once, per core.
+pub(crate) const COMPUTATIONS_PER_CORE: usize = 2;
 
 /// A socket's place in a group, before its first result.
 pub(crate) struct Joined {
@@ -268,6 +278,10 @@ impl Groups {
             max_per_socket,
             next_id: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),
+            computations: tokio::sync::Semaphore::new(
+                COMPUTATIONS_PER_CORE
+                    * std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            ),
         })
     }
 
@@ -487,6 +501,8 @@ impl Groups {
     }
 
     async fn compute(&self, group: &Group) -> Outcome {
+        // Never closed, so acquiring fails only if it were; computing anyway is then harmless.
+        let _permit = self.computations.acquire().await;
         let result = self
             .runner
             .run(&group.query, group.user.clone(), group.input.clone())

@@ -454,3 +454,62 @@ async fn after_missed_changes_every_group_is_computed_and_pushed_where_it_change
     ids.sort_unstable();
     assert_eq!(ids, [notes.id, tasks.id]);
 }
+
+/// Takes 10 ms per call and records how many calls ran at once at most.
+#[derive(Default)]
+struct SlowRunner {
+    running: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
+}
+
+impl QueryRunner for SlowRunner {
+    fn run(
+        &self,
+        _: &LiveQuery,
+        _: Option<Arc<AuthUser>>,
+        input: serde_json::Value,
+    ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>> {
+        let (running, most) = (self.running.clone(), self.most.clone());
+        Box::pin(async move {
+            let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(input)
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_to_many_groups_computes_a_few_at_a_time() {
+    let runner = Arc::new(SlowRunner::default());
+    let recorder = Arc::new(Recorder::default());
+    let groups = Groups::new(
+        [query("getNotes", "Note")],
+        runner.clone(),
+        recorder.clone(),
+        DEFAULT_WINDOW,
+        100,
+    );
+    let socket = Sid::new();
+    for page in 0..50 {
+        let joined = groups
+            .join(socket, "getNotes", serde_json::json!(page), None)
+            .unwrap();
+        groups.first_result(&joined).await;
+    }
+    runner.most.store(0, std::sync::atomic::Ordering::SeqCst);
+    groups.changed(&[Affected {
+        entity: "Note".to_owned(),
+        owners: None,
+    }]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let slots = groups::COMPUTATIONS_PER_CORE
+        * std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    assert_eq!(recorder.ids().len(), 50, "every group was computed");
+    let most = runner.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        most > 1 && most <= slots,
+        "{most} computations at once, {slots} allowed"
+    );
+}
