@@ -16,6 +16,7 @@
 //! | `REDIS_URL` | unset | unset |
 //! | `APPC_REDIS_PREFIX` | `appc:<app name>` | same |
 //! | `APPC_TRUSTED_PROXIES` | none (the TCP peer is the client) | none |
+//! | `APPC_TOKEN_LIFETIME_SECS` | the server's (`Server::token_lifetime`, else 7 days) | same |
 //!
 //! A `postgres://` `DATABASE_URL` may ask for TLS as libpq does: `?sslmode=require` (hosted
 //! PostgreSQL needs it), `verify-ca` or `verify-full` with `sslrootcert=/path/to/ca.pem`, and
@@ -194,6 +195,9 @@ pub struct Config {
     /// What starts every Redis channel and key of this deployment (`APPC_REDIS_PREFIX`); unset,
     /// the server uses `appc:<app name>` ([`Config::redis_prefix_or_default`]).
     pub redis_prefix: Option<String>,
+    /// How long a token issued at signup or login is valid (`APPC_TOKEN_LIFETIME_SECS`, at
+    /// least 60); unset, the server's own (`Server::token_lifetime`, else seven days).
+    pub token_lifetime: Option<Duration>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
     /// Events per second, queued handlers and user checks per socket (`APPC_SOCKET_*`).
@@ -487,6 +491,9 @@ impl Config {
         let redis_prefix = variable("APPC_REDIS_PREFIX")
             .map(|prefix| validate_redis_prefix(&prefix))
             .transpose()?;
+        let token_lifetime = non_empty("APPC_TOKEN_LIFETIME_SECS")
+            .map(|text| parse_token_lifetime(&text))
+            .transpose()?;
         let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
@@ -497,6 +504,7 @@ impl Config {
             cors_origins,
             redis_url,
             redis_prefix,
+            token_lifetime,
             data_dir: defaults.data_dir,
             socket_limits: socket_limits(&non_empty)?,
             limits,
@@ -511,6 +519,20 @@ impl Config {
         self.redis_prefix
             .clone()
             .unwrap_or_else(|| format!("appc:{app_name}"))
+    }
+}
+
+/// The longest token lifetime accepted: ten years, far past any session worth keeping.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 60 * 60;
+
+fn parse_token_lifetime(text: &str) -> Result<Duration, ConfigError> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if (60..=MAX_TOKEN_LIFETIME_SECS).contains(&seconds) => {
+            Ok(Duration::from_secs(seconds))
+        }
+        _ => Err(ConfigError::new(format!(
+            "APPC_TOKEN_LIFETIME_SECS must be whole seconds from 60 to {MAX_TOKEN_LIFETIME_SECS} (ten years), such as 86400 for one day; got `{text}`"
+        ))),
     }
 }
 
@@ -773,6 +795,28 @@ mod tests {
         assert_eq!(config.redis_url, None);
         assert!(config.jwt_secret.as_bytes().len() >= JwtSecret::MINIMUM_BYTES);
         assert_eq!(format!("{:?}", config.jwt_secret), "JwtSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_token_lifetime_is_whole_seconds_from_a_minute_to_ten_years() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(Mode::Development, directory.path(), &[]).unwrap();
+        assert_eq!(config.token_lifetime, None);
+        let config = load(
+            Mode::Development,
+            directory.path(),
+            &[("APPC_TOKEN_LIFETIME_SECS", " 86400 ")],
+        )
+        .unwrap();
+        assert_eq!(config.token_lifetime, Some(Duration::from_secs(86_400)));
+        for bad in ["59", "-1", "1.5", "a day", "315360001"] {
+            let message = error(Mode::Development, &[("APPC_TOKEN_LIFETIME_SECS", bad)]);
+            assert!(
+                message.starts_with("APPC_TOKEN_LIFETIME_SECS must be whole seconds from 60"),
+                "{bad}: {message}"
+            );
+            assert!(message.ends_with(&format!("got `{bad}`")), "{message}");
+        }
     }
 
     #[test]

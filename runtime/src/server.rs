@@ -619,7 +619,8 @@ impl Server {
         let auth = match &self.user_table {
             Some(user_table) => {
                 let auth = Auth::new(database.clone(), &config.jwt_secret, user_table)?;
-                match self.token_lifetime {
+                // The deployment's variable wins over the lifetime built into the server.
+                match config.token_lifetime.or(self.token_lifetime) {
                     Some(lifetime) => auth.with_token_lifetime(lifetime),
                     None => auth,
                 }
