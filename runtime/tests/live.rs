@@ -503,3 +503,55 @@ async fn a_burst_of_writes_reaches_a_follower_as_a_few_updates() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_sockets_events_take_effect_in_the_order_they_arrive() {
+    let server = TestServer::start_with(
+        None,
+        &[("APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET", "1")],
+        |server| {
+            server
+                .user_table(User::schema().clone())
+                .tables([Task::schema().clone(), Card::schema().clone()])
+                .live_queries([LiveQuery::new("getBoard")
+                    .entity::<Card>("Card")
+                    .runs(&GET_BOARD, get_board)])
+        },
+    )
+    .await;
+    for round in 0..20 {
+        // A subscribe sent the moment the namespace answers is held until its handler is in
+        // place, never dropped.
+        let mut socket = live_socket(&server, None).await;
+        socket
+            .emit("subscribe", json!([{ "query": "getBoard" }]), Some(1))
+            .await;
+        let first = socket.expect_ack(1).await[0][0].clone();
+        assert!(first["id"].is_u64(), "round {round}: {first}");
+        // At the limit of one: the unsubscribe sent first frees the place the next subscribe
+        // takes, however the handlers' tasks are scheduled.
+        socket.emit("unsubscribe", json!([first["id"]]), None).await;
+        socket
+            .emit(
+                "subscribe",
+                json!([{ "query": "getBoard", "input": null }]),
+                Some(2),
+            )
+            .await;
+        let second = socket.expect_ack(2).await[0][0].clone();
+        assert!(second["id"].is_u64(), "round {round}: {second}");
+        // Another group (another input) is over the limit.
+        socket
+            .emit(
+                "subscribe",
+                json!([{ "query": "getBoard", "input": 1 }]),
+                Some(3),
+            )
+            .await;
+        assert_eq!(
+            socket.expect_ack(3).await[0][0]["error"]["code"],
+            "too_many_subscriptions"
+        );
+    }
+    server.stop().await;
+}

@@ -35,15 +35,14 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde::Serialize;
-use socketioxide::extract::{AckSender, TryData};
 
 use crate::HttpError;
 use crate::auth::AuthUser;
 use crate::db::{ChangeListener, Entity, TableChange, TableSchema};
-use crate::socket::{AppAdapter, NamespaceConfig, RedisDriver, SocketIo, SocketRef};
+use crate::socket::{AckSender, NamespaceConfig, RedisDriver, SocketIo, SocketRef, on_in_order};
 
 use affected::WatchedTables;
-use groups::{ErrorBody, GroupId, Groups, QueryRunner, Update, UpdateSender};
+use groups::{ErrorBody, GroupId, Groups, Joined, QueryRunner, Update, UpdateSender};
 use relay::ChangeRelay;
 
 /// The Socket.IO namespace that carries live queries.
@@ -332,28 +331,37 @@ impl LiveHub {
     }
 
     /// The built-in namespace: `subscribe` and `unsubscribe`, with the user of the socket's
-    /// handshake token.
+    /// handshake token. Both are registered in the socket's order and under its event limits
+    /// (`on_in_order`): an event sent right after connecting is held until they are in place,
+    /// and each event's changes to the socket's groups are made in the synchronous part of its
+    /// handler, which runs in arrival order, so `unsubscribe` then `subscribe` frees the place
+    /// before it is taken, and a subscription is never dropped by an earlier `unsubscribe`.
     pub(crate) fn namespace(&self) -> NamespaceConfig {
         let hub = self.clone();
         NamespaceConfig::new(LIVE_NAMESPACE).on_connect(move |connection| {
             let user = connection.user.map(Arc::new);
             let socket = connection.socket;
-            let subscribing = (hub.clone(), user.clone());
-            socket.on(
+            let subscribing = hub.clone();
+            on_in_order(
+                &socket,
                 SUBSCRIBE_EVENT,
-                async move |socket: SocketRef,
-                            ack: AckSender<AppAdapter>,
-                            TryData(items): TryData<serde_json::Value>| {
-                    let (hub, user) = subscribing;
-                    let answers = hub.subscribe(&socket, user.as_ref(), items.ok()).await;
-                    ack.send(&answers).ok();
+                move |socket: SocketRef, items: serde_json::Value, ack: AckSender| {
+                    let hub = subscribing.clone();
+                    let joined = hub.join_all(&socket, user.as_ref(), items);
+                    async move {
+                        let answers = hub.first_results(&socket, joined).await;
+                        ack.send(&answers).ok();
+                    }
                 },
             );
             let unsubscribing = hub.clone();
-            socket.on(
+            on_in_order(
+                &socket,
                 UNSUBSCRIBE_EVENT,
-                async move |socket: SocketRef, TryData(ids): TryData<Vec<GroupId>>| {
-                    unsubscribing.unsubscribe(&socket, &ids.unwrap_or_default());
+                move |socket: SocketRef, ids: serde_json::Value, _: AckSender| {
+                    let ids: Vec<GroupId> = serde_json::from_value(ids).unwrap_or_default();
+                    unsubscribing.leave(&socket, &ids);
+                    async {}
                 },
             );
             let disconnecting = hub.clone();
@@ -363,33 +371,29 @@ impl LiveHub {
         })
     }
 
-    /// Answers one `subscribe` message: a list of subscriptions in, one answer each out (an
-    /// empty list for anything but a list).
-    async fn subscribe(
+    /// The synchronous part of a `subscribe`: each item of the list is refused or its socket
+    /// joins its group (and the group's room); anything but a list joins nothing.
+    fn join_all(
         &self,
         socket: &SocketRef,
         user: Option<&Arc<AuthUser>>,
-        items: Option<serde_json::Value>,
-    ) -> Vec<serde_json::Value> {
-        let Some(serde_json::Value::Array(items)) = items else {
+        items: serde_json::Value,
+    ) -> Vec<Result<Joined, ErrorBody>> {
+        let serde_json::Value::Array(items) = items else {
             return Vec::new();
         };
-        let mut answers = Vec::with_capacity(items.len());
-        for item in items {
-            answers.push(match self.subscribe_one(socket, user, item).await {
-                Ok(update) => serde_json::to_value(&update).unwrap_or_default(),
-                Err(error) => serde_json::json!({ "error": error }),
-            });
-        }
-        answers
+        items
+            .into_iter()
+            .map(|item| self.join_one(socket, user, item))
+            .collect()
     }
 
-    async fn subscribe_one(
+    fn join_one(
         &self,
         socket: &SocketRef,
         user: Option<&Arc<AuthUser>>,
         item: serde_json::Value,
-    ) -> Result<Update, ErrorBody> {
+    ) -> Result<Joined, ErrorBody> {
         let subscription: Subscription =
             serde_json::from_value(item).map_err(|error| ErrorBody {
                 status: 400,
@@ -398,26 +402,47 @@ impl LiveHub {
                     "a subscription is `{{ \"query\": <name>, \"input\"?: <its input> }}`: {error}"
                 ),
             })?;
-        let groups = &self.shared.groups;
         (self.shared.admit)(socket, user.map(|user| &**user))
             .map_err(|error| ErrorBody::from(&error))?;
-        let joined = groups
+        let joined = self
+            .shared
+            .groups
             .join(socket.id, &subscription.query, subscription.input, user)
             .map_err(|refusal| refusal.to_error_body())?;
         socket.join(group_room(joined.id));
-        let first = groups.first_result(&joined).await;
-        // An input the query refuses would be refused on every change: no subscription.
-        if let Some(error) = &first.error
-            && error.code == "invalid_input"
-        {
-            self.leave(socket, &[joined.id]);
-            return Err(error.clone());
-        }
-        Ok(first)
+        Ok(joined)
     }
 
-    fn unsubscribe(&self, socket: &SocketRef, ids: &[GroupId]) {
-        self.leave(socket, ids);
+    /// The asynchronous part of a `subscribe`: the answer of each item, a result for those
+    /// that joined their group.
+    async fn first_results(
+        &self,
+        socket: &SocketRef,
+        joined: Vec<Result<Joined, ErrorBody>>,
+    ) -> Vec<serde_json::Value> {
+        let mut answers = Vec::with_capacity(joined.len());
+        for item in joined {
+            let answer = match item {
+                Ok(joined) => {
+                    let first = self.shared.groups.first_result(&joined).await;
+                    match &first.error {
+                        // An input the query refuses would be refused on every change: no
+                        // subscription.
+                        Some(error) if error.code == "invalid_input" => {
+                            self.leave(socket, &[joined.id]);
+                            Err(error.clone())
+                        }
+                        _ => Ok(first),
+                    }
+                }
+                Err(error) => Err(error),
+            };
+            answers.push(match answer {
+                Ok(update) => serde_json::to_value(&update).unwrap_or_default(),
+                Err(error) => serde_json::json!({ "error": error }),
+            });
+        }
+        answers
     }
 
     fn leave(&self, socket: &SocketRef, ids: &[GroupId]) {
