@@ -39,6 +39,8 @@ export type LiveStatus = 'off' | 'connecting' | 'live' | 'reconnecting';
 interface LiveResult {
   /** The subscription's id; absent when the server refused to subscribe the query. */
   id?: number;
+  /** Grows with every computation of the subscription's result: the greater one is newer. */
+  version?: number;
   /** The query's answer to this client's user. */
   data?: unknown;
   /** Why the query fails now (with `id`), or why the server refused to subscribe it (without). */
@@ -63,6 +65,8 @@ interface Subscription {
   state: 'unsent' | 'awaiting' | 'subscribed' | 'refused';
   /** The server's id of its subscription on the current connection. */
   id: number | null;
+  /** The version of the result it put in the cache on the current connection. */
+  version: number | null;
   /** How many results the server has put in the cache; `useQuery`'s fetch compares it. */
   pushes: number;
 }
@@ -70,6 +74,11 @@ interface Subscription {
 /** The mounted queries, by their JSON cache key. */
 const subscriptions = new Map<string, Subscription>();
 const statusListeners = new Set<() => void>();
+/**
+ * The newest `update` of each id that no subscription holds yet: the server starts pushing a
+ * subscription's results before its ack, which may then arrive with an older one.
+ */
+const updatesAheadOfAcks = new Map<number, LiveResult>();
 /** The refusals already reported on the console, so that each is reported once. */
 const reportedRefusals = new Set<string>();
 let status: LiveStatus = 'off';
@@ -108,16 +117,23 @@ function liveSocket(): Socket {
     for (const subscription of subscriptions.values()) {
       subscription.state = 'unsent';
       subscription.id = null;
+      subscription.version = null;
     }
+    updatesAheadOfAcks.clear();
     flush();
   });
   created.on('disconnect', () => setStatus(created.active ? 'reconnecting' : 'off'));
   created.on('connect_error', () => setStatus('reconnecting'));
   created.on('update', (result: LiveResult) => {
-    for (const subscription of subscriptions.values()) {
-      if (subscription.state === 'subscribed' && subscription.id === result.id) {
-        applyResult(subscription, result);
-      }
+    const holders = [...subscriptions.values()].filter(
+      (subscription) => subscription.state === 'subscribed' && subscription.id === result.id,
+    );
+    for (const subscription of holders) {
+      applyResult(subscription, result);
+    }
+    if (holders.length === 0 && awaitingAck() && typeof result.id === 'number') {
+      // A group pushes its results in order: the last one is the newest.
+      updatesAheadOfAcks.set(result.id, result);
     }
   });
   socket = created;
@@ -180,11 +196,18 @@ function onSubscribed(sent: readonly Subscription[], results: unknown): void {
       subscription.state = 'subscribed';
       subscription.id = result.id;
       applyResult(subscription, result);
+      const ahead = updatesAheadOfAcks.get(result.id);
+      if (ahead !== undefined) {
+        applyResult(subscription, ahead);
+      }
     } else {
       subscription.state = 'refused';
       reportRefusal(subscription, result);
     }
   });
+  if (!awaitingAck()) {
+    updatesAheadOfAcks.clear();
+  }
   if (sent.some((subscription) => subscription.mounts === 0)) {
     // Unmounted while the server subscribed it: unsubscribe it now.
     queueFlush();
@@ -192,8 +215,19 @@ function onSubscribed(sent: readonly Subscription[], results: unknown): void {
   updateStatus();
 }
 
-/** Puts a result in the cache; an error is fetched again over HTTP for the component to show. */
+function awaitingAck(): boolean {
+  return [...subscriptions.values()].some((subscription) => subscription.state === 'awaiting');
+}
+
+/**
+ * Puts a result in the cache, unless the cache holds a newer one; an error is fetched again over
+ * HTTP for the component to show.
+ */
 function applyResult(subscription: Subscription, result: LiveResult): void {
+  if (result.version !== undefined && subscription.version !== null && result.version <= subscription.version) {
+    return;
+  }
+  subscription.version = result.version ?? null;
   if ('data' in result) {
     subscription.pushes += 1;
     subscription.client.setQueryData(subscription.queryKey, result.data);
@@ -232,7 +266,17 @@ export function watchLiveQuery(client: QueryClient, queryKey: QueryKey, name: st
   const key = JSON.stringify(queryKey);
   let subscription = subscriptions.get(key);
   if (subscription === undefined) {
-    subscription = { name, input: input ?? null, queryKey, client, mounts: 0, state: 'unsent', id: null, pushes: 0 };
+    subscription = {
+      name,
+      input: input ?? null,
+      queryKey,
+      client,
+      mounts: 0,
+      state: 'unsent',
+      id: null,
+      version: null,
+      pushes: 0,
+    };
     subscriptions.set(key, subscription);
   }
   subscription.mounts += 1;
