@@ -56,13 +56,14 @@ echo "redis-server: $(redis-server --version)"
 
 # What this run started is stopped when it ends, however it ends.
 stop_servers=()
-trap 'for stop in "${stop_servers[@]}"; do bash "$stop" || true; done' EXIT
+# Each entry is a script and its argument, split on the space (the URLs hold none).
+trap 'for stop in "${stop_servers[@]}"; do bash $stop || true; done' EXIT
 
 step "starting a throwaway PostgreSQL for the PostgreSQL tests"
 if [ -z "${APPC_TEST_POSTGRES_URL:-}" ]; then
   APPC_TEST_POSTGRES_URL="$(bash tests/support/start-postgres.sh)"
   export APPC_TEST_POSTGRES_URL
-  stop_servers+=(tests/support/stop-postgres.sh)
+  stop_servers+=("tests/support/stop-postgres.sh $APPC_TEST_POSTGRES_URL")
 fi
 echo "PostgreSQL at $APPC_TEST_POSTGRES_URL"
 
@@ -70,7 +71,7 @@ step "starting a throwaway Redis for the runtime's Redis tests (the multi-proces
 if [ -z "${APPC_TEST_REDIS_URL:-}" ]; then
   APPC_TEST_REDIS_URL="$(bash tests/support/start-redis.sh)"
   export APPC_TEST_REDIS_URL
-  stop_servers+=(tests/support/stop-redis.sh)
+  stop_servers+=("tests/support/stop-redis.sh $APPC_TEST_REDIS_URL")
 fi
 echo "Redis at $APPC_TEST_REDIS_URL"
 

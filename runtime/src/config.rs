@@ -16,6 +16,7 @@
 //! | `REDIS_URL` | unset | unset |
 //! | `APPC_REDIS_PREFIX` | `appc:<app name>` | same |
 //! | `APPC_TRUSTED_PROXIES` | none (the TCP peer is the client) | none |
+//! | `APPC_TOKEN_LIFETIME_SECS` | the server's (`Server::token_lifetime`, else 7 days) | same |
 //!
 //! A `postgres://` `DATABASE_URL` may ask for TLS as libpq does: `?sslmode=require` (hosted
 //! PostgreSQL needs it), `verify-ca` or `verify-full` with `sslrootcert=/path/to/ca.pem`, and
@@ -32,7 +33,8 @@
 //!
 //! Queries, actions and apis are limited per client (the user of a valid token, else the
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
-//! `429 rate_limited` with `Retry-After`.
+//! `429 rate_limited` with `Retry-After`. A live-query subscription counts as one call; one
+//! connection follows at most `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` (100) live queries at once.
 //!
 //! `APPC_REDIS_PREFIX` starts every Redis channel and key the server uses (Socket.IO's channels,
 //! `<prefix>-request#...`, and presence's keys, `<prefix>:presence:...`). Redis's pub/sub channels
@@ -193,6 +195,9 @@ pub struct Config {
     /// What starts every Redis channel and key of this deployment (`APPC_REDIS_PREFIX`); unset,
     /// the server uses `appc:<app name>` ([`Config::redis_prefix_or_default`]).
     pub redis_prefix: Option<String>,
+    /// How long a token issued at signup or login is valid (`APPC_TOKEN_LIFETIME_SECS`, at
+    /// least 60); unset, the server's own (`Server::token_lifetime`, else seven days).
+    pub token_lifetime: Option<Duration>,
     /// The data directory from [`ConfigDefaults`].
     pub data_dir: PathBuf,
     /// Events per second, queued handlers and user checks per socket (`APPC_SOCKET_*`).
@@ -246,6 +251,9 @@ pub struct Limits {
     /// Requests one client may make at once before the sustained rate applies
     /// (`APPC_OPERATION_BURST`, default 100): a page that loads many queries at once.
     pub operation_burst: NonZeroU32,
+    /// Live queries one connection may follow at once (`APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET`,
+    /// default 100); past it a `subscribe` is answered `too_many_subscriptions`.
+    pub live_subscriptions_per_socket: usize,
     /// The reverse proxies whose `X-Forwarded-For` names the client (`APPC_TRUSTED_PROXIES`,
     /// addresses and networks such as `127.0.0.1,10.0.0.0/8`; default none): every per-address
     /// limit above and every log line then counts the forwarded client instead of the proxy,
@@ -269,6 +277,7 @@ impl Default for Limits {
             request_body: 1024 * 1024,
             operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
             operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
+            live_subscriptions_per_socket: crate::live::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -351,6 +360,10 @@ impl Limits {
                 defaults.operations_per_second,
             )?,
             operation_burst: positive("APPC_OPERATION_BURST", defaults.operation_burst)?,
+            live_subscriptions_per_socket: count(
+                "APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET",
+                defaults.live_subscriptions_per_socket,
+            )?,
             trusted_proxies: match non_empty("APPC_TRUSTED_PROXIES") {
                 None => defaults.trusted_proxies,
                 Some(text) => TrustedProxies::parse(&text).map_err(ConfigError::new)?,
@@ -478,6 +491,9 @@ impl Config {
         let redis_prefix = variable("APPC_REDIS_PREFIX")
             .map(|prefix| validate_redis_prefix(&prefix))
             .transpose()?;
+        let token_lifetime = non_empty("APPC_TOKEN_LIFETIME_SECS")
+            .map(|text| parse_token_lifetime(&text))
+            .transpose()?;
         let limits = Limits::from_variables(non_empty)?;
         Ok(Config {
             mode,
@@ -488,6 +504,7 @@ impl Config {
             cors_origins,
             redis_url,
             redis_prefix,
+            token_lifetime,
             data_dir: defaults.data_dir,
             socket_limits: socket_limits(&non_empty)?,
             limits,
@@ -502,6 +519,20 @@ impl Config {
         self.redis_prefix
             .clone()
             .unwrap_or_else(|| format!("appc:{app_name}"))
+    }
+}
+
+/// The longest token lifetime accepted: ten years, far past any session worth keeping.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 60 * 60;
+
+fn parse_token_lifetime(text: &str) -> Result<Duration, ConfigError> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if (60..=MAX_TOKEN_LIFETIME_SECS).contains(&seconds) => {
+            Ok(Duration::from_secs(seconds))
+        }
+        _ => Err(ConfigError::new(format!(
+            "APPC_TOKEN_LIFETIME_SECS must be whole seconds from 60 to {MAX_TOKEN_LIFETIME_SECS} (ten years), such as 86400 for one day; got `{text}`"
+        ))),
     }
 }
 
@@ -764,6 +795,28 @@ mod tests {
         assert_eq!(config.redis_url, None);
         assert!(config.jwt_secret.as_bytes().len() >= JwtSecret::MINIMUM_BYTES);
         assert_eq!(format!("{:?}", config.jwt_secret), "JwtSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_token_lifetime_is_whole_seconds_from_a_minute_to_ten_years() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = load(Mode::Development, directory.path(), &[]).unwrap();
+        assert_eq!(config.token_lifetime, None);
+        let config = load(
+            Mode::Development,
+            directory.path(),
+            &[("APPC_TOKEN_LIFETIME_SECS", " 86400 ")],
+        )
+        .unwrap();
+        assert_eq!(config.token_lifetime, Some(Duration::from_secs(86_400)));
+        for bad in ["59", "-1", "1.5", "a day", "315360001"] {
+            let message = error(Mode::Development, &[("APPC_TOKEN_LIFETIME_SECS", bad)]);
+            assert!(
+                message.starts_with("APPC_TOKEN_LIFETIME_SECS must be whole seconds from 60"),
+                "{bad}: {message}"
+            );
+            assert!(message.ends_with(&format!("got `{bad}`")), "{message}");
+        }
     }
 
     #[test]

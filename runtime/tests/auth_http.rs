@@ -319,6 +319,24 @@ async fn the_token_lifetime_is_configurable() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn the_token_lifetime_variable_wins_over_the_servers_own() {
+    let server = TestServer::start_with(None, &[("APPC_TOKEN_LIFETIME_SECS", "120")], |server| {
+        server
+            .user_table(<User as appc_runtime::codegen::Entity>::schema().clone())
+            .token_lifetime(std::time::Duration::from_secs(3600))
+    })
+    .await;
+    let (token, _) = signup(&server, "hal", "long enough password").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    server.stop().await;
+}
+
 fn decode_base64_url(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bits = 0_u32;

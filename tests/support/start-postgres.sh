@@ -3,7 +3,7 @@
 #
 #   export APPC_TEST_POSTGRES_URL="$(tests/support/start-postgres.sh)"
 #   cargo test -p appc-runtime
-#   tests/support/stop-postgres.sh          # or leave it: the data lives under /tmp
+#   tests/support/stop-postgres.sh "$APPC_TEST_POSTGRES_URL"   # or leave it: the data lives under /tmp
 #
 # PostgreSQL refuses to run as root, so when this script runs as root it runs the server as the
 # `postgres` system user (created by Debian's postgresql package). It installs the package with
@@ -82,4 +82,5 @@ fi
   start >&2 || { cat "$data_dir/server.log" >&2; exit 1; }
 
 echo "$data_dir" > /tmp/appc-postgres.last
+echo "$data_dir" > "/tmp/appc-postgres.port-$port"
 echo "postgres://appc@127.0.0.1:$port/postgres"
