@@ -33,22 +33,31 @@ async function call(url, route, input, token) {
 }
 
 /**
- * A socket of `token`'s user on process 2, subscribed to `subscriptions`: resolves with it and
+ * A socket of `token`'s user (`name`) on process 2, subscribed to `subscriptions`: resolves with it and
  * the ack's results; `socket.received` holds every event it gets.
  */
-async function subscriber(token, subscriptions) {
+async function subscriber(name, token, subscriptions) {
   const socket = await connect(new URL("/appc-live", second).toString(), {
     transports: ["websocket"],
     auth: { token },
   });
   socket.received = [];
   socket.onAny((event, ...payloads) => socket.received.push([event, ...payloads]));
-  const results = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck("subscribe", subscriptions);
+  const results = await subscribe(socket, subscriptions, name);
   assert.equal(results.length, subscriptions.length, JSON.stringify(results));
   for (const result of results) {
     assert.equal(typeof result.id, "number", `subscribed: ${JSON.stringify(result)}`);
   }
   return { socket, results };
+}
+
+/** Sends `subscribe` with `subscriptions` and resolves with the ack, failing with `what` on a timeout. */
+async function subscribe(socket, subscriptions, what) {
+  try {
+    return await socket.timeout(ACK_TIMEOUT_MS).emitWithAck("subscribe", subscriptions);
+  } catch (error) {
+    throw new Error(`no ack of ${what}'s subscribe within ${ACK_TIMEOUT_MS} ms: ${error}`);
+  }
 }
 
 /** The next `update` of subscription `id` on `socket` (listening from now on). */
@@ -60,8 +69,8 @@ await run("live queries across processes", async () => {
   const suffix = Date.now();
   const alice = await signup(first, `alice-across-${suffix}`, PASSWORD);
   const bob = await signup(first, `bob-across-${suffix}`, PASSWORD);
-  const aliceLive = await subscriber(alice.token, [{ query: "getTasks" }, { query: "getNotes" }]);
-  const bobLive = await subscriber(bob.token, [{ query: "getTasks" }, { query: "getNotes" }]);
+  const aliceLive = await subscriber("alice", alice.token, [{ query: "getTasks" }, { query: "getNotes" }]);
+  const bobLive = await subscriber("bob", bob.token, [{ query: "getTasks" }, { query: "getNotes" }]);
   const [aliceTasks, aliceNotes] = aliceLive.results;
   const [bobTasks, bobNotes] = bobLive.results;
 
@@ -78,9 +87,7 @@ await run("live queries across processes", async () => {
   assert.deepEqual((await listUpdate).data.map((each) => each.description), [SECRET]);
 
   // The single row, subscribed on process 2, follows a write on process 1.
-  const [single] = await aliceLive.socket
-    .timeout(ACK_TIMEOUT_MS)
-    .emitWithAck("subscribe", [{ query: "getTask", input: { id: task.id } }]);
+  const [single] = await subscribe(aliceLive.socket, [{ query: "getTask", input: { id: task.id } }], "alice's task");
   assert.equal(single.data?.description, SECRET, JSON.stringify(single));
   const ticked = nextUpdate(aliceLive.socket, single.id);
   await call(first, "update-task", { id: task.id, isDone: true }, alice.token);
