@@ -1,8 +1,9 @@
 //! End to end: the live queries of the todo example (`getTasks` scoped to the user, `getNotes`
-//! shared), built with `appc build --debug` and started like a deployment. `tests/e2e/live.mjs`
-//! drives the built-in `/appc-live` namespace with socket.io-client beside HTTP calls;
-//! `tests/e2e/browser_live.mjs` runs two users in Debian's chromium and reads one user's
-//! WebSocket frames, a single task's page and a connection cut and restored;
+//! shared, `getTask` one row), built with `appc build --debug` and started like a deployment.
+//! `tests/e2e/live.mjs` subscribes on the built-in `/appc-live` namespace with socket.io-client
+//! beside HTTP calls, and sends it hostile payloads; `tests/e2e/browser_live.mjs` runs two users
+//! in Debian's chromium and reads one user's WebSocket frames, a single task's page and a
+//! connection cut and restored;
 //! `tests/e2e/live_across.mjs` runs two processes on one PostgreSQL database
 //! (`APPC_TEST_POSTGRES_URL`, from tests/support/start-postgres.sh; skipped without it, except
 //! under `CI`) and a Redis of the test's own (`support/redis.rs`).
@@ -28,6 +29,10 @@ use deployment::postgres_and_redis;
 /// How long the socket.io-client scenario may take.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` for `live.mjs`, which goes past it: low, so that a
+/// handful of subscriptions reach it.
+const SUBSCRIPTIONS_PER_SOCKET: &str = "5";
+
 /// How long the browser scenario may take: chromium and several page loads are slower.
 const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -35,12 +40,24 @@ const BROWSER_SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[test]
-fn live_queries_notify_the_watchers_of_committed_writes_only_within_their_scope() {
+fn live_queries_push_each_users_own_results_and_refuse_hostile_subscriptions() {
     assert_e2e_package_installed("socket.io-client");
     let binary = built_example("todo");
     let data = tempfile::tempdir().unwrap();
-    let server = RunningServer::start(&binary, data.path());
-    let output = run_node_script(&server, "live.mjs", &[], SCENARIO_TIMEOUT);
+    let server = RunningServer::start_with(
+        &binary,
+        data.path(),
+        &[(
+            "APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET",
+            SUBSCRIPTIONS_PER_SOCKET,
+        )],
+    );
+    let output = run_node_script(
+        &server,
+        "live.mjs",
+        &[SUBSCRIPTIONS_PER_SOCKET],
+        SCENARIO_TIMEOUT,
+    );
     assert!(
         output.contains("ok: live queries over socket.io"),
         "{output}"
@@ -64,9 +81,9 @@ fn another_users_note_appears_without_a_reload_and_private_tasks_never_reach_oth
 }
 
 /// Two processes of the todo example on one PostgreSQL database and one Redis: writes commit on
-/// the first, the watching sockets and their refetches are on the second.
+/// the first, the subscribed sockets are on the second.
 #[test]
-fn a_write_committed_on_one_process_refreshes_the_watchers_on_another() {
+fn a_write_committed_on_one_process_pushes_results_to_the_subscribers_on_another() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

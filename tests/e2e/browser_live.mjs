@@ -1,13 +1,13 @@
 // The todo example's live queries in Debian's chromium (playwright-core): Alice and Bob, in two
-// browser contexts, both see the shared board follow Alice's new note without a reload; Alice's
-// second tab follows her new task; Bob's page never shows Alice's tasks, and the frames of Bob's
-// WebSocket (read through the browser's own events) never carry their contents, nor any
-// notification about tasks at all (`scope: user`). Alice's other tab, on the page of one task
-// (`useQuery(getTask, { id })`), follows it being ticked off, then shows the 404 once it is
-// deleted. Carol's connection is cut (her WebSockets closed and reopening refused, through
-// playwright's WebSocket routing, while the browser itself stays online): her page says it is
-// not live, misses a new note, and shows it once the connection is back and the client has
-// refetched its live queries.
+// browser contexts, both see the shared board follow Alice's new note without a reload, Bob's
+// page from the result the server pushed (it fetches nothing); Alice's second tab follows her
+// new task; Bob's page never shows Alice's tasks, and the frames of Bob's WebSocket (read
+// through the browser's own events) never carry their contents, nor any update of his own task
+// list (`scope: user`). Alice's other tab, on the page of one task (`useQuery(getTask, { id })`),
+// follows it being ticked off, then shows the 404 once it is deleted. Carol's connection is cut
+// (her WebSockets closed and reopening refused, through playwright's WebSocket routing, while the
+// browser itself stays online): her page says it is not live, misses a new note, and shows it
+// once the connection is back, from the results of its subscriptions made again.
 // Usage: node browser_live.mjs <server url>
 
 import assert from "node:assert/strict";
@@ -33,13 +33,60 @@ async function waitFor(condition, what) {
   throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
-/** Every text frame the page's WebSockets receive, recorded from before the first load. */
+/** Every text frame the page's WebSockets send and receive, recorded from before the first load. */
 function recordFrames(page) {
-  const frames = [];
+  const frames = { sent: [], received: [] };
   page.on("websocket", (socket) => {
-    socket.on("framereceived", ({ payload }) => frames.push(String(payload)));
+    socket.on("framesent", ({ payload }) => frames.sent.push(String(payload)));
+    socket.on("framereceived", ({ payload }) => frames.received.push(String(payload)));
   });
   return frames;
+}
+
+/**
+ * The Socket.IO packets of the `/appc-live` namespace among `frames` (`42/appc-live,1[...]`):
+ * `{ type, ackId, data }`, `type` 2 for an event (`data` is `["update", {...}]`) and 3 for an
+ * ack (`data` is `[[...results]]`).
+ */
+function livePackets(frames) {
+  return frames.flatMap((frame) => {
+    const packet = /^4([23])\/appc-live,(\d*)(.*)$/s.exec(frame);
+    return packet === null ? [] : [{ type: Number(packet[1]), ackId: packet[2], data: JSON.parse(packet[3]) }];
+  });
+}
+
+/** The query each subscription id of `frames` stands for, from every `subscribe` and its ack. */
+function subscribedQueries(frames) {
+  const requests = new Map();
+  for (const { type, ackId, data } of livePackets(frames.sent)) {
+    if (type === 2 && data[0] === "subscribe") requests.set(ackId, data[1]);
+  }
+  const queries = new Map();
+  for (const { type, ackId, data } of livePackets(frames.received)) {
+    const request = type === 3 ? requests.get(ackId) : undefined;
+    if (request === undefined) continue;
+    data[0].forEach((result, index) => {
+      if (result.id !== undefined) queries.set(result.id, request[index].query);
+    });
+  }
+  return queries;
+}
+
+/** The `update`s among the frames a page received. */
+function liveUpdates(frames) {
+  return livePackets(frames.received)
+    .filter(({ type, data }) => type === 2 && data[0] === "update")
+    .map(({ data }) => data[1]);
+}
+
+/** The paths of the operations the page calls from now on. */
+function recordOperations(page) {
+  const paths = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/operations/")) paths.push(path);
+  });
+  return paths;
 }
 
 async function signUp(page, username) {
@@ -74,6 +121,7 @@ async function scenario(browser) {
   const alicePage = await pages.open(browser, "alice");
   const bobPage = await pages.open(browser, "bob");
   const bobFrames = recordFrames(bobPage);
+  const bobOperations = recordOperations(bobPage);
 
   await signUp(alicePage, "alice");
   await signUp(bobPage, "bob");
@@ -83,12 +131,15 @@ async function scenario(browser) {
   await aliceTab.goto(url);
   await waitForLive(aliceTab);
 
-  // Alice shares a note: Bob's page and her other tab show it without a reload.
+  // Alice shares a note: Bob's page and her other tab show it without a reload, Bob's from the
+  // pushed result alone.
+  const bobOperationsBefore = bobOperations.length;
   await alicePage.getByLabel("New note", { exact: true }).fill("Standup at ten");
   await alicePage.getByRole("button", { name: "Share", exact: true }).click();
   for (const page of [alicePage, bobPage, aliceTab]) {
     await expectTexts(page, "note", ["Standup at ten"]);
   }
+  assert.deepEqual(bobOperations.slice(bobOperationsBefore), [], "bob's page took the pushed board without fetching");
 
   // Alice's private task: her other tab follows; Bob's page does not change.
   await alicePage.getByLabel("New task", { exact: true }).fill(SECRET);
@@ -102,18 +153,25 @@ async function scenario(browser) {
   await expectTexts(bobPage, "task", []);
   assert.ok(!(await bobPage.content()).includes(SECRET), "bob's page never shows alice's task");
 
-  // What reached Bob's browser: the board's notification, never anything about tasks.
-  const liveFrames = bobFrames.filter((frame) => frame.includes("/appc-live"));
+  // What reached Bob's browser: the board's new result, never anything of Alice's tasks, nor any
+  // update of his own task list, which he did subscribe to.
+  const queryOfId = subscribedQueries(bobFrames);
+  const bobUpdates = liveUpdates(bobFrames);
   assert.ok(
-    liveFrames.some((frame) => frame.includes('"changed","Note"')),
-    `bob's socket carried the board's notification: ${JSON.stringify(liveFrames)}`,
+    [...queryOfId.values()].includes("getTasks"),
+    `bob subscribed to his tasks: ${JSON.stringify(bobFrames)}`,
   );
-  assert.ok(!bobFrames.some((frame) => frame.includes(SECRET)), "no frame of bob's carries alice's task");
   assert.ok(
-    !liveFrames.some((frame) => frame.includes('"Task"')),
-    `bob is never told of alice's tasks: ${JSON.stringify(liveFrames)}`,
+    bobUpdates.some(
+      (update) => queryOfId.get(update.id) === "getNotes" && JSON.stringify(update.data).includes("Standup"),
+    ),
+    `bob's socket carried the board's new result: ${JSON.stringify(bobUpdates)}`,
   );
-  assert.ok(!liveFrames.some((frame) => frame.includes("Standup")), "notifications carry no row contents");
+  assert.ok(
+    bobUpdates.every((update) => queryOfId.get(update.id) === "getNotes"),
+    `bob's socket carried only updates of the board: ${JSON.stringify(bobUpdates)}`,
+  );
+  assert.ok(!bobFrames.received.some((frame) => frame.includes(SECRET)), "no frame of bob's carries alice's task");
 
   await watchOneTask(alicePage, aliceTab);
   await reconnectAfterACut(browser, alicePage);
@@ -191,9 +249,12 @@ async function reconnectAfterACut(browser, alicePage) {
   await expectTexts(carolPage, "note", ["Standup at ten"]);
   assert.notEqual(await carolPage.getByTestId("live-status").getAttribute("data-status"), "live");
 
+  // Back: the client subscribes again, and the ack's result (no fetch) brings the missed note.
+  const carolOperations = recordOperations(carolPage);
   cut = false;
   await waitForLive(carolPage);
   await expectTexts(carolPage, "note", ["Standup at ten", "Missed while away"]);
+  assert.deepEqual(carolOperations, [], "carol's page took the subscriptions' results without fetching");
 }
 
 await runScenarioAndExit({ title: "browser live queries", screenshotName: "live", pages, scenario });

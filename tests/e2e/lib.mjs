@@ -70,6 +70,27 @@ export function nextEvent(socket, event, waitMs = WAIT_MS) {
   });
 }
 
+/**
+ * Like `nextEvent`, for the next payload of `event` that `matches` accepts (say, the `update` of
+ * one live subscription among several).
+ */
+export function nextMatchingEvent(socket, event, matches, waitMs = WAIT_MS) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, listener);
+      reject(new Error(`no matching \`${event}\` event within ${waitMs} ms`));
+    }, waitMs);
+    const listener = (payload) => {
+      if (matches(payload)) {
+        clearTimeout(timer);
+        socket.off(event, listener);
+        resolve(payload);
+      }
+    };
+    socket.on(event, listener);
+  });
+}
+
 /** Collects every payload of `event` from now on, for checks that nothing (else) arrived. */
 export function collectEvents(socket, event) {
   const payloads = [];

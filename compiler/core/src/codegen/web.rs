@@ -880,7 +880,7 @@ impl OperationView {
         };
         let entities_doc = match (is_query, entity_list.is_empty()) {
             (true, false) if operation.live.is_some() => format!(
-                "Reads {entity_list}: live, so every committed write to {them} (from any client) refetches it while it is mounted."
+                "Reads {entity_list}: live, so while it is mounted the server pushes its new answer after every committed write to {them} (from any client)."
             ),
             (true, false) => format!(
                 "Reads {entity_list}: the actions that change {them} refetch its cached answers (`live: false`)."

@@ -11,9 +11,9 @@
 // action, once it answers, invalidates the cached queries that share one of its entities (Wasp's
 // rule); logging in or out drops the whole cache.
 {%- if has_live %}
-// A live query (every query of `main.wasp` that reads entities, unless `live: false`) is also
-// refetched, while it is mounted, whenever another client's write to its entities commits
-// (`./live`).
+// A live query (every query of `main.wasp` that reads entities, unless `live: false`) also
+// follows, while it is mounted, every committed write to its entities from any client: the
+// server pushes its new answer, computed for this client's own user (`./live`).
 {%- endif %}
 
 {% if has_live -%}
@@ -33,7 +33,7 @@ import { getAuthToken, onAuthTokenChange } from './auth';
 {%- endif %}
 import { RequestError, errorReasonOf } from './requestError';
 {%- if has_live %}
-import { watchLiveQuery } from './live';
+import { livePushCount, watchLiveQuery } from './live';
 {%- endif %}
 
 /**
@@ -325,8 +325,8 @@ export function useQuery<Input, Output>(
   ...args: UseQueryArgs<Input, Output>
 ): UseQueryResult<Output, OperationError> {
   const [input, options] = args;
-{%- if has_live %}
   const key = queryKey(query.route, input);
+{%- if has_live %}
   // Compared as JSON, so that an input written as a literal in the component's body does not
   // count as a new query on every render.
   const keyJson = JSON.stringify(key);
@@ -335,18 +335,26 @@ export function useQuery<Input, Output>(
     if (!live) {
       return undefined;
     }
-    const client = getQueryClient();
     const liveKey = JSON.parse(keyJson) as QueryKey;
-    return watchLiveQuery(keyJson, query.queryName, query.entities, () =>
-      client.invalidateQueries({ queryKey: liveKey, exact: true }),
-    );
+    // The key is `[route]` or `[route, input]`.
+    return watchLiveQuery(getQueryClient(), liveKey, query.queryName, liveKey[1]);
   }, [keyJson, live, query]);
 {%- endif %}
   return useTanstackQuery(
     {
       ...options,
-      queryKey: queryKey(query.route, input),
+      queryKey: key,
+{%- if has_live %}
+      queryFn: async ({ signal }) => {
+        const pushesBefore = livePushCount(key);
+        const answer = (await callOperation(query.route, input, signal)) as Output;
+        // A result the server pushed while this request ran is newer than its answer: keep it.
+        const pushed = getQueryClient().getQueryData<Output>(key);
+        return livePushCount(key) !== pushesBefore && pushed !== undefined ? pushed : answer;
+      },
+{%- else %}
       queryFn: ({ signal }) => callOperation(query.route, input, signal) as Promise<Output>,
+{%- endif %}
     },
     getQueryClient(),
   );
