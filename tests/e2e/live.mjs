@@ -172,10 +172,9 @@ await run("live queries over socket.io", async () => {
   assert.equal(burst.at(-1).data.length, 101, "the last update holds every note");
   console.log(`burst: 100 writes in ${elapsedMs} ms reached bob as ${burst.length} updates`);
 
-  // Unsubscribed: no more updates. (`unsubscribe` has no ack, and the server handles a socket's
-  // events concurrently, so a later ack would prove nothing: give it a moment instead.)
+  // Unsubscribed: no more updates. (`unsubscribe` has no ack, but the server handles a socket's
+  // events in order, so the ack of the next `subscribe` says it has taken effect.)
   bobSocket.emit("unsubscribe", [bobNotes.id]);
-  await settle(200);
   assert.deepEqual(await subscribe(bobSocket, []), [], "an empty list subscribes to nothing");
   bobSocket.updates.length = 0;
   const aliceSeesIt = nextUpdate(aliceSocket, aliceNotes.id);
@@ -232,9 +231,8 @@ async function hostilePayloads(token, taskId) {
   refused(rowResults.at(-1), 429, "too_many_subscriptions", "the subscription past the limit");
   // Subscribing again to one it has is no new subscription.
   assert.equal(subscribed((await subscribe(socket, [{ query: "getNotes" }]))[0], "getNotes again").id, results[4].id);
-  // Unsubscribing frees a place (once the server has handled it, see above).
+  // Unsubscribing frees a place, for the very next subscribe (events are handled in order).
   socket.emit("unsubscribe", [rowResults[0].id]);
-  await settle(200);
   subscribed((await subscribe(socket, [rows.at(-1)]))[0], "a row once another was unsubscribed");
 
   // The socket still gets its updates.
