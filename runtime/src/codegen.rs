@@ -36,7 +36,9 @@ pub use crate::operation::{
 
 // Live queries: what the generated `main` declares of each, and the built-in namespace's names.
 pub use crate::db::{ChangeListener, MAX_OWNERS_PER_CHANGE, TableChange};
-pub use crate::live::{CHANGED_EVENT, DEFAULT_WINDOW, LIVE_NAMESPACE, LiveQuery, WATCH_EVENT};
+pub use crate::live::{
+    DEFAULT_WINDOW, LIVE_NAMESPACE, LiveQuery, SUBSCRIBE_EVENT, UNSUBSCRIBE_EVENT, UPDATE_EVENT,
+};
 
 // Socket namespaces: their configuration, payloads checked against their spec types (the
 // shapes generated beside every `type` and entity), acknowledgements and sends to one socket.

@@ -32,7 +32,8 @@
 //!
 //! Queries, actions and apis are limited per client (the user of a valid token, else the
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
-//! `429 rate_limited` with `Retry-After`.
+//! `429 rate_limited` with `Retry-After`. A live-query subscription counts as one call; one
+//! connection follows at most `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` (100) live queries at once.
 //!
 //! `APPC_REDIS_PREFIX` starts every Redis channel and key the server uses (Socket.IO's channels,
 //! `<prefix>-request#...`, and presence's keys, `<prefix>:presence:...`). Redis's pub/sub channels
@@ -246,6 +247,9 @@ pub struct Limits {
     /// Requests one client may make at once before the sustained rate applies
     /// (`APPC_OPERATION_BURST`, default 100): a page that loads many queries at once.
     pub operation_burst: NonZeroU32,
+    /// Live queries one connection may follow at once (`APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET`,
+    /// default 100); past it a `subscribe` is answered `too_many_subscriptions`.
+    pub live_subscriptions_per_socket: usize,
     /// The reverse proxies whose `X-Forwarded-For` names the client (`APPC_TRUSTED_PROXIES`,
     /// addresses and networks such as `127.0.0.1,10.0.0.0/8`; default none): every per-address
     /// limit above and every log line then counts the forwarded client instead of the proxy,
@@ -269,6 +273,7 @@ impl Default for Limits {
             request_body: 1024 * 1024,
             operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
             operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
+            live_subscriptions_per_socket: crate::live::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -351,6 +356,10 @@ impl Limits {
                 defaults.operations_per_second,
             )?,
             operation_burst: positive("APPC_OPERATION_BURST", defaults.operation_burst)?,
+            live_subscriptions_per_socket: count(
+                "APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET",
+                defaults.live_subscriptions_per_socket,
+            )?,
             trusted_proxies: match non_empty("APPC_TRUSTED_PROXIES") {
                 None => defaults.trusted_proxies,
                 Some(text) => TrustedProxies::parse(&text).map_err(ConfigError::new)?,

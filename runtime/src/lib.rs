@@ -56,8 +56,9 @@
 //! emitter), `app_state` (the state every handler is built from; a leaf), `context` (the socket
 //! handlers' context), `context_user` (the typed user a context holds; a leaf), `operation`
 //! (queries, actions and apis over HTTP: their context, body limit, input checks and errors),
-//! `hooks` (setup functions, middleware and seeds), `live` (live queries: committed changes
-//! told to the sockets watching them, coalesced, over the built-in `/appc-live` namespace), `server` (serving), `connections` (the
+//! `hooks` (setup functions, middleware and seeds), `live` (live queries: results computed
+//! once per (query, input, user) after committed changes and pushed, coalesced, over the
+//! built-in `/appc-live` namespace), `server` (serving), `connections` (the
 //! accept loop and its limits), `keyed_limiter` (the self-cleaning keyed rate
 //! limiter the operations' limit and the login throttle share; a leaf), `client_address` (who the client of a request or socket is, behind
 //! trusted proxies too), `send_buffer` (each connection's outbound bytes, capped once it

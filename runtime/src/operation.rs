@@ -361,6 +361,64 @@ where
     .await
 }
 
+/// Runs a live query for a subscription group (`live/`): the same decoding of the input and the
+/// same function as the query's HTTP route, with the user of the sockets' handshake token
+/// instead of a request's; the output as JSON.
+pub(crate) async fn run_live_query<Input, Output, Entities, User, Run, Done>(
+    state: AppState,
+    operation: &'static OperationSpec,
+    auth_user: Option<Arc<AuthUser>>,
+    input: serde_json::Value,
+    run: Run,
+) -> Result<serde_json::Value, HttpError>
+where
+    Input: OperationInput,
+    Output: Serialize,
+    Entities: EntitySet,
+    User: ContextUser,
+    Run: FnOnce(Input, OperationContext<Entities, User>) -> Done,
+    Done: Future<Output = Result<Output, HttpError>>,
+{
+    let span = tracing::info_span!("live_query", name = operation.name);
+    async move {
+        let body = if input.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&input).map_err(HttpError::internal)?
+        };
+        let input = Input::decode(operation, &body)?;
+        let caller =
+            ConnectionUser::<User>::decode(auth_user.as_deref().cloned()).map_err(|error| {
+                match error {
+                    ContextUserError::Missing => HttpError::unauthorized(
+                        "this live query needs a logged-in user; connect with a valid token",
+                    ),
+                    error => HttpError::internal(error),
+                }
+            })?;
+        let output =
+            answer_panics_with_500(run(input, OperationContext::new(&state, caller))).await?;
+        serde_json::to_value(&output).map_err(|error| {
+            HttpError::internal(format_args!(
+                "the output of `{}` could not be written as JSON: {error}",
+                operation.name
+            ))
+        })
+    }
+    .instrument(span)
+    .await
+}
+
+/// Counts one live-query subscription against its client's allowance of operations (see
+/// [`count_against_client`]): subscribing runs the query like a call.
+pub(crate) fn count_live_subscription(
+    state: &AppState,
+    parts: &Parts,
+    user: Option<&AuthUser>,
+) -> Result<(), HttpError> {
+    count_against_client(state, parts, user)
+}
+
 /// Runs a team function; a panic in it becomes a 500 like any other failure the caller cannot
 /// fix (the panic's message goes to the log, never to the caller), instead of a dropped
 /// connection. The request's own state dies with it; what it shares with other requests (the

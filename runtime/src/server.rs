@@ -113,6 +113,11 @@ pub enum ServeError {
         "the server stopped because the database writer stopped: {0}; check the database file and its disk, then start the server again"
     )]
     DatabaseWriter(String),
+    /// The live queries could not subscribe to the other processes' changes on Redis.
+    #[error(
+        "could not subscribe the live queries to the other processes' changes on Redis: {source}; check that the Redis at REDIS_URL accepts SUBSCRIBE"
+    )]
+    LiveRelay { source: redis::RedisError },
     /// The presence store could not be set up (`REDIS_URL` refused by the Redis client).
     #[error("could not set up presence: {0}; check REDIS_URL")]
     Presence(#[from] PresenceError),
@@ -280,14 +285,15 @@ impl Server {
     }
 
     /// Declares the app's live queries: every committed write to an entity one of them reads
-    /// tells the clients watching it to refetch, through the built-in namespace
+    /// pushes its new result to the clients following it, through the built-in namespace
     /// `/appc-live` (see `live/`), which is mounted only when there are live queries.
     pub fn live_queries(mut self, queries: impl IntoIterator<Item = LiveQuery>) -> Self {
         self.live_queries.extend(queries);
         self
     }
 
-    /// Sets how often at most one live-query room is told of changes (default 50 ms).
+    /// Sets how often at most one live-query group is computed again while changes keep coming
+    /// (default 25 ms; the first change after a quiet window is computed at once).
     pub fn live_window(mut self, window: std::time::Duration) -> Self {
         self.live_window = window;
         self
@@ -521,13 +527,16 @@ impl Server {
     ) -> Result<(AppState, socketioxide::layer::SocketIoLayer<AppAdapter>), ServeError> {
         let redis_prefix = self.config.redis_prefix_or_default(&self.app_name);
         // Redis first: a process that cannot reach its peers should not touch the database.
-        let adapter = match &self.config.redis_url {
-            None => AdapterState::local(),
+        let (adapter, redis_driver) = match &self.config.redis_url {
+            None => (AdapterState::local(), None),
             Some(url) => {
                 let shown_url = crate::config::redact_password(url);
                 let driver = RedisDriver::connect(url, &shown_url).await?;
                 tracing::info!(redis = %shown_url, prefix = %redis_prefix, "sockets reach the other processes through Redis");
-                AdapterState::redis(driver, &redis_prefix)
+                (
+                    AdapterState::redis(driver.clone(), &redis_prefix),
+                    Some(driver),
+                )
             }
         };
         let (database, auth) = self.connect_with_auth().await?;
@@ -578,9 +587,15 @@ impl Server {
                 std::mem::take(&mut self.live_queries),
                 &self.all_tables(&state.auth),
                 state.auth.user_table().map(|table| table.name.as_str()),
-                state.emitter.io().clone(),
+                &state,
                 self.live_window,
+                state.config.limits.live_subscriptions_per_socket,
             );
+            if let Some(driver) = redis_driver {
+                hub.relay_through(driver, &redis_prefix)
+                    .await
+                    .map_err(|source| ServeError::LiveRelay { source })?;
+            }
             // Awaited like the app's namespaces: with Redis, socketioxide adds a namespace only
             // once its channels are subscribed, and a dropped subscription leaves it missing.
             hub.namespace()

@@ -1,8 +1,8 @@
-//! Live queries through a real server: sockets on the built-in `/appc-live` namespace watch
-//! live queries and are told `changed` when a write to their entity commits, scoped to the
-//! owning user for `scope: user`, never for a rolled-back transaction, and for raw SQL only
-//! after an explicit `invalidate`. Runs on SQLite, and on PostgreSQL too when
-//! `APPC_TEST_POSTGRES_URL` is set.
+//! Live queries through a real server: sockets on the built-in `/appc-live` namespace subscribe
+//! to live queries and receive their results again, computed with their own user, when a write
+//! to their entity commits: scoped to the owning user for `scope: user`, never for a
+//! rolled-back transaction, and for raw SQL only after an explicit `invalidate`. Runs on
+//! SQLite, and on PostgreSQL too when `APPC_TEST_POSTGRES_URL` is set.
 
 mod common;
 
@@ -10,9 +10,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use appc_runtime::codegen::{
-    ColumnSchema, Entity, IntoColumns, LiveQuery, ReferentialAction, SqlType, TableSchema, column,
+    ColumnSchema, Entity, EntitySet, IntoColumns, LiveQuery, NoInput, OperationSpec,
+    ReferentialAction, SqlType, TableSchema, column,
 };
-use appc_runtime::{Column, DbError, Filter, Row, Value};
+use appc_runtime::{
+    Column, Database, DbError, HttpError, OperationContext, Query, Row, Table, Value,
+};
 use common::{Packet, SocketClient, TestServer, User, fresh_postgres_url, signup};
 use serde_json::json;
 
@@ -36,6 +39,7 @@ struct TaskUpdate {
 
 impl Task {
     const TITLE: Column<Task, String> = column("title");
+    const USER_ID: Column<Task, i64> = column("userId");
 }
 
 static TASK_SCHEMA: LazyLock<TableSchema> = LazyLock::new(|| {
@@ -83,7 +87,9 @@ impl IntoColumns for TaskUpdate {
 }
 
 /// A shared board's card (an unscoped live query reads it).
-struct Card;
+struct Card {
+    text: String,
+}
 
 struct NewCard {
     text: String,
@@ -102,8 +108,10 @@ impl Entity for Card {
     fn schema() -> &'static TableSchema {
         &CARD_SCHEMA
     }
-    fn from_row(_: &Row) -> Result<Self, DbError> {
-        Ok(Card)
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(Card {
+            text: row.get("text")?,
+        })
     }
 }
 
@@ -111,6 +119,68 @@ impl IntoColumns for NewCard {
     fn into_columns(self) -> Vec<(&'static str, Value)> {
         vec![("text", self.text.into())]
     }
+}
+
+/// The tables `getMyTasks` reads.
+#[derive(Clone)]
+struct TaskTables {
+    task: Table<Task>,
+}
+
+impl EntitySet for TaskTables {
+    fn from_database(database: &Database) -> Self {
+        TaskTables {
+            task: database.table(),
+        }
+    }
+}
+
+/// The tables `getBoard` reads.
+#[derive(Clone)]
+struct CardTables {
+    card: Table<Card>,
+}
+
+impl EntitySet for CardTables {
+    fn from_database(database: &Database) -> Self {
+        CardTables {
+            card: database.table(),
+        }
+    }
+}
+
+static GET_MY_TASKS: OperationSpec = OperationSpec {
+    name: "getMyTasks",
+    auth_required: true,
+    input_max_length: None,
+};
+
+/// The titles of the caller's own tasks.
+async fn get_my_tasks(
+    _: NoInput,
+    ctx: OperationContext<TaskTables, User>,
+) -> Result<Vec<String>, HttpError> {
+    let tasks = ctx
+        .entities
+        .task
+        .find_many(Query::new().filter(Task::USER_ID.eq(ctx.user.id)))
+        .await?;
+    Ok(tasks.into_iter().map(|task| task.title).collect())
+}
+
+static GET_BOARD: OperationSpec = OperationSpec {
+    name: "getBoard",
+    auth_required: false,
+    input_max_length: None,
+};
+
+/// The text of every card, for anyone.
+async fn get_board(
+    _: NoInput,
+    ctx: OperationContext<CardTables, Option<User>>,
+) -> Result<Vec<String>, HttpError> {
+    let cards = ctx.entities.card.find_many(Query::new()).await?;
+    Ok(cards.into_iter().map(|card| card.text).collect())
 }
 
 async fn live_server(database_url: Option<String>) -> TestServer {
@@ -122,63 +192,102 @@ async fn live_server(database_url: Option<String>) -> TestServer {
                 LiveQuery::new("getMyTasks")
                     .auth_required()
                     .scoped_to_user()
-                    .entity::<Task>("Task"),
-                LiveQuery::new("getBoard").entity::<Card>("Card"),
+                    .entity::<Task>("Task")
+                    .runs(&GET_MY_TASKS, get_my_tasks),
+                LiveQuery::new("getBoard")
+                    .entity::<Card>("Card")
+                    .runs(&GET_BOARD, get_board),
             ])
     })
     .await
 }
 
-/// A socket on `/appc-live` watching `queries`; returns it and the queries the server accepted.
-async fn watcher(
-    server: &TestServer,
-    token: Option<&str>,
-    queries: &[&str],
-) -> (SocketClient, Vec<serde_json::Value>) {
+/// A socket on `/appc-live` of `token`'s user (anonymous without one).
+async fn live_socket(server: &TestServer, token: Option<&str>) -> SocketClient {
     let auth = match token {
         Some(token) => json!({ "token": token }),
         None => json!({}),
     };
-    let (mut client, answer) = SocketClient::connect(server.address, "/appc-live", auth).await;
+    let (client, answer) = SocketClient::connect(server.address, "/appc-live", auth).await;
     assert!(matches!(answer, Packet::Connect(_)), "{answer:?}");
-    client.emit("watch", json!(queries), Some(1)).await;
-    let ack = client.expect_ack(1).await;
-    let accepted = ack[0].as_array().cloned().unwrap_or_default();
-    (client, accepted)
+    client
 }
 
-async fn expect_changed(client: &mut SocketClient, entity: &str) {
-    let data = client.expect_event("changed").await;
-    assert_eq!(data, [json!(entity)]);
+/// Sends one `subscribe` with `payload` and returns the acknowledgement's list.
+async fn subscribe(
+    client: &mut SocketClient,
+    payload: serde_json::Value,
+    ack_id: u64,
+) -> Vec<serde_json::Value> {
+    client.emit("subscribe", payload, Some(ack_id)).await;
+    let ack = client.expect_ack(ack_id).await;
+    ack[0].as_array().cloned().expect("the ack is one list")
 }
 
-/// No `changed` arrives within a few windows.
+/// A socket of `token`'s user subscribed to `getMyTasks` and `getBoard`; returns it and their
+/// acknowledged answers.
+async fn subscriber(
+    server: &TestServer,
+    token: Option<&str>,
+) -> (SocketClient, serde_json::Value, serde_json::Value) {
+    let mut client = live_socket(server, token).await;
+    let answers = subscribe(
+        &mut client,
+        json!([{ "query": "getMyTasks" }, { "query": "getBoard" }]),
+        1,
+    )
+    .await;
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    (client, answers[0].clone(), answers[1].clone())
+}
+
+/// The next `update`: its subscription's id and its data.
+async fn next_update(client: &mut SocketClient) -> (serde_json::Value, serde_json::Value) {
+    let update = client.expect_event("update").await;
+    let update = update[0].clone();
+    assert!(update["version"].is_u64(), "{update}");
+    (update["id"].clone(), update["data"].clone())
+}
+
+/// No `update` arrives within a dozen windows.
 async fn expect_quiet(client: &mut SocketClient) {
     let outcome =
-        tokio::time::timeout(Duration::from_millis(300), client.expect_event("changed")).await;
-    assert!(outcome.is_err(), "unexpected notification: {outcome:?}");
+        tokio::time::timeout(Duration::from_millis(300), client.expect_event("update")).await;
+    assert!(outcome.is_err(), "unexpected update: {outcome:?}");
 }
 
 async fn user_id(user: &serde_json::Value) -> i64 {
     user["id"].as_i64().expect("user id")
 }
 
-async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
+async fn results_follow_commits_and_scopes(database_url: Option<String>) {
     let server = live_server(database_url).await;
     let (ana_token, ana) = signup(&server, "ana", "correct horse battery").await;
-    let (bob_token, _) = signup(&server, "bob", "correct horse battery").await;
+    let (bob_token, bob) = signup(&server, "bob", "correct horse battery").await;
     let ana_id = user_id(&ana).await;
-    let (mut ana_socket, accepted) =
-        watcher(&server, Some(&ana_token), &["getMyTasks", "getBoard"]).await;
-    assert_eq!(accepted, [json!("getMyTasks"), json!("getBoard")]);
-    let (mut bob_socket, _) = watcher(&server, Some(&bob_token), &["getMyTasks", "getBoard"]).await;
-    // Anonymous: the `auth: true` query is not watched; unknown names are ignored.
-    let (mut anonymous_socket, accepted) =
-        watcher(&server, None, &["getMyTasks", "getBoard", "getNothing"]).await;
-    assert_eq!(accepted, [json!("getBoard")]);
+    let (mut ana_socket, ana_tasks, ana_board) = subscriber(&server, Some(&ana_token)).await;
+    assert_eq!(ana_tasks["data"], json!([]));
+    assert_eq!(ana_board["data"], json!([]));
+    let (mut bob_socket, bob_tasks, bob_board) = subscriber(&server, Some(&bob_token)).await;
+    // One group per user: each is computed with its own user.
+    assert_ne!(bob_tasks["id"], ana_tasks["id"]);
+    assert_ne!(bob_board["id"], ana_board["id"]);
+    // Anonymous: the `auth: true` query is refused, an unknown one too, the public one is not.
+    let mut anonymous_socket = live_socket(&server, None).await;
+    let answers = subscribe(
+        &mut anonymous_socket,
+        json!([{ "query": "getMyTasks" }, { "query": "getBoard" }, { "query": "getNothing" }]),
+        1,
+    )
+    .await;
+    assert_eq!(answers[0]["error"]["code"], "unauthorized");
+    assert!(answers[0].get("id").is_none());
+    assert_eq!(answers[1]["data"], json!([]));
+    assert_eq!(answers[2]["error"]["code"], "unknown_query");
+    assert_eq!(answers[2]["error"]["status"], 404);
     let database = &server.state.database;
 
-    // An autocommit write to the shared board: everyone watching it.
+    // An autocommit write to the shared board: everyone following it gets the new board.
     database
         .table::<Card>()
         .create(NewCard {
@@ -187,10 +296,10 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
         .await
         .unwrap();
     for socket in [&mut ana_socket, &mut bob_socket, &mut anonymous_socket] {
-        expect_changed(socket, "Card").await;
+        assert_eq!(next_update(socket).await.1, json!(["hello"]));
     }
 
-    // A rolled-back transaction tells nobody; a committed one tells after the commit.
+    // A rolled-back transaction refreshes nobody; a committed one after the commit.
     let mut transaction = database.begin().await.unwrap();
     transaction
         .table::<Card>()
@@ -220,11 +329,12 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
         .unwrap();
     expect_quiet(&mut bob_socket).await;
     transaction.commit().await.unwrap();
-    expect_changed(&mut bob_socket, "Card").await;
-    expect_changed(&mut ana_socket, "Card").await;
-    expect_changed(&mut anonymous_socket, "Card").await;
+    for socket in [&mut bob_socket, &mut ana_socket, &mut anonymous_socket] {
+        assert_eq!(next_update(socket).await.1, json!(["hello", "kept"]));
+    }
 
-    // Ana's own task: Ana's sockets only, on create, update and delete.
+    // Ana's own task: Ana's socket only, on create, update and delete; Bob's socket never
+    // receives its title.
     let tasks = database.table::<Task>();
     let task = tasks
         .create(NewTask {
@@ -233,8 +343,10 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
         })
         .await
         .unwrap();
-    expect_changed(&mut ana_socket, "Task").await;
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(
+        next_update(&mut ana_socket).await,
+        (ana_tasks["id"].clone(), json!(["private"]))
+    );
     tasks
         .update(
             task.id,
@@ -244,8 +356,10 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
         )
         .await
         .unwrap();
-    expect_changed(&mut ana_socket, "Task").await;
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(
+        next_update(&mut ana_socket).await.1,
+        json!(["still private"])
+    );
     assert_eq!(
         tasks
             .delete_many(Task::TITLE.eq("still private"))
@@ -253,11 +367,11 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
             .unwrap(),
         1
     );
-    expect_changed(&mut ana_socket, "Task").await;
+    assert_eq!(next_update(&mut ana_socket).await.1, json!([]));
     expect_quiet(&mut bob_socket).await;
 
-    // Raw SQL is seen only when invalidated, and then by every watcher of the entity, since
-    // whose rows changed is unknown.
+    // Raw SQL is seen only when invalidated, and then by every follower of the entity, since
+    // whose rows changed is unknown: each gets what its own query answers it.
     common::execute_sql(
         database,
         &format!("INSERT INTO \"Task\" (\"title\", \"userId\") VALUES ('raw', {ana_id})"),
@@ -266,36 +380,92 @@ async fn notifications_follow_commits_and_scopes(database_url: Option<String>) {
     .unwrap();
     expect_quiet(&mut ana_socket).await;
     database.invalidate::<Task>();
-    expect_changed(&mut ana_socket, "Task").await;
-    expect_changed(&mut bob_socket, "Task").await;
+    assert_eq!(next_update(&mut ana_socket).await.1, json!(["raw"]));
+    assert_eq!(
+        next_update(&mut bob_socket).await,
+        (bob_tasks["id"].clone(), json!([]))
+    );
     expect_quiet(&mut anonymous_socket).await;
 
-    // Watching nothing leaves the rooms.
-    bob_socket.emit("watch", json!([]), Some(2)).await;
-    assert_eq!(bob_socket.expect_ack(2).await, [json!([])]);
-    tasks.delete_many(Filter::every_row()).await.unwrap();
-    expect_changed(&mut ana_socket, "Task").await;
+    // A result equal to the last one pushed is not pushed again.
+    database.invalidate::<Task>();
+    expect_quiet(&mut ana_socket).await;
+
+    // After `unsubscribe`, no more updates, even of a change to Bob's own tasks.
+    bob_socket
+        .emit("unsubscribe", json!([bob_tasks["id"]]), None)
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let bob_id = user_id(&bob).await;
+    common::execute_sql(
+        database,
+        &format!(
+            "INSERT INTO \"Task\" (\"title\", \"userId\") VALUES ('raw 2', {ana_id}), ('bob raw', {bob_id})"
+        ),
+    )
+    .await
+    .unwrap();
+    database.invalidate::<Task>();
+    assert_eq!(
+        next_update(&mut ana_socket).await.1,
+        json!(["raw", "raw 2"])
+    );
     expect_quiet(&mut bob_socket).await;
     server.stop().await;
 }
 
 #[tokio::test]
-async fn notifications_follow_commits_and_scopes_on_sqlite() {
-    notifications_follow_commits_and_scopes(None).await;
+async fn results_follow_commits_and_scopes_on_sqlite() {
+    results_follow_commits_and_scopes(None).await;
 }
 
 #[tokio::test]
-async fn notifications_follow_commits_and_scopes_on_postgres() {
+async fn results_follow_commits_and_scopes_on_postgres() {
     let Some(url) = fresh_postgres_url().await else {
         return;
     };
-    notifications_follow_commits_and_scopes(Some(url)).await;
+    results_follow_commits_and_scopes(Some(url)).await;
 }
 
 #[tokio::test]
-async fn a_burst_of_writes_reaches_a_watcher_as_a_few_notifications() {
+async fn malformed_subscriptions_are_refused_and_the_socket_stays() {
     let server = live_server(None).await;
-    let (mut socket, _) = watcher(&server, None, &["getBoard"]).await;
+    let mut socket = live_socket(&server, None).await;
+    // Not a list: an empty answer.
+    assert!(
+        subscribe(&mut socket, json!("getBoard"), 1)
+            .await
+            .is_empty()
+    );
+    let answers = subscribe(
+        &mut socket,
+        json!([
+            "getBoard",
+            { "query": "getBoard", "extra": true },
+            { "query": "getBoard", "input": 5 },
+        ]),
+        2,
+    )
+    .await;
+    assert_eq!(answers.len(), 3);
+    for answer in &answers {
+        assert_eq!(answer["error"]["code"], "invalid_input", "{answer}");
+        assert_eq!(answer["error"]["status"], 400);
+        assert!(answer.get("id").is_none());
+    }
+    // The socket still works, and an unknown id to unsubscribe is ignored.
+    socket.emit("unsubscribe", json!([12345, "x"]), None).await;
+    let answers = subscribe(&mut socket, json!([{ "query": "getBoard" }]), 3).await;
+    assert_eq!(answers[0]["data"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_writes_reaches_a_follower_as_a_few_updates() {
+    let server = live_server(None).await;
+    let mut socket = live_socket(&server, None).await;
+    let answers = subscribe(&mut socket, json!([{ "query": "getBoard" }]), 1).await;
+    assert_eq!(answers[0]["data"], json!([]));
     let cards = server.state.database.table::<Card>();
     let started = std::time::Instant::now();
     let mut writes = Vec::new();
@@ -314,19 +484,22 @@ async fn a_burst_of_writes_reaches_a_watcher_as_a_few_notifications() {
         write.await.unwrap();
     }
     let elapsed = started.elapsed();
-    // Count what arrives until the stream has been quiet for a few windows.
-    let mut notifications = 0;
-    while tokio::time::timeout(Duration::from_millis(300), socket.expect_event("changed"))
-        .await
-        .is_ok()
+    // Count what arrives until the stream has been quiet for a dozen windows; the last update
+    // holds every card.
+    let mut updates = 0;
+    let mut last = serde_json::Value::Null;
+    while let Ok(update) =
+        tokio::time::timeout(Duration::from_millis(300), socket.expect_event("update")).await
     {
-        notifications += 1;
+        updates += 1;
+        last = update[0]["data"].clone();
     }
-    // One at once, then at most one per 50 ms window while the writes lasted, and the last.
-    let windows = (elapsed.as_millis() / 50) as usize;
+    assert_eq!(last.as_array().map(Vec::len), Some(200));
+    // One at once, then at most one per 25 ms window while the writes lasted, and the last.
+    let windows = (elapsed.as_millis() / 25) as usize;
     assert!(
-        notifications >= 1 && notifications <= windows + 2,
-        "{notifications} notifications for 200 writes in {elapsed:?}"
+        updates >= 1 && updates <= windows + 2,
+        "{updates} updates for 200 writes in {elapsed:?}"
     );
     server.stop().await;
 }

@@ -22,8 +22,9 @@
 
 {%- if !live_queries.is_empty() %}
 
-/// The live queries, for the runtime: a committed write to one of their entities tells the
-/// clients watching them to refetch (`scope: user`: only the clients of the rows' owners).
+/// The live queries, for the runtime: after a committed write to one of their entities, the
+/// runtime runs the query again, with each follower's own user and input, and pushes the result
+/// to the clients following it (`scope: user`: only writes to rows their user owns).
 pub fn live_queries() -> ::std::vec::Vec<::appc_runtime::codegen::LiveQuery> {
     ::std::vec![
 {%- for query in live_queries %}
@@ -36,7 +37,8 @@ pub fn live_queries() -> ::std::vec::Vec<::appc_runtime::codegen::LiveQuery> {
 {%- endif %}
 {%- for entity in query.entities %}
             .entity::<crate::app::entities::{{ entity }}>({{ entity|rust_string }})
-{%- endfor %},
+{%- endfor %}
+            .runs(&{{ query.const_name }}, call_{{ query.snake_name }}),
 {%- endfor %}
     ]
 }

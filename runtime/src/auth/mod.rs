@@ -127,6 +127,18 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// A user with integer id `id` and nothing else, for tests of what only reads the id.
+    #[cfg(test)]
+    pub(crate) fn with_id_for_tests(id: i64) -> Self {
+        AuthUser {
+            id: UserId::Int(id),
+            username: format!("user{id}"),
+            row: Row::from_values("User", vec![("id".into(), crate::db::Value::Int(id))]),
+            json_string_columns: Vec::new(),
+            claims: None,
+        }
+    }
+
     /// The user's id.
     pub fn id(&self) -> &UserId {
         &self.id

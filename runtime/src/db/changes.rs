@@ -20,8 +20,9 @@ use super::value::{Row, Value};
 /// bulk write's notification small.
 pub const MAX_OWNERS_PER_CHANGE: usize = 1000;
 
-/// One write's effect on one table, reported after it committed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One write's effect on one table, reported after it committed (and, with Redis, relayed to
+/// the other processes as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableChange {
     /// The table's name (the entity's table).
     pub table: String,

@@ -159,6 +159,12 @@ impl RedisDriver {
     pub fn is_reachable(&self) -> bool {
         self.health.is_reachable()
     }
+
+    /// Changes each time Redis is back after an outage (the messages of the other processes
+    /// published meanwhile are lost).
+    pub(crate) fn reconnections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.health.reconnections.subscribe()
+    }
 }
 
 /// Adds `protocol=resp3` to a url that does not choose a protocol.
@@ -244,6 +250,9 @@ async fn check_health(mut connection: ConnectionManager, health: Arc<RedisHealth
 struct RedisHealth {
     reachable: AtomicBool,
     lost_at: std::sync::Mutex<Option<Instant>>,
+    /// How many times Redis came back after an outage, for what must catch up then (live
+    /// queries recompute what the other processes' lost messages may have changed).
+    reconnections: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for RedisHealth {
@@ -251,6 +260,7 @@ impl Default for RedisHealth {
         RedisHealth {
             reachable: AtomicBool::new(true),
             lost_at: std::sync::Mutex::new(None),
+            reconnections: tokio::sync::watch::Sender::new(0),
         }
     }
 }
@@ -285,6 +295,7 @@ impl RedisHealth {
                 outage_seconds = format!("{seconds:.1}"),
                 "reconnected to Redis: broadcasts reach the other processes again"
             );
+            self.reconnections.send_modify(|count| *count += 1);
         }
     }
 }
@@ -534,8 +545,12 @@ mod tests {
         health.lost("connection refused");
         assert!(!health.is_reachable());
         assert_eq!(*health.lost_at.lock().unwrap(), first);
+        let reconnections = health.reconnections.subscribe();
         health.back();
         assert!(health.is_reachable());
         assert_eq!(*health.lost_at.lock().unwrap(), None);
+        // Counted once per outage, for what must catch up.
+        health.back();
+        assert_eq!(*reconnections.borrow(), 1);
     }
 }

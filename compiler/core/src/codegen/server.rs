@@ -418,6 +418,9 @@ struct OperationsModule {
 #[derive(Debug, Clone)]
 struct LiveQueryView {
     name: String,
+    /// Its `OperationSpec` static and its `call_` wrapper, shared with its HTTP route.
+    const_name: String,
+    snake_name: String,
     auth_required: bool,
     scoped_to_user: bool,
     /// The entities it reads (their structs live in `crate::app::entities`).
@@ -428,8 +431,11 @@ impl LiveQueryView {
     /// The view of a live query; `None` for an operation that is not one.
     fn new(operation: &Operation) -> Option<Self> {
         let scope = operation.live?;
+        let bare_snake = bare_snake_name(&operation.name);
         Some(LiveQueryView {
             name: operation.name.clone(),
+            const_name: bare_snake.to_uppercase(),
+            snake_name: bare_snake,
             auth_required: operation.auth_required,
             scoped_to_user: scope == LiveScope::User,
             entities: operation.entities.clone(),
