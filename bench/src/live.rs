@@ -199,16 +199,21 @@ pub async fn run(settings: &LiveSettings) -> anyhow::Result<LiveResult> {
         clients.spawn(async move { client.run(ready_sender).await });
     }
     drop(ready_sender);
-    for _ in 0..settings.clients {
-        let client_ready = tokio::time::timeout(Duration::from_secs(60), ready.recv())
-            .await
-            .context("the clients did not all connect and subscribe within 60 s")?;
-        if client_ready.is_none() {
-            // A client failed before it was ready: its own error says why.
-            while let Some(outcome) = clients.join_next().await {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut ready_clients = 0;
+    while ready_clients < settings.clients {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => bail!(
+                "only {ready_clients} of the {} clients connected and had their subscription \
+                 acknowledged within 60 s",
+                settings.clients
+            ),
+            Some(outcome) = clients.join_next() => {
+                // A client ended before the run: its own error says why.
                 outcome.context("a client panicked")??;
+                bail!("a client stopped before the run started");
             }
-            bail!("a client stopped before it subscribed");
+            Some(()) = ready.recv() => ready_clients += 1,
         }
     }
 
