@@ -48,8 +48,9 @@ enum Command {
     /// alone, with Redis, and as two processes, against two Node socket.io processes with
     /// @socket.io/redis-adapter, both storing every message (needs PostgreSQL and redis-server)
     Processes(ProcessesArguments),
-    /// Live queries: many clients keep the todo example's `getTasks` mounted while a writer
-    /// commits a steady rate of writes; commit-to-refreshed latency, refetches, server CPU
+    /// Live queries: many clients subscribe to the todo example's `getTasks` (or, over several
+    /// users, `getNotes`) while a writer commits a steady rate of writes; commit-to-data latency,
+    /// pushed updates, server CPU
     Live(LiveArguments),
 }
 
@@ -107,6 +108,14 @@ struct LiveArguments {
     /// How many clients keep the live query mounted
     #[arg(long, default_value_t = 1000)]
     clients: usize,
+    /// The live query: `tasks` (getTasks, one user: every write concerns every client) or
+    /// `notes` (the shared board getNotes, written with createNote, for several users)
+    #[arg(long, value_enum, default_value = "tasks")]
+    query: live::LiveQuery,
+    /// How many distinct users the clients are spread over (above 1 needs `--query notes`): the
+    /// server computes each result once per user
+    #[arg(long, default_value_t = 1)]
+    users: usize,
     /// Writes per second
     #[arg(long, default_value_t = 100)]
     writes_per_second: u32,
@@ -367,7 +376,9 @@ async fn run_live(arguments: LiveArguments, machine: Machine) -> anyhow::Result<
     let settings = live::LiveSettings {
         appc_todo_binary: arguments.appc_todo_bin,
         database_directory: arguments.database_dir.unwrap_or_else(std::env::temp_dir),
+        query: arguments.query,
         clients: arguments.clients,
+        users: arguments.users,
         writes_per_second: arguments.writes_per_second,
         duration: Duration::from_secs_f64(arguments.seconds.max(1.0)),
     };
