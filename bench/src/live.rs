@@ -104,6 +104,8 @@ pub struct LiveSettings {
     pub writes_per_second: u32,
     /// How long the writes go on.
     pub duration: Duration,
+    /// The server's coalescing window (`APPC_LIVE_WINDOW_MS`), when not its default.
+    pub window: Option<Duration>,
 }
 
 /// What a run measured.
@@ -174,6 +176,9 @@ pub async fn run(settings: &LiveSettings) -> anyhow::Result<LiveResult> {
         .env("APPC_OPERATIONS_PER_SECOND", "1000000")
         .env("APPC_OPERATION_BURST", "1000000")
         .env("RUST_LOG", "warn");
+    if let Some(window) = settings.window {
+        command.env("APPC_LIVE_WINDOW_MS", window.as_millis().to_string());
+    }
     let server = ServerProcess::spawn(command, ServerKind::Appc, port, database_path)?;
     let address = server.address;
 

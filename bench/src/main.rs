@@ -122,6 +122,10 @@ struct LiveArguments {
     /// Seconds of writes
     #[arg(long, default_value_t = 30.0)]
     seconds: f64,
+    /// The server's coalescing window in milliseconds (`APPC_LIVE_WINDOW_MS`; default: the
+    /// server's own, 25)
+    #[arg(long)]
+    window_ms: Option<u64>,
 }
 
 #[derive(Args)]
@@ -381,6 +385,7 @@ async fn run_live(arguments: LiveArguments, machine: Machine) -> anyhow::Result<
         users: arguments.users,
         writes_per_second: arguments.writes_per_second,
         duration: Duration::from_secs_f64(arguments.seconds.max(1.0)),
+        window: arguments.window_ms.map(Duration::from_millis),
     };
     let result = live::run(&settings).await?;
     println!(

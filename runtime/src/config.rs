@@ -34,7 +34,8 @@
 //! Queries, actions and apis are limited per client (the user of a valid token, else the
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
 //! `429 rate_limited` with `Retry-After`. A live-query subscription counts as one call; one
-//! connection follows at most `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` (100) live queries at once.
+//! connection follows at most `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` (100) live queries at once,
+//! each pushed at most once per `APPC_LIVE_WINDOW_MS` (25) while changes keep coming.
 //!
 //! `APPC_REDIS_PREFIX` starts every Redis channel and key the server uses (Socket.IO's channels,
 //! `<prefix>-request#...`, and presence's keys, `<prefix>:presence:...`). Redis's pub/sub channels
@@ -254,6 +255,10 @@ pub struct Limits {
     /// Live queries one connection may follow at once (`APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET`,
     /// default 100); past it a `subscribe` is answered `too_many_subscriptions`.
     pub live_subscriptions_per_socket: usize,
+    /// While changes keep coming, how often at most one live-query subscription is computed
+    /// again and pushed (`APPC_LIVE_WINDOW_MS`, default 25, from 1 to 10000); the first change
+    /// after a quiet window is pushed at once. Shorter: fresher data, more computations and frames.
+    pub live_window: Duration,
     /// The reverse proxies whose `X-Forwarded-For` names the client (`APPC_TRUSTED_PROXIES`,
     /// addresses and networks such as `127.0.0.1,10.0.0.0/8`; default none): every per-address
     /// limit above and every log line then counts the forwarded client instead of the proxy,
@@ -278,6 +283,7 @@ impl Default for Limits {
             operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
             operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
             live_subscriptions_per_socket: crate::live::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
+            live_window: crate::live::DEFAULT_WINDOW,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -364,6 +370,18 @@ impl Limits {
                 "APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET",
                 defaults.live_subscriptions_per_socket,
             )?,
+            live_window: match non_empty("APPC_LIVE_WINDOW_MS") {
+                None => defaults.live_window,
+                Some(text) => match text.trim().parse::<u64>() {
+                    Ok(millis @ 1..=10_000) => Duration::from_millis(millis),
+                    _ => {
+                        return Err(ConfigError::new(format!(
+                            "APPC_LIVE_WINDOW_MS must be a whole number of milliseconds from 1 to 10000, got `{text}`; unset it for the default of {}",
+                            defaults.live_window.as_millis()
+                        )));
+                    }
+                },
+            },
             trusted_proxies: match non_empty("APPC_TRUSTED_PROXIES") {
                 None => defaults.trusted_proxies,
                 Some(text) => TrustedProxies::parse(&text).map_err(ConfigError::new)?,
@@ -816,6 +834,28 @@ mod tests {
                 "{bad}: {message}"
             );
             assert!(message.ends_with(&format!("got `{bad}`")), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_live_window_is_whole_milliseconds_from_1_to_10000() {
+        let directory = tempfile::tempdir().unwrap();
+        let window = |value: &str| {
+            load(
+                Mode::Development,
+                directory.path(),
+                &[("APPC_LIVE_WINDOW_MS", value)],
+            )
+            .map(|config| config.limits.live_window)
+        };
+        assert_eq!(window("").unwrap(), crate::live::DEFAULT_WINDOW);
+        assert_eq!(window("10").unwrap(), Duration::from_millis(10));
+        for bad in ["0", "10001", "2.5", "fast"] {
+            let message = window(bad).unwrap_err().to_string();
+            assert!(
+                message.starts_with("APPC_LIVE_WINDOW_MS must be a whole number of milliseconds"),
+                "{message}"
+            );
         }
     }
 

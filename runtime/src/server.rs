@@ -197,7 +197,6 @@ pub struct Server {
     seeds: Vec<Hook>,
     migrations: Migrations,
     live_queries: Vec<LiveQuery>,
-    live_window: std::time::Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -235,7 +234,6 @@ impl Server {
             seeds: Vec::new(),
             migrations: None,
             live_queries: Vec::new(),
-            live_window: crate::live::DEFAULT_WINDOW,
         }
     }
 
@@ -289,13 +287,6 @@ impl Server {
     /// `/appc-live` (see `live/`), which is mounted only when there are live queries.
     pub fn live_queries(mut self, queries: impl IntoIterator<Item = LiveQuery>) -> Self {
         self.live_queries.extend(queries);
-        self
-    }
-
-    /// Sets how often at most one live-query group is computed again while changes keep coming
-    /// (default 25 ms; the first change after a quiet window is computed at once).
-    pub fn live_window(mut self, window: std::time::Duration) -> Self {
-        self.live_window = window;
         self
     }
 
@@ -588,7 +579,7 @@ impl Server {
                 &self.all_tables(&state.auth),
                 state.auth.user_table().map(|table| table.name.as_str()),
                 &state,
-                self.live_window,
+                state.config.limits.live_window,
                 state.config.limits.live_subscriptions_per_socket,
             );
             if let Some(driver) = redis_driver {
