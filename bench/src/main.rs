@@ -123,7 +123,7 @@ struct LiveArguments {
     #[arg(long, default_value_t = 30.0)]
     seconds: f64,
     /// The server's coalescing window in milliseconds (`APPC_LIVE_WINDOW_MS`; default: the
-    /// server's own, 25)
+    /// server's own, 15)
     #[arg(long)]
     window_ms: Option<u64>,
 }

@@ -35,7 +35,7 @@
 //! address) by `APPC_OPERATIONS_PER_SECOND` (50) and `APPC_OPERATION_BURST` (100): more get
 //! `429 rate_limited` with `Retry-After`. A live-query subscription counts as one call; one
 //! connection follows at most `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` (100) live queries at once,
-//! each pushed at most once per `APPC_LIVE_WINDOW_MS` (25) while changes keep coming.
+//! each pushed at most once per `APPC_LIVE_WINDOW_MS` (15) while changes keep coming.
 //!
 //! `APPC_REDIS_PREFIX` starts every Redis channel and key the server uses (Socket.IO's channels,
 //! `<prefix>-request#...`, and presence's keys, `<prefix>:presence:...`). Redis's pub/sub channels
@@ -256,7 +256,7 @@ pub struct Limits {
     /// default 100); past it a `subscribe` is answered `too_many_subscriptions`.
     pub live_subscriptions_per_socket: usize,
     /// While changes keep coming, how often at most one live-query subscription is computed
-    /// again and pushed (`APPC_LIVE_WINDOW_MS`, default 25, from 1 to 10000); the first change
+    /// again and pushed (`APPC_LIVE_WINDOW_MS`, default 15, from 1 to 10000); the first change
     /// after a quiet window is pushed at once. Shorter: fresher data, more computations and frames.
     pub live_window: Duration,
     /// The reverse proxies whose `X-Forwarded-For` names the client (`APPC_TRUSTED_PROXIES`,

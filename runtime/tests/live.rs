@@ -495,8 +495,8 @@ async fn a_burst_of_writes_reaches_a_follower_as_a_few_updates() {
         last = update[0]["data"].clone();
     }
     assert_eq!(last.as_array().map(Vec::len), Some(200));
-    // One at once, then at most one per 25 ms window while the writes lasted, and the last.
-    let windows = (elapsed.as_millis() / 25) as usize;
+    // One at once, then at most one per 15 ms window while the writes lasted, and the last.
+    let windows = (elapsed.as_millis() / 15) as usize;
     assert!(
         updates >= 1 && updates <= windows + 2,
         "{updates} updates for 200 writes in {elapsed:?}"

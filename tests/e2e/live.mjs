@@ -155,7 +155,7 @@ await run("live queries over socket.io", async () => {
   assert.deepEqual(anonymous.received, []);
 
   // A burst of 100 notes in parallel (by carol, whose operations budget is whole) reaches bob
-  // as a few updates (one at once, then at most one per 25 ms window), the last one final.
+  // as a few updates (one at once, then at most one per 15 ms window), the last one final.
   bobSocket.updates.length = 0;
   const started = Date.now();
   await Promise.all(
@@ -164,7 +164,7 @@ await run("live queries over socket.io", async () => {
   const elapsedMs = Date.now() - started;
   await settle(300);
   const burst = updatesOf(bobSocket, bobNotes.id);
-  const bound = Math.floor(elapsedMs / 25) + 2;
+  const bound = Math.floor(elapsedMs / 15) + 2;
   assert.ok(
     burst.length >= 1 && burst.length <= bound,
     `${burst.length} updates for 100 writes in ${elapsedMs} ms (at most ${bound})`,

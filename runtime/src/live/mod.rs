@@ -59,7 +59,7 @@ pub const UPDATE_EVENT: &str = "update";
 
 /// How often at most one group is computed again after its first change (the first change
 /// after a quiet window is computed at once).
-pub const DEFAULT_WINDOW: Duration = Duration::from_millis(25);
+pub const DEFAULT_WINDOW: Duration = Duration::from_millis(15);
 
 /// How many live queries one connection may follow at once
 /// (`APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET`).
