@@ -282,8 +282,8 @@ impl Default for Limits {
             request_body: 1024 * 1024,
             operations_per_second: NonZeroU32::new(50).expect("50 is not zero"),
             operation_burst: NonZeroU32::new(100).expect("100 is not zero"),
-            live_subscriptions_per_socket: crate::live::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
-            live_window: crate::live::DEFAULT_WINDOW,
+            live_subscriptions_per_socket: DEFAULT_LIVE_SUBSCRIPTIONS_PER_SOCKET,
+            live_window: DEFAULT_LIVE_WINDOW,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -539,6 +539,14 @@ impl Config {
             .unwrap_or_else(|| format!("appc:{app_name}"))
     }
 }
+
+/// How many live queries one connection may follow at once, unless
+/// `APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET` says otherwise.
+pub const DEFAULT_LIVE_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
+
+/// How often at most a live query's subscription is pushed while changes keep coming, unless
+/// `APPC_LIVE_WINDOW_MS` says otherwise (why 15 ms: ARCHITECTURE.md, "Live queries").
+pub const DEFAULT_LIVE_WINDOW: Duration = Duration::from_millis(15);
 
 /// The longest token lifetime accepted: ten years, far past any session worth keeping.
 const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 365 * 24 * 60 * 60;
@@ -848,7 +856,7 @@ mod tests {
             )
             .map(|config| config.limits.live_window)
         };
-        assert_eq!(window("").unwrap(), crate::live::DEFAULT_WINDOW);
+        assert_eq!(window("").unwrap(), DEFAULT_LIVE_WINDOW);
         assert_eq!(window("10").unwrap(), Duration::from_millis(10));
         for bad in ["0", "10001", "2.5", "fast"] {
             let message = window(bad).unwrap_err().to_string();

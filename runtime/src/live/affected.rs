@@ -12,7 +12,7 @@ use crate::db::{ReferentialAction, TableChange, TableSchema};
 pub(crate) struct Affected {
     /// The entity name live queries know it by.
     pub(crate) entity: String,
-    /// The users owning the changed rows (as [`UserId`](crate::UserId) prints them), or `None`
+    /// The users owning the changed rows (as [`UserId`](crate::auth::UserId) prints them), or `None`
     /// when they are unknown (then every user's scoped query of the entity is concerned).
     pub(crate) owners: Option<Vec<String>>,
 }

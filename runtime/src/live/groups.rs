@@ -29,10 +29,10 @@ use serde::Serialize;
 use socketioxide::socket::Sid;
 use tokio::time::Instant;
 
-use super::LiveQuery;
 use super::affected::Affected;
-use crate::HttpError;
+use super::query::LiveQuery;
 use crate::auth::AuthUser;
+use crate::error::HttpError;
 
 /// A group's number, the same for all its sockets on this process.
 pub(crate) type GroupId = u64;

@@ -13,7 +13,7 @@
 //! cost one computation per refresh; 1,000 users, 1,000 computations.
 //!
 //! The parts:
-//! - [`LiveQuery`]: what the generated server declares per live query (name, entities, `auth`,
+//! - `query` ([`LiveQuery`]): what the generated server declares per live query (name, entities, `auth`,
 //!   `scope: user`, and how to run its function).
 //! - `affected`: which entities a committed [`TableChange`] concerns (deletions cascade), with
 //!   the users owning the changed rows.
@@ -27,6 +27,7 @@
 
 mod affected;
 mod groups;
+mod query;
 mod relay;
 
 use std::sync::{Arc, OnceLock, Weak};
@@ -34,15 +35,15 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use serde::Serialize;
 
-use crate::HttpError;
 use crate::auth::AuthUser;
-use crate::db::{ChangeListener, Entity, TableChange, TableSchema};
+use crate::db::{ChangeListener, TableChange, TableSchema};
+use crate::error::HttpError;
 use crate::socket::{AckSender, NamespaceConfig, RedisDriver, SocketIo, SocketRef, on_in_order};
 
 use affected::WatchedTables;
 use groups::{ErrorBody, GroupId, Groups, Joined, QueryRunner, Update, UpdateSender};
+pub use query::LiveQuery;
 use relay::ChangeRelay;
 
 /// The Socket.IO namespace that carries live queries.
@@ -59,118 +60,11 @@ pub const UPDATE_EVENT: &str = "update";
 
 /// How often at most one group is computed again after its first change (the first change
 /// after a quiet window is computed at once).
-pub const DEFAULT_WINDOW: Duration = Duration::from_millis(15);
-
-/// How many live queries one connection may follow at once
-/// (`APPC_LIVE_SUBSCRIPTIONS_PER_SOCKET`).
-pub const DEFAULT_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
-
-/// Runs a live query's function for the server: the app's state, the socket's user and the
-/// client's input in, the output as JSON out.
-pub(crate) type RunLiveQuery = Arc<
-    dyn Fn(
-            crate::AppState,
-            Option<Arc<AuthUser>>,
-            serde_json::Value,
-        ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>>
-        + Send
-        + Sync,
->;
-
-/// A live query as the generated server declares it.
-///
-/// ```
-/// # use appc_runtime::codegen::{Entity, LiveQuery};
-/// # fn declare<Task: Entity>() -> LiveQuery {
-/// LiveQuery::new("getTasks").auth_required().scoped_to_user().entity::<Task>("Task")
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct LiveQuery {
-    name: String,
-    auth_required: bool,
-    scoped_to_user: bool,
-    /// The entities it reads: (entity name, table name).
-    entities: Vec<(String, String)>,
-    /// Its function; a query declared without one is refused to subscribers.
-    run: Option<RunLiveQuery>,
-}
-
-impl std::fmt::Debug for LiveQuery {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("LiveQuery")
-            .field("name", &self.name)
-            .field("auth_required", &self.auth_required)
-            .field("scoped_to_user", &self.scoped_to_user)
-            .field("entities", &self.entities)
-            .field("runs", &self.run.is_some())
-            .finish()
-    }
-}
-
-impl LiveQuery {
-    /// A live query named as in `main.wasp`, reading no entity yet.
-    pub fn new(name: impl Into<String>) -> Self {
-        LiveQuery {
-            name: name.into(),
-            auth_required: false,
-            scoped_to_user: false,
-            entities: Vec::new(),
-            run: None,
-        }
-    }
-
-    /// `auth: true`: anonymous sockets may not follow it (their call would be 401).
-    pub fn auth_required(mut self) -> Self {
-        self.auth_required = true;
-        self
-    }
-
-    /// `scope: user`: only writes to rows the follower's user owns refresh it.
-    pub fn scoped_to_user(mut self) -> Self {
-        self.scoped_to_user = true;
-        self
-    }
-
-    /// An entity it reads, named as in `main.wasp`.
-    pub fn entity<E: Entity>(mut self, name: &str) -> Self {
-        self.entities
-            .push((name.to_owned(), E::schema().name.clone()));
-        self
-    }
-
-    /// Its function, as the HTTP route runs it (`operation` describes it, `run` is the
-    /// generated wrapper around the team's function).
-    pub fn runs<Input, Output, Entities, User, Run, Done>(
-        mut self,
-        operation: &'static crate::codegen::OperationSpec,
-        run: Run,
-    ) -> Self
-    where
-        Input: crate::codegen::OperationInput + Send + 'static,
-        Output: Serialize + Send + 'static,
-        Entities: crate::codegen::EntitySet + Send + 'static,
-        User: crate::ContextUser,
-        Run: Fn(Input, crate::OperationContext<Entities, User>) -> Done
-            + Copy
-            + Send
-            + Sync
-            + 'static,
-        Done: Future<Output = Result<Output, HttpError>> + Send + 'static,
-    {
-        self.run = Some(Arc::new(move |state, user, input| {
-            Box::pin(crate::operation::run_live_query(
-                state, operation, user, input, run,
-            ))
-        }));
-        self
-    }
-}
+pub const DEFAULT_WINDOW: Duration = crate::config::DEFAULT_LIVE_WINDOW;
 
 /// Runs the queries with the app's state, and counts subscriptions against the client's
 /// allowance of operations.
-struct StateRunner(crate::AppState);
+struct StateRunner(crate::app_state::AppState);
 
 impl QueryRunner for StateRunner {
     fn run(
@@ -265,7 +159,7 @@ impl LiveHub {
         queries: Vec<LiveQuery>,
         tables: &[&TableSchema],
         user_table: Option<&str>,
-        state: &crate::AppState,
+        state: &crate::app_state::AppState,
         window: Duration,
         subscriptions_per_socket: usize,
     ) -> Self {
