@@ -228,7 +228,7 @@ fn check_path(
                 "appc's own namespace",
             )
             .with_help(format!(
-                "`{LIVE_QUERIES_NAMESPACE}` carries the live queries' notifications; give `{name}` another path such as `/{}`",
+                "`{LIVE_QUERIES_NAMESPACE}` carries the live queries' results; give `{name}` another path such as `/{}`",
                 name.to_lowercase()
             )),
         );

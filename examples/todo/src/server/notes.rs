@@ -1,6 +1,6 @@
 //! The shared board: every signed-in user reads every note and adds their own. Nothing here
-//! sends anything to other users: `getNotes` is a live query, so the runtime tells every page
-//! showing the board to refetch it once a note is committed.
+//! sends anything to other users: `getNotes` is a live query, so once a note is committed the
+//! runtime runs `get_notes` again for each user whose page shows the board and pushes the result.
 
 use crate::app::entities::{NewNote, Note};
 use crate::app::operations::{CreateNoteContext, GetNotesContext};
