@@ -293,11 +293,8 @@ async fn bad_tokens_give_no_user() {
 async fn tokens_expire_after_seven_days_by_default() {
     let server = auth_server().await;
     let (token, _) = signup(&server, "frank", "long enough password").await;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
-    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
-    assert_eq!(lifetime, 7 * 24 * 60 * 60);
-    assert!(claims["sub"].is_string());
+    assert_eq!(lifetime_seconds(&token), 7 * 24 * 60 * 60);
+    assert!(claims_of(&token)["sub"].is_string());
     server.stop().await;
 }
 
@@ -310,12 +307,7 @@ async fn the_token_lifetime_is_configurable() {
     })
     .await;
     let (token, _) = signup(&server, "gus", "long enough password").await;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        3600
-    );
+    assert_eq!(lifetime_seconds(&token), 3600);
     server.stop().await;
 }
 
@@ -328,13 +320,20 @@ async fn the_token_lifetime_variable_wins_over_the_servers_own() {
     })
     .await;
     let (token, _) = signup(&server, "hal", "long enough password").await;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&decode_base64_url(payload)).unwrap();
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        120
-    );
+    assert_eq!(lifetime_seconds(&token), 120);
     server.stop().await;
+}
+
+/// The claims a token carries (its middle part).
+fn claims_of(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&decode_base64_url(payload)).unwrap()
+}
+
+/// How long a token is valid, from its claims.
+fn lifetime_seconds(token: &str) -> i64 {
+    let claims = claims_of(token);
+    claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
 }
 
 fn decode_base64_url(text: &str) -> Vec<u8> {
