@@ -1,7 +1,9 @@
 //! The generated web client against the real tools: the examples' projects (the SDK, the routes
 //! and the team's pages) pass a strict `tsc --noEmit`, a page that misuses the typed SDK
 //! makes `appc build` fail with tsc's errors pointing at the team's file, and the runtime of
-//! `@appc/operations` follows the HTTP contract of operations when node runs it.
+//! `@appc/operations` follows the HTTP contract of operations when node runs it, and its
+//! live-query client keeps the newest result whatever the order of acks, updates and fetches
+//! (against a fake Socket.IO).
 //!
 //! Each test works on a copy of a project in a temporary folder, so the examples' own `.appc/`
 //! folders are left to the end-to-end tests. npm installs from its cache after the first run.
@@ -275,8 +277,16 @@ fn a_page_that_misuses_an_operation_fails_appc_build_naming_the_page_line() {
 /// The runtime of `@appc/operations` (requests, answers, errors, invalidation, cache reset,
 /// optimistic updates, retries), bundled with the esbuild that Vite brings and run by node
 /// against a stubbed `fetch`: see `tests/e2e/operations_client.mjs`.
-#[test]
-fn the_operations_client_runtime_follows_the_http_contract() {
+/// Generates and installs the web project of a copy of the operations_client fixture, bundles
+/// `entry` (TypeScript, written at the project's root) into one ES module for node with
+/// esbuild, with `esbuild_args` added, and runs `script` of tests/e2e on it; `script` must print
+/// `success_line`.
+fn run_operations_client_script(
+    entry: &str,
+    esbuild_args: &[String],
+    script: &str,
+    success_line: &str,
+) {
     let project =
         copy_project(&repository_root().join("compiler/tests/fixtures/operations_client"));
     let spec = analyzed(project.path());
@@ -284,25 +294,21 @@ fn the_operations_client_runtime_follows_the_http_contract() {
         .unwrap()
         .unwrap();
     web::install_web_dependencies(&web_dir, false).unwrap();
-    std::fs::write(
-        web_dir.join("operations-entry.ts"),
-        "export * as operations from './src/appc/operations';\n\
-         export * as core from './src/appc/operationsCore';\n\
-         export * as auth from './src/appc/auth';\n",
-    )
-    .unwrap();
-    let bundle = project.path().join("operations.mjs");
+    std::fs::write(web_dir.join("node-entry.ts"), entry).unwrap();
+    let bundle = project.path().join("node-bundle.mjs");
     let esbuild = Command::new(web_dir.join("node_modules/.bin/esbuild"))
         .args([
-            "operations-entry.ts",
+            "node-entry.ts",
             "--bundle",
             "--platform=node",
             "--format=esm",
             "--log-level=warning",
             // Live queries bring socket.io-client, whose node transport `require`s node's own
-            // modules: give the ES module bundle a `require` to do it with.
+            // modules (and so does React's server renderer): give the ES module bundle a
+            // `require` to do it with.
             "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         ])
+        .args(esbuild_args)
         .arg(format!("--outfile={}", bundle.display()))
         .current_dir(&web_dir)
         .output()
@@ -313,14 +319,49 @@ fn the_operations_client_runtime_follows_the_http_contract() {
         String::from_utf8_lossy(&esbuild.stderr)
     );
     let node = Command::new("node")
-        .arg(repository_root().join("tests/e2e/operations_client.mjs"))
+        .arg(repository_root().join("tests/e2e").join(script))
         .arg(&bundle)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&node.stdout);
     let stderr = String::from_utf8_lossy(&node.stderr);
     assert!(node.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("operations client: ok"), "{stdout}{stderr}");
+    assert!(stdout.contains(success_line), "{stdout}{stderr}");
+}
+
+#[test]
+fn the_operations_client_runtime_follows_the_http_contract() {
+    run_operations_client_script(
+        "export * as operations from './src/appc/operations';\n\
+         export * as core from './src/appc/operationsCore';\n\
+         export * as auth from './src/appc/auth';\n",
+        &[],
+        "operations_client.mjs",
+        "operations client: ok",
+    );
+}
+
+/// The ordering rules of the live-query client (`live.ts` and `useQuery`'s fetch), which the
+/// end-to-end tests cannot force: tests/e2e/live_client.mjs plays the server through a fake
+/// `socket.io-client` and delivers acks and updates in any order.
+#[test]
+fn the_live_query_client_keeps_the_newest_result_whatever_the_order_of_acks_updates_and_fetches() {
+    let fake_socket_io = repository_root().join("tests/e2e/fake_socket_io_client.mjs");
+    run_operations_client_script(
+        "export * as operations from './src/appc/operations';\n\
+         export * as core from './src/appc/operationsCore';\n\
+         export * as live from './src/appc/live';\n\
+         export * as fakeSocketIo from 'socket.io-client';\n\
+         export { QueryObserver } from '@tanstack/react-query';\n\
+         export { createElement } from 'react';\n\
+         export { renderToString } from 'react-dom/server';\n",
+        &[format!(
+            "--alias:socket.io-client={}",
+            fake_socket_io.display()
+        )],
+        "live_client.mjs",
+        "live client: ok",
+    );
 }
 
 #[test]
