@@ -33,12 +33,28 @@ async function waitFor(condition, what) {
   throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}`);
 }
 
-/** Every text frame the page's WebSockets send and receive, recorded from before the first load. */
+/** Every Socket.IO packet the page sends and receives (over WebSockets or HTTP long-polling), recorded from before the first load. */
 function recordFrames(page) {
   const frames = { sent: [], received: [] };
   page.on("websocket", (socket) => {
     socket.on("framesent", ({ payload }) => frames.sent.push(String(payload)));
     socket.on("framereceived", ({ payload }) => frames.received.push(String(payload)));
+  });
+  // Until the connection is upgraded, Socket.IO packets travel over HTTP long-polling, several
+  // to a body, separated by the record separator: a `subscribe` sent right after connecting may
+  // go that way.
+  const isPolling = (request) => request.url().includes("/socket.io/") && request.url().includes("transport=polling");
+  page.on("request", (request) => {
+    if (isPolling(request) && request.method() === "POST") {
+      frames.sent.push(...(request.postData() ?? "").split("\x1e"));
+    }
+  });
+  page.on("response", async (response) => {
+    if (isPolling(response.request()) && response.request().method() === "GET") {
+      // A poll still open when the page closes has no body to read.
+      const body = await response.text().catch(() => "");
+      frames.received.push(...body.split("\x1e"));
+    }
   });
   return frames;
 }
