@@ -39,12 +39,12 @@ pub(crate) type GroupId = u64;
 
 /// Runs a live query's function; the server's runs it with the app's state.
 pub(crate) trait QueryRunner: Send + Sync + 'static {
-    /// What `query` answers `user` for `input`, as JSON.
+    /// What `query` answers `user` for `input` (its JSON text, `null` for none), as JSON.
     fn run(
         &self,
         query: &LiveQuery,
         user: Option<Arc<AuthUser>>,
-        input: serde_json::Value,
+        input: Arc<str>,
     ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>>;
 }
 
@@ -161,8 +161,9 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct GroupKey {
     query: String,
-    /// The input as canonical JSON (object keys sorted), so equal inputs meet.
-    input: String,
+    /// The input as canonical JSON (object keys sorted), so equal inputs meet; each
+    /// computation decodes it.
+    input: Arc<str>,
     user: Option<String>,
 }
 
@@ -170,7 +171,6 @@ struct Group {
     id: GroupId,
     key: GroupKey,
     query: Arc<LiveQuery>,
-    input: serde_json::Value,
     user: Option<Arc<AuthUser>>,
     /// The user's id as owners print it, for `scope: user`.
     user_id: Option<String>,
@@ -310,7 +310,7 @@ impl Groups {
         let user_id = user.map(|user| user.id().to_string());
         let key = GroupKey {
             query: query.name.clone(),
-            input: input.to_string(),
+            input: Arc::from(input.to_string()),
             user: user_id.clone(),
         };
         let mut registry = self.registry();
@@ -335,7 +335,6 @@ impl Groups {
                     id,
                     key: key.clone(),
                     query: query.clone(),
-                    input,
                     user: user.cloned(),
                     user_id,
                     state: Mutex::new(GroupState::default()),
@@ -505,7 +504,7 @@ impl Groups {
         let _permit = self.computations.acquire().await;
         let result = self
             .runner
-            .run(&group.query, group.user.clone(), group.input.clone())
+            .run(&group.query, group.user.clone(), group.key.input.clone())
             .await;
         if let Err(error) = &result
             && error.status().is_server_error()

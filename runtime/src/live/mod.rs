@@ -71,7 +71,7 @@ impl QueryRunner for StateRunner {
         &self,
         query: &LiveQuery,
         user: Option<Arc<AuthUser>>,
-        input: serde_json::Value,
+        input: Arc<str>,
     ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>> {
         match &query.run {
             Some(run) => run(self.0.clone(), user, input),

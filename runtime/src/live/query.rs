@@ -17,7 +17,7 @@ pub(crate) type RunLiveQuery = Arc<
     dyn Fn(
             crate::app_state::AppState,
             Option<Arc<AuthUser>>,
-            serde_json::Value,
+            Arc<str>,
         ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>>
         + Send
         + Sync,

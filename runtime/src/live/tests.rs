@@ -51,8 +51,9 @@ impl QueryRunner for CountingRunner {
         &self,
         query: &LiveQuery,
         user: Option<Arc<AuthUser>>,
-        input: serde_json::Value,
+        input: Arc<str>,
     ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>> {
+        let input: serde_json::Value = serde_json::from_str(&input).unwrap();
         let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let answer = self.fixed.lock().unwrap().clone().unwrap_or_else(|| {
             serde_json::json!({
@@ -467,8 +468,9 @@ impl QueryRunner for SlowRunner {
         &self,
         _: &LiveQuery,
         _: Option<Arc<AuthUser>>,
-        input: serde_json::Value,
+        input: Arc<str>,
     ) -> BoxFuture<'static, Result<serde_json::Value, HttpError>> {
+        let input: serde_json::Value = serde_json::from_str(&input).unwrap();
         let (running, most) = (self.running.clone(), self.most.clone());
         Box::pin(async move {
             let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
