@@ -123,9 +123,6 @@ struct Subscription {
     input: serde_json::Value,
 }
 
-/// Counts one subscription of a socket (with its user) against its client's allowance.
-type Admit = Arc<dyn Fn(&SocketRef, Option<&AuthUser>) -> Result<(), HttpError> + Send + Sync>;
-
 /// The live queries' hub: the groups of this process, the entity layer's listener, and the
 /// relay to the other processes.
 #[derive(Clone)]
@@ -137,8 +134,8 @@ struct HubShared {
     tables: WatchedTables,
     groups: Arc<Groups>,
     relay: OnceLock<ChangeRelay>,
-    /// Counts a subscription against the client's allowance of operations.
-    admit: Admit,
+    /// The app's state, whose operations limiter counts each subscription as one call.
+    state: crate::app_state::AppState,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -163,7 +160,6 @@ impl LiveHub {
         window: Duration,
         subscriptions_per_socket: usize,
     ) -> Self {
-        let admit_state = state.clone();
         let read: Vec<(String, String)> = queries
             .iter()
             .flat_map(|query| query.entities.iter().cloned())
@@ -185,13 +181,7 @@ impl LiveHub {
                     subscriptions_per_socket,
                 ),
                 relay: OnceLock::new(),
-                admit: Arc::new(move |socket: &SocketRef, user: Option<&AuthUser>| {
-                    crate::operation::count_live_subscription(
-                        &admit_state,
-                        socket.req_parts(),
-                        user,
-                    )
-                }),
+                state: state.clone(),
             }),
         }
     }
@@ -296,8 +286,12 @@ impl LiveHub {
                     "a subscription is `{{ \"query\": <name>, \"input\"?: <its input> }}`: {error}"
                 ),
             })?;
-        (self.shared.admit)(socket, user.map(|user| &**user))
-            .map_err(|error| ErrorBody::from(&error))?;
+        crate::operation::count_live_subscription(
+            &self.shared.state,
+            socket.req_parts(),
+            user.map(|user| &**user),
+        )
+        .map_err(|error| ErrorBody::from(&error))?;
         let joined = self
             .shared
             .groups
