@@ -555,3 +555,41 @@ async fn a_sockets_events_take_effect_in_the_order_they_arrive() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn subscriptions_count_against_the_operations_rate_limit() {
+    let server = TestServer::start_with(
+        None,
+        &[
+            ("APPC_OPERATIONS_PER_SECOND", "1"),
+            ("APPC_OPERATION_BURST", "2"),
+        ],
+        |server| {
+            server
+                .user_table(User::schema().clone())
+                .tables([Task::schema().clone(), Card::schema().clone()])
+                .live_queries([LiveQuery::new("getBoard")
+                    .entity::<Card>("Card")
+                    .runs(&GET_BOARD, get_board)])
+        },
+    )
+    .await;
+    let mut socket = live_socket(&server, None).await;
+    // Each item counts, whatever becomes of it (the second one's input is refused later): a
+    // burst of two, then `rate_limited` until the allowance refills, and not subscribed.
+    let answers = subscribe(
+        &mut socket,
+        json!([
+            { "query": "getBoard" },
+            { "query": "getBoard", "input": 1 },
+            { "query": "getBoard", "input": 2 },
+        ]),
+        1,
+    )
+    .await;
+    assert!(answers[0]["id"].is_u64(), "{answers:?}");
+    assert_eq!(answers[2]["error"]["code"], "rate_limited", "{answers:?}");
+    assert_eq!(answers[2]["error"]["status"], 429);
+    assert!(answers[2].get("id").is_none());
+    server.stop().await;
+}
